@@ -1,0 +1,263 @@
+"""Shared helpers for pstkit's script tests (tests/scripts/test_*.py).
+
+Kept dependency-free (standard library only) so that every script test can
+`import common` after putting its own directory on sys.path:
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import common
+
+What is here:
+  * repo_root(), find_corpus()   - where the repository and the sample corpus are
+  * read_manifest(), corpus_files() - the corpus' MANIFEST.tsv, row by row
+  * run()                         - run a command with a timeout, never raising
+  * parse_json_lines()            - parse `pstkit dump --json` style output
+  * skip_or_fail_missing_corpus() - the agreed behaviour when the corpus is absent
+  * Summary                       - per-file OK/DIFF/ERROR lines and the closing
+                                    "N passed, M failed" line
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# The Debian interpreter that has python3-pypff (a pyenv/venv python on PATH
+# usually lacks it).
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def repo_root() -> str:
+    """The repository root (this file lives in <root>/tests/scripts)."""
+    return os.path.dirname(os.path.dirname(HERE))
+
+
+def default_corpus_dir() -> str:
+    """<repo>/../shared/corpus: CI clones the repository beside shared/."""
+    return os.path.normpath(os.path.join(repo_root(), "..", "shared", "corpus"))
+
+
+def find_corpus(explicit: str | None = None) -> str | None:
+    """The corpus directory to use, or None if there is none.
+
+    Order: an explicit path (returned even if missing so the caller can
+    complain about it), $PSTKIT_CORPUS, <repo>/../shared/corpus,
+    /work/shared/corpus.
+    """
+    if explicit:
+        return os.path.abspath(explicit)
+    candidates = []
+    env = os.environ.get("PSTKIT_CORPUS")
+    if env:
+        candidates.append(env)
+    candidates.append(default_corpus_dir())
+    candidates.append("/work/shared/corpus")
+    for c in candidates:
+        if os.path.isdir(c):
+            return os.path.abspath(c)
+    return None
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("true", "1", "yes")
+
+
+def skip_or_fail_missing_corpus(corpus: str | None, what: str) -> int:
+    """Exit code to use when the corpus is absent: skip (0) locally, fail (1) in CI."""
+    where = corpus or default_corpus_dir()
+    if in_ci():
+        print(f"{what}: corpus directory not found ({where}) and CI=true: failing")
+        print("0 passed, 1 failed")
+        return 1
+    print(f"{what}: corpus directory not found ({where}): skipped")
+    return 0
+
+
+@dataclass
+class ManifestRow:
+    file: str            # path relative to the corpus directory
+    path: str            # absolute path
+    size: int
+    format: str
+    notes: str
+    row: dict = field(repr=False, default_factory=dict)
+
+    @property
+    def is_fragment(self) -> bool:
+        return self.format.startswith("fragment")
+
+
+def read_manifest(corpus: str) -> list[ManifestRow]:
+    """Rows of <corpus>/MANIFEST.tsv (tab separated, header line first).
+
+    Files present on disk but missing from the manifest are appended with
+    format "unknown", so that nothing in the corpus is silently left out.
+    """
+    rows: list[ManifestRow] = []
+    seen: set[str] = set()
+    manifest = os.path.join(corpus, "MANIFEST.tsv")
+    if os.path.isfile(manifest):
+        with open(manifest, newline="", encoding="utf-8") as fh:
+            for r in csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE):
+                rel = r.get("file") or ""
+                if not rel:
+                    continue
+                p = os.path.join(corpus, rel)
+                try:
+                    size = int(r.get("bytes") or os.path.getsize(p))
+                except (ValueError, OSError):
+                    size = -1
+                rows.append(ManifestRow(rel, p, size, r.get("format") or "",
+                                        r.get("notes") or "", dict(r)))
+                seen.add(rel)
+    for dirpath, dirnames, filenames in os.walk(corpus):
+        dirnames.sort()
+        for name in sorted(filenames):
+            p = os.path.join(dirpath, name)
+            rel = os.path.relpath(p, corpus)
+            if rel == "MANIFEST.tsv" or rel in seen or name.startswith("."):
+                continue
+            rows.append(ManifestRow(rel, p, os.path.getsize(p), "unknown", ""))
+    return rows
+
+
+def corpus_files(corpus: str, only: Iterable[str] | None = None) -> Iterator[ManifestRow]:
+    """Manifest rows, restricted to `only` (relative paths or basenames) if given."""
+    wanted = set(only or [])
+    for row in read_manifest(corpus):
+        if wanted and row.file not in wanted and os.path.basename(row.file) not in wanted \
+                and row.path not in {os.path.abspath(w) for w in wanted}:
+            continue
+        yield row
+
+
+@dataclass
+class RunResult:
+    cmd: list[str]
+    returncode: int | None     # None on timeout; negative = killed by a signal
+    stdout: bytes
+    stderr: bytes
+    timed_out: bool
+    seconds: float
+
+    @property
+    def crashed(self) -> bool:
+        return self.returncode is not None and self.returncode < 0
+
+    def describe(self) -> str:
+        if self.timed_out:
+            return f"timed out after {self.seconds:.0f} s"
+        if self.crashed:
+            try:
+                name = signal.Signals(-self.returncode).name
+            except ValueError:
+                name = f"signal {-self.returncode}"
+            return f"killed by {name}"
+        return f"exit {self.returncode}"
+
+
+def run(cmd: list[str], timeout: float = 60.0, cwd: str | None = None,
+        env: dict | None = None) -> RunResult:
+    """Run `cmd`, capturing output; kill the whole process group on timeout."""
+    import time
+    start = time.monotonic()
+    try:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, cwd=cwd, env=env,
+                                start_new_session=True)
+    except OSError as e:
+        return RunResult(cmd, 127, b"", str(e).encode(), False, 0.0)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+        return RunResult(cmd, proc.returncode, out, err, False, time.monotonic() - start)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            proc.kill()
+        out, err = proc.communicate()
+        return RunResult(cmd, None, out, err, True, time.monotonic() - start)
+
+
+def parse_json_lines(data: bytes | str) -> tuple[list[dict], list[str]]:
+    """Parse JSON-lines output. Returns (objects, problems).
+
+    Blank lines are ignored; a line that is not a JSON object is reported
+    in `problems` (with its line number) rather than raising.
+    """
+    if isinstance(data, bytes):
+        text = data.decode("utf-8", errors="replace")
+    else:
+        text = data
+    objs: list[dict] = []
+    problems: list[str] = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            problems.append(f"line {n}: not JSON ({e.msg}): {line[:80]!r}")
+            continue
+        if not isinstance(obj, dict):
+            problems.append(f"line {n}: not a JSON object: {line[:80]!r}")
+            continue
+        objs.append(obj)
+    return objs, problems
+
+
+def libpff_dump_cmd(path: str) -> list[str]:
+    """Command line that dumps `path` with libpff in the pstkit dump schema."""
+    return [SYSTEM_PYTHON, os.path.join(repo_root(), "tools", "libpff_dump.py"), path]
+
+
+def pypff_available() -> bool:
+    r = run([SYSTEM_PYTHON, "-c", "import pypff"], timeout=30)
+    return r.returncode == 0
+
+
+def one_line(s: str | bytes, limit: int = 160) -> str:
+    if isinstance(s, bytes):
+        s = s.decode("utf-8", errors="replace")
+    s = " / ".join(x.strip() for x in s.strip().splitlines() if x.strip())
+    return s if len(s) <= limit else s[: limit - 3] + "..."
+
+
+class Summary:
+    """Collects per-file results and prints the closing line.
+
+    Each result line is "OK  <file>", "DIFF <file>: ..." or "ERROR <file>: ...";
+    the last line is exactly "N passed, M failed" (the plain form CI reads).
+    """
+
+    def __init__(self) -> None:
+        self.passed = 0
+        self.failed = 0
+
+    def ok(self, name: str, note: str = "") -> None:
+        self.passed += 1
+        print(f"OK    {name}" + (f"  ({note})" if note else ""), flush=True)
+
+    def diff(self, name: str, lines: list[str], limit: int = 20) -> None:
+        self.failed += 1
+        print(f"DIFF  {name}", flush=True)
+        for l in lines[:limit]:
+            print(f"        {l}")
+        if len(lines) > limit:
+            print(f"        ... and {len(lines) - limit} more")
+        sys.stdout.flush()
+
+    def error(self, name: str, msg: str) -> None:
+        self.failed += 1
+        print(f"ERROR {name}: {msg}", flush=True)
+
+    def close(self) -> int:
+        print(f"{self.passed} passed, {self.failed} failed", flush=True)
+        return 0 if self.failed == 0 else 1
