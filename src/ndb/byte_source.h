@@ -1,0 +1,23 @@
+// Where a database's bytes come from: a file (pread) or memory.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "pstkit/bytes.h"
+#include "pstkit/status.h"
+
+namespace pstkit::ndb {
+
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  virtual uint64_t size() const = 0;
+  // Reads exactly len bytes at offset; a short read is an error.
+  virtual Status read(uint64_t offset, size_t len, uint8_t* out) const = 0;
+};
+
+Result<std::unique_ptr<ByteSource>> open_file_source(const std::string& path);
+std::unique_ptr<ByteSource> make_memory_source(Bytes data);
+
+}  // namespace pstkit::ndb

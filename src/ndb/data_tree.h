@@ -1,0 +1,25 @@
+// MS-PST 2.2.2.8.3: data trees (XBLOCK/XXBLOCK) and subnode trees
+// (SLBLOCK/SIBLOCK), flattened for random access.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include "pstkit/ndb.h"
+
+namespace pstkit::ndb {
+
+using BlockReader = std::function<Result<SharedBytes>(Bid)>;
+
+struct DataTree {
+  std::vector<Bid> leaves;  // data blocks in stream order
+  uint64_t total_size = 0;
+};
+
+// data_bid 0 is an empty stream; an external BID is a single block.
+Result<DataTree> load_data_tree(const Header& h, Bid data_bid, const BlockReader& read);
+
+// All SLENTRYs reachable from subnode_bid (0: none), sorted by NID.
+Result<std::vector<SubnodeEntry>> load_subnode_tree(const Header& h, Bid subnode_bid, const BlockReader& read);
+
+}  // namespace pstkit::ndb

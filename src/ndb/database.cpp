@@ -1,0 +1,310 @@
+// The file-backed node database: B-tree lookups, block decoding, nodes.
+#include <zlib.h>
+
+#include <algorithm>
+#include <mutex>
+#include <unordered_set>
+
+#include "ndb/byte_source.h"
+#include "ndb/data_tree.h"
+#include "ndb/lru_cache.h"
+#include "ndb/page.h"
+#include "pstkit/ndb.h"
+
+namespace pstkit::ndb {
+namespace {
+
+constexpr size_t kPageCacheBytes = size_t{2} << 20;
+
+class DatabaseImpl;
+
+// A node read from the file: its data tree flattened to the list of leaf
+// block BIDs, and its subnode tree loaded on first use.
+class FileNode final : public Node {
+ public:
+  FileNode(const DatabaseImpl* db, Nid nid, DataTree tree, Bid subnode_bid)
+      : db_(db), nid_(nid), tree_(std::move(tree)), subnode_bid_(subnode_bid) {}
+
+  Nid id() const override { return nid_; }
+  uint64_t size() const override { return tree_.total_size; }
+  size_t block_count() const override { return tree_.leaves.size(); }
+  Result<SharedBytes> block(size_t i) const override;
+  Result<std::unique_ptr<Node>> subnode(Nid nid) const override;
+  Result<std::vector<SubnodeEntry>> subnodes() const override;
+
+ private:
+  Status load_subnodes() const;
+
+  const DatabaseImpl* db_;
+  Nid nid_;
+  DataTree tree_;
+  Bid subnode_bid_;
+  mutable bool subnodes_loaded_ = false;
+  mutable std::vector<SubnodeEntry> subnodes_;  // sorted by nid
+};
+
+class DatabaseImpl final : public Database {
+ public:
+  DatabaseImpl(std::unique_ptr<ByteSource> src, Header h, const Options& o)
+      : src_(std::move(src)), header_(h), options_(o), pages_(kPageCacheBytes), blocks_(o.cache_bytes) {}
+
+  const Header& header() const override { return header_; }
+  uint64_t file_size() const override { return src_->size(); }
+
+  Result<NodeEntry> find_node(Nid nid) const override {
+    PSTKIT_ASSIGN_OR_RETURN(auto leaf, find_leaf(kPageNbt, header_.nbt_root, nid));
+    const auto& v = leaf->nodes;
+    auto it = std::lower_bound(v.begin(), v.end(), nid, [](const NodeEntry& e, Nid k) { return e.nid < k; });
+    if (it == v.end() || it->nid != nid) return Status::not_found("node " + hex(nid) + " is not in the NBT");
+    return *it;
+  }
+
+  Result<BlockEntry> find_block(Bid bid) const override {
+    const Bid key = bid_key(bid);
+    PSTKIT_ASSIGN_OR_RETURN(auto leaf, find_leaf(kPageBbt, header_.bbt_root, key));
+    const auto& v = leaf->blocks;
+    auto it = std::lower_bound(v.begin(), v.end(), key,
+                               [](const BlockEntry& e, Bid k) { return bid_key(e.bid) < k; });
+    if (it == v.end() || bid_key(it->bid) != key) {
+      return Status::not_found("block " + hex(bid) + " is not in the BBT");
+    }
+    return *it;
+  }
+
+  Status for_each_node(const std::function<bool(const NodeEntry&)>& visit) const override {
+    bool stop = false;
+    std::unordered_set<uint64_t> seen;
+    return walk(kPageNbt, header_.nbt_root, -1, seen, stop, [&](const BTreePage& p) {
+      for (const auto& e : p.nodes) {
+        if (!visit(e)) return false;
+      }
+      return true;
+    });
+  }
+
+  Status for_each_block(const std::function<bool(const BlockEntry&)>& visit) const override {
+    bool stop = false;
+    std::unordered_set<uint64_t> seen;
+    return walk(kPageBbt, header_.bbt_root, -1, seen, stop, [&](const BTreePage& p) {
+      for (const auto& e : p.blocks) {
+        if (!visit(e)) return false;
+      }
+      return true;
+    });
+  }
+
+  Result<SharedBytes> read_block(Bid bid) const override {
+    const Bid key = bid_key(bid);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (auto hit = blocks_.get(key)) return hit;
+    }
+    PSTKIT_ASSIGN_OR_RETURN(BlockEntry e, find_block(bid));
+    PSTKIT_ASSIGN_OR_RETURN(Bytes data, decode_block(e));
+    auto shared = std::make_shared<const Bytes>(std::move(data));
+    std::lock_guard<std::mutex> lock(mu_);
+    blocks_.put(key, shared, shared->size() + 64);
+    return SharedBytes(shared);
+  }
+
+  Status read_raw(uint64_t offset, size_t len, uint8_t* out) const override {
+    return src_->read(offset, len, out);
+  }
+
+  Result<std::unique_ptr<Node>> open_node(Nid nid) const override {
+    PSTKIT_ASSIGN_OR_RETURN(NodeEntry e, find_node(nid));
+    return open_node(nid, e.data_bid, e.subnode_bid);
+  }
+
+  Result<std::unique_ptr<Node>> open_node(Nid nid, Bid data_bid, Bid subnode_bid) const override {
+    PSTKIT_ASSIGN_OR_RETURN(DataTree tree,
+                            load_data_tree(header_, data_bid, [this](Bid b) { return read_block(b); }));
+    return std::unique_ptr<Node>(std::make_unique<FileNode>(this, nid, std::move(tree), subnode_bid));
+  }
+
+ private:
+  using PagePtr = std::shared_ptr<const BTreePage>;
+
+  Result<PagePtr> read_page(uint8_t type, const Bref& ref) const {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (auto hit = pages_.get(ref.ib)) {
+        if (hit->trailer.ptype == type && bid_key(hit->trailer.bid) == bid_key(ref.bid)) return hit;
+      }
+    }
+    const char* name = type == kPageNbt ? "NBT page" : "BBT page";
+    if (ref.ib % 512 != 0 || ref.ib + header_.page_size > src_->size()) {
+      return Status::corrupt(name, ref.ib, "page offset is outside the file or misaligned");
+    }
+    Bytes raw(header_.page_size);
+    PSTKIT_RETURN_IF_ERROR(src_->read(ref.ib, raw.size(), raw.data()));
+    PSTKIT_ASSIGN_OR_RETURN(BTreePage p, parse_btree_page(header_, raw, ref.ib, type, ref.bid));
+    auto shared = std::make_shared<const BTreePage>(std::move(p));
+    std::lock_guard<std::mutex> lock(mu_);
+    pages_.put(ref.ib, shared, header_.page_size);
+    return PagePtr(shared);
+  }
+
+  // Descends to the leaf that would hold key (MS-PST 2.2.2.7.7: a branch
+  // entry's key is the smallest key of its subtree).
+  Result<PagePtr> find_leaf(uint8_t type, Bref ref, uint64_t key) const {
+    int expected_level = -1;
+    for (int depth = 0; depth < 16; ++depth) {
+      PSTKIT_ASSIGN_OR_RETURN(PagePtr p, read_page(type, ref));
+      if (expected_level >= 0 && p->level != expected_level) {
+        return Status::corrupt(type == kPageNbt ? "NBT page" : "BBT page", ref.ib,
+                               "level " + std::to_string(p->level) + ", expected " + std::to_string(expected_level));
+      }
+      if (p->level == 0) return p;
+      const auto& b = p->branches;
+      auto it = std::upper_bound(b.begin(), b.end(), key,
+                                 [](uint64_t k, const BTreeBranchEntry& e) { return k < e.key; });
+      if (it == b.begin()) {
+        return Status::not_found(std::string(type == kPageNbt ? "node " : "block ") + hex(key) + " is not in the " +
+                                 (type == kPageNbt ? "NBT" : "BBT"));
+      }
+      ref = std::prev(it)->child;
+      expected_level = p->level - 1;
+    }
+    return Status::corrupt(type == kPageNbt ? "NBT" : "BBT", ref.ib, "tree is deeper than 16 levels");
+  }
+
+  Status walk(uint8_t type, const Bref& ref, int expected_level, std::unordered_set<uint64_t>& seen, bool& stop,
+              const std::function<bool(const BTreePage&)>& on_leaf) const {
+    if (stop) return Status::ok();
+    if (!seen.insert(ref.ib).second) {
+      return Status::corrupt(type == kPageNbt ? "NBT page" : "BBT page", ref.ib, "page is reachable twice (cycle)");
+    }
+    PSTKIT_ASSIGN_OR_RETURN(PagePtr p, read_page(type, ref));
+    if (expected_level >= 0 && p->level != expected_level) {
+      return Status::corrupt(type == kPageNbt ? "NBT page" : "BBT page", ref.ib,
+                             "level " + std::to_string(p->level) + ", expected " + std::to_string(expected_level));
+    }
+    if (p->level == 0) {
+      if (!on_leaf(*p)) stop = true;
+      return Status::ok();
+    }
+    for (const auto& b : p->branches) {
+      PSTKIT_RETURN_IF_ERROR(walk(type, b.child, p->level - 1, seen, stop, on_leaf));
+      if (stop) break;
+    }
+    return Status::ok();
+  }
+
+  Result<Bytes> decode_block(const BlockEntry& e) const {
+    const uint32_t max_data = header_.max_block_size - header_.block_trailer_size;
+    if (e.stored_size > max_data) {
+      return Status::corrupt("block", e.offset,
+                             "BBT size " + std::to_string(e.stored_size) + " of block " + hex(e.bid) +
+                                 " exceeds the maximum " + std::to_string(max_data));
+    }
+    const uint64_t disk = block_disk_size(header_, e.stored_size);
+    if (e.offset > src_->size() || disk > src_->size() - e.offset) {
+      return Status::truncated("block", e.offset, "block " + hex(e.bid) + " extends past the end of the file");
+    }
+    Bytes raw(disk);
+    PSTKIT_RETURN_IF_ERROR(src_->read(e.offset, raw.size(), raw.data()));
+    const BlockTrailer t = read_block_trailer(header_, raw);
+    if (t.cb != e.stored_size) {
+      return Status::corrupt("block trailer", e.offset + disk - header_.block_trailer_size,
+                             "block " + hex(e.bid) + " trailer size " + std::to_string(t.cb) + ", BBT says " +
+                                 std::to_string(e.stored_size));
+    }
+    if (bid_key(t.bid) != bid_key(e.bid)) {
+      return Status::corrupt("block trailer", e.offset + disk - header_.block_trailer_size,
+                             "trailer BID " + hex(t.bid) + ", BBT says " + hex(e.bid));
+    }
+    if (options_.verify_block_crc) {
+      const uint32_t crc = compute_crc(raw.data(), e.stored_size);
+      if (crc != t.crc) {
+        return Status::corrupt("block", e.offset,
+                               "block " + hex(e.bid) + " CRC " + hex(crc) + " does not match trailer " + hex(t.crc));
+      }
+    }
+    raw.resize(e.stored_size);
+    // MS-PST 5: only external (data) blocks are encoded.
+    if (!bid_is_internal(e.bid)) {
+      if (header_.crypt == CryptMethod::kPermute) {
+        decode_permute(raw.data(), raw.size());
+      } else if (header_.crypt == CryptMethod::kCyclic) {
+        code_cyclic(raw.data(), raw.size(), uint32_t(e.bid));
+      }
+    }
+    if (header_.format == FileFormat::kUnicode4k && e.inflated_size != e.stored_size) {
+      // 4K-page OST blocks may be zlib-compressed (libpff PFF format).
+      if (e.inflated_size > max_data) {
+        return Status::corrupt("block", e.offset, "inflated size " + std::to_string(e.inflated_size) + " too large");
+      }
+      Bytes out(e.inflated_size);
+      uLongf out_len = out.size();
+      const int rc = uncompress(out.data(), &out_len, raw.data(), raw.size());
+      if (rc != Z_OK || out_len != out.size()) {
+        return Status::corrupt("compressed block", e.offset,
+                               "block " + hex(e.bid) + " does not inflate to " + std::to_string(e.inflated_size) +
+                                   " bytes (zlib " + std::to_string(rc) + ")");
+      }
+      return out;
+    }
+    return raw;
+  }
+
+  friend class FileNode;
+
+  std::unique_ptr<ByteSource> src_;
+  Header header_;
+  Options options_;
+  mutable std::mutex mu_;
+  mutable LruCache<BTreePage> pages_;
+  mutable LruCache<Bytes> blocks_;
+};
+
+Result<SharedBytes> FileNode::block(size_t i) const {
+  if (i >= tree_.leaves.size()) return Status::not_found("block index " + std::to_string(i));
+  auto r = db_->read_block(tree_.leaves[i]);
+  if (!r.is_ok()) return r.status().with_context("node " + hex(nid_));
+  return r;
+}
+
+Status FileNode::load_subnodes() const {
+  if (subnodes_loaded_) return Status::ok();
+  PSTKIT_ASSIGN_OR_RETURN(subnodes_, load_subnode_tree(db_->header(), subnode_bid_,
+                                                       [this](Bid b) { return db_->read_block(b); }));
+  subnodes_loaded_ = true;
+  return Status::ok();
+}
+
+Result<std::unique_ptr<Node>> FileNode::subnode(Nid nid) const {
+  PSTKIT_RETURN_IF_ERROR(load_subnodes());
+  auto it = std::lower_bound(subnodes_.begin(), subnodes_.end(), nid,
+                             [](const SubnodeEntry& e, Nid k) { return e.nid < k; });
+  if (it == subnodes_.end() || it->nid != nid) {
+    return Status::not_found("subnode " + hex(nid) + " of node " + hex(nid_));
+  }
+  return db_->open_node(nid, it->data_bid, it->subnode_bid);
+}
+
+Result<std::vector<SubnodeEntry>> FileNode::subnodes() const {
+  PSTKIT_RETURN_IF_ERROR(load_subnodes());
+  return subnodes_;
+}
+
+Result<std::unique_ptr<Database>> open_source(std::unique_ptr<ByteSource> src, const Options& options) {
+  const uint64_t size = src->size();
+  Bytes head(std::min<uint64_t>(size, 4096));
+  PSTKIT_RETURN_IF_ERROR(src->read(0, head.size(), head.data()));
+  PSTKIT_ASSIGN_OR_RETURN(Header h, parse_header(head, size));
+  return std::unique_ptr<Database>(std::make_unique<DatabaseImpl>(std::move(src), h, options));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Database>> Database::open(const std::string& path, const Options& options) {
+  PSTKIT_ASSIGN_OR_RETURN(auto src, open_file_source(path));
+  return open_source(std::move(src), options);
+}
+
+Result<std::unique_ptr<Database>> Database::open_memory(Bytes image, const Options& options) {
+  return open_source(make_memory_source(std::move(image)), options);
+}
+
+}  // namespace pstkit::ndb

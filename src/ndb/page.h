@@ -1,0 +1,77 @@
+// Page-level parsing shared by the reader and the checker (MS-PST 2.2.2.7).
+#pragma once
+
+#include <vector>
+
+#include "pstkit/ndb.h"
+
+namespace pstkit::ndb {
+
+// MS-PST 2.2.2.7.1 ptype values.
+enum PageType : uint8_t {
+  kPageBbt = 0x80,
+  kPageNbt = 0x81,
+  kPageFMap = 0x82,
+  kPagePMap = 0x83,
+  kPageAMap = 0x84,
+  kPageFPMap = 0x85,
+  kPageDList = 0x86,
+};
+
+// MS-PST 2.2.2.7.1 PAGETRAILER, normalised.
+struct PageTrailer {
+  uint8_t ptype = 0;
+  uint8_t ptype_repeat = 0;
+  uint16_t signature = 0;
+  uint32_t crc = 0;
+  Bid bid = 0;
+};
+
+PageTrailer read_page_trailer(const Header& h, ByteView page);
+// CRC over the page body as the trailer defines it.
+uint32_t page_crc(const Header& h, ByteView page);
+
+// MS-PST 2.2.2.7.7.2 BTENTRY.
+struct BTreeBranchEntry {
+  uint64_t key = 0;
+  Bref child;
+};
+
+// A decoded NBT or BBT page (MS-PST 2.2.2.7.7.1 BTPAGE).
+struct BTreePage {
+  uint64_t offset = 0;
+  PageTrailer trailer;
+  uint8_t level = 0;
+  uint16_t entry_count = 0;
+  uint16_t entry_max = 0;
+  uint8_t entry_size = 0;
+  std::vector<BTreeBranchEntry> branches;  // level > 0
+  std::vector<NodeEntry> nodes;            // NBT leaf
+  std::vector<BlockEntry> blocks;          // BBT leaf
+};
+
+// How strictly a page is checked: the reader needs a usable page, the
+// checker also wants every deviation reported.
+struct PageCheck {
+  bool verify_crc = true;
+};
+
+// Parses a B-tree page read from offset. expected_type is kPageNbt or
+// kPageBbt; expected_bid is the BID the parent's BREF named.
+Result<BTreePage> parse_btree_page(const Header& h, ByteView page, uint64_t offset, uint8_t expected_type,
+                                   Bid expected_bid, const PageCheck& check = {});
+
+// MS-PST 2.2.2.8.1 BLOCKTRAILER, normalised (+ 4K-page OST inflated size).
+struct BlockTrailer {
+  uint16_t cb = 0;
+  uint16_t signature = 0;
+  uint32_t crc = 0;
+  Bid bid = 0;
+  uint16_t inflated_size = 0;  // 4K-page OST only
+};
+
+// Bytes a block with cb data bytes occupies on disk, trailer and padding included.
+uint64_t block_disk_size(const Header& h, uint32_t cb);
+BlockTrailer read_block_trailer(const Header& h, ByteView disk_block);
+
+}  // namespace pstkit::ndb
