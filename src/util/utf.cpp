@@ -1,0 +1,166 @@
+// UTF-8 / UTF-16 conversions; see include/pstkit/utf.h.
+#include "pstkit/utf.h"
+
+namespace pstkit {
+namespace {
+
+bool is_high_surrogate(char32_t u) { return u >= 0xD800 && u <= 0xDBFF; }
+bool is_low_surrogate(char32_t u) { return u >= 0xDC00 && u <= 0xDFFF; }
+
+// Decodes one UTF-8 sequence at s[i] into cp and returns its length. When
+// the bytes are ill-formed, cp is U+FFFD, ok is false and the length is that
+// of the maximal invalid subpart (at least 1). Bounds follow Unicode Table 3-7.
+size_t decode_utf8(std::string_view s, size_t i, char32_t& cp, bool& ok) {
+  ok = false;
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char b0 = byte(i);
+  if (b0 < 0x80) {
+    cp = b0;
+    ok = true;
+    return 1;
+  }
+  size_t need;
+  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    need = 1;
+    cp = b0 & 0x1F;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    need = 2;
+    cp = b0 & 0x0F;
+    if (b0 == 0xE0) lo = 0xA0;  // overlong
+    if (b0 == 0xED) hi = 0x9F;  // surrogates
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    need = 3;
+    cp = b0 & 0x07;
+    if (b0 == 0xF0) lo = 0x90;  // overlong
+    if (b0 == 0xF4) hi = 0x8F;  // past U+10FFFF
+  } else {
+    cp = kReplacementChar;
+    return 1;
+  }
+  for (size_t k = 1; k <= need; ++k) {
+    unsigned char lo_k = k == 1 ? lo : 0x80, hi_k = k == 1 ? hi : 0xBF;
+    if (i + k >= s.size() || byte(i + k) < lo_k || byte(i + k) > hi_k) {
+      cp = kReplacementChar;
+      return k;  // the lead byte and the valid continuation bytes so far
+    }
+    cp = (cp << 6) | (byte(i + k) & 0x3F);
+  }
+  ok = true;
+  return need + 1;
+}
+
+std::string utf16_to_utf8(ByteView in, bool big_endian) {
+  std::string out;
+  out.reserve(in.size() / 2 + in.size() / 8);
+  const size_t units = in.size() / 2;  // an odd trailing byte is dropped
+  auto unit = [&](size_t k) -> char32_t {
+    const uint8_t* p = in.data() + 2 * k;
+    return big_endian ? char32_t(p[0] << 8 | p[1]) : char32_t(p[1] << 8 | p[0]);
+  };
+  for (size_t k = 0; k < units; ++k) {
+    char32_t u = unit(k);
+    if (u < 0x80) {
+      out.push_back(char(u));
+    } else if (is_high_surrogate(u) && k + 1 < units && is_low_surrogate(unit(k + 1))) {
+      append_utf8(out, 0x10000 + ((u - 0xD800) << 10) + (unit(k + 1) - 0xDC00));
+      ++k;
+    } else {
+      append_utf8(out, u);  // maps a lone surrogate to U+FFFD
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void append_utf8(std::string& out, char32_t cp) {
+  if ((cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) cp = kReplacementChar;
+  if (cp < 0x80) {
+    out.push_back(char(cp));
+  } else if (cp < 0x800) {
+    out.push_back(char(0xC0 | (cp >> 6)));
+    out.push_back(char(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(char(0xE0 | (cp >> 12)));
+    out.push_back(char(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(char(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(char(0xF0 | (cp >> 18)));
+    out.push_back(char(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(char(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(char(0x80 | (cp & 0x3F)));
+  }
+}
+
+std::string utf16le_to_utf8(ByteView utf16) { return utf16_to_utf8(utf16, false); }
+std::string utf16be_to_utf8(ByteView utf16) { return utf16_to_utf8(utf16, true); }
+
+Bytes utf8_to_utf16le(std::string_view utf8) {
+  Bytes out;
+  out.reserve(utf8.size() * 2);
+  auto put = [&](char32_t u) {
+    out.push_back(uint8_t(u));
+    out.push_back(uint8_t(u >> 8));
+  };
+  for (size_t i = 0; i < utf8.size();) {
+    char32_t cp;
+    bool ok;
+    i += decode_utf8(utf8, i, cp, ok);
+    if (cp >= 0x10000) {
+      cp -= 0x10000;
+      put(0xD800 + (cp >> 10));
+      put(0xDC00 + (cp & 0x3FF));
+    } else {
+      put(cp);
+    }
+  }
+  return out;
+}
+
+bool is_valid_utf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    char32_t cp;
+    bool ok;
+    i += decode_utf8(s, i, cp, ok);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string sanitize_utf8(std::string_view s) {
+  if (is_valid_utf8(s)) return std::string(s);
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    char32_t cp;
+    bool ok;
+    size_t n = decode_utf8(s, i, cp, ok);
+    if (ok) out.append(s.substr(i, n));
+    else append_utf8(out, kReplacementChar);
+    i += n;
+  }
+  return out;
+}
+
+std::string_view trim_nul(std::string_view s) {
+  while (!s.empty() && s.back() == '\0') s.remove_suffix(1);
+  return s;
+}
+
+std::string_view cut_at_nul(std::string_view s) {
+  size_t nul = s.find('\0');
+  return nul == std::string_view::npos ? s : s.substr(0, nul);
+}
+
+ByteView trim_utf16_nul(ByteView utf16) {
+  size_t n = utf16.size() & ~size_t{1};
+  while (n >= 2 && utf16.u8(n - 1) == 0 && utf16.u8(n - 2) == 0) n -= 2;
+  return utf16.sub(0, n);
+}
+
+}  // namespace pstkit
