@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "pstkit/rtf.h"
@@ -123,10 +124,9 @@ void put_header(Bytes& out, uint32_t raw_size, uint32_t comp_type, uint32_t crc)
 
 Bytes compress(ByteView rtf) {
   const auto& init = internal::kInitialDictionary;
-  Bytes stream;
-  stream.reserve(init.size() + rtf.size());
-  stream.insert(stream.end(), init.begin(), init.end());
-  stream.insert(stream.end(), rtf.data(), rtf.data() + rtf.size());
+  Bytes stream(init.size() + rtf.size());
+  std::memcpy(stream.data(), init.data(), init.size());
+  if (!rtf.empty()) std::memcpy(stream.data() + init.size(), rtf.data(), rtf.size());
 
   Bytes out(kHeaderSize, 0);
   out.reserve(kHeaderSize + rtf.size() + rtf.size() / 8 + 4);
@@ -153,8 +153,8 @@ Bytes compress(ByteView rtf) {
 }
 
 Bytes wrap_uncompressed(ByteView rtf) {
-  Bytes out(kHeaderSize, 0);
-  out.insert(out.end(), rtf.data(), rtf.data() + rtf.size());
+  Bytes out(kHeaderSize + rtf.size(), 0);
+  if (!rtf.empty()) std::memcpy(out.data() + kHeaderSize, rtf.data(), rtf.size());
   put_header(out, uint32_t(rtf.size()), kCompTypeUncompressed, 0);  // MELA's CRC MUST be 0
   return out;
 }
