@@ -1,0 +1,50 @@
+// Shared pieces of the pstkit command-line tool. The tool is a thin layer:
+// every command opens the store through the library and prints.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "pstkit/messaging.h"
+
+namespace pstkit::cli {
+
+// Exit codes promised by `pstkit --help`.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitBadInput = 1;  // damaged, unsupported or unreadable input
+inline constexpr int kExitUsage = 2;
+
+// Prints "pstkit: FILE: message" to stderr.
+void print_error(const std::string& file, const Status& status);
+
+// Opens a store or prints why not (returns nullptr).
+std::unique_ptr<Store> open_store_or_report(const std::string& path);
+
+// Parses a node id as printed by ls/dump: decimal or 0x-prefixed hex.
+bool parse_nid(const std::string& text, Nid* out);
+
+// Property naming and value rendering shared by show and dump --full.
+std::string property_name(const Store& store, uint16_t prop_id);
+nlohmann::json property_value_json(const PropertyBag& bag, const PropValue& value);
+std::string property_value_text(const PropertyBag& bag, const PropValue& value, size_t max_bytes = 64);
+// FILETIME to ISO 8601 UTC ("2009-10-22T16:32:05.886Z").
+std::string filetime_to_iso(uint64_t filetime);
+std::string base64(ByteView data);
+std::string sha256_hex(const ndb::Node& node, Status* error);
+std::string sha256_hex(ByteView data);
+
+// Commands.
+struct DumpOptions {
+  bool json = true;
+  bool full = false;
+};
+int cmd_info(const std::string& file, bool json);
+int cmd_ls(const std::string& file, bool recursive, bool json);
+int cmd_show(const std::string& file, const std::string& item, bool json);
+int cmd_dump(const std::string& file, const DumpOptions& options);
+int cmd_check(const std::string& file, bool json);
+
+}  // namespace pstkit::cli

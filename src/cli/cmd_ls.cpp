@@ -1,0 +1,52 @@
+// pstkit ls FILE [-r]: the folder tree with item counts.
+#include <iostream>
+
+#include "cli/cli.h"
+#include "cli/folder_walk.h"
+
+namespace pstkit::cli {
+
+int cmd_ls(const std::string& file, bool recursive, bool as_json) {
+  auto store = open_store_or_report(file);
+  if (!store) return kExitBadInput;
+  bool damaged = false;
+  const bool ok = walk_folders(*store, [&](const FolderVisit& v) {
+    const std::string indent(size_t(v.depth) * 2, ' ');
+    if (!v.folder) {
+      std::cout << indent << "[" << v.nid << "] <unreadable: " << v.error.message() << ">\n";
+      damaged = true;
+      return;
+    }
+    auto contents = v.folder->contents();
+    const size_t items = contents ? contents->size() : 0;
+    if (as_json) {
+      nlohmann::json j{{"type", "folder"}, {"path", v.path}, {"nid", v.nid}, {"items", items},
+                       {"subfolders", v.subfolders.size()}, {"unread", v.folder->unread_count()}};
+      std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    } else {
+      std::string name = v.depth == 0 ? "(root)" : v.folder->name();
+      std::cout << indent << name << "  [" << v.nid << "]  " << items << (items == 1 ? " item" : " items");
+      if (v.folder->unread_count() > 0) std::cout << ", " << v.folder->unread_count() << " unread";
+      std::cout << "\n";
+    }
+    if (!contents) {
+      std::cout << indent << "  <contents table unreadable: " << contents.status().message() << ">\n";
+      damaged = true;
+      return;
+    }
+    if (!recursive) return;
+    for (const TableRow& row : *contents) {
+      std::string subject = normalize_subject(row.props.get_string(prop::kSubject).value_or(""));
+      std::string cls = row.props.get_string(prop::kMessageClass).value_or("");
+      if (as_json) {
+        nlohmann::json j{{"type", "item"}, {"folder", v.path}, {"nid", row.nid}, {"class", cls}, {"subject", subject}};
+        std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+      } else {
+        std::cout << indent << "  - [" << row.nid << "] " << cls << "  " << subject << "\n";
+      }
+    }
+  });
+  return ok && !damaged ? kExitOk : kExitBadInput;
+}
+
+}  // namespace pstkit::cli

@@ -1,0 +1,214 @@
+// Rendering of property names and values for show and dump.
+#include <openssl/evp.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+
+#include "cli/cli.h"
+#include "pstkit/property_names.h"
+
+namespace pstkit::cli {
+
+void print_error(const std::string& file, const Status& status) {
+  std::cerr << "pstkit: " << file << ": " << status.message() << "\n";
+}
+
+std::unique_ptr<Store> open_store_or_report(const std::string& path) {
+  auto store = Store::open(path);
+  if (!store) {
+    print_error(path, store.status());
+    return nullptr;
+  }
+  return std::move(*store);
+}
+
+bool parse_nid(const std::string& text, Nid* out) {
+  if (text.empty()) return false;
+  errno = 0;
+  char* end = nullptr;
+  const unsigned long long v = std::strtoull(text.c_str(), &end, 0);
+  if (errno != 0 || *end != '\0' || v > 0xFFFFFFFFull) return false;
+  *out = Nid(v);
+  return true;
+}
+
+std::string property_name(const Store& store, uint16_t id) {
+  if (id >= 0x8000) {
+    if (const NamedProperty* np = store.names().find(id)) {
+      if (np->is_string) {
+        if (const char* n = named_string_name(np->guid, np->name)) return n;
+        const char* set = property_set_name(np->guid);
+        return std::string(set ? set : np->guid.to_string().c_str()) + ":" + np->name;
+      }
+      if (const char* n = named_lid_name(np->guid, np->lid)) return n;
+      const char* set = property_set_name(np->guid);
+      return std::string(set ? set : np->guid.to_string().c_str()) + ":" + hex(np->lid);
+    }
+  }
+  if (const char* n = tag_name(id)) return n;
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%04X", id);
+  return buf;
+}
+
+std::string filetime_to_iso(uint64_t ft) {
+  // FILETIME counts 100 ns intervals since 1601-01-01 UTC.
+  constexpr uint64_t kEpochDelta = 116444736000000000ull;
+  const int64_t unix100 = int64_t(ft) - int64_t(kEpochDelta);
+  int64_t secs = unix100 / 10000000;
+  int64_t rem = unix100 % 10000000;
+  if (rem < 0) {
+    rem += 10000000;
+    --secs;
+  }
+  std::tm tm{};
+  const time_t t = time_t(secs);
+  if (!gmtime_r(&t, &tm)) return std::to_string(ft);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, int(rem / 10000));
+  return buf;
+}
+
+std::string base64(ByteView d) {
+  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((d.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 3 <= d.size(); i += 3) {
+    const uint32_t v = (uint32_t(d.u8(i)) << 16) | (uint32_t(d.u8(i + 1)) << 8) | d.u8(i + 2);
+    out += t[v >> 18];
+    out += t[(v >> 12) & 63];
+    out += t[(v >> 6) & 63];
+    out += t[v & 63];
+  }
+  if (i < d.size()) {
+    uint32_t v = uint32_t(d.u8(i)) << 16;
+    if (i + 1 < d.size()) v |= uint32_t(d.u8(i + 1)) << 8;
+    out += t[v >> 18];
+    out += t[(v >> 12) & 63];
+    out += i + 1 < d.size() ? t[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+namespace {
+
+std::string to_hex(const unsigned char* p, size_t n) {
+  static const char* d = "0123456789abcdef";
+  std::string s;
+  s.reserve(n * 2);
+  for (size_t i = 0; i < n; ++i) {
+    s += d[p[i] >> 4];
+    s += d[p[i] & 15];
+  }
+  return s;
+}
+
+struct Sha256 {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  Sha256() { EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr); }
+  ~Sha256() { EVP_MD_CTX_free(ctx); }
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  void update(ByteView d) { EVP_DigestUpdate(ctx, d.data(), d.size()); }
+  std::string hex() {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_DigestFinal_ex(ctx, md, &n);
+    return to_hex(md, n);
+  }
+};
+
+}  // namespace
+
+std::string sha256_hex(ByteView data) {
+  Sha256 h;
+  h.update(data);
+  return h.hex();
+}
+
+std::string sha256_hex(const ndb::Node& node, Status* error) {
+  // Block by block, so a large attachment is never held whole.
+  Sha256 h;
+  for (size_t i = 0; i < node.block_count(); ++i) {
+    auto b = node.block(i);
+    if (!b) {
+      if (error) *error = b.status();
+      return {};
+    }
+    h.update(**b);
+  }
+  return h.hex();
+}
+
+namespace {
+
+nlohmann::json scalar_json(const PropertyBag& bag, uint16_t type, const PropValue& v) {
+  using namespace ltp;
+  switch (type) {
+    case kPtypInteger16: if (auto r = v.as_i16()) return *r; break;
+    case kPtypInteger32: if (auto r = v.as_i32()) return *r; break;
+    case kPtypErrorCode: if (auto r = v.as_i32()) return hex(uint32_t(*r)); break;
+    case kPtypInteger64: if (auto r = v.as_i64()) return *r; break;
+    case kPtypBoolean: if (auto r = v.as_bool()) return *r; break;
+    case kPtypFloating32: if (auto r = v.as_float()) return double(*r); break;
+    case kPtypFloating64:
+    case kPtypFloatingTime: if (auto r = v.as_double()) return *r; break;
+    case kPtypCurrency: if (auto r = v.as_currency()) return double(*r) / 10000.0; break;
+    case kPtypTime: if (auto r = v.as_time()) return filetime_to_iso(*r); break;
+    case kPtypGuid:
+      if (v.data.size() == 16) return pstkit::Guid::from_bytes(v.data.data()).to_string();
+      break;
+    case kPtypString:
+    case kPtypString8: return bag.decode_string(v);
+    default: break;
+  }
+  return nlohmann::json{{"base64", base64(v.data)}};
+}
+
+}  // namespace
+
+nlohmann::json property_value_json(const PropertyBag& bag, const PropValue& v) {
+  const uint16_t type = v.type();
+  if (!ltp::is_multi_valued(type)) return scalar_json(bag, type, v);
+  auto elems = v.mv_elements();
+  if (!elems) return nlohmann::json{{"error", elems.status().message()}, {"base64", base64(v.data)}};
+  nlohmann::json arr = nlohmann::json::array();
+  const uint16_t base = ltp::base_type(type);
+  for (auto& e : *elems) {
+    PropValue one;
+    one.tag = ltp::make_tag(v.id(), base);
+    one.data = std::move(e);
+    arr.push_back(scalar_json(bag, base, one));
+  }
+  return arr;
+}
+
+std::string property_value_text(const PropertyBag& bag, const PropValue& v, size_t max_bytes) {
+  const uint16_t type = ltp::base_type(v.type());
+  const bool binary_like = type == ltp::kPtypBinary || type == ltp::kPtypObject || type == ltp::kPtypServerId ||
+                           type == ltp::kPtypRestriction || type == ltp::kPtypRuleAction ||
+                           !ltp::is_known_type(type);
+  if (binary_like && !ltp::is_multi_valued(v.type())) {
+    std::string s = std::to_string(v.data.size()) + " bytes";
+    if (!v.data.empty()) {
+      s += ": ";
+      const size_t n = std::min(v.data.size(), max_bytes);
+      s += to_hex(v.data.data(), n);
+      if (n < v.data.size()) s += "...";
+    }
+    return s;
+  }
+  nlohmann::json j = property_value_json(bag, v);
+  if (j.is_string()) {
+    std::string s = j.get<std::string>();
+    return s;
+  }
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace pstkit::cli

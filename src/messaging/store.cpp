@@ -1,0 +1,279 @@
+// MS-PST 2.4: the message store, folders, messages and attachments.
+#include <algorithm>
+
+#include "pstkit/messaging.h"
+#include "pstkit/rtf.h"
+
+namespace pstkit {
+namespace {
+
+constexpr Nid kRecipientTableNid = ndb::kNidRecipientTableTemplate;   // 0x692 (MS-PST 2.4.5.2)
+constexpr Nid kAttachmentTableNid = ndb::kNidAttachmentTableTemplate;  // 0x671 (MS-PST 2.4.6.1)
+
+bool usable_codepage(int32_t cp) { return cp > 0 && cp != 1200 && cp != 1201; }
+
+}  // namespace
+
+// ---------------------------------------------------------------- Store
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& path, const StoreOptions& options) {
+  PSTKIT_ASSIGN_OR_RETURN(auto db, ndb::Database::open(path, options.ndb));
+  return open(std::move(db), options);
+}
+
+Result<std::unique_ptr<Store>> Store::open(std::unique_ptr<ndb::Database> db, const StoreOptions& options) {
+  auto store = std::unique_ptr<Store>(new Store());
+  store->db_ = std::move(db);
+  store->options_ = options;
+  store->codepage_ = options.default_codepage;
+  // MS-PST 2.4.3: the message store PC is node 0x21.
+  auto node = store->db_->open_node(ndb::kNidMessageStore);
+  if (!node) return node.status().with_context("message store (node 0x21)");
+  auto pc = store->open_pc(std::shared_ptr<const ndb::Node>(std::move(*node)));
+  if (!pc) return pc.status().with_context("message store (node 0x21)");
+  std::vector<PropValue> values = (*pc)->all_readable();
+  // The store's own code page, when it names one, is the default for objects
+  // that do not.
+  PropertyBag probe(values, store->codepage_);
+  if (auto cp = probe.get_i32(prop::kMessageCodepage); cp && usable_codepage(*cp)) store->codepage_ = uint32_t(*cp);
+  store->props_ = PropertyBag(std::move(values), store->codepage_);
+  auto names = NameMap::load(*store->db_);
+  if (names) store->names_ = std::move(*names);  // a damaged map only loses names
+  return store;
+}
+
+ltp::Options Store::ltp_options() const {
+  ltp::Options o;
+  o.format = db_->header().format;
+  return o;
+}
+
+Result<std::shared_ptr<const ltp::PropertyContext>> Store::open_pc(std::shared_ptr<const ndb::Node> node) const {
+  PSTKIT_ASSIGN_OR_RETURN(auto pc, ltp::PropertyContext::open(std::move(node), ltp_options()));
+  return std::make_shared<const ltp::PropertyContext>(std::move(pc));
+}
+
+Result<ltp::TableContext> Store::open_table(std::shared_ptr<const ndb::Node> node) const {
+  return ltp::TableContext::open(std::move(node), ltp_options());
+}
+
+uint32_t Store::codepage_of(const std::vector<PropValue>& values) const {
+  PropertyBag probe(values, codepage_);
+  if (auto cp = probe.get_i32(prop::kMessageCodepage); cp && usable_codepage(*cp)) return uint32_t(*cp);
+  if (auto cp = probe.get_i32(prop::kInternetCodepage); cp && usable_codepage(*cp)) return uint32_t(*cp);
+  return codepage_;
+}
+
+std::string Store::display_name() const { return props_.get_string(prop::kDisplayName).value_or(""); }
+
+std::optional<uint32_t> Store::password_crc() const {
+  auto v = props_.get_i32(prop::kPstPassword);
+  if (!v || *v == 0) return std::nullopt;
+  return uint32_t(*v);
+}
+
+std::optional<Nid> Store::nid_from_entry_id(uint16_t id) const {
+  // MS-PST 2.4.3.2 EntryID: rgbFlags (4), uid (16), nid (4).
+  const Bytes* b = props_.get_binary(id);
+  if (!b || b->size() < 24) return std::nullopt;
+  return load_le32(b->data() + 20);
+}
+
+std::optional<Nid> Store::ipm_subtree_nid() const { return nid_from_entry_id(prop::kIpmSubtreeEntryId); }
+std::optional<Nid> Store::deleted_items_nid() const { return nid_from_entry_id(prop::kIpmWastebasketEntryId); }
+std::optional<Nid> Store::search_root_nid() const { return nid_from_entry_id(prop::kFinderEntryId); }
+
+Result<Folder> Store::open_folder(Nid nid) const {
+  const uint8_t t = ndb::nid_type(nid);
+  if (t != ndb::kNidTypeNormalFolder && t != ndb::kNidTypeSearchFolder) {
+    return Status::invalid_argument(hex(nid) + " is not a folder NID");
+  }
+  PSTKIT_ASSIGN_OR_RETURN(auto node, db_->open_node(nid));
+  auto pc = open_pc(std::shared_ptr<const ndb::Node>(std::move(node)));
+  if (!pc) return pc.status().with_context("folder " + hex(nid));
+  Folder f;
+  f.store_ = this;
+  f.nid_ = nid;
+  std::vector<PropValue> values = (*pc)->all_readable();
+  f.props_ = PropertyBag(std::move(values), codepage_);
+  return f;
+}
+
+Result<Message> Store::make_message(Nid nid, std::shared_ptr<const ndb::Node> node) const {
+  auto pc = open_pc(node);
+  if (!pc) return pc.status().with_context("message " + hex(nid));
+  std::vector<PropValue> values = (*pc)->all_readable();
+  Message m;
+  m.store_ = this;
+  m.nid_ = nid;
+  m.node_ = std::move(node);
+  const uint32_t cp = codepage_of(values);
+  m.props_ = PropertyBag(std::move(values), cp);
+  return m;
+}
+
+Result<Message> Store::open_message(Nid nid) const {
+  PSTKIT_ASSIGN_OR_RETURN(auto node, db_->open_node(nid));
+  return make_message(nid, std::shared_ptr<const ndb::Node>(std::move(node)));
+}
+
+// ---------------------------------------------------------------- Folder
+
+std::string Folder::name() const { return props_.get_string(prop::kDisplayName).value_or(""); }
+int32_t Folder::content_count() const { return props_.get_i32(prop::kContentCount).value_or(0); }
+int32_t Folder::unread_count() const { return props_.get_i32(prop::kContentUnread).value_or(0); }
+bool Folder::has_subfolders() const { return props_.get_bool(prop::kSubfolders).value_or(false); }
+std::string Folder::container_class() const { return props_.get_string(prop::kContainerClass).value_or(""); }
+
+Result<std::vector<TableRow>> Folder::read_table(uint8_t type) const {
+  // MS-PST 2.4.4.1: a folder's tables share its NID index with another type.
+  const Nid table_nid = ndb::make_nid(type, ndb::nid_index(nid_));
+  std::vector<TableRow> rows;
+  auto node = store_->db().open_node(table_nid);
+  if (!node) {
+    if (node.status().code() == Code::kNotFound) return rows;
+    return node.status().with_context("folder " + hex(nid_) + " table " + hex(table_nid));
+  }
+  auto tc = store_->open_table(std::shared_ptr<const ndb::Node>(std::move(*node)));
+  if (!tc) return tc.status().with_context("folder " + hex(nid_) + " table " + hex(table_nid));
+  rows.reserve(tc->row_count());
+  for (size_t i = 0; i < tc->row_count(); ++i) {
+    PSTKIT_ASSIGN_OR_RETURN(uint32_t row_id, tc->row_id(i));
+    PSTKIT_ASSIGN_OR_RETURN(auto cells, tc->row(i));
+    TableRow r;
+    r.nid = row_id;
+    const uint32_t cp = store_->codepage_of(cells);
+    r.props = PropertyBag(std::move(cells), cp);
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+Result<std::vector<TableRow>> Folder::subfolders() const { return read_table(ndb::kNidTypeHierarchyTable); }
+Result<std::vector<TableRow>> Folder::contents() const { return read_table(ndb::kNidTypeContentsTable); }
+Result<std::vector<TableRow>> Folder::associated_contents() const {
+  return read_table(ndb::kNidTypeAssocContentsTable);
+}
+
+// ---------------------------------------------------------------- Message
+
+std::string Message::subject() const {
+  return normalize_subject(props_.get_string(prop::kSubject).value_or(""));
+}
+
+std::string Message::message_class() const { return props_.get_string(prop::kMessageClass).value_or(""); }
+
+namespace {
+
+// Reads every row of a message's subnode table; a missing table is empty.
+Result<std::vector<PropertyBag>> read_subnode_table(const Store& store, const ndb::Node& node, Nid table_nid,
+                                                    uint32_t codepage, std::vector<Nid>* row_ids) {
+  std::vector<PropertyBag> out;
+  auto sub = node.subnode(table_nid);
+  if (!sub) {
+    if (sub.status().code() == Code::kNotFound) return out;
+    return sub.status();
+  }
+  PSTKIT_ASSIGN_OR_RETURN(auto tc, store.open_table(std::shared_ptr<const ndb::Node>(std::move(*sub))));
+  for (size_t i = 0; i < tc.row_count(); ++i) {
+    if (row_ids) {
+      PSTKIT_ASSIGN_OR_RETURN(uint32_t id, tc.row_id(i));
+      row_ids->push_back(id);
+    }
+    PSTKIT_ASSIGN_OR_RETURN(auto cells, tc.row(i));
+    out.emplace_back(std::move(cells), codepage);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<PropertyBag>> Message::recipients() const {
+  return read_subnode_table(*store_, *node_, kRecipientTableNid, props_.codepage(), nullptr);
+}
+
+Result<std::vector<PropertyBag>> Message::attachment_rows() const {
+  return read_subnode_table(*store_, *node_, kAttachmentTableNid, props_.codepage(), nullptr);
+}
+
+Result<std::vector<Nid>> Message::attachment_nids() const {
+  std::vector<Nid> ids;
+  PSTKIT_ASSIGN_OR_RETURN(auto rows, read_subnode_table(*store_, *node_, kAttachmentTableNid, props_.codepage(), &ids));
+  (void)rows;
+  return ids;
+}
+
+Result<Attachment> Message::open_attachment(Nid attachment_nid) const {
+  PSTKIT_ASSIGN_OR_RETURN(auto sub, node_->subnode(attachment_nid));
+  std::shared_ptr<const ndb::Node> node(std::move(sub));
+  auto pc = store_->open_pc(node);
+  if (!pc) return pc.status().with_context("attachment " + hex(attachment_nid) + " of message " + hex(nid_));
+  Attachment a;
+  a.store_ = store_;
+  a.nid_ = attachment_nid;
+  a.node_ = node;
+  a.pc_ = *pc;
+  a.props_ = PropertyBag((*pc)->all_readable(), props_.codepage());
+  return a;
+}
+
+std::optional<std::string> Message::body_text() const { return props_.get_string(prop::kBody); }
+
+std::optional<Bytes> Message::body_html() const {
+  const PropValue* v = props_.find(prop::kHtml);
+  if (!v) return std::nullopt;
+  if (v->type() == ltp::kPtypString) {
+    auto s = v->as_string();
+    if (!s) return std::nullopt;
+    return Bytes(s->begin(), s->end());
+  }
+  return v->data;
+}
+
+Result<std::optional<Bytes>> Message::body_rtf() const {
+  const PropValue* v = props_.find(prop::kRtfCompressed);
+  if (!v) return std::optional<Bytes>();
+  PSTKIT_ASSIGN_OR_RETURN(Bytes rtf, rtf::decompress(v->data));
+  return std::optional<Bytes>(std::move(rtf));
+}
+
+// ---------------------------------------------------------------- Attachment
+
+int32_t Attachment::method() const { return props_.get_i32(prop::kAttachMethod).value_or(kAttachNone); }
+
+std::string Attachment::filename() const {
+  if (auto s = props_.get_string(prop::kAttachLongFilename); s && !s->empty()) return *s;
+  return props_.get_string(prop::kAttachFilename).value_or("");
+}
+
+bool Attachment::is_embedded_message() const {
+  auto tag = pc_->tag_of(prop::kAttachDataBin);
+  return tag && ltp::tag_type(*tag) == ltp::kPtypObject && method() == kAttachEmbeddedMessage;
+}
+
+Result<std::unique_ptr<ndb::Node>> Attachment::open_data() const {
+  return pc_->open_value_node(prop::kAttachDataBin);
+}
+
+uint64_t Attachment::data_size() const {
+  if (!pc_->has(prop::kAttachDataBin)) return 0;
+  auto n = open_data();
+  return n ? (*n)->size() : 0;
+}
+
+Result<Bytes> Attachment::read_data(uint64_t max_bytes) const {
+  PSTKIT_ASSIGN_OR_RETURN(auto node, open_data());
+  return node->read_all(max_bytes);
+}
+
+Result<Message> Attachment::embedded_message() const {
+  if (!is_embedded_message()) return Status::invalid_argument("attachment " + hex(nid_) + " is not a message");
+  // MS-PST 2.4.6.3.2: the PtypObject value names a subnode of the attachment
+  // that holds the embedded message's PC (with its own subnodes).
+  PSTKIT_ASSIGN_OR_RETURN(PropValue v, pc_->get(prop::kAttachDataBin));
+  PSTKIT_ASSIGN_OR_RETURN(ltp::ObjectRef ref, ltp::parse_object_ref(v.data));
+  PSTKIT_ASSIGN_OR_RETURN(auto sub, node_->subnode(ref.nid));
+  return store_->make_message(ref.nid, std::shared_ptr<const ndb::Node>(std::move(sub)));
+}
+
+}  // namespace pstkit
