@@ -83,6 +83,28 @@ TEST(CodepageDecode, InvalidBytesBecomeReplacement) {
   }
 }
 
+TEST(CodepageDecode, RandomBytesAlwaysGiveValidUtf8) {
+  uint32_t seed = 12345;
+  auto next = [&seed] {
+    seed = seed * 1664525u + 1013904223u;  // LCG: deterministic across runs
+    return uint8_t(seed >> 24);
+  };
+  for (uint32_t cp : {932u, 936u, 949u, 950u, 1200u, 1252u, 12000u, 50220u, 51932u, 52936u, 54936u, 65000u,
+                      65001u}) {
+    for (int round = 0; round < 50; ++round) {
+      Bytes in(size_t(next() % 64));
+      for (uint8_t& b : in) b = next();
+      // Bias towards the escape characters stateful decoders care about.
+      if (!in.empty() && round % 3 == 0) in[in.size() / 2] = (round % 2) ? 0x1B : '~';
+      EXPECT_TRUE(is_valid_utf8(decode_codepage(in, cp))) << cp;
+      EXPECT_TRUE(is_valid_utf8(utf16le_to_utf8(in)));
+      std::string as_text(in.begin(), in.end());
+      EXPECT_TRUE(is_valid_utf8(sanitize_utf8(as_text)));
+      encode_codepage(as_text, cp);  // must not crash on invalid UTF-8
+    }
+  }
+}
+
 TEST(CodepageDecode, UnknownCodepageFallsBackTo1252) {
   EXPECT_FALSE(is_known_codepage(12345));
   EXPECT_EQ(decode_codepage(bv("\x93hi\x94"), 12345), "\u201Chi\u201D");

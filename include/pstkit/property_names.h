@@ -68,7 +68,9 @@ struct NamedPropertyInfo {
 
 // ---- Tagged properties -----------------------------------------------------
 
-// Canonical name of a property id, nullptr if unknown. Some ids carry several
+// Canonical name of a property id, nullptr if unknown. In a PST, ids of
+// 0x8000 and above are named properties: resolve them through the name-to-id
+// map and named_lid_name() first. Some ids carry several
 // documented names (0x6803 is both PidTagSendOutlookRecallReport and
 // PidTagVoiceMessageSenderName); this returns the preferred one.
 const char* tag_name(uint16_t prop_id);
