@@ -20,4 +20,10 @@ class ByteSource {
 Result<std::unique_ptr<ByteSource>> open_file_source(const std::string& path);
 std::unique_ptr<ByteSource> make_memory_source(Bytes data);
 
+struct Header;
+struct BlockEntry;
+// Reads one block at e.offset and decodes it: trailer checked (and its CRC
+// when verify_crc), decrypted if external, inflated for 4K-page OST.
+Result<Bytes> read_block_from(const Header& h, const ByteSource& src, const BlockEntry& e, bool verify_crc);
+
 }  // namespace pstkit::ndb

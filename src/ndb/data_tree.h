@@ -22,4 +22,7 @@ Result<DataTree> load_data_tree(const Header& h, Bid data_bid, const BlockReader
 // All SLENTRYs reachable from subnode_bid (0: none), sorted by NID.
 Result<std::vector<SubnodeEntry>> load_subnode_tree(const Header& h, Bid subnode_bid, const BlockReader& read);
 
+// A node over the blocks of db (which must outlive it).
+std::unique_ptr<Node> make_file_node(const Database* db, Nid nid, DataTree tree, Bid subnode_bid);
+
 }  // namespace pstkit::ndb

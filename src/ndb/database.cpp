@@ -16,13 +16,11 @@ namespace {
 
 constexpr size_t kPageCacheBytes = size_t{2} << 20;
 
-class DatabaseImpl;
-
 // A node read from the file: its data tree flattened to the list of leaf
 // block BIDs, and its subnode tree loaded on first use.
 class FileNode final : public Node {
  public:
-  FileNode(const DatabaseImpl* db, Nid nid, DataTree tree, Bid subnode_bid)
+  FileNode(const Database* db, Nid nid, DataTree tree, Bid subnode_bid)
       : db_(db), nid_(nid), tree_(std::move(tree)), subnode_bid_(subnode_bid) {}
 
   Nid id() const override { return nid_; }
@@ -35,7 +33,7 @@ class FileNode final : public Node {
  private:
   Status load_subnodes() const;
 
-  const DatabaseImpl* db_;
+  const Database* db_;
   Nid nid_;
   DataTree tree_;
   Bid subnode_bid_;
@@ -119,7 +117,7 @@ class DatabaseImpl final : public Database {
   Result<std::unique_ptr<Node>> open_node(Nid nid, Bid data_bid, Bid subnode_bid) const override {
     PSTKIT_ASSIGN_OR_RETURN(DataTree tree,
                             load_data_tree(header_, data_bid, [this](Bid b) { return read_block(b); }));
-    return std::unique_ptr<Node>(std::make_unique<FileNode>(this, nid, std::move(tree), subnode_bid));
+    return make_file_node(this, nid, std::move(tree), subnode_bid);
   }
 
  private:
@@ -192,63 +190,8 @@ class DatabaseImpl final : public Database {
   }
 
   Result<Bytes> decode_block(const BlockEntry& e) const {
-    const uint32_t max_data = header_.max_block_size - header_.block_trailer_size;
-    if (e.stored_size > max_data) {
-      return Status::corrupt("block", e.offset,
-                             "BBT size " + std::to_string(e.stored_size) + " of block " + hex(e.bid) +
-                                 " exceeds the maximum " + std::to_string(max_data));
-    }
-    const uint64_t disk = block_disk_size(header_, e.stored_size);
-    if (e.offset > src_->size() || disk > src_->size() - e.offset) {
-      return Status::truncated("block", e.offset, "block " + hex(e.bid) + " extends past the end of the file");
-    }
-    Bytes raw(disk);
-    PSTKIT_RETURN_IF_ERROR(src_->read(e.offset, raw.size(), raw.data()));
-    const BlockTrailer t = read_block_trailer(header_, raw);
-    if (t.cb != e.stored_size) {
-      return Status::corrupt("block trailer", e.offset + disk - header_.block_trailer_size,
-                             "block " + hex(e.bid) + " trailer size " + std::to_string(t.cb) + ", BBT says " +
-                                 std::to_string(e.stored_size));
-    }
-    if (bid_key(t.bid) != bid_key(e.bid)) {
-      return Status::corrupt("block trailer", e.offset + disk - header_.block_trailer_size,
-                             "trailer BID " + hex(t.bid) + ", BBT says " + hex(e.bid));
-    }
-    if (options_.verify_block_crc) {
-      const uint32_t crc = compute_crc(raw.data(), e.stored_size);
-      if (crc != t.crc) {
-        return Status::corrupt("block", e.offset,
-                               "block " + hex(e.bid) + " CRC " + hex(crc) + " does not match trailer " + hex(t.crc));
-      }
-    }
-    raw.resize(e.stored_size);
-    // MS-PST 5: only external (data) blocks are encoded.
-    if (!bid_is_internal(e.bid)) {
-      if (header_.crypt == CryptMethod::kPermute) {
-        decode_permute(raw.data(), raw.size());
-      } else if (header_.crypt == CryptMethod::kCyclic) {
-        code_cyclic(raw.data(), raw.size(), uint32_t(e.bid));
-      }
-    }
-    if (header_.format == FileFormat::kUnicode4k && e.inflated_size != e.stored_size) {
-      // 4K-page OST blocks may be zlib-compressed (libpff PFF format).
-      if (e.inflated_size > max_data) {
-        return Status::corrupt("block", e.offset, "inflated size " + std::to_string(e.inflated_size) + " too large");
-      }
-      Bytes out(e.inflated_size);
-      uLongf out_len = out.size();
-      const int rc = uncompress(out.data(), &out_len, raw.data(), raw.size());
-      if (rc != Z_OK || out_len != out.size()) {
-        return Status::corrupt("compressed block", e.offset,
-                               "block " + hex(e.bid) + " does not inflate to " + std::to_string(e.inflated_size) +
-                                   " bytes (zlib " + std::to_string(rc) + ")");
-      }
-      return out;
-    }
-    return raw;
+    return read_block_from(header_, *src_, e, options_.verify_block_crc);
   }
-
-  friend class FileNode;
 
   std::unique_ptr<ByteSource> src_;
   Header header_;
@@ -287,6 +230,72 @@ Result<std::vector<SubnodeEntry>> FileNode::subnodes() const {
   PSTKIT_RETURN_IF_ERROR(load_subnodes());
   return subnodes_;
 }
+
+}  // namespace
+
+std::unique_ptr<Node> make_file_node(const Database* db, Nid nid, DataTree tree, Bid subnode_bid) {
+  return std::make_unique<FileNode>(db, nid, std::move(tree), subnode_bid);
+}
+
+Result<Bytes> read_block_from(const Header& header_, const ByteSource& src, const BlockEntry& e, bool verify_crc) {
+  const uint32_t max_data = header_.max_block_size - header_.block_trailer_size;
+  if (e.stored_size > max_data) {
+    return Status::corrupt("block", e.offset,
+                           "BBT size " + std::to_string(e.stored_size) + " of block " + hex(e.bid) +
+                               " exceeds the maximum " + std::to_string(max_data));
+  }
+  const uint64_t disk = block_disk_size(header_, e.stored_size);
+  if (e.offset > src.size() || disk > src.size() - e.offset) {
+    return Status::truncated("block", e.offset, "block " + hex(e.bid) + " extends past the end of the file");
+  }
+  Bytes raw(disk);
+  PSTKIT_RETURN_IF_ERROR(src.read(e.offset, raw.size(), raw.data()));
+  const BlockTrailer t = read_block_trailer(header_, raw);
+  if (t.cb != e.stored_size) {
+    return Status::corrupt("block trailer", e.offset + disk - header_.block_trailer_size,
+                           "block " + hex(e.bid) + " trailer size " + std::to_string(t.cb) + ", BBT says " +
+                               std::to_string(e.stored_size));
+  }
+  if (bid_key(t.bid) != bid_key(e.bid)) {
+    return Status::corrupt("block trailer", e.offset + disk - header_.block_trailer_size,
+                           "trailer BID " + hex(t.bid) + ", BBT says " + hex(e.bid));
+  }
+  if (verify_crc) {
+    const uint32_t crc = compute_crc(raw.data(), e.stored_size);
+    if (crc != t.crc) {
+      return Status::corrupt("block", e.offset,
+                             "block " + hex(e.bid) + " CRC " + hex(crc) + " does not match trailer " + hex(t.crc));
+    }
+  }
+  raw.resize(e.stored_size);
+  // MS-PST 5: only external (data) blocks are encoded.
+  if (!bid_is_internal(e.bid)) {
+    if (header_.crypt == CryptMethod::kPermute) {
+      decode_permute(raw.data(), raw.size());
+    } else if (header_.crypt == CryptMethod::kCyclic) {
+      code_cyclic(raw.data(), raw.size(), uint32_t(e.bid));
+    }
+  }
+  if (header_.format == FileFormat::kUnicode4k && e.inflated_size != e.stored_size) {
+    // 4K-page OST blocks may be zlib-compressed (libpff PFF format).
+    if (e.inflated_size > max_data) {
+      return Status::corrupt("block", e.offset, "inflated size " + std::to_string(e.inflated_size) + " too large");
+    }
+    Bytes out(e.inflated_size);
+    uLongf out_len = out.size();
+    const int rc = uncompress(out.data(), &out_len, raw.data(), raw.size());
+    if (rc != Z_OK || out_len != out.size()) {
+      return Status::corrupt("compressed block", e.offset,
+                             "block " + hex(e.bid) + " does not inflate to " + std::to_string(e.inflated_size) +
+                                 " bytes (zlib " + std::to_string(rc) + ")");
+    }
+    return out;
+  }
+  return raw;
+}
+
+
+namespace {
 
 Result<std::unique_ptr<Database>> open_source(std::unique_ptr<ByteSource> src, const Options& options) {
   const uint64_t size = src->size();
