@@ -4,6 +4,7 @@
 #include <array>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "pstkit/rtf.h"
 #include "rtf/lzfu.h"
