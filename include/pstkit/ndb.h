@@ -124,6 +124,13 @@ struct Header {
 // impossibilities (bad magic, unknown version, crypt method) are errors.
 Result<Header> parse_header(ByteView data, uint64_t file_size);
 
+// Writes h into raw header bytes (keeping fields pstkit does not manage) and
+// recomputes both CRCs.
+void encode_header(const Header& h, Bytes& raw);
+// Header bytes for a new, empty file (fields other than format and crypt
+// are filled in by the writer).
+Bytes new_header_bytes(FileFormat format, CryptMethod crypt);
+
 // MS-PST 2.2.2.7.7.4 NBTENTRY.
 struct NodeEntry {
   Nid nid = 0;

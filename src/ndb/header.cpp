@@ -1,4 +1,6 @@
 // MS-PST 2.2.2.6 HEADER and 2.2.2.5 ROOT.
+#include <algorithm>
+
 #include "pstkit/ndb.h"
 
 namespace pstkit::ndb {
@@ -138,6 +140,77 @@ Result<Header> parse_header(ByteView d, uint64_t file_size) {
   PSTKIT_RETURN_IF_ERROR(check_root(h.nbt_root, "NBT"));
   PSTKIT_RETURN_IF_ERROR(check_root(h.bbt_root, "BBT"));
   return h;
+}
+
+}  // namespace pstkit::ndb
+
+namespace pstkit::ndb {
+
+void encode_header(const Header& h, Bytes& raw) {
+  // Fields pstkit does not manage (dwReserved1/2, rgbReserved2/3, bLockSemaphore)
+  // keep the bytes raw already holds (MS-PST 2.2.2.6: leave them unchanged).
+  const bool ansi = h.format == FileFormat::kAnsi;
+  raw.resize(std::max<size_t>(raw.size(), ansi ? 512 : 564), 0);
+  uint8_t* d = raw.data();
+  store_le32(d, kMagic);
+  store_le16(d + 8, h.magic_client);
+  store_le16(d + 10, h.ndb_version);
+  store_le16(d + 12, h.client_version);
+  d[14] = h.platform_create;
+  d[15] = h.platform_access;
+  if (ansi) {
+    store_le32(d + 24, uint32_t(h.bid_next_b));
+    store_le32(d + 28, uint32_t(h.bid_next_p));
+    store_le32(d + 32, h.unique);
+    for (int i = 0; i < 32; ++i) store_le32(d + 36 + 4 * i, h.nid_high_water[i]);
+    store_le32(d + 168, uint32_t(h.file_eof));
+    store_le32(d + 172, uint32_t(h.amap_last));
+    store_le32(d + 176, uint32_t(h.amap_free));
+    store_le32(d + 180, uint32_t(h.pmap_free));
+    store_le32(d + 184, uint32_t(h.nbt_root.bid));
+    store_le32(d + 188, uint32_t(h.nbt_root.ib));
+    store_le32(d + 192, uint32_t(h.bbt_root.bid));
+    store_le32(d + 196, uint32_t(h.bbt_root.ib));
+    d[200] = h.amap_valid;
+    d[460] = 0x80;
+    d[461] = uint8_t(h.crypt);
+  } else {
+    store_le64(d + 32, h.bid_next_p);
+    store_le32(d + 40, h.unique);
+    for (int i = 0; i < 32; ++i) store_le32(d + 44 + 4 * i, h.nid_high_water[i]);
+    store_le64(d + 184, h.file_eof);
+    store_le64(d + 192, h.amap_last);
+    store_le64(d + 200, h.amap_free);
+    store_le64(d + 208, h.pmap_free);
+    store_le64(d + 216, h.nbt_root.bid);
+    store_le64(d + 224, h.nbt_root.ib);
+    store_le64(d + 232, h.bbt_root.bid);
+    store_le64(d + 240, h.bbt_root.ib);
+    d[248] = h.amap_valid;
+    d[512] = 0x80;
+    d[513] = uint8_t(h.crypt);
+    store_le64(d + 516, h.bid_next_b);
+    store_le32(d + 524, compute_crc(d + 8, 516));
+  }
+  store_le32(d + 4, compute_crc(d + 8, 471));
+}
+
+Bytes new_header_bytes(FileFormat format, CryptMethod crypt) {
+  Header h;
+  h.format = format;
+  const bool ansi = format == FileFormat::kAnsi;
+  h.ndb_version = ansi ? 14 : 23;
+  h.client_version = 19;
+  h.magic_client = 0x4D53;  // "SM"
+  h.platform_create = 1;
+  h.platform_access = 1;
+  h.crypt = crypt;
+  Bytes raw(ansi ? 512 : 564, 0);
+  // rgbFM and rgbFP are deprecated and all 0xFF (MS-PST 2.2.2.6).
+  const size_t fm = ansi ? 204 : 256;
+  std::fill(raw.begin() + long(fm), raw.begin() + long(fm + 256), 0xFF);
+  encode_header(h, raw);
+  return raw;
 }
 
 }  // namespace pstkit::ndb

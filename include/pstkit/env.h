@@ -1,0 +1,45 @@
+// The file system as the writer sees it. Every byte pstkit writes to a user's
+// file goes through WritableFile, so tests can inject crashes, torn writes
+// and full disks at any write or sync (see tests/fault_env.h).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "pstkit/bytes.h"
+#include "pstkit/status.h"
+
+namespace pstkit {
+
+class WritableFile {
+ public:
+  virtual ~WritableFile() = default;
+  virtual uint64_t size() const = 0;
+  // Reads exactly len bytes; a short read is an error.
+  virtual Status read(uint64_t offset, size_t len, uint8_t* out) const = 0;
+  virtual Status write(uint64_t offset, ByteView data) = 0;
+  // Makes every completed write durable (fdatasync).
+  virtual Status sync() = 0;
+  virtual Status truncate(uint64_t size) = 0;
+};
+
+enum class OpenMode {
+  kExisting,      // read-write, must exist
+  kCreateNew,     // create, fail if it exists
+  kCreateOrTruncate,
+};
+
+class Env {
+ public:
+  virtual ~Env() = default;
+  // The process-wide POSIX implementation.
+  static Env* posix();
+
+  virtual Result<std::unique_ptr<WritableFile>> open(const std::string& path, OpenMode mode) = 0;
+  virtual bool exists(const std::string& path) = 0;
+  virtual Status remove(const std::string& path) = 0;
+  // Makes the directory entry of path durable (after create or remove).
+  virtual Status sync_dir_of(const std::string& path) = 0;
+};
+
+}  // namespace pstkit

@@ -1,0 +1,98 @@
+// The NDB layer's write side: a read-write node database with atomic,
+// durable commits.
+//
+// Changes are copy-on-write (MS-PST 2.6): new blocks and B-tree pages go to
+// space that is free in the last committed state, so until commit() the file
+// still holds that state intact. commit() makes the new state durable and
+// switches to it through a rollback journal (FILE-journal, see
+// docs/COMMIT_PROTOCOL.md): a crash at any instant leaves the old state or
+// the new one, and the next open restores whichever it was.
+//
+// The writer is also a Database: reads see uncommitted changes.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pstkit/env.h"
+#include "pstkit/ndb.h"
+
+namespace pstkit::ndb {
+
+struct CreateOptions {
+  FileFormat format = FileFormat::kUnicode;
+  CryptMethod crypt = CryptMethod::kPermute;  // Outlook's default ("compressible")
+};
+
+struct WriterOptions {
+  Env* env = nullptr;  // nullptr: Env::posix()
+  Options read;        // cache sizes for reads
+};
+
+// What recovery did when the file was opened.
+struct RecoveryReport {
+  bool rolled_back_journal = false;  // a commit was interrupted; the old state was restored
+  bool discarded_journal = false;    // an incomplete journal (nothing written in place) was removed
+  bool truncated_tail = false;       // bytes past ibFileEof from an interrupted commit were cut
+  bool rebuilt_amap = false;         // fAMapValid was INVALID: the AMaps were rebuilt
+};
+
+class WritableDatabase : public Database {
+ public:
+  // Creates a new file with an empty NBT and BBT (the caller adds the nodes
+  // a store needs; see messaging). Fails if path exists.
+  static Result<std::unique_ptr<WritableDatabase>> create(const std::string& path, const CreateOptions& options,
+                                                          const WriterOptions& writer = {});
+  // Opens an existing ANSI or Unicode file for writing, recovering an
+  // interrupted commit first.
+  static Result<std::unique_ptr<WritableDatabase>> open(const std::string& path, const WriterOptions& writer = {});
+
+  virtual const RecoveryReport& recovery() const = 0;
+  virtual const std::string& path() const = 0;
+
+  // ---- building blocks of a transaction
+
+  // A new top-level NID of this type (MS-PST 2.2.2.6 rgnid).
+  virtual Nid allocate_nid(uint8_t nid_type) = 0;
+  // Writes one block (data is the decoded content; external blocks are
+  // encoded per bCryptMethod). Its reference count is set for one reference.
+  virtual Result<Bid> write_block(ByteView data, bool internal) = 0;
+  // Writes a data stream given as its data blocks (each at most
+  // max_data_block() bytes, all but the last full) and, when there is more
+  // than one, the XBLOCK/XXBLOCK tree above them. Returns the top BID (0 for
+  // an empty stream).
+  virtual Result<Bid> write_data_tree(const std::vector<Bytes>& blocks) = 0;
+  // Writes the SLBLOCK/SIBLOCK tree for these entries (sorted by NID; their
+  // BIDs' references move into the tree). Returns 0 for no entries.
+  virtual Result<Bid> write_subnode_tree(std::vector<SubnodeEntry> entries) = 0;
+  // Adds a reference to a block (a node copied or shared).
+  virtual Status add_ref(Bid bid) = 0;
+  // Drops a reference; a block left with none is freed together with the
+  // blocks it references (MS-PST 2.6.1.1.7).
+  virtual Status release(Bid bid) = 0;
+
+  // Inserts or replaces an NBT entry. Replacing drops the references the old
+  // entry held (its data and subnode BIDs) unless the new one keeps them.
+  virtual Status put_node(const NodeEntry& entry) = 0;
+  // Removes an NBT entry and drops its references.
+  virtual Status delete_node(Nid nid) = 0;
+
+  // Largest decoded data block (8176 Unicode, 8180 ANSI).
+  virtual uint32_t max_data_block() const = 0;
+
+  // ---- transactions
+
+  // True when anything changed since the last commit.
+  virtual bool has_changes() const = 0;
+  // Makes every change durable and visible atomically.
+  virtual Status commit() = 0;
+  // Drops every change since the last commit.
+  virtual Status rollback() = 0;
+};
+
+// Recovers an interrupted commit of path without opening it for writing
+// (used before read-only opens). Returns what it did.
+Result<RecoveryReport> recover_file(const std::string& path, Env* env = nullptr);
+
+}  // namespace pstkit::ndb

@@ -1,0 +1,137 @@
+#include "ndb/allocation_map.h"
+
+#include <algorithm>
+
+namespace pstkit::ndb {
+namespace {
+
+constexpr uint64_t kFMapFirstRegion = 128;     // the header's rgbFM covers regions 0..127
+constexpr uint64_t kFMapInterval = 496;        // one FMap byte per region
+constexpr uint64_t kFPMapFirstRegion = 8192;   // rgbFP covers 128*8 PMaps = 8192 regions
+constexpr uint64_t kFPMapInterval = 496 * 8 * 8;  // one FPMap bit per PMap
+
+}  // namespace
+
+RegionLayout region_layout(uint64_t region) {
+  RegionLayout l;
+  l.has_pmap = region % 8 == 0;
+  l.has_fmap = region >= kFMapFirstRegion && (region - kFMapFirstRegion) % kFMapInterval == 0;
+  l.has_fpmap = region >= kFPMapFirstRegion && (region - kFPMapFirstRegion) % kFPMapInterval == 0;
+  return l;
+}
+
+AllocationMap AllocationMap::create(uint64_t regions) {
+  AllocationMap m;
+  for (uint64_t r = 0; r < regions; ++r) m.add_region();
+  m.first_new_region_ = 0;
+  return m;
+}
+
+AllocationMap AllocationMap::from_pages(std::vector<Bytes> bodies) {
+  AllocationMap m;
+  m.bits_.resize(bodies.size() * kSlotsPerRegion);
+  for (size_t r = 0; r < bodies.size(); ++r) {
+    for (uint32_t i = 0; i < kSlotsPerRegion; ++i) {
+      // MS-PST 2.2.2.7.2.1: the most significant bit of each byte is the first slot.
+      const uint8_t byte = i / 8 < bodies[r].size() ? bodies[r][i / 8] : 0xFF;
+      m.bits_[r * kSlotsPerRegion + i] = (byte >> (7 - i % 8)) & 1;
+    }
+  }
+  m.first_new_region_ = bodies.size();
+  return m;
+}
+
+void AllocationMap::add_region() {
+  const uint64_t region = region_count();
+  bits_.resize(bits_.size() + kSlotsPerRegion, false);
+  // The map pages at the start of the region map themselves.
+  set_bits(region * kSlotsPerRegion, uint64_t(region_layout(region).map_pages()) * 512 / kSlotSize, true);
+}
+
+void AllocationMap::set_bits(uint64_t first, uint64_t count, bool value) {
+  for (uint64_t i = 0; i < count; ++i) bits_[first + i] = value;
+  for (uint64_t r = first / kSlotsPerRegion; r <= (first + count - 1) / kSlotsPerRegion; ++r) dirty_.insert(r);
+}
+
+uint64_t AllocationMap::allocate(uint64_t size, uint64_t align) {
+  const uint64_t slots = (size + kSlotSize - 1) / kSlotSize;
+  const uint64_t step = std::max<uint64_t>(1, align / kSlotSize);
+  for (int pass = 0; pass < 2; ++pass) {
+    uint64_t i = pass == 0 ? search_hint_ : 0;
+    i = (i + step - 1) / step * step;
+    const uint64_t end = bits_.size();
+    while (i + slots <= end) {
+      // Stay inside one region: a block must not straddle an AMap page.
+      const uint64_t region_end = (i / kSlotsPerRegion + 1) * kSlotsPerRegion;
+      if (i + slots > region_end) {
+        i = region_end;
+        continue;
+      }
+      uint64_t run = 0;
+      while (run < slots && !bits_[i + run]) ++run;
+      if (run == slots) {
+        set_bits(i, slots, true);
+        search_hint_ = i + slots;
+        return kFirstAMapOffset + i * kSlotSize;
+      }
+      i = (i + run + 1 + step - 1) / step * step;
+    }
+  }
+  add_region();
+  return allocate(size, align);
+}
+
+void AllocationMap::free_later(uint64_t offset, uint64_t size) { pending_frees_.emplace_back(offset, size); }
+
+void AllocationMap::apply_frees() {
+  for (const auto& [offset, size] : pending_frees_) {
+    if (offset < kFirstAMapOffset) continue;
+    const uint64_t first = (offset - kFirstAMapOffset) / kSlotSize;
+    const uint64_t count = (size + kSlotSize - 1) / kSlotSize;
+    if (first + count > bits_.size()) continue;
+    set_bits(first, count, false);
+    search_hint_ = std::min(search_hint_, first);
+  }
+  pending_frees_.clear();
+}
+
+void AllocationMap::mark_allocated(uint64_t offset, uint64_t size) {
+  if (offset < kFirstAMapOffset) return;
+  const uint64_t first = (offset - kFirstAMapOffset) / kSlotSize;
+  const uint64_t count = (size + kSlotSize - 1) / kSlotSize;
+  while (first + count > bits_.size()) add_region();
+  set_bits(first, count, true);
+}
+
+bool AllocationMap::is_allocated(uint64_t offset, uint64_t size) const {
+  if (offset < kFirstAMapOffset) return true;
+  const uint64_t first = (offset - kFirstAMapOffset) / kSlotSize;
+  const uint64_t count = (size + kSlotSize - 1) / kSlotSize;
+  if (first + count > bits_.size()) return false;
+  for (uint64_t i = 0; i < count; ++i) {
+    if (!bits_[first + i]) return false;
+  }
+  return true;
+}
+
+uint64_t AllocationMap::free_slots(uint64_t region) const {
+  uint64_t n = 0;
+  for (uint64_t i = region * kSlotsPerRegion; i < (region + 1) * kSlotsPerRegion; ++i) n += !bits_[i];
+  return n;
+}
+
+uint64_t AllocationMap::free_bytes() const {
+  uint64_t n = 0;
+  for (bool b : bits_) n += !b;
+  return n * kSlotSize;
+}
+
+Bytes AllocationMap::amap_body(uint64_t region) const {
+  Bytes body(496, 0);
+  for (uint32_t i = 0; i < kSlotsPerRegion; ++i) {
+    if (bits_[region * kSlotsPerRegion + i]) body[i / 8] |= uint8_t(0x80 >> (i % 8));
+  }
+  return body;
+}
+
+}  // namespace pstkit::ndb

@@ -1,0 +1,77 @@
+// Space allocation for the writer: the AMap bitmaps (MS-PST 2.2.2.7.2), the
+// fixed-position map pages, and file growth (MS-PST 2.6.1.1.1-2.6.1.1.3).
+//
+// The file is a sequence of regions of 253,952 bytes starting at 0x4400; each
+// begins with its AMap page, and some also hold a PMap, FMap or FPMap page at
+// fixed positions. Allocation never hands out space that is live in the last
+// committed state: frees made during a transaction take effect at commit.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <vector>
+
+#include "pstkit/ndb.h"
+
+namespace pstkit::ndb {
+
+inline constexpr uint64_t kFirstAMapOffset = 0x4400;
+inline constexpr uint64_t kDListOffset = 0x4200;
+inline constexpr uint64_t kAMapRegionSize = 496 * 8 * 64;  // 253,952
+inline constexpr uint32_t kSlotSize = 64;
+inline constexpr uint32_t kSlotsPerRegion = 496 * 8;
+
+// The deprecated map pages that some regions carry right after their AMap.
+struct RegionLayout {
+  bool has_pmap = false;   // every 8th region (MS-PST 2.2.2.7.3)
+  bool has_fmap = false;   // from region 128, every 496th (MS-PST 2.2.2.7.5)
+  bool has_fpmap = false;  // from region 8192, every 31,744th (MS-PST 2.2.2.7.6)
+  uint32_t map_pages() const { return 1 + has_pmap + has_fmap + has_fpmap; }
+};
+RegionLayout region_layout(uint64_t region);
+inline uint64_t region_offset(uint64_t region) { return kFirstAMapOffset + region * kAMapRegionSize; }
+
+class AllocationMap {
+ public:
+  // Empty map for a new file with `regions` regions (map pages pre-marked).
+  static AllocationMap create(uint64_t regions);
+  // From the AMap page bodies of an existing file (496 bytes each).
+  static AllocationMap from_pages(std::vector<Bytes> amap_bodies);
+
+  uint64_t region_count() const { return bits_.size() / kSlotsPerRegion; }
+  uint64_t file_end() const { return region_offset(region_count()); }
+
+  // Finds free space of `size` bytes (a multiple of 64) aligned to `align`,
+  // not crossing a region, marks it allocated and returns its offset; grows
+  // the map by whole regions when nothing fits.
+  uint64_t allocate(uint64_t size, uint64_t align);
+  // Frees space at commit: until then it stays allocated.
+  void free_later(uint64_t offset, uint64_t size);
+  // Applies deferred frees (at commit, once the new state is durable).
+  void apply_frees();
+  void mark_allocated(uint64_t offset, uint64_t size);
+  bool is_allocated(uint64_t offset, uint64_t size) const;
+
+  uint64_t free_bytes() const;
+  uint64_t free_slots(uint64_t region) const;
+  // The 496-byte AMap body of a region, for writing its page.
+  Bytes amap_body(uint64_t region) const;
+  // Regions whose AMap changed since the last clear_dirty().
+  const std::set<uint64_t>& dirty_regions() const { return dirty_; }
+  void clear_dirty() { dirty_.clear(); }
+  // Regions added by growth since creation/load (their map pages must be written).
+  uint64_t first_new_region() const { return first_new_region_; }
+  void mark_regions_written() { first_new_region_ = region_count(); }
+
+ private:
+  void add_region();
+  void set_bits(uint64_t first_slot, uint64_t count, bool value);
+
+  std::vector<bool> bits_;  // one per 64-byte slot from 0x4400
+  std::vector<std::pair<uint64_t, uint64_t>> pending_frees_;
+  std::set<uint64_t> dirty_;
+  uint64_t first_new_region_ = 0;
+  uint64_t search_hint_ = 0;  // slot to start searching from
+};
+
+}  // namespace pstkit::ndb

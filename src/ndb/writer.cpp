@@ -1,0 +1,705 @@
+// WritableDatabase: copy-on-write changes, committed through the journal.
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+
+#include "ndb/allocation_map.h"
+#include "ndb/btree_writer.h"
+#include "ndb/byte_source.h"
+#include "ndb/data_tree.h"
+#include "ndb/journal.h"
+#include "ndb/lru_cache.h"
+#include "ndb/page.h"
+#include "pstkit/ndb_writer.h"
+
+namespace pstkit::ndb {
+namespace {
+
+constexpr uint8_t kBlockTypeXBlock = 0x01;
+constexpr uint8_t kBlockTypeSubnode = 0x02;
+constexpr uint8_t kDListFlagBackfillComplete = 0x01;
+
+// Lets the block decoder read through a WritableFile.
+class FileByteSource final : public ByteSource {
+ public:
+  explicit FileByteSource(const WritableFile* f) : f_(f) {}
+  uint64_t size() const override { return f_->size(); }
+  Status read(uint64_t offset, size_t len, uint8_t* out) const override { return f_->read(offset, len, out); }
+
+ private:
+  const WritableFile* f_;
+};
+
+class Writer final : public WritableDatabase {
+ public:
+  Writer(Env* env, std::string path, std::unique_ptr<WritableFile> file, const WriterOptions& o)
+      : env_(env), path_(std::move(path)), file_(std::move(file)), source_(file_.get()), options_(o),
+        pages_(size_t{2} << 20), blocks_(o.read.cache_bytes) {}
+
+  // ---- set-up
+
+  Status load(bool created) {
+    Bytes head(std::min<uint64_t>(file_->size(), 4096));
+    PSTKIT_RETURN_IF_ERROR(file_->read(0, head.size(), head.data()));
+    PSTKIT_ASSIGN_OR_RETURN(committed_, parse_header(head, file_->size()));
+    if (committed_.format == FileFormat::kUnicode4k) {
+      return Status::unsupported("writing 4K-page OST files");
+    }
+    if (!committed_.crc_partial_ok || !committed_.crc_full_ok) {
+      return Status::corrupt("header", 0, "header CRC mismatch: repair the file before writing to it");
+    }
+    raw_header_.assign(head.begin(), head.begin() + (committed_.format == FileFormat::kAnsi ? 512 : 564));
+    h_ = committed_;
+    if (committed_.file_eof < kFirstAMapOffset + kAMapRegionSize ||
+        (committed_.file_eof - kFirstAMapOffset) % kAMapRegionSize != 0 || committed_.file_eof > file_->size()) {
+      return Status::corrupt("header", 184,
+                             "ibFileEof " + std::to_string(committed_.file_eof) +
+                                 " is not the end of a whole AMap region within the file");
+    }
+    // Bytes past ibFileEof belong to a commit that never happened.
+    if (file_->size() > committed_.file_eof) {
+      PSTKIT_RETURN_IF_ERROR(file_->truncate(committed_.file_eof));
+      PSTKIT_RETURN_IF_ERROR(file_->sync());
+      recovery_.truncated_tail = !created;
+    }
+    const uint64_t regions = (committed_.file_eof - kFirstAMapOffset) / kAMapRegionSize;
+    bool amap_ok = committed_.amap_valid != 0;
+    std::vector<Bytes> bodies;
+    for (uint64_t r = 0; r < regions && amap_ok; ++r) {
+      Bytes page(512);
+      PSTKIT_RETURN_IF_ERROR(file_->read(region_offset(r), 512, page.data()));
+      const PageTrailer t = read_page_trailer(committed_, page);
+      if (t.ptype != kPageAMap || t.ptype_repeat != kPageAMap || page_crc(committed_, page) != t.crc) {
+        amap_ok = false;
+        break;
+      }
+      const size_t body_at = committed_.format == FileFormat::kAnsi ? 4 : 0;
+      bodies.emplace_back(page.begin() + long(body_at), page.begin() + long(body_at + 496));
+    }
+    Bytes dlist(512);
+    PSTKIT_RETURN_IF_ERROR(file_->read(kDListOffset, 512, dlist.data()));
+    has_dlist_ = read_page_trailer(committed_, dlist).ptype == kPageDList;
+    reset_trees();
+    if (amap_ok) {
+      amap_ = AllocationMap::from_pages(std::move(bodies));
+    } else {
+      PSTKIT_RETURN_IF_ERROR(rebuild_amap(regions));
+      recovery_.rebuilt_amap = true;
+      // The rebuilt maps are written by a commit of their own.
+      force_commit_ = true;
+      PSTKIT_RETURN_IF_ERROR(commit());
+    }
+    amap_.clear_dirty();
+    amap_.mark_regions_written();
+    committed_regions_ = amap_.region_count();
+    return Status::ok();
+  }
+
+  // MS-PST 2.6.1.3.7 AMap rebuild: everything free, then mark every page and
+  // block reachable from the two B-trees, and the map pages themselves.
+  Status rebuild_amap(uint64_t regions) {
+    amap_ = AllocationMap::create(regions);
+    Status s = mark_tree_pages(kPageNbt, committed_.nbt_root, 0);
+    if (s.is_ok()) s = mark_tree_pages(kPageBbt, committed_.bbt_root, 0);
+    if (!s.is_ok()) return s.with_context("AMap rebuild");
+    return bbt_->for_each_block([&](const BlockEntry& e) {
+      amap_.mark_allocated(e.offset, block_disk_size(committed_, e.stored_size));
+      return true;
+    });
+  }
+
+  Status mark_tree_pages(uint8_t type, const Bref& ref, int depth) {
+    if (depth > 16) return Status::corrupt("B-tree", ref.ib, "too deep");
+    amap_.mark_allocated(ref.ib, 512);
+    PSTKIT_ASSIGN_OR_RETURN(BTreePage p, load_page(type, ref));
+    for (const auto& b : p.branches) PSTKIT_RETURN_IF_ERROR(mark_tree_pages(type, b.child, depth + 1));
+    return Status::ok();
+  }
+
+  void reset_trees() {
+    auto loader = [this](uint8_t type, const Bref& ref) { return load_page(type, ref); };
+    nbt_ = std::make_unique<BTreeWriter>(committed_, kPageNbt, committed_.nbt_root, loader);
+    bbt_ = std::make_unique<BTreeWriter>(committed_, kPageBbt, committed_.bbt_root, loader);
+  }
+
+  Result<BTreePage> load_page(uint8_t type, const Bref& ref) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (auto hit = pages_.get(ref.ib)) {
+        if (hit->trailer.ptype == type && bid_key(hit->trailer.bid) == bid_key(ref.bid)) return *hit;
+      }
+    }
+    Bytes raw(512);
+    PSTKIT_RETURN_IF_ERROR(file_->read(ref.ib, raw.size(), raw.data()));
+    PSTKIT_ASSIGN_OR_RETURN(BTreePage p, parse_btree_page(committed_, raw, ref.ib, type, ref.bid));
+    std::lock_guard<std::mutex> lock(mu_);
+    pages_.put(ref.ib, std::make_shared<const BTreePage>(p), 512);
+    return p;
+  }
+
+  // ---- Database (reads see uncommitted changes)
+
+  const Header& header() const override { return h_; }
+  uint64_t file_size() const override { return file_->size(); }
+
+  Result<NodeEntry> find_node(Nid nid) const override {
+    PSTKIT_ASSIGN_OR_RETURN(auto e, nbt_->find_node(nid));
+    if (!e) return Status::not_found("node " + hex(nid) + " is not in the NBT");
+    return *e;
+  }
+  Result<BlockEntry> find_block(Bid bid) const override {
+    PSTKIT_ASSIGN_OR_RETURN(auto e, bbt_->find_block(bid));
+    if (!e) return Status::not_found("block " + hex(bid) + " is not in the BBT");
+    return *e;
+  }
+  Status for_each_node(const std::function<bool(const NodeEntry&)>& visit) const override {
+    return nbt_->for_each_node(visit);
+  }
+  Status for_each_block(const std::function<bool(const BlockEntry&)>& visit) const override {
+    return bbt_->for_each_block(visit);
+  }
+  Result<SharedBytes> read_block(Bid bid) const override {
+    const Bid key = bid_key(bid);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (auto hit = blocks_.get(key)) return hit;
+    }
+    PSTKIT_ASSIGN_OR_RETURN(BlockEntry e, find_block(bid));
+    PSTKIT_ASSIGN_OR_RETURN(Bytes data, read_block_from(h_, source_, e, true));
+    auto shared = std::make_shared<const Bytes>(std::move(data));
+    std::lock_guard<std::mutex> lock(mu_);
+    blocks_.put(key, shared, shared->size() + 64);
+    return SharedBytes(shared);
+  }
+  Status read_raw(uint64_t offset, size_t len, uint8_t* out) const override { return file_->read(offset, len, out); }
+  Result<std::unique_ptr<Node>> open_node(Nid nid) const override {
+    PSTKIT_ASSIGN_OR_RETURN(NodeEntry e, find_node(nid));
+    return open_node(nid, e.data_bid, e.subnode_bid);
+  }
+  Result<std::unique_ptr<Node>> open_node(Nid nid, Bid data_bid, Bid subnode_bid) const override {
+    PSTKIT_ASSIGN_OR_RETURN(DataTree tree, load_data_tree(h_, data_bid, [this](Bid b) { return read_block(b); }));
+    return make_file_node(this, nid, std::move(tree), subnode_bid);
+  }
+
+  // ---- WritableDatabase
+
+  const RecoveryReport& recovery() const override { return recovery_; }
+  const std::string& path() const override { return path_; }
+  uint32_t max_data_block() const override { return h_.max_block_size - h_.block_trailer_size; }
+  bool has_changes() const override { return changed_; }
+
+  Nid allocate_nid(uint8_t type) override {
+    changed_ = true;
+    return make_nid(type, ++h_.nid_high_water[type & 0x1f]);
+  }
+
+  Result<Bid> write_block(ByteView data, bool internal) override {
+    if (data.size() > max_data_block()) {
+      return Status::invalid_argument("block of " + std::to_string(data.size()) + " bytes exceeds " +
+                                      std::to_string(max_data_block()));
+    }
+    changed_ = true;
+    const Bid bid = h_.bid_next_b | (internal ? 2 : 0);
+    h_.bid_next_b += 4;
+    const uint32_t cb = uint32_t(data.size());
+    const uint64_t disk = block_disk_size(h_, cb);
+    const uint64_t ib = amap_.allocate(disk, 64);
+    Bytes buf(disk, 0);
+    if (cb) std::memcpy(buf.data(), data.data(), cb);
+    // MS-PST 5.1/5.2: only external blocks are encoded, with the block's own BID.
+    if (!internal) {
+      if (h_.crypt == CryptMethod::kPermute) encode_permute(buf.data(), cb);
+      if (h_.crypt == CryptMethod::kCyclic) code_cyclic(buf.data(), cb, uint32_t(bid));
+    }
+    const size_t t = disk - h_.block_trailer_size;
+    store_le16(buf.data() + t, uint16_t(cb));
+    store_le16(buf.data() + t + 2, compute_signature(ib, bid));
+    const uint32_t crc = compute_crc(buf.data(), cb);
+    if (h_.format == FileFormat::kAnsi) {
+      store_le32(buf.data() + t + 4, uint32_t(bid));
+      store_le32(buf.data() + t + 8, crc);
+    } else {
+      store_le32(buf.data() + t + 4, crc);
+      store_le64(buf.data() + t + 8, bid);
+    }
+    PSTKIT_RETURN_IF_ERROR(file_->write(ib, buf));
+    BlockEntry e;
+    e.bid = bid;
+    e.offset = ib;
+    e.stored_size = cb;
+    e.inflated_size = cb;
+    e.ref_count = 2;  // the BBT's own reference plus the caller's (MS-PST 2.2.2.7.7.3.1)
+    PSTKIT_RETURN_IF_ERROR(bbt_->put_block(e));
+    auto shared = std::make_shared<const Bytes>(data.to_bytes());
+    std::lock_guard<std::mutex> lock(mu_);
+    blocks_.put(bid_key(bid), shared, shared->size() + 64);
+    return bid;
+  }
+
+  Result<Bid> write_data_tree(const std::vector<Bytes>& blocks) override {
+    if (blocks.empty()) return Bid{0};
+    if (blocks.size() == 1) return write_block(blocks[0], false);
+    const size_t per_x = (max_data_block() - 8) / h_.bid_size;
+    std::vector<std::pair<Bid, uint64_t>> leaves;  // bid, bytes
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      if (i + 1 < blocks.size() && blocks[i].size() != max_data_block()) {
+        return Status::invalid_argument("data block " + std::to_string(i) + " is not full");
+      }
+      PSTKIT_ASSIGN_OR_RETURN(Bid b, write_block(blocks[i], false));
+      leaves.emplace_back(b, blocks[i].size());
+    }
+    auto write_x = [&](uint8_t level, const std::vector<std::pair<Bid, uint64_t>>& kids) -> Result<Bid> {
+      uint64_t total = 0;
+      for (const auto& k : kids) total += k.second;
+      if (total > 0xFFFFFFFFull) return Status::unsupported("data stream over 4 GiB");
+      Bytes x(8 + kids.size() * h_.bid_size);
+      // MS-PST 2.2.2.8.3.2 XBLOCK/XXBLOCK: btype, cLevel, cEnt, lcbTotal, rgbid.
+      x[0] = kBlockTypeXBlock;
+      x[1] = level;
+      store_le16(x.data() + 2, uint16_t(kids.size()));
+      store_le32(x.data() + 4, uint32_t(total));
+      for (size_t i = 0; i < kids.size(); ++i) {
+        if (h_.bid_size == 4) {
+          store_le32(x.data() + 8 + 4 * i, uint32_t(kids[i].first));
+        } else {
+          store_le64(x.data() + 8 + 8 * i, kids[i].first);
+        }
+      }
+      return write_block(x, true);
+    };
+    if (leaves.size() <= per_x) return write_x(1, leaves);
+    std::vector<std::pair<Bid, uint64_t>> xblocks;
+    for (size_t i = 0; i < leaves.size(); i += per_x) {
+      std::vector<std::pair<Bid, uint64_t>> chunk(leaves.begin() + long(i),
+                                                  leaves.begin() + long(std::min(leaves.size(), i + per_x)));
+      uint64_t total = 0;
+      for (const auto& k : chunk) total += k.second;
+      PSTKIT_ASSIGN_OR_RETURN(Bid xb, write_x(1, chunk));
+      xblocks.emplace_back(xb, total);
+    }
+    if (xblocks.size() > per_x) return Status::unsupported("data stream too large for an XXBLOCK");
+    return write_x(2, xblocks);
+  }
+
+  Result<Bid> write_subnode_tree(std::vector<SubnodeEntry> entries) override {
+    if (entries.empty()) return Bid{0};
+    std::sort(entries.begin(), entries.end(), [](const SubnodeEntry& a, const SubnodeEntry& b) { return a.nid < b.nid; });
+    const bool ansi = h_.format == FileFormat::kAnsi;
+    const size_t head = ansi ? 4 : 8;
+    const size_t sl = ansi ? 12 : 24, si = ansi ? 8 : 16;
+    const size_t per_sl = (max_data_block() - head) / sl;
+    const size_t per_si = (max_data_block() - head) / si;
+    auto put_bid = [&](uint8_t* p, uint64_t v) {
+      if (ansi) {
+        store_le32(p, uint32_t(v));
+      } else {
+        store_le64(p, v);
+      }
+    };
+    // MS-PST 2.2.2.8.3.3.1 SLBLOCK: btype 2, cLevel 0, cEnt, (padding), SLENTRY[].
+    auto write_sl = [&](size_t from, size_t to) -> Result<Bid> {
+      Bytes b(head + (to - from) * sl, 0);
+      b[0] = kBlockTypeSubnode;
+      b[1] = 0;
+      store_le16(b.data() + 2, uint16_t(to - from));
+      for (size_t i = from; i < to; ++i) {
+        uint8_t* e = b.data() + head + (i - from) * sl;
+        put_bid(e, entries[i].nid);
+        put_bid(e + sl / 3, entries[i].data_bid);
+        put_bid(e + 2 * sl / 3, entries[i].subnode_bid);
+      }
+      return write_block(b, true);
+    };
+    if (entries.size() <= per_sl) return write_sl(0, entries.size());
+    std::vector<std::pair<Nid, Bid>> children;
+    for (size_t i = 0; i < entries.size(); i += per_sl) {
+      PSTKIT_ASSIGN_OR_RETURN(Bid b, write_sl(i, std::min(entries.size(), i + per_sl)));
+      children.emplace_back(entries[i].nid, b);
+    }
+    if (children.size() > per_si) return Status::unsupported("too many subnodes for one SIBLOCK");
+    // MS-PST 2.2.2.8.3.3.2 SIBLOCK: btype 2, cLevel 1, SIENTRY{nid, bid}.
+    Bytes b(head + children.size() * si, 0);
+    b[0] = kBlockTypeSubnode;
+    b[1] = 1;
+    store_le16(b.data() + 2, uint16_t(children.size()));
+    for (size_t i = 0; i < children.size(); ++i) {
+      uint8_t* e = b.data() + head + i * si;
+      put_bid(e, children[i].first);
+      put_bid(e + si / 2, children[i].second);
+    }
+    return write_block(b, true);
+  }
+
+  Status add_ref(Bid bid) override {
+    PSTKIT_ASSIGN_OR_RETURN(BlockEntry e, find_block(bid));
+    if (e.ref_count == 0xFFFF) return Status::unsupported("reference count overflow on block " + hex(bid));
+    ++e.ref_count;
+    changed_ = true;
+    return bbt_->put_block(e);
+  }
+
+  Status release(Bid bid) override {
+    if (bid == 0) return Status::ok();
+    PSTKIT_ASSIGN_OR_RETURN(BlockEntry e, find_block(bid));
+    changed_ = true;
+    if (e.ref_count > 2) {
+      --e.ref_count;
+      return bbt_->put_block(e);
+    }
+    // Last reference: free the block and what it references.
+    if (bid_is_internal(e.bid)) {
+      PSTKIT_ASSIGN_OR_RETURN(SharedBytes b, read_block(e.bid));
+      PSTKIT_RETURN_IF_ERROR(release_children(e.bid, *b));
+    }
+    PSTKIT_RETURN_IF_ERROR(bbt_->erase(bid_key(e.bid)));
+    amap_.free_later(e.offset, block_disk_size(h_, e.stored_size));
+    std::lock_guard<std::mutex> lock(mu_);
+    blocks_.put(bid_key(e.bid), nullptr, 0);
+    return Status::ok();
+  }
+
+  Status release_children(Bid bid, const Bytes& data) {
+    const ByteView v(data);
+    if (!v.has(0, 4)) return Status::corrupt("internal block", Status::kNoOffset, hex(bid) + " is too short");
+    const bool ansi = h_.format == FileFormat::kAnsi;
+    auto get_bid = [&](size_t at) -> Bid { return ansi ? Bid(v.u32(at)) : v.u64(at); };
+    const uint16_t count = v.u16(2);
+    if (v.u8(0) == kBlockTypeXBlock) {
+      for (size_t i = 0; i < count && v.has(8 + i * h_.bid_size, h_.bid_size); ++i) {
+        PSTKIT_RETURN_IF_ERROR(release(get_bid(8 + i * h_.bid_size)));
+      }
+      return Status::ok();
+    }
+    if (v.u8(0) == kBlockTypeSubnode) {
+      const size_t head = ansi ? 4 : 8;
+      if (v.u8(1) == 0) {
+        const size_t sl = ansi ? 12 : 24;
+        for (size_t i = 0; i < count && v.has(head + i * sl, sl); ++i) {
+          const size_t at = head + i * sl;
+          PSTKIT_RETURN_IF_ERROR(release(get_bid(at + sl / 3)));
+          PSTKIT_RETURN_IF_ERROR(release(get_bid(at + 2 * sl / 3)));
+        }
+      } else {
+        const size_t si = ansi ? 8 : 16;
+        for (size_t i = 0; i < count && v.has(head + i * si, si); ++i) {
+          PSTKIT_RETURN_IF_ERROR(release(get_bid(head + i * si + si / 2)));
+        }
+      }
+      return Status::ok();
+    }
+    return Status::corrupt("internal block", Status::kNoOffset, hex(bid) + " has unknown btype " + hex(v.u8(0)));
+  }
+
+  Status put_node(const NodeEntry& entry) override {
+    PSTKIT_ASSIGN_OR_RETURN(auto old, nbt_->find_node(entry.nid));
+    changed_ = true;
+    PSTKIT_RETURN_IF_ERROR(nbt_->put_node(entry));
+    if (old) {
+      if (old->data_bid != entry.data_bid) PSTKIT_RETURN_IF_ERROR(release(old->data_bid));
+      if (old->subnode_bid != entry.subnode_bid) PSTKIT_RETURN_IF_ERROR(release(old->subnode_bid));
+    }
+    return Status::ok();
+  }
+
+  Status delete_node(Nid nid) override {
+    PSTKIT_ASSIGN_OR_RETURN(auto old, nbt_->find_node(nid));
+    if (!old) return Status::not_found("node " + hex(nid) + " is not in the NBT");
+    changed_ = true;
+    PSTKIT_RETURN_IF_ERROR(nbt_->erase(nid));
+    PSTKIT_RETURN_IF_ERROR(release(old->data_bid));
+    return release(old->subnode_bid);
+  }
+
+  // ---- commit
+
+  Status commit() override {
+    if (!changed_ && !force_commit_) return Status::ok();
+    Status s = do_commit();
+    if (!s.is_ok()) {
+      // Put back whatever was already overwritten in place, then forget
+      // the failed transaction. If even that fails, the journal stays and
+      // the next open restores the last committed state.
+      if (env_->exists(journal_path(path_))) (void)recover_from_journal(env_, path_, file_.get());
+      (void)rollback();
+    }
+    return s;
+  }
+
+  Status do_commit() {
+    auto write_page = [this](uint8_t type, Bytes page) -> Result<Bref> {
+      Bref ref;
+      ref.ib = amap_.allocate(512, 512);
+      ref.bid = h_.bid_next_p++;
+      seal_page(h_, type, page, ref, true);
+      PSTKIT_RETURN_IF_ERROR(file_->write(ref.ib, page));
+      return ref;
+    };
+    auto release_page = [this](const Bref& old) { amap_.free_later(old.ib, 512); };
+    // The BBT goes last: committing the NBT allocates only pages, never blocks.
+    PSTKIT_ASSIGN_OR_RETURN(h_.nbt_root, nbt_->commit(write_page, release_page));
+    PSTKIT_ASSIGN_OR_RETURN(h_.bbt_root, bbt_->commit(write_page, release_page));
+    Bytes dlist;
+    if (has_dlist_) {
+      // The DList carries a page BID of its own, taken before the header is sealed.
+      dlist_bid_ = h_.bid_next_p++;
+    }
+    amap_.apply_frees();
+
+    const uint64_t regions = amap_.region_count();
+    h_.file_eof = amap_.file_end();
+    h_.amap_last = region_offset(regions - 1);
+    h_.amap_free = amap_.free_bytes();
+    h_.pmap_free = 0;
+    h_.amap_valid = 2;
+    ++h_.unique;
+    Bytes header = raw_header_;
+    encode_header(h_, header);
+    if (has_dlist_) dlist = make_dlist_page();
+
+    // 1. Journal the original bytes of everything overwritten in place.
+    std::vector<JournalRecord> records;
+    auto save = [&](uint64_t offset, size_t len) -> Status {
+      JournalRecord r;
+      r.offset = offset;
+      r.original.resize(len);
+      PSTKIT_RETURN_IF_ERROR(file_->read(offset, len, r.original.data()));
+      records.push_back(std::move(r));
+      return Status::ok();
+    };
+    PSTKIT_RETURN_IF_ERROR(save(0, header.size()));
+    if (has_dlist_) PSTKIT_RETURN_IF_ERROR(save(kDListOffset, 512));
+    for (uint64_t r : amap_.dirty_regions()) {
+      if (r < committed_regions_) PSTKIT_RETURN_IF_ERROR(save(region_offset(r), 512));
+    }
+    PSTKIT_RETURN_IF_ERROR(write_journal(env_, path_, committed_.file_eof, records));
+
+    // 2. New space: grow the file, write the new regions' map pages, and make
+    // every new block and page durable before anything live changes.
+    if (file_->size() < h_.file_eof) PSTKIT_RETURN_IF_ERROR(file_->truncate(h_.file_eof));
+    for (uint64_t r = committed_regions_; r < regions; ++r) PSTKIT_RETURN_IF_ERROR(write_region_maps(r));
+    PSTKIT_RETURN_IF_ERROR(file_->sync());
+
+    // 3. In place: AMaps, DList, header last; then make them durable.
+    for (uint64_t r : amap_.dirty_regions()) PSTKIT_RETURN_IF_ERROR(write_amap(r));
+    if (has_dlist_) PSTKIT_RETURN_IF_ERROR(file_->write(kDListOffset, dlist));
+    PSTKIT_RETURN_IF_ERROR(file_->write(0, header));
+    PSTKIT_RETURN_IF_ERROR(file_->sync());
+
+    // 4. The commit point: the journal goes away.
+    PSTKIT_RETURN_IF_ERROR(remove_journal(env_, path_));
+
+    raw_header_ = std::move(header);
+    committed_ = h_;
+    committed_regions_ = regions;
+    amap_.clear_dirty();
+    amap_.mark_regions_written();
+    changed_ = false;
+    force_commit_ = false;
+    return Status::ok();
+  }
+
+  Status write_amap(uint64_t region) {
+    Bytes page(512, 0);
+    const Bytes body = amap_.amap_body(region);
+    const size_t at = h_.format == FileFormat::kAnsi ? 4 : 0;
+    std::memcpy(page.data() + at, body.data(), body.size());
+    // Map pages use their own offset as BID and no signature (MS-PST 2.2.2.7.1).
+    seal_page(h_, kPageAMap, page, Bref{region_offset(region), region_offset(region)}, false);
+    return file_->write(region_offset(region), page);
+  }
+
+  Status write_region_maps(uint64_t region) {
+    const RegionLayout l = region_layout(region);
+    uint64_t at = region_offset(region) + 512;
+    const size_t body_at = h_.format == FileFormat::kAnsi ? 4 : 0;
+    auto write_map = [&](uint8_t type, uint8_t fill) -> Status {
+      Bytes page(512, 0);
+      std::fill(page.begin() + long(body_at), page.begin() + long(body_at + 496), fill);
+      seal_page(h_, type, page, Bref{at, at}, false);
+      PSTKIT_RETURN_IF_ERROR(file_->write(at, page));
+      at += 512;
+      return Status::ok();
+    };
+    // Deprecated maps (MS-PST 2.2.2.7.3-6): present with valid CRCs; their
+    // contents claim no free space, so old clients fall back to the AMaps.
+    if (l.has_pmap) PSTKIT_RETURN_IF_ERROR(write_map(kPagePMap, 0xFF));
+    if (l.has_fmap) PSTKIT_RETURN_IF_ERROR(write_map(kPageFMap, 0x00));
+    if (l.has_fpmap) PSTKIT_RETURN_IF_ERROR(write_map(kPageFPMap, 0xFF));
+    return write_amap(region);
+  }
+
+  // MS-PST 2.2.2.7.4 DList: AMap pages by free space, most free first.
+  Bytes make_dlist_page() {
+    Bytes page(512, 0);
+    const bool ansi = h_.format == FileFormat::kAnsi;
+    const size_t max_entries = (ansi ? 480 : 476) / 4;
+    std::vector<std::pair<uint64_t, uint64_t>> entries;  // free slots, region
+    for (uint64_t r = 0; r < amap_.region_count(); ++r) {
+      const uint64_t free = amap_.free_slots(r);
+      if (free > 0) entries.emplace_back(free, r);
+    }
+    std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    if (entries.size() > max_entries) entries.resize(max_entries);
+    page[0] = kDListFlagBackfillComplete;
+    page[1] = uint8_t(entries.size());
+    store_le32(page.data() + 4, uint32_t(amap_.region_count() - 1));
+    for (size_t i = 0; i < entries.size(); ++i) {
+      store_le32(page.data() + 8 + 4 * i, uint32_t(entries[i].second & 0xFFFFF) | uint32_t(entries[i].first << 20));
+    }
+    seal_page(h_, kPageDList, page, Bref{dlist_bid_, kDListOffset}, true);
+    return page;
+  }
+
+  Status rollback() override {
+    // Uncommitted blocks and pages only used space that is free in the
+    // committed state: reloading that state is enough.
+    h_ = committed_;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      blocks_ = LruCache<Bytes>(options_.read.cache_bytes);
+      pages_ = LruCache<BTreePage>(size_t{2} << 20);
+    }
+    reset_trees();
+    std::vector<Bytes> bodies;
+    for (uint64_t r = 0; r < committed_regions_; ++r) {
+      Bytes page(512);
+      PSTKIT_RETURN_IF_ERROR(file_->read(region_offset(r), 512, page.data()));
+      const size_t at = h_.format == FileFormat::kAnsi ? 4 : 0;
+      bodies.emplace_back(page.begin() + long(at), page.begin() + long(at + 496));
+    }
+    amap_ = AllocationMap::from_pages(std::move(bodies));
+    amap_.clear_dirty();
+    changed_ = false;
+    if (file_->size() > committed_.file_eof) PSTKIT_RETURN_IF_ERROR(file_->truncate(committed_.file_eof));
+    return Status::ok();
+  }
+
+  RecoveryReport recovery_;
+
+ private:
+  Env* env_;
+  std::string path_;
+  std::unique_ptr<WritableFile> file_;
+  FileByteSource source_;
+  WriterOptions options_;
+  Header committed_;
+  Header h_;
+  Bytes raw_header_;
+  AllocationMap amap_;
+  uint64_t committed_regions_ = 0;
+  std::unique_ptr<BTreeWriter> nbt_, bbt_;
+  bool changed_ = false;
+  bool force_commit_ = false;
+  bool has_dlist_ = false;
+  Bid dlist_bid_ = 0;
+  mutable std::mutex mu_;
+  mutable LruCache<BTreePage> pages_;
+  mutable LruCache<Bytes> blocks_;
+};
+
+// Lays out an empty file: header, DList, the first region's AMap and PMap,
+// and empty NBT and BBT leaf roots.
+Status write_empty_file(const Header& base, Bytes raw_header, WritableFile* f) {
+  Header h = base;
+  const uint64_t eof = region_offset(1);
+  AllocationMap amap = AllocationMap::create(1);
+  Bref nbt{0, 0}, bbt{0, 0};
+  h.bid_next_p = 1;
+  h.bid_next_b = 4;
+  for (auto& n : h.nid_high_water) n = 0x400;
+  // MS-PST 2.2.2.6 rgnid starting values.
+  h.nid_high_water[kNidTypeNormalFolder] = 0x400;
+  h.nid_high_water[kNidTypeSearchFolder] = 0x4000;
+  h.nid_high_water[kNidTypeNormalMessage] = 0x10000;
+  h.nid_high_water[kNidTypeAssocMessage] = 0x8000;
+  PSTKIT_RETURN_IF_ERROR(f->truncate(eof));
+  auto write_root = [&](uint8_t type, Bref& ref) -> Status {
+    ref.ib = amap.allocate(512, 512);
+    ref.bid = h.bid_next_p++;
+    Bytes page = serialise_btree_page(h, type, 0, {}, {}, {}, ref);
+    return f->write(ref.ib, page);
+  };
+  PSTKIT_RETURN_IF_ERROR(write_root(kPageNbt, nbt));
+  PSTKIT_RETURN_IF_ERROR(write_root(kPageBbt, bbt));
+  // PMap (all 0xFF, as Outlook writes it) and AMap of region 0.
+  Bytes pmap(512, 0);
+  const size_t body_at = h.format == FileFormat::kAnsi ? 4 : 0;
+  std::fill(pmap.begin() + long(body_at), pmap.begin() + long(body_at + 496), 0xFF);
+  seal_page(h, kPagePMap, pmap, Bref{region_offset(0) + 512, region_offset(0) + 512}, false);
+  PSTKIT_RETURN_IF_ERROR(f->write(region_offset(0) + 512, pmap));
+  Bytes amap_page(512, 0);
+  const Bytes body = amap.amap_body(0);
+  std::memcpy(amap_page.data() + body_at, body.data(), body.size());
+  seal_page(h, kPageAMap, amap_page, Bref{region_offset(0), region_offset(0)}, false);
+  PSTKIT_RETURN_IF_ERROR(f->write(region_offset(0), amap_page));
+  // An empty DList; the first commit fills it in.
+  Bytes dlist(512, 0);
+  const Bid dlist_bid = h.bid_next_p++;
+  seal_page(h, kPageDList, dlist, Bref{dlist_bid, kDListOffset}, true);
+  PSTKIT_RETURN_IF_ERROR(f->write(kDListOffset, dlist));
+  h.file_eof = eof;
+  h.amap_last = region_offset(0);
+  h.amap_free = amap.free_bytes();
+  h.pmap_free = 0;
+  h.nbt_root = nbt;
+  h.bbt_root = bbt;
+  h.amap_valid = 2;
+  h.unique = 1;
+  encode_header(h, raw_header);
+  PSTKIT_RETURN_IF_ERROR(f->write(0, raw_header));
+  return f->sync();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<WritableDatabase>> WritableDatabase::create(const std::string& path,
+                                                                    const CreateOptions& options,
+                                                                    const WriterOptions& writer) {
+  if (options.format == FileFormat::kUnicode4k) return Status::unsupported("creating 4K-page OST files");
+  Env* env = writer.env ? writer.env : Env::posix();
+  PSTKIT_ASSIGN_OR_RETURN(auto file, env->open(path, OpenMode::kCreateNew));
+  Bytes raw = new_header_bytes(options.format, options.crypt);
+  Header h;
+  h.format = options.format;
+  h.ndb_version = options.format == FileFormat::kAnsi ? 14 : 23;
+  h.client_version = 19;
+  h.magic_client = 0x4D53;
+  h.platform_create = h.platform_access = 1;
+  h.crypt = options.crypt;
+  h.bid_size = options.format == FileFormat::kAnsi ? 4 : 8;
+  h.page_trailer_size = h.block_trailer_size = options.format == FileFormat::kAnsi ? 12 : 16;
+  Status s = write_empty_file(h, raw, file.get());
+  if (s.is_ok()) s = env->sync_dir_of(path);
+  if (!s.is_ok()) {
+    file.reset();
+    (void)env->remove(path);
+    return s;
+  }
+  auto w = std::make_unique<Writer>(env, path, std::move(file), writer);
+  PSTKIT_RETURN_IF_ERROR(w->load(true));
+  return std::unique_ptr<WritableDatabase>(std::move(w));
+}
+
+Result<std::unique_ptr<WritableDatabase>> WritableDatabase::open(const std::string& path, const WriterOptions& writer) {
+  Env* env = writer.env ? writer.env : Env::posix();
+  PSTKIT_ASSIGN_OR_RETURN(auto file, env->open(path, OpenMode::kExisting));
+  PSTKIT_ASSIGN_OR_RETURN(JournalState js, recover_from_journal(env, path, file.get()));
+  auto w = std::make_unique<Writer>(env, path, std::move(file), writer);
+  w->recovery_.rolled_back_journal = js == JournalState::kRolledBack;
+  w->recovery_.discarded_journal = js == JournalState::kIncomplete;
+  PSTKIT_RETURN_IF_ERROR(w->load(false));
+  return std::unique_ptr<WritableDatabase>(std::move(w));
+}
+
+Result<RecoveryReport> recover_file(const std::string& path, Env* env) {
+  if (!env) env = Env::posix();
+  RecoveryReport report;
+  if (!env->exists(journal_path(path))) return report;
+  PSTKIT_ASSIGN_OR_RETURN(auto file, env->open(path, OpenMode::kExisting));
+  PSTKIT_ASSIGN_OR_RETURN(JournalState js, recover_from_journal(env, path, file.get()));
+  report.rolled_back_journal = js == JournalState::kRolledBack;
+  report.discarded_journal = js == JournalState::kIncomplete;
+  return report;
+}
+
+}  // namespace pstkit::ndb

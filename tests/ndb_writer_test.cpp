@@ -1,0 +1,216 @@
+// The NDB writer: created files read back through the reader, B-tree splits
+// and merges, reference counting and space reuse, rollback.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <random>
+
+#include "pstkit/ndb.h"
+#include "pstkit/ndb_writer.h"
+
+namespace pstkit::ndb {
+namespace {
+
+class NdbWriterTest : public ::testing::TestWithParam<FileFormat> {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("pstkit-ndbw-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+    std::filesystem::create_directories(dir_);
+    path_ = (dir_ / "t.pst").string();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<WritableDatabase> create() {
+    CreateOptions o;
+    o.format = GetParam();
+    auto w = WritableDatabase::create(path_, o);
+    EXPECT_TRUE(w.is_ok()) << w.status().message();
+    return std::move(*w);
+  }
+
+  static Bytes pattern(size_t n, uint32_t seed) {
+    Bytes b(n);
+    std::mt19937 rng(seed);
+    for (auto& x : b) x = uint8_t(rng());
+    return b;
+  }
+
+  // Splits data into full data blocks, as a data tree needs.
+  static std::vector<Bytes> split(const Bytes& data, size_t block) {
+    std::vector<Bytes> out;
+    for (size_t i = 0; i < data.size(); i += block) {
+      out.emplace_back(data.begin() + long(i), data.begin() + long(std::min(data.size(), i + block)));
+    }
+    return out;
+  }
+
+  std::filesystem::path dir_;
+  std::string path_;
+  static inline int counter_ = 0;
+};
+
+TEST_P(NdbWriterTest, EmptyFileOpensWithReader) {
+  auto w = create();
+  w.reset();
+  auto db = Database::open(path_);
+  ASSERT_TRUE(db.is_ok()) << db.status().message();
+  EXPECT_TRUE((*db)->header().crc_partial_ok);
+  EXPECT_TRUE((*db)->header().crc_full_ok);
+  EXPECT_EQ((*db)->file_size(), 271360u);  // one AMap region, like Outlook's new files
+  size_t n = 0;
+  EXPECT_TRUE((*db)->for_each_node([&](const NodeEntry&) { return ++n, true; }).is_ok());
+  EXPECT_EQ(n, 0u);
+}
+
+TEST_P(NdbWriterTest, NodesRoundTripThroughReader) {
+  auto w = create();
+  const uint32_t max = w->max_data_block();
+  const Bytes small = pattern(100, 1);
+  const Bytes multi = pattern(max * 5 + 17, 2);        // XBLOCK
+  const Bytes big = pattern(size_t(max) * 1100 + 3, 3);  // XXBLOCK for Unicode (1021 per XBLOCK)
+  const Nid a = w->allocate_nid(kNidTypeNormalMessage);
+  const Nid b = w->allocate_nid(kNidTypeNormalMessage);
+  const Nid c = w->allocate_nid(kNidTypeNormalMessage);
+  auto bid_a = w->write_data_tree({small});
+  auto bid_b = w->write_data_tree(split(multi, max));
+  auto bid_c = w->write_data_tree(split(big, max));
+  ASSERT_TRUE(bid_a.is_ok() && bid_b.is_ok() && bid_c.is_ok());
+  // A subnode tree big enough to need an SIBLOCK.
+  std::vector<SubnodeEntry> subs;
+  for (uint32_t i = 0; i < 700; ++i) {
+    auto d = w->write_data_tree({pattern(10 + i % 50, 100 + i)});
+    ASSERT_TRUE(d.is_ok());
+    subs.push_back({make_nid(kNidTypeLtp, i + 1), *d, 0});
+  }
+  auto sub = w->write_subnode_tree(subs);
+  ASSERT_TRUE(sub.is_ok()) << sub.status().message();
+  ASSERT_TRUE(w->put_node({a, *bid_a, *sub, 0}).is_ok());
+  ASSERT_TRUE(w->put_node({b, *bid_b, 0, 0}).is_ok());
+  ASSERT_TRUE(w->put_node({c, *bid_c, 0, 0}).is_ok());
+  // Reads see the change before commit.
+  auto before = w->open_node(b);
+  ASSERT_TRUE(before.is_ok());
+  EXPECT_EQ(*(*before)->read_all(), multi);
+  ASSERT_TRUE(w->commit().is_ok());
+  w.reset();
+
+  auto db = Database::open(path_);
+  ASSERT_TRUE(db.is_ok()) << db.status().message();
+  auto na = (*db)->open_node(a);
+  ASSERT_TRUE(na.is_ok());
+  EXPECT_EQ(*(*na)->read_all(), small);
+  auto children = (*na)->subnodes();
+  ASSERT_TRUE(children.is_ok());
+  ASSERT_EQ(children->size(), 700u);
+  auto s5 = (*na)->subnode(make_nid(kNidTypeLtp, 6));
+  ASSERT_TRUE(s5.is_ok());
+  EXPECT_EQ(*(*s5)->read_all(), pattern(10 + 5 % 50, 105));
+  EXPECT_EQ(*(*(*db)->open_node(b))->read_all(), multi);
+  EXPECT_EQ(*(*(*db)->open_node(c))->read_all(), big);
+  // Every block's trailer and CRC verify.
+  size_t blocks = 0;
+  ASSERT_TRUE((*db)->for_each_block([&](const BlockEntry& e) {
+    EXPECT_TRUE((*db)->read_block(e.bid).is_ok());
+    EXPECT_EQ(e.ref_count, 2);
+    return ++blocks, true;
+  }).is_ok());
+  EXPECT_GT(blocks, 1800u);
+}
+
+TEST_P(NdbWriterTest, ManyNodesSplitAndMergeBTree) {
+  auto w = create();
+  std::vector<Nid> nids;
+  for (int i = 0; i < 2000; ++i) {
+    const Nid nid = w->allocate_nid(kNidTypeNormalMessage);
+    auto d = w->write_data_tree({pattern(20, uint32_t(i))});
+    ASSERT_TRUE(d.is_ok());
+    ASSERT_TRUE(w->put_node({nid, *d, 0, 0x8022}).is_ok());
+    nids.push_back(nid);
+    if (i % 500 == 499) ASSERT_TRUE(w->commit().is_ok());
+  }
+  ASSERT_TRUE(w->commit().is_ok());
+  // Delete every other node, in two transactions.
+  for (size_t i = 0; i < nids.size(); i += 2) {
+    ASSERT_TRUE(w->delete_node(nids[i]).is_ok());
+    if (i == 1000) ASSERT_TRUE(w->commit().is_ok());
+  }
+  ASSERT_TRUE(w->commit().is_ok());
+  w.reset();
+
+  auto db = Database::open(path_);
+  ASSERT_TRUE(db.is_ok()) << db.status().message();
+  std::vector<Nid> seen;
+  ASSERT_TRUE((*db)->for_each_node([&](const NodeEntry& e) { return seen.push_back(e.nid), true; }).is_ok());
+  ASSERT_EQ(seen.size(), 1000u);
+  for (size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], nids[2 * i + 1]);
+  for (size_t i = 1; i < nids.size(); i += 98) {
+    auto n = (*db)->open_node(nids[i]);
+    ASSERT_TRUE(n.is_ok());
+    EXPECT_EQ(*(*n)->read_all(), pattern(20, uint32_t(i)));
+  }
+  size_t blocks = 0;
+  ASSERT_TRUE((*db)->for_each_block([&](const BlockEntry&) { return ++blocks, true; }).is_ok());
+  EXPECT_EQ(blocks, 1000u);  // deleted nodes' blocks left the BBT
+}
+
+TEST_P(NdbWriterTest, FreedSpaceIsReused) {
+  auto w = create();
+  const uint32_t max = w->max_data_block();
+  const Nid nid = w->allocate_nid(kNidTypeNormalMessage);
+  for (int round = 0; round < 30; ++round) {
+    auto d = w->write_data_tree(split(pattern(size_t(max) * 20, uint32_t(round)), max));
+    ASSERT_TRUE(d.is_ok());
+    ASSERT_TRUE(w->put_node({nid, *d, 0, 0}).is_ok());  // replaces and releases the previous data
+    ASSERT_TRUE(w->commit().is_ok());
+  }
+  w.reset();
+  auto db = Database::open(path_);
+  ASSERT_TRUE(db.is_ok());
+  // 30 rounds of 160 KiB would need ~5 MiB without reuse.
+  EXPECT_LT((*db)->file_size(), uint64_t{1} << 20);
+  EXPECT_EQ(*(*(*db)->open_node(nid))->read_all(), pattern(size_t(max) * 20, 29));
+}
+
+TEST_P(NdbWriterTest, RollbackForgetsChanges) {
+  auto w = create();
+  const Nid keep = w->allocate_nid(kNidTypeNormalMessage);
+  ASSERT_TRUE(w->put_node({keep, *w->write_data_tree({pattern(5, 1)}), 0, 0}).is_ok());
+  ASSERT_TRUE(w->commit().is_ok());
+  const Nid drop = w->allocate_nid(kNidTypeNormalMessage);
+  ASSERT_TRUE(w->put_node({drop, *w->write_data_tree({pattern(5, 2)}), 0, 0}).is_ok());
+  ASSERT_TRUE(w->delete_node(keep).is_ok());
+  ASSERT_TRUE(w->rollback().is_ok());
+  EXPECT_TRUE(w->find_node(keep).is_ok());
+  EXPECT_FALSE(w->find_node(drop).is_ok());
+  w.reset();
+  auto db = Database::open(path_);
+  ASSERT_TRUE(db.is_ok());
+  EXPECT_TRUE((*db)->find_node(keep).is_ok());
+  EXPECT_FALSE((*db)->find_node(drop).is_ok());
+}
+
+TEST_P(NdbWriterTest, ReopenForWritingContinues) {
+  {
+    auto w = create();
+    ASSERT_TRUE(w->put_node({0x21, *w->write_data_tree({pattern(7, 7)}), 0, 0}).is_ok());
+    ASSERT_TRUE(w->commit().is_ok());
+  }
+  auto w = WritableDatabase::open(path_);
+  ASSERT_TRUE(w.is_ok()) << w.status().message();
+  ASSERT_TRUE((*w)->put_node({0x61, *(*w)->write_data_tree({pattern(9, 9)}), 0, 0}).is_ok());
+  ASSERT_TRUE((*w)->commit().is_ok());
+  w->reset();
+  auto db = Database::open(path_);
+  ASSERT_TRUE(db.is_ok());
+  EXPECT_EQ(*(*(*db)->open_node(0x21))->read_all(), pattern(7, 7));
+  EXPECT_EQ(*(*(*db)->open_node(0x61))->read_all(), pattern(9, 9));
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, NdbWriterTest, ::testing::Values(FileFormat::kUnicode, FileFormat::kAnsi),
+                         [](const auto& info) { return info.param == FileFormat::kAnsi ? "Ansi" : "Unicode"; });
+
+}  // namespace
+}  // namespace pstkit::ndb
