@@ -1,0 +1,93 @@
+// MS-PST 2.2.2.8: every block the BBT lists, read and verified; then every
+// page and block laid side by side to find bytes claimed twice.
+#include <algorithm>
+
+#include "check/context.h"
+#include "check/map_layout.h"
+#include "ndb/page.h"
+
+namespace pstkit::check {
+
+namespace {
+
+const char* page_name(uint8_t type) {
+  switch (type) {
+    case ndb::kPageBbt: return "BBT page";
+    case ndb::kPageNbt: return "NBT page";
+    case ndb::kPageFMap: return "FMap page";
+    case ndb::kPagePMap: return "PMap page";
+    case ndb::kPageAMap: return "AMap page";
+    case ndb::kPageFPMap: return "FPMap page";
+    case ndb::kPageDList: return "DList page";
+  }
+  return "page";
+}
+
+}  // namespace
+
+std::string describe(const Extent& e) {
+  std::string what;
+  switch (e.kind) {
+    case Extent::kReserved: what = "the header and reserved area"; break;
+    case Extent::kPage: what = std::string(page_name(e.page_type)) + " " + hex(e.id); break;
+    case Extent::kMapPage: what = page_name(e.page_type); break;
+    case Extent::kBlock: what = "block " + hex(e.id); break;
+  }
+  return what + " [" + hex(e.begin) + ", " + hex(e.end) + ")";
+}
+
+void check_blocks(Context& c) {
+  Counters& counters = c.sink.report().counters;
+  for (BlockRecord& r : c.blocks) {
+    ++counters.blocks;
+    auto data = read_verified_block(c, r.entry, &c.sink);
+    if (!data.is_ok()) {
+      r.damaged = true;
+      continue;
+    }
+    counters.bytes += ndb::block_disk_size(c.header, r.entry.stored_size);
+  }
+}
+
+void check_overlaps(Context& c) {
+  const ndb::Header& h = c.header;
+  const MapLayout m = map_layout(h);
+  std::vector<Extent>& x = c.extents;
+  x.clear();
+  x.push_back({0, std::min(m.first_amap, c.file_size), Extent::kReserved, 0, 0});
+  for (const PageRecord& p : c.pages) x.push_back({p.offset, p.offset + h.page_size, Extent::kPage, p.type, p.bid});
+  for (const MapPage& p : map_pages(h, std::min(c.file_size, h.file_eof))) {
+    if (p.offset + h.page_size <= c.file_size) {
+      x.push_back({p.offset, p.offset + h.page_size, Extent::kMapPage, p.type, p.offset});
+    }
+  }
+  const uint32_t max_data = h.max_block_size - h.block_trailer_size;
+  for (const BlockRecord& r : c.blocks) {
+    const ndb::BlockEntry& e = r.entry;
+    if (e.stored_size > max_data || e.offset > c.file_size) continue;  // reported by check_blocks
+    const uint64_t end = std::min(c.file_size, e.offset + ndb::block_disk_size(h, e.stored_size));
+    x.push_back({e.offset, end, Extent::kBlock, 0, e.bid});
+  }
+  std::sort(x.begin(), x.end(), [](const Extent& a, const Extent& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
+  // Nothing may live past ibFileEof: the AMaps do not map it.
+  const uint64_t eof = h.file_eof;
+  for (const Extent& e : x) {
+    if (e.end > eof && e.kind != Extent::kReserved && eof < c.file_size) {
+      c.add(Issue::kBlockOutOfFile, e.kind == Extent::kBlock ? "block" : "page", e.begin, e.id,
+            describe(e) + " lies past ibFileEof " + hex(eof));
+    }
+  }
+  // Sweep: each extent against the one reaching furthest before it.
+  size_t reach = 0;
+  for (size_t i = 1; i < x.size(); ++i) {
+    if (x[i].begin < x[reach].end) {
+      c.add(Issue::kBlockOverlap, x[i].kind == Extent::kBlock ? "block" : "page", x[i].begin, x[i].id,
+            describe(x[i]) + " overlaps " + describe(x[reach]));
+    }
+    if (x[i].end > x[reach].end) reach = i;
+  }
+}
+
+}  // namespace pstkit::check

@@ -1,0 +1,62 @@
+// check_file and check_database: the passes in order (see context.h).
+#include <algorithm>
+
+#include "check/context.h"
+#include "ndb/byte_source.h"
+
+namespace pstkit::check {
+
+namespace {
+
+constexpr uint32_t kMagic = 0x4E444221;  // "!BDN", MS-PST 2.2.2.6
+constexpr size_t kHeaderBytes = 4096;    // enough for every header layout
+
+}  // namespace
+
+Report check_database(const ndb::Database& db, const CheckOptions& options) {
+  Report report;
+  FindingSink sink(report, options.max_findings_per_code);
+  Bytes head(size_t(std::min<uint64_t>(db.file_size(), kHeaderBytes)));
+  if (db.read_raw(0, head.size(), head.data()).is_ok()) check_header(head, db.file_size(), sink);
+
+  Context c(db, options, sink);
+  check_btrees(c);
+  check_header_counters(c);
+  check_blocks(c);
+  check_overlaps(c);
+  check_references(c);
+  check_maps(c);
+  if (options.check_ltp) check_ltp(c);
+  if (options.check_folders) check_folders(c);
+  return report;
+}
+
+Result<Report> check_file(const std::string& path, const CheckOptions& options) {
+  PSTKIT_ASSIGN_OR_RETURN(auto src, ndb::open_file_source(path));
+  const uint64_t size = src->size();
+  Bytes head(size_t(std::min<uint64_t>(size, kHeaderBytes)));
+  PSTKIT_RETURN_IF_ERROR(src->read(0, head.size(), head.data()));
+  if (head.size() < 4 || load_le32(head.data()) != kMagic) {
+    return Status::corrupt("header", 0, "no !BDN signature: not a PST or OST file");
+  }
+  ndb::Options db_options;
+  db_options.cache_bytes = options.cache_bytes;
+  auto db = ndb::Database::open(path, db_options);
+  if (db.is_ok()) return check_database(**db, options);
+  if (db.status().code() == Code::kIoError) return db.status();
+
+  // The reader refuses the header: describe what is wrong with it.
+  Report report;
+  FindingSink sink(report, options.max_findings_per_code);
+  check_header(head, size, sink);
+  if (report.errors == 0) {
+    // Nothing wrong that the checker can name: an unknown version or
+    // encryption is unsupported rather than damaged.
+    if (db.status().code() == Code::kUnsupported) return db.status();
+    sink.add(Issue::kFileUnreadable, db.status().structure().empty() ? "file" : db.status().structure(),
+             db.status().has_offset() ? db.status().offset() : kNone, kNone, db.status().message());
+  }
+  return report;
+}
+
+}  // namespace pstkit::check

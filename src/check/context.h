@@ -1,0 +1,128 @@
+// State shared by the checker's passes: where findings go, and what the
+// B-tree walk found (pages, node and block entries) for the later passes.
+#pragma once
+
+#include <array>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "check/issues.h"
+#include "pstkit/check.h"
+#include "pstkit/ndb.h"
+
+namespace pstkit::check {
+
+// Collects findings into a Report, keeping at most `cap` per code.
+class FindingSink {
+ public:
+  FindingSink(Report& report, size_t cap) : report_(report), cap_(cap) {}
+
+  void add(Issue issue, std::string structure, uint64_t offset, uint64_t id, std::string message);
+  // Findings of any code so far (kept or dropped).
+  uint64_t total() const { return total_; }
+  uint64_t total(Issue issue) const { return per_issue_[size_t(issue)]; }
+  Report& report() { return report_; }
+
+ private:
+  Report& report_;
+  size_t cap_;
+  uint64_t total_ = 0;
+  std::array<uint64_t, size_t(Issue::kCount)> per_issue_{};
+};
+
+// Structure name of a Status whose cause was already reported as a
+// finding; passes that meet it again stay silent.
+inline constexpr const char* kAlreadyReported = "already reported";
+
+// A B-tree or map page the checker read.
+struct PageRecord {
+  uint64_t offset = 0;
+  uint8_t type = 0;  // ndb::PageType
+  ndb::Bid bid = 0;
+};
+
+// An NBT leaf entry and the leaf page holding it.
+struct NodeRecord {
+  ndb::NodeEntry entry;
+  uint64_t page = 0;
+};
+
+// A BBT leaf entry, the leaf page holding it, and what later passes learn.
+struct BlockRecord {
+  ndb::BlockEntry entry;
+  uint64_t page = 0;
+  bool damaged = false;   // unreadable: trailer, CRC, bounds or tree structure
+  uint32_t references = 0;
+};
+
+// Bytes of the file some structure occupies.
+struct Extent {
+  enum Kind : uint8_t { kReserved, kPage, kMapPage, kBlock };
+  uint64_t begin = 0;
+  uint64_t end = 0;
+  Kind kind = kBlock;
+  uint8_t page_type = 0;  // kPage and kMapPage
+  uint64_t id = 0;        // BID of a page or block
+};
+std::string describe(const Extent& e);
+
+struct Context {
+  Context(const ndb::Database& database, const CheckOptions& opts, FindingSink& findings)
+      : db(database), header(database.header()), file_size(database.file_size()), options(opts),
+        sink(findings) {}
+
+  const ndb::Database& db;
+  const ndb::Header& header;
+  uint64_t file_size;
+  const CheckOptions& options;
+  FindingSink& sink;
+
+  void add(Issue issue, std::string structure, uint64_t offset, uint64_t id, std::string message) {
+    sink.add(issue, std::move(structure), offset, id, std::move(message));
+  }
+
+  // Filled by check_btrees.
+  std::vector<PageRecord> pages;    // NBT and BBT pages reached
+  std::vector<NodeRecord> nodes;    // sorted by NID afterwards
+  std::vector<BlockRecord> blocks;  // sorted by BID afterwards
+  bool nbt_complete = true;         // every NBT page was readable
+  bool bbt_complete = true;
+  // Set by check_overlaps: every structure's bytes, sorted by begin.
+  std::vector<Extent> extents;
+  // Set by check_references: every data and subnode tree was walked whole.
+  bool references_complete = true;
+  // Nodes whose heap or table problems the LTP pass already reported.
+  std::unordered_set<ndb::Nid> ltp_failed;
+
+  const NodeRecord* find_node(ndb::Nid nid) const;
+  BlockRecord* find_block(ndb::Bid bid);
+  const BlockRecord* find_block(ndb::Bid bid) const;
+
+  // A block's decoded contents for data and subnode trees and the LTP
+  // pass. Damaged or missing blocks fail with structure kAlreadyReported.
+  Result<SharedBytes> read_block(ndb::Bid bid) const;
+};
+
+// Reads the block a BBT entry describes and verifies it (bounds, trailer,
+// signature, CRC, inflation); decrypts and inflates it. Each problem is
+// added to sink when one is given; any problem makes the result an error.
+Result<Bytes> read_verified_block(const Context& c, const ndb::BlockEntry& e, FindingSink* sink);
+
+// A node whose blocks come from Context::read_block, so the LTP pass does
+// not depend on the database's own B-tree lookups.
+Result<std::unique_ptr<ndb::Node>> open_checked_node(const Context& c, ndb::Nid nid, ndb::Bid data_bid,
+                                                     ndb::Bid subnode_bid);
+
+// The passes, in the order check_database runs them.
+void check_header(ByteView head, uint64_t file_size, FindingSink& sink);
+void check_btrees(Context& c);
+void check_header_counters(Context& c);
+void check_blocks(Context& c);
+void check_overlaps(Context& c);
+void check_references(Context& c);
+void check_maps(Context& c);
+void check_ltp(Context& c);
+void check_folders(Context& c);
+
+}  // namespace pstkit::check

@@ -1,0 +1,180 @@
+// MS-PST 2.4: the NBT's parent links (2.2.2.7.7.4.1) against the folder
+// tables (2.4.4): every folder's hierarchy, contents and FAI contents
+// tables list exactly the nodes whose nidParent is that folder.
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "check/context.h"
+#include "pstkit/ltp.h"
+
+namespace pstkit::check {
+
+namespace {
+
+bool is_folder(ndb::Nid nid) {
+  const uint8_t t = ndb::nid_type(nid);
+  return t == ndb::kNidTypeNormalFolder || t == ndb::kNidTypeSearchFolder;
+}
+
+// MS-PST 2.7: nodes every PST has.
+void check_required(Context& c) {
+  const std::pair<ndb::Nid, const char*> required[] = {
+      {ndb::kNidMessageStore, "message store"},
+      {ndb::kNidNameToIdMap, "name-to-ID map"},
+      {ndb::kNidRootFolder, "root folder"},
+  };
+  for (const auto& [nid, name] : required) {
+    if (c.find_node(nid) == nullptr) {
+      c.add(Issue::kNodeRequired, "NBT", kNone, nid, std::string("the ") + name + " node " + hex(nid) + " is missing");
+    }
+  }
+}
+
+// Folders and messages name their folder (MS-PST 2.2.2.7.7.4.1); other
+// nodes' nidParent has no defined meaning and Outlook leaves odd values.
+bool has_folder_parent(ndb::Nid nid) {
+  const uint8_t t = ndb::nid_type(nid);
+  return is_folder(nid) || t == ndb::kNidTypeNormalMessage || t == ndb::kNidTypeAssocMessage;
+}
+
+void check_parents(Context& c) {
+  for (const NodeRecord& n : c.nodes) {
+    const ndb::NodeEntry& e = n.entry;
+    if (e.parent_nid == 0 || !has_folder_parent(e.nid)) continue;
+    const NodeRecord* parent = c.find_node(e.parent_nid);
+    if (parent == nullptr) {
+      c.add(Issue::kNbtParent, "NBT entry", n.page, e.nid,
+            "node " + hex(e.nid) + " names parent " + hex(e.parent_nid) + ", which is not in the NBT");
+    } else if (!is_folder(e.parent_nid)) {
+      c.add(Issue::kNbtParent, "NBT entry", n.page, e.nid,
+            "node " + hex(e.nid) + " names parent " + hex(e.parent_nid) + ", which is not a folder");
+    }
+  }
+}
+
+// One of a folder's tables: its row IDs, or nothing when it cannot be read.
+struct FolderTable {
+  bool present = false;
+  bool readable = false;
+  std::unordered_set<uint32_t> rows;
+};
+
+FolderTable read_table(Context& c, ndb::Nid table_nid) {
+  FolderTable t;
+  const NodeRecord* r = c.find_node(table_nid);
+  if (r == nullptr) return t;
+  t.present = true;
+  // The LTP pass already reported tables it could not open.
+  if (c.ltp_failed.count(table_nid)) return t;
+  auto node = open_checked_node(c, table_nid, r->entry.data_bid, r->entry.subnode_bid);
+  if (!node.is_ok()) return t;
+  ltp::Options options;
+  options.format = c.header.format;
+  auto tc = ltp::TableContext::open(std::shared_ptr<const ndb::Node>(std::move(node).value()), options);
+  if (!tc.is_ok()) {
+    if (!c.options.check_ltp && tc.status().structure() != kAlreadyReported) {
+      c.add(Issue::kFolderTable, "TC", kNone, table_nid, "table " + hex(table_nid) + ": " + tc.status().message());
+    }
+    return t;
+  }
+  t.readable = true;
+  for (const auto& e : tc->row_index()) t.rows.insert(e.row_id);
+  return t;
+}
+
+class FolderChecker {
+ public:
+  explicit FolderChecker(Context& c) : c_(c) {
+    for (const NodeRecord& n : c.nodes) {
+      if (n.entry.parent_nid != 0 && n.entry.parent_nid != n.entry.nid) children_[n.entry.parent_nid].push_back(n.entry.nid);
+    }
+  }
+
+  void run() {
+    for (const NodeRecord& n : c_.nodes) {
+      if (ndb::nid_type(n.entry.nid) == ndb::kNidTypeNormalFolder) check_folder(n);
+    }
+  }
+
+ private:
+  void check_folder(const NodeRecord& folder);
+  void check_rows(ndb::Nid folder, ndb::Nid table_nid, const FolderTable& t, uint8_t child_type, Issue issue);
+
+  Context& c_;
+  std::unordered_map<ndb::Nid, std::vector<ndb::Nid>> children_;
+};
+
+void FolderChecker::check_folder(const NodeRecord& folder) {
+  const ndb::Nid f = folder.entry.nid;
+  const uint32_t index = ndb::nid_index(f);
+  // MS-PST 2.4.4: a folder's tables share its nidIndex.
+  const ndb::Nid hierarchy = ndb::make_nid(ndb::kNidTypeHierarchyTable, index);
+  const ndb::Nid contents = ndb::make_nid(ndb::kNidTypeContentsTable, index);
+  const ndb::Nid assoc = ndb::make_nid(ndb::kNidTypeAssocContentsTable, index);
+  const std::pair<ndb::Nid, const char*> tables[] = {
+      {hierarchy, "hierarchy"}, {contents, "contents"}, {assoc, "FAI contents"}};
+  FolderTable read[3];
+  for (int i = 0; i < 3; ++i) {
+    read[i] = read_table(c_, tables[i].first);
+    if (!read[i].present) {
+      c_.add(Issue::kFolderTable, "NBT", folder.page, f,
+             "folder " + hex(f) + " has no " + tables[i].second + " table (node " + hex(tables[i].first) + ")");
+    }
+  }
+  check_rows(f, hierarchy, read[0], 0, Issue::kFolderHierarchy);
+  check_rows(f, contents, read[1], ndb::kNidTypeNormalMessage, Issue::kFolderContents);
+  check_rows(f, assoc, read[2], ndb::kNidTypeAssocMessage, Issue::kFolderContents);
+
+  // The other direction: every child the NBT gives this folder is listed.
+  auto kids = children_.find(f);
+  if (kids == children_.end()) return;
+  for (ndb::Nid child : kids->second) {
+    const uint8_t t = ndb::nid_type(child);
+    const FolderTable* table = is_folder(child)                       ? &read[0]
+                               : t == ndb::kNidTypeNormalMessage ? &read[1]
+                               : t == ndb::kNidTypeAssocMessage  ? &read[2]
+                                                                  : nullptr;
+    if (table == nullptr || !table->readable || table->rows.count(child)) continue;
+    c_.add(Issue::kFolderUnlisted, "NBT entry", kNone, child,
+           "node " + hex(child) + " has parent folder " + hex(f) + " but is not in its " +
+               (table == &read[0] ? "hierarchy" : table == &read[1] ? "contents" : "FAI contents") + " table");
+  }
+}
+
+// child_type 0: any folder (hierarchy table).
+void FolderChecker::check_rows(ndb::Nid folder, ndb::Nid table_nid, const FolderTable& t, uint8_t child_type,
+                               Issue issue) {
+  if (!t.readable) return;
+  std::vector<uint32_t> rows(t.rows.begin(), t.rows.end());
+  std::sort(rows.begin(), rows.end());
+  for (uint32_t id : rows) {
+    const std::string at = "table " + hex(table_nid) + " of folder " + hex(folder) + ": row " + hex(id);
+    const bool type_ok = child_type == 0 ? is_folder(id) : ndb::nid_type(id) == child_type;
+    if (!type_ok) {
+      c_.add(issue, "TC", kNone, table_nid, at + " has the wrong NID type for this table");
+      continue;
+    }
+    const NodeRecord* n = c_.find_node(id);
+    if (n == nullptr) {
+      c_.add(issue, "TC", kNone, table_nid, at + " names a node that is not in the NBT");
+    } else if (n->entry.parent_nid != folder) {
+      c_.add(issue, "TC", kNone, table_nid, at + " names a node whose parent is " + hex(n->entry.parent_nid));
+    }
+  }
+}
+
+}  // namespace
+
+void check_folders(Context& c) {
+  if (!c.nbt_complete) {
+    c.add(Issue::kCheckLimit, "NBT", kNone, kNone,
+          "part of the NBT is unreadable: required nodes, parents and folder tables are not checked");
+    return;
+  }
+  check_required(c);
+  check_parents(c);
+  FolderChecker(c).run();
+}
+
+}  // namespace pstkit::check
