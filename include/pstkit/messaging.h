@@ -235,6 +235,10 @@ class Store {
  public:
   static Result<std::unique_ptr<Store>> open(const std::string& path, const StoreOptions& options = {});
   static Result<std::unique_ptr<Store>> open(std::unique_ptr<ndb::Database> db, const StoreOptions& options = {});
+  // A store over a database the caller keeps alive (e.g. a WritableDatabase).
+  static Result<std::unique_ptr<Store>> open_view(const ndb::Database& db, const StoreOptions& options = {});
+  // Re-reads the store properties and the name-to-ID map (after writes).
+  Status reload();
 
   const ndb::Database& db() const { return *db_; }
   const ndb::Header& header() const { return db_->header(); }
@@ -265,7 +269,8 @@ class Store {
  private:
   std::optional<Nid> nid_from_entry_id(uint16_t id) const;
 
-  std::unique_ptr<ndb::Database> db_;
+  std::unique_ptr<ndb::Database> owned_db_;
+  const ndb::Database* db_ = nullptr;
   StoreOptions options_;
   NameMap names_;
   PropertyBag props_;

@@ -23,23 +23,37 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, const StoreO
 
 Result<std::unique_ptr<Store>> Store::open(std::unique_ptr<ndb::Database> db, const StoreOptions& options) {
   auto store = std::unique_ptr<Store>(new Store());
-  store->db_ = std::move(db);
+  store->owned_db_ = std::move(db);
+  store->db_ = store->owned_db_.get();
   store->options_ = options;
-  store->codepage_ = options.default_codepage;
+  PSTKIT_RETURN_IF_ERROR(store->reload());
+  return store;
+}
+
+Result<std::unique_ptr<Store>> Store::open_view(const ndb::Database& db, const StoreOptions& options) {
+  auto store = std::unique_ptr<Store>(new Store());
+  store->db_ = &db;
+  store->options_ = options;
+  PSTKIT_RETURN_IF_ERROR(store->reload());
+  return store;
+}
+
+Status Store::reload() {
+  codepage_ = options_.default_codepage;
   // MS-PST 2.4.3: the message store PC is node 0x21.
-  auto node = store->db_->open_node(ndb::kNidMessageStore);
+  auto node = db_->open_node(ndb::kNidMessageStore);
   if (!node) return node.status().with_context("message store (node 0x21)");
-  auto pc = store->open_pc(std::shared_ptr<const ndb::Node>(std::move(*node)));
+  auto pc = open_pc(std::shared_ptr<const ndb::Node>(std::move(*node)));
   if (!pc) return pc.status().with_context("message store (node 0x21)");
   std::vector<PropValue> values = (*pc)->all_readable();
   // The store's own code page, when it names one, is the default for objects
   // that do not.
-  PropertyBag probe(values, store->codepage_);
-  if (auto cp = probe.get_i32(prop::kMessageCodepage); cp && usable_codepage(*cp)) store->codepage_ = uint32_t(*cp);
-  store->props_ = PropertyBag(std::move(values), store->codepage_);
-  auto names = NameMap::load(*store->db_);
-  if (names) store->names_ = std::move(*names);  // a damaged map only loses names
-  return store;
+  PropertyBag probe(values, codepage_);
+  if (auto cp = probe.get_i32(prop::kMessageCodepage); cp && usable_codepage(*cp)) codepage_ = uint32_t(*cp);
+  props_ = PropertyBag(std::move(values), codepage_);
+  auto names = NameMap::load(*db_);
+  names_ = names ? std::move(*names) : NameMap();  // a damaged map only loses names
+  return Status::ok();
 }
 
 ltp::Options Store::ltp_options() const {
