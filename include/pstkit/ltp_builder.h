@@ -192,7 +192,7 @@ class BthBuilder {
  private:
   BthBuilder(uint8_t key_size, uint8_t data_size) : key_size_(key_size), data_size_(data_size) {}
 
-  // BTH keys are little-endian unsigned integers (compare_keys).
+  // Records in the order the readers expect (compare_keys).
   struct KeyLess {
     bool operator()(const Bytes& a, const Bytes& b) const;
   };
@@ -324,10 +324,18 @@ class TcBuilder {
   std::set<ndb::Nid> source_subnodes_;
 };
 
-// The columns of a table (e.g. an Outlook template TC: the hierarchy,
-// contents, associated contents, attachment and recipient templates
-// 0x60D/0x60E/0x60F/0x671/0x692) in iBit order, which is the order Outlook
-// added them; TcBuilder::create with them reproduces the template's layout.
+// The columns of a table in iBit order, which is the order Outlook added
+// them; TcBuilder::create with them reproduces the table's layout byte for
+// byte. Real tables take their columns from Outlook's templates: the
+// hierarchy, contents, associated contents, attachment and recipient table
+// templates (kNidHierarchyTableTemplate 0x60D, kNidContentsTableTemplate
+// 0x60E, kNidAssocContentsTableTemplate 0x60F, kNidAttachmentTableTemplate
+// 0x671, kNidRecipientTableTemplate 0x692). For a new folder's contents table:
+//
+//   auto node = db->open_node(ndb::kNidContentsTableTemplate);
+//   auto tmpl = TableContext::open(std::move(*node), options);
+//   auto tc = TcBuilder::create(format, template_columns(*tmpl));
+//   // or: auto built = build_empty_table(format, template_columns(*tmpl));
 std::vector<PropTag> template_columns(const TableContext& tc);
 
 // An empty table with these columns (as TcBuilder::create lays them out).
