@@ -143,7 +143,8 @@ class Bth {
   Hid root_ = 0;
 };
 
-// Compares two little-endian unsigned keys of equal size (BTH key order).
+// BTH key order: -1, 0 or 1. Keys of up to 4 bytes compare as little-endian
+// numbers, longer ones byte by byte (as Outlook sorts them).
 int compare_keys(ByteView a, ByteView b);
 
 // MS-PST 2.3.3 Property Context.

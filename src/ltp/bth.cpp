@@ -4,6 +4,7 @@
 // the next level), leaf records (key, data). A damaged tree can point back to
 // an array already visited, so walks remember every HID they enter, and the
 // depth is bounded by bIdxLevels, itself capped at kMaxDepth.
+#include <cstring>
 #include <set>
 
 #include "pstkit/ltp.h"
@@ -17,12 +18,18 @@ constexpr size_t kBthHeaderSize = 8;  // MS-PST 2.3.2.1 BTHHEADER
 }  // namespace
 
 int compare_keys(ByteView a, ByteView b) {
-  // Keys are little-endian unsigned integers: compare from the top byte.
-  const size_t n = a.size() < b.size() ? a.size() : b.size();
-  for (size_t i = n; i-- > 0;) {
-    if (a.u8(i) != b.u8(i)) return a.u8(i) < b.u8(i) ? -1 : 1;
+  // The spec does not say how keys are ordered. Outlook-written files sort
+  // 2- and 4-byte keys (property ids, row ids) as little-endian numbers, and
+  // 8- and 16-byte keys (the 0x8C, 0x9C and 0x6C heaps) byte by byte.
+  if (a.size() != b.size()) return a.size() < b.size() ? -1 : 1;
+  if (a.size() <= 4) {
+    for (size_t i = a.size(); i-- > 0;) {
+      if (a.u8(i) != b.u8(i)) return a.u8(i) < b.u8(i) ? -1 : 1;
+    }
+    return 0;
   }
-  return a.size() == b.size() ? 0 : (a.size() < b.size() ? -1 : 1);
+  const int c = a.empty() ? 0 : std::memcmp(a.data(), b.data(), a.size());
+  return c < 0 ? -1 : (c > 0 ? 1 : 0);
 }
 
 Result<Bth> Bth::open(const Heap& heap, Hid header_hid) {
