@@ -110,13 +110,21 @@ Result<TcBuilder> TcBuilder::from_existing(const TableContext& tc, NidAllocator 
   PSTKIT_ASSIGN_OR_RETURN(size_t max_block, max_block_data_size(heap.options().format));
   TcBuilder b(heap.options().format, max_block, std::move(allocate_nid));
 
+  for (const Column& c : tc.columns()) {
+    if (cell_width(tag_type(c.tag)) == 0) {
+      return Status::unsupported("node " + hex(tc.nid()) + " column " + hex(c.tag) + ": " +
+                                 prop_type_name(tag_type(c.tag)) + " cells cannot be rewritten");
+    }
+  }
   // The columns in iBit order, the order Outlook added them.
   std::vector<Column> by_bit = tc.columns();
   std::stable_sort(by_bit.begin(), by_bit.end(), [](const Column& x, const Column& y) { return x.bit < y.bit; });
   for (const Column& c : by_bit) b.order_.push_back(c.tag);
+  // The layout is kept when it is one this builder can fill: dwRowID at 0,
+  // every slot as wide as its type needs, rows that fit a block.
   auto row_id_column = tc.find_column(kRowIdTag);
-  const bool keep_layout = row_id_column && tc.columns()[*row_id_column].offset == 0 &&
-                           tc.columns()[*row_id_column].size == 4 && tc.row_size() <= max_block;
+  bool keep_layout = row_id_column && tc.columns()[*row_id_column].offset == 0 && tc.row_size() <= max_block;
+  for (const Column& c : tc.columns()) keep_layout = keep_layout && c.size == cell_width(tag_type(c.tag));
   if (keep_layout) {
     b.columns_ = tc.columns();
     std::stable_sort(b.columns_.begin(), b.columns_.end(), [](const Column& x, const Column& y) { return x.tag < y.tag; });
@@ -125,7 +133,7 @@ Result<TcBuilder> TcBuilder::from_existing(const TableContext& tc, NidAllocator 
     }
     for (int g = 0; g < 4; ++g) b.group_ends_[g] = tc.group_end(TableContext::GroupEnd(g));
   } else {
-    // No dwRowID at offset 0: lay the table out afresh, row id first.
+    // Lay the table out afresh, row id first.
     b.order_.erase(std::remove_if(b.order_.begin(), b.order_.end(),
                                   [](PropTag t) { return t == kRowIdTag || t == kRowVerTag; }),
                    b.order_.end());
