@@ -145,6 +145,9 @@ class Attachment {
   const PropertyBag& properties() const { return props_; }
   int32_t method() const;
   std::string filename() const;  // long name, else short name
+  // True when PidTagAttachDataBinary is present (it is not in properties():
+  // stream it with open_data()).
+  bool has_data() const;
   // Size of the attachment's data (PR_ATTACH_DATA_BIN), 0 if none.
   uint64_t data_size() const;
   // Streams the data in blocks (for hashing without loading it whole).

@@ -4,168 +4,353 @@
 
 #include "cli/cli.h"
 #include "cli/folder_walk.h"
+#include "cli/json_writer.h"
+#include "pstkit/codepage.h"
 
 namespace pstkit::cli {
 namespace {
 
-using json = nlohmann::json;
-
 constexpr int kMaxEmbeddingDepth = 32;
 
-void emit(const json& j) {
-  std::cout << j.dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
-}
+class Dumper {
+ public:
+  Dumper(const Store& store, bool full) : store_(store), full_(full), out_(stdout) {}
 
-json error_json(const std::vector<std::string>& folder, Nid nid, const Status& s) {
-  return json{{"type", "error"}, {"folder", folder}, {"nid", nid}, {"error", s.message()}};
-}
+  bool damaged() const { return damaged_; }
+  void flush() { out_.flush(); }
 
-json properties_json(const Store& store, const PropertyBag& bag) {
-  json props = json::object();
-  for (const PropValue& v : bag.values()) {
-    std::string key = property_name(store, v.id());
-    if (props.contains(key)) key += "_" + hex(v.tag);
-    props[key] = property_value_json(bag, v);
+  void folder(const FolderVisit& v) {
+    if (!v.folder) {
+      error_line(v.path, v.nid, v.error);
+      return;
+    }
+    auto contents = v.folder->contents();
+    out_.begin_object();
+    out_.key("type");
+    out_.string("folder");
+    path("path", v.path);
+    out_.key("nid");
+    out_.number(v.nid);
+    out_.key("items");
+    out_.number(uint64_t(contents ? contents->size() : 0));
+    out_.key("subfolders");
+    out_.number(uint64_t(v.subfolders.size()));
+    out_.key("content_count");
+    out_.number(v.folder->content_count());
+    out_.key("unread");
+    out_.number(v.folder->unread_count());
+    if (auto cls = v.folder->container_class(); !cls.empty()) {
+      out_.key("container_class");
+      out_.string(cls);
+    }
+    if (auto assoc = v.folder->associated_contents()) {
+      out_.key("associated_items");
+      out_.number(uint64_t(assoc->size()));
+    }
+    if (full_) {
+      out_.key("properties");
+      properties(v.folder->properties());
+    }
+    const Status err = !v.error.is_ok() ? v.error : contents.status();
+    if (!err.is_ok()) {
+      out_.key("error");
+      out_.string(err.message());
+      damaged_ = true;
+    }
+    out_.end_object();
+    out_.end_line();
+    if (!contents) return;
+    for (const TableRow& row : *contents) item(v.path, row.nid);
   }
-  return props;
-}
 
-// Everything about one message, recursively through embedded messages.
-json full_message_json(const Store& store, const Message& m, int depth, bool* damaged) {
-  json j;
-  j["properties"] = properties_json(store, m.properties());
-  if (auto body = m.body_text()) j["body"] = *body;
-  if (auto html = m.body_html()) j["html"] = std::string(html->begin(), html->end());
-  if (auto rtf = m.body_rtf(); !rtf) {
-    j["rtf_error"] = rtf.status().message();
-    *damaged = true;
-  } else if (rtf->has_value()) {
-    j["rtf"] = std::string((*rtf)->begin(), (*rtf)->end());
+ private:
+  void path(const char* k, const std::vector<std::string>& p) {
+    out_.key(k);
+    out_.begin_array();
+    for (const auto& s : p) out_.string(s);
+    out_.end_array();
   }
-  json recipients = json::array();
-  if (auto rows = m.recipients()) {
-    for (const auto& r : *rows) recipients.push_back(properties_json(store, r));
-  } else {
-    j["recipients_error"] = rows.status().message();
-    *damaged = true;
+
+  void error_line(const std::vector<std::string>& folder, Nid nid, const Status& s) {
+    out_.begin_object();
+    out_.key("type");
+    out_.string("error");
+    path("folder", folder);
+    out_.key("nid");
+    out_.number(nid);
+    out_.key("error");
+    out_.string(s.message());
+    out_.end_object();
+    out_.end_line();
+    damaged_ = true;
   }
-  j["recipients"] = std::move(recipients);
-  json attachments = json::array();
-  auto nids = m.attachment_nids();
-  if (!nids) {
-    j["attachments_error"] = nids.status().message();
-    *damaged = true;
-  } else {
-    for (Nid an : *nids) {
-      json a;
-      a["nid"] = an;
-      auto att = m.open_attachment(an);
-      if (!att) {
-        a["error"] = att.status().message();
-        *damaged = true;
-        attachments.push_back(std::move(a));
-        continue;
-      }
-      a["method"] = att->method();
-      a["filename"] = att->filename();
-      a["properties"] = properties_json(store, att->properties());
-      if (att->is_embedded_message()) {
-        auto em = att->embedded_message();
-        if (!em) {
-          a["error"] = em.status().message();
-          *damaged = true;
-        } else if (depth >= kMaxEmbeddingDepth) {
-          a["error"] = "embedded messages nested deeper than " + std::to_string(kMaxEmbeddingDepth);
-        } else {
-          json inner = full_message_json(store, *em, depth + 1, damaged);
-          inner["class"] = em->message_class();
-          inner["subject"] = em->subject();
-          a["message"] = std::move(inner);
-        }
-      } else if (att->properties().has(prop::kAttachDataBin)) {
-        auto data = att->open_data();
-        if (!data) {
-          a["error"] = data.status().message();
-          *damaged = true;
-        } else {
-          Status err;
-          std::string digest = sha256_hex(**data, &err);
-          a["size"] = (*data)->size();
-          if (err.is_ok()) {
-            a["sha256"] = digest;
-          } else {
-            a["error"] = err.message();
-            *damaged = true;
-          }
-        }
-      }
-      attachments.push_back(std::move(a));
+
+  void item(const std::vector<std::string>& folder, Nid nid) {
+    auto m = store_.open_message(nid);
+    if (!m) {
+      error_line(folder, nid, m.status());
+      return;
+    }
+    out_.begin_object();
+    out_.key("type");
+    out_.string("item");
+    path("folder", folder);
+    out_.key("nid");
+    out_.number(nid);
+    auto atts = m->attachment_nids();
+    summary(*m, atts ? atts->size() : 0);
+    if (!atts) {
+      out_.key("error");
+      out_.string(atts.status().message());
+      damaged_ = true;
+    }
+    if (full_) details(*m, atts ? *atts : std::vector<Nid>{}, 0);
+    out_.end_object();
+    out_.end_line();
+  }
+
+  void summary(const Message& m, size_t attachments) {
+    out_.key("class");
+    out_.string(m.message_class());
+    out_.key("subject");
+    out_.string(m.subject());
+    out_.key("attachments");
+    out_.number(uint64_t(attachments));
+    const PropertyBag& p = m.properties();
+    if (auto t = p.get_time(prop::kMessageDeliveryTime)) {
+      out_.key("delivered");
+      out_.string(filetime_to_iso(*t));
+    }
+    if (auto t = p.get_time(prop::kClientSubmitTime)) {
+      out_.key("submitted");
+      out_.string(filetime_to_iso(*t));
+    }
+    if (auto s = p.get_string(prop::kSenderName)) {
+      out_.key("sender");
+      out_.string(*s);
+    }
+    if (auto s = p.get_i32(prop::kMessageSize)) {
+      out_.key("size");
+      out_.number(*s);
     }
   }
-  j["attachment_list"] = std::move(attachments);
-  return j;
-}
+
+  // Bodies appear once, decoded, under "body", "html" and "rtf"; the
+  // properties that hold them point there.
+  void details(const Message& m, const std::vector<Nid>& attachment_nids, int depth) {
+    out_.key("properties");
+    properties(m.properties());
+    if (auto body = m.body_text()) {
+      out_.key("body");
+      out_.string(*body);
+    }
+    if (auto html = m.body_html()) {
+      out_.key("html");
+      out_.string(decode_html(m, *html));
+    }
+    auto rtf = m.body_rtf();
+    if (!rtf) {
+      out_.key("rtf_error");
+      out_.string(rtf.status().message());
+      damaged_ = true;
+    } else if (rtf->has_value()) {
+      out_.key("rtf");
+      const Bytes& r = **rtf;
+      out_.string(decode_codepage(ByteView(r), m.codepage()));
+    }
+    out_.key("recipients");
+    out_.begin_array();
+    auto rows = m.recipients();
+    if (rows) {
+      for (const auto& r : *rows) properties(r);
+    }
+    out_.end_array();
+    if (!rows) {
+      out_.key("recipients_error");
+      out_.string(rows.status().message());
+      damaged_ = true;
+    }
+    out_.key("attachment_list");
+    out_.begin_array();
+    for (Nid an : attachment_nids) attachment(m, an, depth);
+    out_.end_array();
+  }
+
+  void attachment(const Message& m, Nid an, int depth) {
+    out_.begin_object();
+    out_.key("nid");
+    out_.number(an);
+    auto att = m.open_attachment(an);
+    if (!att) {
+      out_.key("error");
+      out_.string(att.status().message());
+      damaged_ = true;
+      out_.end_object();
+      return;
+    }
+    out_.key("method");
+    out_.number(att->method());
+    out_.key("filename");
+    out_.string(att->filename());
+    out_.key("properties");
+    properties(att->properties());
+    if (att->is_embedded_message()) {
+      auto em = att->embedded_message();
+      if (!em) {
+        out_.key("error");
+        out_.string(em.status().message());
+        damaged_ = true;
+      } else if (depth >= kMaxEmbeddingDepth) {
+        out_.key("error");
+        out_.string("embedded messages nested deeper than " + std::to_string(kMaxEmbeddingDepth));
+        damaged_ = true;
+      } else {
+        out_.key("message");
+        out_.begin_object();
+        auto inner = em->attachment_nids();
+        summary(*em, inner ? inner->size() : 0);
+        details(*em, inner ? *inner : std::vector<Nid>{}, depth + 1);
+        out_.end_object();
+      }
+    } else if (att->has_data()) {
+      auto data = att->open_data();
+      if (!data) {
+        out_.key("error");
+        out_.string(data.status().message());
+        damaged_ = true;
+      } else {
+        Status err;
+        std::string digest = sha256_hex(**data, &err);
+        out_.key("size");
+        out_.number(uint64_t((*data)->size()));
+        if (err.is_ok()) {
+          out_.key("sha256");
+          out_.string(digest);
+        } else {
+          out_.key("error");
+          out_.string(err.message());
+          damaged_ = true;
+        }
+      }
+    }
+    out_.end_object();
+  }
+
+  // HTML bodies are stored as bytes in the message's Internet code page.
+  static std::string decode_html(const Message& m, const Bytes& html) {
+    uint32_t cp = m.codepage();
+    if (auto cpid = m.properties().get_i32(prop::kInternetCodepage); cpid && *cpid > 0) cp = uint32_t(*cpid);
+    return decode_codepage(ByteView(html), cp);
+  }
+
+  void properties(const PropertyBag& bag) {
+    out_.begin_object();
+    std::string last;
+    for (const PropValue& v : bag.values()) {
+      std::string name = property_name(store_, v.id());
+      if (name == last) name += "_" + hex(v.tag);
+      last = name;
+      out_.key(name);
+      const uint16_t id = v.id();
+      if (id == prop::kBody || id == prop::kHtml || id == prop::kRtfCompressed) {
+        out_.begin_object();
+        out_.key("see");
+        out_.string(id == prop::kBody ? "body" : id == prop::kHtml ? "html" : "rtf");
+        out_.end_object();
+      } else {
+        value(bag, v);
+      }
+    }
+    out_.end_object();
+  }
+
+  void value(const PropertyBag& bag, const PropValue& v) {
+    const uint16_t type = v.type();
+    if (!ltp::is_multi_valued(type)) {
+      scalar(bag, type, v);
+      return;
+    }
+    auto elems = v.mv_elements();
+    if (!elems) {
+      out_.begin_object();
+      out_.key("error");
+      out_.string(elems.status().message());
+      out_.key("base64");
+      out_.base64_string(v.data);
+      out_.end_object();
+      return;
+    }
+    out_.begin_array();
+    PropValue one;
+    one.tag = ltp::make_tag(v.id(), ltp::base_type(type));
+    for (auto& e : *elems) {
+      one.data = std::move(e);
+      scalar(bag, ltp::base_type(type), one);
+    }
+    out_.end_array();
+  }
+
+  void scalar(const PropertyBag& bag, uint16_t type, const PropValue& v) {
+    using namespace ltp;
+    switch (type) {
+      case kPtypInteger16:
+        if (auto r = v.as_i16()) return out_.number(int64_t(*r));
+        break;
+      case kPtypInteger32:
+        if (auto r = v.as_i32()) return out_.number(int64_t(*r));
+        break;
+      case kPtypErrorCode:
+        if (auto r = v.as_i32()) return out_.string(hex(uint32_t(*r)));
+        break;
+      case kPtypInteger64:
+        if (auto r = v.as_i64()) return out_.number(*r);
+        break;
+      case kPtypBoolean:
+        if (auto r = v.as_bool()) return out_.boolean(*r);
+        break;
+      case kPtypFloating32:
+        if (auto r = v.as_float()) return out_.number(double(*r));
+        break;
+      case kPtypFloating64:
+      case kPtypFloatingTime:
+        if (auto r = v.as_double()) return out_.number(*r);
+        break;
+      case kPtypCurrency:
+        if (auto r = v.as_currency()) return out_.number(double(*r) / 10000.0);
+        break;
+      case kPtypTime:
+        if (auto r = v.as_time()) return out_.string(filetime_to_iso(*r));
+        break;
+      case kPtypGuid:
+        if (v.data.size() == 16) return out_.string(pstkit::Guid::from_bytes(v.data.data()).to_string());
+        break;
+      case kPtypString:
+      case kPtypString8:
+        return out_.string(bag.decode_string(v));
+      default:
+        break;
+    }
+    out_.begin_object();
+    out_.key("base64");
+    out_.base64_string(v.data);
+    out_.end_object();
+  }
+
+  const Store& store_;
+  bool full_;
+  JsonWriter out_;
+  bool damaged_ = false;
+};
 
 }  // namespace
 
 int cmd_dump(const std::string& file, const DumpOptions& options) {
   auto store = open_store_or_report(file);
   if (!store) return kExitBadInput;
-  std::ios::sync_with_stdio(false);
-  bool damaged = false;
-  const bool ok = walk_folders(*store, [&](const FolderVisit& v) {
-    if (!v.folder) {
-      emit(error_json(v.path, v.nid, v.error));
-      damaged = true;
-      return;
-    }
-    auto contents = v.folder->contents();
-    json fj{{"type", "folder"},
-            {"path", v.path},
-            {"nid", v.nid},
-            {"items", contents ? contents->size() : 0},
-            {"subfolders", v.subfolders.size()},
-            {"content_count", v.folder->content_count()},
-            {"unread", v.folder->unread_count()}};
-    if (auto cls = v.folder->container_class(); !cls.empty()) fj["container_class"] = cls;
-    if (auto assoc = v.folder->associated_contents()) fj["associated_items"] = assoc->size();
-    if (options.full) fj["properties"] = properties_json(*store, v.folder->properties());
-    if (!v.error.is_ok()) fj["error"] = v.error.message();
-    if (!contents) fj["error"] = contents.status().message();
-    emit(fj);
-    if (!contents) {
-      damaged = true;
-      return;
-    }
-    for (const TableRow& row : *contents) {
-      auto m = store->open_message(row.nid);
-      if (!m) {
-        emit(error_json(v.path, row.nid, m.status()));
-        damaged = true;
-        continue;
-      }
-      json ij{{"type", "item"}, {"folder", v.path}, {"nid", row.nid}, {"class", m->message_class()},
-              {"subject", m->subject()}};
-      auto atts = m->attachment_nids();
-      ij["attachments"] = atts ? atts->size() : 0;
-      if (!atts) {
-        ij["error"] = atts.status().message();
-        damaged = true;
-      }
-      const PropertyBag& p = m->properties();
-      if (auto t = p.get_time(prop::kMessageDeliveryTime)) ij["delivered"] = filetime_to_iso(*t);
-      if (auto t = p.get_time(prop::kClientSubmitTime)) ij["submitted"] = filetime_to_iso(*t);
-      if (auto s = p.get_string(prop::kSenderName)) ij["sender"] = *s;
-      if (auto s = p.get_i32(prop::kMessageSize)) ij["size"] = *s;
-      if (options.full) {
-        json full = full_message_json(*store, *m, 0, &damaged);
-        for (auto& [k, val] : full.items()) ij[k] = std::move(val);
-      }
-      emit(ij);
-    }
-  });
-  std::cout.flush();
-  return ok && !damaged ? kExitOk : kExitBadInput;
+  Dumper dumper(*store, options.full);
+  const bool ok = walk_folders(*store, [&](const FolderVisit& v) { dumper.folder(v); });
+  dumper.flush();
+  return ok && !dumper.damaged() ? kExitOk : kExitBadInput;
 }
 
 }  // namespace pstkit::cli

@@ -76,7 +76,7 @@ void print_message(const Store& store, const Message& m, const std::string& inde
       } else if (depth < kMaxDepth) {
         print_message(store, *em, indent + "    ", depth + 1, damaged);
       }
-    } else if (a->properties().has(prop::kAttachDataBin)) {
+    } else if (a->has_data()) {
       auto data = a->open_data();
       if (data) {
         Status err;

@@ -227,7 +227,14 @@ Result<Attachment> Message::open_attachment(Nid attachment_nid) const {
   a.nid_ = attachment_nid;
   a.node_ = node;
   a.pc_ = *pc;
-  a.props_ = PropertyBag((*pc)->all_readable(), props_.codepage());
+  // The attachment's data is streamed through open_data(), never loaded
+  // into the property bag: it can be gigabytes.
+  std::vector<PropValue> values;
+  for (const auto& e : (*pc)->entries()) {
+    if (e.id == prop::kAttachDataBin) continue;
+    if (auto v = (*pc)->get(e.id)) values.push_back(std::move(*v));
+  }
+  a.props_ = PropertyBag(std::move(values), props_.codepage());
   return a;
 }
 
@@ -269,8 +276,13 @@ Result<std::unique_ptr<ndb::Node>> Attachment::open_data() const {
   return pc_->open_value_node(prop::kAttachDataBin);
 }
 
+bool Attachment::has_data() const {
+  auto tag = pc_->tag_of(prop::kAttachDataBin);
+  return tag && ltp::tag_type(*tag) == ltp::kPtypBinary;
+}
+
 uint64_t Attachment::data_size() const {
-  if (!pc_->has(prop::kAttachDataBin)) return 0;
+  if (!has_data()) return 0;
   auto n = open_data();
   return n ? (*n)->size() : 0;
 }
