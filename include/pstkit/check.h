@@ -139,7 +139,7 @@ struct CheckOptions {
   bool check_ltp = true;
   // Folder hierarchy and contents tables against the NBT.
   bool check_folders = true;
-  // Block cache of the database check_file opens.
+  // Decoded-block cache of the checker (and of the database check_file opens).
   size_t cache_bytes = size_t{16} << 20;
 };
 

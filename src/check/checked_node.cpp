@@ -27,9 +27,9 @@ class CheckedNode final : public ndb::Node {
 
   Result<std::unique_ptr<ndb::Node>> subnode(ndb::Nid nid) const override {
     PSTKIT_RETURN_IF_ERROR(load_subnodes());
-    auto it = std::lower_bound(subnodes_.begin(), subnodes_.end(), nid,
+    auto it = std::lower_bound(subnodes_->begin(), subnodes_->end(), nid,
                                [](const ndb::SubnodeEntry& e, ndb::Nid k) { return e.nid < k; });
-    if (it == subnodes_.end() || it->nid != nid) {
+    if (it == subnodes_->end() || it->nid != nid) {
       return Status::not_found("subnode " + hex(nid) + " of node " + hex(nid_));
     }
     return open_checked_node(c_, it->nid, it->data_bid, it->subnode_bid);
@@ -37,15 +37,17 @@ class CheckedNode final : public ndb::Node {
 
   Result<std::vector<ndb::SubnodeEntry>> subnodes() const override {
     PSTKIT_RETURN_IF_ERROR(load_subnodes());
-    return subnodes_;
+    return *subnodes_;
   }
 
  private:
   Status load_subnodes() const {
-    if (loaded_) return Status::ok();
-    PSTKIT_ASSIGN_OR_RETURN(subnodes_, ndb::load_subnode_tree(c_.header, subnode_bid_,
-                                                              [this](ndb::Bid b) { return c_.read_block(b); }));
-    loaded_ = true;
+    if (subnodes_) return Status::ok();
+    if (subnode_bid_ == 0) {
+      subnodes_ = std::make_shared<const std::vector<ndb::SubnodeEntry>>();
+      return Status::ok();
+    }
+    PSTKIT_ASSIGN_OR_RETURN(subnodes_, c_.subnode_tree(subnode_bid_));
     return Status::ok();
   }
 
@@ -53,8 +55,7 @@ class CheckedNode final : public ndb::Node {
   ndb::Nid nid_;
   ndb::DataTree tree_;
   ndb::Bid subnode_bid_;
-  mutable bool loaded_ = false;
-  mutable std::vector<ndb::SubnodeEntry> subnodes_;
+  mutable Context::SubnodeList subnodes_;
 };
 
 }  // namespace

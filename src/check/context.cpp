@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "ndb/data_tree.h"
+
 namespace pstkit::check {
 
 void FindingSink::add(Issue issue, std::string structure, uint64_t offset, uint64_t id, std::string message) {
@@ -46,11 +48,26 @@ Result<SharedBytes> Context::read_block(ndb::Bid bid) const {
   if (r->damaged) {
     return Status::corrupt(kAlreadyReported, r->entry.offset, "block " + hex(bid) + " is damaged");
   }
+  const ndb::Bid key = ndb::bid_key(bid);
+  if (auto hit = block_cache.get(key)) return hit;
   auto data = read_verified_block(*this, r->entry, nullptr);
   if (!data.is_ok()) {
     return Status::corrupt(kAlreadyReported, r->entry.offset, data.status().message());
   }
-  return SharedBytes(std::make_shared<const Bytes>(std::move(data).value()));
+  decoded_bytes_ += data->size();
+  auto shared = std::make_shared<const Bytes>(std::move(data).value());
+  block_cache.put(key, shared, shared->size() + 64);
+  return SharedBytes(shared);
+}
+
+Result<Context::SubnodeList> Context::subnode_tree(ndb::Bid bid) const {
+  const ndb::Bid key = ndb::bid_key(bid);
+  if (auto it = subnode_trees_.find(key); it != subnode_trees_.end()) return it->second;
+  PSTKIT_ASSIGN_OR_RETURN(auto entries,
+                          ndb::load_subnode_tree(header, bid, [this](ndb::Bid b) { return read_block(b); }));
+  auto shared = std::make_shared<const std::vector<ndb::SubnodeEntry>>(std::move(entries));
+  subnode_trees_.emplace(key, shared);
+  return SubnodeList(shared);
 }
 
 }  // namespace pstkit::check

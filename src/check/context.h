@@ -3,11 +3,14 @@
 #pragma once
 
 #include <array>
+#include <memory>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "check/issues.h"
+#include "ndb/lru_cache.h"
 #include "pstkit/check.h"
 #include "pstkit/ndb.h"
 
@@ -70,7 +73,7 @@ std::string describe(const Extent& e);
 struct Context {
   Context(const ndb::Database& database, const CheckOptions& opts, FindingSink& findings)
       : db(database), header(database.header()), file_size(database.file_size()), options(opts),
-        sink(findings) {}
+        sink(findings), block_cache(opts.cache_bytes) {}
 
   const ndb::Database& db;
   const ndb::Header& header;
@@ -102,6 +105,20 @@ struct Context {
   // A block's decoded contents for data and subnode trees and the LTP
   // pass. Damaged or missing blocks fail with structure kAlreadyReported.
   Result<SharedBytes> read_block(ndb::Bid bid) const;
+  // Bytes read_block has decoded so far: the LTP pass stops at a budget
+  // proportional to the file size, so that trees which name the same
+  // blocks over and over cannot make the check run for hours.
+  uint64_t decoded_bytes() const { return decoded_bytes_; }
+
+  // Subnode trees already loaded, by BID: nodes that share a tree (copies,
+  // or hostile files) load it once.
+  using SubnodeList = std::shared_ptr<const std::vector<ndb::SubnodeEntry>>;
+  Result<SubnodeList> subnode_tree(ndb::Bid bid) const;
+
+ private:
+  mutable ndb::LruCache<Bytes> block_cache;
+  mutable uint64_t decoded_bytes_ = 0;
+  mutable std::unordered_map<ndb::Bid, SubnodeList> subnode_trees_;
 };
 
 // Reads the block a BBT entry describes and verifies it (bounds, trailer,

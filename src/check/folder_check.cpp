@@ -2,6 +2,8 @@
 // tables (2.4.4): every folder's hierarchy, contents and FAI contents
 // tables list exactly the nodes whose nidParent is that folder.
 #include <algorithm>
+#include <map>
+#include <memory>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -60,29 +62,6 @@ struct FolderTable {
   std::unordered_set<uint32_t> rows;
 };
 
-FolderTable read_table(Context& c, ndb::Nid table_nid) {
-  FolderTable t;
-  const NodeRecord* r = c.find_node(table_nid);
-  if (r == nullptr) return t;
-  t.present = true;
-  // The LTP pass already reported tables it could not open.
-  if (c.ltp_failed.count(table_nid)) return t;
-  auto node = open_checked_node(c, table_nid, r->entry.data_bid, r->entry.subnode_bid);
-  if (!node.is_ok()) return t;
-  ltp::Options options;
-  options.format = c.header.format;
-  auto tc = ltp::TableContext::open(std::shared_ptr<const ndb::Node>(std::move(node).value()), options);
-  if (!tc.is_ok()) {
-    if (!c.options.check_ltp && tc.status().structure() != kAlreadyReported) {
-      c.add(Issue::kFolderTable, "TC", kNone, table_nid, "table " + hex(table_nid) + ": " + tc.status().message());
-    }
-    return t;
-  }
-  t.readable = true;
-  for (const auto& e : tc->row_index()) t.rows.insert(e.row_id);
-  return t;
-}
-
 class FolderChecker {
  public:
   explicit FolderChecker(Context& c) : c_(c) {
@@ -99,11 +78,46 @@ class FolderChecker {
 
  private:
   void check_folder(const NodeRecord& folder);
+  FolderTable read_table(ndb::Nid table_nid);
   void check_rows(ndb::Nid folder, ndb::Nid table_nid, const FolderTable& t, uint8_t child_type, Issue issue);
 
   Context& c_;
   std::unordered_map<ndb::Nid, std::vector<ndb::Nid>> children_;
+  std::map<std::pair<ndb::Bid, ndb::Bid>, std::shared_ptr<const std::unordered_set<uint32_t>>> rows_;
 };
+
+FolderTable FolderChecker::read_table(ndb::Nid table_nid) {
+  FolderTable t;
+  const NodeRecord* r = c_.find_node(table_nid);
+  if (r == nullptr) return t;
+  t.present = true;
+  // The LTP pass already reported tables it could not open.
+  if (c_.ltp_failed.count(table_nid)) return t;
+  // Tables naming the same blocks (hostile files) are read once.
+  const auto key = std::make_pair(r->entry.data_bid, r->entry.subnode_bid);
+  if (auto it = rows_.find(key); it != rows_.end()) {
+    t.readable = it->second != nullptr;
+    if (t.readable) t.rows = *it->second;
+    return t;
+  }
+  rows_[key] = nullptr;
+  auto node = open_checked_node(c_, table_nid, r->entry.data_bid, r->entry.subnode_bid);
+  if (!node.is_ok()) return t;
+  ltp::Options options;
+  options.format = c_.header.format;
+  auto tc = ltp::TableContext::open(std::shared_ptr<const ndb::Node>(std::move(node).value()), options);
+  if (!tc.is_ok()) {
+    if (!c_.options.check_ltp && tc.status().structure() != kAlreadyReported) {
+      c_.add(Issue::kFolderTable, "TC", kNone, table_nid, "table " + hex(table_nid) + ": " + tc.status().message());
+    }
+    return t;
+  }
+  t.readable = true;
+  for (const auto& e : tc->row_index()) t.rows.insert(e.row_id);
+  rows_[key] = std::make_shared<const std::unordered_set<uint32_t>>(t.rows);
+  return t;
+}
+
 
 void FolderChecker::check_folder(const NodeRecord& folder) {
   const ndb::Nid f = folder.entry.nid;
@@ -116,7 +130,7 @@ void FolderChecker::check_folder(const NodeRecord& folder) {
       {hierarchy, "hierarchy"}, {contents, "contents"}, {assoc, "FAI contents"}};
   FolderTable read[3];
   for (int i = 0; i < 3; ++i) {
-    read[i] = read_table(c_, tables[i].first);
+    read[i] = read_table(tables[i].first);
     if (!read[i].present) {
       c_.add(Issue::kFolderTable, "NBT", folder.page, f,
              "folder " + hex(f) + " has no " + tables[i].second + " table (node " + hex(tables[i].first) + ")");

@@ -3,6 +3,8 @@
 // BTHs (2.3.2), a PC's values (2.3.3) or a TC's row index, row matrix and
 // cells (2.3.4).
 #include <algorithm>
+#include <map>
+#include <set>
 
 #include "check/context.h"
 #include "pstkit/ltp.h"
@@ -18,6 +20,9 @@ constexpr int kMaxSubnodeDepth = 32;
 constexpr size_t kMaxRowsPerTable = 100000;
 // Largest property value read while checking.
 constexpr uint64_t kMaxValueBytes = uint64_t{16} << 20;
+// The LTP pass decodes at most kBudgetFactor * file size + kBudgetBase bytes.
+constexpr uint64_t kBudgetFactor = 16;
+constexpr uint64_t kBudgetBase = uint64_t{256} << 20;
 
 enum class Expect { kUnknown, kPc, kTc };
 
@@ -51,12 +56,23 @@ class LtpChecker {
   explicit LtpChecker(Context& c) : c_(c) {
     options_.format = c.header.format;
     options_.max_value_bytes = kMaxValueBytes;
+    budget_ = c.decoded_bytes() + kBudgetFactor * c.file_size + kBudgetBase;
   }
 
   void run() {
+    // Nodes naming the same blocks (copies) are checked once.
+    std::map<std::pair<ndb::Bid, ndb::Bid>, bool> checked;  // -> failed
     for (const NodeRecord& n : c_.nodes) {
+      if (over_budget()) break;
+      const ndb::NodeEntry& e = n.entry;
+      auto [it, fresh] = checked.emplace(std::make_pair(e.data_bid, e.subnode_bid), false);
+      if (!fresh) {
+        if (it->second) c_.ltp_failed.insert(e.nid);
+        continue;
+      }
       std::vector<ndb::Bid> path;
-      check_node(n.entry.nid, n.entry.nid, n.entry.data_bid, n.entry.subnode_bid, 0, path);
+      check_node(e.nid, e.nid, e.data_bid, e.subnode_bid, 0, path);
+      it->second = c_.ltp_failed.count(e.nid) > 0;
     }
   }
 
@@ -76,8 +92,24 @@ class LtpChecker {
     c_.add(issue, structure, offset, nid, where + ": " + s.message());
   }
 
+  // Reports once when the decoding budget is spent.
+  bool over_budget() {
+    if (c_.decoded_bytes() <= budget_) return false;
+    if (!budget_reported_) {
+      c_.add(Issue::kCheckLimit, "node", kNone, kNone,
+             "heap and table checks stopped after decoding " + std::to_string(c_.decoded_bytes()) +
+                 " bytes: the file's trees name the same blocks over and over");
+      budget_reported_ = true;
+    }
+    return true;
+  }
+
   Context& c_;
   ltp::Options options_;
+  uint64_t budget_ = 0;
+  bool budget_reported_ = false;
+  // (bidData, bidSub) pairs of subnodes already checked: same blocks, same result.
+  std::set<std::pair<ndb::Bid, ndb::Bid>> checked_subnodes_;
 };
 
 void LtpChecker::check_node(ndb::Nid top, ndb::Nid nid, ndb::Bid data, ndb::Bid sub, int depth,
@@ -137,7 +169,11 @@ void LtpChecker::check_node(ndb::Nid top, ndb::Nid nid, ndb::Bid data, ndb::Bid 
     return;
   }
   path.push_back(ndb::bid_key(sub));
-  for (const ndb::SubnodeEntry& e : *entries) check_node(top, e.nid, e.data_bid, e.subnode_bid, depth + 1, path);
+  for (const ndb::SubnodeEntry& e : *entries) {
+    if (over_budget()) break;
+    if (!checked_subnodes_.insert({e.data_bid, e.subnode_bid}).second) continue;
+    check_node(top, e.nid, e.data_bid, e.subnode_bid, depth + 1, path);
+  }
   path.pop_back();
 }
 
@@ -244,7 +280,7 @@ void LtpChecker::check_tc(const ltp::Heap& heap, const std::shared_ptr<const ndb
   }
   const size_t limit = std::min(rows, kMaxRowsPerTable);
   size_t bad = 0;
-  for (size_t r = 0; r < limit; ++r) {
+  for (size_t r = 0; r < limit && !over_budget(); ++r) {
     auto cells = tc->row(r);
     if (cells.is_ok() || already_reported(cells.status()) || cells.status().code() == Code::kUnsupported) continue;
     if (bad++ == 0) add(Issue::kTcCell, "TC", offset, nid, where + " row " + std::to_string(r), cells.status());
