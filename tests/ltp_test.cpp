@@ -840,6 +840,25 @@ TEST(PropertyContextSynthetic, ValueSizeLimit) {
   ASSERT_EQ(errors.size(), 1u);
 }
 
+TEST(PropertyContextDamage, SharedItemCannotFanOut) {
+  // Many records naming one heap item: each reads alone, together they are
+  // held to max_value_bytes.
+  HeapBuilder hb(kClientPropertyContext);
+  const Hid item = hb.add(Bytes(40, 7));
+  std::vector<PcRecord> records;
+  for (uint16_t id = 1; id <= 5; ++id) records.push_back({id, kPtypBinary, item});
+  add_pc_bth(hb, records);
+  Options options;
+  options.max_value_bytes = 100;
+  auto pc = PropertyContext::open(memory_node(1, hb.build()), options);
+  ASSERT_TRUE(pc.is_ok());
+  for (uint16_t id = 1; id <= 5; ++id) EXPECT_TRUE(pc->get(id).is_ok());
+  EXPECT_EQ(pc->all().status().code(), Code::kUnsupported);
+  std::vector<Status> errors;
+  EXPECT_EQ(pc->all_readable(&errors).size(), 2u);
+  EXPECT_EQ(errors.size(), 3u);
+}
+
 TEST(PropertyContextDamage, WrongSignaturesAndShapes) {
   {
     HeapBuilder hb(kClientTableContext);  // a TC, not a PC

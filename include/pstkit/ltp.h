@@ -171,9 +171,11 @@ class PropertyContext {
 
   // The value of a property; not_found when absent.
   Result<PropValue> get(uint16_t prop_id) const;
-  // Every value; fails on the first one that cannot be read.
+  // Every value; fails on the first one that cannot be read. Values read
+  // together are limited to Options::max_value_bytes in total.
   Result<std::vector<PropValue>> all() const;
-  // Every readable value; problems are appended to errors when given.
+  // Every readable value (same total limit); problems are appended to
+  // errors when given.
   std::vector<PropValue> all_readable(std::vector<Status>* errors = nullptr) const;
 
   // The value as a node, for streaming large values (attachment data):
@@ -185,6 +187,7 @@ class PropertyContext {
   PropertyContext(Heap heap, std::vector<Entry> entries)
       : heap_(std::move(heap)), entries_(std::move(entries)) {}
   const Entry* find_entry(uint16_t prop_id) const;
+  Status charge(const PropValue& v, uint64_t& total) const;
   Result<PropValue> read(const Entry& e) const;
 
   Heap heap_;

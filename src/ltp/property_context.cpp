@@ -100,11 +100,25 @@ Result<PropValue> PropertyContext::get(uint16_t prop_id) const {
   return read(*e);
 }
 
+// Many records may name the same large heap item; the values read together
+// are held to max_value_bytes in total so a small PC cannot fan out into
+// gigabytes.
+Status PropertyContext::charge(const PropValue& v, uint64_t& total) const {
+  total += v.data.size();
+  if (total > heap_.options().max_value_bytes) {
+    return Status::unsupported("node " + hex(heap_.nid()) + ": property values exceed " +
+                               std::to_string(heap_.options().max_value_bytes) + " bytes in total");
+  }
+  return Status::ok();
+}
+
 Result<std::vector<PropValue>> PropertyContext::all() const {
   std::vector<PropValue> out;
   out.reserve(entries_.size());
+  uint64_t total = 0;
   for (const Entry& e : entries_) {
     PSTKIT_ASSIGN_OR_RETURN(PropValue v, read(e));
+    PSTKIT_RETURN_IF_ERROR(charge(v, total));
     out.push_back(std::move(v));
   }
   return out;
@@ -113,12 +127,14 @@ Result<std::vector<PropValue>> PropertyContext::all() const {
 std::vector<PropValue> PropertyContext::all_readable(std::vector<Status>* errors) const {
   std::vector<PropValue> out;
   out.reserve(entries_.size());
+  uint64_t total = 0;
   for (const Entry& e : entries_) {
     auto v = read(e);
-    if (v.is_ok()) {
+    Status s = v.is_ok() ? charge(*v, total) : v.status();
+    if (s.is_ok()) {
       out.push_back(std::move(v).value());
     } else if (errors != nullptr) {
-      errors->push_back(v.status());
+      errors->push_back(s);
     }
   }
   return out;
