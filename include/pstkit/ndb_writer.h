@@ -55,6 +55,9 @@ class WritableDatabase : public Database {
 
   // A new top-level NID of this type (MS-PST 2.2.2.6 rgnid).
   virtual Nid allocate_nid(uint8_t nid_type) = 0;
+  // Raises rgnid[type of nid] to cover nid (NIDs made from another's index,
+  // such as a folder's tables).
+  virtual void reserve_nid(Nid nid) = 0;
   // Writes one block (data is the decoded content; external blocks are
   // encoded per bCryptMethod). Its reference count is set for one reference.
   virtual Result<Bid> write_block(ByteView data, bool internal) = 0;

@@ -108,10 +108,11 @@ class [[nodiscard]] Result {
 #define PSTKIT_CONCAT(a, b) PSTKIT_CONCAT_INNER(a, b)
 
 // PSTKIT_RETURN_IF_ERROR(expr): expr yields a Status; return it when not OK.
-#define PSTKIT_RETURN_IF_ERROR(expr)                   \
-  do {                                                 \
-    ::pstkit::Status pstkit_status_ = (expr);          \
-    if (!pstkit_status_.is_ok()) return pstkit_status_; \
+#define PSTKIT_RETURN_IF_ERROR(expr) PSTKIT_RETURN_IF_ERROR_IMPL(PSTKIT_CONCAT(pstkit_status_, __LINE__), expr)
+#define PSTKIT_RETURN_IF_ERROR_IMPL(tmp, expr) \
+  do {                                         \
+    ::pstkit::Status tmp = (expr);             \
+    if (!tmp.is_ok()) return tmp;              \
   } while (0)
 
 // PSTKIT_ASSIGN_OR_RETURN(decl, expr): expr yields a Result<T>; on error

@@ -193,6 +193,14 @@ class Writer final : public WritableDatabase {
     return make_nid(type, ++h_.nid_high_water[type & 0x1f]);
   }
 
+  void reserve_nid(Nid nid) override {
+    uint32_t& hw = h_.nid_high_water[nid_type(nid)];
+    if (nid_index(nid) > hw) {
+      hw = nid_index(nid);
+      changed_ = true;
+    }
+  }
+
   Result<Bid> write_block(ByteView data, bool internal) override {
     if (data.size() > max_data_block()) {
       return Status::invalid_argument("block of " + std::to_string(data.size()) + " bytes exceeds " +

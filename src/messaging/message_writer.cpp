@@ -1,0 +1,427 @@
+// StoreWriter: messages, recipients and attachments (MS-PST 2.4.5, 2.4.6).
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+#include "messaging/node_writer.h"
+#include "messaging/store_writer_impl.h"
+
+namespace pstkit {
+namespace {
+
+constexpr int32_t kMsgFlagRead = 0x01;       // MS-OXCMSG 2.2.1.6 mfRead
+constexpr int32_t kMsgFlagHasAttach = 0x10;  // mfHasAttach
+constexpr ltp::PropTag kAttachDataObject = 0x3701000D;
+constexpr ltp::PropTag kAttachDataBinary = 0x37010102;
+constexpr ltp::PropTag kRenderingPosition = 0x370B0003;
+constexpr ltp::PropTag kAttachNumber = 0x0E210003;
+constexpr ltp::PropTag kCreationTime = 0x30070040;
+constexpr ltp::PropTag kLastModificationTime = 0x30080040;
+constexpr ltp::PropTag kRowId = 0x30000003;  // PidTagRowid of recipient rows
+constexpr Nid kRecipientTable = ndb::kNidRecipientTableTemplate;
+constexpr Nid kAttachmentTable = ndb::kNidAttachmentTableTemplate;
+
+Bytes le32(uint32_t v) {
+  Bytes b(4);
+  store_le32(b.data(), v);
+  return b;
+}
+Bytes le64(uint64_t v) {
+  Bytes b(8);
+  store_le64(b.data(), v);
+  return b;
+}
+
+uint64_t filetime_now() {
+  using namespace std::chrono;
+  const auto since_unix = duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count() / 100;
+  return uint64_t(since_unix) + 116444736000000000ull;
+}
+
+PropValue make_prop(ltp::PropTag tag, Bytes data) {
+  PropValue v;
+  v.tag = tag;
+  v.data = std::move(data);
+  return v;
+}
+
+const PropValue* find(const std::vector<PropValue>& props, uint16_t id) {
+  for (const auto& p : props) {
+    if (p.id() == id) return &p;
+  }
+  return nullptr;
+}
+
+void set(std::vector<PropValue>& props, PropValue v) {
+  for (auto& p : props) {
+    if (p.id() == v.id()) {
+      p = std::move(v);
+      return;
+    }
+  }
+  props.push_back(std::move(v));
+}
+
+// Strings in the file's native type (ANSI files hold PtypString8).
+PropValue native(ndb::FileFormat format, const PropValue& v) {
+  const uint16_t t = v.type();
+  if (format == ndb::FileFormat::kAnsi && t == ltp::kPtypString) {
+    uint16_t type = 0;
+    auto s = v.as_string();
+    return make_prop(ltp::make_tag(v.id(), ltp::kPtypString8), encode_text(format, s ? *s : "", &type));
+  }
+  if (format == ndb::FileFormat::kUnicode && t == ltp::kPtypString8) {
+    PropertyBag one({v}, 1252);
+    uint16_t type = 0;
+    return make_prop(ltp::make_tag(v.id(), ltp::kPtypString), encode_text(format, one.decode_string(v), &type));
+  }
+  return v;
+}
+
+int32_t flags_of(const std::vector<PropValue>& props) {
+  const PropValue* f = find(props, prop::kMessageFlags);
+  if (!f) return 0;
+  auto v = f->as_i32();
+  return v ? *v : 0;
+}
+
+}  // namespace
+
+// Builds a message's node: its PC, recipient table, attachment table and
+// attachment objects (recursively for embedded messages). props receives
+// the message's final properties (for its contents table row).
+static Result<ltp::BuiltNode> build_message_node(StoreWriter::Impl& m, const NewMessage& msg,
+                                                 std::vector<PropValue>* props_out, uint64_t* size_out,
+                                                 int depth) {
+  if (depth > 32) return Status::invalid_argument("embedded messages nested deeper than 32");
+  std::vector<PropValue> props;
+  for (const auto& p : msg.properties) set(props, native(m.format, p));
+  for (const auto& nv : msg.named) {
+    PSTKIT_ASSIGN_OR_RETURN(uint16_t id, m.named_id(nv.name));
+    set(props, native(m.format, make_prop(ltp::make_tag(id, nv.type), nv.data)));
+  }
+  uint16_t st = 0;
+  if (!find(props, prop::kMessageClass)) {
+    props.push_back(make_prop(ltp::make_tag(prop::kMessageClass, 0), encode_text(m.format, "IPM.Note", &st)));
+    props.back().tag = ltp::make_tag(prop::kMessageClass, st);
+  }
+  const uint64_t now = filetime_now();
+  if (!find(props, ltp::tag_id(kCreationTime))) props.push_back(make_prop(kCreationTime, le64(now)));
+  if (!find(props, ltp::tag_id(kLastModificationTime))) props.push_back(make_prop(kLastModificationTime, le64(now)));
+  int32_t flags = find(props, prop::kMessageFlags) ? flags_of(props) : kMsgFlagRead;
+  if (msg.attachments.empty()) {
+    flags &= ~kMsgFlagHasAttach;
+  } else {
+    flags |= kMsgFlagHasAttach;
+  }
+  set(props, make_prop(ltp::make_tag(prop::kMessageFlags, ltp::kPtypInteger32), le32(uint32_t(flags))));
+  set(props, make_prop(ltp::make_tag(prop::kHasAttachments, ltp::kPtypBoolean), Bytes{uint8_t(!msg.attachments.empty())}));
+
+  ltp::BuiltNode node;
+  uint64_t size = 0;
+
+  // MS-PST 2.4.5.2 recipient table: every recipient property is a column.
+  PSTKIT_ASSIGN_OR_RETURN(auto recipients, ltp::TcBuilder::create(m.format, m.recipient_columns));
+  for (size_t i = 0; i < msg.recipients.size(); ++i) {
+    std::vector<PropValue> cells;
+    for (const auto& p : msg.recipients[i]) set(cells, native(m.format, p));
+    set(cells, make_prop(kRowId, le32(uint32_t(i))));
+    for (const auto& c : cells) {
+      if (!recipients.find_column(c.tag)) PSTKIT_RETURN_IF_ERROR(recipients.add_column(c.tag));
+      size += c.data.size();
+    }
+    PSTKIT_RETURN_IF_ERROR(recipients.add_row(uint32_t(i), cells));
+  }
+  PSTKIT_ASSIGN_OR_RETURN(auto recipient_node, recipients.build());
+  node.subnodes.emplace(kRecipientTable, std::move(recipient_node));
+
+  // MS-PST 2.4.6 attachments: a table of summaries and one PC per attachment.
+  if (!msg.attachments.empty()) {
+    PSTKIT_ASSIGN_OR_RETURN(auto table, ltp::TcBuilder::create(m.format, m.attachment_columns));
+    for (size_t i = 0; i < msg.attachments.size(); ++i) {
+      const NewAttachment& a = msg.attachments[i];
+      const Nid anid = ndb::make_nid(ndb::kNidTypeAttachment, uint32_t(0x400 + i));
+      std::vector<PropValue> aprops;
+      PSTKIT_ASSIGN_OR_RETURN(ltp::BuiltNode anode, m.build_attachment(a, uint32_t(i), &aprops, depth));
+      for (const auto& p : aprops) size += p.data.size();
+      PSTKIT_RETURN_IF_ERROR(table.add_row(anid, StoreWriter::Impl::row_cells(table.columns(), aprops)));
+      node.subnodes.emplace(anid, std::move(anode));
+    }
+    PSTKIT_ASSIGN_OR_RETURN(auto table_node, table.build());
+    node.subnodes.emplace(kAttachmentTable, std::move(table_node));
+  }
+
+  for (const auto& p : props) size += p.data.size();
+  set(props, make_prop(ltp::make_tag(prop::kMessageSize, ltp::kPtypInteger32), le32(uint32_t(std::min<uint64_t>(size, 0x7FFFFFFF)))));
+  PSTKIT_ASSIGN_OR_RETURN(auto pc, ltp::PcBuilder::create(m.format));
+  for (const auto& p : props) PSTKIT_RETURN_IF_ERROR(pc.set(p));
+  PSTKIT_ASSIGN_OR_RETURN(auto pc_node, pc.build());
+  node.blocks = std::move(pc_node.blocks);
+  for (auto& [snid, sub] : pc_node.subnodes) node.subnodes.emplace(snid, std::move(sub));
+  if (props_out) *props_out = std::move(props);
+  if (size_out) *size_out = size;
+  return node;
+}
+
+Result<ltp::BuiltNode> StoreWriter::Impl::build_attachment(const NewAttachment& a, uint32_t index,
+                                                           std::vector<PropValue>* props_out, int depth) {
+  std::vector<PropValue> props;
+  for (const auto& p : a.properties) set(props, native(format, p));
+  for (const auto& nv : a.named) {
+    PSTKIT_ASSIGN_OR_RETURN(uint16_t id, named_id(nv.name));
+    set(props, native(format, make_prop(ltp::make_tag(id, nv.type), nv.data)));
+  }
+  set(props, make_prop(kAttachNumber, le32(index)));
+  if (!find(props, ltp::tag_id(kRenderingPosition))) props.push_back(make_prop(kRenderingPosition, le32(0xFFFFFFFF)));
+  const uint64_t now = filetime_now();
+  if (!find(props, ltp::tag_id(kCreationTime))) props.push_back(make_prop(kCreationTime, le64(now)));
+  if (!find(props, ltp::tag_id(kLastModificationTime))) props.push_back(make_prop(kLastModificationTime, le64(now)));
+  PSTKIT_ASSIGN_OR_RETURN(auto pc, ltp::PcBuilder::create(format));
+  uint64_t size = 0;
+  if (a.embedded) {
+    std::vector<PropValue> inner_props;
+    uint64_t inner_size = 0;
+    PSTKIT_ASSIGN_OR_RETURN(ltp::BuiltNode inner, build_message_node(*this, *a.embedded, &inner_props, &inner_size, depth + 1));
+    set(props, make_prop(ltp::make_tag(prop::kAttachMethod, ltp::kPtypInteger32), le32(kAttachEmbeddedMessage)));
+    PSTKIT_RETURN_IF_ERROR(pc.set_object(kAttachDataObject, std::move(inner), uint32_t(std::min<uint64_t>(inner_size, 0xFFFFFFFF))).status());
+    size = inner_size;
+  } else {
+    if (!find(props, prop::kAttachMethod)) {
+      props.push_back(make_prop(ltp::make_tag(prop::kAttachMethod, ltp::kPtypInteger32), le32(kAttachByValue)));
+    }
+    PSTKIT_RETURN_IF_ERROR(pc.set(kAttachDataBinary, a.data));
+    size = a.data.size();
+  }
+  for (const auto& p : props) size += p.data.size();
+  set(props, make_prop(ltp::make_tag(prop::kAttachSize, ltp::kPtypInteger32), le32(uint32_t(std::min<uint64_t>(size, 0x7FFFFFFF)))));
+  for (const auto& p : props) PSTKIT_RETURN_IF_ERROR(pc.set(p));
+  PSTKIT_ASSIGN_OR_RETURN(auto built, pc.build());
+  if (props_out) *props_out = std::move(props);
+  return built;
+}
+
+Result<std::vector<PropValue>> StoreWriter::Impl::message_props(Nid message) {
+  PSTKIT_ASSIGN_OR_RETURN(Message msg, view->open_message(message));
+  return msg.properties().values();
+}
+
+Status StoreWriter::Impl::add_contents_row(Nid folder, Nid message, bool associated,
+                                           const std::vector<PropValue>& props) {
+  PSTKIT_ASSIGN_OR_RETURN(ltp::TcBuilder * table,
+                          folder_table(folder, associated ? ndb::kNidTypeAssocContentsTable : ndb::kNidTypeContentsTable));
+  auto cells = row_cells(table->columns(), props);
+  if (table->has_row(message)) return table->replace_row(message, cells);
+  return table->add_row(message, cells);
+}
+
+namespace {
+
+bool is_associated(Nid message) { return ndb::nid_type(message) == ndb::kNidTypeAssocMessage; }
+
+int32_t unread_of(const std::vector<PropValue>& props) { return (flags_of(props) & kMsgFlagRead) ? 0 : 1; }
+
+}  // namespace
+
+Result<Nid> StoreWriter::create_message(Nid folder, const NewMessage& message) {
+  Impl& m = *impl_;
+  PSTKIT_ASSIGN_OR_RETURN(FolderEdit * fe, m.edit(folder));
+  (void)fe;
+  const Nid nid = m.db->allocate_nid(message.associated ? ndb::kNidTypeAssocMessage : ndb::kNidTypeNormalMessage);
+  std::vector<PropValue> props;
+  PSTKIT_ASSIGN_OR_RETURN(ltp::BuiltNode node, build_message_node(m, message, &props, nullptr, 0));
+  PSTKIT_RETURN_IF_ERROR(put_built_node(*m.db, nid, folder, node));
+  PSTKIT_RETURN_IF_ERROR(m.add_contents_row(folder, nid, message.associated, props));
+  if (!message.associated) PSTKIT_RETURN_IF_ERROR(m.adjust_counts(folder, 1, unread_of(props)));
+  return nid;
+}
+
+// Rebuilds a message's PC with edit applied, keeping its other subnodes
+// (tables, attachments) unless replaced in `replace` or dropped in `drop`.
+static Status rewrite_message(StoreWriter::Impl& m, Nid nid, const std::function<Status(ltp::PcBuilder&)>& edit,
+                              std::map<Nid, ltp::BuiltNode> replace = {}, std::set<Nid> drop = {}) {
+  PSTKIT_ASSIGN_OR_RETURN(ndb::NodeEntry entry, m.db->find_node(nid));
+  PSTKIT_ASSIGN_OR_RETURN(auto node, m.db->open_node(nid));
+  PSTKIT_ASSIGN_OR_RETURN(auto previous, node->subnodes());
+  PSTKIT_ASSIGN_OR_RETURN(auto pc, m.view->open_pc(std::shared_ptr<const ndb::Node>(std::move(node))));
+  PSTKIT_ASSIGN_OR_RETURN(auto builder, ltp::PcBuilder::from_existing(*pc));
+  PSTKIT_RETURN_IF_ERROR(edit(builder));
+  PSTKIT_ASSIGN_OR_RETURN(ltp::BuiltNode built, builder.build());
+  std::vector<Nid> carried;
+  for (const auto& e : previous) {
+    if (built.subnodes.count(e.nid) || built.reused_subnodes.count(e.nid) || built.released_subnodes.count(e.nid)) {
+      continue;
+    }
+    if (replace.count(e.nid) || drop.count(e.nid)) continue;
+    carried.push_back(e.nid);
+  }
+  for (auto& [snid, sub] : replace) built.subnodes[snid] = std::move(sub);
+  return put_built_node(*m.db, nid, entry.parent_nid, built, previous, carried);
+}
+
+Status StoreWriter::set_message_properties(Nid message, const std::vector<PropValue>& properties,
+                                           const std::vector<NamedValue>& named) {
+  Impl& m = *impl_;
+  PSTKIT_ASSIGN_OR_RETURN(auto before, m.message_props(message));
+  std::vector<PropValue> changes;
+  for (const auto& p : properties) changes.push_back(native(m.format, p));
+  for (const auto& nv : named) {
+    PSTKIT_ASSIGN_OR_RETURN(uint16_t id, m.named_id(nv.name));
+    changes.push_back(native(m.format, make_prop(ltp::make_tag(id, nv.type), nv.data)));
+  }
+  set(changes, make_prop(kLastModificationTime, le64(filetime_now())));
+  PSTKIT_RETURN_IF_ERROR(rewrite_message(m, message, [&](ltp::PcBuilder& pc) -> Status {
+    for (const auto& c : changes) {
+      if (auto old = pc.tag_of(c.id()); old && *old != c.tag) pc.remove(c.id());
+      PSTKIT_RETURN_IF_ERROR(pc.set(c));
+    }
+    return Status::ok();
+  }));
+  PSTKIT_ASSIGN_OR_RETURN(auto after, m.message_props(message));
+  PSTKIT_ASSIGN_OR_RETURN(ndb::NodeEntry e, m.db->find_node(message));
+  PSTKIT_RETURN_IF_ERROR(m.add_contents_row(e.parent_nid, message, is_associated(message), after));
+  if (!is_associated(message)) {
+    PSTKIT_RETURN_IF_ERROR(m.adjust_counts(e.parent_nid, 0, unread_of(after) - unread_of(before)));
+  }
+  return Status::ok();
+}
+
+Status StoreWriter::remove_message_properties(Nid message, const std::vector<uint16_t>& ids) {
+  Impl& m = *impl_;
+  PSTKIT_ASSIGN_OR_RETURN(auto before, m.message_props(message));
+  PSTKIT_RETURN_IF_ERROR(rewrite_message(m, message, [&](ltp::PcBuilder& pc) -> Status {
+    for (uint16_t id : ids) pc.remove(id);
+    return Status::ok();
+  }));
+  PSTKIT_ASSIGN_OR_RETURN(auto after, m.message_props(message));
+  PSTKIT_ASSIGN_OR_RETURN(ndb::NodeEntry e, m.db->find_node(message));
+  PSTKIT_RETURN_IF_ERROR(m.add_contents_row(e.parent_nid, message, is_associated(message), after));
+  if (!is_associated(message)) {
+    PSTKIT_RETURN_IF_ERROR(m.adjust_counts(e.parent_nid, 0, unread_of(after) - unread_of(before)));
+  }
+  return Status::ok();
+}
+
+Result<Nid> StoreWriter::add_attachment(Nid message, const NewAttachment& attachment) {
+  Impl& m = *impl_;
+  PSTKIT_ASSIGN_OR_RETURN(Message msg, m.view->open_message(message));
+  PSTKIT_ASSIGN_OR_RETURN(auto existing, msg.attachment_nids());
+  uint32_t next = 0x400;
+  for (Nid a : existing) next = std::max(next, ndb::nid_index(a) + 1);
+  const Nid anid = ndb::make_nid(ndb::kNidTypeAttachment, next);
+  std::vector<PropValue> aprops;
+  PSTKIT_ASSIGN_OR_RETURN(ltp::BuiltNode anode, m.build_attachment(attachment, uint32_t(existing.size()), &aprops, 0));
+  // The attachment table, with a row for the new attachment.
+  std::optional<ltp::TcBuilder> table;
+  PSTKIT_ASSIGN_OR_RETURN(auto node, m.db->open_node(message));
+  auto tnode = node->subnode(kAttachmentTable);
+  if (tnode) {
+    PSTKIT_ASSIGN_OR_RETURN(auto tc, m.view->open_table(std::shared_ptr<const ndb::Node>(std::move(*tnode))));
+    PSTKIT_ASSIGN_OR_RETURN(auto b, ltp::TcBuilder::from_existing(tc));
+    table.emplace(std::move(b));
+  } else {
+    PSTKIT_ASSIGN_OR_RETURN(auto b, ltp::TcBuilder::create(m.format, m.attachment_columns));
+    table.emplace(std::move(b));
+  }
+  PSTKIT_RETURN_IF_ERROR(table->add_row(anid, Impl::row_cells(table->columns(), aprops)));
+  PSTKIT_ASSIGN_OR_RETURN(auto table_node, table->build());
+  if (!table_node.reused_subnodes.empty()) {
+    return Status::unsupported("attachment tables with subnode-held cells");
+  }
+  std::map<Nid, ltp::BuiltNode> replace;
+  replace.emplace(kAttachmentTable, std::move(table_node));
+  replace.emplace(anid, std::move(anode));
+  PSTKIT_ASSIGN_OR_RETURN(auto before, m.message_props(message));
+  PSTKIT_RETURN_IF_ERROR(rewrite_message(m, message, [&](ltp::PcBuilder& pc) -> Status {
+    const int32_t flags = flags_of(before) | kMsgFlagHasAttach;
+    PSTKIT_RETURN_IF_ERROR(pc.set(ltp::make_tag(prop::kMessageFlags, ltp::kPtypInteger32), le32(uint32_t(flags))));
+    return pc.set(ltp::make_tag(prop::kHasAttachments, ltp::kPtypBoolean), Bytes{1});
+  }, std::move(replace)));
+  PSTKIT_ASSIGN_OR_RETURN(auto after, m.message_props(message));
+  PSTKIT_ASSIGN_OR_RETURN(ndb::NodeEntry e, m.db->find_node(message));
+  PSTKIT_RETURN_IF_ERROR(m.add_contents_row(e.parent_nid, message, is_associated(message), after));
+  return anid;
+}
+
+Status StoreWriter::delete_attachment(Nid message, Nid attachment) {
+  Impl& m = *impl_;
+  PSTKIT_ASSIGN_OR_RETURN(auto node, m.db->open_node(message));
+  PSTKIT_ASSIGN_OR_RETURN(auto tnode, node->subnode(kAttachmentTable));
+  PSTKIT_ASSIGN_OR_RETURN(auto tc, m.view->open_table(std::shared_ptr<const ndb::Node>(std::move(tnode))));
+  PSTKIT_ASSIGN_OR_RETURN(auto table, ltp::TcBuilder::from_existing(tc));
+  if (!table.remove_row(attachment)) return Status::not_found("attachment " + hex(attachment));
+  const bool any_left = table.row_count() > 0;
+  PSTKIT_ASSIGN_OR_RETURN(auto table_node, table.build());
+  std::map<Nid, ltp::BuiltNode> replace;
+  std::set<Nid> drop{attachment};
+  if (any_left) {
+    replace.emplace(kAttachmentTable, std::move(table_node));
+  } else {
+    drop.insert(kAttachmentTable);
+  }
+  PSTKIT_ASSIGN_OR_RETURN(auto before, m.message_props(message));
+  PSTKIT_RETURN_IF_ERROR(rewrite_message(m, message, [&](ltp::PcBuilder& pc) -> Status {
+    const int32_t flags = any_left ? flags_of(before) : (flags_of(before) & ~kMsgFlagHasAttach);
+    PSTKIT_RETURN_IF_ERROR(pc.set(ltp::make_tag(prop::kMessageFlags, ltp::kPtypInteger32), le32(uint32_t(flags))));
+    return pc.set(ltp::make_tag(prop::kHasAttachments, ltp::kPtypBoolean), Bytes{uint8_t(any_left)});
+  }, std::move(replace), std::move(drop)));
+  PSTKIT_ASSIGN_OR_RETURN(auto after, m.message_props(message));
+  PSTKIT_ASSIGN_OR_RETURN(ndb::NodeEntry e, m.db->find_node(message));
+  return m.add_contents_row(e.parent_nid, message, is_associated(message), after);
+}
+
+Status StoreWriter::delete_message(Nid message) {
+  Impl& m = *impl_;
+  PSTKIT_ASSIGN_OR_RETURN(ndb::NodeEntry e, m.db->find_node(message));
+  PSTKIT_ASSIGN_OR_RETURN(auto props, m.message_props(message));
+  PSTKIT_RETURN_IF_ERROR(m.db->delete_node(message));
+  const bool assoc = is_associated(message);
+  PSTKIT_ASSIGN_OR_RETURN(ltp::TcBuilder * table, m.folder_table(e.parent_nid, assoc ? ndb::kNidTypeAssocContentsTable
+                                                                                     : ndb::kNidTypeContentsTable));
+  table->remove_row(message);
+  if (!assoc) PSTKIT_RETURN_IF_ERROR(m.adjust_counts(e.parent_nid, -1, -unread_of(props)));
+  return Status::ok();
+}
+
+Status StoreWriter::move_message(Nid message, Nid to_folder) {
+  Impl& m = *impl_;
+  PSTKIT_ASSIGN_OR_RETURN(ndb::NodeEntry e, m.db->find_node(message));
+  if (e.parent_nid == to_folder) return Status::ok();
+  PSTKIT_ASSIGN_OR_RETURN(FolderEdit * target, m.edit(to_folder));
+  (void)target;
+  PSTKIT_ASSIGN_OR_RETURN(auto props, m.message_props(message));
+  const bool assoc = is_associated(message);
+  const uint8_t type = assoc ? ndb::kNidTypeAssocContentsTable : ndb::kNidTypeContentsTable;
+  PSTKIT_ASSIGN_OR_RETURN(ltp::TcBuilder * from, m.folder_table(e.parent_nid, type));
+  from->remove_row(message);
+  const Nid old_parent = e.parent_nid;
+  e.parent_nid = to_folder;
+  PSTKIT_RETURN_IF_ERROR(m.db->put_node(e));
+  PSTKIT_RETURN_IF_ERROR(m.add_contents_row(to_folder, message, assoc, props));
+  if (!assoc) {
+    PSTKIT_RETURN_IF_ERROR(m.adjust_counts(old_parent, -1, -unread_of(props)));
+    PSTKIT_RETURN_IF_ERROR(m.adjust_counts(to_folder, 1, unread_of(props)));
+  }
+  return Status::ok();
+}
+
+Result<Nid> StoreWriter::copy_message(Nid message, Nid to_folder) {
+  Impl& m = *impl_;
+  PSTKIT_ASSIGN_OR_RETURN(ndb::NodeEntry e, m.db->find_node(message));
+  PSTKIT_ASSIGN_OR_RETURN(FolderEdit * target, m.edit(to_folder));
+  (void)target;
+  PSTKIT_ASSIGN_OR_RETURN(auto props, m.message_props(message));
+  const bool assoc = is_associated(message);
+  const Nid copy = m.db->allocate_nid(ndb::nid_type(message));
+  // MS-PST 2.2.2.7.7.3.1: a copied node shares its blocks; only the top data
+  // and subnode BIDs gain a reference.
+  if (e.data_bid) PSTKIT_RETURN_IF_ERROR(m.db->add_ref(e.data_bid));
+  if (e.subnode_bid) PSTKIT_RETURN_IF_ERROR(m.db->add_ref(e.subnode_bid));
+  PSTKIT_RETURN_IF_ERROR(m.db->put_node({copy, e.data_bid, e.subnode_bid, to_folder}));
+  PSTKIT_RETURN_IF_ERROR(m.add_contents_row(to_folder, copy, assoc, props));
+  if (!assoc) PSTKIT_RETURN_IF_ERROR(m.adjust_counts(to_folder, 1, unread_of(props)));
+  return copy;
+}
+
+Result<uint16_t> StoreWriter::named_property_id(const NamedProperty& name) { return impl_->named_id(name); }
+
+}  // namespace pstkit

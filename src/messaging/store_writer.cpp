@@ -1,0 +1,423 @@
+// StoreWriter: creation, folders, staging and commit.
+#include <algorithm>
+#include <chrono>
+
+#include "messaging/node_writer.h"
+#include "messaging/store_writer_impl.h"
+
+namespace pstkit {
+namespace {
+
+// MS-PST 2.4.4.1: a folder's tables share its NID index.
+Nid table_nid(Nid folder, uint8_t type) { return ndb::make_nid(type, ndb::nid_index(folder)); }
+
+Bytes i32_bytes(int32_t v) {
+  Bytes b(4);
+  store_le32(b.data(), uint32_t(v));
+  return b;
+}
+
+PropValue make_prop(ltp::PropTag tag, Bytes data) {
+  PropValue v;
+  v.tag = tag;
+  v.data = std::move(data);
+  return v;
+}
+
+// Fallback column sets (Outlook's templates) for files without templates.
+const std::vector<ltp::PropTag> kHierarchyColumns = {0x0E300102, 0x0E330014, 0x0E340102, 0x0E380003, 0x3001001F,
+                                                     0x36020003, 0x36030003, 0x360A000B, 0x3613001F, 0x66350003,
+                                                     0x66360003, 0x67F20003, 0x67F30003};
+const std::vector<ltp::PropTag> kContentsColumns = {
+    0x00170003, 0x001A001F, 0x00360003, 0x0037001F, 0x00390040, 0x0042001F, 0x0057000B, 0x0058000B,
+    0x0070001F, 0x00710102, 0x0E03001F, 0x0E04001F, 0x0E060040, 0x0E070003, 0x0E080003, 0x0E170003,
+    0x0E300102, 0x0E330014, 0x0E340102, 0x0E380003, 0x0E3C0102, 0x0E3D0102, 0x10970003, 0x30080040,
+    0x30130102, 0x65C60003, 0x67F20003, 0x67F30003};
+const std::vector<ltp::PropTag> kAssociatedColumns = {0x001A001F, 0x0E070003, 0x0E170003, 0x3001001F, 0x67F20003,
+                                                      0x67F30003, 0x7003000B, 0x70040102, 0x70050102, 0x7006001F,
+                                                      0x70070003};
+const std::vector<ltp::PropTag> kAttachmentColumns = {0x0E200003, 0x3704001F, 0x37050003, 0x370B0003, 0x67F20003,
+                                                      0x67F30003};
+const std::vector<ltp::PropTag> kRecipientColumns = {0x0C150003, 0x0E0F000B, 0x0FF90102, 0x0FFE0003, 0x0FFF0102,
+                                                     0x3001001F, 0x3002001F, 0x3003001F, 0x300B0102, 0x39000003,
+                                                     0x39FF001F, 0x3A40000B, 0x67F20003, 0x67F30003};
+
+// Adapts a template's column types to the file: ANSI files use PtypString8.
+std::vector<ltp::PropTag> native_columns(std::vector<ltp::PropTag> cols, ndb::FileFormat format) {
+  if (format == ndb::FileFormat::kAnsi) {
+    for (auto& t : cols) {
+      if (ltp::tag_type(t) == ltp::kPtypString) t = ltp::make_tag(ltp::tag_id(t), ltp::kPtypString8);
+    }
+  }
+  return cols;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- set-up
+
+Status StoreWriter::Impl::init() {
+  format = db->header().format;
+  PSTKIT_ASSIGN_OR_RETURN(view, Store::open_view(*db));
+  return load_templates();
+}
+
+Status StoreWriter::Impl::load_templates() {
+  auto load = [&](Nid nid, const std::vector<ltp::PropTag>& fallback) -> std::vector<ltp::PropTag> {
+    auto node = db->open_node(nid);
+    if (node) {
+      auto tc = ltp::TableContext::open(std::shared_ptr<const ndb::Node>(std::move(*node)), view->ltp_options());
+      if (tc) return ltp::template_columns(*tc);
+    }
+    return native_columns(fallback, format);
+  };
+  hierarchy_columns = load(ndb::kNidHierarchyTableTemplate, kHierarchyColumns);
+  contents_columns = load(ndb::kNidContentsTableTemplate, kContentsColumns);
+  associated_columns = load(ndb::kNidAssocContentsTableTemplate, kAssociatedColumns);
+  attachment_columns = load(ndb::kNidAttachmentTableTemplate, kAttachmentColumns);
+  recipient_columns = load(ndb::kNidRecipientTableTemplate, kRecipientColumns);
+  return Status::ok();
+}
+
+StoreWriter::StoreWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+StoreWriter::~StoreWriter() = default;
+
+Result<std::unique_ptr<StoreWriter>> StoreWriter::create(const std::string& path, const NewStoreOptions& options,
+                                                         const ndb::WriterOptions& writer) {
+  ndb::CreateOptions co;
+  co.format = options.format;
+  co.crypt = options.crypt;
+  PSTKIT_ASSIGN_OR_RETURN(auto db, ndb::WritableDatabase::create(path, co, writer));
+  PSTKIT_RETURN_IF_ERROR(write_empty_store(*db, options));
+  PSTKIT_RETURN_IF_ERROR(db->commit());
+  auto impl = std::make_unique<Impl>();
+  impl->db = std::move(db);
+  PSTKIT_RETURN_IF_ERROR(impl->init());
+  return std::unique_ptr<StoreWriter>(new StoreWriter(std::move(impl)));
+}
+
+Result<std::unique_ptr<StoreWriter>> StoreWriter::open(const std::string& path, const ndb::WriterOptions& writer) {
+  PSTKIT_ASSIGN_OR_RETURN(auto db, ndb::WritableDatabase::open(path, writer));
+  auto impl = std::make_unique<Impl>();
+  impl->db = std::move(db);
+  PSTKIT_RETURN_IF_ERROR(impl->init());
+  return std::unique_ptr<StoreWriter>(new StoreWriter(std::move(impl)));
+}
+
+const Store& StoreWriter::store() const {
+  Status s = impl_->flush();
+  (void)s;  // a failed flush leaves the staged state; commit() reports it
+  (void)impl_->view->reload();
+  return *impl_->view;
+}
+
+ndb::WritableDatabase& StoreWriter::db() { return *impl_->db; }
+
+Nid StoreWriter::ipm_subtree() const { return impl_->view->ipm_subtree_nid().value_or(0x8022); }
+
+bool StoreWriter::has_changes() const { return impl_->db->has_changes() || !impl_->folders.empty(); }
+
+Status StoreWriter::commit() {
+  Status s = impl_->flush();
+  if (s.is_ok()) s = impl_->db->commit();
+  if (!s.is_ok()) {
+    (void)rollback();
+    return s;
+  }
+  return impl_->view->reload();
+}
+
+Status StoreWriter::rollback() {
+  impl_->folders.clear();
+  PSTKIT_RETURN_IF_ERROR(impl_->db->rollback());
+  return impl_->view->reload();
+}
+
+// ---------------------------------------------------------------- staging
+
+Result<std::vector<ndb::SubnodeEntry>> StoreWriter::Impl::subnodes_of(Nid nid) {
+  auto node = db->open_node(nid);
+  if (!node) {
+    if (node.status().code() == Code::kNotFound) return std::vector<ndb::SubnodeEntry>{};
+    return node.status();
+  }
+  return (*node)->subnodes();
+}
+
+Result<FolderEdit*> StoreWriter::Impl::edit(Nid folder) {
+  auto it = folders.find(folder);
+  if (it != folders.end()) return &it->second;
+  PSTKIT_ASSIGN_OR_RETURN(ndb::NodeEntry e, db->find_node(folder));
+  const uint8_t t = ndb::nid_type(folder);
+  if (t != ndb::kNidTypeNormalFolder && t != ndb::kNidTypeSearchFolder) {
+    return Status::invalid_argument(hex(folder) + " is not a folder");
+  }
+  FolderEdit fe;
+  fe.parent = e.parent_nid;
+  return &folders.emplace(folder, std::move(fe)).first->second;
+}
+
+Result<ltp::PcBuilder*> StoreWriter::Impl::folder_pc(Nid folder) {
+  PSTKIT_ASSIGN_OR_RETURN(FolderEdit * fe, edit(folder));
+  if (!fe->pc) {
+    PSTKIT_ASSIGN_OR_RETURN(auto node, db->open_node(folder));
+    PSTKIT_ASSIGN_OR_RETURN(auto pc, view->open_pc(std::shared_ptr<const ndb::Node>(std::move(node))));
+    PSTKIT_ASSIGN_OR_RETURN(auto b, ltp::PcBuilder::from_existing(*pc));
+    fe->pc.emplace(std::move(b));
+  }
+  return &*fe->pc;
+}
+
+Result<ltp::TcBuilder*> StoreWriter::Impl::folder_table(Nid folder, uint8_t type) {
+  PSTKIT_ASSIGN_OR_RETURN(FolderEdit * fe, edit(folder));
+  std::optional<ltp::TcBuilder>& slot = type == ndb::kNidTypeHierarchyTable ? fe->hierarchy
+                                        : type == ndb::kNidTypeContentsTable ? fe->contents
+                                                                               : fe->associated;
+  if (!slot) {
+    auto node = db->open_node(table_nid(folder, type));
+    if (node) {
+      PSTKIT_ASSIGN_OR_RETURN(auto tc, view->open_table(std::shared_ptr<const ndb::Node>(std::move(*node))));
+      PSTKIT_ASSIGN_OR_RETURN(auto b, ltp::TcBuilder::from_existing(tc));
+      slot.emplace(std::move(b));
+    } else if (node.status().code() == Code::kNotFound) {
+      // A folder without this table (search folders): start an empty one.
+      const auto& cols = type == ndb::kNidTypeHierarchyTable ? hierarchy_columns
+                         : type == ndb::kNidTypeContentsTable ? contents_columns
+                                                                : associated_columns;
+      PSTKIT_ASSIGN_OR_RETURN(auto b, ltp::TcBuilder::create(format, cols));
+      slot.emplace(std::move(b));
+    } else {
+      return node.status();
+    }
+  }
+  return &*slot;
+}
+
+Status StoreWriter::Impl::flush() {
+  for (auto& [nid, fe] : folders) {
+    if (fe.pc) {
+      PSTKIT_ASSIGN_OR_RETURN(auto built, fe.pc->build());
+      PSTKIT_ASSIGN_OR_RETURN(auto previous, subnodes_of(nid));
+      PSTKIT_RETURN_IF_ERROR(put_built_node(*db, nid, fe.parent, built, previous));
+    }
+    const std::pair<std::optional<ltp::TcBuilder>*, uint8_t> tables[] = {
+        {&fe.hierarchy, ndb::kNidTypeHierarchyTable},
+        {&fe.contents, ndb::kNidTypeContentsTable},
+        {&fe.associated, ndb::kNidTypeAssocContentsTable}};
+    for (const auto& [tc, type] : tables) {
+      if (!*tc) continue;
+      PSTKIT_ASSIGN_OR_RETURN(auto built, (*tc)->build());
+      const Nid tnid = table_nid(nid, type);
+      PSTKIT_ASSIGN_OR_RETURN(auto previous, subnodes_of(tnid));
+      PSTKIT_RETURN_IF_ERROR(put_built_node(*db, tnid, 0, built, previous));
+    }
+  }
+  folders.clear();
+  return Status::ok();
+}
+
+std::vector<PropValue> StoreWriter::Impl::row_cells(const std::vector<ltp::TableContext::Column>& columns,
+                                                    const std::vector<PropValue>& props) {
+  std::vector<PropValue> cells;
+  for (const auto& c : columns) {
+    const uint16_t id = ltp::tag_id(c.tag), type = ltp::tag_type(c.tag);
+    if (id == 0x67F2 || id == 0x67F3) continue;  // row id and version: set by the table
+    for (const auto& p : props) {
+      if (p.id() != id) continue;
+      const bool strings = (type == ltp::kPtypString || type == ltp::kPtypString8) &&
+                           (p.type() == ltp::kPtypString || p.type() == ltp::kPtypString8);
+      if (p.type() == type) {
+        cells.push_back(p);
+      } else if (strings && p.type() == ltp::kPtypString8) {
+        // Same text, the column's encoding (Unicode columns in Unicode files).
+        PropertyBag one({p}, 1252);
+        uint16_t t = 0;
+        cells.push_back(make_prop(ltp::make_tag(id, type),
+                                  encode_text(type == ltp::kPtypString ? ndb::FileFormat::kUnicode
+                                                                       : ndb::FileFormat::kAnsi,
+                                              one.decode_string(p), &t)));
+      } else if (strings) {
+        PropertyBag one({p}, 1252);
+        uint16_t t = 0;
+        cells.push_back(make_prop(ltp::make_tag(id, type), encode_text(ndb::FileFormat::kAnsi, one.decode_string(p), &t)));
+      }
+      break;
+    }
+  }
+  return cells;
+}
+
+Status StoreWriter::Impl::sync_hierarchy_row(Nid folder) {
+  PSTKIT_ASSIGN_OR_RETURN(FolderEdit * fe, edit(folder));
+  const Nid parent = fe->parent;
+  if (parent == folder || parent == 0) return Status::ok();  // the root has no row
+  PSTKIT_ASSIGN_OR_RETURN(ltp::PcBuilder * pc, folder_pc(folder));
+  PSTKIT_ASSIGN_OR_RETURN(auto built, pc->build());
+  auto node = ndb::make_memory_node(folder, built.blocks);
+  PSTKIT_ASSIGN_OR_RETURN(auto reread,
+                          ltp::PropertyContext::open(std::shared_ptr<const ndb::Node>(std::move(node)),
+                                                     view->ltp_options()));
+  std::vector<PropValue> props = reread.all_readable();
+  PSTKIT_ASSIGN_OR_RETURN(ltp::TcBuilder * table, folder_table(parent, ndb::kNidTypeHierarchyTable));
+  auto cells = row_cells(table->columns(), props);
+  if (table->has_row(folder)) return table->replace_row(folder, cells);
+  return table->add_row(folder, cells);
+}
+
+Status StoreWriter::Impl::adjust_counts(Nid folder, int32_t count_delta, int32_t unread_delta) {
+  PSTKIT_ASSIGN_OR_RETURN(ltp::PcBuilder * pc, folder_pc(folder));
+  PSTKIT_ASSIGN_OR_RETURN(auto built, pc->build());
+  auto node = ndb::make_memory_node(folder, built.blocks);
+  PSTKIT_ASSIGN_OR_RETURN(auto reread,
+                          ltp::PropertyContext::open(std::shared_ptr<const ndb::Node>(std::move(node)),
+                                                     view->ltp_options()));
+  PropertyBag bag(reread.all_readable(), 1252);
+  const int32_t count = std::max(0, bag.get_i32(prop::kContentCount).value_or(0) + count_delta);
+  const int32_t unread = std::max(0, bag.get_i32(prop::kContentUnread).value_or(0) + unread_delta);
+  PSTKIT_RETURN_IF_ERROR(pc->set(ltp::make_tag(prop::kContentCount, ltp::kPtypInteger32), i32_bytes(count)));
+  PSTKIT_RETURN_IF_ERROR(pc->set(ltp::make_tag(prop::kContentUnread, ltp::kPtypInteger32), i32_bytes(unread)));
+  return sync_hierarchy_row(folder);
+}
+
+// ---------------------------------------------------------------- folders
+
+Result<Nid> StoreWriter::find_folder(const std::vector<std::string>& path) const {
+  const Store& s = store();
+  Nid cur = ipm_subtree();
+  for (const auto& name : path) {
+    PSTKIT_ASSIGN_OR_RETURN(Folder f, s.open_folder(cur));
+    PSTKIT_ASSIGN_OR_RETURN(auto subs, f.subfolders());
+    std::optional<Nid> next;
+    for (const auto& row : subs) {
+      if (row.props.get_string(prop::kDisplayName).value_or("") == name) {
+        next = row.nid;
+        break;
+      }
+    }
+    if (!next) return Status::not_found("folder '" + name + "'");
+    cur = *next;
+  }
+  return cur;
+}
+
+Result<Nid> StoreWriter::create_folder(Nid parent, const std::string& name, const std::string& container_class) {
+  Impl& m = *impl_;
+  PSTKIT_ASSIGN_OR_RETURN(FolderEdit * pe, m.edit(parent));
+  (void)pe;
+  const Nid nid = m.db->allocate_nid(ndb::kNidTypeNormalFolder);
+  for (uint8_t t : {ndb::kNidTypeHierarchyTable, ndb::kNidTypeContentsTable, ndb::kNidTypeAssocContentsTable}) {
+    m.db->reserve_nid(table_nid(nid, t));
+  }
+  PSTKIT_ASSIGN_OR_RETURN(auto pc, ltp::PcBuilder::create(m.format));
+  uint16_t st = 0;
+  Bytes text = encode_text(m.format, name, &st);
+  PSTKIT_RETURN_IF_ERROR(pc.set(ltp::make_tag(prop::kDisplayName, st), text));
+  PSTKIT_RETURN_IF_ERROR(pc.set(ltp::make_tag(prop::kContentCount, ltp::kPtypInteger32), i32_bytes(0)));
+  PSTKIT_RETURN_IF_ERROR(pc.set(ltp::make_tag(prop::kContentUnread, ltp::kPtypInteger32), i32_bytes(0)));
+  PSTKIT_RETURN_IF_ERROR(pc.set(ltp::make_tag(prop::kSubfolders, ltp::kPtypBoolean), Bytes{0}));
+  if (!container_class.empty()) {
+    Bytes cls = encode_text(m.format, container_class, &st);
+    PSTKIT_RETURN_IF_ERROR(pc.set(ltp::make_tag(prop::kContainerClass, st), cls));
+  }
+  // PidTagPstHiddenCount / PidTagPstHiddenUnread, as Outlook sets on new folders.
+  PSTKIT_RETURN_IF_ERROR(pc.set(0x66350003, i32_bytes(0)));
+  PSTKIT_RETURN_IF_ERROR(pc.set(0x66360003, i32_bytes(0)));
+  FolderEdit fe;
+  fe.parent = parent;
+  fe.is_new = true;
+  fe.pc.emplace(std::move(pc));
+  PSTKIT_ASSIGN_OR_RETURN(auto h, ltp::TcBuilder::create(m.format, m.hierarchy_columns));
+  PSTKIT_ASSIGN_OR_RETURN(auto c, ltp::TcBuilder::create(m.format, m.contents_columns));
+  PSTKIT_ASSIGN_OR_RETURN(auto a, ltp::TcBuilder::create(m.format, m.associated_columns));
+  fe.hierarchy.emplace(std::move(h));
+  fe.contents.emplace(std::move(c));
+  fe.associated.emplace(std::move(a));
+  m.folders.emplace(nid, std::move(fe));
+  // The NBT entry exists from now on so that lookups of the new folder work;
+  // flush() gives it its data.
+  PSTKIT_RETURN_IF_ERROR(m.db->put_node({nid, 0, 0, parent}));
+  PSTKIT_RETURN_IF_ERROR(m.sync_hierarchy_row(nid));
+  PSTKIT_ASSIGN_OR_RETURN(ltp::PcBuilder * ppc, m.folder_pc(parent));
+  PSTKIT_RETURN_IF_ERROR(ppc->set(ltp::make_tag(prop::kSubfolders, ltp::kPtypBoolean), Bytes{1}));
+  PSTKIT_RETURN_IF_ERROR(m.sync_hierarchy_row(parent));
+  return nid;
+}
+
+Status StoreWriter::rename_folder(Nid folder, const std::string& name) {
+  Impl& m = *impl_;
+  PSTKIT_ASSIGN_OR_RETURN(ltp::PcBuilder * pc, m.folder_pc(folder));
+  uint16_t st = 0;
+  Bytes text = encode_text(m.format, name, &st);
+  pc->remove(prop::kDisplayName);
+  PSTKIT_RETURN_IF_ERROR(pc->set(ltp::make_tag(prop::kDisplayName, st), text));
+  return m.sync_hierarchy_row(folder);
+}
+
+namespace {
+
+Status refresh_subfolders_flag(StoreWriter::Impl& m, Nid folder) {
+  PSTKIT_ASSIGN_OR_RETURN(ltp::TcBuilder * h, m.folder_table(folder, ndb::kNidTypeHierarchyTable));
+  PSTKIT_ASSIGN_OR_RETURN(ltp::PcBuilder * pc, m.folder_pc(folder));
+  PSTKIT_RETURN_IF_ERROR(pc->set(ltp::make_tag(prop::kSubfolders, ltp::kPtypBoolean),
+                                 Bytes{uint8_t(h->row_count() > 0 ? 1 : 0)}));
+  return m.sync_hierarchy_row(folder);
+}
+
+bool is_special_folder(const Store& s, Nid folder) {
+  return folder == ndb::kNidRootFolder || folder == s.ipm_subtree_nid() || folder == s.deleted_items_nid() ||
+         folder == s.search_root_nid();
+}
+
+}  // namespace
+
+Status StoreWriter::move_folder(Nid folder, Nid new_parent) {
+  Impl& m = *impl_;
+  if (is_special_folder(*m.view, folder)) return Status::invalid_argument("cannot move a special folder");
+  // A folder cannot move below itself.
+  for (Nid p = new_parent; p != 0;) {
+    if (p == folder) return Status::invalid_argument("cannot move a folder below itself");
+    PSTKIT_ASSIGN_OR_RETURN(FolderEdit * e, m.edit(p));
+    if (e->parent == p) break;
+    p = e->parent;
+  }
+  PSTKIT_ASSIGN_OR_RETURN(FolderEdit * fe, m.edit(folder));
+  const Nid old_parent = fe->parent;
+  if (old_parent == new_parent) return Status::ok();
+  PSTKIT_ASSIGN_OR_RETURN(ltp::TcBuilder * old_h, m.folder_table(old_parent, ndb::kNidTypeHierarchyTable));
+  old_h->remove_row(folder);
+  fe->parent = new_parent;
+  PSTKIT_ASSIGN_OR_RETURN(ndb::NodeEntry e, m.db->find_node(folder));
+  e.parent_nid = new_parent;
+  PSTKIT_RETURN_IF_ERROR(m.db->put_node(e));
+  PSTKIT_RETURN_IF_ERROR(m.sync_hierarchy_row(folder));
+  PSTKIT_RETURN_IF_ERROR(refresh_subfolders_flag(m, old_parent));
+  return refresh_subfolders_flag(m, new_parent);
+}
+
+Status StoreWriter::delete_folder(Nid folder) {
+  Impl& m = *impl_;
+  if (is_special_folder(*m.view, folder)) return Status::invalid_argument("cannot delete a special folder");
+  PSTKIT_ASSIGN_OR_RETURN(FolderEdit * fe, m.edit(folder));
+  const Nid parent = fe->parent;
+  // Children first: subfolders, then messages.
+  PSTKIT_ASSIGN_OR_RETURN(ltp::TcBuilder * h, m.folder_table(folder, ndb::kNidTypeHierarchyTable));
+  for (Nid child : h->row_ids()) PSTKIT_RETURN_IF_ERROR(delete_folder(child));
+  for (uint8_t t : {ndb::kNidTypeContentsTable, ndb::kNidTypeAssocContentsTable}) {
+    PSTKIT_ASSIGN_OR_RETURN(ltp::TcBuilder * c, m.folder_table(folder, t));
+    for (Nid msg : c->row_ids()) {
+      Status s = m.db->delete_node(msg);
+      if (!s.is_ok() && s.code() != Code::kNotFound) return s;
+    }
+  }
+  m.folders.erase(folder);
+  for (uint8_t t : {ndb::kNidTypeHierarchyTable, ndb::kNidTypeContentsTable, ndb::kNidTypeAssocContentsTable}) {
+    Status s = m.db->delete_node(table_nid(folder, t));
+    if (!s.is_ok() && s.code() != Code::kNotFound) return s;
+  }
+  PSTKIT_RETURN_IF_ERROR(m.db->delete_node(folder));
+  PSTKIT_ASSIGN_OR_RETURN(ltp::TcBuilder * ph, m.folder_table(parent, ndb::kNidTypeHierarchyTable));
+  ph->remove_row(folder);
+  return refresh_subfolders_flag(m, parent);
+}
+
+}  // namespace pstkit

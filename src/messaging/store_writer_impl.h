@@ -1,0 +1,70 @@
+// StoreWriter's state: the writable database, a Store view over it, and the
+// folder edits (PCs and tables) staged in memory until they are flushed, so
+// that adding N messages to a folder rebuilds its contents table once per
+// commit rather than N times.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "pstkit/ltp_builder.h"
+#include "pstkit/store_writer.h"
+
+namespace pstkit {
+
+// Text in the file's native string type: PtypString (UTF-16LE) in Unicode
+// files, PtypString8 (Windows-1252) in ANSI ones; *type receives which.
+Bytes encode_text(ndb::FileFormat format, const std::string& utf8, uint16_t* type);
+
+// A folder's staged changes. Each part is loaded from the file on first use.
+struct FolderEdit {
+  Nid parent = 0;
+  std::optional<ltp::PcBuilder> pc;
+  std::optional<ltp::TcBuilder> hierarchy;
+  std::optional<ltp::TcBuilder> contents;
+  std::optional<ltp::TcBuilder> associated;
+  bool is_new = false;  // created in this transaction: tables start from templates
+};
+
+struct StoreWriter::Impl {
+  std::unique_ptr<ndb::WritableDatabase> db;
+  std::unique_ptr<Store> view;
+  ndb::FileFormat format = ndb::FileFormat::kUnicode;
+  std::map<Nid, FolderEdit> folders;
+  // Column sets of new tables, from the file's templates (MS-PST 2.4.4.4,
+  // 2.4.4.5, 2.4.5.2, 2.4.6.1).
+  std::vector<ltp::PropTag> hierarchy_columns, contents_columns, associated_columns, attachment_columns,
+      recipient_columns;
+  uint32_t row_version = 1;
+
+  Status init();
+  Status load_templates();
+
+  // Staged folder parts.
+  Result<FolderEdit*> edit(Nid folder);
+  Result<ltp::PcBuilder*> folder_pc(Nid folder);
+  Result<ltp::TcBuilder*> folder_table(Nid folder, uint8_t nid_type);
+  // Writes every staged folder change to the database.
+  Status flush();
+
+  // Updates the folder's row in its parent's hierarchy table from its PC.
+  Status sync_hierarchy_row(Nid folder);
+  // Row cells for columns, taken from props (same id; 8- and 16-bit string
+  // types are interchangeable).
+  static std::vector<PropValue> row_cells(const std::vector<ltp::TableContext::Column>& columns,
+                                          const std::vector<PropValue>& props);
+
+  Result<ltp::BuiltNode> build_attachment(const NewAttachment& a, uint32_t index, std::vector<PropValue>* props,
+                                          int depth);
+  // The id of a named property, registering it (MS-PST 2.4.7) if new.
+  Result<uint16_t> named_id(const NamedProperty& name);
+  std::vector<std::pair<uint16_t, NamedProperty>> pending_names;
+  Status flush_names();
+  Result<std::vector<PropValue>> message_props(Nid message);
+  Status add_contents_row(Nid folder, Nid message, bool associated, const std::vector<PropValue>& props);
+  Status adjust_counts(Nid folder, int32_t count_delta, int32_t unread_delta);
+  Result<std::vector<ndb::SubnodeEntry>> subnodes_of(Nid nid);
+};
+
+}  // namespace pstkit
