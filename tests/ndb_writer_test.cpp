@@ -129,13 +129,17 @@ TEST_P(NdbWriterTest, ManyNodesSplitAndMergeBTree) {
     ASSERT_TRUE(d.is_ok());
     ASSERT_TRUE(w->put_node({nid, *d, 0, 0x8022}).is_ok());
     nids.push_back(nid);
-    if (i % 500 == 499) ASSERT_TRUE(w->commit().is_ok());
+    if (i % 500 == 499) {
+      ASSERT_TRUE(w->commit().is_ok());
+    }
   }
   ASSERT_TRUE(w->commit().is_ok());
   // Delete every other node, in two transactions.
   for (size_t i = 0; i < nids.size(); i += 2) {
     ASSERT_TRUE(w->delete_node(nids[i]).is_ok());
-    if (i == 1000) ASSERT_TRUE(w->commit().is_ok());
+    if (i == 1000) {
+      ASSERT_TRUE(w->commit().is_ok());
+    }
   }
   ASSERT_TRUE(w->commit().is_ok());
   w.reset();
@@ -210,7 +214,7 @@ TEST_P(NdbWriterTest, ReopenForWritingContinues) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, NdbWriterTest, ::testing::Values(FileFormat::kUnicode, FileFormat::kAnsi),
-                         [](const auto& info) { return info.param == FileFormat::kAnsi ? "Ansi" : "Unicode"; });
+                         [](const auto& p) { return p.param == FileFormat::kAnsi ? "Ansi" : "Unicode"; });
 
 }  // namespace
 }  // namespace pstkit::ndb
