@@ -115,6 +115,7 @@ struct Counters {
   uint64_t blocks = 0;  // blocks examined (BBT entries)
   uint64_t nodes = 0;   // NBT entries
   uint64_t bytes = 0;   // bytes of pages and blocks read and verified
+  uint64_t heaps = 0;   // heaps (PCs, TCs, BTHs) checked, in nodes and subnodes
 };
 
 struct Report {

@@ -181,6 +181,7 @@ void LtpChecker::check_heap(ndb::Nid top, const std::shared_ptr<const ndb::Node>
                             uint64_t offset) {
   const ndb::Nid nid = node->id();
   const bool top_level = nid == top;
+  ++c_.sink.report().counters.heaps;
   auto heap = ltp::Heap::open(node, options_);
   if (!heap.is_ok()) {
     add(Issue::kHn, "HN", offset, nid, where, heap.status());

@@ -9,13 +9,17 @@ namespace pstkit::cli {
 
 namespace {
 
-nlohmann::json finding_json(const check::Finding& f) {
-  nlohmann::json j{{"type", "finding"},
-                   {"code", f.code},
-                   {"severity", check::severity_name(f.severity)},
-                   {"structure", f.structure}};
-  j["offset"] = f.offset == check::kNone ? nlohmann::json() : nlohmann::json(f.offset);
-  j["id"] = f.id == check::kNone ? nlohmann::json() : nlohmann::json(f.id);
+// Keys in a fixed order ("type" first) so that lines read well.
+using Json = nlohmann::ordered_json;
+
+Json finding_json(const check::Finding& f) {
+  Json j;
+  j["type"] = "finding";
+  j["code"] = f.code;
+  j["severity"] = check::severity_name(f.severity);
+  j["structure"] = f.structure;
+  j["offset"] = f.offset == check::kNone ? Json() : Json(f.offset);
+  j["id"] = f.id == check::kNone ? Json() : Json(f.id);
   j["message"] = f.message;
   return j;
 }
@@ -44,15 +48,23 @@ int cmd_check(const std::string& file, bool json) {
   for (const auto& [code, n] : r.suppressed) suppressed += n;
   if (json) {
     for (const check::Finding& f : r.findings) {
-      std::cout << finding_json(f).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+      std::cout << finding_json(f).dump(-1, ' ', false, Json::error_handler_t::replace) << "\n";
     }
-    nlohmann::json s{{"type", "summary"},     {"file", file},
-                     {"clean", r.clean()},    {"errors", r.errors},
-                     {"warnings", r.warnings}, {"infos", r.infos},
-                     {"pages", r.counters.pages}, {"blocks", r.counters.blocks},
-                     {"nodes", r.counters.nodes}, {"bytes", r.counters.bytes},
-                     {"suppressed", r.suppressed}};
-    std::cout << s.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    Json s;
+    s["type"] = "summary";
+    s["file"] = file;
+    s["clean"] = r.clean();
+    s["errors"] = r.errors;
+    s["warnings"] = r.warnings;
+    s["infos"] = r.infos;
+    s["pages"] = r.counters.pages;
+    s["blocks"] = r.counters.blocks;
+    s["nodes"] = r.counters.nodes;
+    s["heaps"] = r.counters.heaps;
+    s["bytes"] = r.counters.bytes;
+    s["suppressed"] = Json::object();
+    for (const auto& [code, n] : r.suppressed) s["suppressed"][code] = n;
+    std::cout << s.dump(-1, ' ', false, Json::error_handler_t::replace) << "\n";
   } else {
     for (const check::Finding& f : r.findings) std::cout << finding_text(f) << "\n";
     std::cout << plural(r.errors, "error") << ", " << plural(r.warnings, "warning") << " in "
