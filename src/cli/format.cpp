@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "cli/cli.h"
+#include "pstkit/ndb_writer.h"
 #include "pstkit/property_names.h"
 
 namespace pstkit::cli {
@@ -16,6 +17,16 @@ void print_error(const std::string& file, const Status& status) {
 }
 
 std::unique_ptr<Store> open_store_or_report(const std::string& path) {
+  // A commit interrupted by a crash is rolled back before anything reads
+  // the file (docs/COMMIT_PROTOCOL.md).
+  auto recovered = ndb::recover_file(path);
+  if (!recovered) {
+    print_error(path, recovered.status().with_context("cannot recover an interrupted commit"));
+    return nullptr;
+  }
+  if (recovered->rolled_back_journal) {
+    std::cerr << "pstkit: " << path << ": rolled back an interrupted commit\n";
+  }
   auto store = Store::open(path);
   if (!store) {
     print_error(path, store.status());
