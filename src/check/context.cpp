@@ -8,7 +8,6 @@ namespace pstkit::check {
 
 void FindingSink::add(Issue issue, std::string structure, uint64_t offset, uint64_t id, std::string message) {
   const CodeInfo& info = issue_info(issue);
-  ++total_;
   switch (info.severity) {
     case Severity::kError: ++report_.errors; break;
     case Severity::kWarning: ++report_.warnings; break;

@@ -22,15 +22,11 @@ class FindingSink {
   FindingSink(Report& report, size_t cap) : report_(report), cap_(cap) {}
 
   void add(Issue issue, std::string structure, uint64_t offset, uint64_t id, std::string message);
-  // Findings of any code so far (kept or dropped).
-  uint64_t total() const { return total_; }
-  uint64_t total(Issue issue) const { return per_issue_[size_t(issue)]; }
   Report& report() { return report_; }
 
  private:
   Report& report_;
   size_t cap_;
-  uint64_t total_ = 0;
   std::array<uint64_t, size_t(Issue::kCount)> per_issue_{};
 };
 
@@ -38,7 +34,7 @@ class FindingSink {
 // finding; passes that meet it again stay silent.
 inline constexpr const char* kAlreadyReported = "already reported";
 
-// A B-tree or map page the checker read.
+// An NBT or BBT page the walk read.
 struct PageRecord {
   uint64_t offset = 0;
   uint8_t type = 0;  // ndb::PageType
@@ -56,7 +52,7 @@ struct BlockRecord {
   ndb::BlockEntry entry;
   uint64_t page = 0;
   bool damaged = false;   // unreadable: trailer, CRC, bounds or tree structure
-  uint32_t references = 0;
+  uint64_t references = 0;
 };
 
 // Bytes of the file some structure occupies.
