@@ -38,6 +38,8 @@ class Env {
   virtual Result<std::unique_ptr<WritableFile>> open(const std::string& path, OpenMode mode) = 0;
   virtual bool exists(const std::string& path) = 0;
   virtual Status remove(const std::string& path) = 0;
+  // Atomically replaces to with from (rename(2)).
+  virtual Status rename(const std::string& from, const std::string& to) = 0;
   // Makes the directory entry of path durable (after create or remove).
   virtual Status sync_dir_of(const std::string& path) = 0;
 };

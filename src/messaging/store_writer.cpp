@@ -84,16 +84,29 @@ StoreWriter::~StoreWriter() = default;
 
 Result<std::unique_ptr<StoreWriter>> StoreWriter::create(const std::string& path, const NewStoreOptions& options,
                                                          const ndb::WriterOptions& writer) {
-  ndb::CreateOptions co;
-  co.format = options.format;
-  co.crypt = options.crypt;
-  PSTKIT_ASSIGN_OR_RETURN(auto db, ndb::WritableDatabase::create(path, co, writer));
-  PSTKIT_RETURN_IF_ERROR(write_empty_store(*db, options));
-  PSTKIT_RETURN_IF_ERROR(db->commit());
-  auto impl = std::make_unique<Impl>();
-  impl->db = std::move(db);
-  PSTKIT_RETURN_IF_ERROR(impl->init());
-  return std::unique_ptr<StoreWriter>(new StoreWriter(std::move(impl)));
+  Env* env = writer.env ? writer.env : Env::posix();
+  if (env->exists(path)) return Status::invalid_argument(path + " already exists");
+  // The new store is built under a temporary name and renamed into place
+  // once committed, so a crash during creation leaves no half-made file.
+  const std::string temp = path + ".pstkit-new";
+  (void)env->remove(temp);
+  (void)env->remove(temp + "-journal");
+  {
+    ndb::CreateOptions co;
+    co.format = options.format;
+    co.crypt = options.crypt;
+    PSTKIT_ASSIGN_OR_RETURN(auto db, ndb::WritableDatabase::create(temp, co, writer));
+    Status s = write_empty_store(*db, options);
+    if (s.is_ok()) s = db->commit();
+    db.reset();
+    if (s.is_ok()) s = env->rename(temp, path);
+    if (s.is_ok()) s = env->sync_dir_of(path);
+    if (!s.is_ok()) {
+      (void)env->remove(temp);
+      return s;
+    }
+  }
+  return open(path, writer);
 }
 
 Result<std::unique_ptr<StoreWriter>> StoreWriter::open(const std::string& path, const ndb::WriterOptions& writer) {

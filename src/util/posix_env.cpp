@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "pstkit/env.h"
@@ -100,6 +101,11 @@ class PosixEnv final : public Env {
 
   Status remove(const std::string& path) override {
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Status::io_error(errno_text("remove", path));
+    return Status::ok();
+  }
+
+  Status rename(const std::string& from, const std::string& to) override {
+    if (::rename(from.c_str(), to.c_str()) != 0) return Status::io_error(errno_text("rename to " + to, from));
     return Status::ok();
   }
 
