@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "check/context.h"
 #include "pstkit/ltp.h"
@@ -51,6 +52,9 @@ Expect expected_content(ndb::Nid nid, bool top_level) {
 
 bool already_reported(const Status& s) { return s.structure() == kAlreadyReported; }
 
+// What a node's check depends on: its blocks and what its NID type expects.
+using Blocks = std::tuple<ndb::Bid, ndb::Bid, Expect>;
+
 class LtpChecker {
  public:
   explicit LtpChecker(Context& c) : c_(c) {
@@ -61,11 +65,11 @@ class LtpChecker {
 
   void run() {
     // Nodes naming the same blocks (copies) are checked once.
-    std::map<std::pair<ndb::Bid, ndb::Bid>, bool> checked;  // -> failed
+    std::map<Blocks, bool> checked;  // -> failed
     for (const NodeRecord& n : c_.nodes) {
       if (over_budget()) break;
       const ndb::NodeEntry& e = n.entry;
-      auto [it, fresh] = checked.emplace(std::make_pair(e.data_bid, e.subnode_bid), false);
+      auto [it, fresh] = checked.emplace(Blocks{e.data_bid, e.subnode_bid, expected_content(e.nid, true)}, false);
       if (!fresh) {
         if (it->second) c_.ltp_failed.insert(e.nid);
         continue;
@@ -108,8 +112,8 @@ class LtpChecker {
   ltp::Options options_;
   uint64_t budget_ = 0;
   bool budget_reported_ = false;
-  // (bidData, bidSub) pairs of subnodes already checked: same blocks, same result.
-  std::set<std::pair<ndb::Bid, ndb::Bid>> checked_subnodes_;
+  // Subnodes already checked: same blocks and expectation, same result.
+  std::set<Blocks> checked_subnodes_;
 };
 
 void LtpChecker::check_node(ndb::Nid top, ndb::Nid nid, ndb::Bid data, ndb::Bid sub, int depth,
@@ -171,7 +175,7 @@ void LtpChecker::check_node(ndb::Nid top, ndb::Nid nid, ndb::Bid data, ndb::Bid 
   path.push_back(ndb::bid_key(sub));
   for (const ndb::SubnodeEntry& e : *entries) {
     if (over_budget()) break;
-    if (!checked_subnodes_.insert({e.data_bid, e.subnode_bid}).second) continue;
+    if (!checked_subnodes_.insert(Blocks{e.data_bid, e.subnode_bid, expected_content(e.nid, false)}).second) continue;
     check_node(top, e.nid, e.data_bid, e.subnode_bid, depth + 1, path);
   }
   path.pop_back();
