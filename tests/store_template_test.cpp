@@ -491,6 +491,51 @@ TEST(StoreTemplateNameMap, ExtendsAnExistingMapInPlace) {
   for (size_t i = 0; i < added.size(); ++i) EXPECT_EQ(again->find(added[i]), uint16_t(0x8023 + i));
 }
 
+// A bigger map keeps its streams in subnodes (values over 3580 bytes); the
+// rebuilt map reuses those it did not change.
+TEST(StoreTemplateNameMap, ExtendsAMapWithStreamsInSubnodes) {
+  REQUIRE_CORPUS("pstsdk/sample1.pst");
+  auto source_db = open_db(kCorpus + "pstsdk/sample1.pst");
+  ASSERT_TRUE(source_db);
+  auto source = node_of(*source_db, ndb::kNidNameToIdMap);
+  ASSERT_TRUE(source);
+  auto old_pc = pc_of(*source_db, ndb::kNidNameToIdMap);
+  ASSERT_TRUE(old_pc.has_value());
+  auto map = NameMapBuilder::from_existing(*old_pc);
+  ASSERT_TRUE(map.is_ok()) << map.status().message();
+  const size_t before = map->size();
+  EXPECT_GT(before, 100u);
+  const NamedProperty extra = lid(property_sets::kPsetidCommon, 0x85FF);
+  ASSERT_FALSE(map->find(extra).has_value());
+  auto id = map->add(extra);
+  ASSERT_TRUE(id.is_ok());
+  EXPECT_EQ(*id, 0x8000 + before);
+  auto built = map->build();
+  ASSERT_TRUE(built.is_ok()) << built.status().message();
+  EXPECT_FALSE(built->released_subnodes.empty());  // the entry stream grew into a new subnode
+
+  std::map<Nid, std::vector<Bytes>> subnodes;
+  for (const auto& [nid, sub] : built->subnodes) subnodes[nid] = sub.blocks;
+  for (Nid nid : built->reused_subnodes) {
+    auto sub = source->subnode(nid);
+    ASSERT_TRUE(sub.is_ok());
+    auto data = (*sub)->read_all();
+    ASSERT_TRUE(data.is_ok());
+    subnodes[nid] = {*data};
+  }
+  std::shared_ptr<const ndb::Node> node(ndb::make_memory_node(ndb::kNidNameToIdMap, built->blocks, subnodes));
+  auto pc = ltp::PropertyContext::open(node, options_for(*source_db));
+  ASSERT_TRUE(pc.is_ok()) << pc.status().message();
+  auto again = NameMapBuilder::from_existing(*pc);
+  ASSERT_TRUE(again.is_ok()) << again.status().message();
+  EXPECT_EQ(again->size(), before + 1);
+  EXPECT_EQ(again->find(extra), *id);
+  // Every name the messaging layer knew keeps its id.
+  auto names = NameMap::load(*source_db);
+  ASSERT_TRUE(names.is_ok());
+  for (const auto& [prop_id, name] : names->entries()) EXPECT_EQ(again->find(name), prop_id) << hex(prop_id);
+}
+
 TEST(StoreTemplateNameMap, EmptyMapAndLimits) {
   auto map = NameMapBuilder::create(kAnsi);
   ASSERT_TRUE(map.is_ok());
