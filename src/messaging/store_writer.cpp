@@ -142,6 +142,8 @@ Status StoreWriter::commit() {
 
 Status StoreWriter::rollback() {
   impl_->folders.clear();
+  impl_->names.reset();
+  impl_->names_dirty = false;
   PSTKIT_RETURN_IF_ERROR(impl_->db->rollback());
   return impl_->view->reload();
 }
@@ -207,6 +209,7 @@ Result<ltp::TcBuilder*> StoreWriter::Impl::folder_table(Nid folder, uint8_t type
 }
 
 Status StoreWriter::Impl::flush() {
+  PSTKIT_RETURN_IF_ERROR(flush_names());
   for (auto& [nid, fe] : folders) {
     if (fe.pc) {
       PSTKIT_ASSIGN_OR_RETURN(auto built, fe.pc->build());

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "pstkit/ltp_builder.h"
+#include "messaging/name_map_builder.h"
 #include "pstkit/store_writer.h"
 
 namespace pstkit {
@@ -59,7 +60,8 @@ struct StoreWriter::Impl {
                                           int depth);
   // The id of a named property, registering it (MS-PST 2.4.7) if new.
   Result<uint16_t> named_id(const NamedProperty& name);
-  std::vector<std::pair<uint16_t, NamedProperty>> pending_names;
+  std::unique_ptr<class NameMapBuilder> names;  // loaded by named_id
+  bool names_dirty = false;
   Status flush_names();
   Result<std::vector<PropValue>> message_props(Nid message);
   Status add_contents_row(Nid folder, Nid message, bool associated, const std::vector<PropValue>& props);
