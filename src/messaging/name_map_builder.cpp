@@ -23,6 +23,8 @@ constexpr uint16_t kFirstStreamGuid = 3;
 constexpr uint16_t kMaxGuidIndex = 0x7FFF;  // 15 bits
 
 constexpr size_t kGuidSize = 16;
+// Bucket properties run from 0x1000 to 0xFFFF.
+constexpr uint32_t kMaxBucketCount = 0x10000 - 0x1000;
 
 void append_le32(Bytes& out, uint32_t v) {
   uint8_t b[4];
@@ -58,7 +60,9 @@ NameMapBuilder::Key NameMapBuilder::key_of(const NamedProperty& name) {
 }
 
 Result<NameMapBuilder> NameMapBuilder::create(ndb::FileFormat format, uint32_t bucket_count) {
-  if (bucket_count == 0) return Status::invalid_argument("name-to-id map with no hash buckets");
+  if (bucket_count == 0 || bucket_count > kMaxBucketCount) {
+    return Status::invalid_argument("name-to-id map with " + std::to_string(bucket_count) + " hash buckets");
+  }
   PSTKIT_ASSIGN_OR_RETURN(auto pc, ltp::PcBuilder::create(format));
   NameMapBuilder map(std::move(pc), bucket_count);
   map.dirty_ = {kBucketCountId, kStreamGuidId, kStreamEntryId, kStreamStringId};
@@ -69,7 +73,9 @@ Result<NameMapBuilder> NameMapBuilder::from_existing(const ltp::PropertyContext&
   uint32_t bucket_count = kDefaultBucketCount;
   if (auto v = pc.get(kBucketCountId); v.is_ok()) {
     PSTKIT_ASSIGN_OR_RETURN(int32_t n, v->as_i32());
-    if (n <= 0) return Status::corrupt("name-to-id map", Status::kNoOffset, "bucket count " + std::to_string(n));
+    if (n <= 0 || uint32_t(n) > kMaxBucketCount) {
+      return Status::corrupt("name-to-id map", Status::kNoOffset, "bucket count " + std::to_string(n));
+    }
     bucket_count = uint32_t(n);
   } else if (v.status().code() != Code::kNotFound) {
     return v.status();
@@ -85,7 +91,8 @@ Result<NameMapBuilder> NameMapBuilder::from_existing(const ltp::PropertyContext&
   const ByteView ev(map.entries_), sv(map.strings_);
   for (size_t at = 0; at < map.entries_.size(); at += kNameIdSize) {
     const auto bad = [&](const std::string& why) {
-      return Status::corrupt("name-to-id map", Status::kNoOffset, "entry " + std::to_string(at / kNameIdSize) + ": " + why);
+      return Status::corrupt("name-to-id map", Status::kNoOffset,
+                             "entry " + std::to_string(at / kNameIdSize) + ": " + why);
     };
     NamedProperty name;
     const uint32_t property_id = ev.u32(at);
@@ -114,7 +121,7 @@ Result<NameMapBuilder> NameMapBuilder::from_existing(const ltp::PropertyContext&
     map.ids_.emplace(key_of(name), uint16_t(0x8000 + index));
     map.next_index_ = std::max<size_t>(map.next_index_, size_t(index) + 1);
   }
-  for (uint32_t b = 0; b < bucket_count && kBucketBaseId + b <= 0xFFFF; ++b) {
+  for (uint32_t b = 0; b < bucket_count; ++b) {
     auto v = pc.get(uint16_t(kBucketBaseId + b));
     if (v.is_ok()) {
       map.buckets_[b] = std::move(v->data);

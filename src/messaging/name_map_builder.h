@@ -10,6 +10,8 @@
 //   0x1000 + b                      PtypBinary     hash bucket b: NAMEID records (2.4.7.5)
 // Named property i (0x8000 + i) is entry i. Buckets exist only when not
 // empty, and records are appended to them in the order names were added.
+// String names match exactly (MS-PST 2.4.7.5 hashes them case-sensitively);
+// Outlook registers PS_INTERNET_HEADERS names in lower case.
 #pragma once
 
 #include <cstdint>
@@ -49,7 +51,9 @@ class NameMapBuilder {
   size_t size() const { return entries_.size() / kNameIdSize; }
   uint32_t bucket_count() const { return bucket_count_; }
 
-  // The map's PC.
+  // The map's PC. For a map from from_existing, values left unchanged stay
+  // in their subnodes (BuiltNode::reused_subnodes): store it with
+  // put_built_node and the old node's subnode entries as `previous`.
   Result<ltp::BuiltNode> build() const;
 
   // MS-PST 2.4.7.5: the bucket of a NAMEID record; for string names

@@ -7,7 +7,7 @@
 // times of internal nodes, display names) differ. ANSI stores have the same
 // nodes with every text property and column PtypString8 (MS-PST 2.2.1.2).
 //
-// The folders (MS-PST 2.4.4, 2.7):
+// The folders (MS-PST 2.4.4; 2.7.3 lists the minimum, which this exceeds):
 //   0x122  root folder (nidParent itself), rows 0x8022 0x8042 0x2223 0x8082
 //   0x8022 IPM subtree ("Top of Outlook data file"), row 0x8062
 //   0x8042 search root (the finder)
@@ -131,7 +131,8 @@ constexpr PropTag kLtpParentNid = make_tag(0x67F1, ltp::kPtypInteger32);
 constexpr PropTag kPstPassword = make_tag(0x67FF, ltp::kPtypInteger32);
 constexpr PropTag kOfflineAddressBookName = make_tag(0x6800, ltp::kPtypString);
 constexpr PropTag kSendOutlookRecallReport = make_tag(0x6803, ltp::kPtypBoolean);
-constexpr PropTag kOfflineAddressBookTruncatedProperties = make_tag(0x6805, ltp::kPtypInteger32 | ltp::kPtypMultipleFlag);
+constexpr PropTag kOfflineAddressBookTruncatedProperties =
+    make_tag(0x6805, ltp::kPtypInteger32 | ltp::kPtypMultipleFlag);
 constexpr PropTag kMapiFormComposeCommand = make_tag(0x682F, ltp::kPtypString);
 constexpr PropTag kSearchFolderLastUsed = make_tag(0x6834, ltp::kPtypInteger32);
 constexpr PropTag kSearchFolderExpiration = make_tag(0x683A, ltp::kPtypInteger32);
@@ -298,7 +299,7 @@ std::vector<PropTag> attachment_columns() {
   return with_row_columns({kRenderingPosition, kAttachSize, kAttachMethod, kAttachFilename});
 }
 
-// MS-PST 2.4.5.2.1 recipient table template (0x692).
+// MS-PST 2.4.5.3.1 recipient table template (0x692).
 std::vector<PropTag> recipient_columns() {
   return with_row_columns({kResponsibility, kAddressType, kEmailAddress, kEntryId, kDisplayName, kRecipientType,
                            kSearchKey, kRecordKey, kObjectType, kDisplayType, kSendRichInfo, k7BitDisplayName});
@@ -407,8 +408,8 @@ Status TemplateWriter::write_store() {
                  entry_id(kFinderEntryId, store_nids::kSearchRoot),
                  entry_id(kIpmWastebasketEntryId, store_nids::kDeletedItems),
                  entry_id(kCommonViewsEntryId, store_nids::kCommonViews), bool_value(kPstLrNoRestrictions, true),
-                 // The PST format revisions this file was brought up to
-                 // (MS-PST 2.1.2 PidTagLatestPstEnsure), as Outlook 2016+.
+                 // MS-PST 2.1.2 PidTagLatestPstEnsure: the revision of the
+                 // store's contents Outlook last brought it up to.
                  int32_value(kLatestPstEnsure, 0x000E0011),
                  // Undocumented; the value Outlook left in its empty store.
                  int32_value(kStore66FC, 0x0018B2B3),
@@ -458,7 +459,8 @@ Status TemplateWriter::write_root_folder() {
                  folder_row(store_nids::kSpamSearchFolder, "SPAM Search Folder 2", false, 0x0C),
                  folder_row(store_nids::kCommonViews, "IPM_COMMON_VIEWS", false, 0x11)})
           .status());
-  PSTKIT_RETURN_IF_ERROR(put_shared(ndb::make_nid(ndb::kNidTypeContentsTable, ndb::nid_index(root)), contents_template_));
+  PSTKIT_RETURN_IF_ERROR(
+      put_shared(ndb::make_nid(ndb::kNidTypeContentsTable, ndb::nid_index(root)), contents_template_));
   // The root's FAI table has columns beyond the template's.
   return put_table(ndb::make_nid(ndb::kNidTypeAssocContentsTable, ndb::nid_index(root)),
                    append(assoc_contents_columns(), {kLastModificationTime, kRoamingDatatypes, kFai685D}))
@@ -469,8 +471,8 @@ Status TemplateWriter::write_spam_search_folder() {
   const Nid folder = store_nids::kSpamSearchFolder;
   const uint32_t index = ndb::nid_index(folder);
   PSTKIT_RETURN_IF_ERROR(put_pc(folder, ndb::kNidRootFolder, folder_properties("SPAM Search Folder 2", false)));
-  // MS-PST 2.4.8.6: its search update queue (empty: nothing pending) and
-  // search criteria object.
+  // Its search update queue (MS-PST 2.4.8.6.3; empty: nothing pending) and
+  // search criteria object (2.4.8.6.4).
   PSTKIT_RETURN_IF_ERROR(db_.put_node({ndb::make_nid(ndb::kNidTypeSearchUpdateQueue, index), 0, 0, 0}));
   PSTKIT_RETURN_IF_ERROR(
       put_pc(ndb::make_nid(ndb::kNidTypeSearchCriteriaObject, index), 0, {int32_value(kSearchCriteria660B, 0)}));

@@ -68,14 +68,14 @@ Status put_heap_with_bth(ndb::WritableDatabase& db, Nid nid, uint8_t client_sign
 }  // namespace
 
 Status write_search_internal_nodes(ndb::WritableDatabase& db) {
-  // Search management queue: no search updates (SUDs) pending.
+  // MS-PST 2.4.8.4.1 search management queue: no search updates (SUDs) pending.
   PSTKIT_RETURN_IF_ERROR(put_data_node(db, ndb::kNidSearchManagementQueue, {}));
-  // Search activity list: the NIDs of search folders with active searches,
-  // the spam search folder's.
+  // MS-PST 2.4.8.4.2 search activity list: the NIDs of search folders with
+  // active searches, the spam search folder's.
   Bytes active;
   put32(active, store_nids::kSpamSearchFolder);
   PSTKIT_RETURN_IF_ERROR(put_data_node(db, ndb::kNidSearchActivityList, active));
-  // Search domain object: no folder is the scope of a search yet.
+  // MS-PST 2.4.8.4.3 search domain object: no folder is the scope of a search yet.
   return put_data_node(db, kNidSearchDomainObject, {});
 }
 
