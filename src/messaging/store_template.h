@@ -47,6 +47,9 @@ struct StoreIdentity {
 };
 
 // write_empty_store with given per-store values (tests pass fixed ones).
+// The database must be new (no nodes, rgnid as created) and of
+// options.format. The caller commits; after a failure it rolls back, as
+// the database then holds part of a store.
 Status write_empty_store(ndb::WritableDatabase& db, const NewStoreOptions& options, const StoreIdentity& identity);
 
 // Parts of write_empty_store (store_template_internal.cpp): the search
