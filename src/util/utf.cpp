@@ -51,24 +51,43 @@ size_t decode_utf8(std::string_view s, size_t i, char32_t& cp, bool& ok) {
 }
 
 std::string utf16_to_utf8(ByteView in, bool big_endian) {
-  std::string out;
-  out.reserve(in.size() / 2 + in.size() / 8);
   const size_t units = in.size() / 2;  // an odd trailing byte is dropped
+  // At most 3 UTF-8 bytes per unit (a surrogate pair: 4 bytes for 2 units),
+  // written through a pointer: this is on the hot path of every dump.
+  std::string out(units * 3, '\0');
+  char* o = out.data();
+  const uint8_t* p = in.data();
   auto unit = [&](size_t k) -> char32_t {
-    const uint8_t* p = in.data() + 2 * k;
-    return big_endian ? char32_t(p[0] << 8 | p[1]) : char32_t(p[1] << 8 | p[0]);
+    const uint8_t* q = p + 2 * k;
+    return big_endian ? char32_t(q[0] << 8 | q[1]) : char32_t(q[1] << 8 | q[0]);
   };
   for (size_t k = 0; k < units; ++k) {
     char32_t u = unit(k);
     if (u < 0x80) {
-      out.push_back(char(u));
-    } else if (is_high_surrogate(u) && k + 1 < units && is_low_surrogate(unit(k + 1))) {
-      append_utf8(out, 0x10000 + ((u - 0xD800) << 10) + (unit(k + 1) - 0xDC00));
+      *o++ = char(u);
+      continue;
+    }
+    if (is_high_surrogate(u) && k + 1 < units && is_low_surrogate(unit(k + 1))) {
+      u = 0x10000 + ((u - 0xD800) << 10) + (unit(k + 1) - 0xDC00);
       ++k;
+    } else if (is_high_surrogate(u) || is_low_surrogate(u)) {
+      u = kReplacementChar;
+    }
+    if (u < 0x800) {
+      *o++ = char(0xC0 | (u >> 6));
+      *o++ = char(0x80 | (u & 0x3F));
+    } else if (u < 0x10000) {
+      *o++ = char(0xE0 | (u >> 12));
+      *o++ = char(0x80 | ((u >> 6) & 0x3F));
+      *o++ = char(0x80 | (u & 0x3F));
     } else {
-      append_utf8(out, u);  // maps a lone surrogate to U+FFFD
+      *o++ = char(0xF0 | (u >> 18));
+      *o++ = char(0x80 | ((u >> 12) & 0x3F));
+      *o++ = char(0x80 | ((u >> 6) & 0x3F));
+      *o++ = char(0x80 | (u & 0x3F));
     }
   }
+  out.resize(size_t(o - out.data()));
   return out;
 }
 
