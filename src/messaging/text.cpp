@@ -1,19 +1,12 @@
-// Text in the file's native string encoding.
+// Text in the file's native string encoding, with its property type.
+#include "messaging/store_template.h"
 #include "messaging/store_writer_impl.h"
-#include "pstkit/codepage.h"
-#include "pstkit/utf.h"
 
 namespace pstkit {
 
 Bytes encode_text(ndb::FileFormat format, const std::string& utf8, uint16_t* type) {
-  if (format == ndb::FileFormat::kAnsi) {
-    // ANSI files store 8-bit strings without a terminator (as Outlook writes
-    // them); Windows-1252 is what Outlook uses when nothing else is set.
-    *type = ltp::kPtypString8;
-    return encode_codepage(utf8, 1252);
-  }
-  *type = ltp::kPtypString;
-  return utf8_to_utf16le(utf8);
+  *type = format == ndb::FileFormat::kAnsi ? ltp::kPtypString8 : ltp::kPtypString;
+  return encode_text(std::string_view(utf8), format);
 }
 
 }  // namespace pstkit
