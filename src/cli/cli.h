@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -46,5 +47,28 @@ int cmd_ls(const std::string& file, bool recursive, bool json);
 int cmd_show(const std::string& file, const std::string& item, bool json);
 int cmd_dump(const std::string& file, const DumpOptions& options);
 int cmd_check(const std::string& file, bool json);
+
+// Writing commands (cmd_create.cpp, cmd_folders.cpp). Paths are slash-separated
+// folder names below the IPM subtree ("Top of Outlook data file").
+struct CreateCommandOptions {
+  bool ansi = false;
+  std::string encoding = "permute";  // none | permute | cyclic
+  std::string name;                  // store display name; empty: the default
+};
+int cmd_create(const std::string& file, const CreateCommandOptions& options);
+int cmd_mkdir(const std::string& file, const std::string& path, bool parents);
+int cmd_rm(const std::string& file, const std::string& target, bool recursive);
+int cmd_mv(const std::string& file, const std::string& source, const std::string& dest);
+
+// pstkit import (cmd_import.cpp): mail into a PST.
+struct ImportCommandOptions {
+  std::string file;
+  std::vector<std::string> sources;  // .eml files, directories, mbox files, Maildirs
+  std::string folder;                // slash-separated path; empty: a folder per source
+  uint32_t batch = 500;              // messages per commit
+  bool create = false;               // create the PST if it does not exist
+  bool verbose = false;              // print per-message warnings
+};
+int cmd_import(const ImportCommandOptions& options);
 
 }  // namespace pstkit::cli

@@ -42,6 +42,46 @@ int main(int argc, char** argv) {
   check->add_option("FILE", file, "PST or OST file")->required();
   check->add_flag("--json", json, "Print findings as JSON lines");
 
+  // Writing commands: each one commits once, or leaves the file as it was.
+  CreateCommandOptions create_options;
+  std::string folder_path, source, dest;
+  bool parents = false, remove_all = false;
+
+  auto* create = app.add_subcommand("create", "Create a new, empty PST file");
+  create->add_option("FILE", file, "PST file to create (must not exist)")->required();
+  create->add_flag("--ansi", create_options.ansi, "ANSI (Outlook 97-2002) format instead of Unicode");
+  create->add_option("--encoding", create_options.encoding, "Block encoding (default permute, Outlook's default)")
+      ->check(CLI::IsMember({"none", "permute", "cyclic"}));
+  create->add_option("--name", create_options.name, "Display name of the store (default \"Personal Folders\")");
+
+  auto* mkdir = app.add_subcommand("mkdir", "Create a folder");
+  mkdir->add_option("FILE", file, "PST file")->required();
+  mkdir->add_option("PATH", folder_path, "Folder path below \"Top of Outlook data file\", e.g. Inbox/Projects")
+      ->required();
+  mkdir->add_flag("-p,--parents", parents, "Create missing parents; no error if the folder exists");
+
+  auto* rm = app.add_subcommand("rm", "Delete a folder (by path) or an item (by node id)");
+  rm->add_option("FILE", file, "PST file")->required();
+  rm->add_option("TARGET", item, "Folder path, or node id of an item as printed by ls/dump")->required();
+  rm->add_flag("-r,--recursive", remove_all, "Delete a folder with everything in it");
+
+  auto* mv = app.add_subcommand("mv", "Move or rename a folder, or move an item to a folder");
+  mv->add_option("FILE", file, "PST file")->required();
+  mv->add_option("SRC", source, "Folder path, or node id of an item as printed by ls/dump")->required();
+  mv->add_option("DEST", dest,
+                 "Existing folder to move into; for a folder also a new path whose parent exists (rename)")
+      ->required();
+
+  ImportCommandOptions import_options;
+  auto* import = app.add_subcommand("import", "Import .eml files, directories of them, mbox files and Maildirs");
+  import->add_option("FILE", import_options.file, "PST file")->required();
+  import->add_option("SRC", import_options.sources, "Sources (kind recognised from content)")->required();
+  import->add_option("--folder", import_options.folder,
+                     "Target folder path below the IPM subtree, created if missing (default: one named after each SRC)");
+  import->add_option("--batch", import_options.batch, "Messages per commit (default 500)");
+  import->add_flag("--create", import_options.create, "Create the PST if it does not exist");
+  import->add_flag("-v,--verbose", import_options.verbose, "Print a warning for every irregular message");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -58,5 +98,10 @@ int main(int argc, char** argv) {
   if (*show) return cmd_show(file, item, json);
   if (*dump) return cmd_dump(file, DumpOptions{true, full});
   if (*check) return cmd_check(file, json);
+  if (*create) return cmd_create(file, create_options);
+  if (*mkdir) return cmd_mkdir(file, folder_path, parents);
+  if (*rm) return cmd_rm(file, item, remove_all);
+  if (*mv) return cmd_mv(file, source, dest);
+  if (*import) return cmd_import(import_options);
   return kExitUsage;
 }
