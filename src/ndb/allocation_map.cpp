@@ -30,11 +30,14 @@ AllocationMap AllocationMap::create(uint64_t regions) {
 AllocationMap AllocationMap::from_pages(std::vector<Bytes> bodies) {
   AllocationMap m;
   m.bits_.resize(bodies.size() * kSlotsPerRegion);
+  m.free_in_region_.assign(bodies.size(), 0);
   for (size_t r = 0; r < bodies.size(); ++r) {
     for (uint32_t i = 0; i < kSlotsPerRegion; ++i) {
       // MS-PST 2.2.2.7.2.1: the most significant bit of each byte is the first slot.
       const uint8_t byte = i / 8 < bodies[r].size() ? bodies[r][i / 8] : 0xFF;
-      m.bits_[r * kSlotsPerRegion + i] = (byte >> (7 - i % 8)) & 1;
+      const bool used = (byte >> (7 - i % 8)) & 1;
+      m.bits_[r * kSlotsPerRegion + i] = used;
+      m.free_in_region_[r] += !used;
     }
   }
   m.first_new_region_ = bodies.size();
@@ -44,40 +47,59 @@ AllocationMap AllocationMap::from_pages(std::vector<Bytes> bodies) {
 void AllocationMap::add_region() {
   const uint64_t region = region_count();
   bits_.resize(bits_.size() + kSlotsPerRegion, false);
+  free_in_region_.push_back(kSlotsPerRegion);
   // The map pages at the start of the region map themselves.
   set_bits(region * kSlotsPerRegion, uint64_t(region_layout(region).map_pages()) * 512 / kSlotSize, true);
 }
 
 void AllocationMap::set_bits(uint64_t first, uint64_t count, bool value) {
-  for (uint64_t i = 0; i < count; ++i) bits_[first + i] = value;
+  for (uint64_t i = 0; i < count; ++i) {
+    if (bits_[first + i] == value) continue;
+    bits_[first + i] = value;
+    uint32_t& free = free_in_region_[(first + i) / kSlotsPerRegion];
+    free = value ? free - 1 : free + 1;
+  }
   for (uint64_t r = first / kSlotsPerRegion; r <= (first + count - 1) / kSlotsPerRegion; ++r) dirty_.insert(r);
+}
+
+bool AllocationMap::allocate_in_region(uint64_t region, uint64_t slots, uint64_t step, uint64_t from,
+                                       uint64_t* at) const {
+  const uint64_t begin = region * kSlotsPerRegion, end = begin + kSlotsPerRegion;
+  uint64_t i = std::max(begin, from);
+  i = (i + step - 1) / step * step;
+  while (i + slots <= end) {
+    uint64_t run = 0;
+    while (run < slots && !bits_[i + run]) ++run;
+    if (run == slots) {
+      *at = i;
+      return true;
+    }
+    i = (i + run + 1 + step - 1) / step * step;
+  }
+  return false;
 }
 
 uint64_t AllocationMap::allocate(uint64_t size, uint64_t align) {
   const uint64_t slots = (size + kSlotSize - 1) / kSlotSize;
   const uint64_t step = std::max<uint64_t>(1, align / kSlotSize);
-  for (int pass = 0; pass < 2; ++pass) {
-    uint64_t i = pass == 0 ? search_hint_ : 0;
-    i = (i + step - 1) / step * step;
-    const uint64_t end = bits_.size();
-    while (i + slots <= end) {
-      // Stay inside one region: a block must not straddle an AMap page.
-      const uint64_t region_end = (i / kSlotsPerRegion + 1) * kSlotsPerRegion;
-      if (i + slots > region_end) {
-        i = region_end;
-        continue;
-      }
-      uint64_t run = 0;
-      while (run < slots && !bits_[i + run]) ++run;
-      if (run == slots) {
-        set_bits(i, slots, true);
-        search_hint_ = i + slots;
-        return kFirstAMapOffset + i * kSlotSize;
-      }
-      i = (i + run + 1 + step - 1) / step * step;
+  // Regions are visited from the hint's onwards, then from the first; full
+  // regions are skipped by their free count, so a search costs at most one
+  // region scan per region with room. A block never straddles regions.
+  const uint64_t regions = region_count();
+  const uint64_t hint_region = regions ? std::min(search_hint_ / kSlotsPerRegion, regions - 1) : 0;
+  for (uint64_t n = 0; n < regions; ++n) {
+    const uint64_t r = (hint_region + n) % regions;
+    if (free_in_region_[r] < slots) continue;
+    uint64_t at = 0;
+    if (allocate_in_region(r, slots, step, n == 0 ? search_hint_ : 0, &at) ||
+        (n == 0 && allocate_in_region(r, slots, step, 0, &at))) {
+      set_bits(at, slots, true);
+      search_hint_ = at + slots;
+      return kFirstAMapOffset + at * kSlotSize;
     }
   }
   add_region();
+  search_hint_ = (region_count() - 1) * kSlotsPerRegion;
   return allocate(size, align);
 }
 
@@ -114,15 +136,11 @@ bool AllocationMap::is_allocated(uint64_t offset, uint64_t size) const {
   return true;
 }
 
-uint64_t AllocationMap::free_slots(uint64_t region) const {
-  uint64_t n = 0;
-  for (uint64_t i = region * kSlotsPerRegion; i < (region + 1) * kSlotsPerRegion; ++i) n += !bits_[i];
-  return n;
-}
+uint64_t AllocationMap::free_slots(uint64_t region) const { return free_in_region_[region]; }
 
 uint64_t AllocationMap::free_bytes() const {
   uint64_t n = 0;
-  for (bool b : bits_) n += !b;
+  for (uint32_t f : free_in_region_) n += f;
   return n * kSlotSize;
 }
 

@@ -67,7 +67,11 @@ class AllocationMap {
   void add_region();
   void set_bits(uint64_t first_slot, uint64_t count, bool value);
 
+  // Finds a free run inside one region, or returns false.
+  bool allocate_in_region(uint64_t region, uint64_t slots, uint64_t step, uint64_t from, uint64_t* at) const;
+
   std::vector<bool> bits_;  // one per 64-byte slot from 0x4400
+  std::vector<uint32_t> free_in_region_;  // free slots per region: lets a search skip full regions
   std::vector<std::pair<uint64_t, uint64_t>> pending_frees_;
   std::set<uint64_t> dirty_;
   uint64_t first_new_region_ = 0;

@@ -344,6 +344,7 @@ Status BTreeWriter::erase(uint64_t key) {
     auto [parent, index] = path.back();
     path.pop_back();
     if (page->size() == 0) {
+      if (page->disk.ib != 0) dropped_.push_back(page->disk);
       parent->branches.erase(parent->branches.begin() + long(index));
       parent->children.erase(parent->children.begin() + long(index));
     } else {
@@ -357,10 +358,12 @@ Status BTreeWriter::erase(uint64_t key) {
     PSTKIT_ASSIGN_OR_RETURN(MemPage * only, child(root_.get(), 0));
     (void)only;
     std::unique_ptr<MemPage> c = std::move(root_->children[0]);
+    if (root_->disk.ib != 0) dropped_.push_back(root_->disk);
     c->dirty = true;
     root_ = std::move(c);
   }
   if (root_->level > 0 && root_->branches.empty()) {
+    if (root_->disk.ib != 0) dropped_.push_back(root_->disk);
     root_ = std::make_unique<MemPage>();
     root_->dirty = true;
   }
@@ -388,12 +391,15 @@ Result<Bref> BTreeWriter::commit(const PageWriter& write, const PageReleaser& re
     return root_ref_;
   }
   PSTKIT_ASSIGN_OR_RETURN(root_ref_, write_page(root_.get(), write, release));
+  for (const Bref& d : dropped_) release(d);
+  dropped_.clear();
   root_.reset();  // reload lazily: memory stays flat across commits
   return root_ref_;
 }
 
 void BTreeWriter::rollback(Bref committed_root) {
   root_.reset();
+  dropped_.clear();
   root_ref_ = committed_root;
 }
 

@@ -66,6 +66,8 @@ class BTreeWriter {
   Bref root_ref_;
   PageLoader loader_;
   std::unique_ptr<MemPage> root_;
+  // Pages that left the tree (emptied or collapsed): freed at commit.
+  std::vector<Bref> dropped_;
 };
 
 // Serialises a BTPAGE with the trailer for location ref (MS-PST 2.2.2.7.7.1).
