@@ -51,10 +51,8 @@ PropValue binary(uint16_t id, const std::string& bytes) {
 }
 
 // 2024-03-01T09:00:00Z plus an hour per message.
-uint64_t filetime_of(int index) {
-  constexpr uint64_t kMarch2024 = 133537428000000000ull;
-  return kMarch2024 + uint64_t(index) * 36000000000ull;
-}
+constexpr uint64_t kMarch2024 = 133537572000000000ull;
+uint64_t filetime_of(int index) { return kMarch2024 + uint64_t(index) * 36000000000ull; }
 
 struct Person {
   const char* name;
@@ -89,7 +87,8 @@ NewAttachment file(const std::string& name, const std::string& mime, Bytes data)
   NewAttachment a;
   const auto dot = name.rfind('.');
   a.properties = {text(prop::kAttachLongFilename, name), text(prop::kAttachFilename, name),
-                  text(prop::kDisplayName, name), text(prop::kAttachMimeTag, mime)};
+                  text(prop::kDisplayName, name), text(prop::kAttachMimeTag, mime),
+                  time(kCreationTime, kMarch2024), time(kLastModificationTime, kMarch2024)};
   if (dot != std::string::npos) a.properties.push_back(text(prop::kAttachExtension, name.substr(dot)));
   a.data = std::move(data);
   return a;
@@ -152,12 +151,23 @@ NewMessage build(const Spec& spec, int index) {
   return m;
 }
 
+// ANSI stores keep 8-bit strings (Windows-1252 here); PidTagMessageCodepage
+// says so, as Outlook does, rather than leaving readers to guess from
+// PidTagInternetCodepage, which describes the HTML body.
+void mark_codepage(NewMessage& m) {
+  m.properties.push_back(i32(prop::kMessageCodepage, 1252));
+  for (auto& a : m.attachments) {
+    if (a.embedded) mark_codepage(*a.embedded);
+  }
+}
+
 // A forwarded message carried as an attachment, with an attachment of its own.
 NewAttachment forwarded() {
   Spec inner{"", "Original: quarterly numbers", kBob, {kAnn}, {}, {}, false, true, false,
              {file("numbers.csv", "text/csv", text_bytes("quarter,revenue\nQ1,100\nQ2,120\nQ3,135\nQ4,150\n"))}};
   NewAttachment a;
-  a.properties = {text(prop::kDisplayName, "Original: quarterly numbers")};
+  a.properties = {text(prop::kDisplayName, "Original: quarterly numbers"), time(kCreationTime, kMarch2024),
+                  time(kLastModificationTime, kMarch2024)};
   a.embedded = std::make_shared<NewMessage>(build(inner, 99));
   return a;
 }
@@ -251,7 +261,9 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < all.size(); ++i) {
     auto folder = w.find_folder(split(all[i].folder));
     if (!folder) return fail(all[i].folder, folder.status());
-    if (auto msg = w.create_message(*folder, build(all[i], int(i))); !msg) return fail(all[i].subject, msg.status());
+    NewMessage m = build(all[i], int(i));
+    if (ansi) mark_codepage(m);
+    if (auto msg = w.create_message(*folder, m); !msg) return fail(all[i].subject, msg.status());
   }
   if (Status s = w.commit(); !s.is_ok()) return fail("commit", s);
   std::printf("wrote %s: %zu messages in 7 folders (%s)\n", out.c_str(), all.size(), ansi ? "ANSI" : "Unicode");
