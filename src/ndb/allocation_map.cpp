@@ -105,7 +105,8 @@ uint64_t AllocationMap::allocate(uint64_t size, uint64_t align) {
 
 void AllocationMap::free_later(uint64_t offset, uint64_t size) { pending_frees_.emplace_back(offset, size); }
 
-void AllocationMap::apply_frees() {
+std::vector<std::pair<uint64_t, uint64_t>> AllocationMap::apply_frees() {
+  std::vector<std::pair<uint64_t, uint64_t>> freed;
   for (const auto& [offset, size] : pending_frees_) {
     if (offset < kFirstAMapOffset) continue;
     const uint64_t first = (offset - kFirstAMapOffset) / kSlotSize;
@@ -113,8 +114,10 @@ void AllocationMap::apply_frees() {
     if (first + count > bits_.size()) continue;
     set_bits(first, count, false);
     search_hint_ = std::min(search_hint_, first);
+    freed.emplace_back(offset, count * kSlotSize);
   }
   pending_frees_.clear();
+  return freed;
 }
 
 void AllocationMap::mark_allocated(uint64_t offset, uint64_t size) {

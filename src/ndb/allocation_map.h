@@ -47,8 +47,8 @@ class AllocationMap {
   uint64_t allocate(uint64_t size, uint64_t align);
   // Frees space at commit: until then it stays allocated.
   void free_later(uint64_t offset, uint64_t size);
-  // Applies deferred frees (at commit, once the new state is durable).
-  void apply_frees();
+  // Applies deferred frees (at commit); returns the extents freed.
+  std::vector<std::pair<uint64_t, uint64_t>> apply_frees();
   void mark_allocated(uint64_t offset, uint64_t size);
   bool is_allocated(uint64_t offset, uint64_t size) const;
 

@@ -451,7 +451,7 @@ class Writer final : public WritableDatabase {
       // The DList carries a page BID of its own, taken before the header is sealed.
       dlist_bid_ = h_.bid_next_p++;
     }
-    amap_.apply_frees();
+    const auto freed = amap_.apply_frees();
 
     const uint64_t regions = amap_.region_count();
     h_.file_eof = amap_.file_end();
@@ -496,6 +496,12 @@ class Writer final : public WritableDatabase {
     // 4. The commit point: the journal goes away.
     PSTKIT_RETURN_IF_ERROR(remove_journal(env_, path_));
 
+    // 5. Wipe what the commit freed: deleted content does not linger in the
+    // file, and recovery tools do not resurrect stale versions of tables.
+    // The space is free now, so this needs no journal or sync.
+    Status wiped = wipe(freed);
+    (void)wiped;  // a failure leaves stale bytes in free space, nothing worse
+
     raw_header_ = std::move(header);
     committed_ = h_;
     committed_regions_ = regions;
@@ -503,6 +509,18 @@ class Writer final : public WritableDatabase {
     amap_.mark_regions_written();
     changed_ = false;
     force_commit_ = false;
+    return Status::ok();
+  }
+
+  Status wipe(const std::vector<std::pair<uint64_t, uint64_t>>& extents) {
+    static const Bytes zeros(8192, 0);
+    for (const auto& [offset, size] : extents) {
+      for (uint64_t done = 0; done < size;) {
+        const uint64_t n = std::min<uint64_t>(size - done, zeros.size());
+        PSTKIT_RETURN_IF_ERROR(file_->write(offset + done, ByteView(zeros.data(), size_t(n))));
+        done += n;
+      }
+    }
     return Status::ok();
   }
 
