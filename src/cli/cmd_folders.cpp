@@ -125,6 +125,10 @@ int run_edit(const std::string& file, const std::function<Status(StoreWriter&)>&
   return kExitOk;
 }
 
+std::string count(size_t n, const char* noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
 Status remove_target(StoreWriter& w, const Target& target, bool recursive) {
   if (!target.folder) return w.delete_message(target.nid);
   if (target.nid == w.ipm_subtree()) return Status::invalid_argument("cannot remove the top of the store");
@@ -132,8 +136,8 @@ Status remove_target(StoreWriter& w, const Target& target, bool recursive) {
   PSTKIT_ASSIGN_OR_RETURN(auto subs, folder.subfolders());
   PSTKIT_ASSIGN_OR_RETURN(auto items, folder.contents());
   if (!recursive && (!subs.empty() || !items.empty())) {
-    return Status::invalid_argument(target.label + " is not empty (" + std::to_string(items.size()) + " items, " +
-                                    std::to_string(subs.size()) + " subfolders); use -r to remove it all");
+    return Status::invalid_argument(target.label + " is not empty (" + count(items.size(), "item") + ", " +
+                                    count(subs.size(), "subfolder") + "); use -r to remove it all");
   }
   return w.delete_folder(target.nid);
 }
