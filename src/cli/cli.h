@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -58,5 +59,16 @@ int cmd_create(const std::string& file, const CreateCommandOptions& options);
 int cmd_mkdir(const std::string& file, const std::string& path, bool parents);
 int cmd_rm(const std::string& file, const std::string& target, bool recursive);
 int cmd_mv(const std::string& file, const std::string& source, const std::string& dest);
+
+// pstkit import (cmd_import.cpp): mail into a PST.
+struct ImportCommandOptions {
+  std::string file;
+  std::vector<std::string> sources;  // .eml files, directories, mbox files, Maildirs
+  std::string folder;                // slash-separated path; empty: a folder per source
+  uint32_t batch = 500;              // messages per commit
+  bool create = false;               // create the PST if it does not exist
+  bool verbose = false;              // print per-message warnings
+};
+int cmd_import(const ImportCommandOptions& options);
 
 }  // namespace pstkit::cli

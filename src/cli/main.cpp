@@ -72,6 +72,16 @@ int main(int argc, char** argv) {
                  "Existing folder to move into; for a folder also a new path whose parent exists (rename)")
       ->required();
 
+  ImportCommandOptions import_options;
+  auto* import = app.add_subcommand("import", "Import .eml files, directories of them, mbox files and Maildirs");
+  import->add_option("FILE", import_options.file, "PST file")->required();
+  import->add_option("SRC", import_options.sources, "Sources (kind recognised from content)")->required();
+  import->add_option("--folder", import_options.folder,
+                     "Target folder path below the IPM subtree, created if missing (default: one named after each SRC)");
+  import->add_option("--batch", import_options.batch, "Messages per commit (default 500)");
+  import->add_flag("--create", import_options.create, "Create the PST if it does not exist");
+  import->add_flag("-v,--verbose", import_options.verbose, "Print a warning for every irregular message");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -92,5 +102,6 @@ int main(int argc, char** argv) {
   if (*mkdir) return cmd_mkdir(file, folder_path, parents);
   if (*rm) return cmd_rm(file, item, remove_all);
   if (*mv) return cmd_mv(file, source, dest);
+  if (*import) return cmd_import(import_options);
   return kExitUsage;
 }
