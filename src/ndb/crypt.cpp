@@ -1,4 +1,6 @@
 // MS-PST 5.1 permutative encoding, 5.2 cyclic encoding, 5.3 CRC, 5.5 signature.
+#include <zlib.h>
+
 #include <array>
 
 #include "pstkit/ndb.h"
@@ -55,22 +57,6 @@ constexpr const uint8_t* kR = kCrypt;
 constexpr const uint8_t* kS = kCrypt + 256;
 constexpr const uint8_t* kI = kCrypt + 512;
 
-// MS-PST 5.3 uses the reflected CRC-32 polynomial with a zero seed and no
-// final inversion; slicing-by-8 tables generated at compile time.
-constexpr std::array<std::array<uint32_t, 256>, 8> make_crc_tables() {
-  std::array<std::array<uint32_t, 256>, 8> t{};
-  for (uint32_t i = 0; i < 256; ++i) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? (0xEDB88320u ^ (c >> 1)) : (c >> 1);
-    t[0][i] = c;
-  }
-  for (uint32_t i = 0; i < 256; ++i) {
-    for (int s = 1; s < 8; ++s) t[s][i] = (t[s - 1][i] >> 8) ^ t[0][t[s - 1][i] & 0xFF];
-  }
-  return t;
-}
-constexpr auto kCrcTables = make_crc_tables();
-
 }  // namespace
 
 void decode_permute(uint8_t* data, size_t size) {
@@ -97,18 +83,12 @@ void code_cyclic(uint8_t* data, size_t size, uint32_t key) {
   }
 }
 
+// MS-PST 5.3 is CRC-32 (reflected polynomial 0xEDB88320) with the seed
+// used as the register directly and no final inversion; zlib's crc32 inverts
+// on entry and exit, so inverting around it gives the same value. zlib's
+// implementation is about twice as fast as a slicing-by-8 table here.
 uint32_t compute_crc(const uint8_t* p, size_t n, uint32_t crc) {
-  const auto& t = kCrcTables;
-  while (n >= 8) {
-    const uint32_t lo = load_le32(p) ^ crc;
-    const uint32_t hi = load_le32(p + 4);
-    crc = t[7][lo & 0xFF] ^ t[6][(lo >> 8) & 0xFF] ^ t[5][(lo >> 16) & 0xFF] ^ t[4][lo >> 24] ^
-          t[3][hi & 0xFF] ^ t[2][(hi >> 8) & 0xFF] ^ t[1][(hi >> 16) & 0xFF] ^ t[0][hi >> 24];
-    p += 8;
-    n -= 8;
-  }
-  while (n--) crc = t[0][(crc ^ *p++) & 0xFF] ^ (crc >> 8);
-  return crc;
+  return ~uint32_t(crc32_z(~crc, p, n));
 }
 
 uint16_t compute_signature(uint64_t ib, uint64_t bid) {
