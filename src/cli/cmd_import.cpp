@@ -104,7 +104,13 @@ class CliProgress : public mime::ImportProgress {
 
   void problem(const std::string& where, const Status& status) override {
     clear();
-    std::cerr << "pstkit: " << where << ": " << status.message() << "\n";
+    const std::string text = status.message();
+    // Errors about a source file already name it.
+    if (text.find(where) != std::string::npos) {
+      std::cerr << "pstkit: " << text << "\n";
+    } else {
+      std::cerr << "pstkit: " << where << ": " << text << "\n";
+    }
   }
 
   void warning(const std::string& where, const std::string& text) override {
