@@ -110,6 +110,7 @@ int cmd_info(const std::string& file, bool as_json) {
     for (const auto& [k, v] : nodes_by_type) std::cout << "  " << k << ": " << v << "\n";
     if (!ok) std::cout << "Error:           " << (s1.is_ok() ? s2 : s1).message() << "\n";
   }
+  if (!ok) print_error(file, s1.is_ok() ? s2 : s1);
   return ok ? kExitOk : kExitBadInput;
 }
 
