@@ -127,16 +127,19 @@ run_once() {
   : >"$tmp/time"
   t0=$EPOCHREALTIME
   if ((have_time)); then
-    /usr/bin/time -o "$tmp/time" -f '%e %M' "${cmd[@]}" >/dev/null 2>"$tmp/stderr" </dev/null && r_rc=0 || r_rc=$?
+    /usr/bin/time -o "$tmp/time" -f '%e %M %U %S' "${cmd[@]}" >/dev/null 2>"$tmp/stderr" </dev/null && r_rc=0 || r_rc=$?
   else
     "${cmd[@]}" >/dev/null 2>"$tmp/stderr" </dev/null && r_rc=0 || r_rc=$?
   fi
   t1=$EPOCHREALTIME
   r_secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
   r_rss=""
+  r_cpu=""
   if ((have_time)); then
     # /usr/bin/time prints "Command exited with non-zero status N" first on failure.
-    r_rss=$(awk 'NF == 2 && $2 ~ /^[0-9]+$/ { v = $2 } END { print v }' "$tmp/time")
+    r_rss=$(awk 'NF == 4 && $2 ~ /^[0-9]+$/ { v = $2 } END { print v }' "$tmp/time")
+    # CPU seconds (user + system): steadier than wall-clock on a shared VM.
+    r_cpu=$(awk 'NF == 4 && $2 ~ /^[0-9]+$/ { v = $3 + $4 } END { printf "%.2f", v }' "$tmp/time")
   fi
   rm -rf "$outdir"
 }
@@ -147,15 +150,16 @@ human_size() { awk -v b="$1" 'BEGIN { if (b >= 1048576) printf "%.1f MB", b / 10
 mb() { [[ -n $1 ]] && awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }' || echo "n/a"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "n/a" }'; }
 
-declare -A secs rss failed
+declare -A secs rss failed cpus
 for f in "${files[@]}"; do
   cat -- "$f" >/dev/null  # page cache
   echo "run_bench.sh: $(basename -- "$f") ..." >&2
   for tool in "${tools[@]}"; do
-    times=(); peak=""; bad=""
+    times=(); cpu_times=(); peak=""; bad=""
     for ((i = 0; i < repeat; i++)); do
       run_once "$tool" "$f"
       times+=("$r_secs")
+      [[ -n $r_cpu ]] && cpu_times+=("$r_cpu")
       if [[ -n $r_rss ]] && { [[ -z $peak ]] || ((r_rss > peak)); }; then peak=$r_rss; fi
       if ((r_rc != 0)); then
         bad="!"
@@ -163,6 +167,7 @@ for f in "${files[@]}"; do
       fi
     done
     secs[$tool,$f]=$(median "${times[@]}")
+    cpus[$tool,$f]=$( ((${#cpu_times[@]})) && median "${cpu_times[@]}" || echo "n/a")
     rss[$tool,$f]=$peak
     failed[$tool,$f]=$bad
   done
@@ -193,7 +198,7 @@ report() {
   for n in "${notes[@]}"; do echo "- $n"; done
   echo
   echo "Commands: \`pstkit dump --json --full FILE > /dev/null\`, \`pffexport -q -m all -f all -t DIR FILE\`, \`readpst -q -D -o DIR FILE\`."
-  echo "Seconds are wall-clock; ratios > 1 mean pstkit is faster; RSS is peak resident memory (MB) from /usr/bin/time. '!' = the tool exited non-zero."
+  echo "Seconds are wall-clock (median); CPU is user + system seconds (median), steadier than wall-clock on a shared machine; ratios > 1 mean pstkit is faster; RSS is peak resident memory (MB) from /usr/bin/time. '!' = the tool exited non-zero."
   echo
   local head="| file | size |" sep="|---|---:|"
   for t in "${tools[@]}"; do head+=" $t s |"; sep+="---:|"; done
@@ -201,6 +206,10 @@ report() {
     for t in pffexport readpst; do has_tool $t && { head+=" $t/pstkit |"; sep+="---:|"; }; done
   fi
   if ((have_time)); then
+    for t in "${tools[@]}"; do head+=" $t CPU s |"; sep+="---:|"; done
+    if has_tool pstkit; then
+      for t in pffexport readpst; do has_tool $t && { head+=" $t/pstkit CPU |"; sep+="---:|"; }; done
+    fi
     for t in "${tools[@]}"; do head+=" $t RSS MB |"; sep+="---:|"; done
   fi
   echo "$head"
@@ -217,6 +226,12 @@ report() {
       done
     fi
     if ((have_time)); then
+      for t in "${tools[@]}"; do row+=" ${cpus[$t,$f]} |"; done
+      if has_tool pstkit; then
+        for t in pffexport readpst; do
+          has_tool $t && row+=" $(ratio "${cpus[$t,$f]}" "${cpus[pstkit,$f]}") |"
+        done
+      fi
       for t in "${tools[@]}"; do row+=" $(mb "${rss[$t,$f]}") |"; done
     fi
     echo "$row"
