@@ -25,12 +25,15 @@ observed and are listed at the end as KNOWN lines (so they stay visible):
   * readpst 0.6.76 leaves out attachments of 0 bytes (it writes one only
     when it has data or an id), and labels the HTML part with the charset of
     PidTagMessageCodepage (the 8-bit strings' code page) where the HTML bytes
-    are in PidTagInternetCodepage's.
+    are in PidTagInternetCodepage's; for a message with stored Internet
+    headers it writes those headers and labels an ANSI store's 8-bit body
+    with their charset, though the body is in PidTagMessageCodepage's.
 """
 
 from __future__ import annotations
 
 import argparse
+import codecs
 import email
 import email.header
 import email.policy
@@ -120,6 +123,7 @@ def pstkit_message(o: dict) -> dict:
         "sender_email": props.get("PidTagSentRepresentingEmailAddress", props.get("PidTagSenderEmailAddress")),
         "display_to": props.get("PidTagDisplayTo"),
         "display_cc": props.get("PidTagDisplayCc"),
+        "transport_headers": props.get("PidTagTransportMessageHeaders"),
         "message_codepage": props.get("PidTagMessageCodepage"),
         "internet_codepage": props.get("PidTagInternetCodepage"),
     }
@@ -428,12 +432,12 @@ def readpst_message(msg) -> dict:
             "attachments": sorted(atts, key=lambda a: json.dumps(a, sort_keys=True))}
 
 
-def readpst_expectation(msg: dict) -> dict:
+def readpst_expectation(msg: dict, ansi: bool) -> dict:
     """What readpst should print for a message pstkit read."""
     atts = []
     for a in msg["attachments"]:
         if "message" in a:
-            atts.append({"message": readpst_expectation(a["message"])})
+            atts.append({"message": readpst_expectation(a["message"], ansi)})
         elif a["size"] == 0:
             # readpst writes an attachment only when it has data (or an id).
             KNOWN["readpst omits attachments of 0 bytes"] += 1
@@ -446,8 +450,20 @@ def readpst_expectation(msg: dict) -> dict:
         mislabelled = html.encode("utf-8").decode(f"cp{msg['message_codepage']}", "replace")
         KNOWN["readpst labels the HTML body with PidTagMessageCodepage, not PidTagInternetCodepage"] += 1
         html = mislabelled
-    return {"subject": msg["subject"], "body": lines(msg["body"]), "html": html,
-            "to": msg["display_to"] or None, "cc": msg["display_cc"] or None,
+    subject, body = msg["subject"], lines(msg["body"])
+    to, cc = msg["display_to"] or None, msg["display_cc"] or None
+    if msg["transport_headers"]:
+        # readpst copies the stored Internet headers (subject, To, Cc...).
+        stored = email.message_from_string(msg["transport_headers"], policy=email.policy.compat32)
+        subject, to, cc = raw_header(stored, "Subject") or subject, raw_header(stored, "To"), raw_header(stored, "Cc")
+        charset = stored.get_content_charset()
+        cp = f"cp{msg['message_codepage'] or 1252}"
+        if ansi and body and not body.isascii() and charset and codecs.lookup(charset) != codecs.lookup(cp):
+            # and labels the body with their charset, though an ANSI store's
+            # 8-bit body is in PidTagMessageCodepage's.
+            KNOWN["readpst labels an ANSI store's 8-bit body with the stored headers' charset"] += 1
+            body = body.encode(cp, "replace").decode(charset, "replace")
+    return {"subject": subject, "body": body, "html": html, "to": to, "cc": cc,
             "sender_email": msg["sender_email"],
             "date": msg["submitted"][:19] if msg["submitted"] else None,
             "attachments": sorted(atts, key=lambda a: json.dumps(a, sort_keys=True))}
@@ -458,7 +474,7 @@ def readpst_expectation(msg: dict) -> dict:
 QUOTED_FROM = re.compile(rb"(Content-Type: message/rfc822\r?\n(?:[^\r\n]+\r?\n)*\r?\n)>From [^\n]*\n")
 
 
-def check_readpst(path: str, view: PstkitView, work: str, store_name: str) -> list[str]:
+def check_readpst(path: str, view: PstkitView, work: str, store_name: str, ansi: bool) -> list[str]:
     out = os.path.join(work, "readpst")
     os.makedirs(out)
     r = common.run(["readpst", "-q", "-D", "-e", "-o", out, path], timeout=300)
@@ -482,7 +498,7 @@ def check_readpst(path: str, view: PstkitView, work: str, store_name: str) -> li
             diffs.append(f"item {nid} in {list(folder)}: outside the IPM subtree, readpst does not export it")
             continue
         # readpst names the IPM subtree after the store.
-        ours.setdefault((store_name,) + folder[1:], []).append(readpst_expectation(msg))
+        ours.setdefault((store_name,) + folder[1:], []).append(readpst_expectation(msg, ansi))
     for folder in sorted(set(ours) | set(theirs)):
         a = Counter(json.dumps(m, sort_keys=True, ensure_ascii=False) for m in ours.get(folder, []))
         b = Counter(json.dumps(m, sort_keys=True, ensure_ascii=False) for m in theirs.get(folder, []))
@@ -546,7 +562,7 @@ class Builder:
         self.run("mv", path, "Inbox/a/b", "Calendar")
         return path
 
-    def imported(self, name: str) -> str | None:
+    def imported(self, name: str, *create_args: str) -> str | None:
         if b" import " not in common.run([self.pstkit, "--help"]).stdout:
             return None
         mails = os.path.join(self.work, "mails")
@@ -554,7 +570,7 @@ class Builder:
         write_sample_mails(mails)
         path = os.path.join(self.work, name)
         remove(path)
-        self.run("create", path)
+        self.run("create", path, *create_args)
         self.run("import", path, mails, "--folder", "Imported/Mail")
         return path
 
@@ -614,11 +630,11 @@ def main() -> int:
                  b.edited("edited-unicode.pst", False), b.edited("edited-ansi.pst", True),
                  b.created("created-none.pst", "--encoding", "none", "--name", "Plain store"),
                  b.created("created-ansi-cyclic.pst", "--ansi", "--encoding", "cyclic")]
-        imported = b.imported("imported.pst")
-        if imported:
-            files.append(imported)
+        imported = [b.imported("imported-unicode.pst"), b.imported("imported-ansi.pst", "--ansi")]
+        if all(imported):
+            files += imported
         else:
-            print("NOTE  pstkit has no import command yet: imported.pst not built")
+            print("NOTE  pstkit has no import command yet: imported-*.pst not built")
         if b.problems:
             summary.diff("building the files with pstkit", b.problems)
         for path in files:
@@ -639,14 +655,15 @@ def main() -> int:
                 continue
             view = PstkitView(objs)
             info = common.run([pstkit, "info", "--json", path])
-            store_name = json.loads(info.stdout or b"{}").get("store", {}).get("display_name", "")
+            info = json.loads(info.stdout or b"{}")
+            store_name, ansi = info.get("store", {}).get("display_name", ""), info.get("format") == "ANSI"
             scratch = tempfile.mkdtemp(dir=work)
             pypff_items, pypff_problems = run_pypff(path)
             for reader, diffs in (("libpff structure", check_libpff_structure(path, view)),
                                   ("pypff bodies+attachments", check_pypff_content(pypff_items, pypff_problems, view)),
                                   ("pffexport recipients+embedded",
                                    check_pffexport(path, view, pypff_items, scratch)),
-                                  ("readpst", check_readpst(path, view, scratch, store_name))):
+                                  ("readpst", check_readpst(path, view, scratch, store_name, ansi))):
                 if diffs:
                     summary.diff(f"{name} {reader}", diffs)
                 else:
