@@ -1,4 +1,4 @@
-// pstkit: read, verify (and later write and repair) Outlook PST/OST files.
+// pstkit: read, verify and write Outlook PST/OST files.
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -8,8 +8,8 @@
 using namespace pstkit::cli;
 
 int main(int argc, char** argv) {
-  CLI::App app{"pstkit: read and verify Outlook .pst/.ost files.\n"
-               "Exit status: 0 success, 1 damaged/unsupported/unreadable input, 2 usage error."};
+  CLI::App app{"pstkit: read, verify and write Outlook .pst/.ost files.\n"
+               "Exit status: 0 success, 1 damaged/unsupported/unreadable input or failed operation, 2 usage error."};
   app.require_subcommand(1);
   app.set_version_flag("--version", "pstkit 0.1.0");
 
