@@ -771,5 +771,104 @@ TEST(MimeImportFault, WriteFailureLeavesTheLastCommit) {
   fs::remove_all(dir);
 }
 
+// A disk that fills up: writes that would grow the files past a budget fail
+// with ENOSPC's message, everything else (reads, in-place writes, syncs)
+// keeps working, as on a real full file system.
+class DiskFullEnv : public Env {
+ public:
+  explicit DiskFullEnv(uint64_t budget) : budget_(budget) {}
+
+  class File : public WritableFile {
+   public:
+    File(DiskFullEnv* env, std::unique_ptr<WritableFile> base) : env_(env), base_(std::move(base)) {}
+    uint64_t size() const override { return base_->size(); }
+    Status read(uint64_t offset, size_t len, uint8_t* out) const override { return base_->read(offset, len, out); }
+    Status write(uint64_t offset, ByteView data) override {
+      const uint64_t end = offset + data.size();
+      const uint64_t growth = end > base_->size() ? end - base_->size() : 0;
+      if (env_->used_ + growth > env_->budget_) {
+        ++env_->failures_;
+        return Status::io_error("write: No space left on device");
+      }
+      env_->used_ += growth;
+      return base_->write(offset, data);
+    }
+    Status sync() override { return base_->sync(); }
+    Status truncate(uint64_t size) override { return base_->truncate(size); }
+
+   private:
+    DiskFullEnv* env_;
+    std::unique_ptr<WritableFile> base_;
+  };
+
+  Result<std::unique_ptr<WritableFile>> open(const std::string& path, OpenMode mode) override {
+    PSTKIT_ASSIGN_OR_RETURN(auto base, Env::posix()->open(path, mode));
+    return std::unique_ptr<WritableFile>(std::make_unique<File>(this, std::move(base)));
+  }
+  bool exists(const std::string& path) override { return Env::posix()->exists(path); }
+  Status remove(const std::string& path) override { return Env::posix()->remove(path); }
+  Status rename(const std::string& from, const std::string& to) override { return Env::posix()->rename(from, to); }
+  Status sync_dir_of(const std::string& path) override { return Env::posix()->sync_dir_of(path); }
+
+  uint64_t failures() const { return failures_; }
+  uint64_t used() const { return used_; }
+
+ private:
+  uint64_t budget_;
+  uint64_t used_ = 0;
+  uint64_t failures_ = 0;
+};
+
+TEST(MimeImportFault, FullDiskStopsAtTheLastCommitAndResumes) {
+  const fs::path dir = temp_dir("full");
+  std::string mbox;
+  for (int i = 0; i < 12; ++i) {
+    mbox += "From a@b Tue Jan 16 17:17:45 2018\nSubject: message " + std::to_string(i) +
+            "\nContent-Type: multipart/mixed; boundary=q\n\n--q\nContent-Type: text/plain\n\nbody\n--q\n"
+            "Content-Type: application/octet-stream; name=a.bin\n\n" + std::string(size_t(20000 + 3000 * i), 'z') +
+            "\n--q--\n\n";
+  }
+  write(dir / "in.mbox", mbox);
+  const std::string base_path = (dir / "base.pst").string();
+  ASSERT_TRUE(StoreWriter::create(base_path, NewStoreOptions{}).is_ok());
+  const std::string path = (dir / "full.pst").string();
+  ImportOptions options;
+  options.batch_size = 5;
+  auto import = [&](DiskFullEnv& env) {
+    ndb::WriterOptions wo;
+    wo.env = &env;
+    auto w = StoreWriter::open(path, wo);
+    if (!w) return std::make_pair(w.status(), ImportCounters{});
+    ImportProgress progress;
+    Status s = import_sources(**w, (*w)->ipm_subtree(), {(dir / "in.mbox").string()}, options, &progress);
+    return std::make_pair(s, progress.counters());
+  };
+  // How much the whole import grows the file and its journal.
+  fs::copy_file(base_path, path, fs::copy_options::overwrite_existing);
+  DiskFullEnv unlimited(~uint64_t{0});
+  ASSERT_TRUE(import(unlimited).first.is_ok());
+  const uint64_t full_growth = unlimited.used();
+
+  for (int percent : {5, 25, 50, 75, 95}) {
+    fs::copy_file(base_path, path, fs::copy_options::overwrite_existing);
+    fs::remove(path + "-journal");
+    DiskFullEnv env(full_growth * uint64_t(percent) / 100);
+    auto [status, counters] = import(env);
+    ASSERT_FALSE(status.is_ok()) << percent << "%";
+    EXPECT_GT(env.failures(), 0u);
+    EXPECT_TRUE(counters.store_failed);
+    EXPECT_NE(status.message().find("No space left on device"), std::string::npos) << status.message();
+    // The file holds exactly the committed batches and checks clean.
+    EXPECT_EQ(count_messages(path), int(std::min<uint64_t>(counters.commits * 5, 12))) << percent << "%";
+    auto report = check::check_file(path);
+    EXPECT_TRUE(report.is_ok() && report->clean()) << percent << "%";
+  }
+  // With space again, the same file takes the import.
+  DiskFullEnv roomy(~uint64_t{0});
+  EXPECT_TRUE(import(roomy).first.is_ok());
+  EXPECT_GE(count_messages(path), 12);
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace pstkit::mime
