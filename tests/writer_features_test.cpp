@@ -503,11 +503,9 @@ TEST_P(WriterFeatures, EditsReadBack) {
   expect_clean(path_);
 }
 
-// Fails today: set_message_properties writes PidTagMessageFlags as given, so
-// a caller's value without mfHasAttach (0x10) leaves a message that has
-// attachments flagged as having none (MS-OXCMSG 2.2.1.6: the flag follows
-// the attachments; create_message already derives it). Enable once fixed.
-TEST_P(WriterFeatures, DISABLED_SettingMessageFlagsKeepsHasAttach) {
+// MS-OXCMSG 2.2.1.6: mfHasAttach follows the attachments, even when a
+// caller sets PidTagMessageFlags without it.
+TEST_P(WriterFeatures, SettingMessageFlagsKeepsHasAttach) {
   NewMessage m = note("Flags", true);
   m.attachments.push_back(data_attachment("a.bin", pattern(10, 1)));
   const Nid nid = message(writer_->ipm_subtree(), m);
@@ -521,13 +519,10 @@ TEST_P(WriterFeatures, DISABLED_SettingMessageFlagsKeepsHasAttach) {
   EXPECT_EQ(got->properties().get_i32(prop::kMessageFlags), 0x11);
 }
 
-// Fails today in ANSI stores: the writer stores 8-bit strings in
-// Windows-1252 without saying so, and the reader, finding no
-// PidTagMessageCodepage, decodes them with PidTagInternetCodepage (here
-// UTF-8, the HTML body's code page), so "Café" reads back as "Caf\uFFFD".
-// Fix: the writer sets PidTagMessageCodepage 1252 on messages whose 8-bit
-// strings it encodes (or encodes them in the message's code page).
-TEST_P(WriterFeatures, DISABLED_AnsiStringsReadBackWithAnInternetCodepage) {
+// ANSI stores: 8-bit strings are encoded in, and labelled with,
+// PidTagMessageCodepage, so a reader does not decode them with the Internet
+// code page (here UTF-8, the HTML body's).
+TEST_P(WriterFeatures, AnsiStringsReadBackWithAnInternetCodepage) {
   NewMessage m = note("Café", false);
   m.properties.push_back(i32(prop::kInternetCodepage, 65001));
   const Nid nid = message(writer_->ipm_subtree(), m);

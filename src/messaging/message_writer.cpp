@@ -5,6 +5,7 @@
 
 #include "messaging/node_writer.h"
 #include "messaging/store_writer_impl.h"
+#include "pstkit/codepage.h"
 
 namespace pstkit {
 namespace {
@@ -62,13 +63,13 @@ void set(std::vector<PropValue>& props, PropValue v) {
   props.push_back(std::move(v));
 }
 
-// Strings in the file's native type (ANSI files hold PtypString8).
-PropValue native(ndb::FileFormat format, const PropValue& v) {
+// Strings in the file's native type (ANSI files hold PtypString8, encoded
+// in the message's code page, which the reader decodes them with).
+PropValue native(ndb::FileFormat format, const PropValue& v, uint32_t codepage = 1252) {
   const uint16_t t = v.type();
   if (format == ndb::FileFormat::kAnsi && t == ltp::kPtypString) {
-    uint16_t type = 0;
     auto s = v.as_string();
-    return make_prop(ltp::make_tag(v.id(), ltp::kPtypString8), encode_text(format, s ? *s : "", &type));
+    return make_prop(ltp::make_tag(v.id(), ltp::kPtypString8), encode_codepage(s ? *s : "", codepage));
   }
   if (format == ndb::FileFormat::kUnicode && t == ltp::kPtypString8) {
     PropertyBag one({v}, 1252);
@@ -94,11 +95,28 @@ static Result<ltp::BuiltNode> build_message_node(StoreWriter::Impl& m, const New
                                                  std::vector<PropValue>* props_out, uint64_t* size_out,
                                                  int depth) {
   if (depth > 32) return Status::invalid_argument("embedded messages nested deeper than 32");
+  // MS-OXCMSG 2.2.1.x: 8-bit strings are in PidTagMessageCodepage; ANSI
+  // files always get one, so that readers do not fall back to the Internet
+  // code page (often UTF-8) for text encoded here.
+  uint32_t cp = 1252;
+  if (const PropValue* c = find(msg.properties, prop::kMessageCodepage)) {
+    if (auto v = c->as_i32(); v && is_known_codepage(uint32_t(*v)) && *v != 1200 && *v != 1201) cp = uint32_t(*v);
+  }
+  const uint32_t saved_cp = m.text_codepage;
+  m.text_codepage = cp;
+  struct Restore {
+    StoreWriter::Impl& impl;
+    uint32_t cp;
+    ~Restore() { impl.text_codepage = cp; }
+  } restore{m, saved_cp};
   std::vector<PropValue> props;
-  for (const auto& p : msg.properties) set(props, native(m.format, p));
+  for (const auto& p : msg.properties) set(props, native(m.format, p, cp));
   for (const auto& nv : msg.named) {
     PSTKIT_ASSIGN_OR_RETURN(uint16_t id, m.named_id(nv.name));
-    set(props, native(m.format, make_prop(ltp::make_tag(id, nv.type), nv.data)));
+    set(props, native(m.format, make_prop(ltp::make_tag(id, nv.type), nv.data), cp));
+  }
+  if (m.format == ndb::FileFormat::kAnsi) {
+    set(props, make_prop(ltp::make_tag(prop::kMessageCodepage, ltp::kPtypInteger32), le32(cp)));
   }
   uint16_t st = 0;
   if (!find(props, prop::kMessageClass)) {
@@ -124,7 +142,7 @@ static Result<ltp::BuiltNode> build_message_node(StoreWriter::Impl& m, const New
   PSTKIT_ASSIGN_OR_RETURN(auto recipients, ltp::TcBuilder::create(m.format, m.recipient_columns));
   for (size_t i = 0; i < msg.recipients.size(); ++i) {
     std::vector<PropValue> cells;
-    for (const auto& p : msg.recipients[i]) set(cells, native(m.format, p));
+    for (const auto& p : msg.recipients[i]) set(cells, native(m.format, p, cp));
     set(cells, make_prop(kRowId, le32(uint32_t(i))));
     for (const auto& c : cells) {
       if (!recipients.find_column(c.tag)) PSTKIT_RETURN_IF_ERROR(recipients.add_column(c.tag));
@@ -166,10 +184,10 @@ static Result<ltp::BuiltNode> build_message_node(StoreWriter::Impl& m, const New
 Result<ltp::BuiltNode> StoreWriter::Impl::build_attachment(const NewAttachment& a, uint32_t index,
                                                            std::vector<PropValue>* props_out, int depth) {
   std::vector<PropValue> props;
-  for (const auto& p : a.properties) set(props, native(format, p));
+  for (const auto& p : a.properties) set(props, native(format, p, text_codepage));
   for (const auto& nv : a.named) {
     PSTKIT_ASSIGN_OR_RETURN(uint16_t id, named_id(nv.name));
-    set(props, native(format, make_prop(ltp::make_tag(id, nv.type), nv.data)));
+    set(props, native(format, make_prop(ltp::make_tag(id, nv.type), nv.data), text_codepage));
   }
   set(props, make_prop(kAttachNumber, le32(index)));
   if (!find(props, ltp::tag_id(kRenderingPosition))) props.push_back(make_prop(kRenderingPosition, le32(0xFFFFFFFF)));
@@ -262,11 +280,25 @@ Status StoreWriter::set_message_properties(Nid message, const std::vector<PropVa
                                            const std::vector<NamedValue>& named) {
   Impl& m = *impl_;
   PSTKIT_ASSIGN_OR_RETURN(auto before, m.message_props(message));
+  uint32_t cp = 1252;
+  if (const PropValue* c = find(before, prop::kMessageCodepage)) {
+    if (auto v = c->as_i32(); v && is_known_codepage(uint32_t(*v)) && *v != 1200 && *v != 1201) cp = uint32_t(*v);
+  }
   std::vector<PropValue> changes;
-  for (const auto& p : properties) changes.push_back(native(m.format, p));
+  for (const auto& p : properties) changes.push_back(native(m.format, p, cp));
   for (const auto& nv : named) {
     PSTKIT_ASSIGN_OR_RETURN(uint16_t id, m.named_id(nv.name));
-    changes.push_back(native(m.format, make_prop(ltp::make_tag(id, nv.type), nv.data)));
+    changes.push_back(native(m.format, make_prop(ltp::make_tag(id, nv.type), nv.data), cp));
+  }
+  // mfHasAttach follows the attachments, whatever flags the caller passes
+  // (MS-OXCMSG 2.2.1.6).
+  for (auto& c : changes) {
+    if (c.id() != prop::kMessageFlags) continue;
+    PSTKIT_ASSIGN_OR_RETURN(Message msg, m.view->open_message(message));
+    PSTKIT_ASSIGN_OR_RETURN(auto atts, msg.attachment_nids());
+    auto v = c.as_i32();
+    const int32_t flags = v ? *v : 0;
+    c.data = le32(uint32_t(atts.empty() ? (flags & ~kMsgFlagHasAttach) : (flags | kMsgFlagHasAttach)));
   }
   set(changes, make_prop(kLastModificationTime, le64(filetime_now())));
   PSTKIT_RETURN_IF_ERROR(rewrite_message(m, message, [&](ltp::PcBuilder& pc) -> Status {

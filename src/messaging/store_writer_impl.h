@@ -38,6 +38,8 @@ struct StoreWriter::Impl {
   std::vector<ltp::PropTag> hierarchy_columns, contents_columns, associated_columns, attachment_columns,
       recipient_columns;
   uint32_t row_version = 1;
+  // Code page of the message being built (ANSI files encode text in it).
+  uint32_t text_codepage = 1252;
 
   Status init();
   Status load_templates();
