@@ -106,6 +106,10 @@ Result<Hid> HeapBuilder::allocate(ByteView data) {
   }
   auto place = [&](size_t page) -> std::optional<Hid> {
     Page& p = pages_[page];
+    // Cheap test first: a block without room even for reusing a slot is
+    // skipped without scanning its slots (large tables have hundreds of
+    // full blocks; scanning them made building a table quadratic).
+    if (!fits(page, data.size(), false)) return std::nullopt;
     auto freed = std::find_if(p.slots.begin(), p.slots.end(), [](const Slot& s) { return s.freed; });
     const bool new_slot = freed == p.slots.end();
     if (!fits(page, data.size(), new_slot)) return std::nullopt;
