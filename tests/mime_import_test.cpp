@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -419,7 +420,10 @@ TEST(MimeImportDamage, RandomMutationsNeverCrash) {
                                "text/html\n\n<img src=cid:a>\n--r\nContent-ID: <a>\nContent-Type: image/png\n"
                                "Content-Transfer-Encoding: base64\n\nAAAA\n--r--\n"};
   std::mt19937 rng(12345);
-  for (int i = 0; i < 600; ++i) {
+  // PSTKIT_MIME_MUTATIONS raises the count for longer runs (e.g. under ASan).
+  const char* env = std::getenv("PSTKIT_MIME_MUTATIONS");
+  const int rounds = env ? std::atoi(env) : 600;
+  for (int i = 0; i < rounds; ++i) {
     std::string s = seeds[size_t(i) % 3];
     const int edits = 1 + int(rng() % 8);
     for (int e = 0; e < edits && !s.empty(); ++e) {
