@@ -384,6 +384,12 @@ TEST(MimeImportDamage, BadBase64IsDecodedLeniently) {
       " name=x.bin\nContent-Transfer-Encoding: base64\n\nSGVs!!bG8=\x01\xff===garbage@@\n--q--\n");
   ASSERT_EQ(m.attachments.size(), 1u);
   EXPECT_EQ(text(m.attachments[0].data).substr(0, 5), "Hello");
+  // Broken quoted-printable: invalid escapes are kept, valid ones decoded.
+  const NewMessage qp = convert(
+      "Subject: qp\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\n"
+      "caf=E9 =ZZ soft=\nbreak end=");
+  EXPECT_EQ(str(qp.properties, prop::kBody).substr(0, 5), "café");
+  EXPECT_NE(str(qp.properties, prop::kBody).find("softbreak"), std::string::npos);
 }
 
 TEST(MimeImportDamage, MissingBoundaryIsGuessed) {
