@@ -689,6 +689,36 @@ TEST(MimeImportEndToEnd, BadSourcesAreReportedOthersImported) {
   fs::remove_all(dir);
 }
 
+TEST(MimeImportEndToEnd, AnsiStoreKeepsTheMessageCodePage) {
+  const fs::path dir = temp_dir("ansi");
+  write(dir / "ru.eml", "From: =?koi8-r?B?8NLJ18XU?= <a@example.ru>\nSubject: =?koi8-r?B?8NLJ18XU?=\n"
+                        "Content-Type: text/plain; charset=koi8-r\n\n\xf0\xd2\xc9\xd7\xc5\xd4");
+  write(dir / "jp.eml", "From: a@example.jp\nSubject: =?iso-2022-jp?B?GyRCRnxLXBsoQg==?=\n"
+                        "Content-Type: text/plain; charset=iso-2022-jp\n\n\x1b$BF|K\\\x1b(B");
+  const std::string pst = (dir / "ansi.pst").string();
+  NewStoreOptions o;
+  o.format = ndb::FileFormat::kAnsi;
+  auto writer = StoreWriter::create(pst, o);
+  ASSERT_TRUE(writer.is_ok()) << writer.status().message();
+  Status s = import_sources(**writer, (*writer)->ipm_subtree(), {(dir / "ru.eml").string(), (dir / "jp.eml").string()},
+                            {}, nullptr);
+  ASSERT_TRUE(s.is_ok()) << s.message();
+  const Nid ipm = (*writer)->ipm_subtree();
+  writer->reset();
+  auto store = Store::open(pst);
+  ASSERT_TRUE(store.is_ok());
+  const FolderView v = open_folder(**store, ipm);
+  ASSERT_EQ(v.messages.size(), 2u);
+  EXPECT_EQ(v.messages[0].subject(), "Привет");
+  EXPECT_EQ(v.messages[0].body_text().value_or(""), "Привет");
+  EXPECT_EQ(v.messages[0].properties().get_string(prop::kSenderName).value_or(""), "Привет");
+  EXPECT_EQ(v.messages[0].properties().get_i32(prop::kMessageCodepage).value_or(0), 20866);
+  EXPECT_EQ(v.messages[1].subject(), "日本");
+  EXPECT_EQ(v.messages[1].body_text().value_or(""), "日本");
+  EXPECT_EQ(v.messages[1].properties().get_i32(prop::kMessageCodepage).value_or(0), 932);
+  fs::remove_all(dir);
+}
+
 // ---------------------------------------------------------------- full disk
 
 // Counts the messages below the IPM subtree of a file image.

@@ -422,7 +422,32 @@ class ContentWalker {
     } else if (plain_) {
       set_property(props, int32_value(pid::kNativeBody, kNativeBodyPlain));
     }
-    if (internet_codepage) set_property(props, int32_value(prop::kInternetCodepage, int32_t(internet_codepage)));
+    if (internet_codepage) {
+      set_property(props, int32_value(prop::kInternetCodepage, int32_t(internet_codepage)));
+      set_property(props, int32_value(prop::kMessageCodepage, int32_t(message_codepage_for(internet_codepage))));
+    }
+  }
+
+  // PidTagMessageCodepage: the code page 8-bit strings of the message are
+  // in, which StoreWriter uses for ANSI files. The body's charset when it is
+  // an 8-bit one; windows-1252 for ASCII, Latin-1 and the Unicode forms
+  // (which 8-bit strings cannot use); Shift_JIS for ISO-2022-JP, whose
+  // escape sequences suit only transport.
+  static uint32_t message_codepage_for(uint32_t internet_codepage) {
+    switch (internet_codepage) {
+      case 50220:
+      case 50221:
+      case 50222: return 932;
+      case 20127:
+      case 28591:
+      case 1200:
+      case 1201:
+      case 12000:
+      case 12001:
+      case 65000:
+      case kCodepageUtf8: return kCodepageWindows1252;
+      default: return is_known_codepage(internet_codepage) ? internet_codepage : kCodepageWindows1252;
+    }
   }
 
   // [MS-OXCMAIL] 2.2.3.4.1.4.1: parts of a multipart/related that the HTML

@@ -92,8 +92,8 @@ void map_envelope(GMimeMessage* message, const ConvertContext& context, NewMessa
   GMimeObject* object = GMIME_OBJECT(message);
   auto& props = out.properties;
   set_property(props, string_value(prop::kMessageClass, "IPM.Note"));
-  // 8-bit strings, if the file is ANSI, are what StoreWriter writes there:
-  // windows-1252 (PidTagInternetCodepage describes the body's charset).
+  // The code page of 8-bit strings (in ANSI files); map_content sets the
+  // body's when it has one.
   set_property(props, int32_value(prop::kMessageCodepage, 1252));
 
   // [MS-OXCMAIL] 2.2.3.2 Subject, split into prefix and normalized subject
