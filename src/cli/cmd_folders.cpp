@@ -115,6 +115,9 @@ int run_edit(const std::string& file, const std::function<Status(StoreWriter&)>&
     print_error(file, writer.status());
     return kExitBadInput;
   }
+  if ((*writer)->db().recovery().rolled_back_journal) {
+    std::cerr << "pstkit: " << file << ": rolled back an interrupted commit\n";
+  }
   Status s = edit(**writer);
   if (s.is_ok() && (*writer)->has_changes()) s = (*writer)->commit();
   if (!s.is_ok()) {
