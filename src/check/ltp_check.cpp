@@ -116,6 +116,26 @@ class LtpChecker {
   std::set<Blocks> checked_subnodes_;
 };
 
+namespace {
+
+// True when node parses as a heap whose client structure (PC, TC or BTH)
+// opens: what a subnode of unknown type must do to be checked as one.
+bool plausible_heap(const std::shared_ptr<const ndb::Node>& node, const ltp::Options& options) {
+  auto heap = ltp::Heap::open(node, options);
+  if (!heap.is_ok()) return false;
+  for (const ltp::HeapBlockInfo& b : heap->blocks()) {
+    if (!b.status.is_ok()) return false;
+  }
+  switch (heap->client_signature()) {
+    case ltp::kClientPropertyContext: return ltp::PropertyContext::open(node, options).is_ok();
+    case ltp::kClientTableContext: return ltp::TableContext::open(node, options).is_ok();
+    case ltp::kClientBth: return ltp::Bth::open(*heap, heap->user_root()).is_ok();
+    default: return true;
+  }
+}
+
+}  // namespace
+
 void LtpChecker::check_node(ndb::Nid top, ndb::Nid nid, ndb::Bid data, ndb::Bid sub, int depth,
                             std::vector<ndb::Bid>& path) {
   const bool top_level = depth == 0;
@@ -143,7 +163,11 @@ void LtpChecker::check_node(ndb::Nid top, ndb::Nid nid, ndb::Bid data, ndb::Bid 
                                 client == ltp::kClientBth || client == 0xAC;
       // Subnodes of unknown type hold property values: only a plausible
       // heap header makes them heaps.
-      if (heap_sig && (expect != Expect::kUnknown || known_client)) {
+      if (heap_sig && expect == Expect::kUnknown && known_client && !plausible_heap(node, options_)) {
+        // A value blob (attachment data...) that merely starts like a heap
+        // header: subnodes of unknown type are only checked as heaps when
+        // they parse as one.
+      } else if (heap_sig && (expect != Expect::kUnknown || known_client)) {
         check_heap(top, node, where, offset);
       } else if (expect != Expect::kUnknown) {
         c_.add(Issue::kHn, "HN", offset, nid,
