@@ -16,35 +16,10 @@ using namespace pstkit;
 
 namespace {
 
-PropValue text(uint16_t id, const std::string& s) {
-  PropValue v;
-  v.tag = ltp::make_tag(id, ltp::kPtypString);
-  v.data = utf8_to_utf16le(s);
-  return v;
-}
-
-PropValue binary(uint16_t id, const std::string& s) {
-  PropValue v;
-  v.tag = ltp::make_tag(id, ltp::kPtypBinary);
-  v.data.assign(s.begin(), s.end());
-  return v;
-}
-
-PropValue i32(uint16_t id, int32_t x) {
-  PropValue v;
-  v.tag = ltp::make_tag(id, ltp::kPtypInteger32);
-  v.data.resize(4);
-  store_le32(v.data.data(), uint32_t(x));
-  return v;
-}
-
-PropValue time(uint16_t id, uint64_t ft) {
-  PropValue v;
-  v.tag = ltp::make_tag(id, ltp::kPtypTime);
-  v.data.resize(8);
-  store_le64(v.data.data(), ft);
-  return v;
-}
+PropValue text(uint16_t id, const std::string& s) { return ltp::string_value(id, s); }
+PropValue binary(uint16_t id, const std::string& s) { return ltp::binary_value(id, Bytes(s.begin(), s.end())); }
+PropValue i32(uint16_t id, int32_t x) { return ltp::int32_value(id, x); }
+PropValue time(uint16_t id, uint64_t ft) { return ltp::time_value(id, ft); }
 
 const char* kWords[] = {"meeting", "budget", "project", "review", "deadline", "customer", "report", "quarter",
                         "schedule", "design", "release", "invoice", "contract", "team", "update", "draft"};

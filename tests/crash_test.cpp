@@ -22,20 +22,8 @@ namespace {
 
 using testing::FaultEnv;
 
-PropValue text(uint16_t id, const std::string& s) {
-  PropValue v;
-  v.tag = ltp::make_tag(id, ltp::kPtypString);
-  v.data = utf8_to_utf16le(s);
-  return v;
-}
-
-PropValue i32(uint16_t id, int32_t x) {
-  PropValue v;
-  v.tag = ltp::make_tag(id, ltp::kPtypInteger32);
-  v.data.resize(4);
-  store_le32(v.data.data(), uint32_t(x));
-  return v;
-}
+PropValue text(uint16_t id, const std::string& s) { return ltp::string_value(id, s); }
+PropValue i32(uint16_t id, int32_t x) { return ltp::int32_value(id, x); }
 
 NewMessage message(const std::string& subject, size_t attachment_bytes) {
   NewMessage m;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pstkit/bytes.h"
@@ -102,6 +103,13 @@ struct PropValue {
   // PtypMultipleString elements as UTF-8.
   Result<std::vector<std::string>> mv_strings() const;
 };
+
+// Values built from native types, in PropValue's encoding.
+PropValue string_value(uint16_t id, std::string_view utf8);  // PtypString (UTF-16LE)
+PropValue int32_value(uint16_t id, int32_t v);
+PropValue bool_value(uint16_t id, bool v);
+PropValue time_value(uint16_t id, uint64_t filetime);       // PtypTime
+PropValue binary_value(uint16_t id, Bytes data);
 
 // MS-PST 2.3.3.5: the value of a PtypObject property.
 struct ObjectRef {

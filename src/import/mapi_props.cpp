@@ -11,13 +11,6 @@ namespace pstkit::mime {
 
 namespace {
 
-PropValue make(uint16_t id, uint16_t type, Bytes data) {
-  PropValue v;
-  v.tag = ltp::make_tag(id, type);
-  v.data = std::move(data);
-  return v;
-}
-
 void append_utf16z(Bytes& out, std::string_view utf8) {
   const Bytes s = utf8_to_utf16le(utf8);
   append_bytes(out, s.data(), s.size());
@@ -33,26 +26,6 @@ void append_bytes(Bytes& out, const void* data, size_t n) {
   out.resize(old + n);
   std::memcpy(out.data() + old, data, n);
 }
-
-PropValue string_value(uint16_t id, std::string_view utf8) {
-  return make(id, ltp::kPtypString, utf8_to_utf16le(utf8));
-}
-
-PropValue int32_value(uint16_t id, int32_t v) {
-  Bytes b(4);
-  store_le32(b.data(), uint32_t(v));
-  return make(id, ltp::kPtypInteger32, std::move(b));
-}
-
-PropValue bool_value(uint16_t id, bool v) { return make(id, ltp::kPtypBoolean, Bytes{uint8_t(v ? 1 : 0)}); }
-
-PropValue time_value(uint16_t id, uint64_t filetime) {
-  Bytes b(8);
-  store_le64(b.data(), filetime);
-  return make(id, ltp::kPtypTime, std::move(b));
-}
-
-PropValue binary_value(uint16_t id, Bytes data) { return make(id, ltp::kPtypBinary, std::move(data)); }
 
 uint64_t unix_to_filetime(int64_t seconds) {
   constexpr int64_t kEpochDeltaSeconds = 11644473600;  // 1601-01-01 to 1970-01-01

@@ -67,11 +67,11 @@ inline constexpr int32_t kAttachRenderedInBody = 0x0004;
 inline constexpr int32_t kNativeBodyPlain = 1;
 inline constexpr int32_t kNativeBodyHtml = 3;
 
-PropValue string_value(uint16_t id, std::string_view utf8);  // PtypString
-PropValue int32_value(uint16_t id, int32_t v);
-PropValue bool_value(uint16_t id, bool v);
-PropValue time_value(uint16_t id, uint64_t filetime);
-PropValue binary_value(uint16_t id, Bytes data);
+using ltp::binary_value;
+using ltp::bool_value;
+using ltp::int32_value;
+using ltp::string_value;
+using ltp::time_value;
 
 // Appends n bytes (resize and copy: GCC 12 misreports vector::insert of
 // small arrays under -Warray-bounds).

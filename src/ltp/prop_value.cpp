@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "pstkit/property.h"
+#include "pstkit/utf.h"  // utf8_to_utf16le
 
 namespace pstkit::ltp {
 
@@ -81,7 +82,7 @@ Result<Guid> PropValue::as_guid() const {
 
 Result<std::string> PropValue::as_string() const {
   if (type() != kPtypString) return Status::invalid_argument(describe(tag) + " is not PtypString");
-  return utf16le_to_utf8(ByteView(data));
+  return ltp::utf16le_to_utf8(ByteView(data));
 }
 
 Result<Bytes> PropValue::as_string8() const {
@@ -140,7 +141,7 @@ Result<std::vector<std::string>> PropValue::mv_strings() const {
   PSTKIT_ASSIGN_OR_RETURN(std::vector<Bytes> elements, mv_elements());
   std::vector<std::string> out;
   out.reserve(elements.size());
-  for (const Bytes& e : elements) out.push_back(utf16le_to_utf8(ByteView(e)));
+  for (const Bytes& e : elements) out.push_back(ltp::utf16le_to_utf8(ByteView(e)));
   return out;
 }
 
@@ -151,5 +152,25 @@ Result<ObjectRef> parse_object_ref(ByteView data) {
   }
   return ObjectRef{data.u32(0), data.u32(4)};
 }
+
+PropValue string_value(uint16_t id, std::string_view utf8) {
+  return PropValue{make_tag(id, kPtypString), pstkit::utf8_to_utf16le(utf8)};
+}
+
+PropValue int32_value(uint16_t id, int32_t v) {
+  Bytes b(4);
+  store_le32(b.data(), uint32_t(v));
+  return PropValue{make_tag(id, kPtypInteger32), std::move(b)};
+}
+
+PropValue bool_value(uint16_t id, bool v) { return PropValue{make_tag(id, kPtypBoolean), Bytes{uint8_t(v ? 1 : 0)}}; }
+
+PropValue time_value(uint16_t id, uint64_t filetime) {
+  Bytes b(8);
+  store_le64(b.data(), filetime);
+  return PropValue{make_tag(id, kPtypTime), std::move(b)};
+}
+
+PropValue binary_value(uint16_t id, Bytes data) { return PropValue{make_tag(id, kPtypBinary), std::move(data)}; }
 
 }  // namespace pstkit::ltp
