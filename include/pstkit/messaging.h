@@ -217,6 +217,9 @@ class Folder {
   // (0x..F) tables (MS-PST 2.4.4.4-2.4.4.5). A missing table is empty.
   Result<std::vector<TableRow>> subfolders() const;
   Result<std::vector<TableRow>> contents() const;
+  // Just the NIDs of the contents table's rows, in table order: what a walk
+  // over every message needs, at 4 bytes a row however large the folder.
+  Result<std::vector<Nid>> content_nids() const;
   Result<std::vector<TableRow>> associated_contents() const;
 
  private:

@@ -24,7 +24,7 @@ class Dumper {
       error_line(v.path, v.nid, v.error);
       return;
     }
-    auto contents = v.folder->contents();
+    auto contents = v.folder->content_nids();
     out_.begin_object();
     out_.key("type");
     out_.string("folder");
@@ -60,7 +60,7 @@ class Dumper {
     out_.end_object();
     out_.end_line();
     if (!contents) return;
-    for (const TableRow& row : *contents) item(v.path, row.nid);
+    for (Nid nid : *contents) item(v.path, nid);
   }
 
  private:

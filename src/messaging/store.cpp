@@ -163,6 +163,24 @@ Result<std::vector<TableRow>> Folder::read_table(uint8_t type) const {
   return rows;
 }
 
+Result<std::vector<Nid>> Folder::content_nids() const {
+  const Nid table_nid = ndb::make_nid(ndb::kNidTypeContentsTable, ndb::nid_index(nid_));
+  std::vector<Nid> nids;
+  auto node = store_->db().open_node(table_nid);
+  if (!node) {
+    if (node.status().code() == Code::kNotFound) return nids;
+    return node.status().with_context("folder " + hex(nid_) + " table " + hex(table_nid));
+  }
+  auto tc = store_->open_table(std::shared_ptr<const ndb::Node>(std::move(*node)));
+  if (!tc) return tc.status().with_context("folder " + hex(nid_) + " table " + hex(table_nid));
+  nids.reserve(tc->row_count());
+  for (size_t i = 0; i < tc->row_count(); ++i) {
+    PSTKIT_ASSIGN_OR_RETURN(uint32_t row_id, tc->row_id(i));
+    nids.push_back(row_id);
+  }
+  return nids;
+}
+
 Result<std::vector<TableRow>> Folder::subfolders() const { return read_table(ndb::kNidTypeHierarchyTable); }
 Result<std::vector<TableRow>> Folder::contents() const { return read_table(ndb::kNidTypeContentsTable); }
 Result<std::vector<TableRow>> Folder::associated_contents() const {
