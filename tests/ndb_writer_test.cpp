@@ -5,9 +5,11 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "pstkit/ndb.h"
+#include "pstkit/check.h"
 #include "pstkit/ndb_writer.h"
 
 namespace pstkit::ndb {
@@ -215,6 +217,77 @@ TEST_P(NdbWriterTest, ReopenForWritingContinues) {
 
 INSTANTIATE_TEST_SUITE_P(Formats, NdbWriterTest, ::testing::Values(FileFormat::kUnicode, FileFormat::kAnsi),
                          [](const auto& p) { return p.param == FileFormat::kAnsi ? "Ansi" : "Unicode"; });
+
+}  // namespace
+}  // namespace pstkit::ndb
+
+namespace pstkit::ndb {
+namespace {
+
+// MS-PST 2.6.1.3.7: a file whose fAMapValid is INVALID_AMAP gets its AMaps
+// rebuilt from the B-trees when opened for writing.
+TEST(NdbWriterRecovery, InvalidAMapsAreRebuilt) {
+  const auto dir = std::filesystem::temp_directory_path() / ("pstkit-amap-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "t.pst").string();
+  {
+    CreateOptions o;
+    auto w = WritableDatabase::create(path, o);
+    ASSERT_TRUE(w.is_ok());
+    for (int i = 0; i < 50; ++i) {
+      const Nid nid = (*w)->allocate_nid(kNidTypeNormalMessage);
+      ASSERT_TRUE((*w)->put_node({nid, *(*w)->write_data_tree({Bytes(300 + i, uint8_t(i))}), 0, 0}).is_ok());
+    }
+    ASSERT_TRUE((*w)->commit().is_ok());
+  }
+  // Mark the maps invalid and scribble over the AMap, as a crashed client
+  // could leave them (header CRCs kept valid).
+  {
+    auto db = Database::open(path);
+    ASSERT_TRUE(db.is_ok());
+    Header h = (*db)->header();
+    db->reset();
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    Bytes raw(564);
+    f.read(reinterpret_cast<char*>(raw.data()), 564);
+    h.amap_valid = 0;
+    encode_header(h, raw);
+    f.seekp(0);
+    f.write(reinterpret_cast<const char*>(raw.data()), 564);
+    const Bytes zeros(496, 0);
+    f.seekp(0x4400);
+    f.write(reinterpret_cast<const char*>(zeros.data()), std::streamsize(zeros.size()));
+  }
+  auto w = WritableDatabase::open(path);
+  ASSERT_TRUE(w.is_ok()) << w.status().message();
+  EXPECT_TRUE((*w)->recovery().rebuilt_amap);
+  // The rebuilt maps protect the existing blocks: new writes land elsewhere.
+  const Nid nid = (*w)->allocate_nid(kNidTypeNormalMessage);
+  ASSERT_TRUE((*w)->put_node({nid, *(*w)->write_data_tree({Bytes(5000, 7)}), 0, 0}).is_ok());
+  ASSERT_TRUE((*w)->commit().is_ok());
+  w->reset();
+  auto db = Database::open(path);
+  ASSERT_TRUE(db.is_ok());
+  EXPECT_EQ((*db)->header().amap_valid, 2);
+  size_t nodes = 0;
+  ASSERT_TRUE((*db)->for_each_node([&](const NodeEntry& e) {
+    auto n = (*db)->open_node(e.nid);
+    EXPECT_TRUE(n.is_ok() && (*n)->read_all().is_ok());
+    return ++nodes, true;
+  }).is_ok());
+  EXPECT_EQ(nodes, 51u);
+  // The NDB structures check clean (the nodes hold raw test bytes, not PCs).
+  check::CheckOptions co;
+  co.check_ltp = false;
+  co.check_folders = false;
+  auto report = check::check_file(path, co);
+  ASSERT_TRUE(report.is_ok());
+  EXPECT_TRUE(report->clean());
+  for (const auto& f : report->findings) {
+    if (f.severity == check::Severity::kError) ADD_FAILURE() << f.code << " " << f.structure << ": " << f.message;
+  }
+  std::filesystem::remove_all(dir);
+}
 
 }  // namespace
 }  // namespace pstkit::ndb
