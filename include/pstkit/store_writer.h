@@ -69,7 +69,9 @@ class StoreWriter {
   static Result<std::unique_ptr<StoreWriter>> open(const std::string& path, const ndb::WriterOptions& writer = {});
   ~StoreWriter();
 
-  // The store as it is now, uncommitted changes included.
+  // The store as it is now, uncommitted changes included. Each call flushes
+  // staged changes and reloads the view, so references into an earlier
+  // call's result (names().entries()...) do not survive the next call.
   const Store& store() const;
   ndb::WritableDatabase& db();
 

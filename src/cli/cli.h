@@ -24,6 +24,10 @@ void print_error(const std::string& file, const Status& status);
 // Opens a store or prints why not (returns nullptr).
 std::unique_ptr<Store> open_store_or_report(const std::string& path);
 
+// "Inbox/Projects/" -> {"Inbox", "Projects"}; empty components are dropped,
+// so "" and "/" name the IPM subtree itself.
+std::vector<std::string> split_path(const std::string& text);
+
 // Parses a node id as printed by ls/dump: decimal or 0x-prefixed hex.
 bool parse_nid(const std::string& text, Nid* out);
 

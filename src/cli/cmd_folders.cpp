@@ -15,22 +15,6 @@ namespace {
 
 using Path = std::vector<std::string>;
 
-// "Inbox/Projects/" -> {"Inbox", "Projects"}; empty components are dropped,
-// so "" and "/" name the IPM subtree itself.
-Path split_path(const std::string& text) {
-  Path out;
-  std::string cur;
-  for (char c : text) {
-    if (c == '/') {
-      if (!cur.empty()) out.push_back(std::move(cur));
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  if (!cur.empty()) out.push_back(std::move(cur));
-  return out;
-}
 
 std::string join(const Path& path) {
   if (path.empty()) return "/";

@@ -24,20 +24,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::vector<std::string> split_path(const std::string& text) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : text) {
-    if (c == '/') {
-      if (!cur.empty()) out.push_back(std::move(cur));
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  if (!cur.empty()) out.push_back(std::move(cur));
-  return out;
-}
 
 // The default folder of a source: its base name without the extension
 // ("~/mail/inbox.mbox" -> "inbox"), or "Imported".

@@ -35,6 +35,21 @@ std::unique_ptr<Store> open_store_or_report(const std::string& path) {
   return std::move(*store);
 }
 
+std::vector<std::string> split_path(const std::string& text) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : text) {
+    if (c == '/') {
+      if (!cur.empty()) out.push_back(std::move(cur));
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) out.push_back(std::move(cur));
+  return out;
+}
+
 bool parse_nid(const std::string& text, Nid* out) {
   if (text.empty()) return false;
   errno = 0;

@@ -276,6 +276,18 @@ static Status rewrite_message(StoreWriter::Impl& m, Nid nid, const std::function
   return put_built_node(*m.db, nid, entry.parent_nid, built, previous, carried);
 }
 
+// After a message changed: its contents table row, and the folder's unread
+// count when the read flag moved.
+static Status refresh_message_row(StoreWriter::Impl& m, Nid message, const std::vector<PropValue>& before) {
+  PSTKIT_ASSIGN_OR_RETURN(auto after, m.message_props(message));
+  PSTKIT_ASSIGN_OR_RETURN(ndb::NodeEntry e, m.db->find_node(message));
+  PSTKIT_RETURN_IF_ERROR(m.add_contents_row(e.parent_nid, message, is_associated(message), after));
+  if (!is_associated(message)) {
+    PSTKIT_RETURN_IF_ERROR(m.adjust_counts(e.parent_nid, 0, unread_of(after) - unread_of(before)));
+  }
+  return Status::ok();
+}
+
 Status StoreWriter::set_message_properties(Nid message, const std::vector<PropValue>& properties,
                                            const std::vector<NamedValue>& named) {
   Impl& m = *impl_;
@@ -308,13 +320,7 @@ Status StoreWriter::set_message_properties(Nid message, const std::vector<PropVa
     }
     return Status::ok();
   }));
-  PSTKIT_ASSIGN_OR_RETURN(auto after, m.message_props(message));
-  PSTKIT_ASSIGN_OR_RETURN(ndb::NodeEntry e, m.db->find_node(message));
-  PSTKIT_RETURN_IF_ERROR(m.add_contents_row(e.parent_nid, message, is_associated(message), after));
-  if (!is_associated(message)) {
-    PSTKIT_RETURN_IF_ERROR(m.adjust_counts(e.parent_nid, 0, unread_of(after) - unread_of(before)));
-  }
-  return Status::ok();
+  return refresh_message_row(m, message, before);
 }
 
 Status StoreWriter::remove_message_properties(Nid message, const std::vector<uint16_t>& ids) {
@@ -324,13 +330,7 @@ Status StoreWriter::remove_message_properties(Nid message, const std::vector<uin
     for (uint16_t id : ids) pc.remove(id);
     return Status::ok();
   }));
-  PSTKIT_ASSIGN_OR_RETURN(auto after, m.message_props(message));
-  PSTKIT_ASSIGN_OR_RETURN(ndb::NodeEntry e, m.db->find_node(message));
-  PSTKIT_RETURN_IF_ERROR(m.add_contents_row(e.parent_nid, message, is_associated(message), after));
-  if (!is_associated(message)) {
-    PSTKIT_RETURN_IF_ERROR(m.adjust_counts(e.parent_nid, 0, unread_of(after) - unread_of(before)));
-  }
-  return Status::ok();
+  return refresh_message_row(m, message, before);
 }
 
 Result<Nid> StoreWriter::add_attachment(Nid message, const NewAttachment& attachment) {
