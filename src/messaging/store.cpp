@@ -272,7 +272,12 @@ std::optional<Bytes> Message::body_html() const {
 Result<std::optional<Bytes>> Message::body_rtf() const {
   const PropValue* v = props_.find(prop::kRtfCompressed);
   if (!v) return std::optional<Bytes>();
-  PSTKIT_ASSIGN_OR_RETURN(Bytes rtf, rtf::decompress(v->data));
+  // Some writers store streams (notably uncompressed "MELA" ones) whose
+  // contents stop short of RAWSIZE; with the CRC intact that is a writer
+  // quirk, not damage, so what is there is the body.
+  rtf::DecompressOptions options;
+  options.allow_partial = true;
+  PSTKIT_ASSIGN_OR_RETURN(Bytes rtf, rtf::decompress(v->data, options));
   return std::optional<Bytes>(std::move(rtf));
 }
 
@@ -296,7 +301,11 @@ Result<std::unique_ptr<ndb::Node>> Attachment::open_data() const {
 
 bool Attachment::has_data() const {
   auto tag = pc_->tag_of(prop::kAttachDataBin);
-  return tag && ltp::tag_type(*tag) == ltp::kPtypBinary;
+  if (!tag) return false;
+  // By value: PtypBinary. OLE (MS-OXCMSG 2.2.2.9, method 6): PtypObject
+  // naming a subnode that holds the object's storage; streamed the same way.
+  return ltp::tag_type(*tag) == ltp::kPtypBinary ||
+         (ltp::tag_type(*tag) == ltp::kPtypObject && method() != kAttachEmbeddedMessage);
 }
 
 uint64_t Attachment::data_size() const {
