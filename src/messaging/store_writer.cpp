@@ -263,17 +263,22 @@ std::vector<PropValue> StoreWriter::Impl::row_cells(const std::vector<ltp::Table
   return cells;
 }
 
+// The staged PC's properties, read back through a PC reader.
+Result<std::vector<PropValue>> StoreWriter::Impl::staged_folder_props(Nid folder) {
+  PSTKIT_ASSIGN_OR_RETURN(ltp::PcBuilder * pc, folder_pc(folder));
+  PSTKIT_ASSIGN_OR_RETURN(auto built, pc->build());
+  auto node = ndb::make_memory_node(folder, built.blocks);
+  PSTKIT_ASSIGN_OR_RETURN(auto reread, ltp::PropertyContext::open(std::shared_ptr<const ndb::Node>(std::move(node)),
+                                                                  view->ltp_options()));
+  return reread.all_readable();
+}
+
+// Keeps the folder's row in its parent's hierarchy table in step with its PC.
 Status StoreWriter::Impl::sync_hierarchy_row(Nid folder) {
   PSTKIT_ASSIGN_OR_RETURN(FolderEdit * fe, edit(folder));
   const Nid parent = fe->parent;
   if (parent == folder || parent == 0) return Status::ok();  // the root has no row
-  PSTKIT_ASSIGN_OR_RETURN(ltp::PcBuilder * pc, folder_pc(folder));
-  PSTKIT_ASSIGN_OR_RETURN(auto built, pc->build());
-  auto node = ndb::make_memory_node(folder, built.blocks);
-  PSTKIT_ASSIGN_OR_RETURN(auto reread,
-                          ltp::PropertyContext::open(std::shared_ptr<const ndb::Node>(std::move(node)),
-                                                     view->ltp_options()));
-  std::vector<PropValue> props = reread.all_readable();
+  PSTKIT_ASSIGN_OR_RETURN(auto props, staged_folder_props(folder));
   PSTKIT_ASSIGN_OR_RETURN(ltp::TcBuilder * table, folder_table(parent, ndb::kNidTypeHierarchyTable));
   auto cells = row_cells(table->columns(), props);
   if (table->has_row(folder)) return table->replace_row(folder, cells);
@@ -281,15 +286,11 @@ Status StoreWriter::Impl::sync_hierarchy_row(Nid folder) {
 }
 
 Status StoreWriter::Impl::adjust_counts(Nid folder, int32_t count_delta, int32_t unread_delta) {
-  PSTKIT_ASSIGN_OR_RETURN(ltp::PcBuilder * pc, folder_pc(folder));
-  PSTKIT_ASSIGN_OR_RETURN(auto built, pc->build());
-  auto node = ndb::make_memory_node(folder, built.blocks);
-  PSTKIT_ASSIGN_OR_RETURN(auto reread,
-                          ltp::PropertyContext::open(std::shared_ptr<const ndb::Node>(std::move(node)),
-                                                     view->ltp_options()));
-  PropertyBag bag(reread.all_readable(), 1252);
+  PSTKIT_ASSIGN_OR_RETURN(auto props, staged_folder_props(folder));
+  PropertyBag bag(std::move(props), 1252);
   const int32_t count = std::max(0, bag.get_i32(prop::kContentCount).value_or(0) + count_delta);
   const int32_t unread = std::max(0, bag.get_i32(prop::kContentUnread).value_or(0) + unread_delta);
+  PSTKIT_ASSIGN_OR_RETURN(ltp::PcBuilder * pc, folder_pc(folder));
   PSTKIT_RETURN_IF_ERROR(pc->set(ltp::make_tag(prop::kContentCount, ltp::kPtypInteger32), i32_bytes(count)));
   PSTKIT_RETURN_IF_ERROR(pc->set(ltp::make_tag(prop::kContentUnread, ltp::kPtypInteger32), i32_bytes(unread)));
   return sync_hierarchy_row(folder);

@@ -53,6 +53,8 @@ struct StoreWriter::Impl {
 
   // Updates the folder's row in its parent's hierarchy table from its PC.
   Status sync_hierarchy_row(Nid folder);
+  // The staged PC's properties, read back through a PC reader.
+  Result<std::vector<PropValue>> staged_folder_props(Nid folder);
   // Row cells for columns, taken from props (same id; 8- and 16-bit string
   // types are interchangeable).
   static std::vector<PropValue> row_cells(const std::vector<ltp::TableContext::Column>& columns,
