@@ -43,6 +43,8 @@ class ByteView {
 
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
+  const uint8_t* begin() const { return data_; }
+  const uint8_t* end() const { return data_ + size_; }
   bool empty() const { return size_ == 0; }
   // True when [offset, offset+len) lies inside the view (overflow-safe).
   bool has(size_t offset, size_t len) const { return offset <= size_ && len <= size_ - offset; }

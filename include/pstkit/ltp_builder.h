@@ -94,13 +94,26 @@ class HeapBuilder {
   // Zero-size slots count as freed when they match cFree exactly; otherwise
   // they are kept as live empty allocations.
   static Result<HeapBuilder> from_heap(const Heap& heap);
+  // Opens the heap of a node for in-place edits without reading it whole:
+  // a block is read (through source) when an edit or get() first needs it,
+  // new allocations go to blocks already read, then the last block, then a
+  // new one, and build_changed() returns only the blocks that differ. Memory
+  // follows the blocks touched, not the heap's size.
+  using BlockSource = std::function<Result<SharedBytes>(size_t block)>;
+  static Result<HeapBuilder> open_in_place(ndb::FileFormat format, size_t block_count, BlockSource source);
 
   ndb::FileFormat format() const { return format_; }
   size_t max_block_size() const { return max_block_; }
   uint8_t client_signature() const { return client_signature_; }
-  void set_client_signature(uint8_t sig) { client_signature_ = sig; }
+  void set_client_signature(uint8_t sig) {
+    client_signature_ = sig;
+    header_dirty_ = true;
+  }
   Hid user_root() const { return user_root_; }
-  void set_user_root(Hid hid) { user_root_ = hid; }
+  void set_user_root(Hid hid) {
+    user_root_ = hid;
+    header_dirty_ = true;
+  }
 
   // A new allocation holding data (at most kMaxHeapAllocation bytes).
   Result<Hid> allocate(ByteView data);
@@ -119,7 +132,13 @@ class HeapBuilder {
   size_t allocation_count() const;  // live allocations
 
   // The data blocks: HNHDR/HNPAGEHDR/HNBITMAPHDR, allocations, page map.
+  // Not for heaps opened in place (see build_changed).
   std::vector<Bytes> build() const;
+  // The blocks that changed or were added, by index: the edited blocks, the
+  // block before a new one (padded to full size), and the HNHDR/HNBITMAPHDR
+  // blocks whose fill levels or header fields changed. For a heap not
+  // opened in place, every block.
+  Result<std::map<size_t, Bytes>> build_changed() const;
 
  private:
   struct Slot {
@@ -130,9 +149,17 @@ class HeapBuilder {
     std::vector<Slot> slots;  // slot i is hidIndex i + 1
     size_t data_bytes = 0;    // sum of the slots' sizes
     uint16_t opaque_free = 0; // cFree of a loaded block whose freed slots are unknown
+    bool loaded = true;       // false: not read yet (heaps opened in place)
+    bool dirty = true;        // differs from the block in the file
+    Bytes fill_levels;        // HNHDR/HNBITMAPHDR rgbFillLevel as read
   };
 
   HeapBuilder(ndb::FileFormat format, size_t max_block, uint8_t sig);
+  // Reads block index of a heap opened in place (no-op once read).
+  Status load(size_t index) const;
+  Status parse_page(size_t index, ByteView block) const;
+  void touch(size_t index) { pages_[index].dirty = true; }
+  uint8_t level_of(size_t index) const;
   size_t used_bytes(size_t page, size_t data_bytes, size_t slots) const;
   bool fits(size_t page, size_t extra_bytes, bool new_slot) const;
   Result<const Page*> page_of(Hid hid, uint32_t* slot) const;
@@ -143,7 +170,10 @@ class HeapBuilder {
   size_t max_block_;
   uint8_t client_signature_;
   Hid user_root_ = 0;
-  std::vector<Page> pages_;
+  // Mutable: a heap opened in place reads its blocks on first use.
+  mutable std::vector<Page> pages_;
+  BlockSource source_;        // set for heaps opened in place
+  bool header_dirty_ = true;  // HNHDR fields changed
 };
 
 // MS-PST 2.3.2 BTree-on-Heap: a builder for a whole tree.

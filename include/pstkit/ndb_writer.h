@@ -11,6 +11,7 @@
 // The writer is also a Database: reads see uncommitted changes.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -66,6 +67,15 @@ class WritableDatabase : public Database {
   // than one, the XBLOCK/XXBLOCK tree above them. Returns the top BID (0 for
   // an empty stream).
   virtual Result<Bid> write_data_tree(const std::vector<Bytes>& blocks) = 0;
+  // Rewrites the data stream whose tree is old_data_bid in place of a few of
+  // its blocks: the new stream has block_count blocks, those in changed (by
+  // index) with new contents, every other one the old block at that index,
+  // shared rather than copied. Returns the new tree's top BID, which holds
+  // its own references: the caller releases old_data_bid as usual (put_node
+  // does). Lets a long stream (a large table's heap) change by the cost of
+  // its changed blocks and its XBLOCKs, not its size.
+  virtual Result<Bid> rewrite_data_tree(Bid old_data_bid, size_t block_count,
+                                        const std::map<size_t, Bytes>& changed) = 0;
   // Writes the SLBLOCK/SIBLOCK tree for these entries (sorted by NID; their
   // BIDs' references move into the tree). Returns 0 for no entries.
   virtual Result<Bid> write_subnode_tree(std::vector<SubnodeEntry> entries) = 0;

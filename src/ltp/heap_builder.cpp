@@ -4,6 +4,8 @@
 // or resizing an allocation never moves another HID: the block is compacted
 // when its bytes are produced, the page map recording the new offsets.
 #include <algorithm>
+#include <set>
+#include <string>
 
 #include "pstkit/ltp_builder.h"
 
@@ -106,6 +108,7 @@ Result<Hid> HeapBuilder::allocate(ByteView data) {
   }
   auto place = [&](size_t page) -> std::optional<Hid> {
     Page& p = pages_[page];
+    if (!p.loaded) return std::nullopt;  // in place: only blocks already read
     // Cheap test first: a block without room even for reusing a slot is
     // skipped without scanning its slots (large tables have hundreds of
     // full blocks; scanning them made building a table quadratic).
@@ -117,15 +120,19 @@ Result<Hid> HeapBuilder::allocate(ByteView data) {
     freed->data = data.to_bytes();
     freed->freed = false;
     p.data_bytes += data.size();
+    p.dirty = true;
     const uint32_t index = uint32_t(freed - p.slots.begin()) + 1;
     return make_hid(uint32_t(page), index, format_);
   };
+  if (source_) PSTKIT_RETURN_IF_ERROR(load(pages_.size() - 1));
   for (size_t page = 0; page < pages_.size(); ++page) {
     if (auto hid = place(page)) return *hid;
   }
   if (pages_.size() >= kMaxBlocks) {
     return Status::invalid_argument("heap is full: " + std::to_string(kMaxBlocks) + " blocks");
   }
+  // The block before a new one is written at the full size from now on.
+  touch(pages_.size() - 1);
   pages_.emplace_back();
   if (auto hid = place(pages_.size() - 1)) return *hid;
   return Status::invalid_argument("heap allocation does not fit an empty block");
@@ -134,6 +141,7 @@ Result<Hid> HeapBuilder::allocate(ByteView data) {
 Result<const HeapBuilder::Page*> HeapBuilder::page_of(Hid hid, uint32_t* slot) const {
   if (!hnid_is_hid(hid)) return Status::invalid_argument(hex(hid) + " is not a HID");
   const HidParts parts = split_hid(hid, format_);
+  if (parts.block < pages_.size()) PSTKIT_RETURN_IF_ERROR(load(parts.block));
   if (parts.index == 0 || parts.block >= pages_.size() ||
       parts.index > pages_[parts.block].slots.size() ||
       pages_[parts.block].slots[parts.index - 1].freed) {
@@ -153,6 +161,7 @@ Status HeapBuilder::free(Hid hid) {
   PSTKIT_ASSIGN_OR_RETURN(Page * p, page_of(hid, &slot));
   p->data_bytes -= p->slots[slot].data.size();
   p->slots[slot] = Slot{{}, true};
+  p->dirty = true;
   // Trailing freed slots can go: nothing refers to them.
   while (!p->slots.empty() && p->slots.back().freed) p->slots.pop_back();
   return Status::ok();
@@ -173,6 +182,7 @@ Status HeapBuilder::replace(Hid hid, ByteView data) {
   }
   p->data_bytes = p->data_bytes - old_size + data.size();
   p->slots[slot].data = data.to_bytes();
+  p->dirty = true;
   return Status::ok();
 }
 
@@ -196,9 +206,16 @@ bool HeapBuilder::contains(Hid hid) const {
   return page_of(hid, &slot).is_ok();
 }
 
+uint8_t HeapBuilder::level_of(size_t index) const {
+  const Page& p = pages_[index];
+  return fill_level(max_block_ - used_bytes(index, p.data_bytes, p.slots.size()));
+}
+
 size_t HeapBuilder::allocation_count() const {
   size_t n = 0;
-  for (const Page& p : pages_) {
+  for (size_t i = 0; i < pages_.size(); ++i) {
+    if (!load(i).is_ok()) continue;
+    const Page& p = pages_[i];
     n += size_t(std::count_if(p.slots.begin(), p.slots.end(), [](const Slot& s) { return !s.freed; }));
   }
   return n;
@@ -237,7 +254,7 @@ std::vector<Bytes> HeapBuilder::build() const {
   levels.reserve(pages_.size());
   for (size_t i = 0; i < pages_.size(); ++i) {
     blocks.push_back(build_block(i));
-    levels.push_back(fill_level(max_block_ - used_bytes(i, pages_[i].data_bytes, pages_[i].slots.size())));
+    levels.push_back(level_of(i));
   }
   // MS-PST 2.3.1.2 HNHDR: bSig, bClientSig, hidUserRoot, the fill levels of
   // blocks 0..7.
@@ -251,6 +268,128 @@ std::vector<Bytes> HeapBuilder::build() const {
     store_fill_levels(blocks[i].data() + 2, levels, i, kBlocksPerBitmap);
   }
   return blocks;
+}
+
+// ---------------------------------------------------------------- in place
+
+Result<HeapBuilder> HeapBuilder::open_in_place(ndb::FileFormat format, size_t block_count, BlockSource source) {
+  if (block_count == 0) return Status::corrupt("HN header", Status::kNoOffset, "heap has no blocks");
+  if (block_count > kMaxBlocks) return Status::invalid_argument("heap has too many blocks to edit");
+  PSTKIT_ASSIGN_OR_RETURN(HeapBuilder b, create(format, 0));
+  b.source_ = std::move(source);
+  b.pages_.assign(block_count, Page{});
+  for (Page& p : b.pages_) {
+    p.loaded = false;
+    p.dirty = false;
+  }
+  PSTKIT_RETURN_IF_ERROR(b.load(0));  // the HNHDR
+  b.header_dirty_ = false;
+  return b;
+}
+
+Status HeapBuilder::load(size_t index) const {
+  if (index >= pages_.size() || pages_[index].loaded) return Status::ok();
+  PSTKIT_ASSIGN_OR_RETURN(SharedBytes block, source_(index));
+  if (!block) return Status::corrupt("HN", Status::kNoOffset, "heap block " + std::to_string(index) + ": no data");
+  return parse_page(index, ByteView(*block));
+}
+
+// MS-PST 2.3.1.5 HNPAGEMAP, read the way Heap reads it (bounds-checked), into
+// slots; header fields of block 0 (HNHDR) and the fill levels of header blocks
+// are kept.
+Status HeapBuilder::parse_page(size_t index, ByteView data) const {
+  const std::string where = "heap block " + std::to_string(index);
+  const size_t hdr = header_size(index);
+  if (data.size() < hdr || data.size() > max_block_) {
+    return Status::corrupt("HN page header", Status::kNoOffset, where + ": " + std::to_string(data.size()) + " bytes");
+  }
+  const size_t map = data.u16(0);
+  if (map < hdr || !data.has(map, kPageMapHeaderSize)) {
+    return Status::corrupt("HN page map", Status::kNoOffset, where + ": ibHnpm " + hex(map) + " out of range");
+  }
+  const size_t count = data.u16(map);
+  const uint16_t free_count = data.u16(map + 2);
+  if (count > kMaxHidIndex || !data.has(map + kPageMapHeaderSize, 2 * (count + 1))) {
+    return Status::corrupt("HN page map", Status::kNoOffset, where + ": cAlloc " + std::to_string(count) + " out of range");
+  }
+  Page page;
+  size_t prev = hdr, zero_size = 0;
+  for (size_t i = 0; i <= count; ++i) {
+    const size_t off = data.u16(map + kPageMapHeaderSize + 2 * i);
+    if (off < prev || off > map) {
+      return Status::corrupt("HN page map", Status::kNoOffset,
+                             where + ": rgibAlloc[" + std::to_string(i) + "] = " + hex(off) + " out of order");
+    }
+    if (i > 0) {
+      page.slots.push_back(Slot{data.sub(prev, off - prev).to_bytes(), false});
+      page.data_bytes += off - prev;
+      if (off == prev) ++zero_size;
+    }
+    prev = off;
+  }
+  // As in from_heap: empty slots are freed ones only when they add up to cFree.
+  if (zero_size == free_count) {
+    for (Slot& s : page.slots) s.freed = s.data.empty();
+    while (!page.slots.empty() && page.slots.back().freed) page.slots.pop_back();
+  } else {
+    page.opaque_free = free_count;
+  }
+  if (index == 0) {
+    // MS-PST 2.3.1.2 HNHDR.
+    if (data.u8(2) != kHeapSignature) {
+      return Status::corrupt("HN header", Status::kNoOffset, "bSig " + hex(data.u8(2)) + ", expected 0xec");
+    }
+    auto* self = const_cast<HeapBuilder*>(this);
+    self->client_signature_ = data.u8(3);
+    self->user_root_ = data.u32(4);
+    page.fill_levels = data.sub(8, 4).to_bytes();
+  } else if (is_bitmap_block(index)) {
+    page.fill_levels = data.sub(2, 64).to_bytes();  // MS-PST 2.3.1.4
+  }
+  page.loaded = true;
+  page.dirty = false;
+  pages_[index] = std::move(page);
+  return Status::ok();
+}
+
+Result<std::map<size_t, Bytes>> HeapBuilder::build_changed() const {
+  std::map<size_t, Bytes> out;
+  if (!source_) {
+    std::vector<Bytes> all = build();
+    for (size_t i = 0; i < all.size(); ++i) out.emplace(i, std::move(all[i]));
+    return out;
+  }
+  // Header blocks to refresh: block 0 for its fields and blocks 0..7, the
+  // HNBITMAPHDR of every group of 128 with a changed block.
+  std::set<size_t> headers;
+  if (header_dirty_) headers.insert(0);
+  for (size_t i = 0; i < pages_.size(); ++i) {
+    if (!pages_[i].dirty) continue;
+    headers.insert(i < 8 ? 0 : 8 + (i - 8) / kBlocksPerBitmap * kBlocksPerBitmap);
+  }
+  for (size_t h : headers) PSTKIT_RETURN_IF_ERROR(load(h));
+  for (size_t i = 0; i < pages_.size(); ++i) {
+    if (pages_[i].dirty || headers.count(i)) out.emplace(i, build_block(i));
+  }
+  for (size_t h : headers) {
+    Bytes& block = out[h];
+    const size_t first = h, count = h == 0 ? 8 : kBlocksPerBitmap;
+    uint8_t* levels = block.data() + (h == 0 ? 8 : 2);
+    // Blocks not read keep the level the file gave them.
+    const Bytes& before = pages_[h].fill_levels;
+    for (size_t k = 0; k < count / 2; ++k) levels[k] = k < before.size() ? before[k] : 0;
+    for (size_t i = first; i < first + count && i < pages_.size(); ++i) {
+      if (!pages_[i].loaded) continue;
+      const size_t k = i - first;
+      levels[k / 2] = uint8_t((levels[k / 2] & (0xF0u >> (4 * (k % 2)))) | (level_of(i) << (4 * (k % 2))));
+    }
+    if (h == 0) {
+      block[2] = kHeapSignature;
+      block[3] = client_signature_;
+      store_le32(block.data() + 4, user_root_);
+    }
+  }
+  return out;
 }
 
 }  // namespace pstkit::ltp

@@ -12,31 +12,18 @@
 
 namespace pstkit::ltp {
 
+using detail::cell_exists;
+using detail::cell_width;
+using detail::kHnidSize;
+using detail::set_cell_exists;
+using detail::stored_inline;
+
 namespace {
 
 constexpr size_t kTcInfoSize = 22;     // MS-PST 2.3.4.1 TCINFO before rgTCOLDESC
 constexpr size_t kTcColDescSize = 8;   // MS-PST 2.3.4.2 TCOLDESC
 constexpr uint8_t kRowIdKeySize = 4;   // MS-PST 2.3.4.3.1 TCROWID dwRowID
 constexpr size_t kMaxColumns = 255;    // cCols is one byte
-constexpr size_t kHnidSize = 4;
-
-// MS-PST 2.3.4.4.2: fixed-size values of up to 8 bytes sit in the row.
-bool stored_inline(uint16_t type) {
-  const size_t fixed = is_multi_valued(type) ? 0 : fixed_type_size(type);
-  return fixed != 0 && fixed <= 8;
-}
-
-// Bytes a column takes in a row: its value, or an HNID; 0 when the type
-// cannot be a column.
-size_t cell_width(uint16_t type) {
-  if (!is_known_type(type) || type == kPtypNull || type == kPtypUnspecified) return 0;
-  return stored_inline(type) ? fixed_type_size(type) : kHnidSize;
-}
-
-// MS-PST 2.3.4.4.1: iBit 0 is the most significant bit of rgCEB[0].
-void set_cell_exists(uint8_t* ceb, uint8_t bit) { ceb[bit / 8] |= uint8_t(0x80u >> (bit % 8)); }
-bool cell_exists(const uint8_t* ceb, uint8_t bit) { return (ceb[bit / 8] & (0x80u >> (bit % 8))) != 0; }
-
 }  // namespace
 
 struct TcBuilder::Cell {

@@ -20,4 +20,21 @@ Status check_value(PropTag tag, ByteView value);
 Result<Hnid> store_value(HeapBuilder& heap, ByteView value, const NidAllocator& allocate_nid,
                          size_t max_block, std::map<ndb::Nid, BuiltNode>& subnodes);
 
+// MS-PST 2.3.4.4.2 table cells.
+inline constexpr size_t kHnidSize = 4;
+// Fixed-size values of up to 8 bytes sit in the row.
+inline bool stored_inline(uint16_t type) {
+  const size_t fixed = is_multi_valued(type) ? 0 : fixed_type_size(type);
+  return fixed != 0 && fixed <= 8;
+}
+// Bytes a column takes in a row: its value, or an HNID; 0 when the type
+// cannot be a column.
+inline size_t cell_width(uint16_t type) {
+  if (!is_known_type(type) || type == kPtypNull || type == kPtypUnspecified) return 0;
+  return stored_inline(type) ? fixed_type_size(type) : kHnidSize;
+}
+// MS-PST 2.3.4.4.1: iBit 0 is the most significant bit of rgCEB[0].
+inline void set_cell_exists(uint8_t* ceb, uint8_t bit) { ceb[bit / 8] |= uint8_t(0x80u >> (bit % 8)); }
+inline bool cell_exists(const uint8_t* ceb, uint8_t bit) { return (ceb[bit / 8] & (0x80u >> (bit % 8))) != 0; }
+
 }  // namespace pstkit::ltp::detail

@@ -225,11 +225,9 @@ Result<std::vector<PropValue>> StoreWriter::Impl::message_props(Nid message) {
 
 Status StoreWriter::Impl::add_contents_row(Nid folder, Nid message, bool associated,
                                            const std::vector<PropValue>& props) {
-  PSTKIT_ASSIGN_OR_RETURN(ltp::TcBuilder * table,
+  PSTKIT_ASSIGN_OR_RETURN(ltp::TableEditor * table,
                           folder_table(folder, associated ? ndb::kNidTypeAssocContentsTable : ndb::kNidTypeContentsTable));
-  auto cells = row_cells(table->columns(), props);
-  if (table->has_row(message)) return table->replace_row(message, cells);
-  return table->add_row(message, cells);
+  return table->put_row(message, row_cells(table->columns(), props));
 }
 
 namespace {
@@ -407,9 +405,9 @@ Status StoreWriter::delete_message(Nid message) {
   PSTKIT_ASSIGN_OR_RETURN(auto props, m.message_props(message));
   PSTKIT_RETURN_IF_ERROR(m.db->delete_node(message));
   const bool assoc = is_associated(message);
-  PSTKIT_ASSIGN_OR_RETURN(ltp::TcBuilder * table, m.folder_table(e.parent_nid, assoc ? ndb::kNidTypeAssocContentsTable
-                                                                                     : ndb::kNidTypeContentsTable));
-  table->remove_row(message);
+  PSTKIT_ASSIGN_OR_RETURN(ltp::TableEditor * table, m.folder_table(e.parent_nid, assoc ? ndb::kNidTypeAssocContentsTable
+                                                                                        : ndb::kNidTypeContentsTable));
+  PSTKIT_RETURN_IF_ERROR(table->remove_row(message).status());
   if (!assoc) PSTKIT_RETURN_IF_ERROR(m.adjust_counts(e.parent_nid, -1, -unread_of(props)));
   return Status::ok();
 }
@@ -423,8 +421,8 @@ Status StoreWriter::move_message(Nid message, Nid to_folder) {
   PSTKIT_ASSIGN_OR_RETURN(auto props, m.message_props(message));
   const bool assoc = is_associated(message);
   const uint8_t type = assoc ? ndb::kNidTypeAssocContentsTable : ndb::kNidTypeContentsTable;
-  PSTKIT_ASSIGN_OR_RETURN(ltp::TcBuilder * from, m.folder_table(e.parent_nid, type));
-  from->remove_row(message);
+  PSTKIT_ASSIGN_OR_RETURN(ltp::TableEditor * from, m.folder_table(e.parent_nid, type));
+  PSTKIT_RETURN_IF_ERROR(from->remove_row(message).status());
   const Nid old_parent = e.parent_nid;
   e.parent_nid = to_folder;
   PSTKIT_RETURN_IF_ERROR(m.db->put_node(e));

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "pstkit/ltp_builder.h"
+#include "pstkit/ltp_editor.h"
 #include "pstkit/ndb_writer.h"
 
 namespace pstkit {
@@ -21,5 +22,10 @@ Result<ndb::SubnodeEntry> write_built_node(ndb::WritableDatabase& db, ndb::Nid n
 Status put_built_node(ndb::WritableDatabase& db, ndb::Nid nid, ndb::Nid parent, const ltp::BuiltNode& built,
                       const std::vector<ndb::SubnodeEntry>& previous = {},
                       const std::vector<ndb::Nid>& carried = {});
+
+// Applies an in-place edit to node nid (an NBT entry): changed blocks are
+// written, the others shared with the previous version, subnodes kept unless
+// released or edited.
+Status put_edited_node(ndb::WritableDatabase& db, ndb::Nid nid, const ltp::NodeEdit& edit);
 
 }  // namespace pstkit

@@ -183,28 +183,43 @@ Result<ltp::PcBuilder*> StoreWriter::Impl::folder_pc(Nid folder) {
   return &*fe->pc;
 }
 
-Result<ltp::TcBuilder*> StoreWriter::Impl::folder_table(Nid folder, uint8_t type) {
+Status StoreWriter::Impl::put_empty_table(Nid folder, uint8_t type) {
+  const auto& cols = type == ndb::kNidTypeHierarchyTable ? hierarchy_columns
+                     : type == ndb::kNidTypeContentsTable ? contents_columns
+                                                            : associated_columns;
+  PSTKIT_ASSIGN_OR_RETURN(auto built, ltp::build_empty_table(format, cols));
+  return put_built_node(*db, table_nid(folder, type), 0, built);
+}
+
+Result<ltp::TableEditor*> StoreWriter::Impl::folder_table(Nid folder, uint8_t type) {
   PSTKIT_ASSIGN_OR_RETURN(FolderEdit * fe, edit(folder));
-  std::optional<ltp::TcBuilder>& slot = type == ndb::kNidTypeHierarchyTable ? fe->hierarchy
-                                        : type == ndb::kNidTypeContentsTable ? fe->contents
-                                                                               : fe->associated;
-  if (!slot) {
-    auto node = db->open_node(table_nid(folder, type));
-    if (node) {
-      PSTKIT_ASSIGN_OR_RETURN(auto tc, view->open_table(std::shared_ptr<const ndb::Node>(std::move(*node))));
-      PSTKIT_ASSIGN_OR_RETURN(auto b, ltp::TcBuilder::from_existing(tc));
-      slot.emplace(std::move(b));
-    } else if (node.status().code() == Code::kNotFound) {
-      // A folder without this table (search folders): start an empty one.
-      const auto& cols = type == ndb::kNidTypeHierarchyTable ? hierarchy_columns
-                         : type == ndb::kNidTypeContentsTable ? contents_columns
-                                                                : associated_columns;
-      PSTKIT_ASSIGN_OR_RETURN(auto b, ltp::TcBuilder::create(format, cols));
-      slot.emplace(std::move(b));
-    } else {
-      return node.status();
-    }
+  std::optional<ltp::TableEditor>& slot = type == ndb::kNidTypeHierarchyTable ? fe->hierarchy
+                                          : type == ndb::kNidTypeContentsTable ? fe->contents
+                                                                                 : fe->associated;
+  if (slot) return &*slot;
+  const Nid tnid = table_nid(folder, type);
+  auto node = db->open_node(tnid);
+  if (!node && node.status().code() == Code::kNotFound) {
+    // A folder without this table (search folders): start an empty one.
+    PSTKIT_RETURN_IF_ERROR(put_empty_table(folder, type));
+    node = db->open_node(tnid);
   }
+  if (!node) return node.status();
+  std::shared_ptr<const ndb::Node> shared(std::move(*node));
+  auto editor = ltp::TableEditor::open(shared, format);
+  if (!editor && editor.status().code() == Code::kUnsupported) {
+    // A layout the editor does not write (other tools' tables): lay the
+    // table out once as Outlook does, then edit that in place.
+    PSTKIT_ASSIGN_OR_RETURN(auto tc, view->open_table(shared));
+    PSTKIT_ASSIGN_OR_RETURN(auto b, ltp::TcBuilder::from_existing(tc));
+    PSTKIT_ASSIGN_OR_RETURN(auto built, b.build());
+    PSTKIT_ASSIGN_OR_RETURN(auto previous, shared->subnodes());
+    PSTKIT_RETURN_IF_ERROR(put_built_node(*db, tnid, 0, built, previous));
+    PSTKIT_ASSIGN_OR_RETURN(auto rebuilt, db->open_node(tnid));
+    editor = ltp::TableEditor::open(std::shared_ptr<const ndb::Node>(std::move(rebuilt)), format);
+  }
+  if (!editor) return editor.status().with_context("table " + hex(tnid));
+  slot.emplace(std::move(*editor));
   return &*slot;
 }
 
@@ -216,16 +231,14 @@ Status StoreWriter::Impl::flush() {
       PSTKIT_ASSIGN_OR_RETURN(auto previous, subnodes_of(nid));
       PSTKIT_RETURN_IF_ERROR(put_built_node(*db, nid, fe.parent, built, previous));
     }
-    const std::pair<std::optional<ltp::TcBuilder>*, uint8_t> tables[] = {
+    const std::pair<std::optional<ltp::TableEditor>*, uint8_t> tables[] = {
         {&fe.hierarchy, ndb::kNidTypeHierarchyTable},
         {&fe.contents, ndb::kNidTypeContentsTable},
         {&fe.associated, ndb::kNidTypeAssocContentsTable}};
     for (const auto& [tc, type] : tables) {
-      if (!*tc) continue;
-      PSTKIT_ASSIGN_OR_RETURN(auto built, (*tc)->build());
-      const Nid tnid = table_nid(nid, type);
-      PSTKIT_ASSIGN_OR_RETURN(auto previous, subnodes_of(tnid));
-      PSTKIT_RETURN_IF_ERROR(put_built_node(*db, tnid, 0, built, previous));
+      if (!*tc || !(*tc)->changed()) continue;
+      PSTKIT_ASSIGN_OR_RETURN(auto changes, (*tc)->build());
+      PSTKIT_RETURN_IF_ERROR(put_edited_node(*db, table_nid(nid, type), changes));
     }
   }
   folders.clear();
@@ -279,10 +292,8 @@ Status StoreWriter::Impl::sync_hierarchy_row(Nid folder) {
   const Nid parent = fe->parent;
   if (parent == folder || parent == 0) return Status::ok();  // the root has no row
   PSTKIT_ASSIGN_OR_RETURN(auto props, staged_folder_props(folder));
-  PSTKIT_ASSIGN_OR_RETURN(ltp::TcBuilder * table, folder_table(parent, ndb::kNidTypeHierarchyTable));
-  auto cells = row_cells(table->columns(), props);
-  if (table->has_row(folder)) return table->replace_row(folder, cells);
-  return table->add_row(folder, cells);
+  PSTKIT_ASSIGN_OR_RETURN(ltp::TableEditor * table, folder_table(parent, ndb::kNidTypeHierarchyTable));
+  return table->put_row(folder, row_cells(table->columns(), props));
 }
 
 Status StoreWriter::Impl::adjust_counts(Nid folder, int32_t count_delta, int32_t unread_delta) {
@@ -341,15 +352,12 @@ Result<Nid> StoreWriter::create_folder(Nid parent, const std::string& name, cons
   PSTKIT_RETURN_IF_ERROR(pc.set(0x66360003, i32_bytes(0)));
   FolderEdit fe;
   fe.parent = parent;
-  fe.is_new = true;
   fe.pc.emplace(std::move(pc));
-  PSTKIT_ASSIGN_OR_RETURN(auto h, ltp::TcBuilder::create(m.format, m.hierarchy_columns));
-  PSTKIT_ASSIGN_OR_RETURN(auto c, ltp::TcBuilder::create(m.format, m.contents_columns));
-  PSTKIT_ASSIGN_OR_RETURN(auto a, ltp::TcBuilder::create(m.format, m.associated_columns));
-  fe.hierarchy.emplace(std::move(h));
-  fe.contents.emplace(std::move(c));
-  fe.associated.emplace(std::move(a));
   m.folders.emplace(nid, std::move(fe));
+  // Tables start empty, with the templates' columns (MS-PST 2.4.4.4.1).
+  for (uint8_t t : {ndb::kNidTypeHierarchyTable, ndb::kNidTypeContentsTable, ndb::kNidTypeAssocContentsTable}) {
+    PSTKIT_RETURN_IF_ERROR(m.put_empty_table(nid, t));
+  }
   // The NBT entry exists from now on so that lookups of the new folder work;
   // flush() gives it its data.
   PSTKIT_RETURN_IF_ERROR(m.db->put_node({nid, 0, 0, parent}));
@@ -373,7 +381,7 @@ Status StoreWriter::rename_folder(Nid folder, const std::string& name) {
 namespace {
 
 Status refresh_subfolders_flag(StoreWriter::Impl& m, Nid folder) {
-  PSTKIT_ASSIGN_OR_RETURN(ltp::TcBuilder * h, m.folder_table(folder, ndb::kNidTypeHierarchyTable));
+  PSTKIT_ASSIGN_OR_RETURN(ltp::TableEditor * h, m.folder_table(folder, ndb::kNidTypeHierarchyTable));
   PSTKIT_ASSIGN_OR_RETURN(ltp::PcBuilder * pc, m.folder_pc(folder));
   PSTKIT_RETURN_IF_ERROR(pc->set(ltp::make_tag(prop::kSubfolders, ltp::kPtypBoolean),
                                  Bytes{uint8_t(h->row_count() > 0 ? 1 : 0)}));
@@ -400,8 +408,8 @@ Status StoreWriter::move_folder(Nid folder, Nid new_parent) {
   PSTKIT_ASSIGN_OR_RETURN(FolderEdit * fe, m.edit(folder));
   const Nid old_parent = fe->parent;
   if (old_parent == new_parent) return Status::ok();
-  PSTKIT_ASSIGN_OR_RETURN(ltp::TcBuilder * old_h, m.folder_table(old_parent, ndb::kNidTypeHierarchyTable));
-  old_h->remove_row(folder);
+  PSTKIT_ASSIGN_OR_RETURN(ltp::TableEditor * old_h, m.folder_table(old_parent, ndb::kNidTypeHierarchyTable));
+  PSTKIT_RETURN_IF_ERROR(old_h->remove_row(folder).status());
   fe->parent = new_parent;
   PSTKIT_ASSIGN_OR_RETURN(ndb::NodeEntry e, m.db->find_node(folder));
   e.parent_nid = new_parent;
@@ -417,11 +425,13 @@ Status StoreWriter::delete_folder(Nid folder) {
   PSTKIT_ASSIGN_OR_RETURN(FolderEdit * fe, m.edit(folder));
   const Nid parent = fe->parent;
   // Children first: subfolders, then messages.
-  PSTKIT_ASSIGN_OR_RETURN(ltp::TcBuilder * h, m.folder_table(folder, ndb::kNidTypeHierarchyTable));
-  for (Nid child : h->row_ids()) PSTKIT_RETURN_IF_ERROR(delete_folder(child));
+  PSTKIT_ASSIGN_OR_RETURN(ltp::TableEditor * h, m.folder_table(folder, ndb::kNidTypeHierarchyTable));
+  PSTKIT_ASSIGN_OR_RETURN(std::vector<uint32_t> children, h->row_ids());
+  for (Nid child : children) PSTKIT_RETURN_IF_ERROR(delete_folder(child));
   for (uint8_t t : {ndb::kNidTypeContentsTable, ndb::kNidTypeAssocContentsTable}) {
-    PSTKIT_ASSIGN_OR_RETURN(ltp::TcBuilder * c, m.folder_table(folder, t));
-    for (Nid msg : c->row_ids()) {
+    PSTKIT_ASSIGN_OR_RETURN(ltp::TableEditor * c, m.folder_table(folder, t));
+    PSTKIT_ASSIGN_OR_RETURN(std::vector<uint32_t> messages, c->row_ids());
+    for (Nid msg : messages) {
       Status s = m.db->delete_node(msg);
       if (!s.is_ok() && s.code() != Code::kNotFound) return s;
     }
@@ -432,8 +442,8 @@ Status StoreWriter::delete_folder(Nid folder) {
     if (!s.is_ok() && s.code() != Code::kNotFound) return s;
   }
   PSTKIT_RETURN_IF_ERROR(m.db->delete_node(folder));
-  PSTKIT_ASSIGN_OR_RETURN(ltp::TcBuilder * ph, m.folder_table(parent, ndb::kNidTypeHierarchyTable));
-  ph->remove_row(folder);
+  PSTKIT_ASSIGN_OR_RETURN(ltp::TableEditor * ph, m.folder_table(parent, ndb::kNidTypeHierarchyTable));
+  PSTKIT_RETURN_IF_ERROR(ph->remove_row(folder).status());
   return refresh_subfolders_flag(m, parent);
 }
 

@@ -1,7 +1,6 @@
 // StoreWriter's state: the writable database, a Store view over it, and the
-// folder edits (PCs and tables) staged in memory until they are flushed, so
-// that adding N messages to a folder rebuilds its contents table once per
-// commit rather than N times.
+// folder edits (PCs, and table edits made in place) staged in memory until
+// they are flushed.
 #pragma once
 
 #include <map>
@@ -9,6 +8,7 @@
 #include <optional>
 
 #include "pstkit/ltp_builder.h"
+#include "pstkit/ltp_editor.h"
 #include "messaging/name_map_builder.h"
 #include "pstkit/store_writer.h"
 
@@ -22,10 +22,11 @@ Bytes encode_text(ndb::FileFormat format, const std::string& utf8, uint16_t* typ
 struct FolderEdit {
   Nid parent = 0;
   std::optional<ltp::PcBuilder> pc;
-  std::optional<ltp::TcBuilder> hierarchy;
-  std::optional<ltp::TcBuilder> contents;
-  std::optional<ltp::TcBuilder> associated;
-  bool is_new = false;  // created in this transaction: tables start from templates
+  // Tables are edited in place (memory follows the rows changed, not the
+  // folder's size).
+  std::optional<ltp::TableEditor> hierarchy;
+  std::optional<ltp::TableEditor> contents;
+  std::optional<ltp::TableEditor> associated;
 };
 
 struct StoreWriter::Impl {
@@ -47,7 +48,10 @@ struct StoreWriter::Impl {
   // Staged folder parts.
   Result<FolderEdit*> edit(Nid folder);
   Result<ltp::PcBuilder*> folder_pc(Nid folder);
-  Result<ltp::TcBuilder*> folder_table(Nid folder, uint8_t nid_type);
+  Result<ltp::TableEditor*> folder_table(Nid folder, uint8_t nid_type);
+  // Writes an empty table of this type for folder (new folders, search
+  // folders without one).
+  Status put_empty_table(Nid folder, uint8_t nid_type);
   // Writes every staged folder change to the database.
   Status flush();
 

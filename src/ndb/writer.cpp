@@ -247,7 +247,6 @@ class Writer final : public WritableDatabase {
   Result<Bid> write_data_tree(const std::vector<Bytes>& blocks) override {
     if (blocks.empty()) return Bid{0};
     if (blocks.size() == 1) return write_block(blocks[0], false);
-    const size_t per_x = (max_data_block() - 8) / h_.bid_size;
     std::vector<std::pair<Bid, uint64_t>> leaves;  // bid, bytes
     for (size_t i = 0; i < blocks.size(); ++i) {
       if (i + 1 < blocks.size() && blocks[i].size() != max_data_block()) {
@@ -256,6 +255,49 @@ class Writer final : public WritableDatabase {
       PSTKIT_ASSIGN_OR_RETURN(Bid b, write_block(blocks[i], false));
       leaves.emplace_back(b, blocks[i].size());
     }
+    return write_tree_over(leaves);
+  }
+
+  Result<Bid> rewrite_data_tree(Bid old_data_bid, size_t block_count,
+                                const std::map<size_t, Bytes>& changed) override {
+    DataTree old;
+    if (old_data_bid != 0) {
+      PSTKIT_ASSIGN_OR_RETURN(old, load_data_tree(h_, old_data_bid, [this](Bid b) { return read_block(b); }));
+    }
+    if (!changed.empty() && changed.rbegin()->first >= block_count) {
+      return Status::invalid_argument("rewrite_data_tree: block " + std::to_string(changed.rbegin()->first) +
+                                      " past the new count " + std::to_string(block_count));
+    }
+    std::vector<std::pair<Bid, uint64_t>> leaves;
+    leaves.reserve(block_count);
+    for (size_t i = 0; i < block_count; ++i) {
+      auto it = changed.find(i);
+      if (it != changed.end()) {
+        if (it->second.size() > max_data_block()) {
+          return Status::invalid_argument("data block " + std::to_string(i) + " exceeds a block");
+        }
+        PSTKIT_ASSIGN_OR_RETURN(Bid b, write_block(it->second, false));
+        leaves.emplace_back(b, it->second.size());
+        continue;
+      }
+      if (i >= old.leaves.size()) {
+        return Status::invalid_argument("rewrite_data_tree: block " + std::to_string(i) +
+                                        " is neither given nor in the old stream of " +
+                                        std::to_string(old.leaves.size()));
+      }
+      PSTKIT_ASSIGN_OR_RETURN(BlockEntry e, find_block(old.leaves[i]));
+      PSTKIT_RETURN_IF_ERROR(add_ref(e.bid));  // now shared by the old and new trees
+      leaves.emplace_back(e.bid, e.inflated_size);
+    }
+    if (leaves.size() == 1) return leaves[0].first;
+    return write_tree_over(leaves);
+  }
+
+  // The XBLOCK (or XXBLOCK over XBLOCKs) above leaves, which it takes over.
+  Result<Bid> write_tree_over(const std::vector<std::pair<Bid, uint64_t>>& leaves) {
+    if (leaves.empty()) return Bid{0};
+    if (leaves.size() == 1) return leaves[0].first;
+    const size_t per_x = (max_data_block() - 8) / h_.bid_size;
     auto write_x = [&](uint8_t level, const std::vector<std::pair<Bid, uint64_t>>& kids) -> Result<Bid> {
       uint64_t total = 0;
       for (const auto& k : kids) total += k.second;
