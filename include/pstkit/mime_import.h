@@ -41,6 +41,13 @@ struct ImportOptions {
   // Maildir++ subfolders (".Sent", ".Lists.pstkit") become PST subfolders of
   // the target folder; otherwise only the Maildir's own messages are read.
   bool maildir_subfolders = true;
+  // Inside a directory source, each subdirectory, mbox file and Maildir
+  // becomes a subfolder named after it (a Thunderbird "Inbox.sbd" directory
+  // merges with the "Inbox" mbox's folder; ".mbox"/".mbx" is dropped), as a
+  // mail tree exported by readpst -e or kept by Thunderbird expects;
+  // .eml files go to the directory's own folder. Otherwise everything under
+  // a directory goes into one folder.
+  bool directory_folders = true;
   // message/rfc822 parts nested deeper than this are kept as plain .eml
   // attachments instead of embedded messages.
   int max_embedded_depth = 8;

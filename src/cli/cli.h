@@ -72,6 +72,7 @@ struct ImportCommandOptions {
   uint32_t batch = 500;              // messages per commit
   bool create = false;               // create the PST if it does not exist
   bool verbose = false;              // print per-message warnings
+  bool flat = false;                 // a directory's whole tree into one folder
 };
 int cmd_import(const ImportCommandOptions& options);
 

@@ -2,7 +2,8 @@
 // Maildirs) into a PST, through pstkit::mime::import_sources.
 //
 // Each SRC goes into the folder given by --folder, or else into a folder
-// named after it below the IPM subtree. Messages are committed in batches
+// named after it below the IPM subtree; inside a directory SRC the tree
+// becomes subfolders unless --flat. Messages are committed in batches
 // (--batch); a source that cannot be read is reported and skipped, and the
 // exit status is then 1, but everything imported stays committed. A
 // failure of the PST (unwritable, full disk) stops at once and leaves it at
@@ -153,6 +154,7 @@ int cmd_import(const ImportCommandOptions& options) {
 
   mime::ImportOptions import_options;
   import_options.batch_size = options.batch;
+  import_options.directory_folders = !options.flat;
   CliProgress progress(::isatty(STDERR_FILENO) == 1, options.verbose);
   const auto start = Clock::now();
   bool failed = false;

@@ -81,6 +81,9 @@ int main(int argc, char** argv) {
   import->add_option("--batch", import_options.batch, "Messages per commit (default 500)");
   import->add_flag("--create", import_options.create, "Create the PST if it does not exist");
   import->add_flag("-v,--verbose", import_options.verbose, "Print a warning for every irregular message");
+  import->add_flag("--flat", import_options.flat,
+                   "Put everything under a directory SRC into one folder (default: subdirectories, mbox files "
+                   "and Maildirs in it become subfolders)");
 
   try {
     app.parse(argc, argv);

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <optional>
 
 #include "import/mail_sources.h"
 #include "import/mapi_props.h"
@@ -254,11 +255,28 @@ class Importer {
         source_failed(child, info.status());
         continue;
       }
+      // The folder a child goes into: a subfolder named after it, or this one.
+      auto target = [&](bool own_folder) -> Result<Nid> {
+        if (!options_.directory_folders || !own_folder) return folder;
+        return child_folder(folder, folder_name_of(name, info->kind));
+      };
       switch (info->kind) {
         case SourceKind::kEml: PSTKIT_RETURN_IF_ERROR(import_eml(child, folder, nullptr)); break;
-        case SourceKind::kMbox: PSTKIT_RETURN_IF_ERROR(import_mbox(child, folder)); break;
-        case SourceKind::kMaildir: PSTKIT_RETURN_IF_ERROR(import_maildir(child, folder)); break;
-        case SourceKind::kDirectory: PSTKIT_RETURN_IF_ERROR(import_directory(child, folder, depth + 1)); break;
+        case SourceKind::kMbox: {
+          PSTKIT_ASSIGN_OR_RETURN(Nid to, target(true));
+          PSTKIT_RETURN_IF_ERROR(import_mbox(child, to));
+          break;
+        }
+        case SourceKind::kMaildir: {
+          PSTKIT_ASSIGN_OR_RETURN(Nid to, target(true));
+          PSTKIT_RETURN_IF_ERROR(import_maildir(child, to));
+          break;
+        }
+        case SourceKind::kDirectory: {
+          PSTKIT_ASSIGN_OR_RETURN(Nid to, target(true));
+          PSTKIT_RETURN_IF_ERROR(import_directory(child, to, depth + 1));
+          break;
+        }
         case SourceKind::kUnknown:
           ++counters_.skipped_files;
           counters_.bytes_read += info->size;
@@ -267,6 +285,23 @@ class Importer {
       }
     }
     return Status::ok();
+  }
+
+  // A folder name for a directory entry: Thunderbird's "X.sbd" holds the
+  // subfolders of the mbox "X"; "X.mbox"/"X.mbx" is the mbox X.
+  static std::string folder_name_of(const std::string& name, SourceKind kind) {
+    const auto strip = [&](const std::string& ext) -> std::optional<std::string> {
+      if (name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0) {
+        return name.substr(0, name.size() - ext.size());
+      }
+      return std::nullopt;
+    };
+    if (kind == SourceKind::kDirectory) return strip(".sbd").value_or(name);
+    if (kind == SourceKind::kMbox) {
+      if (auto s = strip(".mbox")) return *s;
+      if (auto s = strip(".mbx")) return *s;
+    }
+    return name;
   }
 
   // Converts and stages one message; returns non-OK only when the PST failed.

@@ -161,6 +161,40 @@ def sha256(path: str) -> str:
 
 # ---------------------------------------------------------------- cases
 
+def mail_tree_cases(pstkit: str, tmp: str, summary: common.Summary) -> None:
+    """A mail tree as Thunderbird keeps it (mbox files, X.sbd directories of
+    subfolders) with a Maildir and .eml directories in it: folders follow the
+    tree; --flat puts it all in one folder."""
+    tree = os.path.join(tmp, "Local Folders")
+    os.makedirs(os.path.join(tree, "Inbox.sbd", "Work.sbd"))
+    write_mbox(os.path.join(tree, "Inbox"), [(message("Inbox 1", "x\n"), ""), (message("Inbox 2", "x\n"), "")])
+    write_mbox(os.path.join(tree, "Inbox.sbd", "Work"), [(message("Work 1", "x\n"), "")])
+    write_mbox(os.path.join(tree, "Inbox.sbd", "Work.sbd", "Project.mbox"), [(message("Project 1", "x\n"), "")])
+    write_mbox(os.path.join(tree, "Empty.mbox"), [])
+    write_maildir(os.path.join(tree, "Lists"))  # 4 messages, and 1 in .Sent
+    os.makedirs(os.path.join(tree, "Archive", "2024"))
+    with open(os.path.join(tree, "Archive", "2024", "old.eml"), "wb") as f:
+        f.write(message("Archived", "x\n"))
+    with open(os.path.join(tree, "loose.eml"), "wb") as f:
+        f.write(message("Loose", "x\n"))
+    want = collections.Counter({("Mail",): 1, ("Mail", "Inbox"): 2, ("Mail", "Inbox", "Work"): 1,
+                                ("Mail", "Inbox", "Work", "Project"): 1, ("Mail", "Lists"): 4,
+                                ("Mail", "Lists", "Sent"): 1, ("Mail", "Archive", "2024"): 1})
+    for flat in (False, True):
+        pst = os.path.join(tmp, "tree-flat.pst" if flat else "tree.pst")
+        r = common.run([pstkit, "import", "--create", pst, tree, "--folder", "Mail"] + (["--flat"] if flat else []),
+                       timeout=120)
+        items = pstkit_items(pstkit, pst) if r.returncode == 0 else None
+        folders = collections.Counter(tuple(i["folder"][1:]) for i in items or [])
+        # Flat: Maildir++ subfolders (.Sent) stay subfolders of where the Maildir goes.
+        expected = collections.Counter({("Mail",): sum(want.values()) - 1, ("Mail", "Sent"): 1}) if flat else want
+        name = "mail tree " + ("--flat: one folder" if flat else "-> folder tree (Thunderbird .sbd, mbox, Maildir)")
+        if items is not None and folders == expected:
+            summary.ok(name, ", ".join("/".join(k) + f" {v}" for k, v in sorted(folders.items())))
+        else:
+            summary.diff(name, [f"{r.describe()}", f"folders {dict(folders)}", f"want {dict(expected)}"])
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--pstkit", required=True)
@@ -200,8 +234,9 @@ def run_cases(pstkit: str, tmp: str, summary: common.Summary) -> None:
     items = pstkit_items(pstkit, pst)
     got = collections.Counter(i.get("subject", "") for i in items or [])
     folders = collections.Counter(tuple(i["folder"][1:]) for i in items or [])
+    # emls/nested/c.msgfile: a subdirectory is a subfolder.
     want_folders = collections.Counter({("archive",): len(mbox_list), ("Maildir",): 4, ("Maildir", "Sent"): 1,
-                                        ("emls",): len(eml_subjects)})
+                                        ("emls",): len(eml_subjects) - 1, ("emls", "nested"): 1})
     if items is not None and got == expected and folders == want_folders:
         summary.ok("pstkit dump: subjects and folders")
     else:
@@ -209,6 +244,8 @@ def run_cases(pstkit: str, tmp: str, summary: common.Summary) -> None:
                      [f"missing {k!r} x{v}" for k, v in (expected - got).items()] +
                      [f"extra {k!r} x{v}" for k, v in (got - expected).items()] +
                      [f"folders {dict(folders)} want {dict(want_folders)}"])
+
+    mail_tree_cases(pstkit, tmp, summary)
 
     unread = [i for i in items or [] if i.get("subject") in ("Unread one", "Maildir 1", "Maildir 3")]
     r = common.run([pstkit, "dump", "--json", pst], timeout=60)
