@@ -15,12 +15,14 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <tuple>
 
 #include <unistd.h>
 
 #include "ndb/page.h"
 #include "pstkit/check.h"
 #include "pstkit/ndb.h"
+#include "pstkit/ndb_writer.h"
 
 namespace pstkit::check {
 namespace {
@@ -407,6 +409,41 @@ TEST(CheckDamage, TruncatedFileIsReported) {
     ASSERT_TRUE(report.is_ok()) << keep << ": " << report.status().message();
     EXPECT_FALSE(report->clean()) << keep;
     EXPECT_NE(find(*report, "HEADER_FILE_EOF"), nullptr) << keep << "\n" << describe(*report);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// MS-PST 2.4.8.3: the search management queue (0x1E1) holds whole 20-byte
+// SUDs and its head (nidParent) is on one of them, within the data.
+TEST(CheckDamage, SearchQueueOffTheSudsIsSearchQueue) {
+  REQUIRE_CORPUS_FILE("pstsdk/sample1.pst");
+  const auto dir = std::filesystem::temp_directory_path() / ("pstkit_check_smq_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "smq.pst").string();
+  std::filesystem::copy_file(kCorpus + "pstsdk/sample1.pst", path, std::filesystem::copy_options::overwrite_existing);
+  // Queue data size, head, and whether check should accept them.
+  const std::tuple<size_t, uint32_t, bool> cases[] = {
+      {40, 0, true}, {40, 20, true}, {40, 40, true}, {30, 0, false}, {40, 7, false}, {40, 60, false}};
+  for (const auto& [size, head, fine] : cases) {
+    {
+      auto w = ndb::WritableDatabase::open(path);
+      ASSERT_TRUE(w.is_ok()) << w.status().message();
+      auto bid = (*w)->write_data_tree({Bytes(size, 0)});
+      ASSERT_TRUE(bid.is_ok());
+      ASSERT_TRUE((*w)->put_node({ndb::kNidSearchManagementQueue, *bid, 0, head}).is_ok());
+      ASSERT_TRUE((*w)->commit().is_ok());
+    }
+    auto report = check_file(path);
+    ASSERT_TRUE(report.is_ok()) << report.status().message();
+    const std::string what = std::to_string(size) + " bytes, head " + std::to_string(head);
+    if (fine) {
+      EXPECT_TRUE(report->clean()) << what << "\n" << describe(*report);
+    } else {
+      EXPECT_EQ(error_codes(*report), std::set<std::string>{"SEARCH_QUEUE"}) << what << "\n" << describe(*report);
+      const Finding* f = find(*report, "SEARCH_QUEUE");
+      ASSERT_NE(f, nullptr);
+      EXPECT_EQ(f->id, ndb::kNidSearchManagementQueue);
+    }
   }
   std::filesystem::remove_all(dir);
 }

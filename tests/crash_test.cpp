@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "fault_env.h"
+#include "messaging/search_updates.h"
 #include "pstkit/check.h"
 #include "pstkit/store_writer.h"
 #include "pstkit/utf.h"
@@ -76,6 +77,16 @@ std::string snapshot(const Bytes& image) {
     }
     for (const auto& s : *subs) pending.push_back({s.nid, path + "/" + s.props.get_string(prop::kDisplayName).value_or("")});
   }
+  // The search management queue (MS-PST 2.4.8.4.1) commits with the changes
+  // its SUDs describe.
+  auto queue = read_sud_queue((*store)->db());
+  if (!queue) return "bad search queue: " + queue.status().message();
+  out << "SMQ";
+  for (const Sud& s : *queue) {
+    out << " " << s.flags << ":" << int(s.type);
+    for (uint32_t d : s.data) out << "," << d;
+  }
+  out << "\n";
   return out.str();
 }
 

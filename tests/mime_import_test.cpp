@@ -608,7 +608,7 @@ TEST(MimeImportEndToEnd, SourcesIntoAStoreAndBack) {
   EXPECT_TRUE(progress.problems.empty());
   EXPECT_EQ(progress.counters().messages, 8u);
   EXPECT_EQ(progress.counters().skipped_files, 1u);
-  EXPECT_EQ(progress.counters().folders_created, 2u);
+  EXPECT_EQ(progress.counters().folders_created, 3u);  // emls/sub, Archive, Archive/2017
   EXPECT_GE(progress.counters().commits, 4u);
   EXPECT_EQ(progress.counters().bytes_read, progress.counters().bytes_total);
   const Nid folder_nid = *folder;
@@ -619,11 +619,16 @@ TEST(MimeImportEndToEnd, SourcesIntoAStoreAndBack) {
   const FolderView top = open_folder(**store, folder_nid);
   std::vector<std::string> subjects;
   for (const auto& m : top.messages) subjects.push_back(m.subject());
-  EXPECT_EQ(subjects, (std::vector<std::string>{"first eml", "with attachment", "third eml", "mbox one", "mbox two",
+  EXPECT_EQ(subjects, (std::vector<std::string>{"first eml", "with attachment", "mbox one", "mbox two",
                                                 "maildir seen", "maildir new"}));
   auto f = (*store)->open_folder(folder_nid);
   ASSERT_TRUE(f.is_ok());
-  EXPECT_EQ(f->content_count(), 7);
+  EXPECT_EQ(f->content_count(), 6);
+  // A subdirectory of a directory source is a subfolder.
+  ASSERT_EQ(top.subfolders.count("sub"), 1u);
+  const FolderView sub = open_folder(**store, top.subfolders.at("sub"));
+  ASSERT_EQ(sub.messages.size(), 1u);
+  EXPECT_EQ(sub.messages[0].subject(), "third eml");
   EXPECT_EQ(f->unread_count(), 2);  // "mbox two" and "maildir new"
 
   const Message& m = top.messages[1];

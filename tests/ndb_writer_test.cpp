@@ -8,6 +8,7 @@
 #include <fstream>
 #include <random>
 
+#include "ndb/data_tree.h"
 #include "pstkit/ndb.h"
 #include "pstkit/check.h"
 #include "pstkit/ndb_writer.h"
@@ -213,6 +214,91 @@ TEST_P(NdbWriterTest, ReopenForWritingContinues) {
   ASSERT_TRUE(db.is_ok());
   EXPECT_EQ(*(*(*db)->open_node(0x21))->read_all(), pattern(7, 7));
   EXPECT_EQ(*(*(*db)->open_node(0x61))->read_all(), pattern(9, 9));
+}
+
+// append_data_tree grows a stream: the old tree's full data blocks become
+// the new tree's (one more reference each), only a partial last block is
+// rewritten; from nothing, one block, an XBLOCK and an XXBLOCK. Once the
+// node's entry is replaced, reference counts are those of a tree written in
+// one go.
+TEST_P(NdbWriterTest, AppendDataTreeSharesFullBlocks) {
+  auto w = create();
+  const uint32_t max = w->max_data_block();
+  const Nid nid = w->allocate_nid(kNidTypeInternal);
+  auto leaves_of = [&](Bid bid) {
+    auto t = load_data_tree(w->header(), bid, [&](Bid b) { return w->read_block(b); });
+    EXPECT_TRUE(t.is_ok());
+    return t.is_ok() ? t->leaves : std::vector<Bid>{};
+  };
+  auto ref_count = [&](Bid bid) {
+    auto e = w->find_block(bid);
+    EXPECT_TRUE(e.is_ok());
+    return e.is_ok() ? e->ref_count : 0;
+  };
+  Bytes want;
+  Bid top = 0;
+  uint32_t seed = 1;
+  // Appends n bytes, replaces the node, checks the stream; returns the leaves.
+  auto append = [&](size_t n) {
+    const Bytes more = pattern(n, seed++);
+    auto bid = w->append_data_tree(top, more);
+    EXPECT_TRUE(bid.is_ok()) << bid.status().message();
+    want.insert(want.end(), more.begin(), more.end());
+    EXPECT_TRUE(w->put_node({nid, *bid, 0, 0}).is_ok());
+    top = *bid;
+    auto node = w->open_node(nid);
+    EXPECT_TRUE(node.is_ok());
+    EXPECT_EQ((*node)->size(), want.size());
+    EXPECT_TRUE(*(*node)->read_all(uint64_t{1} << 30) == want);
+    return leaves_of(top);
+  };
+
+  EXPECT_EQ(w->append_data_tree(0, ByteView()).status().code(), Code::kInvalidArgument);
+  auto leaves = append(100);  // one partial block
+  ASSERT_EQ(leaves.size(), 1u);
+  EXPECT_FALSE(bid_is_internal(top));
+  const Bid partial = leaves[0];
+  leaves = append(max - 100 + 50);  // the partial block is rewritten; an XBLOCK
+  ASSERT_EQ(leaves.size(), 2u);
+  EXPECT_TRUE(bid_is_internal(top));
+  EXPECT_NE(leaves[0], partial);
+  EXPECT_FALSE(w->find_block(partial).is_ok());  // freed with the old tree
+  const Bid full = leaves[0];
+  EXPECT_EQ(ref_count(full), 2);
+  // Appending shares the full block: a reference for each tree until the
+  // old tree goes.
+  auto bid = w->append_data_tree(top, pattern(10, 99));
+  ASSERT_TRUE(bid.is_ok());
+  EXPECT_EQ(ref_count(full), 3);
+  ASSERT_TRUE(w->release(*bid).is_ok());
+  EXPECT_EQ(ref_count(full), 2);
+  const auto before = leaves;
+  leaves = append(10);
+  ASSERT_EQ(leaves.size(), 2u);
+  EXPECT_EQ(leaves[0], before[0]);
+  EXPECT_NE(leaves[1], before[1]);
+  EXPECT_EQ(ref_count(full), 2);
+  // Past one XBLOCK's worth of leaves: an XXBLOCK whose full leaves are
+  // the earlier ones.
+  const size_t per_x = (max - 8) / w->header().bid_size;
+  leaves = append(size_t(max) * per_x);
+  ASSERT_EQ(leaves.size(), per_x + 2);
+  EXPECT_EQ(leaves[0], full);
+  const auto xx = leaves;
+  leaves = append(max);
+  ASSERT_EQ(leaves.size(), per_x + 3);
+  EXPECT_TRUE(std::equal(xx.begin(), xx.end() - 1, leaves.begin()));
+  ASSERT_TRUE(w->commit().is_ok());
+  w.reset();
+
+  auto db = Database::open(path_);
+  ASSERT_TRUE(db.is_ok());
+  EXPECT_TRUE(*(*(*db)->open_node(nid))->read_all(uint64_t{1} << 30) == want);
+  auto report = check::check_file(path_);
+  ASSERT_TRUE(report.is_ok());
+  for (const char* code : {"REFCOUNT_LOW", "REFCOUNT_HIGH", "BLOCK_ORPHAN", "DATA_TREE", "AMAP_MISMATCH", "AMAP_LEAK"}) {
+    EXPECT_EQ(report->count(code), 0u) << code;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, NdbWriterTest, ::testing::Values(FileFormat::kUnicode, FileFormat::kAnsi),

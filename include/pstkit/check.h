@@ -73,6 +73,8 @@
 //   FOLDER_HIERARCHY     E    a hierarchy table row names a missing node or one with another parent
 //   FOLDER_CONTENTS      E    a contents/FAI table row names a missing message or one with another parent
 //   FOLDER_UNLISTED      W    a node whose nidParent is a folder is absent from that folder's table
+//   SEARCH_QUEUE         E    the search management queue (0x1E1) is not a whole number of 20-byte
+//                             SUDs, or its head (nidParent) is past its end or off a SUD (2.4.8.3)
 //   CHECK_LIMIT          I    part of the check was skipped because a limit was reached
 #pragma once
 

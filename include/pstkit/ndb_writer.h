@@ -76,6 +76,13 @@ class WritableDatabase : public Database {
   // its changed blocks and its XBLOCKs, not its size.
   virtual Result<Bid> rewrite_data_tree(Bid old_data_bid, size_t block_count,
                                         const std::map<size_t, Bytes>& changed) = 0;
+  // Writes a data tree holding the stream of data_bid (0: empty) followed
+  // by `more` (not empty), for nodes that grow at the end (MS-PST 2.4.8.3
+  // queues). The old tree's full data blocks are shared with the new one
+  // (each gains a reference); only its last block, when not full, is read
+  // and rewritten. The old tree is left as it is: replacing the node's
+  // entry (put_node) drops it. Returns the new top BID.
+  virtual Result<Bid> append_data_tree(Bid data_bid, ByteView more) = 0;
   // Writes the SLBLOCK/SIBLOCK tree for these entries (sorted by NID; their
   // BIDs' references move into the tree). Returns 0 for no entries.
   virtual Result<Bid> write_subnode_tree(std::vector<SubnodeEntry> entries) = 0;

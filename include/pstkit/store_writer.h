@@ -6,7 +6,9 @@
 // Everything Outlook keeps consistent is kept consistent here: hierarchy,
 // contents and associated-contents tables and their rows, PidTagContentCount,
 // PidTagContentUnreadCount, PidTagSubfolders, PidTagMessageSize, parent
-// links, reference counts and the allocation maps.
+// links, reference counts and the allocation maps; and every folder and
+// message change queues its search update descriptor (SUD) to the search
+// management queue, as [MS-PST] 2.6.3 requires (src/messaging/search_updates.h).
 #pragma once
 
 #include <memory>

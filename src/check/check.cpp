@@ -28,6 +28,7 @@ Report check_database(const ndb::Database& db, const CheckOptions& options) {
   check_maps(c);
   if (options.check_ltp) check_ltp(c);
   if (options.check_folders) check_folders(c);
+  check_search_queue(c);
   return report;
 }
 

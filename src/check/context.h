@@ -137,5 +137,6 @@ void check_references(Context& c);
 void check_maps(Context& c);
 void check_ltp(Context& c);
 void check_folders(Context& c);
+void check_search_queue(Context& c);
 
 }  // namespace pstkit::check

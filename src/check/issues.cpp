@@ -70,6 +70,7 @@ constexpr std::array<CodeInfo, size_t(Issue::kCount)> kCodes = {{
     {"FOLDER_HIERARCHY", E, "a hierarchy table row names a missing node or one with another parent"},
     {"FOLDER_CONTENTS", E, "a contents/FAI table row names a missing message or one with another parent"},
     {"FOLDER_UNLISTED", W, "a node whose nidParent is a folder is absent from that folder's table"},
+    {"SEARCH_QUEUE", E, "the search management queue is not a whole number of SUDs, or its head is off them"},
     {"CHECK_LIMIT", I, "part of the check was skipped because a limit was reached"},
 }};
 

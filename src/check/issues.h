@@ -66,6 +66,7 @@ enum class Issue {
   kFolderHierarchy,
   kFolderContents,
   kFolderUnlisted,
+  kSearchQueue,
   kCheckLimit,
   kCount,  // not a code
 };

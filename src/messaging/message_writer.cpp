@@ -248,6 +248,7 @@ Result<Nid> StoreWriter::create_message(Nid folder, const NewMessage& message) {
   PSTKIT_RETURN_IF_ERROR(put_built_node(*m.db, nid, folder, node));
   PSTKIT_RETURN_IF_ERROR(m.add_contents_row(folder, nid, message.associated, props));
   if (!message.associated) PSTKIT_RETURN_IF_ERROR(m.adjust_counts(folder, 1, unread_of(props)));
+  m.search.message_added(folder, nid);
   return nid;
 }
 
@@ -274,8 +275,24 @@ static Status rewrite_message(StoreWriter::Impl& m, Nid nid, const std::function
   return put_built_node(*m.db, nid, entry.parent_nid, built, previous, carried);
 }
 
-// After a message changed: its contents table row, and the folder's unread
-// count when the read flag moved.
+// Queues the SUDs of a message change (MS-PST 2.6.3.3.2): SUDT_MSG_MOD,
+// and SUDT_MSG_ROW_MOD when the message's row in its folder's (FAI)
+// contents table differs between the two versions of its properties.
+static Status queue_modified(StoreWriter::Impl& m, Nid folder, Nid message, const std::vector<PropValue>& before,
+                             const std::vector<PropValue>& after) {
+  PSTKIT_ASSIGN_OR_RETURN(ltp::TableEditor * table,
+                          m.folder_table(folder, is_associated(message) ? ndb::kNidTypeAssocContentsTable
+                                                                        : ndb::kNidTypeContentsTable));
+  const auto old_cells = StoreWriter::Impl::row_cells(table->columns(), before);
+  const auto new_cells = StoreWriter::Impl::row_cells(table->columns(), after);
+  const bool changed = !std::equal(old_cells.begin(), old_cells.end(), new_cells.begin(), new_cells.end(),
+                                   [](const PropValue& a, const PropValue& b) { return a.tag == b.tag && a.data == b.data; });
+  m.search.message_modified(folder, message, changed);
+  return Status::ok();
+}
+
+// After a message changed: its contents table row, the folder's unread
+// count when the read flag moved, and the SUDs.
 static Status refresh_message_row(StoreWriter::Impl& m, Nid message, const std::vector<PropValue>& before) {
   PSTKIT_ASSIGN_OR_RETURN(auto after, m.message_props(message));
   PSTKIT_ASSIGN_OR_RETURN(ndb::NodeEntry e, m.db->find_node(message));
@@ -283,7 +300,7 @@ static Status refresh_message_row(StoreWriter::Impl& m, Nid message, const std::
   if (!is_associated(message)) {
     PSTKIT_RETURN_IF_ERROR(m.adjust_counts(e.parent_nid, 0, unread_of(after) - unread_of(before)));
   }
-  return Status::ok();
+  return queue_modified(m, e.parent_nid, message, before, after);
 }
 
 Status StoreWriter::set_message_properties(Nid message, const std::vector<PropValue>& properties,
@@ -369,6 +386,7 @@ Result<Nid> StoreWriter::add_attachment(Nid message, const NewAttachment& attach
   PSTKIT_ASSIGN_OR_RETURN(auto after, m.message_props(message));
   PSTKIT_ASSIGN_OR_RETURN(ndb::NodeEntry e, m.db->find_node(message));
   PSTKIT_RETURN_IF_ERROR(m.add_contents_row(e.parent_nid, message, is_associated(message), after));
+  PSTKIT_RETURN_IF_ERROR(queue_modified(m, e.parent_nid, message, before, after));  // MS-PST 2.6.3.3.5
   return anid;
 }
 
@@ -396,7 +414,8 @@ Status StoreWriter::delete_attachment(Nid message, Nid attachment) {
   }, std::move(replace), std::move(drop)));
   PSTKIT_ASSIGN_OR_RETURN(auto after, m.message_props(message));
   PSTKIT_ASSIGN_OR_RETURN(ndb::NodeEntry e, m.db->find_node(message));
-  return m.add_contents_row(e.parent_nid, message, is_associated(message), after);
+  PSTKIT_RETURN_IF_ERROR(m.add_contents_row(e.parent_nid, message, is_associated(message), after));
+  return queue_modified(m, e.parent_nid, message, before, after);  // MS-PST 2.6.3.3.8
 }
 
 Status StoreWriter::delete_message(Nid message) {
@@ -409,6 +428,7 @@ Status StoreWriter::delete_message(Nid message) {
                                                                                         : ndb::kNidTypeContentsTable));
   PSTKIT_RETURN_IF_ERROR(table->remove_row(message).status());
   if (!assoc) PSTKIT_RETURN_IF_ERROR(m.adjust_counts(e.parent_nid, -1, -unread_of(props)));
+  m.search.message_deleted(e.parent_nid, message);
   return Status::ok();
 }
 
@@ -431,6 +451,7 @@ Status StoreWriter::move_message(Nid message, Nid to_folder) {
     PSTKIT_RETURN_IF_ERROR(m.adjust_counts(old_parent, -1, -unread_of(props)));
     PSTKIT_RETURN_IF_ERROR(m.adjust_counts(to_folder, 1, unread_of(props)));
   }
+  m.search.message_moved(old_parent, to_folder, message);
   return Status::ok();
 }
 
@@ -449,6 +470,7 @@ Result<Nid> StoreWriter::copy_message(Nid message, Nid to_folder) {
   PSTKIT_RETURN_IF_ERROR(m.db->put_node({copy, e.data_bid, e.subnode_bid, to_folder}));
   PSTKIT_RETURN_IF_ERROR(m.add_contents_row(to_folder, copy, assoc, props));
   if (!assoc) PSTKIT_RETURN_IF_ERROR(m.adjust_counts(to_folder, 1, unread_of(props)));
+  m.search.message_added(to_folder, copy);  // MS-PST 2.6.3.2.7
   return copy;
 }
 

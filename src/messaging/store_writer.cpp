@@ -128,7 +128,9 @@ ndb::WritableDatabase& StoreWriter::db() { return *impl_->db; }
 
 Nid StoreWriter::ipm_subtree() const { return impl_->view->ipm_subtree_nid().value_or(0x8022); }
 
-bool StoreWriter::has_changes() const { return impl_->db->has_changes() || !impl_->folders.empty(); }
+bool StoreWriter::has_changes() const {
+  return impl_->db->has_changes() || !impl_->folders.empty() || !impl_->search.empty();
+}
 
 Status StoreWriter::commit() {
   Status s = impl_->flush();
@@ -142,6 +144,7 @@ Status StoreWriter::commit() {
 
 Status StoreWriter::rollback() {
   impl_->folders.clear();
+  impl_->search.clear();
   impl_->names.reset();
   impl_->names_dirty = false;
   PSTKIT_RETURN_IF_ERROR(impl_->db->rollback());
@@ -242,7 +245,7 @@ Status StoreWriter::Impl::flush() {
     }
   }
   folders.clear();
-  return Status::ok();
+  return search.flush(*db);
 }
 
 std::vector<PropValue> StoreWriter::Impl::row_cells(const std::vector<ltp::TableContext::Column>& columns,
@@ -365,6 +368,7 @@ Result<Nid> StoreWriter::create_folder(Nid parent, const std::string& name, cons
   PSTKIT_ASSIGN_OR_RETURN(ltp::PcBuilder * ppc, m.folder_pc(parent));
   PSTKIT_RETURN_IF_ERROR(ppc->set(ltp::make_tag(prop::kSubfolders, ltp::kPtypBoolean), Bytes{1}));
   PSTKIT_RETURN_IF_ERROR(m.sync_hierarchy_row(parent));
+  m.search.folder_added(parent, nid);
   return nid;
 }
 
@@ -375,7 +379,9 @@ Status StoreWriter::rename_folder(Nid folder, const std::string& name) {
   Bytes text = encode_text(m.format, name, &st);
   pc->remove(prop::kDisplayName);
   PSTKIT_RETURN_IF_ERROR(pc->set(ltp::make_tag(prop::kDisplayName, st), text));
-  return m.sync_hierarchy_row(folder);
+  PSTKIT_RETURN_IF_ERROR(m.sync_hierarchy_row(folder));
+  m.search.folder_modified(folder, kSudfNameChanged);
+  return Status::ok();
 }
 
 namespace {
@@ -416,7 +422,9 @@ Status StoreWriter::move_folder(Nid folder, Nid new_parent) {
   PSTKIT_RETURN_IF_ERROR(m.db->put_node(e));
   PSTKIT_RETURN_IF_ERROR(m.sync_hierarchy_row(folder));
   PSTKIT_RETURN_IF_ERROR(refresh_subfolders_flag(m, old_parent));
-  return refresh_subfolders_flag(m, new_parent);
+  PSTKIT_RETURN_IF_ERROR(refresh_subfolders_flag(m, new_parent));
+  m.search.folder_moved(new_parent, folder);
+  return Status::ok();
 }
 
 Status StoreWriter::delete_folder(Nid folder) {
@@ -434,6 +442,7 @@ Status StoreWriter::delete_folder(Nid folder) {
     for (Nid msg : messages) {
       Status s = m.db->delete_node(msg);
       if (!s.is_ok() && s.code() != Code::kNotFound) return s;
+      if (s.is_ok()) m.search.message_deleted(folder, msg);  // MS-PST 2.6.3.2.9: contents go first
     }
   }
   m.folders.erase(folder);
@@ -444,7 +453,9 @@ Status StoreWriter::delete_folder(Nid folder) {
   PSTKIT_RETURN_IF_ERROR(m.db->delete_node(folder));
   PSTKIT_ASSIGN_OR_RETURN(ltp::TableEditor * ph, m.folder_table(parent, ndb::kNidTypeHierarchyTable));
   PSTKIT_RETURN_IF_ERROR(ph->remove_row(folder).status());
-  return refresh_subfolders_flag(m, parent);
+  PSTKIT_RETURN_IF_ERROR(refresh_subfolders_flag(m, parent));
+  m.search.folder_deleted(folder);
+  return Status::ok();
 }
 
 }  // namespace pstkit

@@ -10,6 +10,7 @@
 #include "pstkit/ltp_builder.h"
 #include "pstkit/ltp_editor.h"
 #include "messaging/name_map_builder.h"
+#include "messaging/search_updates.h"
 #include "pstkit/store_writer.h"
 
 namespace pstkit {
@@ -41,6 +42,8 @@ struct StoreWriter::Impl {
   uint32_t row_version = 1;
   // Code page of the message being built (ANSI files encode text in it).
   uint32_t text_codepage = 1252;
+  // SUDs of this transaction's changes, appended to the SMQ by flush().
+  SearchUpdates search;
 
   Status init();
   Status load_templates();

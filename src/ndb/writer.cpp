@@ -244,16 +244,22 @@ class Writer final : public WritableDatabase {
     return bid;
   }
 
+  // A data block of a tree being built and its size.
+  struct Leaf {
+    Bid bid;
+    uint64_t size;
+  };
+
   Result<Bid> write_data_tree(const std::vector<Bytes>& blocks) override {
     if (blocks.empty()) return Bid{0};
     if (blocks.size() == 1) return write_block(blocks[0], false);
-    std::vector<std::pair<Bid, uint64_t>> leaves;  // bid, bytes
+    std::vector<Leaf> leaves;
     for (size_t i = 0; i < blocks.size(); ++i) {
       if (i + 1 < blocks.size() && blocks[i].size() != max_data_block()) {
         return Status::invalid_argument("data block " + std::to_string(i) + " is not full");
       }
       PSTKIT_ASSIGN_OR_RETURN(Bid b, write_block(blocks[i], false));
-      leaves.emplace_back(b, blocks[i].size());
+      leaves.push_back({b, blocks[i].size()});
     }
     return write_tree_over(leaves);
   }
@@ -268,7 +274,8 @@ class Writer final : public WritableDatabase {
       return Status::invalid_argument("rewrite_data_tree: block " + std::to_string(changed.rbegin()->first) +
                                       " past the new count " + std::to_string(block_count));
     }
-    std::vector<std::pair<Bid, uint64_t>> leaves;
+    if (block_count == 0) return Bid{0};
+    std::vector<Leaf> leaves;
     leaves.reserve(block_count);
     for (size_t i = 0; i < block_count; ++i) {
       auto it = changed.find(i);
@@ -277,7 +284,7 @@ class Writer final : public WritableDatabase {
           return Status::invalid_argument("data block " + std::to_string(i) + " exceeds a block");
         }
         PSTKIT_ASSIGN_OR_RETURN(Bid b, write_block(it->second, false));
-        leaves.emplace_back(b, it->second.size());
+        leaves.push_back({b, it->second.size()});
         continue;
       }
       if (i >= old.leaves.size()) {
@@ -287,20 +294,49 @@ class Writer final : public WritableDatabase {
       }
       PSTKIT_ASSIGN_OR_RETURN(BlockEntry e, find_block(old.leaves[i]));
       PSTKIT_RETURN_IF_ERROR(add_ref(e.bid));  // now shared by the old and new trees
-      leaves.emplace_back(e.bid, e.inflated_size);
+      leaves.push_back({e.bid, e.inflated_size});
     }
-    if (leaves.size() == 1) return leaves[0].first;
+    if (leaves.size() == 1) return leaves[0].bid;
     return write_tree_over(leaves);
   }
 
-  // The XBLOCK (or XXBLOCK over XBLOCKs) above leaves, which it takes over.
-  Result<Bid> write_tree_over(const std::vector<std::pair<Bid, uint64_t>>& leaves) {
-    if (leaves.empty()) return Bid{0};
-    if (leaves.size() == 1) return leaves[0].first;
+  Result<Bid> append_data_tree(Bid data_bid, ByteView more) override {
+    if (more.empty()) return Status::invalid_argument("nothing to append to data tree " + hex(data_bid));
+    PSTKIT_ASSIGN_OR_RETURN(DataTree tree, load_data_tree(h_, data_bid, [this](Bid b) { return read_block(b); }));
+    const size_t max = max_data_block();
+    std::vector<Leaf> leaves;
+    Bytes tail;  // the old stream's last leaf when it is not full: rewritten with `more`
+    for (size_t i = 0; i < tree.leaves.size(); ++i) {
+      PSTKIT_ASSIGN_OR_RETURN(BlockEntry e, find_block(tree.leaves[i]));
+      if (e.inflated_size == max) {
+        // MS-PST 2.2.2.7.7.3.1: the new tree shares the full leaf.
+        PSTKIT_RETURN_IF_ERROR(add_ref(tree.leaves[i]));
+        leaves.push_back({tree.leaves[i], max});
+      } else if (i + 1 == tree.leaves.size()) {
+        PSTKIT_ASSIGN_OR_RETURN(SharedBytes b, read_block(e.bid));
+        tail = *b;
+      } else {
+        return Status::corrupt("data tree", Status::kNoOffset,
+                               "leaf " + std::to_string(i) + " of " + hex(data_bid) + " is not full");
+      }
+    }
+    tail.insert(tail.end(), more.data(), more.data() + more.size());
+    for (size_t at = 0; at < tail.size(); at += max) {
+      const size_t n = std::min(max, tail.size() - at);
+      PSTKIT_ASSIGN_OR_RETURN(Bid b, write_block(ByteView(tail.data() + at, n), false));
+      leaves.push_back({b, n});
+    }
+    if (leaves.size() == 1) return leaves[0].bid;
+    return write_tree_over(leaves);
+  }
+
+  // MS-PST 2.2.2.8.3.2: the XBLOCK (or XBLOCKs and an XXBLOCK) over leaves,
+  // whose references move into the tree.
+  Result<Bid> write_tree_over(const std::vector<Leaf>& leaves) {
     const size_t per_x = (max_data_block() - 8) / h_.bid_size;
-    auto write_x = [&](uint8_t level, const std::vector<std::pair<Bid, uint64_t>>& kids) -> Result<Bid> {
+    auto write_x = [&](uint8_t level, const std::vector<Leaf>& kids) -> Result<Bid> {
       uint64_t total = 0;
-      for (const auto& k : kids) total += k.second;
+      for (const auto& k : kids) total += k.size;
       if (total > 0xFFFFFFFFull) return Status::unsupported("data stream over 4 GiB");
       Bytes x(8 + kids.size() * h_.bid_size);
       // MS-PST 2.2.2.8.3.2 XBLOCK/XXBLOCK: btype, cLevel, cEnt, lcbTotal, rgbid.
@@ -310,22 +346,21 @@ class Writer final : public WritableDatabase {
       store_le32(x.data() + 4, uint32_t(total));
       for (size_t i = 0; i < kids.size(); ++i) {
         if (h_.bid_size == 4) {
-          store_le32(x.data() + 8 + 4 * i, uint32_t(kids[i].first));
+          store_le32(x.data() + 8 + 4 * i, uint32_t(kids[i].bid));
         } else {
-          store_le64(x.data() + 8 + 8 * i, kids[i].first);
+          store_le64(x.data() + 8 + 8 * i, kids[i].bid);
         }
       }
       return write_block(x, true);
     };
     if (leaves.size() <= per_x) return write_x(1, leaves);
-    std::vector<std::pair<Bid, uint64_t>> xblocks;
+    std::vector<Leaf> xblocks;
     for (size_t i = 0; i < leaves.size(); i += per_x) {
-      std::vector<std::pair<Bid, uint64_t>> chunk(leaves.begin() + long(i),
-                                                  leaves.begin() + long(std::min(leaves.size(), i + per_x)));
+      std::vector<Leaf> chunk(leaves.begin() + long(i), leaves.begin() + long(std::min(leaves.size(), i + per_x)));
       uint64_t total = 0;
-      for (const auto& k : chunk) total += k.second;
+      for (const auto& k : chunk) total += k.size;
       PSTKIT_ASSIGN_OR_RETURN(Bid xb, write_x(1, chunk));
-      xblocks.emplace_back(xb, total);
+      xblocks.push_back({xb, total});
     }
     if (xblocks.size() > per_x) return Status::unsupported("data stream too large for an XXBLOCK");
     return write_x(2, xblocks);
