@@ -173,6 +173,7 @@ class HeapBuilder {
   // Mutable: a heap opened in place reads its blocks on first use.
   mutable std::vector<Page> pages_;
   BlockSource source_;        // set for heaps opened in place
+  mutable std::set<size_t> loaded_pages_;  // in place: the blocks read or added
   bool header_dirty_ = true;  // HNHDR fields changed
 };
 

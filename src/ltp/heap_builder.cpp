@@ -124,9 +124,17 @@ Result<Hid> HeapBuilder::allocate(ByteView data) {
     const uint32_t index = uint32_t(freed - p.slots.begin()) + 1;
     return make_hid(uint32_t(page), index, format_);
   };
-  if (source_) PSTKIT_RETURN_IF_ERROR(load(pages_.size() - 1));
-  for (size_t page = 0; page < pages_.size(); ++page) {
-    if (auto hid = place(page)) return *hid;
+  if (source_) {
+    // In place: only the blocks read so far (kept in loaded_pages_, so the
+    // search does not walk a large heap's unread blocks), last one included.
+    PSTKIT_RETURN_IF_ERROR(load(pages_.size() - 1));
+    for (size_t page : loaded_pages_) {
+      if (auto hid = place(page)) return *hid;
+    }
+  } else {
+    for (size_t page = 0; page < pages_.size(); ++page) {
+      if (auto hid = place(page)) return *hid;
+    }
   }
   if (pages_.size() >= kMaxBlocks) {
     return Status::invalid_argument("heap is full: " + std::to_string(kMaxBlocks) + " blocks");
@@ -134,6 +142,7 @@ Result<Hid> HeapBuilder::allocate(ByteView data) {
   // The block before a new one is written at the full size from now on.
   touch(pages_.size() - 1);
   pages_.emplace_back();
+  if (source_) loaded_pages_.insert(pages_.size() - 1);
   if (auto hid = place(pages_.size() - 1)) return *hid;
   return Status::invalid_argument("heap allocation does not fit an empty block");
 }
@@ -349,6 +358,7 @@ Status HeapBuilder::parse_page(size_t index, ByteView data) const {
   page.loaded = true;
   page.dirty = false;
   pages_[index] = std::move(page);
+  loaded_pages_.insert(index);
   return Status::ok();
 }
 
