@@ -2,14 +2,7 @@
 // and up to 2 subnodes), opened as a heap, BTH, PC and TC; every value and
 // cell is read and decoded. Any input must yield values or Statuses.
 //
-// Input layout:
-//   byte 0        bits 0-1: data blocks - 1 (0..2, 3 means 1)
-//                 bits 2-3: subnodes (0..2, 3 means 0)
-//                 bit 4:    4 KiB-page OST HID layout
-//   per subnode   4-byte NID
-//   per chunk     2-byte little-endian length, then that many bytes
-//                 (data blocks first, then subnodes; the last chunk takes
-//                 whatever is left when the input runs short)
+// Input layout: memory_node_input.h (bit 4: 4 KiB-page OST HID layout).
 
 #include <algorithm>
 #include <cstddef>
@@ -18,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "memory_node_input.h"
 #include "pstkit/ltp.h"
 
 namespace {
@@ -87,40 +81,11 @@ void exercise_tc(const std::shared_ptr<const ndb::Node>& node, const ltp::Option
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
-  ByteView in(data, size);
-  const uint8_t control = in.u8(0);
-  size_t pos = 1;
-  size_t block_count = 1 + (control & 3);
-  if (block_count > 3) block_count = 1;
-  size_t subnode_count = (control >> 2) & 3;
-  if (subnode_count > 2) subnode_count = 0;
+  const fuzz::MemoryNodeInput input = fuzz::parse_memory_node_input(ByteView(data, size));
+  const std::shared_ptr<const ndb::Node>& node = input.node;
   ltp::Options options;
-  options.format = (control & 0x10) ? ndb::FileFormat::kUnicode4k : ndb::FileFormat::kUnicode;
+  options.format = input.format_bit ? ndb::FileFormat::kUnicode4k : ndb::FileFormat::kUnicode;
   options.max_value_bytes = 1 << 20;
-
-  std::vector<ndb::Nid> subnode_nids;
-  for (size_t i = 0; i < subnode_count; ++i) {
-    subnode_nids.push_back(in.has(pos, 4) ? in.u32(pos) : 0);
-    pos += 4;
-  }
-  std::vector<Bytes> chunks;
-  for (size_t i = 0; i < block_count + subnode_count; ++i) {
-    size_t len = in.has(pos, 2) ? in.u16(pos) : 0;
-    pos += 2;
-    const ByteView rest = in.sub(pos);
-    if (len > rest.size() || i + 1 == block_count + subnode_count) len = rest.size();
-    chunks.push_back(rest.sub(0, len).to_bytes());
-    pos += len;
-  }
-  std::vector<Bytes> blocks(chunks.begin(), chunks.begin() + block_count);
-  std::map<ndb::Nid, std::vector<Bytes>> subnodes;
-  for (size_t i = 0; i < subnode_count; ++i) {
-    // A subnode of two halves exercises multi-block values and row matrices.
-    const Bytes& c = chunks[block_count + i];
-    const size_t half = c.size() / 2;
-    subnodes[subnode_nids[i]] = {Bytes(c.begin(), c.begin() + half), Bytes(c.begin() + half, c.end())};
-  }
-  std::shared_ptr<const ndb::Node> node(ndb::make_memory_node(0x21, std::move(blocks), std::move(subnodes)));
 
   auto heap = ltp::Heap::open(node, options);
   if (!heap.is_ok()) return 0;

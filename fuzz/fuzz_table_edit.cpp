@@ -5,12 +5,8 @@
 // and removed, and the edit is built. Any input must yield Statuses, never a
 // crash, a hang or an unbounded allocation.
 //
-// Input layout (as fuzz_ltp.cpp):
-//   byte 0        bits 0-1: data blocks - 1 (0..2, 3 means 1)
-//                 bits 2-3: subnodes (0..2, 3 means 0)
-//                 bit 4:    ANSI file (2-byte row indexes, PtypString8)
-//   per subnode   4-byte NID
-//   per chunk     2-byte little-endian length, then that many bytes
+// Input layout: memory_node_input.h (bit 4: an ANSI file, 2-byte row
+// indexes).
 
 #include <cstddef>
 #include <cstdint>
@@ -18,6 +14,7 @@
 #include <memory>
 #include <vector>
 
+#include "memory_node_input.h"
 #include "pstkit/ltp_editor.h"
 
 namespace {
@@ -43,37 +40,9 @@ ltp::PropValue value_for(ltp::PropTag tag, uint8_t seed) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
-  ByteView in(data, size);
-  const uint8_t control = in.u8(0);
-  size_t pos = 1;
-  size_t block_count = 1 + (control & 3);
-  if (block_count > 3) block_count = 1;
-  size_t subnode_count = (control >> 2) & 3;
-  if (subnode_count > 2) subnode_count = 0;
-  const auto format = (control & 0x10) ? ndb::FileFormat::kAnsi : ndb::FileFormat::kUnicode;
-
-  std::vector<ndb::Nid> subnode_nids;
-  for (size_t i = 0; i < subnode_count; ++i) {
-    subnode_nids.push_back(in.has(pos, 4) ? in.u32(pos) : 0);
-    pos += 4;
-  }
-  std::vector<Bytes> chunks;
-  for (size_t i = 0; i < block_count + subnode_count; ++i) {
-    size_t len = in.has(pos, 2) ? in.u16(pos) : 0;
-    pos += 2;
-    const ByteView rest = in.sub(pos);
-    if (len > rest.size() || i + 1 == block_count + subnode_count) len = rest.size();
-    chunks.push_back(rest.sub(0, len).to_bytes());
-    pos += len;
-  }
-  std::vector<Bytes> blocks(chunks.begin(), chunks.begin() + long(block_count));
-  std::map<ndb::Nid, std::vector<Bytes>> subnodes;
-  for (size_t i = 0; i < subnode_count; ++i) {
-    const Bytes& c = chunks[block_count + i];
-    const size_t half = c.size() / 2;
-    subnodes[subnode_nids[i]] = {Bytes(c.begin(), c.begin() + long(half)), Bytes(c.begin() + long(half), c.end())};
-  }
-  std::shared_ptr<const ndb::Node> node(ndb::make_memory_node(0x21, std::move(blocks), std::move(subnodes)));
+  const fuzz::MemoryNodeInput input = fuzz::parse_memory_node_input(ByteView(data, size));
+  const std::shared_ptr<const ndb::Node>& node = input.node;
+  const auto format = input.format_bit ? ndb::FileFormat::kAnsi : ndb::FileFormat::kUnicode;
 
   auto editor = ltp::TableEditor::open(node, format);
   if (!editor.is_ok()) return 0;

@@ -65,7 +65,16 @@ class BthEditor {
 
  private:
   struct Change;
+  // An array read for an edit, with where key goes in it.
+  struct Array {
+    Bytes records;
+    size_t record_size = 0;
+    size_t count = 0;
+    size_t pos = 0;      // first record whose key is >= key
+    bool exact = false;  // that record's key is key
+  };
   BthEditor(HeapBuilder* heap, Hid header) : heap_(heap), header_(header) {}
+  Result<Array> load_array(Hid hid, uint8_t level, ByteView key) const;
   Result<Change> insert(Hid array, uint8_t level, ByteView key, ByteView data);
   Result<Change> remove(Hid array, uint8_t level, ByteView key);
   Status write_header();

@@ -84,6 +84,18 @@ Status check_array(ByteView records, size_t record_size, Hid hid) {
 
 }  // namespace
 
+Result<BthEditor::Array> BthEditor::load_array(Hid hid, uint8_t level, ByteView key) const {
+  PSTKIT_ASSIGN_OR_RETURN(ByteView view, heap_->get(hid));
+  Array a;
+  a.record_size = key_size_ + (level > 0 ? kHidSize : data_size_);
+  PSTKIT_RETURN_IF_ERROR(check_array(view, a.record_size, hid));
+  a.records = view.to_bytes();
+  a.count = a.records.size() / a.record_size;
+  a.pos = lower_bound(ByteView(a.records), a.record_size, key_size_, key);
+  a.exact = a.pos < a.count && compare_keys(ByteView(a.records).sub(a.pos * a.record_size, key_size_), key) == 0;
+  return a;
+}
+
 Result<std::optional<Bytes>> BthEditor::find(ByteView key) const {
   if (key.size() != key_size_) return Status::invalid_argument("BTH key of the wrong size");
   Hid hid = root_;
@@ -108,13 +120,10 @@ Result<std::optional<Bytes>> BthEditor::find(ByteView key) const {
 }
 
 Result<BthEditor::Change> BthEditor::insert(Hid hid, uint8_t level, ByteView key, ByteView data) {
-  PSTKIT_ASSIGN_OR_RETURN(ByteView view, heap_->get(hid));
-  const size_t rs = key_size_ + (level > 0 ? kHidSize : data_size_);
-  PSTKIT_RETURN_IF_ERROR(check_array(view, rs, hid));
-  Bytes records = view.to_bytes();
-  const size_t n = records.size() / rs;
-  size_t pos = lower_bound(ByteView(records), rs, key_size_, key);
-  const bool exact = pos < n && compare_keys(ByteView(records).sub(pos * rs, key_size_), key) == 0;
+  PSTKIT_ASSIGN_OR_RETURN(Array a, load_array(hid, level, key));
+  Bytes& records = a.records;
+  const size_t rs = a.record_size, n = a.count, pos = a.pos;
+  const bool exact = a.exact;
   bool appended = false;
   if (level == 0) {
     if (exact) {
@@ -189,13 +198,10 @@ Status BthEditor::set(ByteView key, ByteView data) {
 }
 
 Result<BthEditor::Change> BthEditor::remove(Hid hid, uint8_t level, ByteView key) {
-  PSTKIT_ASSIGN_OR_RETURN(ByteView view, heap_->get(hid));
-  const size_t rs = key_size_ + (level > 0 ? kHidSize : data_size_);
-  PSTKIT_RETURN_IF_ERROR(check_array(view, rs, hid));
-  Bytes records = view.to_bytes();
-  const size_t n = records.size() / rs;
-  size_t pos = lower_bound(ByteView(records), rs, key_size_, key);
-  const bool exact = pos < n && compare_keys(ByteView(records).sub(pos * rs, key_size_), key) == 0;
+  PSTKIT_ASSIGN_OR_RETURN(Array a, load_array(hid, level, key));
+  Bytes& records = a.records;
+  const size_t rs = a.record_size, pos = a.pos;
+  const bool exact = a.exact;
   Change out;
   out.hid = hid;
   if (level == 0) {

@@ -12,16 +12,10 @@
 
 namespace pstkit::ltp {
 
-using detail::cell_exists;
-using detail::cell_width;
-using detail::kHnidSize;
-using detail::set_cell_exists;
-using detail::stored_inline;
+using namespace detail;  // cell layout helpers shared by the table writers
 
 namespace {
 
-constexpr size_t kTcInfoSize = 22;    // MS-PST 2.3.4.1 TCINFO before rgTCOLDESC
-constexpr size_t kTcColDescSize = 8;  // MS-PST 2.3.4.2 TCOLDESC
 constexpr PropTag kRowIdTag = 0x67F20003;
 
 Status unsupported(ndb::Nid nid, const std::string& why) {

@@ -20,6 +20,10 @@ Status check_value(PropTag tag, ByteView value);
 Result<Hnid> store_value(HeapBuilder& heap, ByteView value, const NidAllocator& allocate_nid,
                          size_t max_block, std::map<ndb::Nid, BuiltNode>& subnodes);
 
+// MS-PST 2.3.4.1 TCINFO (before rgTCOLDESC) and 2.3.4.2 TCOLDESC sizes.
+inline constexpr size_t kTcInfoSize = 22;
+inline constexpr size_t kTcColDescSize = 8;
+
 // MS-PST 2.3.4.4.2 table cells.
 inline constexpr size_t kHnidSize = 4;
 // Fixed-size values of up to 8 bytes sit in the row.
