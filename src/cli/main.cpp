@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
   import->add_option("FILE", import_options.file, "PST file")->required();
   import->add_option("SRC", import_options.sources, "Sources (kind recognised from content)")->required();
   import->add_option("--folder", import_options.folder,
-                     "Target folder path below the IPM subtree, created if missing (default: one named after each SRC)");
+                     "Target folder path below the IPM subtree, created if missing; / is the top folder itself (default: one named after each SRC)");
   import->add_option("--batch", import_options.batch, "Messages per commit (default 500)");
   import->add_flag("--create", import_options.create, "Create the PST if it does not exist");
   import->add_flag("-v,--verbose", import_options.verbose, "Print a warning for every irregular message");

@@ -50,11 +50,15 @@ class Writer final : public WritableDatabase {
     }
     raw_header_.assign(head.begin(), head.begin() + (committed_.format == FileFormat::kAnsi ? 512 : 564));
     h_ = committed_;
-    if (committed_.file_eof < kFirstAMapOffset + kAMapRegionSize ||
-        (committed_.file_eof - kFirstAMapOffset) % kAMapRegionSize != 0 || committed_.file_eof > file_->size()) {
+    // ibFileEof normally ends a whole AMap region; early Outlook (97/98,
+    // ANSI) left small files shorter than their first region, whose map
+    // still covers the region: such a file is written to as it is, and its
+    // first commit grows it to the region's end as later Outlooks do.
+    if (committed_.file_eof < kFirstAMapOffset + 512 || committed_.file_eof > file_->size()) {
       return Status::corrupt("header", 184,
                              "ibFileEof " + std::to_string(committed_.file_eof) +
-                                 " is not the end of a whole AMap region within the file");
+                                 " does not reach the first AMap page or lies past the end of the file (" +
+                                 std::to_string(file_->size()) + " bytes)");
     }
     // Bytes past ibFileEof belong to a commit that never happened.
     if (file_->size() > committed_.file_eof) {
@@ -62,7 +66,7 @@ class Writer final : public WritableDatabase {
       PSTKIT_RETURN_IF_ERROR(file_->sync());
       recovery_.truncated_tail = !created;
     }
-    const uint64_t regions = (committed_.file_eof - kFirstAMapOffset) / kAMapRegionSize;
+    const uint64_t regions = (committed_.file_eof - kFirstAMapOffset + kAMapRegionSize - 1) / kAMapRegionSize;
     bool amap_ok = committed_.amap_valid != 0;
     std::vector<Bytes> bodies;
     for (uint64_t r = 0; r < regions && amap_ok; ++r) {
