@@ -350,6 +350,27 @@ TEST(LtpEditorTable, RefusesLayoutsItDoesNotWrite) {
   ASSERT_TRUE(hb->replace(hb->user_root(), ByteView(info)).is_ok());
   mem.blocks = hb->build();
   EXPECT_EQ(TableEditor::open(mem.node(), kUnicode).status().code(), Code::kUnsupported);
+
+  // A column of a type no cell can hold (unknown type 0x0077, cbData 0):
+  // found by fuzz_table_edit, whose editor read a 4-byte HNID from its slot.
+  auto built2 = build_empty_table(kUnicode, {make_tag(0x0E07, kPtypInteger32)});
+  ASSERT_TRUE(built2.is_ok());
+  MemoryNode mem2;
+  mem2.blocks = built2->blocks;
+  auto heap2 = Heap::open(mem2.node(), options_for(kUnicode));
+  auto hb2 = HeapBuilder::from_heap(*heap2);
+  ASSERT_TRUE(hb2.is_ok());
+  Bytes info2 = hb2->get(hb2->user_root())->to_bytes();
+  for (size_t i = 0; i < info2[1]; ++i) {
+    uint8_t* d = info2.data() + 22 + 8 * i;
+    if (load_le32(d) == make_tag(0x0E07, kPtypInteger32)) {
+      store_le32(d, make_tag(0x0E07, 0x0077));
+      d[6] = 0;  // cbData
+    }
+  }
+  ASSERT_TRUE(hb2->replace(hb2->user_root(), ByteView(info2)).is_ok());
+  mem2.blocks = hb2->build();
+  EXPECT_EQ(TableEditor::open(mem2.node(), kUnicode).status().code(), Code::kUnsupported);
 }
 
 }  // namespace

@@ -58,7 +58,9 @@ Result<TableEditor> TableEditor::open(std::shared_ptr<const ndb::Node> node, ndb
   if (row_id == e.columns_.end() || row_id->offset != 0) return unsupported(nid, "dwRowID is not at offset 0");
   if (e.row_size_ == 0 || e.row_size_ > e.max_block_) return unsupported(nid, "row size " + std::to_string(e.row_size_));
   for (const Column& c : e.columns_) {
-    if (c.size != cell_width(tag_type(c.tag)) || size_t(c.offset) + c.size > e.group_ends_[2] ||
+    // cell_width 0: a type that cannot be a column (its slot is of no known size).
+    const size_t width = cell_width(tag_type(c.tag));
+    if (width == 0 || c.size != width || size_t(c.offset) + c.size > e.group_ends_[2] ||
         size_t(e.group_ends_[2]) + c.bit / 8 >= e.row_size_) {
       return unsupported(nid, "column " + hex(c.tag) + " has an unusual slot");
     }
