@@ -491,6 +491,64 @@ TEST(StoreTemplateNameMap, ExtendsAnExistingMapInPlace) {
   for (size_t i = 0; i < added.size(); ++i) EXPECT_EQ(again->find(added[i]), uint16_t(0x8023 + i));
 }
 
+// MS-PST 2.4.7.1 NAMEID records, decoded once for the reader (which skips a
+// damaged entry) and the builder (which refuses to extend a damaged map).
+TEST(StoreTemplateNameMap, DecodesNameIdsAndRefusesDamagedOnes) {
+  using name_map_format::decode_nameid;
+  const Guid set = *Guid::parse("{6B1F7B66-3C2D-4B8E-9C2A-0123456789AB}");
+  Bytes guids(std::begin(set.bytes), std::end(set.bytes));
+  Bytes strings = {6, 0, 0, 0, 'T', 0, 'a', 0, 'g', 0};
+  auto nameid = [](uint32_t id, uint16_t guid_field, uint16_t index) {
+    Bytes b(8);
+    store_le32(b.data(), id);
+    store_le16(b.data() + 4, guid_field);
+    store_le16(b.data() + 6, index);
+    return b;
+  };
+  Bytes entries;
+  for (const Bytes& e : {nameid(0x8005, 1 << 1, 0),            // PS_MAPI, LID
+                         nameid(0, (3 << 1) | 1, 1),            // first stream GUID, string at 0
+                         nameid(0x1234, 4 << 1, 2),             // GUID index past the stream
+                         nameid(4, (2 << 1) | 1, 3)}) {         // string past the string stream
+    entries.insert(entries.end(), e.begin(), e.end());
+  }
+  uint16_t index = 0;
+  auto a = decode_nameid(ByteView(entries), 0, ByteView(guids), ByteView(strings), &index);
+  ASSERT_TRUE(a.is_ok());
+  EXPECT_EQ(a->guid, property_sets::kPsMapi);
+  EXPECT_FALSE(a->is_string);
+  EXPECT_EQ(a->lid, 0x8005u);
+  EXPECT_EQ(index, 0);
+  auto b = decode_nameid(ByteView(entries), 8, ByteView(guids), ByteView(strings), &index);
+  ASSERT_TRUE(b.is_ok());
+  EXPECT_EQ(b->guid, set);
+  EXPECT_TRUE(b->is_string);
+  EXPECT_EQ(b->name, "Tag");
+  EXPECT_EQ(index, 1);
+  EXPECT_EQ(decode_nameid(ByteView(entries), 16, ByteView(guids), ByteView(strings), &index).status().code(),
+            Code::kCorrupt);
+  EXPECT_EQ(decode_nameid(ByteView(entries), 24, ByteView(guids), ByteView(strings), &index).status().code(),
+            Code::kCorrupt);
+  EXPECT_EQ(decode_nameid(ByteView(entries), 32, ByteView(guids), ByteView(strings), &index).status().code(),
+            Code::kCorrupt);
+
+  // The builder refuses to extend a map with a damaged entry.
+  auto pc = ltp::PcBuilder::create(kUnicode);
+  ASSERT_TRUE(pc.is_ok());
+  ASSERT_TRUE(pc->set(ltp::make_tag(name_map_format::kStreamGuidId, ltp::kPtypBinary), ByteView(guids)).is_ok());
+  ASSERT_TRUE(pc->set(ltp::make_tag(name_map_format::kStreamEntryId, ltp::kPtypBinary), ByteView(entries)).is_ok());
+  ASSERT_TRUE(pc->set(ltp::make_tag(name_map_format::kStreamStringId, ltp::kPtypBinary), ByteView(strings)).is_ok());
+  auto built = pc->build();
+  ASSERT_TRUE(built.is_ok());
+  auto read = ltp::PropertyContext::open(
+      std::shared_ptr<const ndb::Node>(ndb::make_memory_node(ndb::kNidNameToIdMap, built->blocks)), {});
+  ASSERT_TRUE(read.is_ok());
+  auto map = NameMapBuilder::from_existing(*read);
+  EXPECT_EQ(map.status().code(), Code::kCorrupt);
+  EXPECT_NE(map.status().detail().find("entry 2: GUID index past the GUID stream"), std::string::npos)
+      << map.status().message();
+}
+
 // A bigger map keeps its streams in subnodes (values over 3580 bytes); the
 // rebuilt map reuses those it did not change.
 TEST(StoreTemplateNameMap, ExtendsAMapWithStreamsInSubnodes) {

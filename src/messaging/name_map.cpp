@@ -1,18 +1,52 @@
 // MS-PST 2.4.7 Named Property Lookup Map (node 0x61).
 #include <cstring>
 
+#include "messaging/name_map_format.h"
 #include "pstkit/messaging.h"
 #include "pstkit/property_names.h"
 
 namespace pstkit {
-namespace {
 
-constexpr uint16_t kNameidStreamGuid = 0x0002;    // PidTagNameidStreamGuid
-constexpr uint16_t kNameidStreamEntry = 0x0003;   // PidTagNameidStreamEntry
-constexpr uint16_t kNameidStreamString = 0x0004;  // PidTagNameidStreamString
+namespace name_map_format {
 
+Result<NamedProperty> decode_nameid(ByteView entries, size_t offset, ByteView guids, ByteView strings,
+                                    uint16_t* index) {
+  if (!entries.has(offset, kNameIdSize)) {
+    return Status::corrupt("name-to-id map", Status::kNoOffset, "NAMEID past the entry stream");
+  }
+  const uint32_t property_id = entries.u32(offset);
+  const uint16_t guid_field = entries.u16(offset + 4);
+  *index = entries.u16(offset + 6);
+  const uint16_t guid = guid_field >> 1;
+  NamedProperty name;
+  name.is_string = (guid_field & 1) != 0;
+  // wGuid 1 and 2 name PS_MAPI and PS_PUBLIC_STRINGS without storing them;
+  // 3 and up index the GUID stream.
+  if (guid == kGuidMapi) {
+    name.guid = property_sets::kPsMapi;
+  } else if (guid == kGuidPublicStrings) {
+    name.guid = property_sets::kPsPublicStrings;
+  } else if (guid >= kFirstStreamGuid) {
+    const size_t g = size_t(guid - kFirstStreamGuid) * kGuidSize;
+    if (!guids.has(g, kGuidSize)) {
+      return Status::corrupt("name-to-id map", Status::kNoOffset, "GUID index past the GUID stream");
+    }
+    name.guid = Guid::from_bytes(guids.data() + g);
+  }
+  if (name.is_string) {
+    if (!strings.has(property_id, 4) || !strings.has(size_t(property_id) + 4, strings.u32(property_id))) {
+      return Status::corrupt("name-to-id map", Status::kNoOffset, "name past the string stream");
+    }
+    name.name = ltp::utf16le_to_utf8(strings.sub(size_t(property_id) + 4, strings.u32(property_id)));
+  } else {
+    name.lid = property_id;
+  }
+  return name;
+}
 
-}  // namespace
+}  // namespace name_map_format
+
+using namespace name_map_format;
 
 Result<NameMap> NameMap::load(const ndb::Database& db) {
   NameMap map;
@@ -25,40 +59,16 @@ Result<NameMap> NameMap::load(const ndb::Database& db) {
   opts.format = db.header().format;
   PSTKIT_ASSIGN_OR_RETURN(auto pc, ltp::PropertyContext::open(std::shared_ptr<const ndb::Node>(std::move(*node)), opts));
   Bytes guids, entries, strings;
-  if (auto v = pc.get(kNameidStreamGuid)) guids = std::move(v->data);
-  if (auto v = pc.get(kNameidStreamEntry)) entries = std::move(v->data);
-  if (auto v = pc.get(kNameidStreamString)) strings = std::move(v->data);
-  const ByteView ev(entries), sv(strings);
-  // MS-PST 2.4.7.1 NAMEID: dwPropertyID, wGuid (bit 0: N, string name), wPropIdx.
-  for (size_t at = 0; ev.has(at, 8); at += 8) {
-    NamedProperty np;
-    const uint32_t prop = ev.u32(at);
-    const uint16_t guid_field = ev.u16(at + 4);
-    const uint16_t index = ev.u16(at + 6);
-    const uint16_t guid_index = guid_field >> 1;
-    np.is_string = (guid_field & 1) != 0;
-    // MS-PST 2.4.7.1: wGuid 1 and 2 name PS_MAPI and PS_PUBLIC_STRINGS
-    // without storing them; 3 and up index the GUID stream.
-    if (guid_index == 1) {
-      np.guid = property_sets::kPsMapi;
-    } else if (guid_index == 2) {
-      np.guid = property_sets::kPsPublicStrings;
-    } else if (guid_index >= 3) {
-      const size_t g = size_t(guid_index - 3) * 16;
-      if (!ByteView(guids).has(g, 16)) continue;  // damaged entry: skip it
-      np.guid = Guid::from_bytes(guids.data() + g);
-    }
-    if (np.is_string) {
-      if (!sv.has(prop, 4)) continue;
-      const uint32_t len = sv.u32(prop);
-      if (!sv.has(size_t(prop) + 4, len)) continue;
-      np.name = ltp::utf16le_to_utf8(sv.sub(size_t(prop) + 4, len));
-    } else {
-      np.lid = prop;
-    }
+  if (auto v = pc.get(kStreamGuidId)) guids = std::move(v->data);
+  if (auto v = pc.get(kStreamEntryId)) entries = std::move(v->data);
+  if (auto v = pc.get(kStreamStringId)) strings = std::move(v->data);
+  for (size_t at = 0; at + kNameIdSize <= entries.size(); at += kNameIdSize) {
+    uint16_t index = 0;
+    auto name = decode_nameid(ByteView(entries), at, ByteView(guids), ByteView(strings), &index);
+    if (!name) continue;  // damaged entry: skip it (the checker reports it)
     const uint32_t id = 0x8000u + index;
     if (id > 0xFFFF) continue;
-    map.by_id_[uint16_t(id)] = std::move(np);
+    map.by_id_[uint16_t(id)] = std::move(*name);
   }
   return map;
 }

@@ -1,28 +1,21 @@
 // MS-PST 2.4.7 Named Property Lookup Map: building and extending node 0x61.
 #include "messaging/name_map_builder.h"
 
+#include "messaging/name_map_format.h"
+
 #include <algorithm>
 
 #include "pstkit/property_names.h"
 #include "pstkit/utf.h"
 
 namespace pstkit {
+
+using namespace name_map_format;
+
 namespace {
 
-constexpr uint16_t kBucketCountId = 0x0001;  // PidTagNameidBucketCount
-constexpr uint16_t kStreamGuidId = 0x0002;   // PidTagNameidStreamGuid
-constexpr uint16_t kStreamEntryId = 0x0003;  // PidTagNameidStreamEntry
-constexpr uint16_t kStreamStringId = 0x0004; // PidTagNameidStreamString
-constexpr uint16_t kBucketBaseId = 0x1000;   // PidTagNameidBucketBase
-
-// MS-PST 2.4.7.1 wGuid values below the GUID stream.
-constexpr uint16_t kGuidNone = 0;
-constexpr uint16_t kGuidMapi = 1;
-constexpr uint16_t kGuidPublicStrings = 2;
-constexpr uint16_t kFirstStreamGuid = 3;
 constexpr uint16_t kMaxGuidIndex = 0x7FFF;  // 15 bits
 
-constexpr size_t kGuidSize = 16;
 // Bucket properties run from 0x1000 to 0xFFFF.
 constexpr uint32_t kMaxBucketCount = 0x10000 - 0x1000;
 
@@ -94,29 +87,10 @@ Result<NameMapBuilder> NameMapBuilder::from_existing(const ltp::PropertyContext&
       return Status::corrupt("name-to-id map", Status::kNoOffset,
                              "entry " + std::to_string(at / kNameIdSize) + ": " + why);
     };
-    NamedProperty name;
-    const uint32_t property_id = ev.u32(at);
-    const uint16_t guid_field = ev.u16(at + 4);
-    const uint16_t index = ev.u16(at + 6);
-    const uint16_t guid = guid_field >> 1;
-    name.is_string = (guid_field & 1) != 0;
-    if (guid == kGuidMapi) {
-      name.guid = property_sets::kPsMapi;
-    } else if (guid == kGuidPublicStrings) {
-      name.guid = property_sets::kPsPublicStrings;
-    } else if (guid >= kFirstStreamGuid) {
-      const size_t g = size_t(guid - kFirstStreamGuid) * kGuidSize;
-      if (g + kGuidSize > map.guids_.size()) return bad("GUID index past the GUID stream");
-      name.guid = Guid::from_bytes(map.guids_.data() + g);
-    }
-    if (name.is_string) {
-      if (!sv.has(property_id, 4) || !sv.has(size_t(property_id) + 4, sv.u32(property_id))) {
-        return bad("name past the string stream");
-      }
-      name.name = utf16le_to_utf8(sv.sub(size_t(property_id) + 4, sv.u32(property_id)));
-    } else {
-      name.lid = property_id;
-    }
+    uint16_t index = 0;
+    auto decoded = decode_nameid(ev, at, ByteView(map.guids_), sv, &index);
+    if (!decoded) return bad(decoded.status().detail());
+    const NamedProperty& name = *decoded;
     if (index >= kMaxEntries) return bad("property index past 0x7FFE");
     map.ids_.emplace(key_of(name), uint16_t(0x8000 + index));
     map.next_index_ = std::max<size_t>(map.next_index_, size_t(index) + 1);

@@ -24,6 +24,7 @@
 
 #include "pstkit/ltp.h"
 #include "pstkit/ltp_builder.h"
+#include "messaging/name_map_format.h"
 #include "pstkit/messaging.h"
 
 namespace pstkit {
@@ -34,8 +35,7 @@ class NameMapBuilder {
   static constexpr uint32_t kDefaultBucketCount = 251;
   // Named property ids run from 0x8000 to 0xFFFE.
   static constexpr size_t kMaxEntries = 0xFFFF - 0x8000;
-  // MS-PST 2.4.7.1 NAMEID.
-  static constexpr size_t kNameIdSize = 8;
+  static constexpr size_t kNameIdSize = name_map_format::kNameIdSize;
 
   // An empty map.
   static Result<NameMapBuilder> create(ndb::FileFormat format, uint32_t bucket_count = kDefaultBucketCount);
