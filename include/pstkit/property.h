@@ -111,6 +111,11 @@ PropValue bool_value(uint16_t id, bool v);
 PropValue time_value(uint16_t id, uint64_t filetime);       // PtypTime
 PropValue binary_value(uint16_t id, Bytes data);
 
+// A property list's value with this id, or null.
+const PropValue* find_property(const std::vector<PropValue>& props, uint16_t id);
+// Sets a property in a list, replacing the one with the same id.
+void set_property(std::vector<PropValue>& props, PropValue v);
+
 // MS-PST 2.3.3.5: the value of a PtypObject property.
 struct ObjectRef {
   uint32_t nid = 0;   // subnode holding the object data

@@ -33,23 +33,6 @@ uint64_t unix_to_filetime(int64_t seconds) {
   return uint64_t(seconds + kEpochDeltaSeconds) * 10000000u;
 }
 
-void set_property(std::vector<PropValue>& props, PropValue v) {
-  for (auto& p : props) {
-    if (p.id() == v.id()) {
-      p = std::move(v);
-      return;
-    }
-  }
-  props.push_back(std::move(v));
-}
-
-const PropValue* find_property(const std::vector<PropValue>& props, uint16_t id) {
-  for (const auto& p : props) {
-    if (p.id() == id) return &p;
-  }
-  return nullptr;
-}
-
 Bytes one_off_entry_id(std::string_view display_name, std::string_view address) {
   // MAPI's one-off provider UID, {A41F2B81-A3BE-1910-9D6E-00DD010F5402}.
   static constexpr uint8_t kOneOffProvider[16] = {0x81, 0x2B, 0x1F, 0xA4, 0xBE, 0xA3, 0x10, 0x19,

@@ -80,9 +80,8 @@ void append_bytes(Bytes& out, const void* data, size_t n);
 // Seconds since 1970 to a FILETIME (100 ns since 1601), clamped at 1601.
 uint64_t unix_to_filetime(int64_t seconds);
 
-// Sets a property, replacing one with the same id.
-void set_property(std::vector<PropValue>& props, PropValue v);
-const PropValue* find_property(const std::vector<PropValue>& props, uint16_t id);
+using ltp::find_property;
+using ltp::set_property;
 
 // [MS-OXCDATA] 2.2.5.1 One-Off EntryID for an SMTP address (Unicode strings,
 // no rich text), as Outlook stores for Internet recipients.

@@ -173,4 +173,21 @@ PropValue time_value(uint16_t id, uint64_t filetime) {
 
 PropValue binary_value(uint16_t id, Bytes data) { return PropValue{make_tag(id, kPtypBinary), std::move(data)}; }
 
+const PropValue* find_property(const std::vector<PropValue>& props, uint16_t id) {
+  for (const auto& p : props) {
+    if (p.id() == id) return &p;
+  }
+  return nullptr;
+}
+
+void set_property(std::vector<PropValue>& props, PropValue v) {
+  for (auto& p : props) {
+    if (p.id() == v.id()) {
+      p = std::move(v);
+      return;
+    }
+  }
+  props.push_back(std::move(v));
+}
+
 }  // namespace pstkit::ltp

@@ -46,23 +46,6 @@ PropValue make_prop(ltp::PropTag tag, Bytes data) {
   return v;
 }
 
-const PropValue* find(const std::vector<PropValue>& props, uint16_t id) {
-  for (const auto& p : props) {
-    if (p.id() == id) return &p;
-  }
-  return nullptr;
-}
-
-void set(std::vector<PropValue>& props, PropValue v) {
-  for (auto& p : props) {
-    if (p.id() == v.id()) {
-      p = std::move(v);
-      return;
-    }
-  }
-  props.push_back(std::move(v));
-}
-
 // Strings in the file's native type (ANSI files hold PtypString8, encoded
 // in the message's code page, which the reader decodes them with).
 PropValue native(ndb::FileFormat format, const PropValue& v, uint32_t codepage = 1252) {
@@ -80,7 +63,7 @@ PropValue native(ndb::FileFormat format, const PropValue& v, uint32_t codepage =
 }
 
 int32_t flags_of(const std::vector<PropValue>& props) {
-  const PropValue* f = find(props, prop::kMessageFlags);
+  const PropValue* f = ltp::find_property(props, prop::kMessageFlags);
   if (!f) return 0;
   auto v = f->as_i32();
   return v ? *v : 0;
@@ -99,7 +82,7 @@ static Result<ltp::BuiltNode> build_message_node(StoreWriter::Impl& m, const New
   // files always get one, so that readers do not fall back to the Internet
   // code page (often UTF-8) for text encoded here.
   uint32_t cp = 1252;
-  if (const PropValue* c = find(msg.properties, prop::kMessageCodepage)) {
+  if (const PropValue* c = ltp::find_property(msg.properties, prop::kMessageCodepage)) {
     if (auto v = c->as_i32(); v && is_known_codepage(uint32_t(*v)) && *v != 1200 && *v != 1201) cp = uint32_t(*v);
   }
   const uint32_t saved_cp = m.text_codepage;
@@ -110,30 +93,30 @@ static Result<ltp::BuiltNode> build_message_node(StoreWriter::Impl& m, const New
     ~Restore() { impl.text_codepage = cp; }
   } restore{m, saved_cp};
   std::vector<PropValue> props;
-  for (const auto& p : msg.properties) set(props, native(m.format, p, cp));
+  for (const auto& p : msg.properties) ltp::set_property(props, native(m.format, p, cp));
   for (const auto& nv : msg.named) {
     PSTKIT_ASSIGN_OR_RETURN(uint16_t id, m.named_id(nv.name));
-    set(props, native(m.format, make_prop(ltp::make_tag(id, nv.type), nv.data), cp));
+    ltp::set_property(props, native(m.format, make_prop(ltp::make_tag(id, nv.type), nv.data), cp));
   }
   if (m.format == ndb::FileFormat::kAnsi) {
-    set(props, make_prop(ltp::make_tag(prop::kMessageCodepage, ltp::kPtypInteger32), le32(cp)));
+    ltp::set_property(props, make_prop(ltp::make_tag(prop::kMessageCodepage, ltp::kPtypInteger32), le32(cp)));
   }
   uint16_t st = 0;
-  if (!find(props, prop::kMessageClass)) {
+  if (!ltp::find_property(props, prop::kMessageClass)) {
     props.push_back(make_prop(ltp::make_tag(prop::kMessageClass, 0), encode_text(m.format, "IPM.Note", &st)));
     props.back().tag = ltp::make_tag(prop::kMessageClass, st);
   }
   const uint64_t now = filetime_now();
-  if (!find(props, ltp::tag_id(kCreationTime))) props.push_back(make_prop(kCreationTime, le64(now)));
-  if (!find(props, ltp::tag_id(kLastModificationTime))) props.push_back(make_prop(kLastModificationTime, le64(now)));
-  int32_t flags = find(props, prop::kMessageFlags) ? flags_of(props) : kMsgFlagRead;
+  if (!ltp::find_property(props, ltp::tag_id(kCreationTime))) props.push_back(make_prop(kCreationTime, le64(now)));
+  if (!ltp::find_property(props, ltp::tag_id(kLastModificationTime))) props.push_back(make_prop(kLastModificationTime, le64(now)));
+  int32_t flags = ltp::find_property(props, prop::kMessageFlags) ? flags_of(props) : kMsgFlagRead;
   if (msg.attachments.empty()) {
     flags &= ~kMsgFlagHasAttach;
   } else {
     flags |= kMsgFlagHasAttach;
   }
-  set(props, make_prop(ltp::make_tag(prop::kMessageFlags, ltp::kPtypInteger32), le32(uint32_t(flags))));
-  set(props, make_prop(ltp::make_tag(prop::kHasAttachments, ltp::kPtypBoolean), Bytes{uint8_t(!msg.attachments.empty())}));
+  ltp::set_property(props, make_prop(ltp::make_tag(prop::kMessageFlags, ltp::kPtypInteger32), le32(uint32_t(flags))));
+  ltp::set_property(props, make_prop(ltp::make_tag(prop::kHasAttachments, ltp::kPtypBoolean), Bytes{uint8_t(!msg.attachments.empty())}));
 
   ltp::BuiltNode node;
   uint64_t size = 0;
@@ -142,8 +125,8 @@ static Result<ltp::BuiltNode> build_message_node(StoreWriter::Impl& m, const New
   PSTKIT_ASSIGN_OR_RETURN(auto recipients, ltp::TcBuilder::create(m.format, m.recipient_columns));
   for (size_t i = 0; i < msg.recipients.size(); ++i) {
     std::vector<PropValue> cells;
-    for (const auto& p : msg.recipients[i]) set(cells, native(m.format, p, cp));
-    set(cells, make_prop(kRowId, le32(uint32_t(i))));
+    for (const auto& p : msg.recipients[i]) ltp::set_property(cells, native(m.format, p, cp));
+    ltp::set_property(cells, make_prop(kRowId, le32(uint32_t(i))));
     for (const auto& c : cells) {
       if (!recipients.find_column(c.tag)) PSTKIT_RETURN_IF_ERROR(recipients.add_column(c.tag));
       size += c.data.size();
@@ -170,7 +153,7 @@ static Result<ltp::BuiltNode> build_message_node(StoreWriter::Impl& m, const New
   }
 
   for (const auto& p : props) size += p.data.size();
-  set(props, make_prop(ltp::make_tag(prop::kMessageSize, ltp::kPtypInteger32), le32(uint32_t(std::min<uint64_t>(size, 0x7FFFFFFF)))));
+  ltp::set_property(props, make_prop(ltp::make_tag(prop::kMessageSize, ltp::kPtypInteger32), le32(uint32_t(std::min<uint64_t>(size, 0x7FFFFFFF)))));
   PSTKIT_ASSIGN_OR_RETURN(auto pc, ltp::PcBuilder::create(m.format));
   for (const auto& p : props) PSTKIT_RETURN_IF_ERROR(pc.set(p));
   PSTKIT_ASSIGN_OR_RETURN(auto pc_node, pc.build());
@@ -184,34 +167,34 @@ static Result<ltp::BuiltNode> build_message_node(StoreWriter::Impl& m, const New
 Result<ltp::BuiltNode> StoreWriter::Impl::build_attachment(const NewAttachment& a, uint32_t index,
                                                            std::vector<PropValue>* props_out, int depth) {
   std::vector<PropValue> props;
-  for (const auto& p : a.properties) set(props, native(format, p, text_codepage));
+  for (const auto& p : a.properties) ltp::set_property(props, native(format, p, text_codepage));
   for (const auto& nv : a.named) {
     PSTKIT_ASSIGN_OR_RETURN(uint16_t id, named_id(nv.name));
-    set(props, native(format, make_prop(ltp::make_tag(id, nv.type), nv.data), text_codepage));
+    ltp::set_property(props, native(format, make_prop(ltp::make_tag(id, nv.type), nv.data), text_codepage));
   }
-  set(props, make_prop(kAttachNumber, le32(index)));
-  if (!find(props, ltp::tag_id(kRenderingPosition))) props.push_back(make_prop(kRenderingPosition, le32(0xFFFFFFFF)));
+  ltp::set_property(props, make_prop(kAttachNumber, le32(index)));
+  if (!ltp::find_property(props, ltp::tag_id(kRenderingPosition))) props.push_back(make_prop(kRenderingPosition, le32(0xFFFFFFFF)));
   const uint64_t now = filetime_now();
-  if (!find(props, ltp::tag_id(kCreationTime))) props.push_back(make_prop(kCreationTime, le64(now)));
-  if (!find(props, ltp::tag_id(kLastModificationTime))) props.push_back(make_prop(kLastModificationTime, le64(now)));
+  if (!ltp::find_property(props, ltp::tag_id(kCreationTime))) props.push_back(make_prop(kCreationTime, le64(now)));
+  if (!ltp::find_property(props, ltp::tag_id(kLastModificationTime))) props.push_back(make_prop(kLastModificationTime, le64(now)));
   PSTKIT_ASSIGN_OR_RETURN(auto pc, ltp::PcBuilder::create(format));
   uint64_t size = 0;
   if (a.embedded) {
     std::vector<PropValue> inner_props;
     uint64_t inner_size = 0;
     PSTKIT_ASSIGN_OR_RETURN(ltp::BuiltNode inner, build_message_node(*this, *a.embedded, &inner_props, &inner_size, depth + 1));
-    set(props, make_prop(ltp::make_tag(prop::kAttachMethod, ltp::kPtypInteger32), le32(kAttachEmbeddedMessage)));
+    ltp::set_property(props, make_prop(ltp::make_tag(prop::kAttachMethod, ltp::kPtypInteger32), le32(kAttachEmbeddedMessage)));
     PSTKIT_RETURN_IF_ERROR(pc.set_object(kAttachDataObject, std::move(inner), uint32_t(std::min<uint64_t>(inner_size, 0xFFFFFFFF))).status());
     size = inner_size;
   } else {
-    if (!find(props, prop::kAttachMethod)) {
+    if (!ltp::find_property(props, prop::kAttachMethod)) {
       props.push_back(make_prop(ltp::make_tag(prop::kAttachMethod, ltp::kPtypInteger32), le32(kAttachByValue)));
     }
     PSTKIT_RETURN_IF_ERROR(pc.set(kAttachDataBinary, a.data));
     size = a.data.size();
   }
   for (const auto& p : props) size += p.data.size();
-  set(props, make_prop(ltp::make_tag(prop::kAttachSize, ltp::kPtypInteger32), le32(uint32_t(std::min<uint64_t>(size, 0x7FFFFFFF)))));
+  ltp::set_property(props, make_prop(ltp::make_tag(prop::kAttachSize, ltp::kPtypInteger32), le32(uint32_t(std::min<uint64_t>(size, 0x7FFFFFFF)))));
   for (const auto& p : props) PSTKIT_RETURN_IF_ERROR(pc.set(p));
   PSTKIT_ASSIGN_OR_RETURN(auto built, pc.build());
   if (props_out) *props_out = std::move(props);
@@ -308,7 +291,7 @@ Status StoreWriter::set_message_properties(Nid message, const std::vector<PropVa
   Impl& m = *impl_;
   PSTKIT_ASSIGN_OR_RETURN(auto before, m.message_props(message));
   uint32_t cp = 1252;
-  if (const PropValue* c = find(before, prop::kMessageCodepage)) {
+  if (const PropValue* c = ltp::find_property(before, prop::kMessageCodepage)) {
     if (auto v = c->as_i32(); v && is_known_codepage(uint32_t(*v)) && *v != 1200 && *v != 1201) cp = uint32_t(*v);
   }
   std::vector<PropValue> changes;
@@ -327,7 +310,7 @@ Status StoreWriter::set_message_properties(Nid message, const std::vector<PropVa
     const int32_t flags = v ? *v : 0;
     c.data = le32(uint32_t(atts.empty() ? (flags & ~kMsgFlagHasAttach) : (flags | kMsgFlagHasAttach)));
   }
-  set(changes, make_prop(kLastModificationTime, le64(filetime_now())));
+  ltp::set_property(changes, make_prop(kLastModificationTime, le64(filetime_now())));
   PSTKIT_RETURN_IF_ERROR(rewrite_message(m, message, [&](ltp::PcBuilder& pc) -> Status {
     for (const auto& c : changes) {
       if (auto old = pc.tag_of(c.id()); old && *old != c.tag) pc.remove(c.id());
