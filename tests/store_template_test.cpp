@@ -817,7 +817,7 @@ TEST(StoreTemplate, OtherReadersAcceptIt) {
     EXPECT_EQ(run("/usr/bin/python3 '" + script + "' '" + path + "'"), 0);
     const std::string out = dir.file(std::string("out-") + ndb::format_name(format));
     std::filesystem::create_directories(out);
-    EXPECT_EQ(run("/usr/bin/readpst -D -o '" + out + "' '" + path + "'"), 0);
+    EXPECT_EQ(run("/usr/bin/readpst -j 0 -D -o '" + out + "' '" + path + "'"), 0);
   }
 }
 

@@ -140,7 +140,7 @@ def libpff_items(pst: str) -> list[dict] | None:
 
 def readpst_subjects(pst: str, out_dir: str) -> collections.Counter | None:
     os.makedirs(out_dir, exist_ok=True)
-    r = common.run(["readpst", "-D", "-o", out_dir, pst], timeout=120)
+    r = common.run(["readpst", "-j", "0", "-D", "-o", out_dir, pst], timeout=120)
     if r.returncode != 0:
         return None
     subjects: collections.Counter = collections.Counter()

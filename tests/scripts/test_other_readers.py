@@ -477,7 +477,7 @@ QUOTED_FROM = re.compile(rb"(Content-Type: message/rfc822\r?\n(?:[^\r\n]+\r?\n)*
 def check_readpst(path: str, view: PstkitView, work: str, store_name: str, ansi: bool) -> list[str]:
     out = os.path.join(work, "readpst")
     os.makedirs(out)
-    r = common.run(["readpst", "-q", "-D", "-e", "-o", out, path], timeout=300)
+    r = common.run(["readpst", "-j", "0", "-q", "-D", "-e", "-o", out, path], timeout=300)
     if r.returncode != 0:
         return [f"readpst {r.describe()}: {common.one_line(r.stderr)}"]
     theirs: dict[tuple, list] = {}

@@ -5,6 +5,8 @@ writes each directory into the same folder path of a new PST, and libpff
 must then see, per folder, exactly the items readpst exported: the same
 count and the same subjects. `pstkit check` must find nothing.
 
+(readpst runs with -j 0: its parallel export is not deterministic.)
+
 Usage: test_roundtrip.py --pstkit BIN [--corpus DIR] [--only FILE]...
 Prints one line per file and closes with "N passed, M failed".
 """
@@ -76,7 +78,9 @@ def normalise(s):
 def check_file(pstkit, path, work):
     out = os.path.join(work, "eml")
     os.makedirs(out)
-    r = run(["readpst", "-e", "-D", "-q", "-o", out, path])
+    # -j 0: readpst's parallel export races and now and then drops a message
+    # or an embedded one (seen 3 times in 400 runs on aspose-python/Outlook.pst).
+    r = run(["readpst", "-j", "0", "-e", "-D", "-q", "-o", out, path])
     if r.returncode != 0:
         return None, "readpst cannot export it"
     expected = exported_folders(out)
