@@ -21,8 +21,18 @@ inline constexpr int kExitUsage = 2;
 // Prints "pstkit: FILE: message" to stderr.
 void print_error(const std::string& file, const Status& status);
 
-// Opens a store or prints why not (returns nullptr).
-std::unique_ptr<Store> open_store_or_report(const std::string& path);
+// How the reading commands open a file.
+struct ReadOptions {
+  // Index nodes and blocks from what the B-trees still give plus a scan of
+  // the whole file (pstkit/ndb_salvage.h), for files whose B-trees are damaged.
+  bool recover = false;
+  // With recover: also nodes found only in stale B-tree pages (deleted items).
+  bool include_deleted = false;
+};
+
+// Opens a store or prints why not (returns nullptr). With options.recover,
+// prints what the recovery found on stderr.
+std::unique_ptr<Store> open_store_or_report(const std::string& path, const ReadOptions& options = {});
 
 // "Inbox/Projects/" -> {"Inbox", "Projects"}; empty components are dropped,
 // so "" and "/" name the IPM subtree itself.
@@ -46,10 +56,10 @@ struct DumpOptions {
   bool json = true;
   bool full = false;
 };
-int cmd_info(const std::string& file, bool json);
-int cmd_ls(const std::string& file, bool recursive, bool json);
-int cmd_show(const std::string& file, const std::string& item, bool json);
-int cmd_dump(const std::string& file, const DumpOptions& options);
+int cmd_info(const std::string& file, bool json, const ReadOptions& read = {});
+int cmd_ls(const std::string& file, bool recursive, bool json, const ReadOptions& read = {});
+int cmd_show(const std::string& file, const std::string& item, bool json, const ReadOptions& read = {});
+int cmd_dump(const std::string& file, const DumpOptions& options, const ReadOptions& read = {});
 int cmd_check(const std::string& file, bool json);
 
 // Writing commands (cmd_create.cpp, cmd_folders.cpp). Paths are slash-separated

@@ -344,8 +344,8 @@ class Dumper {
 
 }  // namespace
 
-int cmd_dump(const std::string& file, const DumpOptions& options) {
-  auto store = open_store_or_report(file);
+int cmd_dump(const std::string& file, const DumpOptions& options, const ReadOptions& read) {
+  auto store = open_store_or_report(file, read);
   if (!store) return kExitBadInput;
   Dumper dumper(*store, options.full);
   const bool ok = walk_folders(*store, [&](const FolderVisit& v) { dumper.folder(v); });

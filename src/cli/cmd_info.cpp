@@ -34,8 +34,8 @@ std::string client_name(uint16_t magic) {
 
 }  // namespace
 
-int cmd_info(const std::string& file, bool as_json) {
-  auto store = open_store_or_report(file);
+int cmd_info(const std::string& file, bool as_json, const ReadOptions& read) {
+  auto store = open_store_or_report(file, read);
   if (!store) return kExitBadInput;
   const ndb::Database& db = store->db();
   const ndb::Header& h = db.header();

@@ -6,8 +6,8 @@
 
 namespace pstkit::cli {
 
-int cmd_ls(const std::string& file, bool recursive, bool as_json) {
-  auto store = open_store_or_report(file);
+int cmd_ls(const std::string& file, bool recursive, bool as_json, const ReadOptions& read) {
+  auto store = open_store_or_report(file, read);
   if (!store) return kExitBadInput;
   bool damaged = false;
   const bool ok = walk_folders(*store, [&](const FolderVisit& v) {

@@ -137,13 +137,13 @@ json message_json(const Store& store, const Message& m, int depth, bool* damaged
 
 }  // namespace
 
-int cmd_show(const std::string& file, const std::string& item, bool as_json) {
+int cmd_show(const std::string& file, const std::string& item, bool as_json, const ReadOptions& read) {
   Nid nid = 0;
   if (!parse_nid(item, &nid)) {
     std::cerr << "pstkit: ITEM must be a node id (decimal or 0x hex), got '" << item << "'\n";
     return kExitUsage;
   }
-  auto store = open_store_or_report(file);
+  auto store = open_store_or_report(file, read);
   if (!store) return kExitBadInput;
   bool damaged = false;
   const uint8_t type = ndb::nid_type(nid);

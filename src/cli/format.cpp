@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "cli/cli.h"
+#include "pstkit/ndb_salvage.h"
 #include "pstkit/ndb_writer.h"
 #include "pstkit/property_names.h"
 
@@ -16,7 +17,26 @@ void print_error(const std::string& file, const Status& status) {
   std::cerr << "pstkit: " << file << ": " << status.message() << "\n";
 }
 
-std::unique_ptr<Store> open_store_or_report(const std::string& path) {
+namespace {
+
+// Opens through a recovered index (pstkit/ndb_salvage.h) and says on stderr
+// what it was built from.
+Result<std::unique_ptr<Store>> open_recovered_store(const std::string& path, const ReadOptions& options) {
+  ndb::SalvageOptions recovery;
+  recovery.include_deleted = options.include_deleted;
+  ndb::SalvageReport report;
+  PSTKIT_ASSIGN_OR_RETURN(auto db, ndb::open_salvaged(path, {}, recovery, &report));
+  for (const auto& e : report.tree_errors) std::cerr << "pstkit: " << path << ": skipped " << e << "\n";
+  std::cerr << "pstkit: " << path << ": salvaged index: " << report.nodes_from_tree << " nodes from the NBT, "
+            << report.nodes_from_scan << " from " << report.nbt_pages_found << " NBT pages found by a scan; "
+            << report.blocks_from_tree << " blocks from the BBT, " << report.blocks_from_scan
+            << " found by the scan, " << report.damaged_blocks << " damaged\n";
+  return Store::open(std::move(db));
+}
+
+}  // namespace
+
+std::unique_ptr<Store> open_store_or_report(const std::string& path, const ReadOptions& options) {
   // A commit interrupted by a crash is rolled back before anything reads
   // the file (docs/COMMIT_PROTOCOL.md).
   auto recovered = ndb::recover_file(path);
@@ -27,7 +47,7 @@ std::unique_ptr<Store> open_store_or_report(const std::string& path) {
   if (recovered->rolled_back_journal) {
     std::cerr << "pstkit: " << path << ": rolled back an interrupted commit\n";
   }
-  auto store = Store::open(path);
+  auto store = options.recover ? open_recovered_store(path, options) : Store::open(path);
   if (!store) {
     print_error(path, store.status());
     return nullptr;

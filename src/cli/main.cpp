@@ -15,21 +15,33 @@ int main(int argc, char** argv) {
 
   std::string file, item;
   bool json = false, recursive = false, full = false;
+  ReadOptions read;
+  // --recover on every reading command (pstkit/ndb_recovery.h).
+  auto add_recover = [&](CLI::App* cmd) {
+    cmd->add_flag("--recover", read.recover,
+                  "Read a file whose B-trees are damaged: index nodes and blocks from what survives plus a scan "
+                  "of the whole file for intact blocks and B-tree pages");
+    cmd->add_flag("--deleted", read.include_deleted,
+                  "With --recover: also bring back nodes found only in stale B-tree pages (deleted items)");
+  };
 
   auto* info = app.add_subcommand("info", "Format, encoding, size, header fields and counts of a file");
   info->add_option("FILE", file, "PST or OST file")->required();
   info->add_flag("--json", json, "Print one JSON object");
+  add_recover(info);
 
   auto* ls = app.add_subcommand("ls", "Folder tree with item counts (node ids in brackets)");
   ls->add_option("FILE", file, "PST or OST file")->required();
   ls->add_flag("-r,--recursive", recursive, "Also list the items of every folder");
   ls->add_flag("--json", json, "Print JSON lines");
+  add_recover(ls);
 
   auto* show = app.add_subcommand("show", "Every property of one item, its recipients and attachments");
   show->add_option("FILE", file, "PST or OST file")->required();
   show->add_option("ITEM", item, "Node id of a folder or message as printed by ls/dump (e.g. 2097188 or 0x200024)")
       ->required();
   show->add_flag("--json", json, "Print one JSON object");
+  add_recover(show);
 
   auto* dump = app.add_subcommand("dump", "Stream every folder and item as JSON lines");
   dump->add_option("FILE", file, "PST or OST file")->required();
@@ -37,6 +49,7 @@ int main(int argc, char** argv) {
   dump->add_flag("--full", full,
                  "Every property of every folder, item, recipient and attachment; attachment contents as size and "
                  "SHA-256; bodies decoded");
+  add_recover(dump);
 
   auto* check = app.add_subcommand("check", "Read-only structural verification; exit 1 when anything is wrong");
   check->add_option("FILE", file, "PST or OST file")->required();
@@ -96,10 +109,14 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
 
-  if (*info) return cmd_info(file, json);
-  if (*ls) return cmd_ls(file, recursive, json);
-  if (*show) return cmd_show(file, item, json);
-  if (*dump) return cmd_dump(file, DumpOptions{true, full});
+  if (read.include_deleted && !read.recover) {
+    std::cerr << "pstkit: --deleted needs --recover\n";
+    return kExitUsage;
+  }
+  if (*info) return cmd_info(file, json, read);
+  if (*ls) return cmd_ls(file, recursive, json, read);
+  if (*show) return cmd_show(file, item, json, read);
+  if (*dump) return cmd_dump(file, DumpOptions{true, full}, read);
   if (*check) return cmd_check(file, json);
   if (*create) return cmd_create(file, create_options);
   if (*mkdir) return cmd_mkdir(file, folder_path, parents);

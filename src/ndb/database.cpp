@@ -5,6 +5,7 @@
 #include <mutex>
 #include <unordered_set>
 
+#include "ndb/block_database.h"
 #include "ndb/byte_source.h"
 #include "ndb/data_tree.h"
 #include "ndb/lru_cache.h"
@@ -41,13 +42,10 @@ class FileNode final : public Node {
   mutable std::vector<SubnodeEntry> subnodes_;  // sorted by nid
 };
 
-class DatabaseImpl final : public Database {
+class DatabaseImpl final : public BlockDatabase {
  public:
   DatabaseImpl(std::unique_ptr<ByteSource> src, Header h, const Options& o)
-      : src_(std::move(src)), header_(h), options_(o), pages_(kPageCacheBytes), blocks_(o.cache_bytes) {}
-
-  const Header& header() const override { return header_; }
-  uint64_t file_size() const override { return src_->size(); }
+      : BlockDatabase(std::move(src), h, o), pages_(kPageCacheBytes) {}
 
   Result<NodeEntry> find_node(Nid nid) const override {
     PSTKIT_ASSIGN_OR_RETURN(auto leaf, find_leaf(kPageNbt, header_.nbt_root, nid));
@@ -89,35 +87,6 @@ class DatabaseImpl final : public Database {
       }
       return true;
     });
-  }
-
-  Result<SharedBytes> read_block(Bid bid) const override {
-    const Bid key = bid_key(bid);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (auto hit = blocks_.get(key)) return hit;
-    }
-    PSTKIT_ASSIGN_OR_RETURN(BlockEntry e, find_block(bid));
-    PSTKIT_ASSIGN_OR_RETURN(Bytes data, decode_block(e));
-    auto shared = std::make_shared<const Bytes>(std::move(data));
-    std::lock_guard<std::mutex> lock(mu_);
-    blocks_.put(key, shared, shared->size() + 64);
-    return SharedBytes(shared);
-  }
-
-  Status read_raw(uint64_t offset, size_t len, uint8_t* out) const override {
-    return src_->read(offset, len, out);
-  }
-
-  Result<std::unique_ptr<Node>> open_node(Nid nid) const override {
-    PSTKIT_ASSIGN_OR_RETURN(NodeEntry e, find_node(nid));
-    return open_node(nid, e.data_bid, e.subnode_bid);
-  }
-
-  Result<std::unique_ptr<Node>> open_node(Nid nid, Bid data_bid, Bid subnode_bid) const override {
-    PSTKIT_ASSIGN_OR_RETURN(DataTree tree,
-                            load_data_tree(header_, data_bid, [this](Bid b) { return read_block(b); }));
-    return make_file_node(this, nid, std::move(tree), subnode_bid);
   }
 
  private:
@@ -189,16 +158,7 @@ class DatabaseImpl final : public Database {
     return Status::ok();
   }
 
-  Result<Bytes> decode_block(const BlockEntry& e) const {
-    return read_block_from(header_, *src_, e, options_.verify_block_crc);
-  }
-
-  std::unique_ptr<ByteSource> src_;
-  Header header_;
-  Options options_;
-  mutable std::mutex mu_;
   mutable LruCache<BTreePage> pages_;
-  mutable LruCache<Bytes> blocks_;
 };
 
 Result<SharedBytes> FileNode::block(size_t i) const {
@@ -232,6 +192,30 @@ Result<std::vector<SubnodeEntry>> FileNode::subnodes() const {
 }
 
 }  // namespace
+
+Result<SharedBytes> BlockDatabase::read_block(Bid bid) const {
+  const Bid key = bid_key(bid);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto hit = blocks_.get(key)) return hit;
+  }
+  PSTKIT_ASSIGN_OR_RETURN(BlockEntry e, find_block(bid));
+  PSTKIT_ASSIGN_OR_RETURN(Bytes data, read_block_from(header_, *src_, e, options_.verify_block_crc));
+  auto shared = std::make_shared<const Bytes>(std::move(data));
+  std::lock_guard<std::mutex> lock(mu_);
+  blocks_.put(key, shared, shared->size() + 64);
+  return SharedBytes(shared);
+}
+
+Result<std::unique_ptr<Node>> BlockDatabase::open_node(Nid nid) const {
+  PSTKIT_ASSIGN_OR_RETURN(NodeEntry e, find_node(nid));
+  return open_node(nid, e.data_bid, e.subnode_bid);
+}
+
+Result<std::unique_ptr<Node>> BlockDatabase::open_node(Nid nid, Bid data_bid, Bid subnode_bid) const {
+  PSTKIT_ASSIGN_OR_RETURN(DataTree tree, load_data_tree(header_, data_bid, [this](Bid b) { return read_block(b); }));
+  return make_file_node(this, nid, std::move(tree), subnode_bid);
+}
 
 std::unique_ptr<Node> make_file_node(const Database* db, Nid nid, DataTree tree, Bid subnode_bid) {
   return std::make_unique<FileNode>(db, nid, std::move(tree), subnode_bid);

@@ -1,0 +1,61 @@
+// Salvage: reading a file whose B-trees are damaged (the NDB half of
+// repair; not to be confused with rolling back an interrupted commit,
+// ndb_writer.h recover_file).
+//
+// Every block and B-tree page carries a trailer naming its own BID, with a
+// signature that depends on its file offset and a CRC of its bytes
+// (MS-PST 2.2.2.7.1, 2.2.2.8.1, 5.3, 5.5). A linear scan of the file can
+// therefore find every intact block and page without the B-trees. A
+// salvaged database indexes nodes and blocks from what the NBT and BBT
+// still give and fills the gaps from such a scan:
+//   - blocks: every block whose trailer, signature and CRC hold, wherever
+//     the BBT is unreadable or points at a damaged copy;
+//   - nodes: every NBT entry reachable through readable pages, plus, for the
+//     key ranges under unreadable pages, the entries of NBT leaf pages found
+//     by the scan (the newest page, by page BID, wins for each NID).
+// Entries of stale NBT pages outside those ranges are nodes that were
+// deleted; they come back only with SalvageOptions::include_deleted.
+//
+// The index lives in memory: about 40 bytes per block and node of the file.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pstkit/ndb.h"
+
+namespace pstkit::ndb {
+
+struct SalvageOptions {
+  // Also bring back nodes found only in stale NBT pages outside the damaged
+  // ranges (deleted nodes whose pages were not overwritten).
+  bool include_deleted = false;
+};
+
+// What the recovered index was built from.
+struct SalvageReport {
+  uint64_t bytes_scanned = 0;
+  // B-tree pages the NBT/BBT walk could not read, with why.
+  std::vector<std::string> tree_errors;
+  size_t nodes_from_tree = 0;   // NBT entries read through the tree
+  size_t nodes_from_scan = 0;   // added from NBT leaf pages found by the scan
+  size_t blocks_from_tree = 0;  // BBT entries whose block is intact where the BBT says
+  size_t blocks_from_scan = 0;  // intact blocks the BBT did not lead to
+  size_t nbt_pages_found = 0;   // intact NBT leaf pages seen by the scan
+  size_t damaged_blocks = 0;    // BBT entries whose block failed its checks, with no intact copy
+  bool tree_intact() const { return tree_errors.empty(); }
+};
+
+// Opens a file (or an in-memory image) for reading with a salvaged index.
+// Fails only when the header cannot be parsed; report (optional) says what
+// was recovered.
+Result<std::unique_ptr<Database>> open_salvaged(const std::string& path, const Options& options = {},
+                                                 const SalvageOptions& recovery = {},
+                                                 SalvageReport* report = nullptr);
+Result<std::unique_ptr<Database>> open_salvaged_memory(Bytes image, const Options& options = {},
+                                                        const SalvageOptions& recovery = {},
+                                                        SalvageReport* report = nullptr);
+
+}  // namespace pstkit::ndb

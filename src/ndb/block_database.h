@@ -1,0 +1,40 @@
+// What every file-backed Database shares, whatever indexes its nodes and
+// blocks: decoded blocks through a bounded cache, and nodes built from
+// their data and subnode trees. Subclasses supply find_node/find_block (the
+// B-trees for a healthy file, a scan's index for a damaged one).
+#pragma once
+
+#include <memory>
+#include <mutex>
+
+#include "ndb/byte_source.h"
+#include "ndb/lru_cache.h"
+#include "pstkit/ndb.h"
+
+namespace pstkit::ndb {
+
+class BlockDatabase : public Database {
+ public:
+  BlockDatabase(std::unique_ptr<ByteSource> src, Header h, const Options& o)
+      : src_(std::move(src)), header_(h), options_(o), blocks_(o.cache_bytes) {}
+
+  const Header& header() const override { return header_; }
+  uint64_t file_size() const override { return src_->size(); }
+  Result<SharedBytes> read_block(Bid bid) const override;
+  Status read_raw(uint64_t offset, size_t len, uint8_t* out) const override {
+    return src_->read(offset, len, out);
+  }
+  Result<std::unique_ptr<Node>> open_node(Nid nid) const override;
+  Result<std::unique_ptr<Node>> open_node(Nid nid, Bid data_bid, Bid subnode_bid) const override;
+
+ protected:
+  std::unique_ptr<ByteSource> src_;
+  Header header_;
+  Options options_;
+  mutable std::mutex mu_;
+
+ private:
+  mutable LruCache<Bytes> blocks_;
+};
+
+}  // namespace pstkit::ndb

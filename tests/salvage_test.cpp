@@ -1,0 +1,287 @@
+// Salvage (pstkit/ndb_salvage.h): a store written by StoreWriter, damaged in
+// its B-tree pages or blocks, read back through a salvaged index. What the
+// damage did not touch must come back exactly; what it did must be named.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "ndb/page.h"
+#include "pstkit/ndb_salvage.h"
+#include "pstkit/store_writer.h"
+#include "pstkit/utf.h"
+
+namespace pstkit {
+namespace {
+
+namespace fs = std::filesystem;
+
+PropValue text(uint16_t id, const std::string& s) {
+  return PropValue{ltp::make_tag(id, ltp::kPtypString), utf8_to_utf16le(s)};
+}
+
+Bytes pattern(size_t n, uint32_t seed) {
+  Bytes b(n);
+  uint32_t x = seed * 2654435761u + 7;
+  for (auto& c : b) {
+    x = x * 1664525u + 1013904223u;
+    c = uint8_t(x >> 24);
+  }
+  return b;
+}
+
+constexpr int kMessages = 300;  // enough for a three-level NBT in Unicode
+constexpr size_t kAttachmentBytes = 40000;  // a data tree of several blocks
+
+class SalvageTest : public ::testing::TestWithParam<ndb::FileFormat> {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("pstkit-salvage-" + std::to_string(getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    path_ = (dir_ / "store.pst").string();
+    NewStoreOptions options;
+    options.format = GetParam();
+    auto w = StoreWriter::create(path_, options);
+    ASSERT_TRUE(w.is_ok()) << w.status().message();
+    auto folder = (*w)->create_folder((*w)->ipm_subtree(), "Inbox");
+    ASSERT_TRUE(folder.is_ok());
+    for (int i = 0; i < kMessages; ++i) {
+      NewMessage m;
+      m.properties = {text(prop::kMessageClass, "IPM.Note"), text(prop::kSubject, "message " + std::to_string(i))};
+      if (i % 50 == 0) {
+        NewAttachment a;
+        a.properties = {text(prop::kAttachLongFilename, "data.bin")};
+        a.data = pattern(kAttachmentBytes, uint32_t(i));
+        m.attachments.push_back(std::move(a));
+      }
+      auto nid = (*w)->create_message(*folder, m);
+      ASSERT_TRUE(nid.is_ok()) << nid.status().message();
+      if (i % 100 == 99) {
+        ASSERT_TRUE((*w)->commit().is_ok());
+      }
+    }
+    ASSERT_TRUE((*w)->commit().is_ok());
+    auto db = ndb::Database::open(path_);
+    ASSERT_TRUE(db.is_ok());
+    header_ = (*db)->header();
+    ASSERT_TRUE((*db)->for_each_node([&](const ndb::NodeEntry& e) {
+                  nodes_[e.nid] = e;
+                  return true;
+                }).is_ok());
+    ASSERT_TRUE((*db)->for_each_block([&](const ndb::BlockEntry& e) {
+                  blocks_[ndb::bid_key(e.bid)] = e;
+                  return true;
+                }).is_ok());
+    subjects_ = read_subjects(std::move(*db));
+    ASSERT_EQ(subjects_.size(), size_t(kMessages));
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // nid -> subject + attachment digest, for every message of every folder.
+  static std::map<Nid, std::string> read_subjects(std::unique_ptr<ndb::Database> db) {
+    std::map<Nid, std::string> out;
+    auto store = Store::open(std::move(db));
+    if (!store) return out;
+    std::vector<Nid> pending{ndb::kNidRootFolder};
+    while (!pending.empty()) {
+      auto f = (*store)->open_folder(pending.back());
+      pending.pop_back();
+      if (!f) continue;
+      if (auto subs = f->subfolders()) {
+        for (const auto& r : *subs) pending.push_back(r.nid);
+      }
+      auto nids = f->content_nids();
+      if (!nids) continue;
+      for (Nid n : *nids) {
+        auto m = (*store)->open_message(n);
+        if (!m) {
+          out[n] = "<unreadable: " + m.status().message() + ">";
+          continue;
+        }
+        std::string v = m->subject();
+        if (auto atts = m->attachment_nids(); atts && !atts->empty()) {
+          auto a = m->open_attachment(atts->front());
+          auto data = a ? a->read_data() : Result<Bytes>(a.status());
+          v += data ? " +" + std::to_string(data->size()) + "@" + std::to_string(data->empty() ? 0 : (*data)[17])
+                    : " <attachment unreadable>";
+        }
+        out[n] = v;
+      }
+    }
+    return out;
+  }
+
+  void overwrite(uint64_t offset, size_t len, uint8_t byte) {
+    std::fstream f(path_, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(std::streamoff(offset));
+    const std::string junk(len, char(byte));
+    f.write(junk.data(), std::streamsize(junk.size()));
+  }
+
+  Result<ndb::BTreePage> read_page(const ndb::Bref& ref, uint8_t type) {
+    auto db = ndb::Database::open(path_);
+    if (!db) return db.status();
+    Bytes raw(header_.page_size);
+    PSTKIT_RETURN_IF_ERROR((*db)->read_raw(ref.ib, raw.size(), raw.data()));
+    return ndb::parse_btree_page(header_, raw, ref.ib, type, ref.bid);
+  }
+
+  std::unique_ptr<ndb::Database> salvage(ndb::SalvageReport* report, bool include_deleted = false) {
+    ndb::SalvageOptions options;
+    options.include_deleted = include_deleted;
+    auto db = ndb::open_salvaged(path_, {}, options, report);
+    EXPECT_TRUE(db.is_ok()) << db.status().message();
+    return db ? std::move(*db) : nullptr;
+  }
+
+  fs::path dir_;
+  std::string path_;
+  ndb::Header header_;
+  std::map<Nid, ndb::NodeEntry> nodes_;
+  std::map<ndb::Bid, ndb::BlockEntry> blocks_;
+  std::map<Nid, std::string> subjects_;
+};
+
+TEST_P(SalvageTest, HealthyFileGivesTheTreesIndex) {
+  ndb::SalvageReport report;
+  auto db = salvage(&report);
+  ASSERT_TRUE(db);
+  EXPECT_TRUE(report.tree_intact());
+  EXPECT_EQ(report.nodes_from_tree, nodes_.size());
+  EXPECT_EQ(report.nodes_from_scan, 0u);
+  EXPECT_EQ(report.blocks_from_tree, blocks_.size());
+  EXPECT_EQ(report.damaged_blocks, 0u);
+  EXPECT_GT(report.nbt_pages_found, 0u);
+  EXPECT_EQ(report.bytes_scanned, fs::file_size(path_));
+  size_t n = 0;
+  ASSERT_TRUE(db->for_each_node([&](const ndb::NodeEntry& e) {
+                auto it = nodes_.find(e.nid);
+                EXPECT_TRUE(it != nodes_.end() && it->second.data_bid == e.data_bid &&
+                            it->second.subnode_bid == e.subnode_bid && it->second.parent_nid == e.parent_nid)
+                    << pstkit::hex(e.nid);
+                ++n;
+                return true;
+              }).is_ok());
+  EXPECT_EQ(n, nodes_.size());
+  for (const auto& [key, e] : blocks_) {
+    auto got = db->find_block(e.bid);
+    ASSERT_TRUE(got.is_ok()) << pstkit::hex(e.bid);
+    EXPECT_EQ(got->offset, e.offset);
+    EXPECT_EQ(got->stored_size, e.stored_size);
+    EXPECT_EQ(got->ref_count, e.ref_count);
+  }
+  EXPECT_EQ(read_subjects(std::move(db)), subjects_);
+}
+
+TEST_P(SalvageTest, BothRootPagesDestroyed) {
+  overwrite(header_.nbt_root.ib, header_.page_size, 0xAA);
+  overwrite(header_.bbt_root.ib, header_.page_size, 0x00);
+  ASSERT_FALSE(Store::open(path_).is_ok());  // the ordinary reader cannot go on
+  ndb::SalvageReport report;
+  auto db = salvage(&report);
+  ASSERT_TRUE(db);
+  ASSERT_EQ(report.tree_errors.size(), 2u);
+  EXPECT_NE(report.tree_errors[0].find("NBT page at offset " + pstkit::hex(header_.nbt_root.ib)), std::string::npos)
+      << report.tree_errors[0];
+  EXPECT_NE(report.tree_errors[1].find("BBT page at offset " + pstkit::hex(header_.bbt_root.ib)), std::string::npos)
+      << report.tree_errors[1];
+  EXPECT_EQ(report.nodes_from_tree, 0u);
+  EXPECT_EQ(report.nodes_from_scan, nodes_.size());
+  EXPECT_EQ(report.blocks_from_scan, blocks_.size());
+  EXPECT_EQ(read_subjects(std::move(db)), subjects_);
+}
+
+TEST_P(SalvageTest, DestroyedLeafLosesOnlyItsOwnNodes) {
+  // The NBT's last leaf: messages only (their NIDs sort after the folders').
+  ndb::Bref ref = header_.nbt_root;
+  ndb::BTreePage page;
+  for (;;) {
+    auto p = read_page(ref, ndb::kPageNbt);
+    ASSERT_TRUE(p.is_ok()) << p.status().message();
+    page = *p;
+    if (page.level == 0) break;
+    ref = page.branches.back().child;
+  }
+  ASSERT_NE(ref.ib, header_.nbt_root.ib) << "the NBT should have more than one level";
+  for (const auto& n : page.nodes) ASSERT_EQ(ndb::nid_type(n.nid), ndb::kNidTypeNormalMessage);
+  ASSERT_FALSE(page.nodes.empty());
+  overwrite(ref.ib + 8, 32, 0x5A);  // inside the entries: the page CRC fails
+  ndb::SalvageReport report;
+  auto db = salvage(&report);
+  ASSERT_TRUE(db);
+  ASSERT_EQ(report.tree_errors.size(), 1u);
+  EXPECT_NE(report.tree_errors[0].find("NBT page at offset " + pstkit::hex(ref.ib)), std::string::npos);
+  // StoreWriter wipes freed space, so no stale copy of the page survives:
+  // exactly that leaf's nodes are missing, every other node is there.
+  EXPECT_EQ(report.nodes_from_scan, 0u);
+  std::set<Nid> lost;
+  for (const auto& n : page.nodes) lost.insert(n.nid);
+  for (const auto& [nid, e] : nodes_) {
+    EXPECT_EQ(db->find_node(nid).is_ok(), lost.count(nid) == 0) << pstkit::hex(nid);
+  }
+  auto got = read_subjects(std::move(db));
+  size_t lost_messages = 0;
+  for (const auto& [nid, subject] : subjects_) {
+    if (lost.count(nid)) {
+      ++lost_messages;
+      ASSERT_TRUE(got.count(nid));
+      EXPECT_NE(got[nid].find("unreadable"), std::string::npos) << got[nid];
+    } else {
+      EXPECT_EQ(got[nid], subject);
+    }
+  }
+  EXPECT_GT(lost_messages, 0u);
+}
+
+TEST_P(SalvageTest, DamagedBlockIsNamedAndTheRestReads) {
+  // A full external block: only attachment data trees have them here.
+  ndb::Bid victim_bid = 0;
+  for (const auto& [key, e] : blocks_) {
+    if (!ndb::bid_is_internal(e.bid) && e.stored_size == header_.max_block_size - header_.block_trailer_size) {
+      victim_bid = e.bid;
+      break;
+    }
+  }
+  ASSERT_NE(victim_bid, 0u);
+  const ndb::BlockEntry block = blocks_.at(ndb::bid_key(victim_bid));
+  overwrite(block.offset + 100, 16, 0xEE);
+  ndb::SalvageReport report;
+  auto salvaged = salvage(&report);
+  ASSERT_TRUE(salvaged);
+  EXPECT_TRUE(report.tree_intact());
+  EXPECT_EQ(report.damaged_blocks, 1u);
+  auto r = salvaged->read_block(victim_bid);
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find("block " + pstkit::hex(victim_bid)), std::string::npos) << r.status().message();
+  auto got = read_subjects(std::move(salvaged));
+  size_t differing = 0;
+  for (const auto& [nid, subject] : subjects_) {
+    if (got[nid] != subject) {
+      ++differing;
+      EXPECT_NE(got[nid].find("attachment unreadable"), std::string::npos) << got[nid];
+    }
+  }
+  EXPECT_EQ(differing, 1u);
+}
+
+TEST_P(SalvageTest, GarbageAndTruncationNeverCrash) {
+  const auto size = fs::file_size(path_);
+  for (uint64_t cut : {uint64_t(600), uint64_t(0x4400), size / 3, size / 2, size - 100}) {
+    fs::resize_file(path_, cut);
+    ndb::SalvageReport report;
+    auto db = ndb::open_salvaged(path_, {}, {}, &report);
+    if (db) (void)read_subjects(std::move(*db));
+    EXPECT_EQ(report.bytes_scanned, db ? cut : report.bytes_scanned);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, SalvageTest, ::testing::Values(ndb::FileFormat::kUnicode, ndb::FileFormat::kAnsi),
+                         [](const auto& param_info) { return std::string(ndb::format_name(param_info.param)); });
+
+}  // namespace
+}  // namespace pstkit

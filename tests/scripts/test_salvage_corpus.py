@@ -1,0 +1,148 @@
+#!/usr/bin/python3
+"""Salvage on real files: for every corpus PST/OST that pstkit reads whole,
+a copy gets the root pages of both B-trees (NBT and BBT) overwritten (the
+BBT root only where the NBT is a single page, which holds every node). The
+ordinary reader must then refuse the copy (exit 1, naming the page), and
+`pstkit dump --json --recover` must print exactly what `pstkit dump --json`
+printed for the intact file: every folder and item rebuilt from the NBT
+leaf pages and blocks that a scan of the file finds. `--recover --deleted`
+must read the copy too, with at least as many items.
+
+For the record, the line per file also says whether pffexport (libpff) and
+readpst still read anything from the damaged copy.
+
+Usage: test_salvage_corpus.py --pstkit BIN [--corpus DIR] [--only FILE]...
+Closes with "N passed, M failed, K skipped".
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
+
+def run(cmd, timeout=300):
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+
+
+def items_in(dump: bytes) -> int:
+    return sum(1 for line in dump.splitlines() if json.loads(line).get("type") == "item")
+
+
+def other_readers(path, work):
+    """How many messages pffexport and readpst still get out of path."""
+    out = {}
+    if shutil.which("pffexport"):
+        target = os.path.join(work, "pff")
+        try:
+            run(["pffexport", "-q", "-m", "all", "-t", target, path], timeout=120)  # items and recovered items
+        except subprocess.TimeoutExpired:
+            pass
+        n = 0
+        for root, _, files in os.walk(target + ".export"):
+            n += sum(1 for f in files if f == "OutlookHeaders.txt")
+        out["pffexport"] = n
+    if shutil.which("readpst"):
+        target = os.path.join(work, "rp")
+        os.makedirs(target)
+        try:
+            run(["readpst", "-j", "0", "-q", "-D", "-e", "-o", target, path], timeout=120)
+        except subprocess.TimeoutExpired:
+            pass
+        out["readpst"] = sum(len(files) for _, _, files in os.walk(target))
+    return out
+
+
+def check_file(pstkit, path, work):
+    intact = run([pstkit, "dump", "--json", path])
+    if intact.returncode != 0:
+        return None, "pstkit does not read the intact file whole"
+    info = run([pstkit, "info", "--json", path])
+    header = json.loads(info.stdout)["header"]
+    fmt = json.loads(info.stdout)["format"]
+    page = 4096 if "4K" in fmt else 512
+    # MS-PST 2.2.2.7.7.1 BTPAGE: cLevel follows cEnt, cEntMax and cbEnt
+    # (4K pages: two 16-bit counts, libpff).
+    level_at = {"ANSI": 499, "Unicode": 491}.get(fmt, 4061)
+    with open(path, "rb") as f:
+        f.seek(header["nbt_root"]["offset"] + level_at)
+        nbt_level = f.read(1)[0]
+    # A one-page NBT holds every node entry: destroying it loses them all
+    # (only stale copies of the page can give some back), so such files
+    # lose only their BBT root.
+    roots = ("nbt_root", "bbt_root") if nbt_level > 0 else ("bbt_root",)
+    copy = os.path.join(work, "damaged" + os.path.splitext(path)[1])
+    shutil.copyfile(path, copy)
+    with open(copy, "r+b") as f:
+        for root in roots:
+            f.seek(header[root]["offset"])
+            f.write(b"\xA5" * page)
+    plain = run([pstkit, "dump", "--json", copy])
+    if plain.returncode != 1 or b"page at offset" not in plain.stderr:
+        return False, "the damaged copy was not refused by the ordinary reader (exit %d, %r)" % (
+            plain.returncode, plain.stderr[-200:])
+    salvaged = run([pstkit, "dump", "--json", "--recover", copy])
+    if salvaged.returncode != 0:
+        return False, "dump --recover: exit %d: %s" % (salvaged.returncode, salvaged.stderr.decode()[-300:])
+    if salvaged.stdout != intact.stdout:
+        want = intact.stdout.splitlines()
+        got = salvaged.stdout.splitlines()
+        diff = next((i for i, (a, b) in enumerate(zip(want, got)) if a != b), min(len(want), len(got)))
+        return False, "dump --recover differs from the intact dump at line %d (%d vs %d lines)" % (
+            diff + 1, len(got), len(want))
+    deleted = run([pstkit, "dump", "--json", "--recover", "--deleted", copy])
+    if deleted.returncode != 0 or items_in(deleted.stdout) < items_in(intact.stdout):
+        return False, "dump --recover --deleted: exit %d, %d items" % (deleted.returncode, items_in(deleted.stdout))
+    others = other_readers(copy, work)
+    note = ", ".join("%s %d" % kv for kv in sorted(others.items()))
+    what = "both roots" if len(roots) == 2 else "BBT root"
+    return True, "%s destroyed, %d items salvaged%s" % (what, items_in(intact.stdout),
+                                                         "; from the damaged copy " + note if note else "")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pstkit", required=True)
+    ap.add_argument("--corpus")
+    ap.add_argument("--only", action="append")
+    ap.add_argument("--others", action="store_true", help="also run pffexport and readpst on each damaged copy")
+    args = ap.parse_args()
+    corpus = common.find_corpus(args.corpus)
+    if corpus is None:
+        return common.skip_or_fail_missing_corpus(corpus, "salvage corpus test")
+    if not args.others:
+        global other_readers
+        other_readers = lambda path, work: {}  # noqa: E731
+    pstkit = os.path.abspath(args.pstkit)
+    passed = failed = skipped = 0
+    for row in common.corpus_files(corpus, args.only):
+        if row.is_fragment or not row.file.lower().endswith((".pst", ".ost")):
+            continue
+        work = tempfile.mkdtemp(prefix="pstkit-salvage-")
+        try:
+            ok, detail = check_file(pstkit, row.path, work)
+        except subprocess.TimeoutExpired:
+            ok, detail = False, "timeout"
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        if ok is None:
+            skipped += 1
+            print("SKIP  %s (%s)" % (row.file, detail))
+        elif ok:
+            passed += 1
+            print("OK    %s (%s)" % (row.file, detail))
+        else:
+            failed += 1
+            print("FAIL  %s: %s" % (row.file, detail))
+    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
