@@ -16,7 +16,10 @@
 // Entries of stale NBT pages outside those ranges are nodes that were
 // deleted; they come back only with SalvageOptions::include_deleted.
 //
-// The index lives in memory: about 40 bytes per block and node of the file.
+// Memory: lookups go through the B-trees wherever they are readable (a
+// bounded page cache); only entries under unreadable pages, other copies of
+// damaged blocks and, on request, deleted nodes and their blocks are held,
+// at about 32 bytes each.
 #pragma once
 
 #include <cstdint>
@@ -34,17 +37,19 @@ struct SalvageOptions {
   bool include_deleted = false;
 };
 
-// What the recovered index was built from.
+// What the salvaged index was built from.
 struct SalvageReport {
   uint64_t bytes_scanned = 0;
   // B-tree pages the NBT/BBT walk could not read, with why.
   std::vector<std::string> tree_errors;
-  size_t nodes_from_tree = 0;   // NBT entries read through the tree
-  size_t nodes_from_scan = 0;   // added from NBT leaf pages found by the scan
-  size_t blocks_from_tree = 0;  // BBT entries whose block is intact where the BBT says
-  size_t blocks_from_scan = 0;  // intact blocks the BBT did not lead to
-  size_t nbt_pages_found = 0;   // intact NBT leaf pages seen by the scan
-  size_t damaged_blocks = 0;    // BBT entries whose block failed its checks, with no intact copy
+  size_t nodes_from_tree = 0;      // NBT entries read through the tree
+  size_t nodes_from_scan = 0;      // added from NBT leaf pages found by the scan
+  size_t nbt_pages_found = 0;      // intact NBT leaf pages seen by the scan (stale ones too)
+  size_t blocks_from_tree = 0;     // BBT entries whose block is intact where the BBT says
+  size_t blocks_relocated = 0;     // BBT entries whose copy is damaged but another intact copy exists
+  size_t blocks_from_scan = 0;     // intact blocks under unreadable BBT pages (or deleted, on request)
+  size_t damaged_blocks = 0;       // BBT entries with no intact copy anywhere
+  size_t unreferenced_blocks = 0;  // intact blocks no BBT entry names (freed space), left out
   bool tree_intact() const { return tree_errors.empty(); }
 };
 

@@ -1,6 +1,9 @@
 // pstkit dump --json [--full]: one JSON object per line for every folder and
-// every item of every folder's contents table.
+// every item of every folder's contents table; with --recover, also the
+// messages no contents table lists (orphans).
+#include <algorithm>
 #include <iostream>
+#include <map>
 
 #include "cli/cli.h"
 #include "cli/folder_walk.h"
@@ -19,7 +22,12 @@ class Dumper {
   bool damaged() const { return damaged_; }
   void flush() { out_.flush(); }
 
+  // With track_items, remembers every item and folder it printed, so that
+  // orphans() can print the messages no contents table leads to.
+  void track_items() { tracking_ = true; }
+
   void folder(const FolderVisit& v) {
+    if (tracking_) folder_paths_[v.nid] = v.path;
     if (!v.folder) {
       error_line(v.path, v.nid, v.error);
       return;
@@ -63,6 +71,31 @@ class Dumper {
     for (Nid nid : *contents) item(v.path, nid);
   }
 
+  // Salvage (--recover): normal messages in the NBT that no folder's contents
+  // table lists, e.g. because the table was lost. Each is printed with
+  // "orphan": true, under its parent folder's path when that folder was
+  // printed (the NBT entry names the parent, MS-PST 2.2.2.7.7.4), else [].
+  // Orphans that cannot be opened are skipped, not reported as damage: a
+  // node from a stale NBT page is often a deleted message whose blocks
+  // were reused. Returns {listed, skipped}.
+  std::pair<size_t, size_t> orphans() {
+    std::sort(printed_.begin(), printed_.end());
+    size_t listed = 0, skipped = 0;
+    (void)store_.db().for_each_node([&](const ndb::NodeEntry& e) {
+      if (ndb::nid_type(e.nid) != ndb::kNidTypeNormalMessage) return true;
+      if (std::binary_search(printed_.begin(), printed_.end(), e.nid)) return true;
+      if (!store_.open_message(e.nid)) {
+        ++skipped;
+        return true;
+      }
+      auto parent = folder_paths_.find(e.parent_nid);
+      item(parent != folder_paths_.end() ? parent->second : std::vector<std::string>{}, e.nid, e.parent_nid);
+      ++listed;
+      return true;
+    });
+    return {listed, skipped};
+  }
+
  private:
   void path(const char* k, const std::vector<std::string>& p) {
     out_.key(k);
@@ -85,7 +118,9 @@ class Dumper {
     damaged_ = true;
   }
 
-  void item(const std::vector<std::string>& folder, Nid nid) {
+  // orphan_parent: nonzero for an orphan (see orphans()).
+  void item(const std::vector<std::string>& folder, Nid nid, Nid orphan_parent = 0) {
+    if (tracking_) printed_.push_back(nid);
     auto m = store_.open_message(nid);
     if (!m) {
       error_line(folder, nid, m.status());
@@ -97,6 +132,12 @@ class Dumper {
     path("folder", folder);
     out_.key("nid");
     out_.number(nid);
+    if (orphan_parent != 0) {
+      out_.key("orphan");
+      out_.boolean(true);
+      out_.key("parent_nid");
+      out_.number(orphan_parent);
+    }
     auto atts = m->attachment_nids();
     summary(*m, atts ? atts->size() : 0);
     if (!atts) {
@@ -340,6 +381,9 @@ class Dumper {
   bool full_;
   JsonWriter out_;
   bool damaged_ = false;
+  bool tracking_ = false;
+  std::vector<Nid> printed_;                            // items printed (tracking only)
+  std::map<Nid, std::vector<std::string>> folder_paths_;  // folders printed (tracking only)
 };
 
 }  // namespace
@@ -348,7 +392,16 @@ int cmd_dump(const std::string& file, const DumpOptions& options, const ReadOpti
   auto store = open_store_or_report(file, read);
   if (!store) return kExitBadInput;
   Dumper dumper(*store, options.full);
+  if (read.recover) dumper.track_items();
   const bool ok = walk_folders(*store, [&](const FolderVisit& v) { dumper.folder(v); });
+  if (read.recover) {
+    const auto [listed, skipped] = dumper.orphans();
+    dumper.flush();
+    if (listed + skipped > 0) {
+      std::cerr << "pstkit: " << file << ": " << listed << " orphan messages listed (\"orphan\": true), " << skipped
+                << " unreadable orphan nodes skipped\n";
+    }
+  }
   dumper.flush();
   return ok && !dumper.damaged() ? kExitOk : kExitBadInput;
 }

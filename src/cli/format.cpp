@@ -27,9 +27,10 @@ Result<std::unique_ptr<Store>> open_recovered_store(const std::string& path, con
   ndb::SalvageReport report;
   PSTKIT_ASSIGN_OR_RETURN(auto db, ndb::open_salvaged(path, {}, recovery, &report));
   for (const auto& e : report.tree_errors) std::cerr << "pstkit: " << path << ": skipped " << e << "\n";
-  std::cerr << "pstkit: " << path << ": salvaged index: " << report.nodes_from_tree << " nodes from the NBT, "
-            << report.nodes_from_scan << " from " << report.nbt_pages_found << " NBT pages found by a scan; "
-            << report.blocks_from_tree << " blocks from the BBT, " << report.blocks_from_scan
+  std::cerr << "pstkit: " << path << ": salvaged: " << report.nodes_from_tree << " nodes through the NBT, "
+            << report.nodes_from_scan << " from NBT pages found by a scan (" << report.nbt_pages_found
+            << " pages); " << report.blocks_from_tree << " blocks intact where the BBT says, "
+            << report.blocks_relocated << " read from another copy, " << report.blocks_from_scan
             << " found by the scan, " << report.damaged_blocks << " damaged\n";
   return Store::open(std::move(db));
 }

@@ -28,6 +28,10 @@ class BlockDatabase : public Database {
   Result<std::unique_ptr<Node>> open_node(Nid nid, Bid data_bid, Bid subnode_bid) const override;
 
  protected:
+  // Reads and decodes one block (cached by read_block). Salvage overrides it
+  // to fall back on another intact copy of a damaged block.
+  virtual Result<Bytes> load_block(Bid bid) const;
+
   std::unique_ptr<ByteSource> src_;
   Header header_;
   Options options_;

@@ -3,9 +3,9 @@
 
 #include <algorithm>
 #include <mutex>
-#include <unordered_set>
 
 #include "ndb/block_database.h"
+#include "ndb/btree_reader.h"
 #include "ndb/byte_source.h"
 #include "ndb/data_tree.h"
 #include "ndb/lru_cache.h"
@@ -14,8 +14,6 @@
 
 namespace pstkit::ndb {
 namespace {
-
-constexpr size_t kPageCacheBytes = size_t{2} << 20;
 
 // A node read from the file: its data tree flattened to the list of leaf
 // block BIDs, and its subnode tree loaded on first use.
@@ -45,32 +43,13 @@ class FileNode final : public Node {
 class DatabaseImpl final : public BlockDatabase {
  public:
   DatabaseImpl(std::unique_ptr<ByteSource> src, Header h, const Options& o)
-      : BlockDatabase(std::move(src), h, o), pages_(kPageCacheBytes) {}
+      : BlockDatabase(std::move(src), h, o), trees_(*src_, header_) {}
 
-  Result<NodeEntry> find_node(Nid nid) const override {
-    PSTKIT_ASSIGN_OR_RETURN(auto leaf, find_leaf(kPageNbt, header_.nbt_root, nid));
-    const auto& v = leaf->nodes;
-    auto it = std::lower_bound(v.begin(), v.end(), nid, [](const NodeEntry& e, Nid k) { return e.nid < k; });
-    if (it == v.end() || it->nid != nid) return Status::not_found("node " + hex(nid) + " is not in the NBT");
-    return *it;
-  }
-
-  Result<BlockEntry> find_block(Bid bid) const override {
-    const Bid key = bid_key(bid);
-    PSTKIT_ASSIGN_OR_RETURN(auto leaf, find_leaf(kPageBbt, header_.bbt_root, key));
-    const auto& v = leaf->blocks;
-    auto it = std::lower_bound(v.begin(), v.end(), key,
-                               [](const BlockEntry& e, Bid k) { return bid_key(e.bid) < k; });
-    if (it == v.end() || bid_key(it->bid) != key) {
-      return Status::not_found("block " + hex(bid) + " is not in the BBT");
-    }
-    return *it;
-  }
+  Result<NodeEntry> find_node(Nid nid) const override { return trees_.find_node(nid); }
+  Result<BlockEntry> find_block(Bid bid) const override { return trees_.find_block(bid); }
 
   Status for_each_node(const std::function<bool(const NodeEntry&)>& visit) const override {
-    bool stop = false;
-    std::unordered_set<uint64_t> seen;
-    return walk(kPageNbt, header_.nbt_root, -1, seen, stop, [&](const BTreePage& p) {
+    return trees_.walk(kPageNbt, [&](const BTreePage& p) {
       for (const auto& e : p.nodes) {
         if (!visit(e)) return false;
       }
@@ -79,9 +58,7 @@ class DatabaseImpl final : public BlockDatabase {
   }
 
   Status for_each_block(const std::function<bool(const BlockEntry&)>& visit) const override {
-    bool stop = false;
-    std::unordered_set<uint64_t> seen;
-    return walk(kPageBbt, header_.bbt_root, -1, seen, stop, [&](const BTreePage& p) {
+    return trees_.walk(kPageBbt, [&](const BTreePage& p) {
       for (const auto& e : p.blocks) {
         if (!visit(e)) return false;
       }
@@ -90,75 +67,7 @@ class DatabaseImpl final : public BlockDatabase {
   }
 
  private:
-  using PagePtr = std::shared_ptr<const BTreePage>;
-
-  Result<PagePtr> read_page(uint8_t type, const Bref& ref) const {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (auto hit = pages_.get(ref.ib)) {
-        if (hit->trailer.ptype == type && bid_key(hit->trailer.bid) == bid_key(ref.bid)) return hit;
-      }
-    }
-    const char* name = type == kPageNbt ? "NBT page" : "BBT page";
-    if (ref.ib % 512 != 0 || ref.ib + header_.page_size > src_->size()) {
-      return Status::corrupt(name, ref.ib, "page offset is outside the file or misaligned");
-    }
-    Bytes raw(header_.page_size);
-    PSTKIT_RETURN_IF_ERROR(src_->read(ref.ib, raw.size(), raw.data()));
-    PSTKIT_ASSIGN_OR_RETURN(BTreePage p, parse_btree_page(header_, raw, ref.ib, type, ref.bid));
-    auto shared = std::make_shared<const BTreePage>(std::move(p));
-    std::lock_guard<std::mutex> lock(mu_);
-    pages_.put(ref.ib, shared, header_.page_size);
-    return PagePtr(shared);
-  }
-
-  // Descends to the leaf that would hold key (MS-PST 2.2.2.7.7: a branch
-  // entry's key is the smallest key of its subtree).
-  Result<PagePtr> find_leaf(uint8_t type, Bref ref, uint64_t key) const {
-    int expected_level = -1;
-    for (int depth = 0; depth < 16; ++depth) {
-      PSTKIT_ASSIGN_OR_RETURN(PagePtr p, read_page(type, ref));
-      if (expected_level >= 0 && p->level != expected_level) {
-        return Status::corrupt(type == kPageNbt ? "NBT page" : "BBT page", ref.ib,
-                               "level " + std::to_string(p->level) + ", expected " + std::to_string(expected_level));
-      }
-      if (p->level == 0) return p;
-      const auto& b = p->branches;
-      auto it = std::upper_bound(b.begin(), b.end(), key,
-                                 [](uint64_t k, const BTreeBranchEntry& e) { return k < e.key; });
-      if (it == b.begin()) {
-        return Status::not_found(std::string(type == kPageNbt ? "node " : "block ") + hex(key) + " is not in the " +
-                                 (type == kPageNbt ? "NBT" : "BBT"));
-      }
-      ref = std::prev(it)->child;
-      expected_level = p->level - 1;
-    }
-    return Status::corrupt(type == kPageNbt ? "NBT" : "BBT", ref.ib, "tree is deeper than 16 levels");
-  }
-
-  Status walk(uint8_t type, const Bref& ref, int expected_level, std::unordered_set<uint64_t>& seen, bool& stop,
-              const std::function<bool(const BTreePage&)>& on_leaf) const {
-    if (stop) return Status::ok();
-    if (!seen.insert(ref.ib).second) {
-      return Status::corrupt(type == kPageNbt ? "NBT page" : "BBT page", ref.ib, "page is reachable twice (cycle)");
-    }
-    PSTKIT_ASSIGN_OR_RETURN(PagePtr p, read_page(type, ref));
-    if (expected_level >= 0 && p->level != expected_level) {
-      return Status::corrupt(type == kPageNbt ? "NBT page" : "BBT page", ref.ib,
-                             "level " + std::to_string(p->level) + ", expected " + std::to_string(expected_level));
-    }
-    if (p->level == 0) {
-      if (!on_leaf(*p)) stop = true;
-      return Status::ok();
-    }
-    for (const auto& b : p->branches) {
-      PSTKIT_RETURN_IF_ERROR(walk(type, b.child, p->level - 1, seen, stop, on_leaf));
-      if (stop) break;
-    }
-    return Status::ok();
-  }
-
-  mutable LruCache<BTreePage> pages_;
+  BTreeReader trees_;
 };
 
 Result<SharedBytes> FileNode::block(size_t i) const {
@@ -199,12 +108,16 @@ Result<SharedBytes> BlockDatabase::read_block(Bid bid) const {
     std::lock_guard<std::mutex> lock(mu_);
     if (auto hit = blocks_.get(key)) return hit;
   }
-  PSTKIT_ASSIGN_OR_RETURN(BlockEntry e, find_block(bid));
-  PSTKIT_ASSIGN_OR_RETURN(Bytes data, read_block_from(header_, *src_, e, options_.verify_block_crc));
+  PSTKIT_ASSIGN_OR_RETURN(Bytes data, load_block(bid));
   auto shared = std::make_shared<const Bytes>(std::move(data));
   std::lock_guard<std::mutex> lock(mu_);
   blocks_.put(key, shared, shared->size() + 64);
   return SharedBytes(shared);
+}
+
+Result<Bytes> BlockDatabase::load_block(Bid bid) const {
+  PSTKIT_ASSIGN_OR_RETURN(BlockEntry e, find_block(bid));
+  return read_block_from(header_, *src_, e, options_.verify_block_crc);
 }
 
 Result<std::unique_ptr<Node>> BlockDatabase::open_node(Nid nid) const {

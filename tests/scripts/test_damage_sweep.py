@@ -4,7 +4,8 @@
 For each of several files (ANSI, Unicode with permute and cyclic encoding,
 512-byte-page OST, 4K-page OST with compressed blocks), COPIES copies get
 random bytes overwritten (B-tree pages, blocks, header) or their tail cut
-off; `pstkit info`, `ls -r`, `dump --json --full` and `check` must each
+off; `pstkit info`, `ls -r`, `dump --json --full`, `check` and
+`dump --json --recover --deleted` (salvage) must each
 exit 0 or 1 within the timeout, never by a signal or a sanitizer report, and
 print well-formed JSON lines where they print JSON.
 
@@ -83,7 +84,7 @@ def main():
                 with open(path, "wb") as f:
                     f.write(damage(original, rng))
                 for cmd in (["info", path], ["ls", "-r", path], ["dump", "--json", "--full", path],
-                            ["check", "--json", path]):
+                            ["check", "--json", path], ["dump", "--json", "--recover", "--deleted", path]):
                     try:
                         r = subprocess.run([args.pstkit, *cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                            timeout=args.timeout, env=env)
@@ -108,7 +109,7 @@ def main():
                 print("FAIL  %s: %s" % (rel, "; ".join(bad[:5])))
             else:
                 passed += 1
-                print("OK    %s (%d damaged copies x 4 commands)" % (rel, args.copies))
+                print("OK    %s (%d damaged copies x 5 commands)" % (rel, args.copies))
     print("%d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 else 1
 

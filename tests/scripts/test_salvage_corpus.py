@@ -4,11 +4,16 @@ a copy gets the root pages of both B-trees (NBT and BBT) overwritten (the
 BBT root only where the NBT is a single page, which holds every node). The
 ordinary reader must then refuse the copy (exit 1, naming the page), and
 `pstkit dump --json --recover` must print exactly what `pstkit dump --json`
-printed for the intact file: every folder and item rebuilt from the NBT
+printed for the intact file (plus, where stale NBT pages hold deleted
+messages, those as "orphan" items): every folder and item rebuilt from the NBT
 leaf pages and blocks that a scan of the file finds. `--recover --deleted`
 must read the copy too, with at least as many items.
 
-For the record, the line per file also says whether pffexport (libpff) and
+First, on a file the test generates, the contents table of a folder is
+destroyed: `dump --recover` must list its messages as orphans under that
+folder.
+
+For the record, with --others the line per file also says whether pffexport (libpff) and
 readpst still read anything from the damaged copy.
 
 Usage: test_salvage_corpus.py --pstkit BIN [--corpus DIR] [--only FILE]...
@@ -19,6 +24,7 @@ import argparse
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -90,9 +96,15 @@ def check_file(pstkit, path, work):
     salvaged = run([pstkit, "dump", "--json", "--recover", copy])
     if salvaged.returncode != 0:
         return False, "dump --recover: exit %d: %s" % (salvaged.returncode, salvaged.stderr.decode()[-300:])
-    if salvaged.stdout != intact.stdout:
+    # Orphans are messages no contents table lists: with the NBT root gone,
+    # stale NBT pages give back deleted messages too. Everything else must
+    # be exactly what the intact file gave.
+    lines = salvaged.stdout.splitlines()
+    orphans = [line for line in lines if json.loads(line).get("orphan")]
+    kept = b"".join(line + b"\n" for line in lines if not json.loads(line).get("orphan"))
+    if kept != intact.stdout:
         want = intact.stdout.splitlines()
-        got = salvaged.stdout.splitlines()
+        got = kept.splitlines()
         diff = next((i for i, (a, b) in enumerate(zip(want, got)) if a != b), min(len(want), len(got)))
         return False, "dump --recover differs from the intact dump at line %d (%d vs %d lines)" % (
             diff + 1, len(got), len(want))
@@ -102,8 +114,61 @@ def check_file(pstkit, path, work):
     others = other_readers(copy, work)
     note = ", ".join("%s %d" % kv for kv in sorted(others.items()))
     what = "both roots" if len(roots) == 2 else "BBT root"
-    return True, "%s destroyed, %d items salvaged%s" % (what, items_in(intact.stdout),
-                                                         "; from the damaged copy " + note if note else "")
+    extra = ", %d orphans (from stale NBT pages)" % len(orphans) if orphans else ""
+    return True, "%s destroyed, %d items salvaged%s%s" % (what, items_in(intact.stdout), extra,
+                                                           "; from the damaged copy " + note if note else "")
+
+
+def block_extent(data, start):
+    """Length of the Unicode block starting at start (MS-PST 2.2.2.8: data,
+    padding to 64 bytes, 16-byte trailer whose cb gives the data size)."""
+    for end in range(start + 64, min(len(data), start + 8192) + 1, 64):
+        cb, _sig, _crc, bid = struct.unpack_from("<HHIQ", data, end - 16)
+        if bid and (cb + 16 + 63) // 64 * 64 == end - start:
+            return end - start
+    return 0
+
+
+def check_orphans(pstkit, work):
+    """A folder whose contents table is destroyed: dump --recover must still
+    list its messages, as orphans under the folder the NBT names as parent."""
+    src = os.path.join(work, "eml")
+    os.makedirs(src)
+    subjects = ["orphan %d" % i for i in range(1, 6)]
+    for i, subject in enumerate(subjects):
+        with open(os.path.join(src, "m%d.eml" % i), "w") as f:
+            f.write("From: a@example.com\nTo: b@example.com\nSubject: %s\n"
+                    "Date: Mon, 1 Jan 2024 10:00:0%d +0000\n\nbody %d\n" % (subject, i, i))
+    pst = os.path.join(work, "orphans.pst")
+    for cmd in (["create", pst, "--encoding", "none"], ["import", pst, src, "--folder", "Inbox"]):
+        r = run([pstkit, *cmd])
+        if r.returncode != 0:
+            return False, "%s: %s" % (cmd[0], r.stderr.decode())
+    items = [json.loads(line) for line in run([pstkit, "dump", "--json", pst]).stdout.splitlines()]
+    nids = [o["nid"] for o in items if o["type"] == "item"]
+    data = bytearray(open(pst, "rb").read())
+    # The contents table: the heap-on-node block of a TC (bSig 0xEC,
+    # bClientSig 0x7C, MS-PST 2.3.1.2) that holds every message's row id.
+    tables = [b for b in range(0x4400, len(data) - 64, 64)
+              if data[b + 2:b + 4] == b"\xec\x7c" and block_extent(data, b)
+              and all(struct.pack("<I", n) in data[b:b + block_extent(data, b)] for n in nids)]
+    if len(tables) != 1:
+        return False, "expected one contents table block holding the %d rows, found %d" % (len(nids), len(tables))
+    data[tables[0] + 40] ^= 0xFF  # its CRC no longer matches
+    open(pst, "wb").write(bytes(data))
+    plain = run([pstkit, "dump", "--json", pst])
+    if any(json.loads(line)["type"] == "item" for line in plain.stdout.splitlines()):
+        return False, "the damaged table still gave items to the ordinary reader"
+    salvaged = run([pstkit, "dump", "--json", "--recover", pst])
+    got = [json.loads(line) for line in salvaged.stdout.splitlines()]
+    orphans = [o for o in got if o["type"] == "item" and o.get("orphan")]
+    if sorted(o["subject"] for o in orphans) != subjects:
+        return False, "orphans %r, expected %r" % ([o.get("subject") for o in orphans], subjects)
+    if any(o["folder"] != ["Top of Outlook data file", "Inbox"] for o in orphans):
+        return False, "orphans not placed under their parent folder: %r" % orphans[0]["folder"]
+    if salvaged.returncode != 1:
+        return False, "dump --recover should still report the damaged table (exit 1), got %d" % salvaged.returncode
+    return True, "contents table destroyed, %d messages listed as orphans under Inbox" % len(orphans)
 
 
 def main():
@@ -121,6 +186,13 @@ def main():
         other_readers = lambda path, work: {}  # noqa: E731
     pstkit = os.path.abspath(args.pstkit)
     passed = failed = skipped = 0
+    work = tempfile.mkdtemp(prefix="pstkit-salvage-")
+    try:
+        ok, detail = check_orphans(pstkit, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    passed, failed = (passed + 1, failed) if ok else (passed, failed + 1)
+    print("%s  generated orphans.pst: %s" % ("OK  " if ok else "FAIL", detail))
     for row in common.corpus_files(corpus, args.only):
         if row.is_fragment or not row.file.lower().endswith((".pst", ".ost")):
             continue
