@@ -6,6 +6,7 @@
 #include "pstkit/ndb_salvage.h"
 
 #include <algorithm>
+#include <type_traits>
 
 #include "ndb/block_database.h"
 #include "ndb/btree_reader.h"
@@ -84,6 +85,8 @@ class SalvagedDatabase final : public BlockDatabase {
     return *it;
   }
 
+  // Unlike the B-tree database, these step over unreadable pages: what is
+  // under them comes from the salvaged entries.
   Status for_each_node(const std::function<bool(const NodeEntry&)>& visit) const override {
     merge_visit<NodeEntry>(trees_, kPageNbt, extra_nodes_, [](const NodeEntry& e) { return e.nid; }, visit);
     return Status::ok();
