@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <type_traits>
+#include <unordered_map>
 
 #include "ndb/block_database.h"
 #include "ndb/btree_reader.h"
@@ -115,8 +116,9 @@ class SalvagedDatabase final : public BlockDatabase {
   }
 
  private:
-  Status scan(const SalvageOptions& options, SalvageReport& report,
-              std::vector<std::pair<Bid, NodeEntry>>& node_candidates);
+  // For each candidate NID, the newest entry: the BID of its page and the entry.
+  using NodeCandidates = std::unordered_map<Nid, std::pair<Bid, NodeEntry>>;
+  Status scan(const SalvageOptions& options, SalvageReport& report, NodeCandidates& node_candidates);
 
   BTreeReader trees_;
   std::vector<KeyRange> lost_nodes_;      // NID ranges under unreadable NBT pages
@@ -130,8 +132,7 @@ class SalvagedDatabase final : public BlockDatabase {
 // matches its offset and BID and its CRC matches its data (MS-PST 2.2.2.8.1,
 // 5.3, 5.5); a B-tree page when its trailer does (2.2.2.7.1). Blocks and
 // pages both end on a block_align boundary.
-Status SalvagedDatabase::scan(const SalvageOptions& options, SalvageReport& report,
-                              std::vector<std::pair<Bid, NodeEntry>>& node_candidates) {
+Status SalvagedDatabase::scan(const SalvageOptions& options, SalvageReport& report, NodeCandidates& node_candidates) {
   const Header& h = header_;
   const uint64_t size = src_->size();
   const uint64_t overlap = std::max<uint64_t>(h.max_block_size, h.page_size);
@@ -181,7 +182,9 @@ Status SalvagedDatabase::scan(const SalvageOptions& options, SalvageReport& repo
       ++report.nbt_pages_found;
       for (const auto& n : parsed->nodes) {
         if (in_any(lost_nodes_, n.nid) || (options.include_deleted && !trees_.find_node(n.nid))) {
-          node_candidates.emplace_back(bid_key(pt.bid), n);
+          const Bid page_bid = bid_key(pt.bid);
+          auto [it, fresh] = node_candidates.try_emplace(n.nid, page_bid, n);
+          if (!fresh && it->second.first < page_bid) it->second = {page_bid, n};
         }
       }
     }
@@ -205,16 +208,13 @@ Status SalvagedDatabase::build(const SalvageOptions& options, SalvageReport& rep
         report.tree_errors.push_back(why.message());
       });
 
-  std::vector<std::pair<Bid, NodeEntry>> candidates;
+  NodeCandidates candidates;
   PSTKIT_RETURN_IF_ERROR(scan(options, report, candidates));
 
   // Nodes: the newest scanned entry (highest page BID) for each NID.
-  std::sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) {
-    return a.second.nid != b.second.nid ? a.second.nid < b.second.nid : a.first > b.first;
-  });
-  for (const auto& [page_bid, n] : candidates) {
-    if (extra_nodes_.empty() || extra_nodes_.back().nid != n.nid) extra_nodes_.push_back(n);
-  }
+  extra_nodes_.reserve(candidates.size());
+  for (const auto& c : candidates) extra_nodes_.push_back(c.second.second);
+  std::sort(extra_nodes_.begin(), extra_nodes_.end(), by_nid);
   report.nodes_from_scan = extra_nodes_.size();
 
   // Blocks: one copy per BID (blocks are immutable, so copies agree).
