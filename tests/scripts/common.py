@@ -12,8 +12,9 @@ What is here:
   * run()                         - run a command with a timeout, never raising
   * parse_json_lines()            - parse `pstkit dump --json` style output
   * skip_or_fail_missing_corpus() - the agreed behaviour when the corpus is absent
-  * Summary                       - per-file OK/DIFF/ERROR lines and the closing
-                                    "N passed, M failed" line
+  * Summary                       - per-file OK/DIFF/ERROR/SKIP lines and the closing
+                                    "N passed, M failed[, K skipped]" line
+  * in_scratch()                  - run one per-file check in a scratch directory
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
@@ -233,13 +236,28 @@ def one_line(s: str | bytes, limit: int = 160) -> str:
 class Summary:
     """Collects per-file results and prints the closing line.
 
-    Each result line is "OK  <file>", "DIFF <file>: ..." or "ERROR <file>: ...";
-    the last line is exactly "N passed, M failed" (the plain form CI reads).
+    Each result line is "OK  <file>", "DIFF <file>: ...", "ERROR <file>: ..."
+    or "SKIP  <file> (why)"; the last line is exactly "N passed, M failed"
+    (the plain form CI reads), with ", K skipped" when anything was skipped.
     """
 
     def __init__(self) -> None:
         self.passed = 0
         self.failed = 0
+        self.skipped = 0
+
+    def skip(self, name: str, why: str) -> None:
+        self.skipped += 1
+        print(f"SKIP  {name}  ({why})", flush=True)
+
+    def result(self, name: str, ok: bool | None, note: str) -> None:
+        """ok: True passed, False failed (note says why), None skipped."""
+        if ok is None:
+            self.skip(name, note)
+        elif ok:
+            self.ok(name, note)
+        else:
+            self.error(name, note)
 
     def ok(self, name: str, note: str = "") -> None:
         self.passed += 1
@@ -259,5 +277,21 @@ class Summary:
         print(f"ERROR {name}: {msg}", flush=True)
 
     def close(self) -> int:
-        print(f"{self.passed} passed, {self.failed} failed", flush=True)
+        skipped = f", {self.skipped} skipped" if self.skipped else ""
+        print(f"{self.passed} passed, {self.failed} failed{skipped}", flush=True)
         return 0 if self.failed == 0 else 1
+
+
+def in_scratch(prefix: str, check, *args):
+    """Calls check(*args, work) with a fresh scratch directory `work`, removed
+    afterwards, and returns its (ok, note). A timeout or an exception in the
+    check is a failure, not a crash of the whole run."""
+    work = tempfile.mkdtemp(prefix=prefix)
+    try:
+        return check(*args, work)
+    except subprocess.TimeoutExpired:
+        return False, "timeout"
+    except Exception as e:  # noqa: BLE001
+        return False, f"{type(e).__name__}: {e}"
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

@@ -14,7 +14,7 @@ tools) wrote rather than pstkit's own. After the edits, per file:
 A file without mail gets the two messages in its top folder (nothing to
 delete). Files that do not check clean and files whose IPM subtree is not
 0x8022 are skipped with the reason.
-Closes with "N passed, M failed".
+Closes with "N passed, M failed" (", K skipped" when any were).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 from collections import Counter
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -149,19 +148,7 @@ def main() -> int:
     for row in common.corpus_files(corpus, args.only):
         if row.is_fragment or row.format not in ("Unicode", "ANSI"):
             continue
-        work = tempfile.mkdtemp(prefix="pstkit-modify-")
-        try:
-            ok, why = modify_one(pstkit, row.path, work)
-        except Exception as e:  # a broken test step is a failure, not a crash of the run
-            ok, why = False, f"{type(e).__name__}: {e}"
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        if ok is None:
-            print(f"SKIP  {row.file}  ({why})")
-        elif ok:
-            summary.ok(row.file, why)
-        else:
-            summary.error(row.file, why)
+        summary.result(row.file, *common.in_scratch("pstkit-modify-", modify_one, pstkit, row.path))
     return summary.close()
 
 

@@ -8,7 +8,7 @@ count and the same subjects. `pstkit check` must find nothing.
 (readpst runs with -j 0: its parallel export is not deterministic.)
 
 Usage: test_roundtrip.py --pstkit BIN [--corpus DIR] [--only FILE]...
-Prints one line per file and closes with "N passed, M failed".
+Prints one line per file and closes with "N passed, M failed, K skipped".
 """
 
 import argparse
@@ -17,10 +17,8 @@ import email.header
 import email.policy
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections import Counter, defaultdict
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -143,26 +141,10 @@ def main():
                 rel = os.path.relpath(os.path.join(root, n), corpus)
                 if not args.only or rel in args.only:
                     files.append(rel)
-    passed = failed = skipped = 0
+    summary = common.Summary()
     for rel in sorted(files):
-        work = tempfile.mkdtemp(prefix="pstkit-rt-")
-        try:
-            ok, detail = check_file(pstkit, os.path.join(corpus, rel), work)
-        except subprocess.TimeoutExpired:
-            ok, detail = False, "timeout"
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        if ok is None:
-            skipped += 1
-            print("SKIP  %s (%s)" % (rel, detail))
-        elif ok:
-            passed += 1
-            print("OK    %s (%s)" % (rel, detail))
-        else:
-            failed += 1
-            print("FAIL  %s: %s" % (rel, detail))
-    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
-    return 0 if failed == 0 else 1
+        summary.result(rel, *common.in_scratch("pstkit-rt-", check_file, pstkit, os.path.join(corpus, rel)))
+    return summary.close()
 
 
 if __name__ == "__main__":

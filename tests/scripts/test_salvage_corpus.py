@@ -27,7 +27,6 @@ import shutil
 import struct
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
@@ -185,35 +184,13 @@ def main():
         global other_readers
         other_readers = lambda path, work: {}  # noqa: E731
     pstkit = os.path.abspath(args.pstkit)
-    passed = failed = skipped = 0
-    work = tempfile.mkdtemp(prefix="pstkit-salvage-")
-    try:
-        ok, detail = check_orphans(pstkit, work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    passed, failed = (passed + 1, failed) if ok else (passed, failed + 1)
-    print("%s  generated orphans.pst: %s" % ("OK  " if ok else "FAIL", detail))
+    summary = common.Summary()
+    summary.result("generated orphans.pst", *common.in_scratch("pstkit-salvage-", check_orphans, pstkit))
     for row in common.corpus_files(corpus, args.only):
         if row.is_fragment or not row.file.lower().endswith((".pst", ".ost")):
             continue
-        work = tempfile.mkdtemp(prefix="pstkit-salvage-")
-        try:
-            ok, detail = check_file(pstkit, row.path, work)
-        except subprocess.TimeoutExpired:
-            ok, detail = False, "timeout"
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        if ok is None:
-            skipped += 1
-            print("SKIP  %s (%s)" % (row.file, detail))
-        elif ok:
-            passed += 1
-            print("OK    %s (%s)" % (row.file, detail))
-        else:
-            failed += 1
-            print("FAIL  %s: %s" % (row.file, detail))
-    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
-    return 0 if failed == 0 else 1
+        summary.result(row.file, *common.in_scratch("pstkit-salvage-", check_file, pstkit, row.path))
+    return summary.close()
 
 
 if __name__ == "__main__":
