@@ -12,26 +12,15 @@
 #include "ndb/page.h"
 #include "pstkit/ndb_salvage.h"
 #include "pstkit/store_writer.h"
-#include "pstkit/utf.h"
+#include "test_bytes.h"
 
 namespace pstkit {
 namespace {
 
 namespace fs = std::filesystem;
 
-PropValue text(uint16_t id, const std::string& s) {
-  return PropValue{ltp::make_tag(id, ltp::kPtypString), utf8_to_utf16le(s)};
-}
-
-Bytes pattern(size_t n, uint32_t seed) {
-  Bytes b(n);
-  uint32_t x = seed * 2654435761u + 7;
-  for (auto& c : b) {
-    x = x * 1664525u + 1013904223u;
-    c = uint8_t(x >> 24);
-  }
-  return b;
-}
+using ltp::string_value;
+using test::pattern;
 
 constexpr int kMessages = 300;  // enough for a three-level NBT in Unicode
 constexpr size_t kAttachmentBytes = 40000;  // a data tree of several blocks
@@ -52,10 +41,10 @@ class SalvageTest : public ::testing::TestWithParam<ndb::FileFormat> {
     ASSERT_TRUE(folder.is_ok());
     for (int i = 0; i < kMessages; ++i) {
       NewMessage m;
-      m.properties = {text(prop::kMessageClass, "IPM.Note"), text(prop::kSubject, "message " + std::to_string(i))};
+      m.properties = {string_value(prop::kMessageClass, "IPM.Note"), string_value(prop::kSubject, "message " + std::to_string(i))};
       if (i % 50 == 0) {
         NewAttachment a;
-        a.properties = {text(prop::kAttachLongFilename, "data.bin")};
+        a.properties = {string_value(prop::kAttachLongFilename, "data.bin")};
         a.data = pattern(kAttachmentBytes, uint32_t(i));
         m.attachments.push_back(std::move(a));
       }
@@ -131,6 +120,41 @@ class SalvageTest : public ::testing::TestWithParam<ndb::FileFormat> {
     return ndb::parse_btree_page(header_, raw, ref.ib, type, ref.bid);
   }
 
+  // The NBT's last leaf page and where it is: messages only, as their NIDs
+  // sort after the folders'.
+  void last_nbt_leaf(ndb::Bref* ref, ndb::BTreePage* page) {
+    *ref = header_.nbt_root;
+    for (;;) {
+      auto p = read_page(*ref, ndb::kPageNbt);
+      ASSERT_TRUE(p.is_ok()) << p.status().message();
+      *page = *p;
+      if (page->level == 0) return;
+      *ref = page->branches.back().child;
+    }
+  }
+
+  Bytes read_bytes(uint64_t offset, size_t len) {
+    Bytes out(len);
+    std::ifstream f(path_, std::ios::binary);
+    f.seekg(std::streamoff(offset));
+    f.read(reinterpret_cast<char*>(out.data()), std::streamsize(len));
+    return out;
+  }
+
+  // Appends bytes (a block or page) at the end of the file, with the
+  // trailer's signature at sig_at recomputed for the new offset and bid
+  // (MS-PST 5.5; the CRC does not cover it). Returns the offset.
+  uint64_t append_resigned(Bytes bytes, size_t sig_at, ndb::Bid bid) {
+    std::fstream f(path_, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(0, std::ios::end);
+    const uint64_t at = uint64_t(f.tellp());
+    const uint16_t sig = ndb::compute_signature(at, bid);
+    bytes[sig_at] = uint8_t(sig & 0xFF);
+    bytes[sig_at + 1] = uint8_t(sig >> 8);
+    f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+    return at;
+  }
+
   std::unique_ptr<ndb::Database> salvage(ndb::SalvageReport* report, bool include_deleted = false) {
     ndb::SalvageOptions options;
     options.include_deleted = include_deleted;
@@ -197,16 +221,9 @@ TEST_P(SalvageTest, BothRootPagesDestroyed) {
 }
 
 TEST_P(SalvageTest, DestroyedLeafLosesOnlyItsOwnNodes) {
-  // The NBT's last leaf: messages only (their NIDs sort after the folders').
-  ndb::Bref ref = header_.nbt_root;
+  ndb::Bref ref;
   ndb::BTreePage page;
-  for (;;) {
-    auto p = read_page(ref, ndb::kPageNbt);
-    ASSERT_TRUE(p.is_ok()) << p.status().message();
-    page = *p;
-    if (page.level == 0) break;
-    ref = page.branches.back().child;
-  }
+  ASSERT_NO_FATAL_FAILURE(last_nbt_leaf(&ref, &page));
   ASSERT_NE(ref.ib, header_.nbt_root.ib) << "the NBT should have more than one level";
   for (const auto& n : page.nodes) ASSERT_EQ(ndb::nid_type(n.nid), ndb::kNidTypeNormalMessage);
   ASSERT_FALSE(page.nodes.empty());
@@ -269,22 +286,6 @@ TEST_P(SalvageTest, DamagedBlockIsNamedAndTheRestReads) {
   EXPECT_EQ(differing, 1u);
 }
 
-// Appends a copy of [offset, offset + len) at the end of the file (which
-// stays 64-byte aligned), with the trailer's signature at sig_at (relative)
-// recomputed for its new offset and bid.
-void append_resigned(const std::string& path, uint64_t offset, size_t len, size_t sig_at, ndb::Bid bid) {
-  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-  std::string bytes(len, '\0');
-  f.seekg(std::streamoff(offset));
-  f.read(bytes.data(), std::streamsize(len));
-  f.seekp(0, std::ios::end);
-  const uint64_t at = uint64_t(f.tellp());
-  const uint16_t sig = ndb::compute_signature(at, bid);
-  bytes[sig_at] = char(sig & 0xFF);
-  bytes[sig_at + 1] = char(sig >> 8);
-  f.write(bytes.data(), std::streamsize(len));
-}
-
 TEST_P(SalvageTest, DamagedBlockIsReadFromAnotherIntactCopy) {
   ndb::BlockEntry victim;
   for (const auto& [key, e] : blocks_) {
@@ -295,7 +296,7 @@ TEST_P(SalvageTest, DamagedBlockIsReadFromAnotherIntactCopy) {
   }
   ASSERT_NE(victim.bid, 0u);
   const size_t disk = header_.max_block_size;  // a full block fills its 8 KiB
-  append_resigned(path_, victim.offset, disk, disk - header_.block_trailer_size + 2, victim.bid);
+  append_resigned(read_bytes(victim.offset, disk), disk - header_.block_trailer_size + 2, victim.bid);
   overwrite(victim.offset + 100, 16, 0xEE);
   ndb::SalvageReport report;
   auto db = salvage(&report);
@@ -310,42 +311,20 @@ TEST_P(SalvageTest, DamagedBlockIsReadFromAnotherIntactCopy) {
 TEST_P(SalvageTest, DeletedNodesComeBackOnlyOnRequest) {
   // An NBT leaf as it was before a message was deleted, kept at the end of
   // the file the way Outlook leaves freed pages in place.
-  ndb::Bref ref = header_.nbt_root;
+  ndb::Bref ref;
   ndb::BTreePage page;
-  for (;;) {
-    auto p = read_page(ref, ndb::kPageNbt);
-    ASSERT_TRUE(p.is_ok());
-    page = *p;
-    if (page.level == 0) break;
-    ref = page.branches.back().child;
-  }
+  ASSERT_NO_FATAL_FAILURE(last_nbt_leaf(&ref, &page));
   const Nid gone = page.nodes.back().nid;
-  Bytes old_page(header_.page_size);
-  {
-    std::ifstream f(path_, std::ios::binary);
-    f.seekg(std::streamoff(ref.ib));
-    f.read(reinterpret_cast<char*>(old_page.data()), std::streamsize(old_page.size()));
-  }
+  const Bytes old_page = read_bytes(ref.ib, header_.page_size);
   {
     auto w = StoreWriter::open(path_);
     ASSERT_TRUE(w.is_ok());
     ASSERT_TRUE((*w)->delete_message(gone).is_ok());
     ASSERT_TRUE((*w)->commit().is_ok());
   }
-  {
-    std::ofstream f(path_, std::ios::binary | std::ios::app);
-    f.write(reinterpret_cast<const char*>(old_page.data()), std::streamsize(old_page.size()));
-  }
-  // Re-sign the appended page for its new offset (its CRC does not cover the trailer).
-  const uint64_t at = fs::file_size(path_) - header_.page_size;
+  const uint64_t at =
+      append_resigned(old_page, header_.page_size - header_.page_trailer_size + 2, ref.bid);
   ASSERT_EQ(at % header_.page_size, 0u);
-  {
-    std::fstream f(path_, std::ios::in | std::ios::out | std::ios::binary);
-    const uint16_t sig = ndb::compute_signature(at, ref.bid);
-    f.seekp(std::streamoff(at + header_.page_size - header_.page_trailer_size + 2));
-    const char b[2] = {char(sig & 0xFF), char(sig >> 8)};
-    f.write(b, 2);
-  }
   ndb::SalvageReport plain_report;
   auto plain = salvage(&plain_report);
   ASSERT_TRUE(plain);

@@ -16,6 +16,7 @@
 #include "pstkit/check.h"
 #include "pstkit/store_writer.h"
 #include "pstkit/utf.h"
+#include "test_bytes.h"
 
 namespace pstkit {
 namespace {
@@ -57,15 +58,7 @@ Bytes concat(const std::vector<Bytes>& items) {
   return out;
 }
 
-Bytes pattern(size_t n, uint32_t seed) {
-  Bytes b(n);
-  uint32_t x = seed * 2654435761u + 7;
-  for (auto& c : b) {
-    x = x * 1664525u + 1013904223u;
-    c = uint8_t(x >> 24);
-  }
-  return b;
-}
+using test::pattern;
 
 Guid guid(uint8_t seed) {
   Guid g;
