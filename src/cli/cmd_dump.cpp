@@ -84,12 +84,13 @@ class Dumper {
     (void)store_.db().for_each_node([&](const ndb::NodeEntry& e) {
       if (ndb::nid_type(e.nid) != ndb::kNidTypeNormalMessage) return true;
       if (std::binary_search(printed_.begin(), printed_.end(), e.nid)) return true;
-      if (!store_.open_message(e.nid)) {
+      auto m = store_.open_message(e.nid);
+      if (!m) {
         ++skipped;
         return true;
       }
       auto parent = folder_paths_.find(e.parent_nid);
-      item(parent != folder_paths_.end() ? parent->second : std::vector<std::string>{}, e.nid, e.parent_nid);
+      print_item(parent != folder_paths_.end() ? parent->second : std::vector<std::string>{}, *m, e.parent_nid);
       ++listed;
       return true;
     });
@@ -118,34 +119,38 @@ class Dumper {
     damaged_ = true;
   }
 
-  // orphan_parent: nonzero for an orphan (see orphans()).
-  void item(const std::vector<std::string>& folder, Nid nid, Nid orphan_parent = 0) {
+  void item(const std::vector<std::string>& folder, Nid nid) {
     if (tracking_) printed_.push_back(nid);
     auto m = store_.open_message(nid);
     if (!m) {
       error_line(folder, nid, m.status());
       return;
     }
+    print_item(folder, *m, 0);
+  }
+
+  // orphan_parent: nonzero for an orphan (see orphans()).
+  void print_item(const std::vector<std::string>& folder, const Message& m, Nid orphan_parent) {
     out_.begin_object();
     out_.key("type");
     out_.string("item");
     path("folder", folder);
     out_.key("nid");
-    out_.number(nid);
+    out_.number(m.nid());
     if (orphan_parent != 0) {
       out_.key("orphan");
       out_.boolean(true);
       out_.key("parent_nid");
       out_.number(orphan_parent);
     }
-    auto atts = m->attachment_nids();
-    summary(*m, atts ? atts->size() : 0);
+    auto atts = m.attachment_nids();
+    summary(m, atts ? atts->size() : 0);
     if (!atts) {
       out_.key("error");
       out_.string(atts.status().message());
       damaged_ = true;
     }
-    if (full_) details(*m, atts ? *atts : std::vector<Nid>{}, 0);
+    if (full_) details(m, atts ? *atts : std::vector<Nid>{}, 0);
     out_.end_object();
     out_.end_line();
   }

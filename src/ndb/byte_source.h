@@ -22,6 +22,8 @@ std::unique_ptr<ByteSource> make_memory_source(Bytes data);
 
 struct Header;
 struct BlockEntry;
+// Reads and parses the header at the start of the file (parse_header).
+Result<Header> read_header(const ByteSource& src);
 // Reads one block at e.offset and decodes it: trailer checked (and its CRC
 // when verify_crc), decrypted if external, inflated for 4K-page OST.
 Result<Bytes> read_block_from(const Header& h, const ByteSource& src, const BlockEntry& e, bool verify_crc);

@@ -192,13 +192,16 @@ Result<Bytes> read_block_from(const Header& header_, const ByteSource& src, cons
 }
 
 
+Result<Header> read_header(const ByteSource& src) {
+  Bytes head(std::min<uint64_t>(src.size(), 4096));
+  PSTKIT_RETURN_IF_ERROR(src.read(0, head.size(), head.data()));
+  return parse_header(head, src.size());
+}
+
 namespace {
 
 Result<std::unique_ptr<Database>> open_source(std::unique_ptr<ByteSource> src, const Options& options) {
-  const uint64_t size = src->size();
-  Bytes head(std::min<uint64_t>(size, 4096));
-  PSTKIT_RETURN_IF_ERROR(src->read(0, head.size(), head.data()));
-  PSTKIT_ASSIGN_OR_RETURN(Header h, parse_header(head, size));
+  PSTKIT_ASSIGN_OR_RETURN(Header h, read_header(*src));
   return std::unique_ptr<Database>(std::make_unique<DatabaseImpl>(std::move(src), h, options));
 }
 

@@ -245,10 +245,7 @@ Status SalvagedDatabase::build(const SalvageOptions& options, SalvageReport& rep
 
 Result<std::unique_ptr<Database>> open_salvaged_source(std::unique_ptr<ByteSource> src, const Options& options,
                                                        const SalvageOptions& salvage, SalvageReport* report_out) {
-  const uint64_t size = src->size();
-  Bytes head(std::min<uint64_t>(size, 4096));
-  PSTKIT_RETURN_IF_ERROR(src->read(0, head.size(), head.data()));
-  PSTKIT_ASSIGN_OR_RETURN(Header h, parse_header(head, size));
+  PSTKIT_ASSIGN_OR_RETURN(Header h, read_header(*src));
   auto db = std::make_unique<SalvagedDatabase>(std::move(src), h, options);
   SalvageReport report;
   PSTKIT_RETURN_IF_ERROR(db->build(salvage, report));
