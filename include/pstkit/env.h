@@ -44,4 +44,10 @@ class Env {
   virtual Status sync_dir_of(const std::string& path) = 0;
 };
 
+// open(2) of a file pstkit reads or writes: flags (O_RDONLY, O_RDWR,
+// O_CREAT...) plus O_CLOEXEC and O_NONBLOCK, so that a FIFO or a device
+// cannot block the open, and only a regular file is accepted ("PATH: not a
+// regular file but a FIFO"). O_NONBLOCK is cleared again on the descriptor.
+Result<int> open_regular_file(const std::string& path, int flags, unsigned mode = 0644);
+
 }  // namespace pstkit

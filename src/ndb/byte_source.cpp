@@ -1,5 +1,7 @@
 #include "ndb/byte_source.h"
 
+#include "pstkit/env.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -63,17 +65,12 @@ class MemorySource final : public ByteSource {
 }  // namespace
 
 Result<std::unique_ptr<ByteSource>> open_file_source(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::io_error(path + ": " + std::strerror(errno));
+  PSTKIT_ASSIGN_OR_RETURN(const int fd, open_regular_file(path, O_RDONLY));
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     const int e = errno;
     ::close(fd);
     return Status::io_error(path + ": " + std::strerror(e));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return Status::io_error(path + ": not a regular file");
   }
   return std::unique_ptr<ByteSource>(std::make_unique<FileSource>(fd, uint64_t(st.st_size), path));
 }

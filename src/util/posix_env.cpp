@@ -16,6 +16,19 @@ std::string errno_text(const std::string& what, const std::string& path) {
   return path + ": " + what + ": " + std::strerror(errno);
 }
 
+const char* file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  return "not a file";
+}
+
+Status not_regular(const std::string& path, mode_t mode) {
+  return Status::io_error(path + ": not a regular file but " + std::string(file_kind(mode)));
+}
+
 class PosixFile final : public WritableFile {
  public:
   PosixFile(int fd, std::string path, uint64_t size) : fd_(fd), path_(std::move(path)), size_(size) {}
@@ -84,12 +97,11 @@ class PosixEnv final : public Env {
     int flags = O_RDWR | O_CLOEXEC;
     if (mode == OpenMode::kCreateNew) flags |= O_CREAT | O_EXCL;
     if (mode == OpenMode::kCreateOrTruncate) flags |= O_CREAT | O_TRUNC;
-    const int fd = ::open(path.c_str(), flags, 0644);
-    if (fd < 0) return Status::io_error(errno_text("open", path));
+    PSTKIT_ASSIGN_OR_RETURN(const int fd, open_regular_file(path, flags));
     struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (::fstat(fd, &st) != 0) {
       ::close(fd);
-      return Status::io_error(path + ": not a regular file");
+      return Status::io_error(errno_text("stat", path));
     }
     return std::unique_ptr<WritableFile>(std::make_unique<PosixFile>(fd, path, uint64_t(st.st_size)));
   }
@@ -122,6 +134,28 @@ class PosixEnv final : public Env {
 };
 
 }  // namespace
+
+Result<int> open_regular_file(const std::string& path, int flags, unsigned mode) {
+  // A path that exists and is no regular file is refused before open(2),
+  // which would fail on a directory for writing and block on a FIFO without
+  // O_NONBLOCK; the fstat below covers a file replaced in between.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) return not_regular(path, st.st_mode);
+  const int fd = ::open(path.c_str(), flags | O_CLOEXEC | O_NONBLOCK, mode_t(mode));
+  if (fd < 0) return Status::io_error(path + ": " + std::strerror(errno));
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    const Status s = not_regular(path, st.st_mode);
+    ::close(fd);
+    return s;
+  }
+  const int fl = ::fcntl(fd, F_GETFL);
+  if (fl < 0 || ::fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+    const Status s = Status::io_error(errno_text("fcntl", path));
+    ::close(fd);
+    return s;
+  }
+  return fd;
+}
 
 Env* Env::posix() {
   static PosixEnv env;
