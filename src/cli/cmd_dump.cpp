@@ -17,10 +17,12 @@ constexpr int kMaxEmbeddingDepth = 32;
 
 class Dumper {
  public:
-  Dumper(const Store& store, bool full) : store_(store), full_(full), out_(stdout) {}
+  Dumper(const Store& store, bool full) : store_(store), full_(full), out_(std::cout) {}
 
   bool damaged() const { return damaged_; }
   void flush() { out_.flush(); }
+  // False once writing the output failed: the walk stops there.
+  bool writing() const { return out_.ok(); }
 
   // With track_items, remembers every item and folder it printed, so that
   // orphans() can print the messages no contents table leads to.
@@ -68,7 +70,10 @@ class Dumper {
     out_.end_object();
     out_.end_line();
     if (!contents) return;
-    for (Nid nid : *contents) item(v.path, nid);
+    for (Nid nid : *contents) {
+      if (!out_.ok()) return;
+      item(v.path, nid);
+    }
   }
 
   // Salvage (--recover): normal messages in the NBT that no folder's contents
@@ -82,6 +87,7 @@ class Dumper {
     std::sort(printed_.begin(), printed_.end());
     size_t listed = 0, skipped = 0;
     (void)store_.db().for_each_node([&](const ndb::NodeEntry& e) {
+      if (!out_.ok()) return false;
       if (ndb::nid_type(e.nid) != ndb::kNidTypeNormalMessage) return true;
       if (std::binary_search(printed_.begin(), printed_.end(), e.nid)) return true;
       auto m = store_.open_message(e.nid);
@@ -398,7 +404,10 @@ int cmd_dump(const std::string& file, const DumpOptions& options, const ReadOpti
   if (!store) return kExitBadInput;
   Dumper dumper(*store, options.full);
   if (read.recover) dumper.track_items();
-  const bool ok = walk_folders(*store, [&](const FolderVisit& v) { dumper.folder(v); });
+  const bool ok = walk_folders(*store, [&](const FolderVisit& v) {
+    dumper.folder(v);
+    return dumper.writing();
+  });
   if (read.recover) {
     const auto [listed, skipped] = dumper.orphans();
     dumper.flush();

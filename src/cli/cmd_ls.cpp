@@ -3,6 +3,7 @@
 
 #include "cli/cli.h"
 #include "cli/folder_walk.h"
+#include "cli/output.h"
 
 namespace pstkit::cli {
 
@@ -15,7 +16,7 @@ int cmd_ls(const std::string& file, bool recursive, bool as_json, const ReadOpti
     if (!v.folder) {
       std::cout << indent << "[" << v.nid << "] <unreadable: " << v.error.message() << ">\n";
       damaged = true;
-      return;
+      return stdout_ok();
     }
     // Without -r only the count is needed: the row ids cost 4 bytes a row,
     // where whole rows cost kilobytes in a folder of 100,000 messages.
@@ -47,10 +48,11 @@ int cmd_ls(const std::string& file, bool recursive, bool as_json, const ReadOpti
     if (!table_error.is_ok()) {
       std::cout << indent << "  <contents table unreadable: " << table_error.message() << ">\n";
       damaged = true;
-      return;
+      return stdout_ok();
     }
-    if (!recursive) return;
+    if (!recursive) return stdout_ok();
     for (const TableRow& row : *contents) {
+      if (!stdout_ok()) return false;
       std::string subject = normalize_subject(row.props.get_string(prop::kSubject).value_or(""));
       std::string cls = row.props.get_string(prop::kMessageClass).value_or("");
       if (as_json) {
@@ -60,6 +62,7 @@ int cmd_ls(const std::string& file, bool recursive, bool as_json, const ReadOpti
         std::cout << indent << "  - [" << row.nid << "] " << cls << "  " << subject << "\n";
       }
     }
+    return stdout_ok();
   });
   return ok && !damaged ? kExitOk : kExitBadInput;
 }

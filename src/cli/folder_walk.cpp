@@ -7,21 +7,22 @@ namespace {
 
 constexpr int kMaxDepth = 256;
 
+// *stop is set when visit asks to stop.
 bool walk(const Store& store, Nid nid, std::vector<std::string>& path, int depth, std::unordered_set<Nid>& seen,
-          const std::function<void(const FolderVisit&)>& visit) {
+          const std::function<bool(const FolderVisit&)>& visit, bool* stop) {
   FolderVisit v;
   v.nid = nid;
   v.depth = depth;
   v.path = path;
   if (!seen.insert(nid).second || depth > kMaxDepth) {
     v.error = Status::corrupt("hierarchy table", Status::kNoOffset, "folder " + hex(nid) + " is reachable twice");
-    visit(v);
+    *stop = !visit(v);
     return false;
   }
   auto folder = store.open_folder(nid);
   if (!folder) {
     v.error = folder.status();
-    visit(v);
+    *stop = !visit(v);
     return false;
   }
   v.folder = &*folder;
@@ -38,11 +39,12 @@ bool walk(const Store& store, Nid nid, std::vector<std::string>& path, int depth
     v.error = subs.status();
     ok = false;
   }
-  visit(v);
+  *stop = !visit(v);
   for (const auto& row : v.subfolders) {
+    if (*stop) break;
     std::string name = row.props.get_string(prop::kDisplayName).value_or("");
     path.push_back(std::move(name));
-    ok &= walk(store, row.nid, path, depth + 1, seen, visit);
+    ok &= walk(store, row.nid, path, depth + 1, seen, visit, stop);
     path.pop_back();
   }
   return ok;
@@ -50,10 +52,11 @@ bool walk(const Store& store, Nid nid, std::vector<std::string>& path, int depth
 
 }  // namespace
 
-bool walk_folders(const Store& store, const std::function<void(const FolderVisit&)>& visit) {
+bool walk_folders(const Store& store, const std::function<bool(const FolderVisit&)>& visit) {
   std::vector<std::string> path;
   std::unordered_set<Nid> seen;
-  return walk(store, ndb::kNidRootFolder, path, 0, seen, visit);
+  bool stop = false;
+  return walk(store, ndb::kNidRootFolder, path, 0, seen, visit, &stop);
 }
 
 }  // namespace pstkit::cli

@@ -19,8 +19,9 @@ struct FolderVisit {
   Status error;                       // why the folder or its table failed
 };
 
-// Calls visit for the root folder and every folder below it, parents first.
-// Returns false when any folder or table could not be read.
-bool walk_folders(const Store& store, const std::function<void(const FolderVisit&)>& visit);
+// Calls visit for the root folder and every folder below it, parents first,
+// until visit returns false (e.g. when standard output failed). Returns false
+// when any folder or table could not be read.
+bool walk_folders(const Store& store, const std::function<bool(const FolderVisit&)>& visit);
 
 }  // namespace pstkit::cli

@@ -31,22 +31,22 @@ size_t utf8_sequence(std::string_view s, size_t i) {
 
 }  // namespace
 
-JsonWriter::JsonWriter(std::FILE* out) : out_(out) { buf_.reserve(kBufferSize); }
+JsonWriter::JsonWriter(std::ostream& out) : out_(out) { buf_.reserve(kBufferSize); }
 
 JsonWriter::~JsonWriter() { flush(); }
 
 void JsonWriter::flush() {
   if (!buf_.empty()) {
-    std::fwrite(buf_.data(), 1, buf_.size(), out_);
+    out_.write(buf_.data(), std::streamsize(buf_.size()));
     buf_.clear();
   }
-  std::fflush(out_);
+  out_.flush();
 }
 
 void JsonWriter::put(std::string_view s) {
   if (buf_.size() + s.size() > buf_.capacity()) flush();
   if (s.size() > buf_.capacity()) {
-    std::fwrite(s.data(), 1, s.size(), out_);
+    out_.write(s.data(), std::streamsize(s.size()));
     return;
   }
   buf_.append(s);

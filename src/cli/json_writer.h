@@ -6,7 +6,7 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdio>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,7 +17,7 @@ namespace pstkit::cli {
 
 class JsonWriter {
  public:
-  explicit JsonWriter(std::FILE* out);
+  explicit JsonWriter(std::ostream& out);
   ~JsonWriter();
   JsonWriter(const JsonWriter&) = delete;
   JsonWriter& operator=(const JsonWriter&) = delete;
@@ -42,6 +42,8 @@ class JsonWriter {
   // Ends the current top-level line.
   void end_line();
   void flush();
+  // False once a write to the stream failed (the stream keeps the reason).
+  bool ok() const { return out_.good(); }
 
  private:
   void separator();
@@ -51,7 +53,7 @@ class JsonWriter {
   }
   void put(std::string_view s);
 
-  std::FILE* out_;
+  std::ostream& out_;
   std::string buf_;
   std::vector<bool> first_;  // per open container: no element written yet
   bool after_key_ = false;

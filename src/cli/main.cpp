@@ -4,10 +4,30 @@
 #include <iostream>
 
 #include "cli/cli.h"
+#include "cli/output.h"
 
 using namespace pstkit::cli;
 
-int main(int argc, char** argv) {
+namespace {
+
+// CLI11 reports a first word that names no command as "A subcommand is
+// required"; say what is wrong and list the commands instead.
+bool report_unknown_command(const CLI::App& app, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (!word.empty() && word[0] == '-') continue;  // --help, --version
+    std::string names;
+    for (const CLI::App* cmd : app.get_subcommands({})) {
+      if (cmd->check_name(word)) return false;
+      names += (names.empty() ? "" : ", ") + cmd->get_name();
+    }
+    std::cerr << "pstkit: unknown command '" << word << "' (commands: " << names << ")\n";
+    return true;
+  }
+  return false;
+}
+
+int run(int argc, char** argv) {
   CLI::App app{"pstkit: read, verify and write Outlook .pst/.ost files.\n"
                "Exit status: 0 success, 1 damaged/unsupported/unreadable input or failed operation, 2 usage error."};
   app.require_subcommand(1);
@@ -36,9 +56,10 @@ int main(int argc, char** argv) {
   ls->add_flag("--json", json, "Print JSON lines");
   add_recover(ls);
 
-  auto* show = app.add_subcommand("show", "Every property of one item, its recipients and attachments");
+  auto* show = app.add_subcommand("show", "One node for what it is: an item with its recipients and attachments, a "
+                                          "folder, a table, the message store or the name-to-ID map");
   show->add_option("FILE", file, "PST or OST file")->required();
-  show->add_option("ITEM", item, "Node id of a folder or message as printed by ls/dump (e.g. 2097188 or 0x200024)")
+  show->add_option("ITEM", item, "Node id as printed by ls/dump, decimal or 0x hex (e.g. 2097188 or 0x200024)")
       ->required();
   show->add_flag("--json", json, "Print one JSON object");
   add_recover(show);
@@ -98,6 +119,7 @@ int main(int argc, char** argv) {
                    "Put everything under a directory SRC into one folder (default: subdirectories, mbox files "
                    "and Maildirs in it become subfolders)");
 
+  if (report_unknown_command(app, argc, argv)) return kExitUsage;
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -124,4 +146,11 @@ int main(int argc, char** argv) {
   if (*mv) return cmd_mv(file, source, dest);
   if (*import) return cmd_import(import_options);
   return kExitUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CheckedStdout out;
+  return out.finish(run(argc, argv));
 }
