@@ -5,6 +5,7 @@
 
 #include <cctype>
 #include <cstring>
+#include <map>
 #include <set>
 #include <string>
 
@@ -84,9 +85,25 @@ TEST(PropertyNamesTag, TypeSelectsAmongSharedIds) {
   EXPECT_STREQ(tag_name(0x1000, 0x0102), "PidTagNameidBucketBase");
   EXPECT_STREQ(tag_name(0x661D, 0x0003), "PidTagPstBestBodyProptag");
   EXPECT_STREQ(tag_name(0x661D, 0x000B), "PidTagOutOfOfficeState");
-  // PtypString8 finds the PtypString name; an unlisted type the preferred one.
+  // [MS-OXPROPS] types: 0x6619 and 0x1013 name different properties by type.
+  EXPECT_STREQ(tag_name(0x6619, 0x001F), "PidTagPstBodyPrefix");
+  EXPECT_STREQ(tag_name(0x6619, 0x0102), "PidTagUserEntryId");
+  EXPECT_STREQ(tag_name(0x1013, 0x0102), "PidTagHtml");
+  EXPECT_STREQ(tag_name(0x1013, 0x001F), "PidTagBodyHtml");
+  EXPECT_STREQ(tag_name(0x0004, 0x0102), "PidTagNameidStreamString");
+  EXPECT_STREQ(tag_name(0x0004, 0x001F), "PidTagAutoForwardComment");
+  // PtypString8 finds the PtypString name (ANSI files), multi-valued only its own.
   EXPECT_STREQ(tag_name(0x0037, 0x001E), "PidTagSubject");
-  EXPECT_STREQ(tag_name(0x0037, 0x0102), "PidTagSubject");
+  EXPECT_EQ(tag_name(0x0037, 0x101F), nullptr);
+  // A type no name of the id is documented with names nothing.
+  EXPECT_EQ(tag_name(0x0037, 0x0102), nullptr);
+  EXPECT_EQ(tag_name(0x6619, 0x0003), nullptr);
+  EXPECT_EQ(tag_name(0x6638, 0x0003), nullptr);  // PidTagSerializedReplidGuidMap is PtypBinary
+  // One name with two documented types: [MS-PST] says PtypInteger32, Outlook writes PtypBinary.
+  EXPECT_STREQ(tag_name(0x0E30, 0x0003), "PidTagReplItemid");
+  EXPECT_STREQ(tag_name(0x0E30, 0x0102), "PidTagReplItemid");
+  EXPECT_EQ(tag_canonical_type(0x0E30), 0x0003);
+  EXPECT_EQ(tag_id_by_name("PidTagReplItemid"), 0x0E30);
 }
 
 TEST(PropertyNamesTag, UnknownIds) {
@@ -111,7 +128,7 @@ TEST(PropertyNamesTag, LookupByName) {
 TEST(PropertyNamesTag, TableIsSortedCompleteAndConsistent) {
   auto tags = all_tags();
   EXPECT_GT(tags.size(), 850u);
-  std::set<std::string> lower_names;
+  std::map<std::string, uint16_t> lower_names;  // name -> id
   for (size_t i = 0; i < tags.size(); ++i) {
     if (i > 0) {
       EXPECT_LE(tags[i - 1].id, tags[i].id);
@@ -121,7 +138,9 @@ TEST(PropertyNamesTag, TableIsSortedCompleteAndConsistent) {
     EXPECT_NE(type_name(tags[i].type), nullptr) << tags[i].name;
     std::string lower(tags[i].name);
     for (char& c : lower) c = char(std::tolower(static_cast<unsigned char>(c)));
-    EXPECT_TRUE(lower_names.insert(lower).second) << "duplicate " << tags[i].name;
+    // A name has one id; it may have a row for each type it is documented with.
+    const auto [at, added] = lower_names.emplace(lower, tags[i].id);
+    EXPECT_TRUE(added || at->second == tags[i].id) << "duplicate " << tags[i].name;
     // Every name finds a row with its own id.
     auto id = tag_id_by_name(tags[i].name);
     ASSERT_TRUE(id) << tags[i].name;

@@ -7,7 +7,7 @@ arrays that property_names.cpp searches with std::lower_bound:
 
   kPropertySets  by GUID bytes (on-disk order)
   kTags          by property id, the preferred name of each id first
-  kTagsByName    indices into kTags, by lower-cased name
+  kTagsByName    indices into kTags (a name's first row), by lower-cased name
   kNamedLids     by (set, LID)
   kNamedStrings  by (set, lower-cased string name)
   kNamedByName   indices (bit 15 = kNamedStrings) by lower-cased name
@@ -103,7 +103,16 @@ def main(path):
     for a, b in zip(strs, strs[1:]):
         if (a['set_index'], a['key'].lower()) == (b['set_index'], b['key'].lower()):
             fail('duplicate string name %s %s' % (a['name'], b['name']))
-    tag_names = sorted(range(len(tags)), key=lambda i: tags[i]['name'].lower())
+    # A name may have rows for several types of its id (PidTagReplItemid is
+    # PtypInteger32 in [MS-PST] and PtypBinary in the files Outlook writes);
+    # kTagsByName indexes its first row.
+    first_row = {}
+    for i, r in enumerate(tags):
+        key = r['name'].lower()
+        if key in first_row and tags[first_row[key]]['id'] != r['id']:
+            fail('duplicate name ' + r['name'])
+        first_row.setdefault(key, i)
+    tag_names = sorted(first_row.values(), key=lambda i: tags[i]['name'].lower())
     named = [(r['name'], i) for i, r in enumerate(lids)] + [(r['name'], 0x8000 | i) for i, r in enumerate(strs)]
     named.sort(key=lambda p: p[0].lower())
     for names in ([tags[i]['name'] for i in tag_names], [n for n, _ in named]):

@@ -75,14 +75,17 @@ struct NamedPropertyInfo {
 // PidTagVoiceMessageSenderName); this returns the preferred one.
 const char* tag_name(uint16_t prop_id);
 // The name documented for this id with this type (PtypString8 matches a
-// PtypString entry and vice versa), else the preferred name.
+// PtypString entry and vice versa), nullptr when no name of the id has this
+// type: 0x6619 is PidTagUserEntryId as PtypBinary, PidTagPstBodyPrefix as
+// PtypString, and nothing as PtypInteger32.
 const char* tag_name(uint16_t prop_id, uint16_t prop_type);
 // Canonical type of the preferred name; 0 (PtypUnspecified) if unknown.
 uint16_t tag_canonical_type(uint16_t prop_id);
 // Case-insensitive: "PidTagSubject" and "pidtagsubject" both give 0x0037.
 std::optional<uint16_t> tag_id_by_name(std::string_view name);
 const TagInfo* find_tag_by_name(std::string_view name);
-// Every known name, sorted by id; an id's first row is its preferred name.
+// Every known name, sorted by id; an id's first row is its preferred name. A
+// name documented with several types has a row for each.
 std::span<const TagInfo> all_tags();
 
 // ---- Named properties ------------------------------------------------------

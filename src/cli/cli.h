@@ -42,7 +42,9 @@ std::vector<std::string> split_path(const std::string& text);
 bool parse_nid(const std::string& text, Nid* out);
 
 // Property naming and value rendering shared by show and dump --full.
-std::string property_name(const Store& store, uint16_t prop_id);
+// Name of a property by id and type (named properties through the store's
+// name-to-id map); "0xIIII" when unknown.
+std::string property_name(const Store& store, PropTag tag);
 nlohmann::json property_value_json(const PropertyBag& bag, const PropValue& value);
 std::string property_value_text(const PropertyBag& bag, const PropValue& value, size_t max_bytes = 64);
 // FILETIME to ISO 8601 UTC ("2009-10-22T16:32:05.886Z").

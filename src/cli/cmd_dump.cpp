@@ -299,7 +299,7 @@ class Dumper {
     out_.begin_object();
     std::string last;
     for (const PropValue& v : bag.values()) {
-      std::string name = property_name(store_, v.id());
+      std::string name = property_name(store_, v.tag);
       if (name == last) name += "_" + hex(v.tag);
       last = name;
       out_.key(name);

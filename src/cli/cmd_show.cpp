@@ -16,7 +16,7 @@ json props_json(const Store& store, const PropertyBag& bag) {
   json arr = json::array();
   for (const PropValue& v : bag.values()) {
     arr.push_back({{"tag", hex(v.tag)},
-                   {"name", property_name(store, v.id())},
+                   {"name", property_name(store, v.tag)},
                    {"type", type_name(v.type()) ? type_name(v.type()) : hex(v.type())},
                    {"value", property_value_json(bag, v)}});
   }
@@ -28,7 +28,7 @@ void print_props(const Store& store, const PropertyBag& bag, const std::string& 
     char tag[16];
     std::snprintf(tag, sizeof tag, "0x%08X", v.tag);
     const char* tn = type_name(v.type());
-    std::cout << indent << tag << "  " << property_name(store, v.id()) << " (" << (tn ? tn : hex(v.type())) << ") = "
+    std::cout << indent << tag << "  " << property_name(store, v.tag) << " (" << (tn ? tn : hex(v.type())) << ") = "
               << property_value_text(bag, v) << "\n";
   }
 }

@@ -81,7 +81,12 @@ bool parse_nid(const std::string& text, Nid* out) {
   return true;
 }
 
-std::string property_name(const Store& store, uint16_t id) {
+std::string property_name(const Store& store, PropTag tag) {
+  // One id can name different properties by type (0x6619 is
+  // PidTagUserEntryId as PtypBinary, PidTagPstBodyPrefix as PtypString), so
+  // names are looked up by id and type, as [MS-OXPROPS] lists them.
+  const uint16_t id = ltp::tag_id(tag);
+  const uint16_t type = ltp::tag_type(tag);
   if (id >= 0x8000) {
     if (const NamedProperty* np = store.names().find(id)) {
       if (np->is_string) {
@@ -89,12 +94,14 @@ std::string property_name(const Store& store, uint16_t id) {
         const char* set = property_set_name(np->guid);
         return std::string(set ? set : np->guid.to_string().c_str()) + ":" + np->name;
       }
-      if (const char* n = named_lid_name(np->guid, np->lid)) return n;
+      // [MS-OXCDATA] 2.6.1: in PS_MAPI the LID is a tagged property id.
+      const bool tagged = np->guid == property_sets::kPsMapi && np->lid < 0x8000;
+      if (const char* n = tagged ? tag_name(uint16_t(np->lid), type) : named_lid_name(np->guid, np->lid)) return n;
       const char* set = property_set_name(np->guid);
       return std::string(set ? set : np->guid.to_string().c_str()) + ":" + hex(np->lid);
     }
   }
-  if (const char* n = tag_name(id)) return n;
+  if (const char* n = tag_name(id, type)) return n;
   char buf[16];
   std::snprintf(buf, sizeof buf, "0x%04X", id);
   return buf;

@@ -61,7 +61,7 @@ constexpr bool tables_sorted() {
     };
     if (compare_ci(name(kNamedByName[i - 1]), name(kNamedByName[i])) >= 0) return false;
   }
-  return std::size(kTagsByName) == std::size(kTags) &&
+  return std::size(kTagsByName) <= std::size(kTags) &&
          std::size(kNamedByName) == std::size(kNamedLids) + std::size(kNamedStrings) &&
          std::size(kPropertySets) < 256;
 }
@@ -162,14 +162,15 @@ const char* tag_name(uint16_t prop_id) {
 }
 
 const char* tag_name(uint16_t prop_id, uint16_t prop_type) {
+  // [MS-OXCDATA] 2.11.1: a string property is PtypString or PtypString8
+  // (ANSI files); any other type must be one the name is documented with.
   auto rows = tags_with_id(prop_id);
-  if (rows.empty()) return nullptr;
   for (const TagInfo& t : rows)
     if (t.type == prop_type) return t.name;
   for (const TagInfo& t : rows)
     if (is_string_type(t.type) && is_string_type(prop_type) && (t.type & 0x1000) == (prop_type & 0x1000))
       return t.name;
-  return rows.front().name;
+  return nullptr;
 }
 
 uint16_t tag_canonical_type(uint16_t prop_id) {
