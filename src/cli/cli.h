@@ -38,7 +38,8 @@ std::unique_ptr<Store> open_store_or_report(const std::string& path, const ReadO
 // so "" and "/" name the IPM subtree itself.
 std::vector<std::string> split_path(const std::string& text);
 
-// Parses a node id as printed by ls/dump: decimal or 0x-prefixed hex.
+// Parses a node id as printed by ls/dump: decimal (leading zeros allowed) or
+// 0x-prefixed hex, nothing else.
 bool parse_nid(const std::string& text, Nid* out);
 
 // Property naming and value rendering shared by show and dump --full.

@@ -32,6 +32,22 @@ std::string finding_text(const check::Finding& f) {
   return line + ": " + f.message;
 }
 
+// check_file refuses a file that opens but is no PST or OST (or is in a
+// version pstkit does not read): reported as one FILE_UNREADABLE finding, so
+// that it is printed with its summary (also as JSON) like any other file.
+check::Report refused_report(const Status& s) {
+  check::Finding f;
+  f.code = "FILE_UNREADABLE";
+  f.severity = check::Severity::kError;
+  f.structure = s.structure().empty() ? "file" : s.structure();
+  f.offset = s.has_offset() ? s.offset() : check::kNone;
+  f.message = s.detail().empty() ? s.message() : s.detail();
+  check::Report r;
+  r.findings.push_back(std::move(f));
+  r.errors = 1;
+  return r;
+}
+
 std::string plural(uint64_t n, const char* word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
@@ -47,12 +63,12 @@ int cmd_check(const std::string& file, bool json) {
     return kExitBadInput;
   }
   if (recovered->rolled_back_journal) std::cerr << "pstkit: " << file << ": rolled back an interrupted commit\n";
-  auto report = check::check_file(file);
-  if (!report.is_ok()) {
-    print_error(file, report.status());
+  auto checked = check::check_file(file);
+  if (!checked.is_ok() && checked.status().code() == Code::kIoError) {  // unreadable: one line on stderr
+    print_error(file, checked.status());
     return kExitBadInput;
   }
-  const check::Report& r = *report;
+  const check::Report r = checked.is_ok() ? std::move(*checked) : refused_report(checked.status());
   uint64_t suppressed = 0;
   for (const auto& [code, n] : r.suppressed) suppressed += n;
   if (json) {

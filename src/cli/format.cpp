@@ -1,6 +1,7 @@
 // Rendering of property names and values for show and dump.
 #include <openssl/evp.h>
 
+#include <charconv>
 #include <cinttypes>
 #include <cstdio>
 #include <ctime>
@@ -72,12 +73,19 @@ std::vector<std::string> split_path(const std::string& text) {
 }
 
 bool parse_nid(const std::string& text, Nid* out) {
-  if (text.empty()) return false;
-  errno = 0;
-  char* end = nullptr;
-  const unsigned long long v = std::strtoull(text.c_str(), &end, 0);
-  if (errno != 0 || *end != '\0' || v > 0xFFFFFFFFull) return false;
-  *out = Nid(v);
+  // Decimal (leading zeros are still decimal) or 0x hex; no sign, no
+  // spaces, no octal: "02097860" is 2097860, "+5" and "0o7" are rejected.
+  std::string_view digits = text;
+  int base = 10;
+  if (digits.size() > 2 && digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) {
+    digits.remove_prefix(2);
+    base = 16;
+  }
+  if (digits.empty()) return false;
+  uint32_t value = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value, base);
+  if (ec != std::errc() || end != digits.data() + digits.size()) return false;
+  *out = Nid(value);
   return true;
 }
 
