@@ -17,23 +17,35 @@ using json = nlohmann::json;
 
 constexpr int kMaxDepth = 32;
 
-json props_json(const Store& store, const PropertyBag& bag) {
+// The name-to-ID map's properties from PidTagNameidBucketBase (0x1000) up
+// are its hash buckets (MS-PST 2.4.7.5), not the tagged properties of those
+// ids: "PidTagNameidBucketBase+9", not PidTagRtfCompressed.
+std::string name_in(const Store& store, const PropertyBag& bag, bool name_map, PropTag tag) {
+  const uint16_t id = ltp::tag_id(tag);
+  const int32_t buckets = bag.get_i32(0x0001).value_or(0);  // PidTagNameidBucketCount
+  if (name_map && ltp::tag_type(tag) == ltp::kPtypBinary && id > 0x1000 && id - 0x1000 < buckets) {
+    return "PidTagNameidBucketBase+" + std::to_string(id - 0x1000);
+  }
+  return property_name(store, tag);
+}
+
+json props_json(const Store& store, const PropertyBag& bag, bool name_map = false) {
   json arr = json::array();
   for (const PropValue& v : bag.values()) {
     arr.push_back({{"tag", hex(v.tag)},
-                   {"name", property_name(store, v.tag)},
+                   {"name", name_in(store, bag, name_map, v.tag)},
                    {"type", type_name(v.type()) ? type_name(v.type()) : hex(v.type())},
                    {"value", property_value_json(bag, v)}});
   }
   return arr;
 }
 
-void print_props(const Store& store, const PropertyBag& bag, const std::string& indent) {
+void print_props(const Store& store, const PropertyBag& bag, const std::string& indent, bool name_map = false) {
   for (const PropValue& v : bag.values()) {
     char tag[16];
     std::snprintf(tag, sizeof tag, "0x%08X", v.tag);
     const char* tn = type_name(v.type());
-    std::cout << indent << tag << "  " << property_name(store, v.tag) << " (" << (tn ? tn : hex(v.type())) << ") = "
+    std::cout << indent << tag << "  " << name_in(store, bag, name_map, v.tag) << " (" << (tn ? tn : hex(v.type())) << ") = "
               << property_value_text(bag, v) << "\n";
   }
 }
@@ -270,7 +282,7 @@ int show_properties(const Store& store, Nid nid, const PropertyBag& bag, bool as
   if (as_json) {
     json j{{"type", store_node ? "store" : name_map ? "name_map" : "properties"}, {"kind", kind}, {"nid", nid}};
     if (store_node) j["display_name"] = store.display_name();
-    j["properties"] = props_json(store, bag);
+    j["properties"] = props_json(store, bag, name_map);
     if (name_map) {
       json entries = json::array();
       for (const auto& [id, np] : store.names().entries()) {
@@ -292,7 +304,7 @@ int show_properties(const Store& store, Nid nid, const PropertyBag& bag, bool as
   std::cout << capitalized(kind) << " " << nid << " (" << hex(nid) << ")";
   if (store_node) std::cout << " \"" << store.display_name() << "\"";
   std::cout << "\nProperties:\n";
-  print_props(store, bag, "  ");
+  print_props(store, bag, "  ", name_map);
   if (name_map) {
     std::cout << "Entries: " << store.names().size() << "\n";
     for (const auto& [id, np] : store.names().entries()) {

@@ -237,6 +237,9 @@ def test_property_names(c: Cli) -> None:
                       (0x00040102, "PidTagNameidStreamString"), (0x00010003, "PidTagNameidBucketCount")):
         c.expect(f"name of 0x{tag:08X} in the name-to-ID map", names.get(tag) == want,
                  f"{names.get(tag)!r}, want {want}")
+    buckets = {t: n for t, n in names.items() if 0x1000 < (t >> 16) < 0x1100}
+    c.expect("the name-to-ID map's hash buckets are named as such (MS-PST 2.4.7.5)", buckets and all(
+        n == f"PidTagNameidBucketBase+{(t >> 16) - 0x1000}" for t, n in buckets.items()), str(buckets)[:300])
     objs, _ = common.parse_json_lines(c.run("dump", "--json", "--full", f).stdout)
     keys = set()
     for o in objs:
