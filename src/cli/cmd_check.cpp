@@ -34,7 +34,7 @@ std::string finding_text(const check::Finding& f) {
 
 // check_file refuses a file that opens but is no PST or OST (or is in a
 // version pstkit does not read): reported as one FILE_UNREADABLE finding, so
-// that it is printed with its summary (also as JSON) like any other file.
+// that it is printed with its summary (also as JSON) like any damaged file.
 check::Report refused_report(const Status& s) {
   check::Finding f;
   f.code = "FILE_UNREADABLE";
@@ -64,9 +64,11 @@ int cmd_check(const std::string& file, bool json) {
   }
   if (recovered->rolled_back_journal) std::cerr << "pstkit: " << file << ": rolled back an interrupted commit\n";
   auto checked = check::check_file(file);
-  if (!checked.is_ok() && checked.status().code() == Code::kIoError) {  // unreadable: one line on stderr
+  if (!checked.is_ok()) {
+    // One line on stderr says why; a file that opened (not a PST, an
+    // unsupported version) also gets its finding and summary on stdout.
     print_error(file, checked.status());
-    return kExitBadInput;
+    if (checked.status().code() == Code::kIoError) return kExitBadInput;
   }
   const check::Report r = checked.is_ok() ? std::move(*checked) : refused_report(checked.status());
   uint64_t suppressed = 0;

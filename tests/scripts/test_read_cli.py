@@ -276,7 +276,8 @@ def test_small_things(c: Cli) -> None:
     kinds = [o.get("type") for o in objs]
     c.expect("check --json on a file that is not a PST: a finding and the summary",
              r.returncode == 1 and not problems and kinds == ["finding", "summary"] and objs[1]["clean"] is False
-             and objs[1]["errors"] == 1 and "!BDN" in objs[0].get("message", ""),
+             and objs[1]["errors"] == 1 and "!BDN" in objs[0].get("message", "")
+             and r.stderr.decode("utf-8", "replace").count("\n") == 1,
              f"{r.describe()} {common.one_line(r.stdout)} {common.one_line(r.stderr)}")
     r = c.run("check", junk)
     out = r.stdout.decode("utf-8", "replace")
