@@ -214,7 +214,8 @@ bool kind_is_heap(Nid nid) {
     case ndb::kNidTypeAttachment:
       return true;
     default:
-      return nid == ndb::kNidNormalFolderTemplate || nid == ndb::kNidSearchFolderTemplate;
+      return nid == ndb::kNidMessageStore || nid == ndb::kNidNameToIdMap || nid == ndb::kNidNormalFolderTemplate ||
+             nid == ndb::kNidSearchFolderTemplate;
   }
 }
 
