@@ -377,11 +377,12 @@ int show_node(const Store& store, const std::string& file, Nid nid, bool as_json
   const std::string kind = node_kind(nid);
   auto entry = store.db().find_node(nid);
   if (!entry) {
-    Status s = entry.status();
-    if (ndb::nid_type(nid) == ndb::kNidTypeAttachment && s.code() == Code::kNotFound) {
-      s = s.with_context("attachments are subnodes of their message: show the message");
+    if (ndb::nid_type(nid) == ndb::kNidTypeAttachment && entry.status().code() == Code::kNotFound) {
+      std::cerr << "pstkit: " << file << ": node " << hex(nid)
+                << " is not in the NBT: attachments are subnodes of their message, which show displays with them\n";
+      return kExitBadInput;
     }
-    print_error(file, s);
+    print_error(file, entry.status());
     return kExitBadInput;
   }
   auto node = store.db().open_node(nid);
