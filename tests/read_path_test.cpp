@@ -102,8 +102,8 @@ TEST_P(ReadPathBlocks, BlocksKeepOnlyTheirDecodedData) {
   }
 }
 
-// read(2)-family calls this process has made (/proc/self/io syscr), less
-// the ones reading /proc/self/io itself takes.
+// read(2)-family calls (pread included) this process has made so far:
+// /proc/self/io syscr. Reading it takes some itself; the test measures how many.
 long read_calls() {
   std::ifstream io("/proc/self/io");
   std::string key;

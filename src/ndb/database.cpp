@@ -141,14 +141,16 @@ std::unique_ptr<Node> make_file_node(const Database* db, Nid nid, DataTree tree,
 
 Result<SharedBytes> BlockDatabase::read_node_block(const Bid* bids, size_t count) const {
   const Bid first = bids[0];
-  // The blocks after the first that are not cached, in order, while they
-  // lie back to back in the file: one read instead of one per block.
-  std::vector<BlockEntry> run;
-  uint64_t end = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (auto hit = blocks_.get(bid_key(first))) return hit;
   }
+  // The first block and those after it that are not cached, in order, while
+  // they lie back to back in the file: one read instead of one per block.
+  // (Per thread and reused: no allocation per block.)
+  thread_local std::vector<BlockEntry> run;
+  run.clear();
+  uint64_t end = 0;
   for (size_t i = 0; i < count; ++i) {
     if (i > 0) {
       std::lock_guard<std::mutex> lock(mu_);
@@ -162,28 +164,35 @@ Result<SharedBytes> BlockDatabase::read_node_block(const Bid* bids, size_t count
     end = e->offset + disk;
     run.push_back(*e);
   }
-  // A lone block, or anything unusual, takes the ordinary path (salvage's
-  // fallback to other copies included).
-  if (run.size() < 2) return read_block(first);
+  const auto keep = [this](const BlockEntry& e, Bytes data) {
+    auto shared = std::make_shared<const Bytes>(std::move(data));
+    std::lock_guard<std::mutex> lock(mu_);
+    blocks_.put(bid_key(e.bid), shared, shared->size() + 64);
+    return SharedBytes(shared);
+  };
+  // Whatever fails here is left to read_block, which reports it (or, for
+  // salvage, finds another copy of the block).
+  if (run.empty()) return read_block(first);
+  if (run.size() == 1) {
+    auto data = read_block_from(header_, *src_, run[0], options_.verify_block_crc);
+    if (!data) return read_block(first);
+    return keep(run[0], std::move(*data));
+  }
   thread_local Bytes extent;
-  const size_t len = size_t(end - run.front().offset);
+  const uint64_t base = run.front().offset;
+  const size_t len = size_t(end - base);
   if (extent.size() < len) extent.resize(len);  // at most kMaxExtentBytes, reused
-  if (!src_->read(run.front().offset, len, extent.data()).is_ok()) return read_block(first);
+  if (!src_->read(base, len, extent.data()).is_ok()) return read_block(first);
   SharedBytes result;
   for (const BlockEntry& e : run) {
-    const size_t at = size_t(e.offset - run.front().offset);
-    auto data = decode_block(header_, e, ByteView(extent.data() + at, size_t(block_disk_size(header_, e.stored_size))),
-                             options_.verify_block_crc);
+    const ByteView disk(extent.data() + (e.offset - base), size_t(block_disk_size(header_, e.stored_size)));
+    auto data = decode_block(header_, e, disk, options_.verify_block_crc);
     if (!data) {
       if (!result) return read_block(first);
       break;  // read again, alone, when asked for
     }
-    auto shared = std::make_shared<const Bytes>(std::move(*data));
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      blocks_.put(bid_key(e.bid), shared, shared->size() + 64);
-    }
-    if (!result) result = std::move(shared);
+    SharedBytes kept = keep(e, std::move(*data));
+    if (!result) result = std::move(kept);
   }
   return result;
 }
