@@ -248,6 +248,13 @@ class TableContext {
 
  private:
   explicit TableContext(Heap heap) : heap_(std::move(heap)) {}
+  // A row of the matrix in place: `block` keeps the block it lies in alive
+  // (null for a matrix in the heap, which heap_ keeps).
+  struct RowView {
+    SharedBytes block;
+    ByteView bytes;
+  };
+  Result<RowView> row_view(size_t row) const;
   Result<SharedBytes> matrix_block(size_t index) const;
   Result<PropValue> decode_cell(const Column& col, ByteView slot) const;
 

@@ -181,8 +181,12 @@ std::unique_ptr<Node> make_memory_node(Nid nid, std::vector<Bytes> blocks,
                                        std::map<Nid, std::vector<Bytes>> subnodes = {});
 
 struct Options {
-  // Upper bound on decoded blocks kept in memory.
-  size_t cache_bytes = size_t{16} << 20;
+  // Upper bound on decoded blocks kept in memory. Readers keep the blocks of
+  // the object they work on themselves (heaps hold theirs), so the cache only
+  // spares re-reads across objects; it is small because every cached block
+  // is resident memory: 16 MiB made a full dump's peak RSS grow with the file
+  // up to 16 MiB, for no measurable speed (docs/BENCHMARKS.md).
+  size_t cache_bytes = size_t{2} << 20;
   // Verify block CRCs on every read (check always does).
   bool verify_block_crc = true;
 };

@@ -6,7 +6,9 @@
 namespace pstkit::cli {
 namespace {
 
-constexpr size_t kBufferSize = size_t{1} << 20;
+// Output is written in chunks of this size: large enough that writes are
+// few (one per 256 KiB of JSON), small enough to add little to peak RSS.
+constexpr size_t kBufferSize = size_t{256} << 10;
 
 // Length of the valid UTF-8 sequence at s[i], or 0 when invalid.
 size_t utf8_sequence(std::string_view s, size_t i) {

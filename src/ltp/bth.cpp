@@ -36,26 +36,26 @@ Result<Bth> Bth::open(const Heap& heap, Hid header_hid) {
   auto header = heap.get(header_hid);
   if (!header.is_ok()) return header.status().with_context("BTH header");
   const ByteView h = *header;
-  const std::string at = "node " + hex(heap.nid()) + " BTH header " + hex(header_hid);
+  const auto at = [&] { return "node " + hex(heap.nid()) + " BTH header " + hex(header_hid); };
   if (h.size() < kBthHeaderSize) {
     return Status::corrupt("BTH header", Status::kNoOffset,
-                           at + ": " + std::to_string(h.size()) + " bytes, needs 8");
+                           at() + ": " + std::to_string(h.size()) + " bytes, needs 8");
   }
   if (h.u8(0) != kClientBth) {
-    return Status::corrupt("BTH header", Status::kNoOffset, at + ": bType " + hex(h.u8(0)) + ", expected 0xb5");
+    return Status::corrupt("BTH header", Status::kNoOffset, at() + ": bType " + hex(h.u8(0)) + ", expected 0xb5");
   }
   const uint8_t key_size = h.u8(1);
   const uint8_t data_size = h.u8(2);
   const uint8_t levels = h.u8(3);
   if (key_size != 2 && key_size != 4 && key_size != 8 && key_size != 16) {
-    return Status::corrupt("BTH header", Status::kNoOffset, at + ": cbKey " + std::to_string(key_size));
+    return Status::corrupt("BTH header", Status::kNoOffset, at() + ": cbKey " + std::to_string(key_size));
   }
   if (data_size == 0 || data_size > 32) {
-    return Status::corrupt("BTH header", Status::kNoOffset, at + ": cbEnt " + std::to_string(data_size));
+    return Status::corrupt("BTH header", Status::kNoOffset, at() + ": cbEnt " + std::to_string(data_size));
   }
   if (levels > kMaxDepth) {
     return Status::corrupt("BTH header", Status::kNoOffset,
-                           at + ": bIdxLevels " + std::to_string(levels) + " exceeds " +
+                           at() + ": bIdxLevels " + std::to_string(levels) + " exceeds " +
                                std::to_string(kMaxDepth));
   }
   return Bth(heap, key_size, data_size, levels, h.u32(4));
@@ -64,9 +64,10 @@ Result<Bth> Bth::open(const Heap& heap, Hid header_hid) {
 Status Bth::walk(Hid hid, int level, std::set<Hid>& seen, const uint8_t* expect_first,
                  bool check_order, Bytes& last_key, bool& have_last,
                  const std::function<bool(ByteView, ByteView)>& visit, bool& stopped) const {
-  const std::string at = "node " + hex(heap_.nid()) + " BTH records " + hex(hid);
+  // Named only on error: this runs for every record array walked.
+  const auto at = [&] { return "node " + hex(heap_.nid()) + " BTH records " + hex(hid); };
   if (!seen.insert(hid).second) {
-    return Status::corrupt("BTH", Status::kNoOffset, at + ": reached twice (cycle)");
+    return Status::corrupt("BTH", Status::kNoOffset, at() + ": reached twice (cycle)");
   }
   auto records = heap_.get(hid);
   if (!records.is_ok()) return records.status().with_context("BTH records");
@@ -74,13 +75,13 @@ Status Bth::walk(Hid hid, int level, std::set<Hid>& seen, const uint8_t* expect_
   const size_t record_size = key_size_ + (level > 0 ? 4 : data_size_);
   if (r.size() % record_size != 0) {
     return Status::corrupt("BTH", Status::kNoOffset,
-                           at + ": " + std::to_string(r.size()) + " bytes is not a multiple of " +
+                           at() + ": " + std::to_string(r.size()) + " bytes is not a multiple of " +
                                std::to_string(record_size));
   }
   if (check_order && expect_first != nullptr) {
     if (r.empty() || compare_keys(r.sub(0, key_size_), ByteView(expect_first, key_size_)) != 0) {
       return Status::corrupt("BTH", Status::kNoOffset,
-                             at + ": first key differs from the index key that points here");
+                             at() + ": first key differs from the index key that points here");
     }
   }
   for (size_t off = 0; off < r.size() && !stopped; off += record_size) {
@@ -93,7 +94,7 @@ Status Bth::walk(Hid hid, int level, std::set<Hid>& seen, const uint8_t* expect_
     }
     if (check_order) {
       if (have_last && compare_keys(ByteView(last_key), key) >= 0) {
-        return Status::corrupt("BTH", Status::kNoOffset, at + ": keys not in ascending order");
+        return Status::corrupt("BTH", Status::kNoOffset, at() + ": keys not in ascending order");
       }
       last_key.assign(key.data(), key.data() + key.size());
       have_last = true;

@@ -19,15 +19,15 @@ std::string describe(ndb::Nid nid, const PropertyContext::Entry& e) {
 Result<PropertyContext> PropertyContext::open(std::shared_ptr<const ndb::Node> node,
                                               const Options& options) {
   PSTKIT_ASSIGN_OR_RETURN(Heap heap, Heap::open(std::move(node), options));
-  const std::string at = "node " + hex(heap.nid());
+  const auto at = [&] { return "node " + hex(heap.nid()); };
   if (heap.client_signature() != kClientPropertyContext) {
     return Status::corrupt("PC", Status::kNoOffset,
-                           at + ": bClientSig " + hex(heap.client_signature()) + ", expected 0xbc");
+                           at() + ": bClientSig " + hex(heap.client_signature()) + ", expected 0xbc");
   }
   PSTKIT_ASSIGN_OR_RETURN(Bth bth, Bth::open(heap, heap.user_root()));
   if (bth.key_size() != kPcKeySize || bth.data_size() != kPcDataSize) {
     return Status::corrupt("PC", Status::kNoOffset,
-                           at + ": BTH cbKey " + std::to_string(bth.key_size()) + " cbEnt " +
+                           at() + ": BTH cbKey " + std::to_string(bth.key_size()) + " cbEnt " +
                                std::to_string(bth.data_size()) + ", expected 2 and 6");
   }
   std::vector<Entry> entries;

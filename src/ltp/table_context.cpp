@@ -21,10 +21,10 @@ bool cell_exists(ByteView row, size_t ceb_offset, uint8_t bit) {
 
 Result<TableContext> TableContext::open(std::shared_ptr<const ndb::Node> node, const Options& options) {
   PSTKIT_ASSIGN_OR_RETURN(Heap heap, Heap::open(std::move(node), options));
-  const std::string at = "node " + hex(heap.nid());
+  const auto at = [&] { return "node " + hex(heap.nid()); };
   if (heap.client_signature() != kClientTableContext) {
     return Status::corrupt("TC", Status::kNoOffset,
-                           at + ": bClientSig " + hex(heap.client_signature()) + ", expected 0x7c");
+                           at() + ": bClientSig " + hex(heap.client_signature()) + ", expected 0x7c");
   }
   TableContext tc(heap);
 
@@ -34,13 +34,13 @@ Result<TableContext> TableContext::open(std::shared_ptr<const ndb::Node> node, c
   const ByteView info = *info_view;
   if (info.size() < kTcInfoSize || info.u8(0) != kClientTableContext) {
     return Status::corrupt("TCINFO", Status::kNoOffset,
-                           at + ": " + std::to_string(info.size()) + " bytes" +
+                           at() + ": " + std::to_string(info.size()) + " bytes" +
                                (info.empty() ? std::string() : ", bType " + hex(info.u8(0))));
   }
   const size_t column_count = info.u8(1);
   if (!info.has(kTcInfoSize, column_count * kTcColDescSize)) {
     return Status::corrupt("TCINFO", Status::kNoOffset,
-                           at + ": cCols " + std::to_string(column_count) + " needs more than " +
+                           at() + ": cCols " + std::to_string(column_count) + " needs more than " +
                                std::to_string(info.size()) + " bytes");
   }
   for (int i = 0; i < 4; ++i) tc.group_ends_[i] = info.u16(2 + 2 * i);
@@ -49,13 +49,13 @@ Result<TableContext> TableContext::open(std::shared_ptr<const ndb::Node> node, c
   const uint16_t* g = tc.group_ends_;
   if (!(g[kEnd4b] <= g[kEnd2b] && g[kEnd2b] <= g[kEnd1b] && g[kEnd1b] <= g[kEndBitmap])) {
     return Status::corrupt("TCINFO", Status::kNoOffset,
-                           at + ": rgib " + std::to_string(g[0]) + "," + std::to_string(g[1]) + "," +
+                           at() + ": rgib " + std::to_string(g[0]) + "," + std::to_string(g[1]) + "," +
                                std::to_string(g[2]) + "," + std::to_string(g[3]) + " not ascending");
   }
   const size_t ceb_bytes = g[kEndBitmap] - g[kEnd1b];
   if (ceb_bytes * 8 < column_count) {
     return Status::corrupt("TCINFO", Status::kNoOffset,
-                           at + ": cell existence block of " + std::to_string(ceb_bytes) +
+                           at() + ": cell existence block of " + std::to_string(ceb_bytes) +
                                " bytes for " + std::to_string(column_count) + " columns");
   }
 
@@ -67,7 +67,7 @@ Result<TableContext> TableContext::open(std::shared_ptr<const ndb::Node> node, c
     Column c{info.u32(off), info.u16(off + 4), info.u8(off + 6), info.u8(off + 7)};
     if (c.size == 0 || size_t(c.offset) + c.size > g[kEnd1b] || size_t(c.bit) >= ceb_bytes * 8) {
       return Status::corrupt("TCOLDESC", Status::kNoOffset,
-                             at + ": column " + hex(c.tag) + " ibData " + std::to_string(c.offset) +
+                             at() + ": column " + hex(c.tag) + " ibData " + std::to_string(c.offset) +
                                  " cbData " + std::to_string(c.size) + " iBit " +
                                  std::to_string(c.bit) + " outside the row layout");
     }
@@ -80,7 +80,7 @@ Result<TableContext> TableContext::open(std::shared_ptr<const ndb::Node> node, c
     if (!bth.is_ok()) return bth.status().with_context("TC row index");
     if (bth->key_size() != kRowIdKeySize || (bth->data_size() != 2 && bth->data_size() != 4)) {
       return Status::corrupt("TC row index", Status::kNoOffset,
-                             at + ": BTH cbKey " + std::to_string(bth->key_size()) + " cbEnt " +
+                             at() + ": BTH cbKey " + std::to_string(bth->key_size()) + " cbEnt " +
                                  std::to_string(bth->data_size()));
     }
     const bool wide = bth->data_size() == 4;
@@ -98,7 +98,7 @@ Result<TableContext> TableContext::open(std::shared_ptr<const ndb::Node> node, c
   if (tc.rows_hnid_ != 0) {
     if (row_size < 4) {
       return Status::corrupt("TC row matrix", Status::kNoOffset,
-                             at + ": row size " + std::to_string(row_size) + " cannot hold dwRowID");
+                             at() + ": row size " + std::to_string(row_size) + " cannot hold dwRowID");
     }
     if (hnid_is_hid(tc.rows_hnid_)) {
       auto rows = heap.get(tc.rows_hnid_);
@@ -108,10 +108,10 @@ Result<TableContext> TableContext::open(std::shared_ptr<const ndb::Node> node, c
       tc.rows_per_block_ = tc.matrix_rows_;
     } else {
       auto sub = heap.node().subnode(tc.rows_hnid_);
-      if (!sub.is_ok()) return sub.status().with_context("TC row matrix " + at);
+      if (!sub.is_ok()) return sub.status().with_context("TC row matrix " + at());
       tc.matrix_node_ = std::shared_ptr<const ndb::Node>(std::move(*sub));
       if (!tc.matrix_node_) {
-        return Status::corrupt("TC row matrix", Status::kNoOffset, at + ": subnode missing");
+        return Status::corrupt("TC row matrix", Status::kNoOffset, at() + ": subnode missing");
       }
       const size_t blocks = tc.matrix_node_->block_count();
       if (blocks > 0) {
@@ -119,12 +119,12 @@ Result<TableContext> TableContext::open(std::shared_ptr<const ndb::Node> node, c
         // the first block's size gives the rows per block whatever the
         // format's block size is.
         auto first = tc.matrix_node_->block(0);
-        if (!first.is_ok()) return first.status().with_context("TC row matrix " + at);
+        if (!first.is_ok()) return first.status().with_context("TC row matrix " + at());
         const size_t block_size = *first ? (*first)->size() : 0;
         tc.rows_per_block_ = block_size / row_size;
         if (tc.rows_per_block_ == 0) {
           return Status::corrupt("TC row matrix", Status::kNoOffset,
-                                 at + ": block of " + std::to_string(block_size) +
+                                 at() + ": block of " + std::to_string(block_size) +
                                      " bytes holds no row of " + std::to_string(row_size));
         }
         const uint64_t total = tc.matrix_node_->size();
@@ -158,7 +158,9 @@ Result<SharedBytes> TableContext::matrix_block(size_t index) const {
   return b;
 }
 
-Result<Bytes> TableContext::row_bytes(size_t row) const {
+// Rows are read in place (no copy per row): a folder's contents table is
+// walked row by row, and recipient and attachment tables for every message.
+Result<TableContext::RowView> TableContext::row_view(size_t row) const {
   const size_t row_size = this->row_size();
   if (row >= matrix_rows_) {
     if (row < row_count()) {
@@ -169,7 +171,7 @@ Result<Bytes> TableContext::row_bytes(size_t row) const {
     }
     return Status::invalid_argument("node " + hex(nid()) + ": no row " + std::to_string(row));
   }
-  if (!matrix_node_) return matrix_in_heap_.sub(row * row_size, row_size).to_bytes();
+  if (!matrix_node_) return RowView{nullptr, matrix_in_heap_.sub(row * row_size, row_size)};
   const size_t block = row / rows_per_block_;
   const size_t offset = (row % rows_per_block_) * row_size;
   PSTKIT_ASSIGN_OR_RETURN(SharedBytes data, matrix_block(block));
@@ -179,20 +181,26 @@ Result<Bytes> TableContext::row_bytes(size_t row) const {
                            "node " + hex(nid()) + ": row " + std::to_string(row) + " past the end of block " +
                                std::to_string(block) + " (" + std::to_string(v.size()) + " bytes)");
   }
-  return v.sub(offset, row_size).to_bytes();
+  return RowView{std::move(data), v.sub(offset, row_size)};
+}
+
+Result<Bytes> TableContext::row_bytes(size_t row) const {
+  PSTKIT_ASSIGN_OR_RETURN(RowView r, row_view(row));
+  return r.bytes.to_bytes();
 }
 
 Result<uint32_t> TableContext::row_id(size_t row) const {
-  PSTKIT_ASSIGN_OR_RETURN(Bytes bytes, row_bytes(row));
-  return load_le32(bytes.data());
+  PSTKIT_ASSIGN_OR_RETURN(RowView r, row_view(row));
+  return r.bytes.u32(0);  // row_size() >= 4, checked at open
 }
 
 Result<PropValue> TableContext::decode_cell(const Column& col, ByteView slot) const {
   PropValue v;
   v.tag = col.tag;
   const uint16_t type = tag_type(col.tag);
-  const std::string at = "node " + hex(nid()) + " column " + hex(col.tag);
-  if (!is_known_type(type)) return Status::unsupported(at + ": unknown property type");
+  // Named only when something is wrong: every cell of every row comes here.
+  const auto at = [&] { return "node " + hex(nid()) + " column " + hex(col.tag); };
+  if (!is_known_type(type)) return Status::unsupported(at() + ": unknown property type");
   if (type == kPtypNull || type == kPtypUnspecified) return v;
   const size_t fixed = is_multi_valued(type) ? 0 : fixed_type_size(type);
   // MS-PST 2.3.4.4.2: fixed-size values up to 8 bytes are inline; larger
@@ -200,7 +208,7 @@ Result<PropValue> TableContext::decode_cell(const Column& col, ByteView slot) co
   if (fixed != 0 && fixed <= 8) {
     if (slot.size() < fixed) {
       return Status::corrupt("TC column", Status::kNoOffset,
-                             at + ": cbData " + std::to_string(slot.size()) + " for a " +
+                             at() + ": cbData " + std::to_string(slot.size()) + " for a " +
                                  std::to_string(fixed) + "-byte type");
     }
     v.data = slot.sub(0, fixed).to_bytes();
@@ -208,14 +216,14 @@ Result<PropValue> TableContext::decode_cell(const Column& col, ByteView slot) co
   }
   if (slot.size() != 4) {
     return Status::corrupt("TC column", Status::kNoOffset,
-                           at + ": cbData " + std::to_string(slot.size()) + ", expected a 4-byte HNID");
+                           at() + ": cbData " + std::to_string(slot.size()) + ", expected a 4-byte HNID");
   }
   auto bytes = read_hnid(heap_, slot.u32(0), heap_.options().max_value_bytes);
-  if (!bytes.is_ok()) return bytes.status().with_context(at);
+  if (!bytes.is_ok()) return bytes.status().with_context(at());
   v.data = std::move(*bytes);
   if (fixed != 0 && v.data.size() != fixed) {
     return Status::corrupt("TC value", Status::kNoOffset,
-                           at + ": " + std::to_string(v.data.size()) + " bytes, expected " +
+                           at() + ": " + std::to_string(v.data.size()) + " bytes, expected " +
                                std::to_string(fixed));
   }
   return v;
@@ -225,8 +233,8 @@ Result<std::optional<PropValue>> TableContext::cell(size_t row, size_t column) c
   if (column >= columns_.size()) {
     return Status::invalid_argument("node " + hex(nid()) + ": no column " + std::to_string(column));
   }
-  PSTKIT_ASSIGN_OR_RETURN(Bytes bytes, row_bytes(row));
-  const ByteView r(bytes);
+  PSTKIT_ASSIGN_OR_RETURN(RowView view, row_view(row));
+  const ByteView r = view.bytes;
   const Column& c = columns_[column];
   if (!cell_exists(r, group_ends_[kEnd1b], c.bit)) return std::optional<PropValue>();
   PSTKIT_ASSIGN_OR_RETURN(PropValue v, decode_cell(c, r.sub(c.offset, c.size)));
@@ -240,9 +248,10 @@ Result<std::optional<PropValue>> TableContext::cell_by_tag(size_t row, PropTag t
 }
 
 Result<std::vector<PropValue>> TableContext::row(size_t row) const {
-  PSTKIT_ASSIGN_OR_RETURN(Bytes bytes, row_bytes(row));
-  const ByteView r(bytes);
+  PSTKIT_ASSIGN_OR_RETURN(RowView view, row_view(row));
+  const ByteView r = view.bytes;
   std::vector<PropValue> out;
+  out.reserve(columns_.size());
   for (const Column& c : columns_) {
     if (!cell_exists(r, group_ends_[kEnd1b], c.bit)) continue;
     PSTKIT_ASSIGN_OR_RETURN(PropValue v, decode_cell(c, r.sub(c.offset, c.size)));

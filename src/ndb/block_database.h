@@ -27,6 +27,13 @@ class BlockDatabase : public Database {
   Result<std::unique_ptr<Node>> open_node(Nid nid) const override;
   Result<std::unique_ptr<Node>> open_node(Nid nid, Bid data_bid, Bid subnode_bid) const override;
 
+  // Block bids[0] of a node whose next blocks are bids[1..count): when it is
+  // not cached, the following blocks that lie right after it in the file
+  // (up to kMaxExtentBytes) are read with it in one read and cached, since
+  // the node's reader asks for them next. Otherwise the same as read_block.
+  Result<SharedBytes> read_node_block(const Bid* bids, size_t count) const;
+  static constexpr size_t kMaxExtentBytes = size_t{64} << 10;
+
  protected:
   // Reads and decodes one block (cached by read_block). Salvage overrides it
   // to fall back on another intact copy of a damaged block.

@@ -31,9 +31,13 @@ Result<BTreeReader::PagePtr> BTreeReader::read_page(uint8_t type, const Bref& re
   if (ref.ib % 512 != 0 || ref.ib > src_.size() || header_.page_size > src_.size() - ref.ib) {
     return Status::corrupt(page_name(type), ref.ib, "page offset is outside the file or misaligned");
   }
-  Bytes raw(header_.page_size);
-  PSTKIT_RETURN_IF_ERROR(src_.read(ref.ib, raw.size(), raw.data()));
-  PSTKIT_ASSIGN_OR_RETURN(BTreePage p, parse_btree_page(header_, raw, ref.ib, type, ref.bid));
+  // Pages are parsed, not kept: read into a per-thread buffer reused from
+  // page to page (no allocation or zero fill per page).
+  thread_local Bytes raw;
+  if (raw.size() < header_.page_size) raw.resize(header_.page_size);
+  PSTKIT_RETURN_IF_ERROR(src_.read(ref.ib, header_.page_size, raw.data()));
+  PSTKIT_ASSIGN_OR_RETURN(BTreePage p,
+                          parse_btree_page(header_, ByteView(raw.data(), header_.page_size), ref.ib, type, ref.bid));
   auto shared = std::make_shared<const BTreePage>(std::move(p));
   std::lock_guard<std::mutex> lock(mu_);
   pages_.put(ref.ib, shared, header_.page_size);

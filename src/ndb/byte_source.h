@@ -27,5 +27,8 @@ Result<Header> read_header(const ByteSource& src);
 // Reads one block at e.offset and decodes it: trailer checked (and its CRC
 // when verify_crc), decrypted if external, inflated for 4K-page OST.
 Result<Bytes> read_block_from(const Header& h, const ByteSource& src, const BlockEntry& e, bool verify_crc);
+// The same for a block already read: disk_block is its on-disk form
+// (block_disk_size(h, e.stored_size) bytes at e.offset).
+Result<Bytes> decode_block(const Header& h, const BlockEntry& e, ByteView disk_block, bool verify_crc);
 
 }  // namespace pstkit::ndb

@@ -2,6 +2,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstring>
 #include <mutex>
 
 #include "ndb/block_database.h"
@@ -19,8 +20,10 @@ namespace {
 // block BIDs, and its subnode tree loaded on first use.
 class FileNode final : public Node {
  public:
-  FileNode(const Database* db, Nid nid, DataTree tree, Bid subnode_bid)
-      : db_(db), nid_(nid), tree_(std::move(tree)), subnode_bid_(subnode_bid) {}
+  // block_db: the same database when it is a BlockDatabase (it then reads
+  // adjacent blocks of the node together), else null.
+  FileNode(const Database* db, const BlockDatabase* block_db, Nid nid, DataTree tree, Bid subnode_bid)
+      : db_(db), block_db_(block_db), nid_(nid), tree_(std::move(tree)), subnode_bid_(subnode_bid) {}
 
   Nid id() const override { return nid_; }
   uint64_t size() const override { return tree_.total_size; }
@@ -33,6 +36,7 @@ class FileNode final : public Node {
   Status load_subnodes() const;
 
   const Database* db_;
+  const BlockDatabase* block_db_;
   Nid nid_;
   DataTree tree_;
   Bid subnode_bid_;
@@ -72,7 +76,8 @@ class DatabaseImpl final : public BlockDatabase {
 
 Result<SharedBytes> FileNode::block(size_t i) const {
   if (i >= tree_.leaves.size()) return Status::not_found("block index " + std::to_string(i));
-  auto r = db_->read_block(tree_.leaves[i]);
+  auto r = block_db_ ? block_db_->read_node_block(tree_.leaves.data() + i, tree_.leaves.size() - i)
+                    : db_->read_block(tree_.leaves[i]);
   if (!r.is_ok()) return r.status().with_context("node " + hex(nid_));
   return r;
 }
@@ -127,12 +132,92 @@ Result<std::unique_ptr<Node>> BlockDatabase::open_node(Nid nid) const {
 
 Result<std::unique_ptr<Node>> BlockDatabase::open_node(Nid nid, Bid data_bid, Bid subnode_bid) const {
   PSTKIT_ASSIGN_OR_RETURN(DataTree tree, load_data_tree(header_, data_bid, [this](Bid b) { return read_block(b); }));
-  return make_file_node(this, nid, std::move(tree), subnode_bid);
+  return std::unique_ptr<Node>(std::make_unique<FileNode>(this, this, nid, std::move(tree), subnode_bid));
 }
 
 std::unique_ptr<Node> make_file_node(const Database* db, Nid nid, DataTree tree, Bid subnode_bid) {
-  return std::make_unique<FileNode>(db, nid, std::move(tree), subnode_bid);
+  return std::make_unique<FileNode>(db, nullptr, nid, std::move(tree), subnode_bid);
 }
+
+Result<SharedBytes> BlockDatabase::read_node_block(const Bid* bids, size_t count) const {
+  const Bid first = bids[0];
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto hit = blocks_.get(bid_key(first))) return hit;
+  }
+  // The first block and those after it that are not cached, in order, while
+  // they lie back to back in the file: one read instead of one per block.
+  // (Per thread and reused: no allocation per block.)
+  thread_local std::vector<BlockEntry> run;
+  run.clear();
+  uint64_t end = 0;
+  for (size_t i = 0; i < count; ++i) {
+    if (i > 0) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (blocks_.get(bid_key(bids[i]))) break;
+    }
+    auto e = find_block(bids[i]);
+    if (!e) break;
+    const uint64_t disk = block_disk_size(header_, e->stored_size);
+    if (i > 0 && (e->offset != end || end - run.front().offset + disk > kMaxExtentBytes)) break;
+    if (e->offset > src_->size() || disk > src_->size() - e->offset) break;
+    end = e->offset + disk;
+    run.push_back(*e);
+  }
+  const auto keep = [this](const BlockEntry& e, Bytes data) {
+    auto shared = std::make_shared<const Bytes>(std::move(data));
+    std::lock_guard<std::mutex> lock(mu_);
+    blocks_.put(bid_key(e.bid), shared, shared->size() + 64);
+    return SharedBytes(shared);
+  };
+  // Whatever fails here is left to read_block, which reports it (or, for
+  // salvage, finds another copy of the block).
+  if (run.empty()) return read_block(first);
+  if (run.size() == 1) {
+    auto data = read_block_from(header_, *src_, run[0], options_.verify_block_crc);
+    if (!data) return read_block(first);
+    return keep(run[0], std::move(*data));
+  }
+  thread_local Bytes extent;
+  const uint64_t base = run.front().offset;
+  const size_t len = size_t(end - base);
+  if (extent.size() < len) extent.resize(len);  // at most kMaxExtentBytes, reused
+  if (!src_->read(base, len, extent.data()).is_ok()) return read_block(first);
+  SharedBytes result;
+  for (const BlockEntry& e : run) {
+    const ByteView disk(extent.data() + (e.offset - base), size_t(block_disk_size(header_, e.stored_size)));
+    auto data = decode_block(header_, e, disk, options_.verify_block_crc);
+    if (!data) {
+      if (!result) return read_block(first);
+      break;  // read again, alone, when asked for
+    }
+    SharedBytes kept = keep(e, std::move(*data));
+    if (!result) result = std::move(kept);
+  }
+  return result;
+}
+
+namespace {
+
+// The on-disk form of a block (data, padding, trailer) is only checked and
+// decoded, never kept, so it is read into a per-thread buffer reused from
+// block to block: no allocation and no zero fill per block. The buffer grows
+// to the largest block read (at most max_block_size, 64 KiB) and stays there.
+uint8_t* raw_block_buffer(size_t n) {
+  thread_local Bytes buffer;
+  if (buffer.size() < n) buffer.resize(n);
+  return buffer.data();
+}
+
+// Where a compressed block is decrypted before it is inflated (the raw
+// block may lie in a caller's buffer, which is not ours to change).
+uint8_t* raw_block_buffer2(size_t n) {
+  thread_local Bytes buffer;
+  if (buffer.size() < n) buffer.resize(n);
+  return buffer.data();
+}
+
+}  // namespace
 
 Result<Bytes> read_block_from(const Header& header_, const ByteSource& src, const BlockEntry& e, bool verify_crc) {
   const uint32_t max_data = header_.max_block_size - header_.block_trailer_size;
@@ -145,9 +230,21 @@ Result<Bytes> read_block_from(const Header& header_, const ByteSource& src, cons
   if (e.offset > src.size() || disk > src.size() - e.offset) {
     return Status::truncated("block", e.offset, "block " + hex(e.bid) + " extends past the end of the file");
   }
-  Bytes raw(disk);
-  PSTKIT_RETURN_IF_ERROR(src.read(e.offset, raw.size(), raw.data()));
-  const BlockTrailer t = read_block_trailer(header_, raw);
+  uint8_t* raw = raw_block_buffer(size_t(disk));
+  PSTKIT_RETURN_IF_ERROR(src.read(e.offset, size_t(disk), raw));
+  return decode_block(header_, e, ByteView(raw, size_t(disk)), verify_crc);
+}
+
+Result<Bytes> decode_block(const Header& header_, const BlockEntry& e, ByteView disk_block, bool verify_crc) {
+  const uint32_t max_data = header_.max_block_size - header_.block_trailer_size;
+  const uint64_t disk = block_disk_size(header_, e.stored_size);
+  if (e.stored_size > max_data || disk_block.size() != disk) {
+    return Status::corrupt("block", e.offset,
+                           "block " + hex(e.bid) + " of " + std::to_string(e.stored_size) + " bytes does not fit " +
+                               std::to_string(disk_block.size()) + " bytes on disk");
+  }
+  const uint8_t* raw = disk_block.data();
+  const BlockTrailer t = read_block_trailer(header_, disk_block);
   if (t.cb != e.stored_size) {
     return Status::corrupt("block trailer", e.offset + disk - header_.block_trailer_size,
                            "block " + hex(e.bid) + " trailer size " + std::to_string(t.cb) + ", BBT says " +
@@ -158,39 +255,49 @@ Result<Bytes> read_block_from(const Header& header_, const ByteSource& src, cons
                            "trailer BID " + hex(t.bid) + ", BBT says " + hex(e.bid));
   }
   if (verify_crc) {
-    const uint32_t crc = compute_crc(raw.data(), e.stored_size);
+    const uint32_t crc = compute_crc(raw, e.stored_size);
     if (crc != t.crc) {
       return Status::corrupt("block", e.offset,
                              "block " + hex(e.bid) + " CRC " + hex(crc) + " does not match trailer " + hex(t.crc));
     }
   }
-  raw.resize(e.stored_size);
+  const bool compressed = header_.format == FileFormat::kUnicode4k && e.inflated_size != e.stored_size;
+  // The kept block is allocated once at its exact size, from the data
+  // (a copy, not a zero fill), and decoded in place. A compressed block is
+  // decoded in a per-thread buffer first and inflated into the kept one.
+  Bytes data;
+  uint8_t* plain;
+  if (compressed) {
+    plain = raw_block_buffer2(e.stored_size);
+    std::memcpy(plain, raw, e.stored_size);
+  } else {
+    data.assign(raw, raw + e.stored_size);
+    plain = data.data();
+  }
   // MS-PST 5: only external (data) blocks are encoded.
   if (!bid_is_internal(e.bid)) {
     if (header_.crypt == CryptMethod::kPermute) {
-      decode_permute(raw.data(), raw.size());
+      decode_permute(plain, e.stored_size);
     } else if (header_.crypt == CryptMethod::kCyclic) {
-      code_cyclic(raw.data(), raw.size(), uint32_t(e.bid));
+      code_cyclic(plain, e.stored_size, uint32_t(e.bid));
     }
   }
-  if (header_.format == FileFormat::kUnicode4k && e.inflated_size != e.stored_size) {
+  if (compressed) {
     // 4K-page OST blocks may be zlib-compressed (libpff PFF format).
     if (e.inflated_size > max_data) {
       return Status::corrupt("block", e.offset, "inflated size " + std::to_string(e.inflated_size) + " too large");
     }
-    Bytes out(e.inflated_size);
-    uLongf out_len = out.size();
-    const int rc = uncompress(out.data(), &out_len, raw.data(), raw.size());
-    if (rc != Z_OK || out_len != out.size()) {
+    data.resize(e.inflated_size);
+    uLongf out_len = data.size();
+    const int rc = uncompress(data.data(), &out_len, plain, e.stored_size);
+    if (rc != Z_OK || out_len != data.size()) {
       return Status::corrupt("compressed block", e.offset,
                              "block " + hex(e.bid) + " does not inflate to " + std::to_string(e.inflated_size) +
                                  " bytes (zlib " + std::to_string(rc) + ")");
     }
-    return out;
   }
-  return raw;
+  return data;
 }
-
 
 Result<Header> read_header(const ByteSource& src) {
   Bytes head(std::min<uint64_t>(src.size(), 4096));
