@@ -58,7 +58,11 @@ std::vector<ltp::PropTag> native_columns(std::vector<ltp::PropTag> cols, ndb::Fi
 
 Status StoreWriter::Impl::init() {
   format = db->header().format;
-  PSTKIT_ASSIGN_OR_RETURN(view, Store::open_view(*db));
+  // The view is reloaded after every change; it decodes what the writer
+  // encodes (1252 in ANSI files) and needs no sampling of the items.
+  StoreOptions options;
+  options.infer_codepage = false;
+  PSTKIT_ASSIGN_OR_RETURN(view, Store::open_view(*db, options));
   return load_templates();
 }
 
