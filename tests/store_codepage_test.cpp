@@ -266,6 +266,51 @@ TEST(StoreCodepage, AnsiStoresDecodeEveryStringAlike) {
   }
 }
 
+// Writing into such a store: folder names and messages that name no code
+// page are encoded in the store's code page, so they read back as written.
+TEST(StoreCodepage, WritesInTheStoresCodepage) {
+  ScratchDir dir;
+  for (const Language& lang : languages()) {
+    SCOPED_TRACE(lang.codepage);
+    const std::string path = dir.file("w.pst");
+    fs::remove(path);
+    write_store(path, lang, Marking::kNone);
+    {
+      auto w = StoreWriter::open(path);
+      ASSERT_TRUE(w.is_ok()) << w.status().message();
+      auto folder = (*w)->create_folder((*w)->ipm_subtree(), lang.subjects[1]);
+      ASSERT_TRUE(folder.is_ok());
+      NewMessage m;
+      m.properties.push_back(PropValue{ltp::make_tag(prop::kSubject, ltp::kPtypString), utf8_to_utf16le(lang.subjects[2])});
+      ASSERT_TRUE((*w)->create_message(*folder, m).is_ok());
+      ASSERT_TRUE((*w)->commit().is_ok());
+    }
+    auto store = Store::open(path);
+    ASSERT_TRUE(store.is_ok());
+    auto ipm = (*store)->open_folder(*(*store)->ipm_subtree_nid());
+    ASSERT_TRUE(ipm.is_ok());
+    auto subfolders = ipm->subfolders();
+    ASSERT_TRUE(subfolders.is_ok());
+    bool found = false;
+    for (const auto& r : *subfolders) {
+      if (r.props.get_string(prop::kDisplayName) != lang.subjects[1]) continue;
+      found = true;
+      auto f = (*store)->open_folder(r.nid);
+      ASSERT_TRUE(f.is_ok());
+      EXPECT_EQ(f->name(), lang.subjects[1]);
+      auto rows = f->contents();
+      ASSERT_TRUE(rows.is_ok());
+      ASSERT_EQ(rows->size(), 1u);
+      EXPECT_EQ((*rows)[0].props.get_string(prop::kSubject), lang.subjects[2]);
+      auto msg = (*store)->open_message((*rows)[0].nid);
+      ASSERT_TRUE(msg.is_ok());
+      EXPECT_EQ(msg->subject(), lang.subjects[2]);
+      EXPECT_EQ(msg->codepage(), lang.codepage);
+    }
+    EXPECT_TRUE(found) << "no folder named " << lang.subjects[1];
+  }
+}
+
 // The CLI: info names the code page and its source; ls -r, show and dump
 // print the same, correct, text; --codepage overrides the store's.
 TEST(StoreCodepage, EveryReadingCommandDecodesAlike) {

@@ -248,7 +248,7 @@ struct StoreOptions {
 enum class CodepageSource : uint8_t {
   kDefault,   // StoreOptions::default_codepage: nothing recorded or inferable
   kRecorded,  // the message store's PidTagMessageCodepage
-  kItems,     // the most common code page of a sample of items (mapped by ansi_codepage_for)
+  kItems,     // the most common code page of a sample of items (Store::own_codepage)
   kBytes,     // the bytes of a sample of the store's 8-bit strings (detect_codepage)
   kOption,    // StoreOptions::codepage_override
 };
@@ -291,8 +291,8 @@ class Store {
   Result<ltp::TableContext> open_table(std::shared_ptr<const ndb::Node> node) const;
   ltp::Options ltp_options() const;
   // The code page an object's 8-bit strings are in (MS-OXCMSG 2.2.1.x):
-  // PidTagMessageCodepage, else PidTagInternetCodepage, each mapped to the
-  // Windows ANSI page of its script (ansi_codepage_for), else the store's.
+  // PidTagMessageCodepage, else the Windows ANSI page of the script of
+  // PidTagInternetCodepage (ansi_codepage_for), else the store's.
   uint32_t codepage_of(const std::vector<PropValue>& values) const;
   // The code page an object's values name themselves; nullopt when none.
   static std::optional<uint32_t> own_codepage(const std::vector<PropValue>& values);

@@ -93,12 +93,13 @@ Result<ltp::TableContext> Store::open_table(std::shared_ptr<const ndb::Node> nod
 
 std::optional<uint32_t> Store::own_codepage(const std::vector<PropValue>& values) {
   PropertyBag probe(values, kCodepageWindows1252);
-  // PidTagMessageCodepage names the encoding of the 8-bit strings, which a
-  // few writers make UTF-8; PidTagInternetCodepage only that of the MIME
-  // form, whose script tells the ANSI page (MS-OXCMSG 2.2.1.10, 2.2.1.11).
-  if (auto cp = probe.get_i32(prop::kMessageCodepage); cp && *cp > 0) {
-    if (uint32_t(*cp) == kCodepageUtf8) return kCodepageUtf8;
-    if (auto ansi = ansi_codepage_for(uint32_t(*cp))) return *ansi;
+  // PidTagMessageCodepage names the encoding of the 8-bit strings (pstkit's
+  // import writes KOI8-R text under 20866); PidTagInternetCodepage only that
+  // of the MIME form, whose script tells the ANSI page the strings are in
+  // (MS-OXCMSG 2.2.1.10, 2.2.1.11).
+  if (auto cp = probe.get_i32(prop::kMessageCodepage);
+      cp && *cp > 0 && *cp != int32_t(kCodepageUtf16Le) && *cp != 1201 && is_known_codepage(uint32_t(*cp))) {
+    return uint32_t(*cp);
   }
   if (auto cp = probe.get_i32(prop::kInternetCodepage); cp && *cp > 0) {
     if (auto ansi = ansi_codepage_for(uint32_t(*cp))) return *ansi;
