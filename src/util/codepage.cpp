@@ -460,8 +460,20 @@ std::optional<uint32_t> detect_codepage(ByteView sample) {
   int32_t count = 0;
   const UCharsetMatch** matches = U_SUCCESS(status) ? ucsdet_detectAll(detector, &count, &status) : nullptr;
   // Matches come best first; the first that names a code page an ANSI store
-  // can hold wins, if ICU gives it any confidence at all.
+  // can hold and that reads every byte of the sample wins. Short samples
+  // give ICU little to go on ("Gr\xFC\xDF" ranks Shift-JIS first), so a
+  // guess under which some bytes are invalid is passed over.
+  // A double-byte page also needs a few characters of evidence: two high
+  // bytes ("Gr\xFC\xDF") are one valid character in 949 too.
   constexpr int32_t kMinConfidence = 10;
+  constexpr size_t kMinDoubleByteEvidence = 8;  // high bytes: four characters
+  size_t high_bytes = 0;
+  for (size_t i = 0; i < size_t(size); ++i) high_bytes += sample.u8(i) >> 7;
+  auto reads_cleanly = [&](uint32_t cp) {
+    const bool double_byte = cp == 932 || cp == 936 || cp == 949 || cp == 950 || cp == 1361;
+    if (double_byte && high_bytes < kMinDoubleByteEvidence) return false;
+    return decode_codepage(sample, cp).find("\xEF\xBF\xBD") == std::string::npos;
+  };
   for (int32_t i = 0; matches && U_SUCCESS(status) && i < count && !best; ++i) {
     UErrorCode s = U_ZERO_ERROR;
     const char* name = ucsdet_getName(matches[i], &s);
@@ -469,11 +481,8 @@ std::optional<uint32_t> detect_codepage(ByteView sample) {
     if (U_FAILURE(s) || !name || confidence < kMinConfidence) continue;
     auto cp = codepage_from_charset(name);
     if (!cp) continue;
-    if (*cp == kCodepageUtf8) {
-      best = kCodepageUtf8;
-    } else if (auto ansi = ansi_codepage_for(*cp)) {
-      best = *ansi;
-    }
+    std::optional<uint32_t> candidate = *cp == kCodepageUtf8 ? std::optional<uint32_t>(kCodepageUtf8) : ansi_codepage_for(*cp);
+    if (candidate && reads_cleanly(*candidate)) best = candidate;
   }
   ucsdet_close(detector);
   return best;
