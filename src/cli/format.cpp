@@ -19,14 +19,14 @@ void print_error(const std::string& file, const Status& status) {
 
 namespace {
 
-// Opens through a recovered index (pstkit/ndb_salvage.h) and says on stderr
-// what it was built from.
 StoreOptions store_options(const ReadOptions& options) {
   StoreOptions o;
   o.codepage_override = options.codepage;
   return o;
 }
 
+// Opens through a recovered index (pstkit/ndb_salvage.h) and says on stderr
+// what it was built from.
 Result<std::unique_ptr<Store>> open_recovered_store(const std::string& path, const ReadOptions& options) {
   ndb::SalvageOptions recovery;
   recovery.include_deleted = options.include_deleted;

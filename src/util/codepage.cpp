@@ -461,10 +461,10 @@ std::optional<uint32_t> detect_codepage(ByteView sample) {
   const UCharsetMatch** matches = U_SUCCESS(status) ? ucsdet_detectAll(detector, &count, &status) : nullptr;
   // Matches come best first; the first that names a code page an ANSI store
   // can hold and that reads every byte of the sample wins. Short samples
-  // give ICU little to go on ("Gr\xFC\xDF" ranks Shift-JIS first), so a
-  // guess under which some bytes are invalid is passed over.
-  // A double-byte page also needs a few characters of evidence: two high
-  // bytes ("Gr\xFC\xDF") are one valid character in 949 too.
+  // give ICU little to go on (it ranks Shift-JIS first for "Gr\xFC\xDF"),
+  // so a guess under which some bytes are invalid is passed over, and a
+  // double-byte page needs a few characters of evidence (those two bytes
+  // are one valid character in 949).
   constexpr int32_t kMinConfidence = 10;
   constexpr size_t kMinDoubleByteEvidence = 8;  // high bytes: four characters
   size_t high_bytes = 0;
