@@ -327,6 +327,44 @@ TEST(MimeImportMessage, EightBitCharsetsAndEncodedWords) {
   }
 }
 
+// GMime 3.2.13 joins the encoded texts of adjacent same-charset words
+// before base64-decoding them, so everything after a padded word was lost.
+TEST(MimeImportMessage, AdjacentEncodedWordsAllDecode) {
+  const std::string kom = "=?iso-2022-jp?b?GyRCJTMlYBsoQg==?=", den = "=?iso-2022-jp?b?GyRCRUIbKEI=?=";
+  struct Case {
+    std::string header, subject;
+  } cases[] = {
+      {kom + " " + den, "コム殿"},
+      {kom + "\n " + den, "コム殿"},             // folded over two lines
+      {kom + "\r\n\t" + den + "\n " + kom, "コム殿コム"},
+      {"=?utf-8?b?w6k=?= =?UTF-8?B?w6k=?= x", "éé x"},
+      {"=?shift_jis?B?g1KDgA==?= =?shift_jis?Q?=93a?=", "コム殿"},  // B then Q in one run
+      {"=?utf-8?b?w6k=?= =?iso-8859-1?q?=E9?=", "éé"},               // different charsets
+      {"plain =?utf-8?q?x?= text", "plain x text"},
+  };
+  for (const auto& c : cases) {
+    const NewMessage m = convert("From: " + kom + " " + den + " <kd@example.jp>\nTo: " + den + "\n " + kom +
+                                 " <a@example.jp>, b@example.jp\nSubject: " + c.header + "\n\nbody\n");
+    EXPECT_EQ(str(m.properties, prop::kSubject), c.subject) << c.header;
+    EXPECT_EQ(str(m.properties, prop::kSentRepresentingName), "コム殿");
+    EXPECT_EQ(str(m.properties, kDisplayTo), "殿コム; b@example.jp");
+    // The transport headers keep the header block as received.
+    EXPECT_NE(str(m.properties, kTransportHeaders).find(den), std::string::npos);
+  }
+  // Embedded messages get the same repair.
+  const NewMessage outer = convert("From: a@example.com\nSubject: outer\nContent-Type: multipart/mixed; boundary=b\n\n"
+                                   "--b\nContent-Type: message/rfc822\n\nFrom: c@example.com\nSubject: " + kom + " " +
+                                   den + "\n\ninner\n--b--\n");
+  ASSERT_EQ(outer.attachments.size(), 1u);
+  ASSERT_TRUE(outer.attachments[0].embedded);
+  EXPECT_EQ(str(outer.attachments[0].embedded->properties, prop::kSubject), "コム殿");
+  EXPECT_EQ(str(outer.attachments[0].properties, prop::kDisplayName), "コム殿");
+
+  EXPECT_FALSE(merge_encoded_word_runs("=?utf-8?q?a?= plain =?utf-8?q?b?="));
+  EXPECT_FALSE(merge_encoded_word_runs("=?utf-8?q?a?= =?iso-8859-1?q?b?="));
+  EXPECT_EQ(merge_encoded_word_runs(" =?utf-8?q?a_?=\n =?utf-8?b?Yg==?= tail\n"), " =?utf-8?B?YSBi?= tail\n");
+}
+
 TEST(MimeImportMessage, SignedAndEncryptedSmime) {
   const NewMessage s = convert(
       "From: a@example.com\nSubject: signed\nContent-Type: multipart/signed; protocol=\"application/pkcs7-signature\";"

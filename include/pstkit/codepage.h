@@ -41,6 +41,23 @@ const char* codepage_iconv_name(uint32_t codepage);
 // The preferred MIME charset name ("shift_jis", "windows-1252"), nullptr if
 // the code page is unknown.
 const char* codepage_charset_name(uint32_t codepage);
+// MAPI keeps 8-bit strings (PtypString8) in a Windows ANSI code page; an
+// object's PidTagInternetCodepage names the charset of its MIME form, which
+// for East Asian and some European mail is not the ANSI page the strings are
+// in (an ISO-2022-JP message's strings are Shift-JIS, code page 932). This
+// maps such a code page to the Windows page of the same script: 50220,
+// 50221, 50222, 51932 and 20932 to 932; the EUC/HZ/GB18030 Chinese pages to
+// 936; 50225 and 51949 to 949; ISO-8859 and KOI8 pages to their Windows
+// counterparts. Pages that are already ANSI pages map to themselves; pages
+// that say nothing about one (the Unicode forms, us-ascii) give nullopt.
+std::optional<uint32_t> ansi_codepage_for(uint32_t codepage);
+
+// A guess at the code page of 8-bit text from its bytes (ICU charset
+// detection), as a Windows ANSI page (or 65001 for UTF-8); nullopt for
+// ASCII, or when no candidate is likely. Meant for a sample of a store's
+// strings joined by newlines: short texts give weak guesses.
+std::optional<uint32_t> detect_codepage(ByteView sample);
+
 // MIME / IANA charset name to code page id, case-insensitive, ignoring
 // surrounding blanks and quotes: "iso-8859-1" -> 28591, "Shift_JIS" -> 932.
 std::optional<uint32_t> codepage_from_charset(std::string_view charset);

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pstkit/guid.h"
@@ -232,9 +233,27 @@ class Folder {
 
 struct StoreOptions {
   ndb::Options ndb;
-  // Code page for 8-bit strings when neither the object nor the store names one.
+  // Code page for 8-bit strings when neither the object nor the store names
+  // one and none can be inferred.
   uint32_t default_codepage = 1252;
+  // When nonzero, the store's code page (for objects that name none), in
+  // place of the recorded or inferred one (pstkit --codepage).
+  uint32_t codepage_override = 0;
+  // An ANSI store that records no code page gets one inferred from a
+  // sample of its items (see Store::codepage_source).
+  bool infer_codepage = true;
 };
+
+// Where Store::codepage() came from.
+enum class CodepageSource : uint8_t {
+  kDefault,   // StoreOptions::default_codepage: nothing recorded or inferable
+  kRecorded,  // the message store's PidTagMessageCodepage
+  kItems,     // the most common code page of a sample of items (Store::own_codepage)
+  kBytes,     // the bytes of a sample of the store's 8-bit strings (detect_codepage)
+  kOption,    // StoreOptions::codepage_override
+};
+// "default", "recorded", "inferred from items", "inferred from bytes", "option".
+const char* codepage_source_name(CodepageSource source);
 
 // MS-PST 2.4.3 the message store.
 class Store {
@@ -253,7 +272,10 @@ class Store {
   std::string display_name() const;
   // PidTagPstPassword as stored (a CRC-32 of the password), if set.
   std::optional<uint32_t> password_crc() const;
+  // The code page of 8-bit strings of objects that name none (folders,
+  // and messages without PidTagMessageCodepage/PidTagInternetCodepage).
   uint32_t codepage() const { return codepage_; }
+  CodepageSource codepage_source() const { return codepage_source_; }
 
   // NIDs named by the store's entry IDs (MS-PST 2.4.3.2), if present.
   std::optional<Nid> ipm_subtree_nid() const;
@@ -268,12 +290,20 @@ class Store {
   Result<std::shared_ptr<const ltp::PropertyContext>> open_pc(std::shared_ptr<const ndb::Node> node) const;
   Result<ltp::TableContext> open_table(std::shared_ptr<const ndb::Node> node) const;
   ltp::Options ltp_options() const;
-  // The code page an object's 8-bit strings are in (MS-OXCMSG 2.2.1.x).
+  // The code page an object's 8-bit strings are in (MS-OXCMSG 2.2.1.x):
+  // PidTagMessageCodepage, else the Windows ANSI page of the script of
+  // PidTagInternetCodepage (ansi_codepage_for), else the store's.
   uint32_t codepage_of(const std::vector<PropValue>& values) const;
+  // The code page an object's values name themselves; nullopt when none.
+  static std::optional<uint32_t> own_codepage(const std::vector<PropValue>& values);
+  // codepage_of a message's own properties (read from its node).
+  uint32_t message_codepage(Nid nid) const;
   Result<Message> make_message(Nid nid, std::shared_ptr<const ndb::Node> node) const;
 
  private:
   std::optional<Nid> nid_from_entry_id(uint16_t id) const;
+  // store_codepage.cpp: the code page of an ANSI store that records none.
+  std::pair<uint32_t, CodepageSource> infer_codepage() const;
 
   std::unique_ptr<ndb::Database> owned_db_;
   const ndb::Database* db_ = nullptr;
@@ -281,6 +311,7 @@ class Store {
   NameMap names_;
   PropertyBag props_;
   uint32_t codepage_ = 1252;
+  CodepageSource codepage_source_ = CodepageSource::kDefault;
 };
 
 }  // namespace pstkit

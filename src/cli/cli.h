@@ -28,6 +28,9 @@ struct ReadOptions {
   bool recover = false;
   // With recover: also nodes found only in stale B-tree pages (deleted items).
   bool include_deleted = false;
+  // --codepage: the store's code page for 8-bit strings of objects that name
+  // none, in place of the recorded or inferred one; 0 when not given.
+  uint32_t codepage = 0;
 };
 
 // Opens a store or prints why not (returns nullptr). With options.recover,

@@ -187,8 +187,9 @@ class Dumper {
     }
   }
 
-  // Bodies appear once, decoded, under "body", "html" and "rtf"; the
-  // properties that hold them point there.
+  // Bodies appear once, under "body" and "html" (decoded) and "rtf"
+  // (decompressed, as {"base64": ...}); the properties that hold them point
+  // there.
   void details(const Message& m, const std::vector<Nid>& attachment_nids, int depth) {
     out_.key("properties");
     properties(m.properties());
@@ -206,9 +207,13 @@ class Dumper {
       out_.string(rtf.status().message());
       damaged_ = true;
     } else if (rtf->has_value()) {
+      // RTF is a byte format (its text is in its own \ansicpg, \bin
+      // groups are raw binary): kept byte for byte, as base64.
       out_.key("rtf");
-      const Bytes& r = **rtf;
-      out_.string(decode_codepage(ByteView(r), m.codepage()));
+      out_.begin_object();
+      out_.key("base64");
+      out_.base64_string(**rtf);
+      out_.end_object();
     }
     out_.key("recipients");
     out_.begin_array();

@@ -32,6 +32,12 @@ std::string client_name(uint16_t magic) {
   return hex(magic);
 }
 
+// How the store's code page was chosen, as the user would say it.
+std::string codepage_source(const Store& store) {
+  if (store.codepage_source() == CodepageSource::kOption) return "--codepage";
+  return codepage_source_name(store.codepage_source());
+}
+
 }  // namespace
 
 int cmd_info(const std::string& file, bool as_json, const ReadOptions& read) {
@@ -76,6 +82,7 @@ int cmd_info(const std::string& file, bool as_json, const ReadOptions& read) {
                  {"nbt_root", {{"bid", h.nbt_root.bid}, {"offset", h.nbt_root.ib}}},
                  {"bbt_root", {{"bid", h.bbt_root.bid}, {"offset", h.bbt_root.ib}}}};
   j["store"] = {{"display_name", store->display_name()}, {"codepage", store->codepage()},
+                {"codepage_source", codepage_source(*store)},
                 {"named_properties", store->names().size()}};
   if (auto crc = store->password_crc()) j["store"]["password_crc"] = hex(*crc);
   j["counts"] = {{"nodes", node_count}, {"blocks", block_count}, {"block_bytes", block_bytes}};
@@ -98,7 +105,7 @@ int cmd_info(const std::string& file, bool as_json, const ReadOptions& read) {
               << "Password:        "
               << (store->password_crc() ? "set (CRC " + hex(*store->password_crc()) + ")" : std::string("none"))
               << "\n"
-              << "Code page:       " << store->codepage() << "\n"
+              << "Code page:       " << store->codepage() << " (" << codepage_source(*store) << ")\n"
               << "File EOF:        " << h.file_eof << "\n"
               << "AMap:            last " << hex(h.amap_last) << ", free " << h.amap_free << " bytes, "
               << (h.amap_valid ? "valid" : "INVALID (needs rebuild)") << "\n"

@@ -20,6 +20,12 @@ void print_error(const std::string& file, const Status& status) {
 
 namespace {
 
+StoreOptions store_options(const ReadOptions& options) {
+  StoreOptions o;
+  o.codepage_override = options.codepage;
+  return o;
+}
+
 // Opens through a recovered index (pstkit/ndb_salvage.h) and says on stderr
 // what it was built from.
 Result<std::unique_ptr<Store>> open_recovered_store(const std::string& path, const ReadOptions& options) {
@@ -33,7 +39,7 @@ Result<std::unique_ptr<Store>> open_recovered_store(const std::string& path, con
             << " pages); " << report.blocks_from_tree << " blocks intact where the BBT says, "
             << report.blocks_relocated << " read from another copy, " << report.blocks_from_scan
             << " found by the scan, " << report.damaged_blocks << " damaged\n";
-  return Store::open(std::move(db));
+  return Store::open(std::move(db), store_options(options));
 }
 
 }  // namespace
@@ -49,7 +55,7 @@ std::unique_ptr<Store> open_store_or_report(const std::string& path, const ReadO
   if (recovered->rolled_back_journal) {
     std::cerr << "pstkit: " << path << ": rolled back an interrupted commit\n";
   }
-  auto store = options.recover ? open_recovered_store(path, options) : Store::open(path);
+  auto store = options.recover ? open_recovered_store(path, options) : Store::open(path, store_options(options));
   if (!store) {
     print_error(path, store.status());
     return nullptr;

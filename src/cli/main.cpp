@@ -5,6 +5,7 @@
 
 #include "cli/cli.h"
 #include "cli/output.h"
+#include "pstkit/codepage.h"
 
 using namespace pstkit::cli;
 
@@ -36,13 +37,16 @@ int run(int argc, char** argv) {
   std::string file, item;
   bool json = false, recursive = false, full = false;
   ReadOptions read;
-  // --recover on every reading command (pstkit/ndb_recovery.h).
+  // --recover (pstkit/ndb_recovery.h) and --codepage on every reading command.
   auto add_recover = [&](CLI::App* cmd) {
     cmd->add_flag("--recover", read.recover,
                   "Read a file whose B-trees are damaged: index nodes and blocks from what survives plus a scan "
                   "of the whole file for intact blocks and B-tree pages");
     cmd->add_flag("--deleted", read.include_deleted,
                   "With --recover: also bring back nodes found only in stale B-tree pages (deleted items)");
+    cmd->add_option("--codepage", read.codepage,
+                    "Windows code page of the store's 8-bit strings (e.g. 932), in place of the recorded or "
+                    "inferred one (see info); items that name their own keep it");
   };
 
   auto* info = app.add_subcommand("info", "Format, encoding, size, header fields and counts of a file");
@@ -133,6 +137,10 @@ int run(int argc, char** argv) {
 
   if (read.include_deleted && !read.recover) {
     std::cerr << "pstkit: --deleted needs --recover\n";
+    return kExitUsage;
+  }
+  if (read.codepage != 0 && !pstkit::is_known_codepage(read.codepage)) {
+    std::cerr << "pstkit: unknown code page " << read.codepage << "\n";
     return kExitUsage;
   }
   if (*info) return cmd_info(file, json, read);

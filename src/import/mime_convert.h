@@ -28,7 +28,9 @@ NewMessage convert_message(GMimeMessage* message, const ConvertContext& context)
 
 // Message class, subject, times, ids, importance, read state, transport
 // headers ([MS-OXCMAIL] 2.2.3.2).
-void map_envelope(GMimeMessage* message, const ConvertContext& context, NewMessage& out);
+// received_headers: the header block as received (PidTagTransportMessageHeaders).
+void map_envelope(GMimeMessage* message, const ConvertContext& context, const std::string& received_headers,
+                  NewMessage& out);
 // From, Sender and Reply-To and the To/Cc/Bcc recipient rows with
 // PidTagDisplayTo/Cc/Bcc ([MS-OXCMAIL] 2.2.3.1).
 void map_addresses(GMimeMessage* message, const ConvertContext& context, NewMessage& out);

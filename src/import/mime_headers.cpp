@@ -88,7 +88,8 @@ MailFlags mail_flags_of(GMimeObject* object) {
 
 }  // namespace
 
-void map_envelope(GMimeMessage* message, const ConvertContext& context, NewMessage& out) {
+void map_envelope(GMimeMessage* message, const ConvertContext& context, const std::string& received_headers,
+                  NewMessage& out) {
   GMimeObject* object = GMIME_OBJECT(message);
   auto& props = out.properties;
   set_property(props, string_value(prop::kMessageClass, "IPM.Note"));
@@ -148,9 +149,8 @@ void map_envelope(GMimeMessage* message, const ConvertContext& context, NewMessa
   }
 
   // The whole header block, as Outlook keeps it for "View > Message source".
-  const std::string headers = take_gstring(g_mime_object_get_headers(object, nullptr));
   set_property(props, string_value(pid::kTransportMessageHeaders,
-                                   to_crlf(decode_8bit_header(headers, context.options->fallback_codepage))));
+                                   to_crlf(decode_8bit_header(received_headers, context.options->fallback_codepage))));
 
   apply_mail_flags(mail_flags_of(object), props);
 }

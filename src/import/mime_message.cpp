@@ -39,9 +39,30 @@ std::string mime_type_of(GMimeObject* object) {
   return t.empty() ? "application/octet-stream" : to_lower(t);
 }
 
+namespace {
+
+// See merge_encoded_word_runs: rewrites the raw value of every header with a
+// run of adjacent encoded words, which makes GMime re-read the subject and
+// the address lists from the merged words.
+void repair_encoded_word_runs(GMimeObject* object) {
+  GMimeHeaderList* headers = g_mime_object_get_header_list(object);
+  const int n = headers ? g_mime_header_list_get_count(headers) : 0;
+  for (int i = 0; i < n; ++i) {
+    GMimeHeader* h = g_mime_header_list_get_header_at(headers, i);
+    const char* raw = h ? g_mime_header_get_raw_value(h) : nullptr;
+    if (!raw) continue;
+    if (auto merged = merge_encoded_word_runs(raw)) g_mime_header_set_raw_value(h, merged->c_str());
+  }
+}
+
+}  // namespace
+
 NewMessage convert_message(GMimeMessage* message, const ConvertContext& context) {
   NewMessage out;
-  map_envelope(message, context, out);
+  // The header block as received, for PidTagTransportMessageHeaders.
+  const std::string received_headers = take_gstring(g_mime_object_get_headers(GMIME_OBJECT(message), nullptr));
+  repair_encoded_word_runs(GMIME_OBJECT(message));
+  map_envelope(message, context, received_headers, out);
   map_addresses(message, context, out);
   map_content(message, context, out);
   return out;

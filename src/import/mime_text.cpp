@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <vector>
 
 #include "pstkit/codepage.h"
 #include "pstkit/utf.h"
@@ -294,6 +295,129 @@ std::string html_to_text(std::string_view html) {
   }
   while (!out.empty() && (out.back() == ' ' || out.back() == '\n' || out.back() == '\r')) out.pop_back();
   return sanitize_utf8(out);
+}
+
+}  // namespace pstkit::mime
+
+namespace pstkit::mime {
+namespace {
+
+// One RFC 2047 encoded word, "=?charset?B|Q?text?=", starting at s[pos].
+struct EncodedWord {
+  size_t end = 0;  // one past "?="
+  std::string_view charset;
+  char encoding = 0;  // 'B' or 'Q'
+  std::string_view text;
+};
+
+std::optional<EncodedWord> encoded_word_at(std::string_view s, size_t pos) {
+  if (s.substr(pos, 2) != "=?") return std::nullopt;
+  const size_t charset_end = s.find('?', pos + 2);
+  if (charset_end == std::string_view::npos || charset_end == pos + 2 || charset_end + 2 >= s.size() ||
+      s[charset_end + 2] != '?')
+    return std::nullopt;
+  EncodedWord w;
+  w.charset = s.substr(pos + 2, charset_end - pos - 2);
+  w.encoding = char(std::toupper(static_cast<unsigned char>(s[charset_end + 1])));
+  if (w.encoding != 'B' && w.encoding != 'Q') return std::nullopt;
+  const size_t text_start = charset_end + 3;
+  const size_t text_end = s.find("?=", text_start);
+  if (text_end == std::string_view::npos) return std::nullopt;
+  w.text = s.substr(text_start, text_end - text_start);
+  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  if (std::any_of(w.charset.begin(), w.charset.end(), blank) || std::any_of(w.text.begin(), w.text.end(), blank))
+    return std::nullopt;
+  w.end = text_end + 2;
+  return w;
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The word's bytes: base64 read leniently (padding and stray characters
+// skipped), or RFC 2047 4.2 Q ('_' is a space, "=XX" a byte).
+void append_decoded(const EncodedWord& w, std::string& out) {
+  if (w.encoding == 'Q') {
+    for (size_t i = 0; i < w.text.size(); ++i) {
+      const char c = w.text[i];
+      if (c == '_') {
+        out.push_back(' ');
+      } else if (c == '=' && i + 2 < w.text.size() && hex_digit(w.text[i + 1]) >= 0 && hex_digit(w.text[i + 2]) >= 0) {
+        out.push_back(char(hex_digit(w.text[i + 1]) * 16 + hex_digit(w.text[i + 2])));
+        i += 2;
+      } else {
+        out.push_back(c);
+      }
+    }
+    return;
+  }
+  uint32_t bits = 0;
+  int nbits = 0;
+  for (char c : w.text) {
+    int v = c >= 'A' && c <= 'Z'   ? c - 'A'
+            : c >= 'a' && c <= 'z' ? c - 'a' + 26
+            : c >= '0' && c <= '9' ? c - '0' + 52
+            : c == '+'             ? 62
+            : c == '/'             ? 63
+                                   : -1;
+    if (v < 0) continue;
+    bits = (bits << 6) | uint32_t(v);
+    nbits += 6;
+    if (nbits >= 8) {
+      nbits -= 8;
+      out.push_back(char((bits >> nbits) & 0xFF));
+    }
+  }
+}
+
+}  // namespace
+
+std::optional<std::string> merge_encoded_word_runs(std::string_view raw) {
+  std::string out;
+  bool merged_any = false;
+  size_t copied = 0;  // raw[copied, pos) is not yet in out
+  size_t pos = raw.find("=?");
+  while (pos != std::string_view::npos) {
+    auto first = encoded_word_at(raw, pos);
+    if (!first) {
+      pos = raw.find("=?", pos + 1);
+      continue;
+    }
+    // Extend the run over words in the same charset with only folding
+    // white space between them.
+    std::vector<EncodedWord> run{*first};
+    size_t next = first->end;
+    while (true) {
+      size_t k = next;
+      while (k < raw.size() && (raw[k] == ' ' || raw[k] == '\t' || raw[k] == '\r' || raw[k] == '\n')) ++k;
+      auto w = encoded_word_at(raw, k);
+      if (!w || !iequals(w->charset, run.front().charset)) break;
+      run.push_back(*w);
+      next = w->end;
+    }
+    if (run.size() >= 2) {
+      std::string bytes;
+      for (const EncodedWord& w : run) append_decoded(w, bytes);
+      gchar* b64 = g_base64_encode(reinterpret_cast<const guchar*>(bytes.data()), bytes.size());
+      out.append(raw.substr(copied, pos - copied));
+      out += "=?";
+      out += run.front().charset;
+      out += "?B?";
+      out += b64;
+      out += "?=";
+      g_free(b64);
+      copied = next;
+      merged_any = true;
+    }
+    pos = raw.find("=?", next);
+  }
+  if (!merged_any) return std::nullopt;
+  out.append(raw.substr(copied));
+  return out;
 }
 
 }  // namespace pstkit::mime

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,17 @@ namespace pstkit::mime {
 // *codepage receives the code page the text was read as (65001 for UTF-8).
 std::string decode_charset(std::string_view bytes, std::string_view charset, uint32_t fallback_codepage,
                            uint32_t* codepage = nullptr, bool* used_fallback = nullptr);
+
+// GMime 3.2.13 decodes a run of adjacent RFC 2047 encoded words in one
+// charset by joining their encoded texts first, so a base64 word ending in
+// '=' padding ends the decoding and every later word of the run is lost
+// ("=?iso-2022-jp?b?GyRCJTMlYBsoQg==?= =?iso-2022-jp?b?GyRCRUIbKEI=?=" reads
+// as "コム" instead of "コム殿"). This rewrites each such run (words separated
+// only by blanks and line folds, RFC 2047 6.2) as one base64 word holding
+// the run's decoded bytes in the same charset; GMime decodes that correctly,
+// and stateful charsets such as ISO-2022-JP are converted as one sequence.
+// nullopt when the value has no run of two or more words.
+std::optional<std::string> merge_encoded_word_runs(std::string_view raw_value);
 
 // Header bytes that were not RFC 2047 encoded: UTF-8 if valid, else the
 // fallback code page.

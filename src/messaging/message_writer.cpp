@@ -80,10 +80,11 @@ static Result<ltp::BuiltNode> build_message_node(StoreWriter::Impl& m, const New
   if (depth > 32) return Status::invalid_argument("embedded messages nested deeper than 32");
   // MS-OXCMSG 2.2.1.x: 8-bit strings are in PidTagMessageCodepage; ANSI
   // files always get one, so that readers do not fall back to the Internet
-  // code page (often UTF-8) for text encoded here.
-  uint32_t cp = 1252;
+  // code page (often UTF-8) for text encoded here: the given one, else the
+  // store's.
+  uint32_t cp = m.store_codepage;
   if (const PropValue* c = ltp::find_property(msg.properties, prop::kMessageCodepage)) {
-    if (auto v = c->as_i32(); v && is_known_codepage(uint32_t(*v)) && *v != 1200 && *v != 1201) cp = uint32_t(*v);
+    if (auto given = Store::own_codepage({*c})) cp = *given;
   }
   const uint32_t saved_cp = m.text_codepage;
   m.text_codepage = cp;
@@ -290,10 +291,8 @@ Status StoreWriter::set_message_properties(Nid message, const std::vector<PropVa
                                            const std::vector<NamedValue>& named) {
   Impl& m = *impl_;
   PSTKIT_ASSIGN_OR_RETURN(auto before, m.message_props(message));
-  uint32_t cp = 1252;
-  if (const PropValue* c = ltp::find_property(before, prop::kMessageCodepage)) {
-    if (auto v = c->as_i32(); v && is_known_codepage(uint32_t(*v)) && *v != 1200 && *v != 1201) cp = uint32_t(*v);
-  }
+  // New text in the code page the message's strings are read with.
+  const uint32_t cp = m.view->codepage_of(before);
   std::vector<PropValue> changes;
   for (const auto& p : properties) changes.push_back(native(m.format, p, cp));
   for (const auto& nv : named) {

@@ -1,6 +1,8 @@
 // MS-PST 2.4: the message store, folders, messages and attachments.
 #include <algorithm>
+#include <tuple>
 
+#include "pstkit/codepage.h"
 #include "pstkit/messaging.h"
 #include "pstkit/rtf.h"
 
@@ -10,9 +12,18 @@ namespace {
 constexpr Nid kRecipientTableNid = ndb::kNidRecipientTableTemplate;   // 0x692 (MS-PST 2.4.5.2)
 constexpr Nid kAttachmentTableNid = ndb::kNidAttachmentTableTemplate;  // 0x671 (MS-PST 2.4.6.1)
 
-bool usable_codepage(int32_t cp) { return cp > 0 && cp != 1200 && cp != 1201; }
-
 }  // namespace
+
+const char* codepage_source_name(CodepageSource source) {
+  switch (source) {
+    case CodepageSource::kDefault: return "default";
+    case CodepageSource::kRecorded: return "recorded";
+    case CodepageSource::kItems: return "inferred from items";
+    case CodepageSource::kBytes: return "inferred from bytes";
+    case CodepageSource::kOption: return "option";
+  }
+  return "default";
+}
 
 // ---------------------------------------------------------------- Store
 
@@ -40,6 +51,7 @@ Result<std::unique_ptr<Store>> Store::open_view(const ndb::Database& db, const S
 
 Status Store::reload() {
   codepage_ = options_.default_codepage;
+  codepage_source_ = CodepageSource::kDefault;
   // MS-PST 2.4.3: the message store PC is node 0x21.
   auto node = db_->open_node(ndb::kNidMessageStore);
   if (!node) return node.status().with_context("message store (node 0x21)");
@@ -47,9 +59,17 @@ Status Store::reload() {
   if (!pc) return pc.status().with_context("message store (node 0x21)");
   std::vector<PropValue> values = (*pc)->all_readable();
   // The store's own code page, when it names one, is the default for objects
-  // that do not.
-  PropertyBag probe(values, codepage_);
-  if (auto cp = probe.get_i32(prop::kMessageCodepage); cp && usable_codepage(*cp)) codepage_ = uint32_t(*cp);
+  // that do not. ANSI stores often name none: then it is inferred from the
+  // items (Unicode stores hold few 8-bit strings, so the default serves).
+  if (options_.codepage_override != 0) {
+    codepage_ = options_.codepage_override;
+    codepage_source_ = CodepageSource::kOption;
+  } else if (auto cp = own_codepage(values)) {
+    codepage_ = *cp;
+    codepage_source_ = CodepageSource::kRecorded;
+  } else if (options_.infer_codepage && db_->header().format == ndb::FileFormat::kAnsi) {
+    std::tie(codepage_, codepage_source_) = infer_codepage();
+  }
   props_ = PropertyBag(std::move(values), codepage_);
   auto names = NameMap::load(*db_);
   names_ = names ? std::move(*names) : NameMap();  // a damaged map only loses names
@@ -71,11 +91,36 @@ Result<ltp::TableContext> Store::open_table(std::shared_ptr<const ndb::Node> nod
   return ltp::TableContext::open(std::move(node), ltp_options());
 }
 
+std::optional<uint32_t> Store::own_codepage(const std::vector<PropValue>& values) {
+  PropertyBag probe(values, kCodepageWindows1252);
+  // PidTagMessageCodepage names the encoding of the 8-bit strings (pstkit's
+  // import writes KOI8-R text under 20866); PidTagInternetCodepage only that
+  // of the MIME form, whose script tells the ANSI page the strings are in
+  // (MS-OXCMSG 2.2.1.10, 2.2.1.11).
+  if (auto cp = probe.get_i32(prop::kMessageCodepage);
+      cp && *cp > 0 && *cp != int32_t(kCodepageUtf16Le) && *cp != 1201 && is_known_codepage(uint32_t(*cp))) {
+    return uint32_t(*cp);
+  }
+  if (auto cp = probe.get_i32(prop::kInternetCodepage); cp && *cp > 0) {
+    if (auto ansi = ansi_codepage_for(uint32_t(*cp))) return *ansi;
+  }
+  return std::nullopt;
+}
+
 uint32_t Store::codepage_of(const std::vector<PropValue>& values) const {
-  PropertyBag probe(values, codepage_);
-  if (auto cp = probe.get_i32(prop::kMessageCodepage); cp && usable_codepage(*cp)) return uint32_t(*cp);
-  if (auto cp = probe.get_i32(prop::kInternetCodepage); cp && usable_codepage(*cp)) return uint32_t(*cp);
-  return codepage_;
+  return own_codepage(values).value_or(codepage_);
+}
+
+uint32_t Store::message_codepage(Nid nid) const {
+  auto node = db_->open_node(nid);
+  if (!node) return codepage_;
+  auto pc = ltp::PropertyContext::open(std::shared_ptr<const ndb::Node>(std::move(*node)), ltp_options());
+  if (!pc) return codepage_;
+  std::vector<PropValue> values;
+  for (uint16_t id : {prop::kMessageCodepage, prop::kInternetCodepage}) {
+    if (auto v = pc->get(id)) values.push_back(std::move(*v));
+  }
+  return codepage_of(values);
 }
 
 std::string Store::display_name() const { return props_.get_string(prop::kDisplayName).value_or(""); }
@@ -133,6 +178,19 @@ Result<Message> Store::open_message(Nid nid) const {
 
 // ---------------------------------------------------------------- Folder
 
+namespace {
+
+bool has_8bit_string(const std::vector<PropValue>& cells) {
+  for (const PropValue& v : cells) {
+    if (ltp::base_type(v.type()) != ltp::kPtypString8) continue;
+    for (uint8_t b : v.data)
+      if (b & 0x80) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 std::string Folder::name() const { return props_.get_string(prop::kDisplayName).value_or(""); }
 int32_t Folder::content_count() const { return props_.get_i32(prop::kContentCount).value_or(0); }
 int32_t Folder::unread_count() const { return props_.get_i32(prop::kContentUnread).value_or(0); }
@@ -156,7 +214,12 @@ Result<std::vector<TableRow>> Folder::read_table(uint8_t type) const {
     PSTKIT_ASSIGN_OR_RETURN(auto cells, tc->row(i));
     TableRow r;
     r.nid = row_id;
-    const uint32_t cp = store_->codepage_of(cells);
+    uint32_t cp = store_->codepage_of(cells);
+    // A contents row usually lacks the code page columns: its 8-bit strings
+    // are the message's, so they are decoded as the message decodes them.
+    if (type != ndb::kNidTypeHierarchyTable && !Store::own_codepage(cells) && has_8bit_string(cells)) {
+      cp = store_->message_codepage(row_id);
+    }
     r.props = PropertyBag(std::move(cells), cp);
     rows.push_back(std::move(r));
   }

@@ -4,6 +4,7 @@
 
 #include "messaging/node_writer.h"
 #include "messaging/store_writer_impl.h"
+#include "pstkit/codepage.h"
 
 namespace pstkit {
 namespace {
@@ -58,8 +59,23 @@ std::vector<ltp::PropTag> native_columns(std::vector<ltp::PropTag> cols, ndb::Fi
 
 Status StoreWriter::Impl::init() {
   format = db->header().format;
-  PSTKIT_ASSIGN_OR_RETURN(view, Store::open_view(*db));
+  // The view is reloaded after every change: it is given the store's code
+  // page, found once here, rather than sampling the items each time.
+  StoreOptions options;
+  options.infer_codepage = false;
+  if (format == ndb::FileFormat::kAnsi) {
+    PSTKIT_ASSIGN_OR_RETURN(auto probe, Store::open_view(*db));
+    store_codepage = probe->codepage();
+    options.codepage_override = store_codepage;
+  }
+  PSTKIT_ASSIGN_OR_RETURN(view, Store::open_view(*db, options));
   return load_templates();
+}
+
+Bytes StoreWriter::Impl::encode_folder_text(const std::string& utf8, uint16_t* type) const {
+  if (format != ndb::FileFormat::kAnsi) return encode_text(format, utf8, type);
+  *type = ltp::kPtypString8;
+  return encode_codepage(utf8, store_codepage);
 }
 
 Status StoreWriter::Impl::load_templates() {
@@ -341,7 +357,7 @@ Result<Nid> StoreWriter::create_folder(Nid parent, const std::string& name, cons
   }
   PSTKIT_ASSIGN_OR_RETURN(auto pc, ltp::PcBuilder::create(m.format));
   uint16_t st = 0;
-  Bytes text = encode_text(m.format, name, &st);
+  Bytes text = m.encode_folder_text(name, &st);
   PSTKIT_RETURN_IF_ERROR(pc.set(ltp::make_tag(prop::kDisplayName, st), text));
   PSTKIT_RETURN_IF_ERROR(pc.set(ltp::make_tag(prop::kContentCount, ltp::kPtypInteger32), i32_bytes(0)));
   PSTKIT_RETURN_IF_ERROR(pc.set(ltp::make_tag(prop::kContentUnread, ltp::kPtypInteger32), i32_bytes(0)));
@@ -376,7 +392,7 @@ Status StoreWriter::rename_folder(Nid folder, const std::string& name) {
   Impl& m = *impl_;
   PSTKIT_ASSIGN_OR_RETURN(ltp::PcBuilder * pc, m.folder_pc(folder));
   uint16_t st = 0;
-  Bytes text = encode_text(m.format, name, &st);
+  Bytes text = m.encode_folder_text(name, &st);
   pc->remove(prop::kDisplayName);
   PSTKIT_RETURN_IF_ERROR(pc->set(ltp::make_tag(prop::kDisplayName, st), text));
   PSTKIT_RETURN_IF_ERROR(m.sync_hierarchy_row(folder));

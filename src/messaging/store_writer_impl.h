@@ -42,6 +42,12 @@ struct StoreWriter::Impl {
   uint32_t row_version = 1;
   // Code page of the message being built (ANSI files encode text in it).
   uint32_t text_codepage = 1252;
+  // ANSI files: the code page the store's strings are read with (recorded
+  // or inferred, Store::codepage); folder names and messages that name no
+  // code page are written in it, so that they read back as written.
+  uint32_t store_codepage = 1252;
+  // A folder's text in the file's native string type, *type receives which.
+  Bytes encode_folder_text(const std::string& utf8, uint16_t* type) const;
   // SUDs of this transaction's changes, appended to the SMQ by flush().
   SearchUpdates search;
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <iconv.h>
+#include <unicode/ucsdet.h>
 
 #include <algorithm>
 #include <iterator>
@@ -423,6 +424,68 @@ std::optional<uint32_t> codepage_from_charset(std::string_view charset) {
     if (digits && is_known_codepage(number)) return number;
   }
   return std::nullopt;
+}
+
+std::optional<uint32_t> ansi_codepage_for(uint32_t codepage) {
+  switch (codepage) {
+    case 1200: case 1201: case 12000: case 12001: case 65000: case 65001:
+    case 20127:  // us-ascii: 7-bit, no script
+      return std::nullopt;
+    case 50220: case 50221: case 50222: case 51932: case 20932: return 932;
+    case 52936: case 51936: case 20936: case 54936: case 50227: return 936;
+    case 50225: case 51949: return 949;
+    case 28591: case 28605: return 1252;
+    case 28592: return 1250;
+    case 28595: case 20866: case 21866: return 1251;
+    case 28597: return 1253;
+    case 28599: return 1254;
+    case 28598: case 38598: return 1255;
+    case 28596: return 1256;
+    case 28594: case 28603: return 1257;
+    default: break;
+  }
+  if (!is_known_codepage(codepage)) return std::nullopt;
+  return codepage;
+}
+
+std::optional<uint32_t> detect_codepage(ByteView sample) {
+  if (is_ascii(sample)) return std::nullopt;
+  // ICU takes an int32_t length; a sample is kilobytes.
+  const int32_t size = int32_t(std::min<size_t>(sample.size(), size_t{1} << 20));
+  UErrorCode status = U_ZERO_ERROR;
+  UCharsetDetector* detector = ucsdet_open(&status);
+  if (U_FAILURE(status)) return std::nullopt;
+  std::optional<uint32_t> best;
+  ucsdet_setText(detector, reinterpret_cast<const char*>(sample.data()), size, &status);
+  int32_t count = 0;
+  const UCharsetMatch** matches = U_SUCCESS(status) ? ucsdet_detectAll(detector, &count, &status) : nullptr;
+  // Matches come best first; the first that names a code page an ANSI store
+  // can hold and that reads every byte of the sample wins. Short samples
+  // give ICU little to go on (it ranks Shift-JIS first for "Gr\xFC\xDF"),
+  // so a guess under which some bytes are invalid is passed over, and a
+  // double-byte page needs a few characters of evidence (those two bytes
+  // are one valid character in 949).
+  constexpr int32_t kMinConfidence = 10;
+  constexpr size_t kMinDoubleByteEvidence = 8;  // high bytes: four characters
+  size_t high_bytes = 0;
+  for (size_t i = 0; i < size_t(size); ++i) high_bytes += sample.u8(i) >> 7;
+  auto reads_cleanly = [&](uint32_t cp) {
+    const bool double_byte = cp == 932 || cp == 936 || cp == 949 || cp == 950 || cp == 1361;
+    if (double_byte && high_bytes < kMinDoubleByteEvidence) return false;
+    return decode_codepage(sample, cp).find("\xEF\xBF\xBD") == std::string::npos;
+  };
+  for (int32_t i = 0; matches && U_SUCCESS(status) && i < count && !best; ++i) {
+    UErrorCode s = U_ZERO_ERROR;
+    const char* name = ucsdet_getName(matches[i], &s);
+    const int32_t confidence = ucsdet_getConfidence(matches[i], &s);
+    if (U_FAILURE(s) || !name || confidence < kMinConfidence) continue;
+    auto cp = codepage_from_charset(name);
+    if (!cp) continue;
+    std::optional<uint32_t> candidate = *cp == kCodepageUtf8 ? std::optional<uint32_t>(kCodepageUtf8) : ansi_codepage_for(*cp);
+    if (candidate && reads_cleanly(*candidate)) best = candidate;
+  }
+  ucsdet_close(detector);
+  return best;
 }
 
 }  // namespace pstkit
