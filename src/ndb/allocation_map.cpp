@@ -82,17 +82,17 @@ bool AllocationMap::allocate_in_region(uint64_t region, uint64_t slots, uint64_t
 uint64_t AllocationMap::allocate(uint64_t size, uint64_t align) {
   const uint64_t slots = (size + kSlotSize - 1) / kSlotSize;
   const uint64_t step = std::max<uint64_t>(1, align / kSlotSize);
-  // Regions are visited from the hint's onwards, then from the first; full
+  // Next-fit: from the hint to the end of its region, the regions after it,
+  // wrapping around, and the hint's region before the hint last. Full
   // regions are skipped by their free count, so a search costs at most one
   // region scan per region with room. A block never straddles regions.
   const uint64_t regions = region_count();
   const uint64_t hint_region = regions ? std::min(search_hint_ / kSlotsPerRegion, regions - 1) : 0;
-  for (uint64_t n = 0; n < regions; ++n) {
+  for (uint64_t n = 0; n <= regions && regions > 0; ++n) {
     const uint64_t r = (hint_region + n) % regions;
     if (free_in_region_[r] < slots) continue;
     uint64_t at = 0;
-    if (allocate_in_region(r, slots, step, n == 0 ? search_hint_ : 0, &at) ||
-        (n == 0 && allocate_in_region(r, slots, step, 0, &at))) {
+    if (allocate_in_region(r, slots, step, n == 0 ? search_hint_ : 0, &at)) {
       set_bits(at, slots, true);
       search_hint_ = at + slots;
       return kFirstAMapOffset + at * kSlotSize;
@@ -113,7 +113,6 @@ std::vector<std::pair<uint64_t, uint64_t>> AllocationMap::apply_frees() {
     const uint64_t count = (size + kSlotSize - 1) / kSlotSize;
     if (first + count > bits_.size()) continue;
     set_bits(first, count, false);
-    search_hint_ = std::min(search_hint_, first);
     freed.emplace_back(offset, count * kSlotSize);
   }
   pending_frees_.clear();
@@ -137,6 +136,21 @@ bool AllocationMap::is_allocated(uint64_t offset, uint64_t size) const {
     if (!bits_[first + i]) return false;
   }
   return true;
+}
+
+bool AllocationMap::is_free(uint64_t offset, uint64_t size) const {
+  if (offset < kFirstAMapOffset) return false;
+  const uint64_t first = (offset - kFirstAMapOffset) / kSlotSize;
+  const uint64_t count = (size + kSlotSize - 1) / kSlotSize;
+  if (first + count > bits_.size()) return false;
+  for (uint64_t i = 0; i < count; ++i) {
+    if (bits_[first + i]) return false;
+  }
+  return true;
+}
+
+void AllocationMap::set_search_start(uint64_t offset) {
+  search_hint_ = offset < kFirstAMapOffset ? 0 : std::min<uint64_t>((offset - kFirstAMapOffset) / kSlotSize, bits_.size());
 }
 
 uint64_t AllocationMap::free_slots(uint64_t region) const { return free_in_region_[region]; }

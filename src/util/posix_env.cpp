@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "pstkit/env.h"
+#include "util/file_lock.h"
 
 namespace pstkit {
 namespace {
@@ -70,6 +71,21 @@ class PosixFile final : public WritableFile {
     if (::ftruncate(fd_, off_t(size)) != 0) return Status::io_error(errno_text("truncate", path_));
     size_ = size;
     return Status::ok();
+  }
+
+  Status lock(FileLock which, LockMode mode, const LockWait& wait) override {
+    if (which == FileLock::kWriter) {
+      if (mode == LockMode::kUnlock) {
+        filelock::unlock_writer(fd_);
+        return Status::ok();
+      }
+      return filelock::lock_writer(fd_, path_, wait, mode == LockMode::kExclusiveAfterWaiters);
+    }
+    if (mode == LockMode::kUnlock) {
+      filelock::let_readers_in(path_);
+      return Status::ok();
+    }
+    return filelock::keep_readers_out(path_, wait);
   }
 
  private:
