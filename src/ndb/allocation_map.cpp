@@ -9,6 +9,9 @@ constexpr uint64_t kFMapFirstRegion = 128;     // the header's rgbFM covers regi
 constexpr uint64_t kFMapInterval = 496;        // one FMap byte per region
 constexpr uint64_t kFPMapFirstRegion = 8192;   // rgbFP covers 128*8 PMaps = 8192 regions
 constexpr uint64_t kFPMapInterval = 496 * 8 * 8;  // one FPMap bit per PMap
+// Free space behind the allocation point is reused once it exceeds this
+// fraction (1/n) of the file; until then the file grows.
+constexpr uint64_t kReuseFreeFraction = 4;
 
 }  // namespace
 
@@ -82,13 +85,19 @@ bool AllocationMap::allocate_in_region(uint64_t region, uint64_t slots, uint64_t
 uint64_t AllocationMap::allocate(uint64_t size, uint64_t align) {
   const uint64_t slots = (size + kSlotSize - 1) / kSlotSize;
   const uint64_t step = std::max<uint64_t>(1, align / kSlotSize);
-  // Next-fit: from the hint to the end of its region, the regions after it,
-  // wrapping around, and the hint's region before the hint last. Full
-  // regions are skipped by their free count, so a search costs at most one
-  // region scan per region with room. A block never straddles regions.
+  // Next-fit: from the hint to the end of the file; then, only when a
+  // good part of the file is free, wrapping around to reuse it (the hint's
+  // region before the hint last); otherwise the file grows. Space freed
+  // recently is thus reused last: readers that take no lock (libpff,
+  // readpst, Outlook) and opened an earlier state keep finding its blocks
+  // and pages. Full regions are skipped by their free count, so a search
+  // costs at most one region scan per region with room. A block never
+  // straddles regions.
   const uint64_t regions = region_count();
   const uint64_t hint_region = regions ? std::min(search_hint_ / kSlotsPerRegion, regions - 1) : 0;
-  for (uint64_t n = 0; n <= regions && regions > 0; ++n) {
+  const bool wrap = free_bytes() > regions * kAMapRegionSize / kReuseFreeFraction;
+  const uint64_t last = wrap ? regions : regions - hint_region - 1;
+  for (uint64_t n = 0; n <= last && regions > 0; ++n) {
     const uint64_t r = (hint_region + n) % regions;
     if (free_in_region_[r] < slots) continue;
     uint64_t at = 0;

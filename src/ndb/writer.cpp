@@ -19,6 +19,10 @@ namespace {
 constexpr uint8_t kBlockTypeXBlock = 0x01;
 constexpr uint8_t kBlockTypeSubnode = 0x02;
 constexpr uint8_t kDListFlagBackfillComplete = 0x01;
+// How many of a session's latest commits keep what they freed unwiped (see
+// Writer::wipe_deferred).
+constexpr size_t kCommitsNotWipedWhileWriting = 8;
+constexpr size_t kCommitsNotWipedAtClose = 1;
 
 // Lets the block decoder read through a WritableFile.
 class FileByteSource final : public ByteSource {
@@ -43,7 +47,7 @@ class Writer final : public WritableDatabase {
   ~Writer() override {
     // Space this session freed and nobody reuses is wiped while the writer
     // lock is still held (see wipe_deferred).
-    if (!changed_) (void)wipe_deferred(true);
+    if (!changed_) (void)wipe_deferred(kCommitsNotWipedAtClose);
   }
 
   const LockWait& lock_wait() const { return wait_; }
@@ -632,7 +636,7 @@ class Writer final : public WritableDatabase {
     finish_commit();
     // 4. Wipe what earlier commits of this session freed and no later one
     // reused (see wipe_deferred).
-    (void)wipe_deferred(false);
+    (void)wipe_deferred(kCommitsNotWipedWhileWriting);
     return Status::ok();
   }
 
@@ -663,13 +667,13 @@ class Writer final : public WritableDatabase {
 
   // Freed space is zeroed so that deleted content does not linger in the
   // file and recovery tools do not resurrect stale versions of tables, but
-  // not at once: a reader without pstkit's locks (libpff, readpst, Outlook)
-  // that opened the state before a commit still reads the blocks that
-  // commit freed. So a commit wipes what the commits before the previous
-  // one freed, and closing the writer wipes the rest, each extent only if it
-  // is still free. Free space needs no journal or sync.
-  Status wipe_deferred(bool all) {
-    const size_t keep = all ? 0 : 2;
+  // late: a reader without pstkit's locks (libpff, readpst, Outlook) that
+  // opened the state before a commit still reads the blocks and pages that
+  // commit freed. While writing, what the last kCommitsNotWipedWhileWriting
+  // commits of this session freed is kept; at close, what its last commit
+  // freed. Each extent is wiped only if it is still free. Free space needs
+  // no journal or sync.
+  Status wipe_deferred(size_t keep) {
     while (wipe_later_.size() > keep) {
       for (const auto& [offset, size] : wipe_later_.front()) {
         if (!amap_.is_free(offset, size)) continue;

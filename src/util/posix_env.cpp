@@ -79,7 +79,12 @@ class PosixFile final : public WritableFile {
         filelock::unlock_writer(fd_);
         return Status::ok();
       }
-      return filelock::lock_writer(fd_, path_, wait, mode == LockMode::kExclusiveAfterWaiters);
+      PSTKIT_RETURN_IF_ERROR(filelock::lock_writer(fd_, path_, wait, mode == LockMode::kExclusiveAfterWaiters));
+      // Another writer may have grown the file while this one waited.
+      struct stat st {};
+      if (::fstat(fd_, &st) != 0) return Status::io_error(errno_text("stat", path_));
+      size_ = uint64_t(st.st_size);
+      return Status::ok();
     }
     if (mode == LockMode::kUnlock) {
       filelock::let_readers_in(path_);
