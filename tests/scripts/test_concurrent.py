@@ -104,7 +104,7 @@ def folder_subjects(lines):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--pstkit", required=True)
-    ap.add_argument("--messages", type=int, default=60, help="messages per writer")
+    ap.add_argument("--messages", type=int, default=150, help="messages per writer")
     ap.add_argument("--batch", type=int, default=10)
     args = ap.parse_args()
     pstkit = os.path.abspath(args.pstkit)
