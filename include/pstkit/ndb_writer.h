@@ -42,7 +42,6 @@ struct WriterOptions {
 struct RecoveryReport {
   bool rolled_back_journal = false;  // a commit was interrupted before its header landed; the old state was restored
   bool rolled_forward_journal = false;  // a commit was interrupted after its header landed; it was completed
-  bool discarded_journal = false;    // an incomplete journal (nothing written in place) was removed
   bool truncated_tail = false;       // bytes past ibFileEof from an interrupted commit were cut
   bool rebuilt_amap = false;         // fAMapValid was INVALID: the AMaps were rebuilt
 };

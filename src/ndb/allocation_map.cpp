@@ -95,17 +95,25 @@ uint64_t AllocationMap::allocate(uint64_t size, uint64_t align) {
   // straddles regions.
   const uint64_t regions = region_count();
   const uint64_t hint_region = regions ? std::min(search_hint_ / kSlotsPerRegion, regions - 1) : 0;
-  const bool wrap = free_bytes() > regions * kAMapRegionSize / kReuseFreeFraction;
-  const uint64_t last = wrap ? regions : regions - hint_region - 1;
-  for (uint64_t n = 0; n <= last && regions > 0; ++n) {
-    const uint64_t r = (hint_region + n) % regions;
-    if (free_in_region_[r] < slots) continue;
-    uint64_t at = 0;
-    if (allocate_in_region(r, slots, step, n == 0 ? search_hint_ : 0, &at)) {
-      set_bits(at, slots, true);
-      search_hint_ = at + slots;
-      return kFirstAMapOffset + at * kSlotSize;
+  auto search = [&](uint64_t from_n, uint64_t to_n, uint64_t* out) {
+    for (uint64_t n = from_n; n <= to_n; ++n) {
+      const uint64_t r = (hint_region + n) % regions;
+      if (free_in_region_[r] < slots) continue;
+      uint64_t at = 0;
+      if (allocate_in_region(r, slots, step, n == 0 ? search_hint_ : 0, &at)) {
+        set_bits(at, slots, true);
+        search_hint_ = at + slots;
+        *out = kFirstAMapOffset + at * kSlotSize;
+        return true;
+      }
     }
+    return false;
+  };
+  uint64_t offset = 0;
+  if (regions > 0) {
+    if (search(0, regions - hint_region - 1, &offset)) return offset;
+    const bool reuse = free_bytes() > regions * kAMapRegionSize / kReuseFreeFraction;
+    if (reuse && search(regions - hint_region, regions, &offset)) return offset;
   }
   add_region();
   search_hint_ = (region_count() - 1) * kSlotsPerRegion;

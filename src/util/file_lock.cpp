@@ -40,7 +40,10 @@ int ofd(int fd, int cmd, short type, off_t byte) {
 
 bool try_lock(int fd, short type, off_t byte, Status* error) {
   if (ofd(fd, F_OFD_SETLK, type, byte) == 0) return true;
-  if (errno != EAGAIN && errno != EACCES) *error = Status::io_error(std::string("lock: ") + std::strerror(errno));
+  if (errno == EAGAIN || errno == EACCES) return false;
+  // A file system without OFD locks: go on without them, as before them.
+  if (errno == ENOLCK || errno == EINVAL || errno == EOPNOTSUPP) return true;
+  *error = Status::io_error(std::string("lock: ") + std::strerror(errno));
   return false;
 }
 
