@@ -14,6 +14,7 @@
 #include "pstkit/messaging.h"
 #include "pstkit/ndb.h"
 #include "pstkit/ndb_writer.h"
+#include "pstkit/ltp_builder.h"
 #include "pstkit/store_writer.h"
 
 namespace pstkit {
@@ -187,6 +188,42 @@ TEST_F(LockTest, ForeignJournalIsNeverDeletedAndKeepsWritersOut) {
   EXPECT_TRUE(fs::exists(journal));
   EXPECT_EQ(read_all(journal), "some other program's journal");
   EXPECT_EQ(read_all(path_), before);
+}
+
+// The wipe is deferred for readers that take no lock, but what a deleted
+// message held is gone from the file once its writer closes, even when the
+// writer's last commit deleted it.
+TEST_F(LockTest, DeletedContentIsWipedAtClose) {
+  const std::string plain = "pstkit-wipe-marker-";
+  Bytes data;
+  for (int i = 0; i < 400; ++i) data.insert(data.end(), plain.begin(), plain.end());
+  // As the file holds it: MS-PST 5.1 permutative encoding, byte by byte.
+  std::string marker = plain;
+  ndb::encode_permute(reinterpret_cast<uint8_t*>(marker.data()), marker.size());
+  Nid message = 0;
+  {
+    auto w = StoreWriter::open(path_);
+    ASSERT_TRUE(w.is_ok()) << w.status().message();
+    NewMessage m;
+    m.properties = {ltp::string_value(prop::kMessageClass, "IPM.Note"), ltp::string_value(prop::kSubject, "Gone")};
+    NewAttachment a;
+    a.properties = {ltp::string_value(prop::kAttachLongFilename, "gone.bin")};
+    a.data = data;
+    m.attachments.push_back(std::move(a));
+    auto nid = (*w)->create_message((*w)->ipm_subtree(), m);
+    ASSERT_TRUE(nid.is_ok()) << nid.status().message();
+    message = *nid;
+    ASSERT_TRUE((*w)->commit().is_ok());
+  }
+  ASSERT_NE(read_all(path_).find(marker), std::string::npos);
+  {
+    auto w = StoreWriter::open(path_);
+    ASSERT_TRUE(w.is_ok()) << w.status().message();
+    ASSERT_TRUE((*w)->delete_message(message).is_ok());
+    ASSERT_TRUE((*w)->commit().is_ok());
+  }
+  const std::string after = read_all(path_);
+  EXPECT_EQ(after.find(marker), std::string::npos) << "at " << after.find(marker) << " of " << after.size();
 }
 
 }  // namespace

@@ -47,7 +47,13 @@ class Writer final : public WritableDatabase {
   ~Writer() override {
     // Space this session freed and nobody reuses is wiped while the writer
     // lock is still held (see wipe_deferred).
-    if (!changed_) (void)wipe_deferred(kCommitsNotWipedAtClose);
+    if (!changed_ && holds_writer_lock_) {
+      (void)wipe_deferred(kCommitsNotWipedAtClose);
+      // Deleted content does not linger, whichever commit deleted it.
+      for (const auto& [offset, size] : deleted_last_) {
+        if (amap_.is_free(offset, size)) (void)zero(offset, size);
+      }
+    }
   }
 
   const LockWait& lock_wait() const { return wait_; }
@@ -484,6 +490,7 @@ class Writer final : public WritableDatabase {
     }
     PSTKIT_RETURN_IF_ERROR(bbt_->erase(bid_key(e.bid)));
     amap_.free_later(e.offset, block_disk_size(h_, e.stored_size));
+    if (deleting_) deleted_now_.emplace_back(e.offset, block_disk_size(h_, e.stored_size));
     std::lock_guard<std::mutex> lock(mu_);
     blocks_.put(bid_key(e.bid), nullptr, 0);
     return Status::ok();
@@ -537,14 +544,22 @@ class Writer final : public WritableDatabase {
     if (!old) return Status::not_found("node " + hex(nid) + " is not in the NBT");
     changed_ = true;
     PSTKIT_RETURN_IF_ERROR(nbt_->erase(nid));
-    PSTKIT_RETURN_IF_ERROR(release(old->data_bid));
-    return release(old->subnode_bid);
+    // What a deleted node held is wiped at close even if the last commit
+    // freed it (see wipe_deferred).
+    deleting_ = true;
+    Status s = release(old->data_bid);
+    if (s.is_ok()) s = release(old->subnode_bid);
+    deleting_ = false;
+    return s;
   }
 
   // ---- commit
 
   Status commit() override {
     if (!changed_ && !force_commit_) return Status::ok();
+    if (!holds_writer_lock_) {
+      return Status::io_error(path_ + ": the writer lock was given up and not taken again; nothing was written");
+    }
     Status s = do_commit();
     if (!s.is_ok()) {
       // Finish or undo what the journal describes (the header decides),
@@ -663,6 +678,8 @@ class Writer final : public WritableDatabase {
     force_commit_ = false;
     wipe_later_.push_back(std::move(freed_now_));
     freed_now_.clear();
+    deleted_last_ = std::move(deleted_now_);
+    deleted_now_.clear();
   }
 
   // Freed space is zeroed so that deleted content does not linger in the
@@ -671,7 +688,8 @@ class Writer final : public WritableDatabase {
   // opened the state before a commit still reads the blocks and pages that
   // commit freed. While writing, what the last kCommitsNotWipedWhileWriting
   // commits of this session freed is kept; at close, what its last commit
-  // freed. Each extent is wiped only if it is still free. Free space needs
+  // freed, except the blocks of nodes it deleted. Each extent is wiped only
+  // if it is still free. Free space needs
   // no journal or sync.
   Status wipe_deferred(size_t keep) {
     while (wipe_later_.size() > keep) {
@@ -697,9 +715,12 @@ class Writer final : public WritableDatabase {
   Result<bool> yield_to_other_writers() override {
     if (changed_ || force_commit_) return Status::invalid_argument("yield_to_other_writers: uncommitted changes");
     PSTKIT_RETURN_IF_ERROR(file_->lock(FileLock::kWriter, LockMode::kUnlock, wait_));
+    // Without the lock, nothing may be written (not even a wipe at close).
+    holds_writer_lock_ = false;
     // Another writer may grow the file: a fresh descriptor sees its size.
     PSTKIT_ASSIGN_OR_RETURN(auto file, env_->open(path_, OpenMode::kExisting));
     PSTKIT_RETURN_IF_ERROR(file->lock(FileLock::kWriter, LockMode::kExclusiveAfterWaiters, wait_));
+    holds_writer_lock_ = true;
     file_ = std::move(file);
     source_ = FileByteSource(file_.get());
     PSTKIT_ASSIGN_OR_RETURN(JournalState js, recover_from_journal(env_, path_, file_.get()));
@@ -789,6 +810,7 @@ class Writer final : public WritableDatabase {
     amap_ = AllocationMap::from_pages(std::move(bodies));
     amap_.clear_dirty();
     changed_ = false;
+    deleted_now_.clear();
     if (file_->size() > committed_.file_eof) PSTKIT_RETURN_IF_ERROR(file_->truncate(committed_.file_eof));
     return Status::ok();
   }
@@ -812,6 +834,11 @@ class Writer final : public WritableDatabase {
   bool has_dlist_ = false;
   Bid dlist_bid_ = 0;
   LockWait wait_;
+  bool holds_writer_lock_ = true;
+  // Blocks of nodes deleted in the transaction in progress, and in the last
+  // commit.
+  bool deleting_ = false;
+  std::vector<std::pair<uint64_t, uint64_t>> deleted_now_, deleted_last_;
   // Extents freed by the commit in progress, and by each earlier commit of
   // this session, oldest first, not wiped yet.
   std::vector<std::pair<uint64_t, uint64_t>> freed_now_;
