@@ -1,5 +1,6 @@
 // WritableDatabase: copy-on-write changes, committed through the journal.
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <mutex>
 
@@ -19,10 +20,8 @@ namespace {
 constexpr uint8_t kBlockTypeXBlock = 0x01;
 constexpr uint8_t kBlockTypeSubnode = 0x02;
 constexpr uint8_t kDListFlagBackfillComplete = 0x01;
-// How many of a session's latest commits keep what they freed unwiped (see
-// Writer::wipe_deferred).
-constexpr size_t kCommitsNotWipedWhileWriting = 8;
-constexpr size_t kCommitsNotWipedAtClose = 1;
+// How long what a commit freed stays unwiped (see Writer::wipe_deferred).
+constexpr std::chrono::seconds kWipeDelay{10};
 
 // Lets the block decoder read through a WritableFile.
 class FileByteSource final : public ByteSource {
@@ -48,9 +47,9 @@ class Writer final : public WritableDatabase {
     // Space this session freed and nobody reuses is wiped while the writer
     // lock is still held (see wipe_deferred).
     if (!changed_ && holds_writer_lock_) {
-      (void)wipe_deferred(kCommitsNotWipedAtClose);
+      (void)wipe_deferred();
       // Deleted content does not linger, whichever commit deleted it.
-      for (const auto& [offset, size] : deleted_last_) {
+      for (const auto& [offset, size] : deleted_) {
         if (amap_.is_free(offset, size)) (void)zero(offset, size);
       }
     }
@@ -651,7 +650,7 @@ class Writer final : public WritableDatabase {
     finish_commit();
     // 4. Wipe what earlier commits of this session freed and no later one
     // reused (see wipe_deferred).
-    (void)wipe_deferred(kCommitsNotWipedWhileWriting);
+    (void)wipe_deferred();
     return Status::ok();
   }
 
@@ -676,9 +675,9 @@ class Writer final : public WritableDatabase {
     amap_.mark_regions_written();
     changed_ = false;
     force_commit_ = false;
-    wipe_later_.push_back(std::move(freed_now_));
+    wipe_later_.push_back({std::chrono::steady_clock::now(), std::move(freed_now_)});
     freed_now_.clear();
-    deleted_last_ = std::move(deleted_now_);
+    deleted_.insert(deleted_.end(), deleted_now_.begin(), deleted_now_.end());
     deleted_now_.clear();
   }
 
@@ -686,14 +685,14 @@ class Writer final : public WritableDatabase {
   // file and recovery tools do not resurrect stale versions of tables, but
   // late: a reader without pstkit's locks (libpff, readpst, Outlook) that
   // opened the state before a commit still reads the blocks and pages that
-  // commit freed. While writing, what the last kCommitsNotWipedWhileWriting
-  // commits of this session freed is kept; at close, what its last commit
-  // freed, except the blocks of nodes it deleted. Each extent is wiped only
-  // if it is still free. Free space needs
-  // no journal or sync.
-  Status wipe_deferred(size_t keep) {
-    while (wipe_later_.size() > keep) {
-      for (const auto& [offset, size] : wipe_later_.front()) {
+  // commit freed. So what a commit freed is wiped by a later commit or the
+  // close of the same writer once kWipeDelay has passed; what deleted nodes
+  // held is wiped at close in any case. Each extent is wiped only if it is
+  // still free. Free space needs no journal or sync.
+  Status wipe_deferred() {
+    const auto now = std::chrono::steady_clock::now();
+    while (!wipe_later_.empty() && now - wipe_later_.front().first >= kWipeDelay) {
+      for (const auto& [offset, size] : wipe_later_.front().second) {
         if (!amap_.is_free(offset, size)) continue;
         PSTKIT_RETURN_IF_ERROR(zero(offset, size));
       }
@@ -835,14 +834,15 @@ class Writer final : public WritableDatabase {
   Bid dlist_bid_ = 0;
   LockWait wait_;
   bool holds_writer_lock_ = true;
-  // Blocks of nodes deleted in the transaction in progress, and in the last
-  // commit.
+  // Blocks of nodes deleted in the transaction in progress, and by this
+  // session's commits.
   bool deleting_ = false;
-  std::vector<std::pair<uint64_t, uint64_t>> deleted_now_, deleted_last_;
+  std::vector<std::pair<uint64_t, uint64_t>> deleted_now_, deleted_;
   // Extents freed by the commit in progress, and by each earlier commit of
-  // this session, oldest first, not wiped yet.
+  // this session with when it committed, oldest first, not wiped yet.
   std::vector<std::pair<uint64_t, uint64_t>> freed_now_;
-  std::vector<std::vector<std::pair<uint64_t, uint64_t>>> wipe_later_;
+  std::vector<std::pair<std::chrono::steady_clock::time_point, std::vector<std::pair<uint64_t, uint64_t>>>>
+      wipe_later_;
   mutable std::mutex mu_;
   mutable LruCache<BTreePage> pages_;
   mutable LruCache<Bytes> blocks_;
