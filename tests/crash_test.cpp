@@ -228,8 +228,12 @@ TEST_P(CrashTest, EveryWriteAndSyncLeavesOldOrNewState) {
       auto ro = ndb::Database::open(real);
       const std::string read_only = ro ? snapshot_of(std::move(*ro)) : "unreadable: " + ro.status().message();
       if (read_only != expected) problem += "read-only open reads another state; ";
-      auto ro_check = check::check_file(real);
-      if (!ro_check.is_ok() || !ro_check->clean()) problem += "check (before recovery) finds errors; ";
+      // With a journal pending, check reads through it; without one, it
+      // reads what the recovered file below holds (checked there).
+      if (disk.count("-journal")) {
+        auto ro_check = check::check_file(real);
+        if (!ro_check.is_ok() || !ro_check->clean()) problem += "check (before recovery) finds errors; ";
+      }
       for (const auto& suffix : suffixes) {
         const bool was = disk.count(suffix) > 0;
         if (was != std::filesystem::exists(real + suffix) || (was && read_file(real + suffix) != disk[suffix])) {
