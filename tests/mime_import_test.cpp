@@ -828,6 +828,7 @@ TEST(MimeImportFault, WriteFailureLeavesTheLastCommit) {
   for (int64_t k = 0; k < events; k += 3) {
     env.put_file(path, base);
     env.files().erase(path + "-journal");
+    env.files().erase(path + "-journal.tmp");
     env.arm(k, false);
     auto [status, counters] = run(env);
     // A failure after the last commit became durable (removing the journal)
@@ -837,8 +838,11 @@ TEST(MimeImportFault, WriteFailureLeavesTheLastCommit) {
     for (auto survival : {testing::FaultEnv::Survival::kNoUnsynced, testing::FaultEnv::Survival::kAllUnsynced}) {
       fs::remove(real);
       fs::remove(real + "-journal");
+      fs::remove(real + "-journal.tmp");
       for (const auto& [p, bytes] : env.disk_after_crash(survival)) {
-        std::ofstream out(p == path ? real : real + "-journal", std::ios::binary);
+        // The file, its journal, and a journal not yet renamed into place.
+        if (p.rfind(path, 0) != 0) continue;
+        std::ofstream out(real + p.substr(path.size()), std::ios::binary);
         out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
       }
       const int n = count_messages(real);

@@ -216,7 +216,11 @@ TEST_P(SalvageTest, BothRootPagesDestroyed) {
       << report.tree_errors[1];
   EXPECT_EQ(report.nodes_from_tree, 0u);
   EXPECT_EQ(report.nodes_from_scan, nodes_.size());
-  EXPECT_EQ(report.blocks_from_scan, blocks_.size());
+  // The scan also finds the old versions of the tables the last commit
+  // replaced: a writer leaves what its last commit freed unwiped, for
+  // readers that take no lock (docs/COMMIT_PROTOCOL.md). The newest
+  // version of each node still wins.
+  EXPECT_GE(report.blocks_from_scan, blocks_.size());
   EXPECT_EQ(read_subjects(std::move(db)), subjects_);
 }
 

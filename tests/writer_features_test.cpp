@@ -335,6 +335,7 @@ TEST_P(WriterFeatures, FoldersNestedRenamedMovedDeleted) {
   message(c, note("in C", true));
   commit();
   // A second transaction on the reopened file.
+  writer_.reset();  // one writer at a time: the reopen waits for the writer lock
   auto w = StoreWriter::open(path_);
   ASSERT_TRUE(w.is_ok()) << w.status().message();
   writer_ = std::move(*w);
@@ -433,6 +434,7 @@ TEST_P(WriterFeatures, EditsReadBack) {
             m4 = message(inbox, fourth);
   commit();
 
+  writer_.reset();  // one writer at a time: the reopen waits for the writer lock
   auto w = StoreWriter::open(path_);
   ASSERT_TRUE(w.is_ok()) << w.status().message();
   writer_ = std::move(*w);

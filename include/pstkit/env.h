@@ -3,6 +3,8 @@
 // and full disks at any write or sync (see tests/fault_env.h).
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -10,6 +12,25 @@
 #include "pstkit/status.h"
 
 namespace pstkit {
+
+// pstkit's advisory locks on a data file (docs/COMMIT_PROTOCOL.md).
+enum class FileLock {
+  kWriter,   // one writer at a time, from open to close
+  kReaders,  // exclusive: keeps other processes' pstkit readers out during a commit
+};
+enum class LockMode {
+  kUnlock,
+  kExclusive,
+  // The writer lock again after releasing it between batches: writers
+  // already waiting take it first.
+  kExclusiveAfterWaiters,
+};
+// How long a lock may be waited for, and who hears (once) that a wait began
+// and for whom.
+struct LockWait {
+  std::chrono::milliseconds timeout{60000};
+  std::function<void(const std::string&)> notice;
+};
 
 class WritableFile {
  public:
@@ -21,6 +42,15 @@ class WritableFile {
   // Makes every completed write durable (fdatasync).
   virtual Status sync() = 0;
   virtual Status truncate(uint64_t size) = 0;
+  // Takes or releases one of pstkit's locks on this file, waiting up to
+  // wait.timeout (an error then says for whom it waited). In-memory files
+  // have nothing to lock.
+  virtual Status lock(FileLock which, LockMode mode, const LockWait& wait) {
+    (void)which;
+    (void)mode;
+    (void)wait;
+    return Status::ok();
+  }
 };
 
 enum class OpenMode {

@@ -8,6 +8,7 @@
 // decrypted, inflated for 4K-page OST). Memory is bounded by a block cache.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -189,6 +190,11 @@ struct Options {
   size_t cache_bytes = size_t{2} << 20;
   // Verify block CRCs on every read (check always does).
   bool verify_block_crc = true;
+  // A file opened by path is read under the shared readers lock, held until
+  // the database is destroyed; commits of other processes wait for it
+  // (docs/COMMIT_PROTOCOL.md). How long to wait for a commit in progress:
+  // negative: $PSTKIT_LOCK_TIMEOUT seconds, else 60 s.
+  std::chrono::milliseconds lock_timeout{-1};
 };
 
 class Database {

@@ -1,6 +1,6 @@
 // Salvage: reading a file whose B-trees are damaged (the NDB half of
-// repair; not to be confused with rolling back an interrupted commit,
-// ndb_writer.h recover_file).
+// repair; not to be confused with recovering an interrupted commit,
+// docs/COMMIT_PROTOCOL.md).
 //
 // Every block and B-tree page carries a trailer naming its own BID, with a
 // signature that depends on its file offset and a CRC of its bytes

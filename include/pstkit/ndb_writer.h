@@ -11,6 +11,8 @@
 // The writer is also a Database: reads see uncommitted changes.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -29,12 +31,17 @@ struct CreateOptions {
 struct WriterOptions {
   Env* env = nullptr;  // nullptr: Env::posix()
   Options read;        // cache sizes for reads
+  // How long to wait for another writer, or for readers around a commit
+  // (docs/COMMIT_PROTOCOL.md); negative: $PSTKIT_LOCK_TIMEOUT seconds, else 60 s.
+  std::chrono::milliseconds lock_timeout{-1};
+  // Hears, once per wait, that a wait began and for whom (nullptr: silence).
+  std::function<void(const std::string&)> notice;
 };
 
 // What recovery did when the file was opened.
 struct RecoveryReport {
-  bool rolled_back_journal = false;  // a commit was interrupted; the old state was restored
-  bool discarded_journal = false;    // an incomplete journal (nothing written in place) was removed
+  bool rolled_back_journal = false;  // a commit was interrupted before its header landed; the old state was restored
+  bool rolled_forward_journal = false;  // a commit was interrupted after its header landed; it was completed
   bool truncated_tail = false;       // bytes past ibFileEof from an interrupted commit were cut
   bool rebuilt_amap = false;         // fAMapValid was INVALID: the AMaps were rebuilt
 };
@@ -45,8 +52,11 @@ class WritableDatabase : public Database {
   // a store needs; see messaging). Fails if path exists.
   static Result<std::unique_ptr<WritableDatabase>> create(const std::string& path, const CreateOptions& options,
                                                           const WriterOptions& writer = {});
-  // Opens an existing ANSI or Unicode file for writing, recovering an
-  // interrupted commit first.
+  // Opens an existing ANSI or Unicode file for writing: takes the writer
+  // lock (waiting for another writer up to the timeout), then completes or
+  // undoes an interrupted commit. Fails, without writing, when FILE-journal
+  // is not a pstkit journal. The lock is held until the database is
+  // destroyed (or released by yield_to_other_writers).
   static Result<std::unique_ptr<WritableDatabase>> open(const std::string& path, const WriterOptions& writer = {});
 
   virtual const RecoveryReport& recovery() const = 0;
@@ -109,10 +119,23 @@ class WritableDatabase : public Database {
   virtual Status commit() = 0;
   // Drops every change since the last commit.
   virtual Status rollback() = 0;
+  // Between transactions: releases the writer lock so that writers waiting
+  // for it can commit, takes it again, and reloads the file if another
+  // writer changed it meanwhile. Returns whether it did (what the caller
+  // read before is then stale). Fails if there are uncommitted changes.
+  virtual Result<bool> yield_to_other_writers() = 0;
 };
 
-// Recovers an interrupted commit of path without opening it for writing
-// (used before read-only opens). Returns what it did.
-Result<RecoveryReport> recover_file(const std::string& path, Env* env = nullptr);
+
+// What a reader finds next to a file (FILE-journal), read without writing
+// anything: a commit interrupted after its header landed (readers see it
+// committed; the next writer completes it), one interrupted before (readers
+// see the state before it; the next writer undoes it), or a FILE-journal
+// that is not pstkit's (read past, never deleted; writers refuse the file).
+struct PendingJournal {
+  enum class Kind { kNone, kRollForward, kRollBack, kForeign } kind = Kind::kNone;
+  std::string detail;  // kForeign: why it is not a pstkit journal
+};
+PendingJournal inspect_journal(const std::string& path);
 
 }  // namespace pstkit::ndb

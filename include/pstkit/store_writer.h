@@ -105,6 +105,11 @@ class StoreWriter {
   bool has_changes() const;
   Status commit();
   Status rollback();
+  // Between transactions of a long job (an import's batches): lets writers
+  // waiting for the file commit, then continues from the file as they left
+  // it (ndb::WritableDatabase::yield_to_other_writers). Ids of folders and
+  // messages stay valid unless another writer deleted them.
+  Status let_other_writers_commit();
 
   struct Impl;
 

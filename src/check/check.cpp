@@ -3,6 +3,7 @@
 
 #include "check/context.h"
 #include "ndb/byte_source.h"
+#include "ndb/journal.h"
 
 namespace pstkit::check {
 
@@ -33,7 +34,9 @@ Report check_database(const ndb::Database& db, const CheckOptions& options) {
 }
 
 Result<Report> check_file(const std::string& path, const CheckOptions& options) {
-  PSTKIT_ASSIGN_OR_RETURN(auto src, ndb::open_file_source(path));
+  // What is checked is the committed state: with a commit interrupted, the
+  // state its journal says readers see (docs/COMMIT_PROTOCOL.md).
+  PSTKIT_ASSIGN_OR_RETURN(auto src, ndb::open_committed_file(path, std::chrono::milliseconds(-1)));
   const uint64_t size = src->size();
   Bytes head(size_t(std::min<uint64_t>(size, kHeaderBytes)));
   PSTKIT_RETURN_IF_ERROR(src->read(0, head.size(), head.data()));

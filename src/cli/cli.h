@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pstkit/messaging.h"
+#include "pstkit/ndb_writer.h"
 
 namespace pstkit::cli {
 
@@ -36,6 +37,16 @@ struct ReadOptions {
 // Opens a store or prints why not (returns nullptr). With options.recover,
 // prints what the recovery found on stderr.
 std::unique_ptr<Store> open_store_or_report(const std::string& path, const ReadOptions& options = {});
+
+// How the writing commands open a file: waits for locks are announced on
+// stderr (docs/COMMIT_PROTOCOL.md).
+ndb::WriterOptions writer_options();
+// Says on stderr what a writer's open recovered.
+void report_recovery(const std::string& path, const ndb::RecoveryReport& report);
+// Says on stderr, for a reading command, that FILE has a pending recovery
+// (the command reads the committed state; the next writing command
+// completes it) or a FILE-journal that is not pstkit's.
+void report_pending_journal(const std::string& path);
 
 // "Inbox/Projects/" -> {"Inbox", "Projects"}; empty components are dropped,
 // so "" and "/" name the IPM subtree itself.

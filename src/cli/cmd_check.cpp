@@ -3,7 +3,6 @@
 #include <iostream>
 
 #include "cli/cli.h"
-#include "pstkit/ndb_writer.h"
 #include "pstkit/check.h"
 
 namespace pstkit::cli {
@@ -55,14 +54,10 @@ std::string plural(uint64_t n, const char* word) {
 }  // namespace
 
 int cmd_check(const std::string& file, bool json) {
-  // Like every command, check sees the file as its last commit left it: an
-  // interrupted commit is rolled back first (docs/COMMIT_PROTOCOL.md).
-  auto recovered = ndb::recover_file(file);
-  if (!recovered) {
-    print_error(file, recovered.status().with_context("cannot recover an interrupted commit"));
-    return kExitBadInput;
-  }
-  if (recovered->rolled_back_journal) std::cerr << "pstkit: " << file << ": rolled back an interrupted commit\n";
+  // Like every reading command, check reads the committed state and never
+  // writes: with an interrupted commit, the state its journal says readers
+  // see (docs/COMMIT_PROTOCOL.md).
+  report_pending_journal(file);
   auto checked = check::check_file(file);
   if (!checked.is_ok()) {
     // One line on stderr says why; a file that opened (not a PST, an

@@ -26,7 +26,7 @@ int cmd_create(const std::string& file, const CreateCommandOptions& options) {
     return kExitUsage;
   }
   if (!options.name.empty()) store_options.display_name = options.name;
-  auto writer = StoreWriter::create(file, store_options);
+  auto writer = StoreWriter::create(file, store_options, writer_options());
   if (!writer) {
     print_error(file, writer.status());
     return kExitBadInput;

@@ -94,14 +94,12 @@ int run_edit(const std::string& file, const std::function<Status(StoreWriter&)>&
     print_error(file, s);
     return kExitBadInput;
   }
-  auto writer = StoreWriter::open(file);
+  auto writer = StoreWriter::open(file, writer_options());
   if (!writer) {
     print_error(file, writer.status());
     return kExitBadInput;
   }
-  if ((*writer)->db().recovery().rolled_back_journal) {
-    std::cerr << "pstkit: " << file << ": rolled back an interrupted commit\n";
-  }
+  report_recovery(file, (*writer)->db().recovery());
   Status s = edit(**writer);
   if (s.is_ok() && (*writer)->has_changes()) s = (*writer)->commit();
   if (!s.is_ok()) {

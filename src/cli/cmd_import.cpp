@@ -137,19 +137,20 @@ int cmd_import(const ImportCommandOptions& options) {
       std::cerr << "pstkit: " << file << ": no such file (use --create to make a new PST)\n";
       return kExitBadInput;
     }
-    auto created = StoreWriter::create(file, NewStoreOptions{});
+    auto created = StoreWriter::create(file, NewStoreOptions{}, writer_options());
     if (!created) {
       print_error(file, created.status());
       return kExitBadInput;
     }
     writer = std::move(*created);
   } else {
-    auto opened = StoreWriter::open(file);
+    auto opened = StoreWriter::open(file, writer_options());
     if (!opened) {
       print_error(file, opened.status());
       return kExitBadInput;
     }
     writer = std::move(*opened);
+    report_recovery(file, writer->db().recovery());
   }
 
   mime::ImportOptions import_options;

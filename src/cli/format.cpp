@@ -44,17 +44,39 @@ Result<std::unique_ptr<Store>> open_recovered_store(const std::string& path, con
 
 }  // namespace
 
+ndb::WriterOptions writer_options() {
+  ndb::WriterOptions o;
+  o.notice = [](const std::string& text) { std::cerr << "pstkit: " << text << "\n"; };
+  return o;
+}
+
+void report_recovery(const std::string& path, const ndb::RecoveryReport& report) {
+  if (report.rolled_back_journal) {
+    std::cerr << "pstkit: " << path << ": undid a commit interrupted before its header was written\n";
+  }
+  if (report.rolled_forward_journal) {
+    std::cerr << "pstkit: " << path << ": completed a commit interrupted after its header was written\n";
+  }
+}
+
+void report_pending_journal(const std::string& path) {
+  const ndb::PendingJournal p = ndb::inspect_journal(path);
+  using Kind = ndb::PendingJournal::Kind;
+  if (p.kind == Kind::kRollForward || p.kind == Kind::kRollBack) {
+    std::cerr << "pstkit: " << path << ": a commit was interrupted "
+              << (p.kind == Kind::kRollForward ? "after" : "before")
+              << " its header was written; reading the committed state (the next writing command completes the "
+                 "recovery)\n";
+  } else if (p.kind == Kind::kForeign) {
+    std::cerr << "pstkit: " << path << ": warning: " << path << "-journal is not a pstkit journal (" << p.detail
+              << "); reading the file as it is\n";
+  }
+}
+
 std::unique_ptr<Store> open_store_or_report(const std::string& path, const ReadOptions& options) {
-  // A commit interrupted by a crash is rolled back before anything reads
-  // the file (docs/COMMIT_PROTOCOL.md).
-  auto recovered = ndb::recover_file(path);
-  if (!recovered) {
-    print_error(path, recovered.status().with_context("cannot recover an interrupted commit"));
-    return nullptr;
-  }
-  if (recovered->rolled_back_journal) {
-    std::cerr << "pstkit: " << path << ": rolled back an interrupted commit\n";
-  }
+  // Reading never writes: an interrupted commit is read as its journal says
+  // it stands, and left for the next writer (docs/COMMIT_PROTOCOL.md).
+  report_pending_journal(path);
   auto store = options.recover ? open_recovered_store(path, options) : Store::open(path, store_options(options));
   if (!store) {
     print_error(path, store.status());

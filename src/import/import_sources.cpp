@@ -334,6 +334,8 @@ class Importer {
 
   Status commit() {
     PSTKIT_RETURN_IF_ERROR(writer_.commit());
+    // Other writers waiting for the file commit between batches.
+    PSTKIT_RETURN_IF_ERROR(writer_.let_other_writers_commit());
     ++counters_.commits;
     staged_messages_ = 0;
     staged_bytes_ = 0;

@@ -158,6 +158,16 @@ Status StoreWriter::commit() {
   return impl_->view->reload();
 }
 
+Status StoreWriter::let_other_writers_commit() {
+  if (has_changes()) return Status::invalid_argument("let_other_writers_commit: uncommitted changes");
+  PSTKIT_ASSIGN_OR_RETURN(bool reloaded, impl_->db->yield_to_other_writers());
+  if (!reloaded) return Status::ok();
+  // What was read from the file before is stale.
+  impl_->names.reset();
+  impl_->names_dirty = false;
+  return impl_->view->reload();
+}
+
 Status StoreWriter::rollback() {
   impl_->folders.clear();
   impl_->search.clear();

@@ -9,6 +9,9 @@ constexpr uint64_t kFMapFirstRegion = 128;     // the header's rgbFM covers regi
 constexpr uint64_t kFMapInterval = 496;        // one FMap byte per region
 constexpr uint64_t kFPMapFirstRegion = 8192;   // rgbFP covers 128*8 PMaps = 8192 regions
 constexpr uint64_t kFPMapInterval = 496 * 8 * 8;  // one FPMap bit per PMap
+// Free space behind the allocation point is reused once it exceeds this
+// fraction (1/n) of the file; until then the file grows.
+constexpr uint64_t kReuseFreeFraction = 4;
 
 }  // namespace
 
@@ -82,21 +85,35 @@ bool AllocationMap::allocate_in_region(uint64_t region, uint64_t slots, uint64_t
 uint64_t AllocationMap::allocate(uint64_t size, uint64_t align) {
   const uint64_t slots = (size + kSlotSize - 1) / kSlotSize;
   const uint64_t step = std::max<uint64_t>(1, align / kSlotSize);
-  // Regions are visited from the hint's onwards, then from the first; full
-  // regions are skipped by their free count, so a search costs at most one
-  // region scan per region with room. A block never straddles regions.
+  // Next-fit: from the hint to the end of the file; then, only when a
+  // good part of the file is free, wrapping around to reuse it (the hint's
+  // region before the hint last); otherwise the file grows. Space freed
+  // recently is thus reused last: readers that take no lock (libpff,
+  // readpst, Outlook) and opened an earlier state keep finding its blocks
+  // and pages. Full regions are skipped by their free count, so a search
+  // costs at most one region scan per region with room. A block never
+  // straddles regions.
   const uint64_t regions = region_count();
   const uint64_t hint_region = regions ? std::min(search_hint_ / kSlotsPerRegion, regions - 1) : 0;
-  for (uint64_t n = 0; n < regions; ++n) {
-    const uint64_t r = (hint_region + n) % regions;
-    if (free_in_region_[r] < slots) continue;
-    uint64_t at = 0;
-    if (allocate_in_region(r, slots, step, n == 0 ? search_hint_ : 0, &at) ||
-        (n == 0 && allocate_in_region(r, slots, step, 0, &at))) {
-      set_bits(at, slots, true);
-      search_hint_ = at + slots;
-      return kFirstAMapOffset + at * kSlotSize;
+  auto search = [&](uint64_t from_n, uint64_t to_n, uint64_t* out) {
+    for (uint64_t n = from_n; n <= to_n; ++n) {
+      const uint64_t r = (hint_region + n) % regions;
+      if (free_in_region_[r] < slots) continue;
+      uint64_t at = 0;
+      if (allocate_in_region(r, slots, step, n == 0 ? search_hint_ : 0, &at)) {
+        set_bits(at, slots, true);
+        search_hint_ = at + slots;
+        *out = kFirstAMapOffset + at * kSlotSize;
+        return true;
+      }
     }
+    return false;
+  };
+  uint64_t offset = 0;
+  if (regions > 0) {
+    if (search(0, regions - hint_region - 1, &offset)) return offset;
+    const bool reuse = free_bytes() > regions * kAMapRegionSize / kReuseFreeFraction;
+    if (reuse && search(regions - hint_region, regions, &offset)) return offset;
   }
   add_region();
   search_hint_ = (region_count() - 1) * kSlotsPerRegion;
@@ -113,7 +130,6 @@ std::vector<std::pair<uint64_t, uint64_t>> AllocationMap::apply_frees() {
     const uint64_t count = (size + kSlotSize - 1) / kSlotSize;
     if (first + count > bits_.size()) continue;
     set_bits(first, count, false);
-    search_hint_ = std::min(search_hint_, first);
     freed.emplace_back(offset, count * kSlotSize);
   }
   pending_frees_.clear();
@@ -137,6 +153,21 @@ bool AllocationMap::is_allocated(uint64_t offset, uint64_t size) const {
     if (!bits_[first + i]) return false;
   }
   return true;
+}
+
+bool AllocationMap::is_free(uint64_t offset, uint64_t size) const {
+  if (offset < kFirstAMapOffset) return false;
+  const uint64_t first = (offset - kFirstAMapOffset) / kSlotSize;
+  const uint64_t count = (size + kSlotSize - 1) / kSlotSize;
+  if (first + count > bits_.size()) return false;
+  for (uint64_t i = 0; i < count; ++i) {
+    if (bits_[first + i]) return false;
+  }
+  return true;
+}
+
+void AllocationMap::set_search_start(uint64_t offset) {
+  search_hint_ = offset < kFirstAMapOffset ? 0 : std::min<uint64_t>((offset - kFirstAMapOffset) / kSlotSize, bits_.size());
 }
 
 uint64_t AllocationMap::free_slots(uint64_t region) const { return free_in_region_[region]; }

@@ -51,6 +51,11 @@ class AllocationMap {
   std::vector<std::pair<uint64_t, uint64_t>> apply_frees();
   void mark_allocated(uint64_t offset, uint64_t size);
   bool is_allocated(uint64_t offset, uint64_t size) const;
+  // True when every slot of the extent is free.
+  bool is_free(uint64_t offset, uint64_t size) const;
+  // Where the next search for free space starts (next-fit). Frees never
+  // move it back, so recently freed space is reused last.
+  void set_search_start(uint64_t offset);
 
   uint64_t free_bytes() const;
   uint64_t free_slots(uint64_t region) const;

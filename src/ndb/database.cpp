@@ -9,6 +9,7 @@
 #include "ndb/btree_reader.h"
 #include "ndb/byte_source.h"
 #include "ndb/data_tree.h"
+#include "ndb/journal.h"
 #include "ndb/lru_cache.h"
 #include "ndb/page.h"
 #include "pstkit/ndb.h"
@@ -315,7 +316,8 @@ Result<std::unique_ptr<Database>> open_source(std::unique_ptr<ByteSource> src, c
 }  // namespace
 
 Result<std::unique_ptr<Database>> Database::open(const std::string& path, const Options& options) {
-  PSTKIT_ASSIGN_OR_RETURN(auto src, open_file_source(path));
+  // The last committed state, never a commit half-way (docs/COMMIT_PROTOCOL.md).
+  PSTKIT_ASSIGN_OR_RETURN(auto src, open_committed_file(path, options.lock_timeout));
   return open_source(std::move(src), options);
 }
 

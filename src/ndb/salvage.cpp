@@ -12,6 +12,7 @@
 #include "ndb/block_database.h"
 #include "ndb/btree_reader.h"
 #include "ndb/byte_source.h"
+#include "ndb/journal.h"
 #include "ndb/page.h"
 
 namespace pstkit::ndb {
@@ -257,7 +258,7 @@ Result<std::unique_ptr<Database>> open_salvaged_source(std::unique_ptr<ByteSourc
 
 Result<std::unique_ptr<Database>> open_salvaged(const std::string& path, const Options& options,
                                                 const SalvageOptions& salvage, SalvageReport* report) {
-  PSTKIT_ASSIGN_OR_RETURN(auto src, open_file_source(path));
+  PSTKIT_ASSIGN_OR_RETURN(auto src, open_committed_file(path, options.lock_timeout));
   return open_salvaged_source(std::move(src), options, salvage, report);
 }
 

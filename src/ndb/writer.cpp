@@ -1,5 +1,6 @@
 // WritableDatabase: copy-on-write changes, committed through the journal.
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <mutex>
 
@@ -11,6 +12,7 @@
 #include "ndb/lru_cache.h"
 #include "ndb/page.h"
 #include "pstkit/ndb_writer.h"
+#include "util/file_lock.h"
 
 namespace pstkit::ndb {
 namespace {
@@ -18,6 +20,8 @@ namespace {
 constexpr uint8_t kBlockTypeXBlock = 0x01;
 constexpr uint8_t kBlockTypeSubnode = 0x02;
 constexpr uint8_t kDListFlagBackfillComplete = 0x01;
+// How long what a commit freed stays unwiped (see Writer::wipe_deferred).
+constexpr std::chrono::seconds kWipeDelay{10};
 
 // Lets the block decoder read through a WritableFile.
 class FileByteSource final : public ByteSource {
@@ -34,7 +38,28 @@ class Writer final : public WritableDatabase {
  public:
   Writer(Env* env, std::string path, std::unique_ptr<WritableFile> file, const WriterOptions& o)
       : env_(env), path_(std::move(path)), file_(std::move(file)), source_(file_.get()), options_(o),
-        pages_(size_t{2} << 20), blocks_(o.read.cache_bytes) {}
+        pages_(size_t{2} << 20), blocks_(o.read.cache_bytes) {
+    wait_.timeout = o.lock_timeout.count() >= 0 ? o.lock_timeout : filelock::default_timeout();
+    wait_.notice = o.notice;
+  }
+
+  ~Writer() override {
+    // Space this session freed and nobody reuses is wiped while the writer
+    // lock is still held (see wipe_deferred).
+    if (!changed_ && holds_writer_lock_) {
+      (void)wipe_deferred();
+      // Deleted content does not linger, whichever commit deleted it.
+      for (const auto& [offset, size] : deleted_) {
+        if (amap_.is_free(offset, size)) (void)zero(offset, size);
+      }
+    }
+  }
+
+  const LockWait& lock_wait() const { return wait_; }
+  void adopt_file(std::unique_ptr<WritableFile> file) {
+    file_ = std::move(file);
+    source_ = FileByteSource(file_.get());
+  }
 
   // ---- set-up
 
@@ -96,7 +121,29 @@ class Writer final : public WritableDatabase {
     amap_.clear_dirty();
     amap_.mark_regions_written();
     committed_regions_ = amap_.region_count();
+    PSTKIT_RETURN_IF_ERROR(start_allocating_after_newest_block());
     return Status::ok();
+  }
+
+  // Allocation is next-fit from just after the newest block (the highest
+  // BID: BIDs only grow), so the space the latest commits freed is reused
+  // last: a reader without pstkit's locks (libpff, readpst, Outlook) that
+  // opened an earlier state finds its blocks intact for as long as possible.
+  Status start_allocating_after_newest_block() {
+    Bref ref = committed_.bbt_root;
+    for (int depth = 0; depth <= 16; ++depth) {
+      PSTKIT_ASSIGN_OR_RETURN(BTreePage p, load_page(kPageBbt, ref));
+      if (!p.branches.empty()) {
+        ref = p.branches.back().child;
+        continue;
+      }
+      if (!p.blocks.empty()) {
+        const BlockEntry& e = p.blocks.back();
+        amap_.set_search_start(e.offset + block_disk_size(committed_, e.stored_size));
+      }
+      return Status::ok();
+    }
+    return Status::corrupt("BBT", ref.ib, "too deep");
   }
 
   // MS-PST 2.6.1.3.7 AMap rebuild: everything free, then mark every page and
@@ -442,6 +489,7 @@ class Writer final : public WritableDatabase {
     }
     PSTKIT_RETURN_IF_ERROR(bbt_->erase(bid_key(e.bid)));
     amap_.free_later(e.offset, block_disk_size(h_, e.stored_size));
+    if (deleting_) deleted_now_.emplace_back(e.offset, block_disk_size(h_, e.stored_size));
     std::lock_guard<std::mutex> lock(mu_);
     blocks_.put(bid_key(e.bid), nullptr, 0);
     return Status::ok();
@@ -495,20 +543,35 @@ class Writer final : public WritableDatabase {
     if (!old) return Status::not_found("node " + hex(nid) + " is not in the NBT");
     changed_ = true;
     PSTKIT_RETURN_IF_ERROR(nbt_->erase(nid));
-    PSTKIT_RETURN_IF_ERROR(release(old->data_bid));
-    return release(old->subnode_bid);
+    // What a deleted node held is wiped at close even if the last commit
+    // freed it (see wipe_deferred).
+    deleting_ = true;
+    Status s = release(old->data_bid);
+    if (s.is_ok()) s = release(old->subnode_bid);
+    deleting_ = false;
+    return s;
   }
 
   // ---- commit
 
   Status commit() override {
     if (!changed_ && !force_commit_) return Status::ok();
+    if (!holds_writer_lock_) {
+      return Status::io_error(path_ + ": the writer lock was given up and not taken again; nothing was written");
+    }
     Status s = do_commit();
     if (!s.is_ok()) {
-      // Put back whatever was already overwritten in place, then forget
-      // the failed transaction. If even that fails, the journal stays and
-      // the next open restores the last committed state.
-      if (env_->exists(journal_path(path_))) (void)recover_from_journal(env_, path_, file_.get());
+      // Finish or undo what the journal describes (the header decides),
+      // then continue from whichever state the file is in. If even that
+      // fails, the journal stays and the next writer recovers.
+      if (env_->exists(journal_path(path_))) {
+        auto recovered = recover_from_journal(env_, path_, file_.get());
+        if (recovered && *recovered == JournalState::kRolledForward) {
+          // The header had landed: the commit happened.
+          finish_commit();
+          return Status::ok();
+        }
+      }
       (void)rollback();
     }
     return s;
@@ -532,7 +595,7 @@ class Writer final : public WritableDatabase {
       // The DList carries a page BID of its own, taken before the header is sealed.
       dlist_bid_ = h_.bid_next_p++;
     }
-    const auto freed = amap_.apply_frees();
+    freed_now_ = amap_.apply_frees();
 
     const uint64_t regions = amap_.region_count();
     h_.file_eof = amap_.file_end();
@@ -545,22 +608,28 @@ class Writer final : public WritableDatabase {
     encode_header(h_, header);
     if (has_dlist_) dlist = make_dlist_page();
 
-    // 1. Journal the original bytes of everything overwritten in place.
-    std::vector<JournalRecord> records;
-    auto save = [&](uint64_t offset, size_t len) -> Status {
+    // 1. Journal every region overwritten in place, old and new bytes; the
+    // header first.
+    Journal journal;
+    journal.old_size = committed_.file_eof;
+    journal.new_size = h_.file_eof;
+    auto save = [&](uint64_t offset, Bytes new_bytes) -> Status {
       JournalRecord r;
       r.offset = offset;
-      r.original.resize(len);
-      PSTKIT_RETURN_IF_ERROR(file_->read(offset, len, r.original.data()));
-      records.push_back(std::move(r));
+      r.old_bytes.resize(new_bytes.size());
+      PSTKIT_RETURN_IF_ERROR(file_->read(offset, r.old_bytes.size(), r.old_bytes.data()));
+      r.new_bytes = std::move(new_bytes);
+      journal.records.push_back(std::move(r));
       return Status::ok();
     };
-    PSTKIT_RETURN_IF_ERROR(save(0, header.size()));
-    if (has_dlist_) PSTKIT_RETURN_IF_ERROR(save(kDListOffset, 512));
+    PSTKIT_RETURN_IF_ERROR(save(0, header));
+    if (has_dlist_) PSTKIT_RETURN_IF_ERROR(save(kDListOffset, dlist));
+    std::vector<std::pair<uint64_t, Bytes>> amaps;
     for (uint64_t r : amap_.dirty_regions()) {
-      if (r < committed_regions_) PSTKIT_RETURN_IF_ERROR(save(region_offset(r), 512));
+      amaps.emplace_back(r, amap_page(r));
+      if (r < committed_regions_) PSTKIT_RETURN_IF_ERROR(save(region_offset(r), amaps.back().second));
     }
-    PSTKIT_RETURN_IF_ERROR(write_journal(env_, path_, committed_.file_eof, records));
+    PSTKIT_RETURN_IF_ERROR(write_journal(env_, path_, journal));
 
     // 2. New space: grow the file, write the new regions' map pages, and make
     // every new block and page durable before anything live changes.
@@ -568,52 +637,115 @@ class Writer final : public WritableDatabase {
     for (uint64_t r = committed_regions_; r < regions; ++r) PSTKIT_RETURN_IF_ERROR(write_region_maps(r));
     PSTKIT_RETURN_IF_ERROR(file_->sync());
 
-    // 3. In place: AMaps, DList, header last; then make them durable.
-    for (uint64_t r : amap_.dirty_regions()) PSTKIT_RETURN_IF_ERROR(write_amap(r));
+    // 3. In place, with other processes' pstkit readers kept out (each
+    // reads one committed state for its lifetime): AMaps, DList, and the
+    // header, whose write is the commit point; then make them durable and
+    // drop the journal.
+    PSTKIT_RETURN_IF_ERROR(file_->lock(FileLock::kReaders, LockMode::kExclusive, wait_));
+    Status s = write_in_place(amaps, dlist, header);
+    (void)file_->lock(FileLock::kReaders, LockMode::kUnlock, wait_);
+    PSTKIT_RETURN_IF_ERROR(s);
+
+    raw_header_ = std::move(header);
+    finish_commit();
+    // 4. Wipe what earlier commits of this session freed and no later one
+    // reused (see wipe_deferred).
+    (void)wipe_deferred();
+    return Status::ok();
+  }
+
+  Status write_in_place(const std::vector<std::pair<uint64_t, Bytes>>& amaps, const Bytes& dlist,
+                        const Bytes& header) {
+    for (const auto& [r, page] : amaps) PSTKIT_RETURN_IF_ERROR(file_->write(region_offset(r), page));
     if (has_dlist_) PSTKIT_RETURN_IF_ERROR(file_->write(kDListOffset, dlist));
     PSTKIT_RETURN_IF_ERROR(file_->write(0, header));
     PSTKIT_RETURN_IF_ERROR(file_->sync());
+    return remove_journal(env_, path_);
+  }
 
-    // 4. The commit point: the journal goes away.
-    PSTKIT_RETURN_IF_ERROR(remove_journal(env_, path_));
-
-    // 5. Wipe what the commit freed: deleted content does not linger in the
-    // file, and recovery tools do not resurrect stale versions of tables.
-    // The space is free now, so this needs no journal or sync.
-    Status wiped = wipe(freed);
-    (void)wiped;  // a failure leaves stale bytes in free space, nothing worse
-
-    raw_header_ = std::move(header);
+  // The in-memory side of a commit that happened.
+  void finish_commit() {
+    if (!raw_header_.empty()) {
+      Bytes head(raw_header_.size());
+      if (file_->read(0, head.size(), head.data()).is_ok()) raw_header_ = std::move(head);
+    }
     committed_ = h_;
-    committed_regions_ = regions;
+    committed_regions_ = amap_.region_count();
     amap_.clear_dirty();
     amap_.mark_regions_written();
     changed_ = false;
     force_commit_ = false;
-    return Status::ok();
+    wipe_later_.push_back({std::chrono::steady_clock::now(), std::move(freed_now_)});
+    freed_now_.clear();
+    deleted_.insert(deleted_.end(), deleted_now_.begin(), deleted_now_.end());
+    deleted_now_.clear();
   }
 
-  Status wipe(const std::vector<std::pair<uint64_t, uint64_t>>& extents) {
-    static const Bytes zeros(8192, 0);
-    for (const auto& [offset, size] : extents) {
-      for (uint64_t done = 0; done < size;) {
-        const uint64_t n = std::min<uint64_t>(size - done, zeros.size());
-        PSTKIT_RETURN_IF_ERROR(file_->write(offset + done, ByteView(zeros.data(), size_t(n))));
-        done += n;
+  // Freed space is zeroed so that deleted content does not linger in the
+  // file and recovery tools do not resurrect stale versions of tables, but
+  // late: a reader without pstkit's locks (libpff, readpst, Outlook) that
+  // opened the state before a commit still reads the blocks and pages that
+  // commit freed. So what a commit freed is wiped by a later commit or the
+  // close of the same writer once kWipeDelay has passed; what deleted nodes
+  // held is wiped at close in any case. Each extent is wiped only if it is
+  // still free. Free space needs no journal or sync.
+  Status wipe_deferred() {
+    const auto now = std::chrono::steady_clock::now();
+    while (!wipe_later_.empty() && now - wipe_later_.front().first >= kWipeDelay) {
+      for (const auto& [offset, size] : wipe_later_.front().second) {
+        if (!amap_.is_free(offset, size)) continue;
+        PSTKIT_RETURN_IF_ERROR(zero(offset, size));
       }
+      wipe_later_.erase(wipe_later_.begin());
     }
     return Status::ok();
   }
 
-  Status write_amap(uint64_t region) {
+  Status zero(uint64_t offset, uint64_t size) {
+    static const Bytes zeros(8192, 0);
+    for (uint64_t done = 0; done < size;) {
+      const uint64_t n = std::min<uint64_t>(size - done, zeros.size());
+      PSTKIT_RETURN_IF_ERROR(file_->write(offset + done, ByteView(zeros.data(), size_t(n))));
+      done += n;
+    }
+    return Status::ok();
+  }
+
+  Result<bool> yield_to_other_writers() override {
+    if (changed_ || force_commit_) return Status::invalid_argument("yield_to_other_writers: uncommitted changes");
+    PSTKIT_RETURN_IF_ERROR(file_->lock(FileLock::kWriter, LockMode::kUnlock, wait_));
+    // Without the lock, nothing may be written (not even a wipe at close).
+    holds_writer_lock_ = false;
+    // Another writer may grow the file: a fresh descriptor sees its size.
+    PSTKIT_ASSIGN_OR_RETURN(auto file, env_->open(path_, OpenMode::kExisting));
+    PSTKIT_RETURN_IF_ERROR(file->lock(FileLock::kWriter, LockMode::kExclusiveAfterWaiters, wait_));
+    holds_writer_lock_ = true;
+    file_ = std::move(file);
+    source_ = FileByteSource(file_.get());
+    PSTKIT_ASSIGN_OR_RETURN(JournalState js, recover_from_journal(env_, path_, file_.get()));
+    Bytes head(std::min<uint64_t>(file_->size(), raw_header_.size()));
+    PSTKIT_RETURN_IF_ERROR(file_->read(0, head.size(), head.data()));
+    if (js == JournalState::kNone && head == raw_header_ && file_->size() == committed_.file_eof) return false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      blocks_ = LruCache<Bytes>(options_.read.cache_bytes);
+      pages_ = LruCache<BTreePage>(size_t{2} << 20);
+    }
+    PSTKIT_RETURN_IF_ERROR(load(false));
+    return true;
+  }
+
+  Bytes amap_page(uint64_t region) const {
     Bytes page(512, 0);
     const Bytes body = amap_.amap_body(region);
     const size_t at = h_.format == FileFormat::kAnsi ? 4 : 0;
     std::memcpy(page.data() + at, body.data(), body.size());
     // Map pages use their own offset as BID and no signature (MS-PST 2.2.2.7.1).
     seal_page(h_, kPageAMap, page, Bref{region_offset(region), region_offset(region)}, false);
-    return file_->write(region_offset(region), page);
+    return page;
   }
+
+  Status write_amap(uint64_t region) { return file_->write(region_offset(region), amap_page(region)); }
 
   Status write_region_maps(uint64_t region) {
     const RegionLayout l = region_layout(region);
@@ -677,6 +809,7 @@ class Writer final : public WritableDatabase {
     amap_ = AllocationMap::from_pages(std::move(bodies));
     amap_.clear_dirty();
     changed_ = false;
+    deleted_now_.clear();
     if (file_->size() > committed_.file_eof) PSTKIT_RETURN_IF_ERROR(file_->truncate(committed_.file_eof));
     return Status::ok();
   }
@@ -699,6 +832,17 @@ class Writer final : public WritableDatabase {
   bool force_commit_ = false;
   bool has_dlist_ = false;
   Bid dlist_bid_ = 0;
+  LockWait wait_;
+  bool holds_writer_lock_ = true;
+  // Blocks of nodes deleted in the transaction in progress, and by this
+  // session's commits.
+  bool deleting_ = false;
+  std::vector<std::pair<uint64_t, uint64_t>> deleted_now_, deleted_;
+  // Extents freed by the commit in progress, and by each earlier commit of
+  // this session with when it committed, oldest first, not wiped yet.
+  std::vector<std::pair<uint64_t, uint64_t>> freed_now_;
+  std::vector<std::pair<std::chrono::steady_clock::time_point, std::vector<std::pair<uint64_t, uint64_t>>>>
+      wipe_later_;
   mutable std::mutex mu_;
   mutable LruCache<BTreePage> pages_;
   mutable LruCache<Bytes> blocks_;
@@ -790,23 +934,18 @@ Result<std::unique_ptr<WritableDatabase>> WritableDatabase::create(const std::st
 Result<std::unique_ptr<WritableDatabase>> WritableDatabase::open(const std::string& path, const WriterOptions& writer) {
   Env* env = writer.env ? writer.env : Env::posix();
   PSTKIT_ASSIGN_OR_RETURN(auto file, env->open(path, OpenMode::kExisting));
+  auto w = std::make_unique<Writer>(env, path, nullptr, writer);
+  // The writer lock comes before anything is read: the header, the journal.
+  PSTKIT_RETURN_IF_ERROR(file->lock(FileLock::kWriter, LockMode::kExclusive, w->lock_wait()));
+  // Recovery writes exactly the bytes that readers of the pending journal
+  // already see through it (ndb::committed_source), so they need not be
+  // kept out.
   PSTKIT_ASSIGN_OR_RETURN(JournalState js, recover_from_journal(env, path, file.get()));
-  auto w = std::make_unique<Writer>(env, path, std::move(file), writer);
+  w->adopt_file(std::move(file));
   w->recovery_.rolled_back_journal = js == JournalState::kRolledBack;
-  w->recovery_.discarded_journal = js == JournalState::kIncomplete;
+  w->recovery_.rolled_forward_journal = js == JournalState::kRolledForward;
   PSTKIT_RETURN_IF_ERROR(w->load(false));
   return std::unique_ptr<WritableDatabase>(std::move(w));
-}
-
-Result<RecoveryReport> recover_file(const std::string& path, Env* env) {
-  if (!env) env = Env::posix();
-  RecoveryReport report;
-  if (!env->exists(journal_path(path))) return report;
-  PSTKIT_ASSIGN_OR_RETURN(auto file, env->open(path, OpenMode::kExisting));
-  PSTKIT_ASSIGN_OR_RETURN(JournalState js, recover_from_journal(env, path, file.get()));
-  report.rolled_back_journal = js == JournalState::kRolledBack;
-  report.discarded_journal = js == JournalState::kIncomplete;
-  return report;
 }
 
 }  // namespace pstkit::ndb

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "pstkit/env.h"
+#include "util/file_lock.h"
 
 namespace pstkit {
 namespace {
@@ -83,6 +84,26 @@ class PosixFile final : public WritableFile {
     if (::ftruncate(fd_, off_t(size)) != 0) return Status::io_error(errno_text("truncate", path_));
     size_ = size;
     return Status::ok();
+  }
+
+  Status lock(FileLock which, LockMode mode, const LockWait& wait) override {
+    if (which == FileLock::kWriter) {
+      if (mode == LockMode::kUnlock) {
+        filelock::unlock_writer(fd_);
+        return Status::ok();
+      }
+      PSTKIT_RETURN_IF_ERROR(filelock::lock_writer(fd_, path_, wait, mode == LockMode::kExclusiveAfterWaiters));
+      // Another writer may have grown the file while this one waited.
+      struct stat st {};
+      if (::fstat(fd_, &st) != 0) return Status::io_error(errno_text("stat", path_));
+      size_ = uint64_t(st.st_size);
+      return Status::ok();
+    }
+    if (mode == LockMode::kUnlock) {
+      filelock::let_readers_in(path_);
+      return Status::ok();
+    }
+    return filelock::keep_readers_out(path_, wait);
   }
 
  private:

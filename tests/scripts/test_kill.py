@@ -1,16 +1,24 @@
 #!/usr/bin/python3
 """Kills a real `pstkit import` with SIGKILL at random moments, many times.
 
-After each kill, the PST must open (the interrupted commit rolled back),
-`pstkit check` must report no error, libpff must read it, and the import
-folder must hold a whole number of committed batches: the state after some
-commit, never a partial one.
+After each kill (docs/COMMIT_PROTOCOL.md):
+  * libpff reads the file; what it sees (the import folder's item count) is
+    recorded;
+  * the reading commands (info, ls, dump, check) exit 0 and leave the
+    file's bytes (and its journal's) unchanged; check finds no error; dump
+    sees what libpff sees;
+  * the import folder holds a whole number of committed batches: the state
+    after some commit, never a partial one;
+  * a writing command then runs (completing or undoing the interrupted
+    commit), and libpff still sees what it saw: a state it saw is never
+    undone.
 
 Usage: test_kill.py --pstkit BIN [--rounds N] [--seed S]
 Prints one line per round and closes with "N passed, M failed".
 """
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -59,6 +67,31 @@ def folder_items(pstkit, pst, name):
     return 0, ""  # the folder itself was not committed yet
 
 
+def libpff_items(pst, name):
+    """Items libpff counts in the folder called name (0 if absent), or None and why."""
+    r = run(["/usr/bin/python3", os.path.join(REPO, "tools", "libpff_dump.py"), pst])
+    if r.returncode != 0:
+        return None, "libpff exit %d: %s" % (r.returncode, r.stderr.strip()[-200:])
+    items = 0
+    for line in r.stdout.splitlines():
+        o = json.loads(line)
+        if o.get("type") == "error":
+            return None, "libpff: %s" % line[:200]
+        if o.get("type") == "folder" and o.get("path", [])[-1:] == [name]:
+            items = o["items"]
+    return items, ""
+
+
+def file_hashes(pst):
+    """SHA-256 of the file, its journal and a temporary journal, where they exist."""
+    out = {}
+    for p in (pst, pst + "-journal", pst + "-journal.tmp"):
+        if os.path.exists(p):
+            with open(p, "rb") as f:
+                out[os.path.basename(p)] = hashlib.sha256(f.read()).hexdigest()
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--pstkit", required=True)
@@ -91,7 +124,7 @@ def main():
             return 1
         for rnd in range(args.rounds):
             pst = os.path.join(work, "round.pst")
-            for p in (pst, pst + "-journal"):
+            for p in (pst, pst + "-journal", pst + "-journal.tmp"):
                 if os.path.exists(p):
                     os.remove(p)
             shutil.copy(base, pst)
@@ -103,17 +136,36 @@ def main():
             proc.wait()
             journal = os.path.exists(pst + "-journal")
             problems = []
-            check = run([pstkit, "check", pst])
-            if check.returncode != 0:
-                problems.append("check exit %d: %s" % (check.returncode, (check.stdout + check.stderr).strip()[-300:]))
+            seen, err = libpff_items(pst, "Killed")
+            if err:
+                problems.append("before any pstkit command: " + err)
+            before = file_hashes(pst)
+            for cmd in (["info"], ["ls"], ["dump", "--json"], ["check"]):
+                r = run([pstkit] + cmd + [pst])
+                if r.returncode != 0:
+                    problems.append("%s exit %d: %s" % (cmd[0], r.returncode, (r.stdout + r.stderr).strip()[-300:]))
+            if file_hashes(pst) != before:
+                problems.append("reading commands changed the file or its journal")
             items, err = folder_items(pstkit, pst, "Killed")
             if err:
                 problems.append(err)
             elif items % BATCH != 0 and items != MESSAGES:
                 problems.append("%d items: not a whole number of %d-message commits" % (items, BATCH))
-            lib = run(["/usr/bin/python3", os.path.join(REPO, "tools", "libpff_dump.py"), pst])
-            if lib.returncode != 0:
-                problems.append("libpff cannot read it: %s" % lib.stderr.strip()[-200:])
+            elif seen is not None and items != seen:
+                problems.append("pstkit reads %d items, libpff %d" % (items, seen))
+            # A writer recovers; what libpff saw stays.
+            w = run([pstkit, "mkdir", pst, "After kill"])
+            if w.returncode != 0:
+                problems.append("mkdir after the kill: exit %d: %s" % (w.returncode, w.stderr.strip()[-300:]))
+            after, err = libpff_items(pst, "Killed")
+            if err:
+                problems.append("after a writer: " + err)
+            elif seen is not None and after != seen:
+                problems.append("libpff saw %d items, and %d after a writer recovered: undone" % (seen, after))
+            check = run([pstkit, "check", pst])
+            if check.returncode != 0:
+                problems.append("check after recovery exit %d: %s"
+                                % (check.returncode, (check.stdout + check.stderr).strip()[-300:]))
             state = "killed after %.2fs%s, %s items" % (delay, " (journal left)" if journal else "", items)
             if problems:
                 failed += 1

@@ -1,0 +1,67 @@
+// pstkit's advisory locks on a data file (docs/COMMIT_PROTOCOL.md).
+//
+// Open-file-description fcntl locks (F_OFD_SETLK), which the kernel drops
+// when the holding process dies, on single bytes far past any real end of
+// file, so they never touch data and never conflict with Outlook's own
+// locking of the file's bytes:
+//
+//   kWriterByte         held exclusive by the one writer, from its open to
+//                       its close (released between an import's batches);
+//   kReadersByte        held shared by every pstkit reader for its lifetime,
+//                       exclusive by a writer around the in-place part of a
+//                       commit;
+//   kCommitPendingByte  held exclusive by a writer waiting to commit: new
+//                       readers wait for it, so a stream of readers cannot
+//                       starve a commit;
+//   kWriterWaitingByte  held shared by writers waiting for kWriterByte: a
+//                       writer between batches lets them take their turn.
+//
+// Waits are bounded and, once, say whom they wait for: OFD locks show pid -1
+// in /proc/locks, so the holder is found by its descriptor in
+// /proc/PID/fdinfo.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+
+#include "pstkit/env.h"
+
+namespace pstkit::filelock {
+
+inline constexpr off_t kWriterByte = off_t{1} << 62;
+inline constexpr off_t kReadersByte = kWriterByte + 1;
+inline constexpr off_t kCommitPendingByte = kWriterByte + 2;
+inline constexpr off_t kWriterWaitingByte = kWriterByte + 3;
+
+// The timeout from $PSTKIT_LOCK_TIMEOUT (seconds), else 60 s.
+std::chrono::milliseconds default_timeout();
+
+// Takes the writer lock on fd (opened for writing), waiting up to
+// wait.timeout. With let_waiters_first, writers already waiting get the
+// lock first (a writer between batches).
+Status lock_writer(int fd, const std::string& path, const LockWait& wait, bool let_waiters_first);
+void unlock_writer(int fd);
+
+// The readers lock of a file is taken through one descriptor per file and
+// process, shared by the process's readers and its writer: an OFD lock never
+// conflicts with another lock of the same descriptor, so a writer does not
+// wait for readers in its own process (which must not read while it
+// commits), only for other processes'.
+class ReaderHold {
+ public:
+  virtual ~ReaderHold() = default;
+};
+// Holds the readers lock shared until the returned object is destroyed.
+Result<std::unique_ptr<ReaderHold>> hold_shared(const std::string& path, const LockWait& wait);
+// Keeps other processes' readers out (the in-place part of a commit);
+// let_readers_in undoes it.
+Status keep_readers_out(const std::string& path, const LockWait& wait);
+void let_readers_in(const std::string& path);
+
+// Who holds a lock of this kind on the file fd refers to: "pid 123
+// (pstkit import a.pst ...)", or "another process".
+std::string describe_holders(int fd, off_t byte, bool exclusive);
+
+}  // namespace pstkit::filelock

@@ -1,0 +1,230 @@
+// Writers exclude each other and keep other processes' readers out of a
+// commit (docs/COMMIT_PROTOCOL.md): a second writer waits, bounded, says
+// for whom, and times out leaving the file unchanged; a FILE-journal that is
+// not pstkit's is never deleted and keeps writers out.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "pstkit/messaging.h"
+#include "pstkit/ndb.h"
+#include "pstkit/ndb_writer.h"
+#include "pstkit/ltp_builder.h"
+#include "pstkit/store_writer.h"
+
+namespace pstkit {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+class LockTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("pstkit-lock-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    path_ = (dir_ / "t.pst").string();
+    auto w = StoreWriter::create(path_, NewStoreOptions{});
+    ASSERT_TRUE(w.is_ok()) << w.status().message();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  fs::path dir_;
+  std::string path_;
+};
+
+TEST_F(LockTest, SecondWriterWaitsNamesTheHolderAndTimesOutLeavingTheFileUnchanged) {
+  auto first = StoreWriter::open(path_);
+  ASSERT_TRUE(first.is_ok()) << first.status().message();
+  const std::string before = read_all(path_);
+
+  std::vector<std::string> notices;
+  ndb::WriterOptions o;
+  o.lock_timeout = milliseconds(300);
+  o.notice = [&](const std::string& n) { notices.push_back(n); };
+  const auto t0 = std::chrono::steady_clock::now();
+  auto second = StoreWriter::open(path_, o);
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  ASSERT_FALSE(second.is_ok());
+  EXPECT_NE(second.status().message().find("timed out"), std::string::npos) << second.status().message();
+  EXPECT_NE(second.status().message().find("another writer"), std::string::npos) << second.status().message();
+  EXPECT_GE(waited, milliseconds(300));
+  EXPECT_LT(waited, milliseconds(5000));
+  // Said once, naming the holder: this process.
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_NE(notices[0].find("pid " + std::to_string(::getpid())), std::string::npos) << notices[0];
+  EXPECT_EQ(read_all(path_), before);
+  EXPECT_FALSE(fs::exists(path_ + "-journal"));
+}
+
+TEST_F(LockTest, SecondWriterGetsTheLockWhenTheFirstCloses) {
+  auto first = StoreWriter::open(path_);
+  ASSERT_TRUE(first.is_ok()) << first.status().message();
+  std::thread closer([&] {
+    std::this_thread::sleep_for(milliseconds(200));
+    first->reset();
+  });
+  ndb::WriterOptions o;
+  o.lock_timeout = milliseconds(20000);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto second = StoreWriter::open(path_, o);
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  closer.join();
+  ASSERT_TRUE(second.is_ok()) << second.status().message();
+  EXPECT_GE(waited, milliseconds(150));
+  ASSERT_TRUE((*second)->create_folder((*second)->ipm_subtree(), "After").is_ok());
+  ASSERT_TRUE((*second)->commit().is_ok());
+}
+
+TEST_F(LockTest, WriterBetweenBatchesLetsAWaitingWriterCommit) {
+  auto first = StoreWriter::open(path_);
+  ASSERT_TRUE(first.is_ok()) << first.status().message();
+  ASSERT_TRUE((*first)->create_folder((*first)->ipm_subtree(), "First").is_ok());
+  ASSERT_TRUE((*first)->commit().is_ok());
+  Status second_status = Status::io_error("not run");
+  std::thread other([&] {
+    ndb::WriterOptions o;
+    o.lock_timeout = milliseconds(20000);
+    auto second = StoreWriter::open(path_, o);
+    if (!second) {
+      second_status = second.status();
+      return;
+    }
+    second_status = (*second)->create_folder((*second)->ipm_subtree(), "Second").status();
+    if (second_status.is_ok()) second_status = (*second)->commit();
+  });
+  // Wait until the other writer waits, then let it go first.
+  std::this_thread::sleep_for(milliseconds(300));
+  ASSERT_TRUE((*first)->let_other_writers_commit().is_ok());
+  // The first writer continues from the file as the second left it.
+  ASSERT_TRUE((*first)->create_folder((*first)->ipm_subtree(), "Third").is_ok());
+  ASSERT_TRUE((*first)->commit().is_ok());
+  other.join();
+  ASSERT_TRUE(second_status.is_ok()) << second_status.message();
+  first->reset();
+  auto store = Store::open(path_);
+  ASSERT_TRUE(store.is_ok()) << store.status().message();
+  auto top = (*store)->open_folder(*(*store)->ipm_subtree_nid());
+  ASSERT_TRUE(top.is_ok());
+  auto subs = top->subfolders();
+  ASSERT_TRUE(subs.is_ok());
+  std::vector<std::string> names;
+  for (const auto& r : *subs) names.push_back(r.props.get_string(prop::kDisplayName).value_or(""));
+  for (const char* n : {"First", "Second", "Third"}) {
+    EXPECT_NE(std::find(names.begin(), names.end(), n), names.end()) << n;
+  }
+}
+
+TEST_F(LockTest, CommitWaitsForAnotherProcesssReaderAndTimesOutNamingIt) {
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // A reader in another process: holds the readers lock while it lives.
+    auto db = ndb::Database::open(path_);
+    const char c = db.is_ok() ? 'y' : 'n';
+    (void)!::write(ready[1], &c, 1);
+    std::this_thread::sleep_for(milliseconds(1500));
+    ::_exit(0);
+  }
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  ASSERT_EQ(c, 'y');
+  ndb::WriterOptions o;
+  o.lock_timeout = milliseconds(200);
+  std::vector<std::string> notices;
+  o.notice = [&](const std::string& n) { notices.push_back(n); };
+  {
+    auto w = StoreWriter::open(path_, o);
+    ASSERT_TRUE(w.is_ok()) << w.status().message();
+    const std::string before = read_all(path_);
+    ASSERT_TRUE((*w)->create_folder((*w)->ipm_subtree(), "Blocked").is_ok());
+    Status s = (*w)->commit();
+    ASSERT_FALSE(s.is_ok());
+    EXPECT_NE(s.message().find("readers to finish"), std::string::npos) << s.message();
+    ASSERT_EQ(notices.size(), 1u);
+    EXPECT_NE(notices[0].find("pid " + std::to_string(child)), std::string::npos) << notices[0];
+    // What the reader reads was not touched in place.
+    EXPECT_EQ(read_all(path_).substr(0, 0x4400), before.substr(0, 0x4400));
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ::close(ready[0]);
+  ::close(ready[1]);
+  // With the reader gone, the commit goes through.
+  auto w = StoreWriter::open(path_, o);
+  ASSERT_TRUE(w.is_ok()) << w.status().message();
+  ASSERT_TRUE((*w)->create_folder((*w)->ipm_subtree(), "Unblocked").is_ok());
+  EXPECT_TRUE((*w)->commit().is_ok());
+}
+
+TEST_F(LockTest, ForeignJournalIsNeverDeletedAndKeepsWritersOut) {
+  const std::string journal = path_ + "-journal";
+  {
+    std::ofstream out(journal, std::ios::binary);
+    out << "some other program's journal";
+  }
+  const std::string before = read_all(path_);
+  auto store = Store::open(path_);
+  ASSERT_TRUE(store.is_ok()) << store.status().message();
+  store->reset();
+  EXPECT_EQ(ndb::inspect_journal(path_).kind, ndb::PendingJournal::Kind::kForeign);
+  auto w = StoreWriter::open(path_);
+  ASSERT_FALSE(w.is_ok());
+  EXPECT_NE(w.status().message().find("not a pstkit journal"), std::string::npos) << w.status().message();
+  EXPECT_TRUE(fs::exists(journal));
+  EXPECT_EQ(read_all(journal), "some other program's journal");
+  EXPECT_EQ(read_all(path_), before);
+}
+
+// The wipe is deferred for readers that take no lock, but what a deleted
+// message held is gone from the file once its writer closes, even when the
+// writer's last commit deleted it.
+TEST_F(LockTest, DeletedContentIsWipedAtClose) {
+  const std::string plain = "pstkit-wipe-marker-";
+  Bytes data;
+  for (int i = 0; i < 400; ++i) data.insert(data.end(), plain.begin(), plain.end());
+  // As the file holds it: MS-PST 5.1 permutative encoding, byte by byte.
+  std::string marker = plain;
+  ndb::encode_permute(reinterpret_cast<uint8_t*>(marker.data()), marker.size());
+  Nid message = 0;
+  {
+    auto w = StoreWriter::open(path_);
+    ASSERT_TRUE(w.is_ok()) << w.status().message();
+    NewMessage m;
+    m.properties = {ltp::string_value(prop::kMessageClass, "IPM.Note"), ltp::string_value(prop::kSubject, "Gone")};
+    NewAttachment a;
+    a.properties = {ltp::string_value(prop::kAttachLongFilename, "gone.bin")};
+    a.data = data;
+    m.attachments.push_back(std::move(a));
+    auto nid = (*w)->create_message((*w)->ipm_subtree(), m);
+    ASSERT_TRUE(nid.is_ok()) << nid.status().message();
+    message = *nid;
+    ASSERT_TRUE((*w)->commit().is_ok());
+  }
+  ASSERT_NE(read_all(path_).find(marker), std::string::npos);
+  {
+    auto w = StoreWriter::open(path_);
+    ASSERT_TRUE(w.is_ok()) << w.status().message();
+    ASSERT_TRUE((*w)->delete_message(message).is_ok());
+    ASSERT_TRUE((*w)->commit().is_ok());
+  }
+  const std::string after = read_all(path_);
+  EXPECT_EQ(after.find(marker), std::string::npos) << "at " << after.find(marker) << " of " << after.size();
+}
+
+}  // namespace
+}  // namespace pstkit
