@@ -53,9 +53,10 @@ const std::vector<Language>& languages() {
 }
 
 // Where the items keep their code page.
-enum class Marking { kMessageCodepage, kInternetCodepageOnly, kNone };
+enum class Marking { kMessageCodepage, kInternetCodepageOnly, kNone, kSevenBitMessageCodepage };
 const char* marking_name(Marking m) {
-  return m == Marking::kMessageCodepage ? "PidTagMessageCodepage"
+  return m == Marking::kMessageCodepage            ? "PidTagMessageCodepage"
+         : m == Marking::kSevenBitMessageCodepage ? "a 7-bit PidTagMessageCodepage"
          : m == Marking::kInternetCodepageOnly ? "PidTagInternetCodepage only"
                                                : "no code page";
 }
@@ -104,13 +105,15 @@ void write_store(const std::string& path, const Language& lang, Marking marking)
     m.properties.push_back(string8(prop::kSubject, subject, lang.codepage));
     m.properties.push_back(string8(prop::kBody, lang.body, lang.codepage));
     if (marking == Marking::kMessageCodepage) m.properties.push_back(i32(prop::kMessageCodepage, int32_t(lang.codepage)));
+    if (marking == Marking::kSevenBitMessageCodepage)
+      m.properties.push_back(i32(prop::kMessageCodepage, int32_t(lang.internet_codepage)));
     if (marking == Marking::kInternetCodepageOnly)
       m.properties.push_back(i32(prop::kInternetCodepage, int32_t(lang.internet_codepage)));
     auto nid = (*w)->create_message(*folder, m);
     ASSERT_TRUE(nid.is_ok()) << nid.status().message();
     // The writer marks every message of an ANSI store with the code page it
     // encoded in; these items must not have one.
-    if (marking != Marking::kMessageCodepage) {
+    if (marking != Marking::kMessageCodepage && marking != Marking::kSevenBitMessageCodepage) {
       ASSERT_TRUE((*w)->remove_message_properties(*nid, {prop::kMessageCodepage}).is_ok());
     }
   }
@@ -222,6 +225,41 @@ TEST(Codepage, DetectsTheCodepageOfASample) {
   }
   const std::string utf8 = "Grüße aus Köln, schöne Grüße und bis bald, Ärger über Öl";
   EXPECT_EQ(detect_codepage(ByteView(reinterpret_cast<const uint8_t*>(utf8.data()), utf8.size())), 65001u);
+}
+
+// A PidTagMessageCodepage that names a 7-bit encoding (ISO-2022-JP, HZ)
+// cannot be the encoding of 8-bit strings: they are read in the ANSI page of
+// its script, not turned into U+FFFD.
+TEST(StoreCodepage, SevenBitMessageCodepageReadsAsItsAnsiPage) {
+  ScratchDir dir;
+  for (const Language& lang : languages()) {
+    if (!is_seven_bit_codepage(lang.internet_codepage)) continue;
+    SCOPED_TRACE(std::to_string(lang.internet_codepage));
+    const std::string path = dir.file("s7.pst");
+    fs::remove(path);
+    write_store(path, lang, Marking::kSevenBitMessageCodepage);
+    auto store = Store::open(path);
+    ASSERT_TRUE(store.is_ok()) << store.status().message();
+    auto ipm = (*store)->open_folder(*(*store)->ipm_subtree_nid());
+    ASSERT_TRUE(ipm.is_ok());
+    auto rows = ipm->subfolders();
+    ASSERT_TRUE(rows.is_ok());
+    ASSERT_FALSE(rows->empty());
+    for (const auto& row : *rows) {
+      auto folder = (*store)->open_folder(row.nid);
+      ASSERT_TRUE(folder.is_ok());
+      auto contents = folder->contents();
+      ASSERT_TRUE(contents.is_ok());
+      for (size_t i = 0; i < contents->size() && i < lang.subjects.size(); ++i) {
+        auto m = (*store)->open_message((*contents)[i].nid);
+        ASSERT_TRUE(m.is_ok());
+        EXPECT_EQ(m->subject(), lang.subjects[i]);
+        EXPECT_EQ((*contents)[i].props.get_string(prop::kSubject), lang.subjects[i]);
+      }
+    }
+  }
+  EXPECT_TRUE(is_seven_bit_codepage(50220));
+  EXPECT_FALSE(is_seven_bit_codepage(20866));
 }
 
 // The library: the store's code page, folder names, contents rows and

@@ -52,6 +52,11 @@ const char* codepage_charset_name(uint32_t codepage);
 // that say nothing about one (the Unicode forms, us-ascii) give nullopt.
 std::optional<uint32_t> ansi_codepage_for(uint32_t codepage);
 
+// True for the 7-bit encodings (us-ascii, ISO-2022-JP/KR/CN, HZ, UTF-7): a
+// page 8-bit MAPI strings can never be in, although a PidTagMessageCodepage
+// may name one.
+bool is_seven_bit_codepage(uint32_t codepage);
+
 // A guess at the code page of 8-bit text from its bytes (ICU charset
 // detection), as a Windows ANSI page (or 65001 for UTF-8); nullopt for
 // ASCII, or when no candidate is likely. Meant for a sample of a store's

@@ -99,7 +99,11 @@ std::optional<uint32_t> Store::own_codepage(const std::vector<PropValue>& values
   // (MS-OXCMSG 2.2.1.10, 2.2.1.11).
   if (auto cp = probe.get_i32(prop::kMessageCodepage);
       cp && *cp > 0 && *cp != int32_t(kCodepageUtf16Le) && *cp != 1201 && is_known_codepage(uint32_t(*cp))) {
-    return uint32_t(*cp);
+    // A 7-bit encoding (ISO-2022-*, HZ, UTF-7, us-ascii) cannot be what 8-bit
+    // strings are in: bytes >= 0x80 would all be lost. Such a page names the
+    // script, so the strings are read in its ANSI page (or by what follows).
+    if (!is_seven_bit_codepage(uint32_t(*cp))) return uint32_t(*cp);
+    if (auto ansi = ansi_codepage_for(uint32_t(*cp))) return *ansi;
   }
   if (auto cp = probe.get_i32(prop::kInternetCodepage); cp && *cp > 0) {
     if (auto ansi = ansi_codepage_for(uint32_t(*cp))) return *ansi;

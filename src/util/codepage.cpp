@@ -426,6 +426,15 @@ std::optional<uint32_t> codepage_from_charset(std::string_view charset) {
   return std::nullopt;
 }
 
+bool is_seven_bit_codepage(uint32_t codepage) {
+  switch (codepage) {
+    case 20127: case 50220: case 50221: case 50222: case 50225: case 50227: case 52936: case 65000:
+      return true;
+    default:
+      return false;
+  }
+}
+
 std::optional<uint32_t> ansi_codepage_for(uint32_t codepage) {
   switch (codepage) {
     case 1200: case 1201: case 12000: case 12001: case 65000: case 65001:
