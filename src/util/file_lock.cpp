@@ -1,5 +1,7 @@
 #include "util/file_lock.h"
 
+#include "pstkit/env.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -102,12 +104,14 @@ Result<Shared*> entry(const std::string& path) {
   if (s.fd < 0) {
     // Read-write when allowed, so that this process's writer can take the
     // lock exclusive through the same descriptor.
-    s.fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-    if (s.fd < 0) s.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (s.fd < 0) {
+    // open_regular_file: a FIFO, socket or device is refused, never opened.
+    auto fd = open_regular_file(path, O_RDWR);
+    if (!fd) fd = open_regular_file(path, O_RDONLY);
+    if (!fd) {
       registry.erase(key);
-      return Status::io_error(path + ": " + std::strerror(errno));
+      return fd.status();
     }
+    s.fd = *fd;
   }
   return &s;
 }
