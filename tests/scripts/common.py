@@ -295,3 +295,26 @@ def in_scratch(prefix: str, check, *args):
         return False, f"{type(e).__name__}: {e}"
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+class CliSession:
+    """A pstkit binary, make_sample_pst, a scratch directory and a Summary,
+    shared by the CLI script tests."""
+
+    timeout = 120.0
+
+    def __init__(self, pstkit: str, make_sample: str, work: str, summary: "Summary"):
+        self.pstkit, self.make_sample, self.work, self.summary = pstkit, make_sample, work, summary
+
+    def run(self, *args) -> RunResult:
+        return run([self.pstkit, *args], timeout=self.timeout)
+
+    def path(self, name: str) -> str:
+        return os.path.join(self.work, name)
+
+    def sample(self, name: str) -> str:
+        p = self.path(name)
+        r = run([self.make_sample, p], timeout=120)
+        if r.returncode != 0:
+            raise RuntimeError(f"make_sample_pst: {r.describe()} {one_line(r.stderr)}")
+        return p

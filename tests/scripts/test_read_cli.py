@@ -35,22 +35,8 @@ import common  # noqa: E402
 TIMEOUT = 20  # seconds; a command blocked on a FIFO fails the test instead of hanging it
 
 
-class Cli:
-    def __init__(self, pstkit: str, make_sample: str, work: str, summary: common.Summary):
-        self.pstkit, self.make_sample, self.work, self.summary = pstkit, make_sample, work, summary
-
-    def run(self, *args) -> common.RunResult:
-        return common.run([self.pstkit, *args], timeout=TIMEOUT)
-
-    def path(self, name: str) -> str:
-        return os.path.join(self.work, name)
-
-    def sample(self, name: str) -> str:
-        p = self.path(name)
-        r = common.run([self.make_sample, p], timeout=120)
-        if r.returncode != 0:
-            raise RuntimeError(f"make_sample_pst: {r.describe()} {common.one_line(r.stderr)}")
-        return p
+class Cli(common.CliSession):
+    timeout = TIMEOUT
 
     def expect(self, name: str, condition: bool, detail: str) -> None:
         if condition:

@@ -25,23 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
 
-class Cli:
-    def __init__(self, pstkit: str, make_sample: str, work: str, summary: common.Summary):
-        self.pstkit, self.make_sample, self.work, self.summary = pstkit, make_sample, work, summary
-
-    def run(self, *args) -> common.RunResult:
-        return common.run([self.pstkit, *args], timeout=120)
-
-    def path(self, name: str) -> str:
-        return os.path.join(self.work, name)
-
-    def sample(self, name: str) -> str:
-        p = self.path(name)
-        r = common.run([self.make_sample, p], timeout=120)
-        if r.returncode != 0:
-            raise RuntimeError(f"make_sample_pst: {r.describe()} {common.one_line(r.stderr)}")
-        return p
-
+class Cli(common.CliSession):
     # -- expectations -----------------------------------------------------
 
     def ok(self, name: str, args: list[str], check_file: str | None = None, stdout_has: str = "") -> bool:
