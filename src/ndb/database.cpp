@@ -200,19 +200,15 @@ Result<SharedBytes> BlockDatabase::read_node_block(const Bid* bids, size_t count
 
 namespace {
 
-// The on-disk form of a block (data, padding, trailer) is only checked and
-// decoded, never kept, so it is read into a per-thread buffer reused from
-// block to block: no allocation and no zero fill per block. The buffer grows
-// to the largest block read (at most max_block_size, 64 KiB) and stays there.
-uint8_t* raw_block_buffer(size_t n) {
-  thread_local Bytes buffer;
-  if (buffer.size() < n) buffer.resize(n);
-  return buffer.data();
-}
-
-// Where a compressed block is decrypted before it is inflated (the raw
-// block may lie in a caller's buffer, which is not ours to change).
-uint8_t* raw_block_buffer2(size_t n) {
+// Per-thread scratch buffers, reused from block to block: no allocation and
+// no zero fill per block. Each grows to the largest block it held (at most
+// max_block_size, 64 KiB) and stays there. Slot kRawBlock holds a block's
+// on-disk form (data, padding, trailer), which is only checked and decoded,
+// never kept; slot kCompressedPlain a compressed block decrypted before it is
+// inflated (the raw block may lie in a caller's buffer, not ours to change).
+enum ScratchSlot { kRawBlock, kCompressedPlain };
+template <ScratchSlot>
+uint8_t* scratch_buffer(size_t n) {
   thread_local Bytes buffer;
   if (buffer.size() < n) buffer.resize(n);
   return buffer.data();
@@ -231,7 +227,7 @@ Result<Bytes> read_block_from(const Header& header_, const ByteSource& src, cons
   if (e.offset > src.size() || disk > src.size() - e.offset) {
     return Status::truncated("block", e.offset, "block " + hex(e.bid) + " extends past the end of the file");
   }
-  uint8_t* raw = raw_block_buffer(size_t(disk));
+  uint8_t* raw = scratch_buffer<kRawBlock>(size_t(disk));
   PSTKIT_RETURN_IF_ERROR(src.read(e.offset, size_t(disk), raw));
   return decode_block(header_, e, ByteView(raw, size_t(disk)), verify_crc);
 }
@@ -269,7 +265,7 @@ Result<Bytes> decode_block(const Header& header_, const BlockEntry& e, ByteView 
   Bytes data;
   uint8_t* plain;
   if (compressed) {
-    plain = raw_block_buffer2(e.stored_size);
+    plain = scratch_buffer<kCompressedPlain>(e.stored_size);
     std::memcpy(plain, raw, e.stored_size);
   } else {
     data.assign(raw, raw + e.stored_size);
