@@ -122,7 +122,9 @@ class RepairCopyTest : public ::testing::Test {
 
 // The copy holds every node with the same NID, parent and content, and
 // checks clean.
-void expect_same_store(const std::string& source, const std::string& copy_path) {
+// rgnid: the copy's counters cover the source header's, or (a source whose
+// header was lost) every NID index in use.
+void expect_same_store(const std::string& source, const std::string& copy_path, bool source_rgnid = true) {
   const std::string before = dump(source);
   const std::string after = dump(copy_path);
   EXPECT_FALSE(before.empty());
@@ -148,7 +150,12 @@ void expect_same_store(const std::string& source, const std::string& copy_path) 
   EXPECT_EQ(na, nb);
   // The copy's NID counters cover the source's.
   for (int t = 0; t < 32; ++t) {
-    EXPECT_GE((*b)->header().nid_high_water[t], (*a)->header().nid_high_water[t]) << "rgnid[" << t << "]";
+    if (source_rgnid) {
+      EXPECT_GE((*b)->header().nid_high_water[t], (*a)->header().nid_high_water[t]) << "rgnid[" << t << "]";
+    }
+  }
+  for (const auto& [nid, parent] : na) {
+    EXPECT_GE((*b)->header().nid_high_water[ndb::nid_type(nid)], ndb::nid_index(nid)) << hex(nid);
   }
 }
 
@@ -307,6 +314,129 @@ TEST_F(RepairCopyTest, UnreadableSubnodeIsLeftOutAndTheNodeKept) {
   ASSERT_TRUE(subs.is_ok());
   EXPECT_EQ(subs->size(), owner_subnodes - 1);
   for (const auto& s : *subs) EXPECT_NE(s.nid, lost);
+}
+
+// ---- open_for_rebuild
+
+std::vector<ndb::NodeEntry> nodes_of(const ndb::Database& db) {
+  std::vector<ndb::NodeEntry> out;
+  EXPECT_TRUE(db.for_each_node([&](const ndb::NodeEntry& e) {
+                  out.push_back(e);
+                  return true;
+                }).is_ok());
+  return out;
+}
+
+bool same_entries(const std::vector<ndb::NodeEntry>& a, const std::vector<ndb::NodeEntry>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].nid != b[i].nid || a[i].parent_nid != b[i].parent_nid || a[i].data_bid != b[i].data_bid ||
+        a[i].subnode_bid != b[i].subnode_bid) {
+      return false;
+    }
+  }
+  return true;
+}
+
+class OpenForRebuildTest : public RepairCopyTest, public ::testing::WithParamInterface<CorpusCase> {};
+
+// A file whose first 4 KiB (the header and more) are zeroed opens with the
+// format, encoding and B-tree roots found in the file: the same nodes as the
+// intact file, and a copy with the same content.
+TEST_P(OpenForRebuildTest, ZeroedHeaderIsInferredFromTheFile) {
+  const std::string rel = GetParam().file;
+  REQUIRE_CORPUS(rel);
+  Bytes image = read_file(kCorpus + rel);
+  ASSERT_GT(image.size(), 4096u);
+  std::fill(image.begin(), image.begin() + 4096, 0);
+  const std::string damaged = path("zeroed.pst");
+  write_file(damaged, image);
+
+  auto intact = ndb::Database::open(kCorpus + rel);
+  ASSERT_TRUE(intact.is_ok());
+  std::vector<repair::Change> notes;
+  auto db = repair::open_for_rebuild(damaged, false, &notes);
+  ASSERT_TRUE(db.is_ok()) << db.status().message();
+  EXPECT_EQ((*db)->header().format, (*intact)->header().format);
+  EXPECT_EQ((*db)->header().crypt, (*intact)->header().crypt);
+  EXPECT_EQ((*db)->header().nbt_root.bid, (*intact)->header().nbt_root.bid);
+  EXPECT_EQ((*db)->header().bbt_root.bid, (*intact)->header().bbt_root.bid);
+  EXPECT_TRUE(same_entries(nodes_of(**db), nodes_of(**intact)));
+  ASSERT_FALSE(notes.empty());
+  EXPECT_EQ(notes[0].code, "STORE_REBUILT");
+  EXPECT_EQ(notes[0].structure, "header");
+  EXPECT_NE(notes[0].action.find(std::string("format ") + ndb::format_name((*intact)->header().format)),
+            std::string::npos)
+      << notes[0].action;
+
+  // The whole store comes back through a copy.
+  const std::string out = path("copy.pst");
+  {
+    auto dest = ndb::WritableDatabase::create(out, ndb::CreateOptions{});
+    ASSERT_TRUE(dest.is_ok());
+    repair::RebuildReport r;
+    ASSERT_TRUE(repair::copy_nodes(**db, **dest, {}, &r).is_ok());
+    EXPECT_EQ(r.nodes_lost, 0u);
+  }
+  expect_same_store(kCorpus + rel, out, false);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Corpus, OpenForRebuildTest,
+    ::testing::Values(CorpusCase{"pstsdk/sample2.pst", "ansi"}, CorpusCase{"aspose-net/Outlook.pst", "unicode_permute"},
+                      CorpusCase{"hughbe-pstreader_simiden-pst2john/2003_high-encryption_quickquick.pst", "unicode_cyclic"},
+                      CorpusCase{"hughbe-pstreader_simiden-pst2john/2003_no-encryption_quickquick.pst", "unicode_plain"},
+                      CorpusCase{"aspose-net/SampleOstFile.ost", "ost512"},
+                      CorpusCase{"pst-extractor-npm/pstextractortest@outlook.com.ost", "ost4k"}),
+    [](const ::testing::TestParamInfo<CorpusCase>& p) { return std::string(p.param.kind); });
+
+// Files with nothing (or nothing whole) to find open as empty or partial
+// databases, without error, and copy into a valid empty file.
+TEST_F(RepairCopyTest, AnythingOpensForRebuild) {
+  std::vector<std::pair<std::string, Bytes>> files;
+  files.emplace_back("empty", Bytes());
+  files.emplace_back("random", test::pattern(3 << 20, 7));
+  files.emplace_back("tiny", test::pattern(100, 8));
+  files.emplace_back("ls", read_file("/bin/ls"));
+  ASSERT_GT(files.back().second.size(), 0u);
+  const std::string rel = "aspose-net/Outlook.pst";
+  REQUIRE_CORPUS(rel);
+  Bytes pst = read_file(kCorpus + rel);
+  files.emplace_back("cut_1k", Bytes(pst.begin(), pst.begin() + 1024));
+  files.emplace_back("cut_300", Bytes(pst.begin(), pst.begin() + 300));
+  Bytes half(pst.begin(), pst.begin() + long(pst.size() / 2));
+  std::fill(half.begin(), half.begin() + 600, 0);
+  files.emplace_back("half_no_header", half);
+  for (const auto& [name, data] : files) {
+    SCOPED_TRACE(name);
+    const std::string in = path(name + ".bin");
+    write_file(in, data);
+    std::vector<repair::Change> notes;
+    auto db = repair::open_for_rebuild(in, false, &notes);
+    ASSERT_TRUE(db.is_ok()) << db.status().message();
+    const size_t count = nodes_of(**db).size();
+    if (name != "half_no_header") {
+      EXPECT_EQ(count, 0u);
+    } else {
+      EXPECT_GT(count, 0u);
+    }
+    if (name != "cut_1k") {
+      ASSERT_FALSE(notes.empty());
+      EXPECT_EQ(notes[0].structure, "header");
+      const bool says_nothing = notes[0].action.find("nothing recognisable") != std::string::npos;
+      EXPECT_EQ(says_nothing, name != "half_no_header") << notes[0].action;
+    }
+    const std::string out = path(name + ".pst");
+    auto dest = ndb::WritableDatabase::create(out, ndb::CreateOptions{});
+    ASSERT_TRUE(dest.is_ok());
+    repair::RebuildReport r;
+    ASSERT_TRUE(repair::copy_nodes(**db, **dest, {}, &r).is_ok());
+    EXPECT_EQ(r.nodes_in_source, count);
+    EXPECT_EQ(r.nodes_copied + r.nodes_lost, count);
+  }
+  // A file that cannot be read at all is the one failure.
+  EXPECT_FALSE(repair::open_for_rebuild(path("missing.pst"), false, nullptr).is_ok());
+  EXPECT_FALSE(repair::open_for_rebuild(dir_.string(), false, nullptr).is_ok());
 }
 
 }  // namespace
