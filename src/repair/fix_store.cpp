@@ -400,7 +400,8 @@ Status StoreFixer::fix_object_pcs() {
     Status order = bth ? bth->validate() : bth.status();
     if (errors.empty() && order.is_ok()) continue;
     PSTKIT_RETURN_IF_ERROR(rebuild_pc(nid, parent, *pc, values));
-    changed_objects_.insert(nid);
+    // Only lost values change the object's table row.
+    if (!errors.empty()) changed_objects_.insert(nid);
     note("HEAP_REBUILT", is_folder(nid) ? "folder" : "message", nid,
          "property context " + std::string(order.is_ok() ? "" : "BTH invalid (" + order.message() + ")") +
              (errors.empty() ? "" : std::to_string(errors.size()) + " value(s) unreadable, first: " +
