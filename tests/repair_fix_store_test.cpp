@@ -70,8 +70,12 @@ struct Sample {
 
 NewMessage message(const std::string& subject, bool read, bool attachment) {
   NewMessage m;
+  // Complete as Outlook writes a message (KB 287497's checks find nothing):
+  // a search key and the display-to string of its recipients.
   m.properties = {text(prop::kMessageClass, "IPM.Note"), text(0x0037, subject),
-                  i32(prop::kMessageFlags, read ? 1 : 0), text(0x1000, "Body of " + subject)};
+                  i32(prop::kMessageFlags, read ? 1 : 0), text(0x1000, "Body of " + subject),
+                  prop(0x300B, ltp::kPtypBinary, test::pattern(16, uint32_t(subject.size()))),
+                  text(0x0E04, "Ann")};
   m.recipients = {{text(prop::kDisplayName, "Ann"), i32(prop::kRecipientType, 1),
                    text(0x3003, "ann@example.com")}};
   if (attachment) {
@@ -597,6 +601,134 @@ TEST(FixStore, UnsortedPcBthIsRebuiltWithTheSameContent) {
   FixResult again = fix(path);
   ASSERT_TRUE(again.status.is_ok());
   EXPECT_TRUE(again.changes.empty()) << again.list();
+}
+
+}  // namespace
+}  // namespace pstkit::repair
+
+namespace pstkit::repair {
+namespace {
+
+// Replaces a message's subnode list (kept entries gain the reference the
+// new subnode tree takes over).
+void edit_subnodes(ndb::WritableDatabase& db, Nid nid, const std::function<void(std::vector<ndb::SubnodeEntry>&)>& f) {
+  auto e = db.find_node(nid);
+  ASSERT_TRUE(e.is_ok());
+  auto node = db.open_node(nid);
+  ASSERT_TRUE(node.is_ok());
+  auto subs = (*node)->subnodes();
+  ASSERT_TRUE(subs.is_ok());
+  std::vector<ndb::SubnodeEntry> list = *subs;
+  f(list);
+  for (const auto& s : list) {
+    if (s.data_bid) {
+      ASSERT_TRUE(db.add_ref(s.data_bid).is_ok());
+    }
+    if (s.subnode_bid) {
+      ASSERT_TRUE(db.add_ref(s.subnode_bid).is_ok());
+    }
+  }
+  auto bid = db.write_subnode_tree(list);
+  ASSERT_TRUE(bid.is_ok());
+  e->subnode_bid = *bid;
+  ASSERT_TRUE(db.put_node(*e).is_ok());
+}
+
+TEST(FixStore, DroppedAttachmentSubnodeFixesTableAndFlags) {
+  TempDir dir;
+  const std::string path = dir.file("a.pst");
+  Sample s = make_sample(path);
+  const Nid m = s.inbox_messages[1];
+  std::vector<Nid> others = all_messages(s);
+  others.erase(std::find(others.begin(), others.end(), m));
+  const auto before = contents(path, others);
+  damage(path, [&](ndb::WritableDatabase& db) {
+    edit_subnodes(db, m, [](std::vector<ndb::SubnodeEntry>& list) {
+      list.erase(std::remove_if(list.begin(), list.end(),
+                                [](const ndb::SubnodeEntry& e) { return ndb::nid_type(e.nid) == ndb::kNidTypeAttachment; }),
+                 list.end());
+    });
+  });
+  FixResult r = fix(path);
+  ASSERT_TRUE(r.status.is_ok()) << r.status.message();
+  EXPECT_EQ(r.count("ATTACHMENTS_REBUILT"), 1u) << r.list();
+  EXPECT_EQ(r.count("MESSAGE_FIXED"), 1u) << r.list();
+  EXPECT_EQ(r.count("TABLE_REBUILT"), 1u) << r.list();  // the message's row in the Inbox contents table
+  expect_clean(path);
+  EXPECT_EQ(before, contents(path, others));
+  auto store = Store::open(path);
+  auto msg = (*store)->open_message(m);
+  ASSERT_TRUE(msg.is_ok());
+  EXPECT_TRUE(msg->attachment_nids()->empty());
+  EXPECT_EQ(msg->properties().get_bool(prop::kHasAttachments), false);
+  EXPECT_EQ(msg->properties().get_i32(prop::kMessageFlags).value_or(0) & 0x10, 0);
+  EXPECT_EQ(msg->subject(), "m1");
+  auto rows = (*store)->open_folder(s.inbox)->contents();
+  for (const auto& row : *rows) {
+    if (row.nid == m) {
+      EXPECT_EQ(row.props.get_i32(prop::kMessageFlags).value_or(0) & 0x10, 0);
+    }
+  }
+  FixResult again = fix(path);
+  EXPECT_TRUE(again.changes.empty()) << again.list();
+}
+
+TEST(FixStore, MissingMessageClassBecomesIpmNote) {
+  TempDir dir;
+  const std::string path = dir.file("a.pst");
+  Sample s = make_sample(path);
+  {
+    auto w = StoreWriter::open(path);
+    ASSERT_TRUE(w.is_ok());
+    ASSERT_TRUE((*w)->remove_message_properties(s.sub_message, {prop::kMessageClass}).is_ok());
+    ASSERT_TRUE((*w)->commit().is_ok());
+  }
+  FixResult r = fix(path);
+  ASSERT_TRUE(r.status.is_ok()) << r.status.message();
+  EXPECT_EQ(r.count("MESSAGE_FIXED"), 1u) << r.list();
+  expect_clean(path);
+  auto store = Store::open(path);
+  EXPECT_EQ((*store)->open_message(s.sub_message)->message_class(), "IPM.Note");
+  auto rows = (*store)->open_folder(s.sub)->contents();
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].props.get_string(prop::kMessageClass), "IPM.Note");
+}
+
+TEST(FixStore, DamagedRecipientTableIsRebuiltAndDisplayToFollows) {
+  TempDir dir;
+  const std::string path = dir.file("a.pst");
+  Sample s = make_sample(path);
+  const Nid m = s.inbox_messages[0];
+  damage(path, [&](ndb::WritableDatabase& db) {
+    auto garbage = db.write_block(test::pattern(100, 11), false);
+    ASSERT_TRUE(garbage.is_ok());
+    edit_subnodes(db, m, [&](std::vector<ndb::SubnodeEntry>& list) {
+      for (auto& e : list) {
+        if (e.nid == ndb::kNidRecipientTableTemplate) {
+          // Its old blocks stay referenced by the old tree only.
+          e.data_bid = *garbage;
+          e.subnode_bid = 0;
+        }
+      }
+    });
+    ASSERT_TRUE(db.release(*garbage).is_ok());  // the tree took its own reference
+  });
+  {
+    auto r = check::check_file(path);
+    ASSERT_TRUE(r.is_ok());
+    EXPECT_GT(r->errors, 0u);
+  }
+  FixResult r = fix(path);
+  ASSERT_TRUE(r.status.is_ok()) << r.status.message();
+  EXPECT_EQ(r.count("RECIPIENTS_REBUILT"), 1u) << r.list();
+  EXPECT_EQ(r.count("MESSAGE_FIXED"), 1u) << r.list();
+  expect_clean(path);
+  auto store = Store::open(path);
+  auto msg = (*store)->open_message(m);
+  ASSERT_TRUE(msg.is_ok());
+  EXPECT_TRUE(msg->recipients()->empty());
+  EXPECT_EQ(msg->properties().get_string(0x0E04), "");
+  EXPECT_EQ(msg->subject(), "m0");
 }
 
 }  // namespace

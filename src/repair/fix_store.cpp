@@ -350,6 +350,8 @@ Status StoreFixer::load_columns() {
   };
   PSTKIT_RETURN_IF_ERROR(load(ndb::kNidHierarchyTableTemplate, hierarchy_columns_));
   PSTKIT_RETURN_IF_ERROR(load(ndb::kNidContentsTableTemplate, contents_columns_));
+  PSTKIT_RETURN_IF_ERROR(load(ndb::kNidAttachmentTableTemplate, attachment_columns_));
+  PSTKIT_RETURN_IF_ERROR(load(ndb::kNidRecipientTableTemplate, recipient_columns_));
   return load(ndb::kNidAssocContentsTableTemplate, associated_columns_);
 }
 
@@ -712,11 +714,6 @@ Status StoreFixer::run() {
     }
   }
   if (db_.has_changes()) PSTKIT_RETURN_IF_ERROR(db_.commit());
-  return Status::ok();
-}
-
-Status StoreFixer::fix_messages(const std::vector<Nid>& kids) {
-  (void)kids;
   return Status::ok();
 }
 

@@ -63,7 +63,9 @@ class StoreFixer {
   Status move_to_lost_and_found(Nid nid, const std::string& why);
   Status fix_hierarchy();
 
+  // fix_messages.cpp
   Status fix_messages(const std::vector<Nid>& kids);
+  Status fix_message(Nid nid);
   Status fix_counts(Nid folder, const std::vector<Nid>& kids);
   Status fix_table(Nid folder, uint8_t type, const std::set<Nid>& expected);
 
@@ -74,7 +76,8 @@ class StoreFixer {
   ltp::Options ltp_options_;
   std::unique_ptr<MemoryEnv> template_env_;
   std::unique_ptr<ndb::WritableDatabase> template_db_;
-  std::vector<ltp::PropTag> hierarchy_columns_, contents_columns_, associated_columns_;
+  std::vector<ltp::PropTag> hierarchy_columns_, contents_columns_, associated_columns_, attachment_columns_,
+      recipient_columns_;
   // Folders and messages: NID -> nidParent (NBT entries are 24 bytes each;
   // message contents are read one at a time).
   std::map<Nid, Nid> objects_;
