@@ -312,8 +312,21 @@ Status StoreFixer::ensure_required() {
   }
   PSTKIT_RETURN_IF_ERROR(load_columns());
 
-  // The IPM subtree (MS-PST 2.4.3.1 PidTagIpmSubtreeEntryId) under the root.
+  PSTKIT_RETURN_IF_ERROR(take_inventory());
+  // The IPM subtree (MS-PST 2.4.3.1 PidTagIpmSubtreeEntryId).
   ipm_ = store_entry_nid(prop::kIpmSubtreeEntryId).value_or(0);
+  if (ndb::nid_type(ipm_) != ndb::kNidTypeNormalFolder || ipm_ == ndb::kNidRootFolder) {
+    // A store that names none (Exchange OSTs keep it elsewhere): the folder
+    // that has the IPM subtree's name and the most subfolders, if any.
+    if (std::optional<Nid> found = folder_named({"IPM_SUBTREE", "Top of Outlook data file", "Top of Personal Folders",
+                                                 "Top of Information Store"},
+                                                std::nullopt)) {
+      PSTKIT_RETURN_IF_ERROR(set_store_entry_id(prop::kIpmSubtreeEntryId, *found));
+      note("REQUIRED_CREATED", "message store", ndb::kNidMessageStore,
+           "the store named no IPM subtree: PidTagIpmSubtreeEntryId set to folder " + hex(*found));
+      ipm_ = *found;
+    }
+  }
   if (ndb::nid_type(ipm_) != ndb::kNidTypeNormalFolder || ipm_ == ndb::kNidRootFolder) {
     const Nid nid = exists(store_nids::kIpmSubtree) ? db_.allocate_nid(ndb::kNidTypeNormalFolder) : store_nids::kIpmSubtree;
     PSTKIT_RETURN_IF_ERROR(create_folder(nid, ndb::kNidRootFolder, NewStoreOptions().ipm_subtree_name));
@@ -326,6 +339,14 @@ Status StoreFixer::ensure_required() {
   }
   // The wastebasket (PidTagIpmWastebasketEntryId), a child of the IPM subtree.
   Nid wastebasket = store_entry_nid(prop::kIpmWastebasketEntryId).value_or(0);
+  if (ndb::nid_type(wastebasket) != ndb::kNidTypeNormalFolder) {
+    if (std::optional<Nid> found = folder_named({NewStoreOptions().deleted_items_name}, ipm_)) {
+      PSTKIT_RETURN_IF_ERROR(set_store_entry_id(prop::kIpmWastebasketEntryId, *found));
+      note("REQUIRED_CREATED", "message store", ndb::kNidMessageStore,
+           "the store named no Deleted Items folder: PidTagIpmWastebasketEntryId set to folder " + hex(*found));
+      wastebasket = *found;
+    }
+  }
   if (ndb::nid_type(wastebasket) != ndb::kNidTypeNormalFolder || wastebasket == ipm_ ||
       wastebasket == ndb::kNidRootFolder) {
     const Nid nid = exists(store_nids::kDeletedItems) ? db_.allocate_nid(ndb::kNidTypeNormalFolder)
@@ -338,6 +359,23 @@ Status StoreFixer::ensure_required() {
     note("REQUIRED_CREATED", "folder", wastebasket, "Deleted Items " + hex(wastebasket) + " was missing: created");
   }
   return Status::ok();
+}
+
+std::optional<Nid> StoreFixer::folder_named(const std::vector<std::string>& names, std::optional<Nid> parent) const {
+  std::map<Nid, size_t> subfolders;
+  for (const auto& [nid, p] : objects_) {
+    if (is_folder(nid)) ++subfolders[p];
+  }
+  std::optional<Nid> best;
+  for (const auto& [nid, p] : objects_) {
+    if (ndb::nid_type(nid) != ndb::kNidTypeNormalFolder || nid == ndb::kNidRootFolder) continue;
+    if (parent && p != *parent) continue;
+    PropertyBag bag(readable_props(nid), 1252);
+    const std::string name = bag.get_string(prop::kDisplayName).value_or("");
+    if (std::find(names.begin(), names.end(), name) == names.end()) continue;
+    if (!best || subfolders[nid] > subfolders[*best]) best = nid;
+  }
+  return best;
 }
 
 Status StoreFixer::load_columns() {
@@ -473,14 +511,26 @@ Status StoreFixer::fix_hierarchy() {
     PSTKIT_RETURN_IF_ERROR(set_parent(ndb::kNidRootFolder, ndb::kNidRootFolder));
     note("ORPHAN_MOVED", "folder", ndb::kNidRootFolder, "the root folder is made its own parent again");
   }
-  if (objects_[ipm_] != ndb::kNidRootFolder) {
-    const Nid was = objects_[ipm_];
-    PSTKIT_RETURN_IF_ERROR(set_parent(ipm_, ndb::kNidRootFolder));
-    note("ORPHAN_MOVED", "folder", ipm_, "the IPM subtree had parent " + hex(was) + ": moved under the root");
-  }
   auto valid_parent = [&](Nid p) {
     return ndb::nid_type(p) == ndb::kNidTypeNormalFolder && objects_.count(p) > 0;
   };
+  // The IPM subtree (a child of the root in a PST, MS-PST 2.4.3.1; deeper in
+  // Exchange OSTs) must reach the root: Lost and Found goes below it.
+  {
+    std::set<Nid> path{ipm_};
+    for (Nid cur = ipm_; cur != ndb::kNidRootFolder;) {
+      const Nid parent = objects_[cur];
+      if (!valid_parent(parent) || path.count(parent)) {
+        PSTKIT_RETURN_IF_ERROR(set_parent(ipm_, ndb::kNidRootFolder));
+        note("ORPHAN_MOVED", "folder", ipm_,
+             "the IPM subtree's parent chain " + std::string(path.count(parent) ? "forms a cycle" : "is broken") +
+                 " at " + hex(parent) + ": moved under the root");
+        break;
+      }
+      path.insert(parent);
+      cur = parent;
+    }
+  }
   // Parents to recreate: lost normal folders that still have children.
   std::vector<std::pair<Nid, Nid>> snapshot(objects_.begin(), objects_.end());
   for (const auto& [nid, parent] : snapshot) {

@@ -53,6 +53,9 @@ class StoreFixer {
   std::optional<Guid> record_key() const;
   Status ensure_required();
   Status load_columns();
+  // A normal folder with one of these display names (below parent when
+  // given); the one with the most subfolders.
+  std::optional<Nid> folder_named(const std::vector<std::string>& names, std::optional<Nid> parent) const;
   const std::vector<ltp::PropTag>& columns_for(uint8_t table_type) const;
 
   Status take_inventory();
