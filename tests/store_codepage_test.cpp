@@ -227,6 +227,46 @@ TEST(Codepage, DetectsTheCodepageOfASample) {
   EXPECT_EQ(detect_codepage(ByteView(reinterpret_cast<const uint8_t*>(utf8.data()), utf8.size())), 65001u);
 }
 
+// ICU is not linked: libicui18n is opened by the first detection that needs
+// it (a sample with 8-bit bytes), and the guesses come from it. Checked in a
+// fresh process (this binary, running only the test below), since other
+// tests here may have detected a code page already.
+bool icu_i18n_mapped() {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line))
+    if (line.find("/libicui18n.so.") != std::string::npos) return true;
+  return false;
+}
+
+constexpr const char* kFreshProcessVariable = "PSTKIT_TEST_FRESH_PROCESS";
+
+TEST(CodepageFreshProcess, DetectionOpensIcuOnFirstUse) {
+  if (!std::getenv(kFreshProcessVariable)) GTEST_SKIP() << "run by Codepage.DetectionOpensIcuOnFirstUse";
+  EXPECT_FALSE(icu_i18n_mapped()) << "libicui18n is mapped before any detection";
+  EXPECT_FALSE(detect_codepage(ByteView(encode_codepage("plain ASCII", 1252))));
+  EXPECT_FALSE(icu_i18n_mapped()) << "ASCII needs no detection";
+  const Language& cyrillic = languages()[3];
+  ASSERT_EQ(cyrillic.codepage, 1251u);
+  const Bytes sample = encode_codepage(cyrillic.body, cyrillic.codepage);
+  EXPECT_EQ(detect_codepage(ByteView(sample)), 1251u);
+  EXPECT_TRUE(icu_i18n_mapped());
+}
+
+TEST(Codepage, DetectionOpensIcuOnFirstUse) {
+  const std::string cmd = std::string(kFreshProcessVariable) +
+                          "=1 /proc/" + std::to_string(getpid()) +
+                          "/exe --gtest_filter=CodepageFreshProcess.DetectionOpensIcuOnFirstUse 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string output;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) output.append(buf, n);
+  const int status = pclose(p);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << output;
+  EXPECT_NE(output.find("[  PASSED  ] 1 test"), std::string::npos) << output;
+}
+
 // A PidTagMessageCodepage that names a 7-bit encoding (ISO-2022-JP, HZ)
 // cannot be the encoding of 8-bit strings: they are read in the ANSI page of
 // its script, not turned into U+FFFD.
