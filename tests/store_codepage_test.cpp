@@ -15,6 +15,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include <unicode/uvernum.h>
+
 #include "pstkit/codepage.h"
 #include "pstkit/rtf.h"
 #include "pstkit/store_writer.h"
@@ -22,6 +24,9 @@
 
 namespace pstkit {
 namespace {
+
+#define PSTKIT_TEST_STRINGIFY(x) PSTKIT_TEST_STRINGIFY_LITERAL(x)
+#define PSTKIT_TEST_STRINGIFY_LITERAL(x) #x
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -400,6 +405,40 @@ TEST(StoreCodepage, WritesInTheStoresCodepage) {
 
 // The CLI: info names the code page and its source; ls -r, show and dump
 // print the same, correct, text; --codepage overrides the store's.
+// ICU is opened on first use: a libicui18n that cannot be used (here a copy
+// of zlib under its name, found first through LD_LIBRARY_PATH) leaves the
+// code page unguessed, and the store is read in the default page. With ICU
+// linked the program did not start.
+TEST(StoreCodepage, UnusableIcuGuessesNothingAndFailsNothing) {
+  ScratchDir dir;
+  const Language& cyrillic = languages()[3];
+  const std::string path = dir.file("c.pst");
+  write_store(path, cyrillic, Marking::kNone);
+  const std::string libs = dir.file("libs");
+  fs::create_directories(libs);
+  const std::string icu = "libicui18n.so." PSTKIT_TEST_STRINGIFY(U_ICU_VERSION_MAJOR_NUM);
+  std::error_code ec;
+  fs::copy_file("/lib/x86_64-linux-gnu/libz.so.1", libs + "/" + icu, ec);
+  if (ec) GTEST_SKIP() << "no /lib/x86_64-linux-gnu/libz.so.1 to stand in for " << icu;
+  const std::string cmd = "LD_LIBRARY_PATH=" + libs + " " + PSTKIT_CLI_PATH + " info --json " + path + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  const int rc = pclose(p);
+  ASSERT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << out;
+  const json info = json::parse(out);
+  EXPECT_EQ(info["store"]["codepage"], 1252) << out;
+  EXPECT_EQ(info["store"]["codepage_source"], "default") << out;
+  // The same store with the real ICU: guessed from its bytes.
+  int status = -1;
+  const json guessed = json::parse(pstkit_cli("info --json " + path, &status));
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(guessed["store"]["codepage"], 1251);
+  EXPECT_EQ(guessed["store"]["codepage_source"], "inferred from bytes");
+}
+
 TEST(StoreCodepage, EveryReadingCommandDecodesAlike) {
   ScratchDir dir;
   for (const Language& lang : languages()) {
