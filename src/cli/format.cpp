@@ -20,9 +20,16 @@ void print_error(const std::string& file, const Status& status) {
 
 namespace {
 
+// The reading commands visit each object once, so the block cache spares
+// almost no reads: dump --json --full of the corpus' enron.pst and 16 MB OST
+// made 1499 and 1228 preads with the library's 2 MiB, 1501 and 1234 with
+// 256 KiB, and its peak RSS fell by 1.3-1.9 MB.
+constexpr size_t kReadingBlockCacheBytes = size_t{256} << 10;
+
 StoreOptions store_options(const ReadOptions& options) {
   StoreOptions o;
   o.codepage_override = options.codepage;
+  o.ndb.cache_bytes = kReadingBlockCacheBytes;
   return o;
 }
 
