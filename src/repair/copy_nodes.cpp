@@ -88,6 +88,11 @@ class NodeCopier {
   Result<ndb::Bid> write_blocks(const std::vector<SharedBytes>& blocks);
   Result<ndb::Bid> write_rechunked(const std::vector<SharedBytes>& blocks);
   Result<ltp::BuiltNode> rebuild_heap(const std::shared_ptr<const ndb::Node>& node, uint8_t client_signature);
+  // A PC or TC some of whose heap blocks cannot be read, rebuilt from the
+  // entries that can (their values read whole: skip gets the subnodes that
+  // held them, which the rebuilt node no longer uses).
+  Result<ltp::BuiltNode> rebuild_readable(const std::shared_ptr<const ndb::Node>& node, std::set<ndb::Nid>& skip,
+                                          const Status& why);
   Status commit_if_due(bool force);
 
   const ndb::Database& src_;
@@ -164,22 +169,42 @@ Result<Outcome> NodeCopier::copy_object(ndb::Nid top, ndb::Nid nid, ndb::Bid dat
   std::shared_ptr<const ndb::Node> node(std::move(opened).value());
   std::vector<SharedBytes> blocks;
   blocks.reserve(node->block_count());
-  for (size_t i = 0; i < node->block_count(); ++i) {
+  Status unreadable;
+  for (size_t i = 0; i < node->block_count() && unreadable.is_ok(); ++i) {
     auto b = node->block(i);
-    if (!b) return Outcome::lost_because(b.status().with_context("data block " + std::to_string(i)));
-    blocks.push_back(std::move(b).value());
+    if (!b) {
+      unreadable = b.status().with_context("data block " + std::to_string(i));
+    } else {
+      blocks.push_back(std::move(b).value());
+    }
   }
 
   std::optional<ltp::BuiltNode> built;
-  Status lost;
-  PSTKIT_ASSIGN_OR_RETURN(ndb::Bid new_data, write_stream(node, blocks, built, lost));
-  if (!lost.is_ok()) return Outcome::lost_because(lost);
-  blocks.clear();
+  std::set<ndb::Nid> skip;  // source subnodes not to copy
+  ndb::Bid new_data = 0;
+  if (!unreadable.is_ok()) {
+    // A heap whose first block reads may still give most of its entries.
+    const bool heap = !blocks.empty() && blocks[0]->size() >= 4 && (*blocks[0])[2] == ltp::kHeapSignature;
+    if (!heap) return Outcome::lost_because(unreadable);
+    blocks.clear();
+    auto salvaged = rebuild_readable(node, skip, unreadable);
+    if (!salvaged) {
+      return Outcome::lost_because(unreadable.with_context("(rebuilding what remains failed: " +
+                                                           salvaged.status().message() + ")"));
+    }
+    built = std::move(salvaged).value();
+    bytes_since_commit_ += built->size();
+    PSTKIT_ASSIGN_OR_RETURN(new_data, dst_.write_data_tree(built->blocks));
+  } else {
+    Status lost;
+    PSTKIT_ASSIGN_OR_RETURN(new_data, write_stream(node, blocks, built, lost));
+    if (!lost.is_ok()) return Outcome::lost_because(lost);
+    blocks.clear();
+  }
 
   // Subnodes: those the rebuilt heap made, then the source's that it did
   // not replace or drop.
   std::vector<ndb::SubnodeEntry> subs;
-  std::set<ndb::Nid> skip;
   if (built) {
     for (const auto& [snid, child] : built->subnodes) {
       PSTKIT_ASSIGN_OR_RETURN(ndb::SubnodeEntry se, write_built_node(dst_, snid, child));
@@ -283,6 +308,66 @@ Result<ltp::BuiltNode> NodeCopier::rebuild_heap(const std::shared_ptr<const ndb:
   }
   return Status::unsupported("a heap of client signature " + hex(client_signature) +
                              " (neither a property nor a table context)");
+}
+
+Result<ltp::BuiltNode> NodeCopier::rebuild_readable(const std::shared_ptr<const ndb::Node>& node,
+                                                    std::set<ndb::Nid>& skip, const Status& why) {
+  const ndb::FileFormat format = dst_.header().format;
+  PSTKIT_ASSIGN_OR_RETURN(ltp::Heap heap, ltp::Heap::open(node, ltp_options_));
+  // New subnodes (values too large for the heap) go past the old ones.
+  auto after = ltp::nid_allocator_after(*node);
+  ltp::NidAllocator allocate = after ? *after : ltp::sequential_nid_allocator(1);
+  const ndb::Nid nid = node->id();
+  size_t kept = 0, dropped = 0;
+  ltp::BuiltNode built;
+  std::string what;
+  if (heap.client_signature() == ltp::kClientPropertyContext) {
+    PSTKIT_ASSIGN_OR_RETURN(ltp::PropertyContext pc, ltp::PropertyContext::open(node, ltp_options_));
+    PSTKIT_ASSIGN_OR_RETURN(ltp::PcBuilder b, ltp::PcBuilder::create(format, allocate));
+    for (const ltp::PropertyContext::Entry& e : pc.entries()) {
+      auto v = pc.get(e.id);
+      Status s = v ? b.set(*v) : v.status();
+      if (!s.is_ok()) {
+        ++dropped;
+        emit({"PROPERTY_DROPPED", "property", nid, offset_of(s),
+              "property " + hex(ltp::make_tag(e.id, e.type)) + " of node " + hex(nid) + " left out: " + s.message()});
+        continue;
+      }
+      ++kept;
+      // MS-PST 2.3.3.3: a value in a subnode is now in the builder's heap
+      // or a new subnode; PtypObject subnodes stay as they are.
+      const size_t fixed = ltp::is_multi_valued(e.type) ? 0 : ltp::fixed_type_size(e.type);
+      const bool inline_value = fixed != 0 && fixed <= 4;
+      if (!inline_value && e.type != ltp::kPtypObject && e.value != 0 && !ltp::hnid_is_hid(e.value)) {
+        skip.insert(e.value);
+      }
+    }
+    PSTKIT_ASSIGN_OR_RETURN(built, b.build());
+    what = std::to_string(kept) + " properties";
+  } else if (heap.client_signature() == ltp::kClientTableContext) {
+    PSTKIT_ASSIGN_OR_RETURN(ltp::TableContext tc, ltp::TableContext::open(node, ltp_options_));
+    PSTKIT_ASSIGN_OR_RETURN(ltp::TcBuilder b, ltp::TcBuilder::create(format, ltp::template_columns(tc), allocate));
+    for (const ltp::TableContext::RowIndexEntry& r : tc.row_index()) {
+      auto cells = tc.row(r.row_index);
+      Status s = cells ? b.add_row(r.row_id, *cells) : cells.status();
+      if (!s.is_ok()) {
+        ++dropped;
+        emit({"PROPERTY_DROPPED", "table row", nid, offset_of(s),
+              "row " + hex(r.row_id) + " of table " + hex(nid) + " left out: " + s.message()});
+        continue;
+      }
+      ++kept;
+    }
+    if (tc.rows_hnid() != 0 && !ltp::hnid_is_hid(tc.rows_hnid())) skip.insert(tc.rows_hnid());
+    PSTKIT_ASSIGN_OR_RETURN(built, b.build());
+    what = std::to_string(kept) + " rows";
+  } else {
+    return Status::unsupported("a heap of client signature " + hex(heap.client_signature()));
+  }
+  emit({"HEAP_REBUILT", heap.client_signature() == ltp::kClientTableContext ? "table context" : "property context",
+        nid, offset_of(why),
+        "rebuilt from the " + what + " still readable (" + std::to_string(dropped) + " left out): " + why.message()});
+  return built;
 }
 
 // Block for block, boundaries kept (heap pages, row matrix blocks).
