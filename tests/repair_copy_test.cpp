@@ -456,6 +456,47 @@ TEST_F(RepairCopyTest, HeapWithAnUnreadableBlockKeepsWhatIsReadable) {
   }
 }
 
+// A subnode tree that a node reaches twice (shared or looping, as only a
+// damaged file has) is copied once; the second reference is SUBNODE_LOST.
+TEST_F(RepairCopyTest, SubnodeTreeReachedTwiceIsCopiedOnce) {
+  const std::string src_path = path("shared.pst");
+  const ndb::Nid top = ndb::make_nid(ndb::kNidTypeNormalMessage, 0x400);
+  {
+    auto w = ndb::WritableDatabase::create(src_path, ndb::CreateOptions{});
+    ASSERT_TRUE(w.is_ok());
+    auto data = (*w)->write_block(test::pattern(100, 1), false);
+    ASSERT_TRUE(data.is_ok());
+    auto inner = (*w)->write_subnode_tree({{ndb::make_nid(ndb::kNidTypeLtp, 1), *data, 0}});
+    ASSERT_TRUE(inner.is_ok());
+    ASSERT_TRUE((*w)->add_ref(*data).is_ok());
+    ASSERT_TRUE((*w)->add_ref(*data).is_ok());
+    ASSERT_TRUE((*w)->add_ref(*inner).is_ok());
+    auto outer = (*w)->write_subnode_tree({{ndb::make_nid(ndb::kNidTypeLtp, 2), *data, *inner},
+                                           {ndb::make_nid(ndb::kNidTypeLtp, 3), *data, *inner}});
+    ASSERT_TRUE(outer.is_ok());
+    ASSERT_TRUE((*w)->put_node({top, 0, *outer, 0}).is_ok());
+    ASSERT_TRUE((*w)->commit().is_ok());
+  }
+  std::vector<repair::Change> changes;
+  repair::RebuildReport r = copy(src_path, path("copy.pst"), &changes);
+  EXPECT_EQ(r.nodes_copied, 1u);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].code, "SUBNODE_LOST");
+  EXPECT_EQ(changes[0].id, ndb::make_nid(ndb::kNidTypeLtp, 3));
+  auto db = ndb::Database::open(path("copy.pst"));
+  ASSERT_TRUE(db.is_ok());
+  auto node = (*db)->open_node(top);
+  ASSERT_TRUE(node.is_ok());
+  auto subs = (*node)->subnodes();
+  ASSERT_TRUE(subs.is_ok());
+  ASSERT_EQ(subs->size(), 1u);
+  auto kept = (*node)->subnode(ndb::make_nid(ndb::kNidTypeLtp, 2));
+  ASSERT_TRUE(kept.is_ok());
+  auto nested = (*kept)->subnodes();
+  ASSERT_TRUE(nested.is_ok());
+  EXPECT_EQ(nested->size(), 1u);
+}
+
 // ---- open_for_rebuild
 
 std::vector<ndb::NodeEntry> nodes_of(const ndb::Database& db) {
