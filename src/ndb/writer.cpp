@@ -315,6 +315,19 @@ class Writer final : public WritableDatabase {
     return write_tree_over(leaves);
   }
 
+  Result<Bid> write_data_tree_over(const std::vector<Bid>& blocks) override {
+    if (blocks.empty()) return Bid{0};
+    if (blocks.size() == 1) return blocks[0];
+    std::vector<Leaf> leaves;
+    leaves.reserve(blocks.size());
+    for (Bid b : blocks) {
+      if (bid_is_internal(b)) return Status::invalid_argument("data tree over internal block " + hex(b));
+      PSTKIT_ASSIGN_OR_RETURN(BlockEntry e, find_block(b));
+      leaves.push_back({e.bid, e.inflated_size});
+    }
+    return write_tree_over(leaves);
+  }
+
   Result<Bid> rewrite_data_tree(Bid old_data_bid, size_t block_count,
                                 const std::map<size_t, Bytes>& changed) override {
     DataTree old;
