@@ -733,3 +733,98 @@ TEST(FixStore, DamagedRecipientTableIsRebuiltAndDisplayToFollows) {
 
 }  // namespace
 }  // namespace pstkit::repair
+
+namespace pstkit::repair {
+namespace {
+
+TEST(FixStore, DamagedNameMapKeepsEveryReadableNameAtItsId) {
+  TempDir dir;
+  const std::string path = dir.file("a.pst");
+  make_sample(path);
+  std::map<uint16_t, NamedProperty> before;
+  {
+    auto store = Store::open(path);
+    ASSERT_TRUE(store.is_ok());
+    before = (*store)->names().entries();
+  }
+  ASSERT_GT(before.size(), 8u);
+  constexpr size_t kBroken = 5;
+  damage(path, [&](ndb::WritableDatabase& db) {
+    auto node = db.open_node(ndb::kNidNameToIdMap);
+    ASSERT_TRUE(node.is_ok());
+    auto pc = ltp::PropertyContext::open(std::shared_ptr<const ndb::Node>(std::move(*node)));
+    ASSERT_TRUE(pc.is_ok());
+    auto entries = pc->get(0x0003);  // PidTagNameidStreamEntry
+    ASSERT_TRUE(entries.is_ok());
+    Bytes e = entries->data;
+    // MS-PST 2.4.7.1: wGuid of record kBroken names a GUID past the stream.
+    e[kBroken * 8 + 4] = 0xFE;
+    e[kBroken * 8 + 5] = 0x7F;
+    auto b = ltp::PcBuilder::from_existing(*pc);
+    ASSERT_TRUE(b->set(PropValue{make_tag(0x0003, ltp::kPtypBinary), e}).is_ok());
+    auto built = b->build();
+    auto prev = db.open_node(ndb::kNidNameToIdMap);
+    auto subs = (*prev)->subnodes();
+    ASSERT_TRUE(put_built_node(db, ndb::kNidNameToIdMap, 0, *built, *subs).is_ok());
+  });
+  FixResult r = fix(path);
+  ASSERT_TRUE(r.status.is_ok()) << r.status.message();
+  EXPECT_EQ(r.count("NAME_MAP_REBUILT"), 1u) << r.list();
+  expect_clean(path);
+  auto store = Store::open(path);
+  ASSERT_TRUE(store.is_ok());
+  const auto& after = (*store)->names().entries();
+  ASSERT_EQ(after.size(), before.size());
+  for (const auto& [id, name] : before) {
+    const NamedProperty& now = after.at(id);
+    if (id == 0x8000 + kBroken) {
+      EXPECT_EQ(now.name, "pstkit-lost-name-" + hex(id));
+      continue;
+    }
+    EXPECT_EQ(now.guid, name.guid) << hex(id);
+    EXPECT_EQ(now.is_string, name.is_string) << hex(id);
+    EXPECT_EQ(now.lid, name.lid) << hex(id);
+    EXPECT_EQ(now.name, name.name) << hex(id);
+  }
+  FixResult again = fix(path);
+  EXPECT_TRUE(again.changes.empty()) << again.list();
+}
+
+TEST(FixStore, UnusableSearchQueueAndSearchFolderAreReset) {
+  TempDir dir;
+  const std::string path = dir.file("a.pst");
+  make_sample(path);
+  constexpr Nid kSpamFolder = 0x2223;  // a new store's search folder
+  const Nid table = ndb::make_nid(ndb::kNidTypeSearchContentsTable, ndb::nid_index(kSpamFolder));
+  damage(path, [&](ndb::WritableDatabase& db) {
+    // The queue gains 7 bytes: no longer a whole number of SUDs.
+    auto q = db.find_node(ndb::kNidSearchManagementQueue);
+    ASSERT_TRUE(q.is_ok());
+    auto bid = db.append_data_tree(q->data_bid, Bytes(7, 0xAB));
+    ASSERT_TRUE(bid.is_ok());
+    q->data_bid = *bid;
+    ASSERT_TRUE(db.put_node(*q).is_ok());
+    // The search folder's contents table becomes garbage.
+    auto t = db.find_node(table);
+    ASSERT_TRUE(t.is_ok());
+    auto garbage = db.write_block(test::pattern(150, 5), false);
+    ASSERT_TRUE(garbage.is_ok());
+    t->data_bid = *garbage;
+    ASSERT_TRUE(db.put_node(*t).is_ok());
+  });
+  {
+    auto r = check::check_file(path);
+    ASSERT_TRUE(r.is_ok());
+    EXPECT_EQ(r->count("SEARCH_QUEUE"), 1u);
+    EXPECT_GT(r->errors, 1u);
+  }
+  FixResult r = fix(path);
+  ASSERT_TRUE(r.status.is_ok()) << r.status.message();
+  EXPECT_EQ(r.count("SEARCH_RESET"), 2u) << r.list();
+  expect_clean(path);
+  FixResult again = fix(path);
+  EXPECT_TRUE(again.changes.empty()) << again.list();
+}
+
+}  // namespace
+}  // namespace pstkit::repair

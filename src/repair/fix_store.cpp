@@ -722,9 +722,14 @@ Status StoreFixer::run() {
   ltp_options_.format = format_;
 
   PSTKIT_RETURN_IF_ERROR(ensure_required());
+  PSTKIT_RETURN_IF_ERROR(fix_name_map());
+  PSTKIT_RETURN_IF_ERROR(fix_search_queue());
   PSTKIT_RETURN_IF_ERROR(take_inventory());
   PSTKIT_RETURN_IF_ERROR(fix_object_pcs());
   PSTKIT_RETURN_IF_ERROR(fix_hierarchy());
+  for (const auto& [nid, parent] : std::map<Nid, Nid>(objects_)) {
+    if (ndb::nid_type(nid) == ndb::kNidTypeSearchFolder) PSTKIT_RETURN_IF_ERROR(fix_search_folder(nid));
+  }
 
   // Children by folder, from the parent links as now fixed.
   std::map<Nid, std::vector<Nid>> children;

@@ -66,6 +66,12 @@ class StoreFixer {
   Status move_to_lost_and_found(Nid nid, const std::string& why);
   Status fix_hierarchy();
 
+  // fix_name_map.cpp
+  std::string name_map_defect() const;
+  Status fix_name_map();
+  // fix_search.cpp
+  Status fix_search_queue();
+  Status fix_search_folder(Nid folder);
   // fix_messages.cpp
   Status fix_messages(const std::vector<Nid>& kids);
   Status fix_message(Nid nid);
