@@ -828,3 +828,40 @@ TEST(FixStore, UnusableSearchQueueAndSearchFolderAreReset) {
 
 }  // namespace
 }  // namespace pstkit::repair
+
+namespace pstkit::repair {
+namespace {
+
+TEST(FixStore, DeletedItemsGoToRecoveredDeletedItems) {
+  TempDir dir;
+  const std::string path = dir.file("a.pst");
+  Sample s = make_sample(path);
+  const auto before = contents(path, all_messages(s));
+  auto db = ndb::WritableDatabase::open(path);
+  ASSERT_TRUE(db.is_ok());
+  RebuildOptions options;
+  options.include_deleted = true;
+  std::vector<Change> changes;
+  options.on_change = [&](const Change& c) { changes.push_back(c); };
+  RebuildReport report;
+  // As stage 1 marks them: a message, and a folder with the message in it.
+  report.deleted_items = {s.inbox_messages[2], s.other, s.other_message};
+  ASSERT_TRUE(fix_store(**db, options, &report).is_ok());
+  db->reset();
+  EXPECT_EQ(std::count_if(changes.begin(), changes.end(), [](const Change& c) { return c.code == "DELETED_RECOVERED"; }),
+            3);  // the folder created, the message and the folder moved
+  expect_clean(path);
+  expect_all_reachable(path);
+  EXPECT_EQ(before, contents(path, all_messages(s)));
+  auto store = Store::open(path);
+  const auto seen = reachable(**store);
+  const Nid rdi = seen.at(s.inbox_messages[2]);
+  EXPECT_EQ(folder_name(path, rdi), "Recovered Deleted Items");
+  EXPECT_EQ(seen.at(rdi), s.ipm);
+  EXPECT_EQ(seen.at(s.other), rdi);
+  EXPECT_EQ(seen.at(s.other_message), s.other);
+  EXPECT_EQ((*store)->open_folder(s.inbox)->content_count(), 2);
+}
+
+}  // namespace
+}  // namespace pstkit::repair

@@ -505,6 +505,37 @@ Status StoreFixer::move_to_lost_and_found(Nid nid, const std::string& why) {
   return Status::ok();
 }
 
+// Deleted items stage 1 brought back go to "Recovered Deleted Items" (a
+// deleted folder keeps the deleted items it holds).
+Status StoreFixer::recover_deleted() {
+  if (!options_.include_deleted || report_ == nullptr || report_->deleted_items.empty()) return Status::ok();
+  const std::set<Nid> deleted(report_->deleted_items.begin(), report_->deleted_items.end());
+  Nid target = 0;
+  for (Nid nid : deleted) {
+    auto it = objects_.find(nid);
+    if (it == objects_.end() || nid == ndb::kNidRootFolder || nid == ipm_) continue;
+    const Nid parent = it->second;
+    if (deleted.count(parent) && objects_.count(parent) && ndb::nid_type(parent) == ndb::kNidTypeNormalFolder) {
+      continue;
+    }
+    if (target == 0) {
+      std::optional<Nid> found = folder_named({kRecoveredDeletedName}, ipm_);
+      if (found) {
+        target = *found;
+      } else {
+        target = db_.allocate_nid(ndb::kNidTypeNormalFolder);
+        PSTKIT_RETURN_IF_ERROR(create_folder(target, ipm_, kRecoveredDeletedName));
+        note("DELETED_RECOVERED", "folder", target,
+             std::string("created \"") + kRecoveredDeletedName + "\" under the IPM subtree");
+      }
+    }
+    PSTKIT_RETURN_IF_ERROR(set_parent(nid, target));
+    note("DELETED_RECOVERED", is_folder(nid) ? "folder" : "message", nid,
+         "deleted item (was in " + hex(parent) + ") put in " + kRecoveredDeletedName);
+  }
+  return Status::ok();
+}
+
 Status StoreFixer::fix_hierarchy() {
   // The root is its own parent (MS-PST 2.4.4.1.2); the IPM subtree is the root's child.
   if (objects_.count(ndb::kNidRootFolder) && objects_[ndb::kNidRootFolder] != ndb::kNidRootFolder) {
@@ -726,6 +757,7 @@ Status StoreFixer::run() {
   PSTKIT_RETURN_IF_ERROR(fix_search_queue());
   PSTKIT_RETURN_IF_ERROR(take_inventory());
   PSTKIT_RETURN_IF_ERROR(fix_object_pcs());
+  PSTKIT_RETURN_IF_ERROR(recover_deleted());
   PSTKIT_RETURN_IF_ERROR(fix_hierarchy());
   for (const auto& [nid, parent] : std::map<Nid, Nid>(objects_)) {
     if (ndb::nid_type(nid) == ndb::kNidTypeSearchFolder) PSTKIT_RETURN_IF_ERROR(fix_search_folder(nid));

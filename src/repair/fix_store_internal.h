@@ -22,6 +22,8 @@ class MemoryEnv;
 
 // scanpst's name for the folder of items that belong nowhere.
 inline constexpr const char* kLostAndFoundName = "Lost and Found";
+// Where deleted items brought back go (issue 8, `--deleted`).
+inline constexpr const char* kRecoveredDeletedName = "Recovered Deleted Items";
 
 class StoreFixer {
  public:
@@ -65,6 +67,7 @@ class StoreFixer {
   Result<Nid> lost_and_found();
   Status move_to_lost_and_found(Nid nid, const std::string& why);
   Status fix_hierarchy();
+  Status recover_deleted();
 
   // fix_name_map.cpp
   std::string name_map_defect() const;
