@@ -122,7 +122,9 @@ Status StoreFixer::fix_message(Nid nid) {
 
   // ---- attachments (MS-PST 2.4.6): the attachment subnodes that can be
   // read, and a table with a row for each of them and no other.
-  std::map<Nid, std::vector<PropValue>> attachments;
+  // Their PCs are opened; their properties (data included) are read only
+  // when the table is rebuilt or the message size computed.
+  std::map<Nid, ltp::PropertyContext> attachments;
   for (const auto& e : previous) {
     if (ndb::nid_type(e.nid) != ndb::kNidTypeAttachment) continue;
     auto sub = node->subnode(e.nid);
@@ -137,7 +139,7 @@ Status StoreFixer::fix_message(Nid nid) {
            "attachment " + hex(e.nid) + " of message " + hex(nid) + " cannot be read: left out");
       continue;
     }
-    attachments[e.nid] = apc->all_readable();
+    attachments.emplace(e.nid, std::move(*apc));
   }
   TableState atable = open_subnode_table(*node, kAttachmentTable, ltp_options_);
   {
@@ -155,8 +157,8 @@ Status StoreFixer::fix_message(Nid nid) {
       } else {
         std::vector<ltp::PropTag> columns = atable.tc ? ltp::template_columns(*atable.tc) : attachment_columns_;
         PSTKIT_ASSIGN_OR_RETURN(auto tc, ltp::TcBuilder::create(format_, columns));
-        for (const auto& [a, aprops] : attachments) {
-          PSTKIT_RETURN_IF_ERROR(tc.add_row(a, StoreWriter::Impl::row_cells(tc.columns(), aprops)));
+        for (const auto& [a, apc] : attachments) {
+          PSTKIT_RETURN_IF_ERROR(tc.add_row(a, StoreWriter::Impl::row_cells(tc.columns(), apc.all_readable())));
         }
         PSTKIT_ASSIGN_OR_RETURN(auto built, tc.build());
         replace.emplace(kAttachmentTable, std::move(built));
@@ -281,8 +283,8 @@ Status StoreFixer::fix_message(Nid nid) {
     uint64_t size = 0;
     for (const auto& p : props) size += p.data.size();
     for (const auto& s : set) size += s.data.size();
-    for (const auto& [a, aprops] : attachments) {
-      for (const auto& p : aprops) size += p.data.size();
+    for (const auto& [a, apc] : attachments) {
+      for (const auto& p : apc.all_readable()) size += p.data.size();
     }
     set.push_back(PropValue{ltp::make_tag(prop::kMessageSize, ltp::kPtypInteger32),
                             le32(uint32_t(std::min<uint64_t>(size, 0x7FFFFFFF)))});

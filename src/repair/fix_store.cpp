@@ -82,6 +82,7 @@ Bytes le32(uint32_t v) {
 // ---------------------------------------------------------------- helpers
 
 void StoreFixer::note(const char* code, const std::string& structure, uint64_t id, const std::string& action) {
+  ++staged_changes_;
   Change c;
   c.code = code;
   c.structure = structure;
@@ -607,8 +608,14 @@ Status StoreFixer::fix_counts(Nid folder, const std::vector<Nid>& kids) {
     if (is_folder(k)) subfolders = true;
     if (ndb::nid_type(k) != ndb::kNidTypeNormalMessage) continue;
     ++count;
-    PropertyBag bag(readable_props(k), 1252);
-    if (!(bag.get_i32(prop::kMessageFlags).value_or(0) & kMsgFlagRead)) ++unread;
+    // Only the flags are read (not the whole message again).
+    int32_t flags = 0;
+    if (auto pc = open_pc(k)) {
+      if (auto v = pc->get(prop::kMessageFlags); v.is_ok()) {
+        if (auto f = v->as_i32(); f.is_ok()) flags = *f;
+      }
+    }
+    if (!(flags & kMsgFlagRead)) ++unread;
   }
   PropertyBag bag(readable_props(folder), 1252);
   const auto have_count = bag.get_i32(prop::kContentCount);
@@ -747,6 +754,15 @@ Status StoreFixer::fix_table(Nid folder, uint8_t type, const std::set<Nid>& expe
 
 // ---------------------------------------------------------------- run
 
+// Between folders: the writer keeps what it stages in memory until commit,
+// so a store with many repairs is committed in steps (every step leaves a
+// store that reads, with fewer repairs; the next pass finishes).
+Status StoreFixer::commit_if_large() {
+  if (staged_changes_ < kChangesPerCommit || !db_.has_changes()) return Status::ok();
+  staged_changes_ = 0;
+  return db_.commit();
+}
+
 Status StoreFixer::run() {
   format_ = db_.header().format;
   if (format_ == ndb::FileFormat::kUnicode4k) return Status::unsupported("fix_store on a 4 KiB-page OST");
@@ -777,6 +793,7 @@ Status StoreFixer::run() {
   for (Nid f : folders) {
     PSTKIT_RETURN_IF_ERROR(fix_messages(children[f]));
     PSTKIT_RETURN_IF_ERROR(fix_counts(f, children[f]));
+    PSTKIT_RETURN_IF_ERROR(commit_if_large());
     if (options_.progress) options_.progress(++done, total);
   }
   for (Nid f : folders) {
@@ -791,6 +808,7 @@ Status StoreFixer::run() {
       }
     }
     for (int i = 0; i < 3; ++i) PSTKIT_RETURN_IF_ERROR(fix_table(f, kTableTypes[i], rows[i]));
+    PSTKIT_RETURN_IF_ERROR(commit_if_large());
     if (options_.progress) options_.progress(++done, total);
   }
   if (report_) {

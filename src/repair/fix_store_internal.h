@@ -80,6 +80,11 @@ class StoreFixer {
   Status fix_message(Nid nid);
   Status fix_counts(Nid folder, const std::vector<Nid>& kids);
   Status fix_table(Nid folder, uint8_t type, const std::set<Nid>& expected);
+  Status commit_if_large();
+
+  // Changes staged before fix_store commits between folders.
+  static constexpr uint64_t kChangesPerCommit = 4096;
+  uint64_t staged_changes_ = 0;
 
   ndb::WritableDatabase& db_;
   const RebuildOptions& options_;
