@@ -87,9 +87,11 @@ NewMessage message(const std::string& subject, bool read, bool attachment) {
   return m;
 }
 
-Sample make_sample(const std::string& path) {
+Sample make_sample(const std::string& path, ndb::FileFormat format = ndb::FileFormat::kUnicode) {
   Sample s;
-  auto w = StoreWriter::create(path, NewStoreOptions{});
+  NewStoreOptions options;
+  options.format = format;
+  auto w = StoreWriter::create(path, options);
   EXPECT_TRUE(w.is_ok()) << w.status().message();
   StoreWriter& sw = **w;
   s.ipm = sw.ipm_subtree();
@@ -308,7 +310,8 @@ TEST(FixStore, LostFolderIsRecreatedInLostAndFound) {
   EXPECT_EQ(r.report.folders_recreated, 1u);
   expect_clean(path);
   expect_all_reachable(path);
-  EXPECT_EQ(folder_name(path, s.inbox), "Folder " + hex(s.inbox));
+  // Its name comes from the IPM subtree's hierarchy table, which still lists it.
+  EXPECT_EQ(folder_name(path, s.inbox), "Inbox");
   auto store = Store::open(path);
   ASSERT_TRUE(store.is_ok());
   const auto seen = reachable(**store);
@@ -861,6 +864,41 @@ TEST(FixStore, DeletedItemsGoToRecoveredDeletedItems) {
   EXPECT_EQ(seen.at(s.other), rdi);
   EXPECT_EQ(seen.at(s.other_message), s.other);
   EXPECT_EQ((*store)->open_folder(s.inbox)->content_count(), 2);
+}
+
+}  // namespace
+}  // namespace pstkit::repair
+
+namespace pstkit::repair {
+namespace {
+
+// ANSI too; the lost folder is listed nowhere, so it is named after its id.
+TEST(FixStore, UnlistedLostFolderIsNamedAfterItsIdInAnsiStores) {
+  TempDir dir;
+  const std::string path = dir.file("a.pst");
+  Sample s = make_sample(path, ndb::FileFormat::kAnsi);
+  const auto before = contents(path, all_messages(s));
+  damage(path, [&](ndb::WritableDatabase& db) {
+    ASSERT_TRUE(db.delete_node(s.inbox).is_ok());
+    auto tmpl = db.open_node(ndb::kNidHierarchyTableTemplate);
+    ASSERT_TRUE(tmpl.is_ok());
+    auto tc = ltp::TableContext::open(std::shared_ptr<const ndb::Node>(std::move(*tmpl)),
+                                      ltp::Options{ndb::FileFormat::kAnsi});
+    ASSERT_TRUE(tc.is_ok());
+    auto empty = ltp::build_empty_table(ndb::FileFormat::kAnsi, ltp::template_columns(*tc));
+    ASSERT_TRUE(empty.is_ok());
+    ASSERT_TRUE(put_built_node(db, table_of(s.ipm, ndb::kNidTypeHierarchyTable), 0, *empty).is_ok());
+  });
+  FixResult r = fix(path);
+  ASSERT_TRUE(r.status.is_ok()) << r.status.message();
+  EXPECT_EQ(r.count("FOLDER_RECREATED"), 2u) << r.list();
+  expect_clean(path);
+  expect_all_reachable(path);
+  EXPECT_EQ(folder_name(path, s.inbox), "Folder " + hex(s.inbox));
+  EXPECT_EQ(folder_name(path, s.other), "Other");
+  EXPECT_EQ(before, contents(path, all_messages(s)));
+  FixResult again = fix(path);
+  EXPECT_TRUE(again.changes.empty()) << again.list();
 }
 
 }  // namespace

@@ -569,7 +569,9 @@ Status StoreFixer::fix_hierarchy() {
     if (nid == ndb::kNidRootFolder || valid_parent(parent)) continue;
     if (parent != 0 && ndb::nid_type(parent) == ndb::kNidTypeNormalFolder && !exists(parent)) {
       PSTKIT_ASSIGN_OR_RETURN(Nid lf, lost_and_found());
-      const std::string name = "Folder " + hex(parent);
+      // Its name, when a hierarchy table still lists it (the issue: "keeping
+      // their original folder's name where it is known").
+      const std::string name = listed_name(parent).value_or("Folder " + hex(parent));
       PSTKIT_RETURN_IF_ERROR(create_folder(parent, lf, name));
       if (report_) ++report_->folders_recreated;
       if (report_) ++report_->lost_and_found;
@@ -597,6 +599,23 @@ Status StoreFixer::fix_hierarchy() {
     }
   }
   return Status::ok();
+}
+
+std::optional<std::string> StoreFixer::listed_name(Nid folder) const {
+  for (const auto& [nid, parent] : objects_) {
+    if (ndb::nid_type(nid) != ndb::kNidTypeNormalFolder) continue;
+    auto node = db_.open_node(table_nid(nid, ndb::kNidTypeHierarchyTable));
+    if (!node) continue;
+    auto tc = ltp::TableContext::open(std::shared_ptr<const ndb::Node>(std::move(*node)), ltp_options_);
+    if (!tc) continue;
+    auto row = tc->find_row(folder);
+    if (!row) continue;
+    auto cells = tc->row(*row);
+    if (!cells) continue;
+    PropertyBag bag(std::move(*cells), 1252);
+    if (auto name = bag.get_string(prop::kDisplayName); name && !name->empty()) return name;
+  }
+  return std::nullopt;
 }
 
 // ---------------------------------------------------------------- counts

@@ -67,6 +67,8 @@ class StoreFixer {
   Result<Nid> lost_and_found();
   Status move_to_lost_and_found(Nid nid, const std::string& why);
   Status fix_hierarchy();
+  // A lost folder's name as a surviving hierarchy table row gives it.
+  std::optional<std::string> listed_name(Nid folder) const;
   Status recover_deleted();
 
   // fix_name_map.cpp
