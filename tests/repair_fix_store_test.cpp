@@ -903,3 +903,66 @@ TEST(FixStore, UnlistedLostFolderIsNamedAfterItsIdInAnsiStores) {
 
 }  // namespace
 }  // namespace pstkit::repair
+
+namespace pstkit::repair {
+namespace {
+
+// An attachment whose data cannot be read is dropped; the message stays.
+TEST(FixStore, AttachmentWithUnreadableDataIsDropped) {
+  TempDir dir;
+  const std::string path = dir.file("a.pst");
+  Sample s = make_sample(path);
+  const Nid m = s.inbox_messages[1];
+  damage(path, [&](ndb::WritableDatabase& db) {
+    auto node = db.open_node(m);
+    ASSERT_TRUE(node.is_ok());
+    auto subs = (*node)->subnodes();
+    ASSERT_TRUE(subs.is_ok());
+    Nid att = 0;
+    for (const auto& e : *subs) {
+      if (ndb::nid_type(e.nid) == ndb::kNidTypeAttachment) att = e.nid;
+    }
+    ASSERT_NE(att, 0u);
+    auto anode = (*node)->subnode(att);
+    ASSERT_TRUE(anode.is_ok());
+    auto inner = (*anode)->subnodes();
+    ASSERT_TRUE(inner.is_ok());
+    ASSERT_FALSE(inner->empty());  // the 5000-byte data lives in a subnode
+    // The data's subnode goes (as stage 1 leaves a subnode it could not
+    // read): the value names a subnode that is not there.
+    std::vector<ndb::SubnodeEntry> list(inner->begin() + 1, inner->end());
+    for (const auto& e : list) {
+      if (e.data_bid) {
+        ASSERT_TRUE(db.add_ref(e.data_bid).is_ok());
+      }
+    }
+    auto tree = db.write_subnode_tree(list);
+    ASSERT_TRUE(tree.is_ok());
+    edit_subnodes(db, m, [&](std::vector<ndb::SubnodeEntry>& l) {
+      for (auto& e : l) {
+        if (e.nid == att) e.subnode_bid = *tree;
+      }
+    });
+    ASSERT_TRUE(db.release(*tree).is_ok());  // edit_subnodes took its own reference
+  });
+  {
+    auto r = check::check_file(path);
+    ASSERT_TRUE(r.is_ok());
+    EXPECT_GT(r->errors, 0u);
+  }
+  FixResult r = fix(path);
+  ASSERT_TRUE(r.status.is_ok()) << r.status.message();
+  EXPECT_EQ(r.count("SUBNODE_LOST"), 1u) << r.list();
+  EXPECT_EQ(r.count("ATTACHMENTS_REBUILT"), 1u) << r.list();
+  expect_clean(path);
+  expect_all_reachable(path);
+  auto store = Store::open(path);
+  auto msg = (*store)->open_message(m);
+  ASSERT_TRUE(msg.is_ok());
+  EXPECT_EQ(msg->subject(), "m1");
+  EXPECT_TRUE(msg->attachment_nids()->empty());
+  EXPECT_EQ(msg->properties().get_bool(prop::kHasAttachments), false);
+}
+
+}  // namespace
+}  // namespace pstkit::repair

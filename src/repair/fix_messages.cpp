@@ -133,10 +133,23 @@ Status StoreFixer::fix_message(Nid nid) {
       auto opened = ltp::PropertyContext::open(std::shared_ptr<const ndb::Node>(std::move(*sub)), ltp_options_);
       if (opened) apc.emplace(std::move(*opened));
     }
-    if (!apc) {
+    std::string why = apc ? "" : "cannot be opened";
+    if (apc) {
+      // Its data and other values must read (an unreadable attachment is
+      // dropped, never the message: issue 8).
+      std::vector<Status> errors;
+      apc->all_readable(&errors);
+      for (const Status& err : errors) {
+        if (err.code() != Code::kUnsupported) {
+          why = "a value cannot be read (" + err.message() + ")";
+          break;
+        }
+      }
+    }
+    if (!why.empty()) {
       drop.insert(e.nid);
       note("SUBNODE_LOST", "attachment", e.nid,
-           "attachment " + hex(e.nid) + " of message " + hex(nid) + " cannot be read: left out");
+           "attachment " + hex(e.nid) + " of message " + hex(nid) + ": " + why + ": left out");
       continue;
     }
     attachments.emplace(e.nid, std::move(*apc));

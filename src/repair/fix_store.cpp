@@ -440,6 +440,9 @@ Status StoreFixer::fix_object_pcs() {
     auto bth = ltp::Bth::open(pc->heap(), pc->heap().user_root());
     Status order = bth ? bth->validate() : bth.status();
     if (errors.empty() && order.is_ok()) continue;
+    for (const Status& e : errors) {
+      note("PROPERTY_DROPPED", is_folder(nid) ? "folder" : "message", nid, "value unreadable (" + e.message() + "): left out");
+    }
     PSTKIT_RETURN_IF_ERROR(rebuild_pc(nid, parent, *pc, values));
     // Only lost values change the object's table row.
     if (!errors.empty()) changed_objects_.insert(nid);
