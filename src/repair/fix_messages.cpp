@@ -82,7 +82,13 @@ TableState open_subnode_table(const ndb::Node& message, Nid subnode, const ltp::
     st.defect = tc.status().message();
     return st;
   }
-  if (tc->row_count() != tc->matrix_row_count()) st.defect = "row index and row matrix disagree";
+  // MS-PST 2.3.4.1 TCINFO: hidRowIndex at offset 10; its BTH must be valid.
+  if (auto info = tc->heap().get(tc->heap().user_root()); info && info->size() >= 14 && info->u32(10) != 0) {
+    auto bth = ltp::Bth::open(tc->heap(), info->u32(10));
+    Status s = bth ? bth->validate() : bth.status();
+    if (!s.is_ok()) st.defect = s.message();
+  }
+  if (st.defect.empty() && tc->row_count() != tc->matrix_row_count()) st.defect = "row index and row matrix disagree";
   for (const auto& e : tc->row_index()) {
     if (!st.defect.empty()) break;
     auto id = tc->row_id(e.row_index);

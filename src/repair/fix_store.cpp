@@ -312,6 +312,12 @@ Status StoreFixer::ensure_required() {
     note("REQUIRED_CREATED", "node", nid, "node " + hex(nid) + " was " + defect + ": created as in a new store");
   }
   PSTKIT_RETURN_IF_ERROR(load_columns());
+  // The store's own PC: BTH order and values (it opened, or was just made).
+  {
+    PSTKIT_ASSIGN_OR_RETURN(NodeEntry e, db_.find_node(ndb::kNidMessageStore));
+    PSTKIT_ASSIGN_OR_RETURN(auto pc, open_pc(ndb::kNidMessageStore));
+    PSTKIT_RETURN_IF_ERROR(mend_pc(ndb::kNidMessageStore, e.parent_nid, pc, "message store").status());
+  }
 
   PSTKIT_RETURN_IF_ERROR(take_inventory());
   // The IPM subtree (MS-PST 2.4.3.1 PidTagIpmSubtreeEntryId).
@@ -432,25 +438,9 @@ Status StoreFixer::fix_object_pcs() {
       }
       continue;
     }
-    std::vector<Status> errors;
-    std::vector<PropValue> values = pc->all_readable(&errors);
-    errors.erase(std::remove_if(errors.begin(), errors.end(),
-                                [](const Status& s) { return s.code() == Code::kUnsupported; }),
-                 errors.end());
-    auto bth = ltp::Bth::open(pc->heap(), pc->heap().user_root());
-    Status order = bth ? bth->validate() : bth.status();
-    if (errors.empty() && order.is_ok()) continue;
-    for (const Status& e : errors) {
-      note("PROPERTY_DROPPED", is_folder(nid) ? "folder" : "message", nid, "value unreadable (" + e.message() + "): left out");
-    }
-    PSTKIT_RETURN_IF_ERROR(rebuild_pc(nid, parent, *pc, values));
+    PSTKIT_ASSIGN_OR_RETURN(bool lost_values, mend_pc(nid, parent, *pc, is_folder(nid) ? "folder" : "message"));
     // Only lost values change the object's table row.
-    if (!errors.empty()) changed_objects_.insert(nid);
-    note("HEAP_REBUILT", is_folder(nid) ? "folder" : "message", nid,
-         "property context " + std::string(order.is_ok() ? "" : "BTH invalid (" + order.message() + ")") +
-             (errors.empty() ? "" : std::to_string(errors.size()) + " value(s) unreadable, first: " +
-                                        errors.front().message()) +
-             ": rewritten with the " + std::to_string(values.size()) + " readable properties");
+    if (lost_values) changed_objects_.insert(nid);
   }
   for (Nid nid : lost) {
     PSTKIT_RETURN_IF_ERROR(db_.delete_node(nid));
@@ -458,6 +448,27 @@ Status StoreFixer::fix_object_pcs() {
     if (report_) ++report_->nodes_lost;
   }
   return Status::ok();
+}
+
+Result<bool> StoreFixer::mend_pc(Nid nid, Nid parent, const ltp::PropertyContext& pc, const char* structure) {
+  std::vector<Status> errors;
+  std::vector<PropValue> values = pc.all_readable(&errors);
+  errors.erase(std::remove_if(errors.begin(), errors.end(),
+                              [](const Status& s) { return s.code() == Code::kUnsupported; }),
+               errors.end());
+  auto bth = ltp::Bth::open(pc.heap(), pc.heap().user_root());
+  Status order = bth ? bth->validate() : bth.status();
+  if (errors.empty() && order.is_ok()) return false;
+  for (const Status& e : errors) {
+    note("PROPERTY_DROPPED", structure, nid, "value unreadable (" + e.message() + "): left out");
+  }
+  PSTKIT_RETURN_IF_ERROR(rebuild_pc(nid, parent, pc, values));
+  note("HEAP_REBUILT", structure, nid,
+       "property context " + std::string(order.is_ok() ? "" : "BTH invalid (" + order.message() + ")") +
+           (errors.empty() ? "" : std::to_string(errors.size()) + " value(s) unreadable, first: " +
+                                      errors.front().message()) +
+           ": rewritten with the " + std::to_string(values.size()) + " readable properties");
+  return !errors.empty();
 }
 
 Status StoreFixer::rebuild_pc(Nid nid, Nid parent, const ltp::PropertyContext& pc,

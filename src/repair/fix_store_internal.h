@@ -62,6 +62,9 @@ class StoreFixer {
 
   Status take_inventory();
   Status fix_object_pcs();
+  // Rewrites a PC whose BTH is invalid or whose values do not all read;
+  // true when values were lost.
+  Result<bool> mend_pc(Nid nid, Nid parent, const ltp::PropertyContext& pc, const char* structure);
   Status rebuild_pc(Nid nid, Nid parent, const ltp::PropertyContext& pc, const std::vector<PropValue>& values);
 
   Result<Nid> lost_and_found();
