@@ -1031,3 +1031,88 @@ TEST(FixStore, RandomDamageAlwaysEndsClean) {
 
 }  // namespace
 }  // namespace pstkit::repair
+
+namespace pstkit::repair {
+namespace {
+
+// An embedded message that cannot be read takes its attachment with it; the
+// outer message and an intact embedded message stay.
+TEST(FixStore, UnreadableEmbeddedMessageDropsItsAttachment) {
+  TempDir dir;
+  const std::string path = dir.file("a.pst");
+  Sample s = make_sample(path);
+  Nid outer = 0;
+  {
+    auto w = StoreWriter::open(path);
+    ASSERT_TRUE(w.is_ok());
+    NewMessage m = message("outer", true, false);
+    for (int i = 0; i < 2; ++i) {
+      NewAttachment a;
+      a.properties = {text(0x3707, "inner" + std::to_string(i))};
+      a.embedded = std::make_shared<NewMessage>(message("inner " + std::to_string(i), true, true));
+      m.attachments.push_back(std::move(a));
+    }
+    outer = *(*w)->create_message(s.other, m);
+    ASSERT_TRUE((*w)->commit().is_ok());
+  }
+  // The first attachment loses its embedded message's node.
+  damage(path, [&](ndb::WritableDatabase& db) {
+    auto node = db.open_node(outer);
+    ASSERT_TRUE(node.is_ok());
+    auto subs = (*node)->subnodes();
+    ASSERT_TRUE(subs.is_ok());
+    Nid att = 0;
+    for (const auto& e : *subs) {
+      if (ndb::nid_type(e.nid) == ndb::kNidTypeAttachment && att == 0) att = e.nid;
+    }
+    ASSERT_NE(att, 0u);
+    auto anode = (*node)->subnode(att);
+    ASSERT_TRUE(anode.is_ok());
+    auto inner = (*anode)->subnodes();
+    ASSERT_TRUE(inner.is_ok());
+    ASSERT_FALSE(inner->empty());
+    std::vector<ndb::SubnodeEntry> list;  // the object subnode goes
+    for (const auto& e : *inner) {
+      if (ndb::nid_type(e.nid) == ndb::kNidTypeLtp) continue;
+      list.push_back(e);
+      if (e.data_bid) {
+        ASSERT_TRUE(db.add_ref(e.data_bid).is_ok());
+      }
+      if (e.subnode_bid) {
+        ASSERT_TRUE(db.add_ref(e.subnode_bid).is_ok());
+      }
+    }
+    ASSERT_LT(list.size(), inner->size());
+    auto tree = db.write_subnode_tree(list);
+    ASSERT_TRUE(tree.is_ok());
+    edit_subnodes(db, outer, [&](std::vector<ndb::SubnodeEntry>& l) {
+      for (auto& e : l) {
+        if (e.nid == att) e.subnode_bid = *tree;
+      }
+    });
+    if (*tree) {
+      ASSERT_TRUE(db.release(*tree).is_ok());
+    }
+  });
+  FixResult r = fix(path);
+  ASSERT_TRUE(r.status.is_ok()) << r.status.message();
+  EXPECT_EQ(r.count("SUBNODE_LOST"), 1u) << r.list();
+  EXPECT_EQ(r.count("ATTACHMENTS_REBUILT"), 1u) << r.list();
+  expect_clean(path);
+  auto store = Store::open(path);
+  auto msg = (*store)->open_message(outer);
+  ASSERT_TRUE(msg.is_ok());
+  auto atts = msg->attachment_nids();
+  ASSERT_TRUE(atts.is_ok());
+  ASSERT_EQ(atts->size(), 1u);
+  auto att = msg->open_attachment((*atts)[0]);
+  ASSERT_TRUE(att.is_ok());
+  auto embedded = att->embedded_message();
+  ASSERT_TRUE(embedded.is_ok());
+  EXPECT_EQ(embedded->subject(), "inner 1");
+  FixResult again = fix(path);
+  EXPECT_TRUE(again.changes.empty()) << again.list();
+}
+
+}  // namespace
+}  // namespace pstkit::repair

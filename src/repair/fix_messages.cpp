@@ -102,6 +102,47 @@ TableState open_subnode_table(const ndb::Node& message, Nid subnode, const ltp::
   return st;
 }
 
+// Why an attachment's embedded message (MS-PST 2.4.6.2: PidTagAttachDataObject,
+// a PtypObject naming a subnode) cannot be read ("" when it can): its PC and
+// values, its tables and its own attachments, nested up to 8 deep.
+std::string embedded_defect(const ltp::PropertyContext& attachment, const ltp::Options& options, int depth) {
+  const auto tag = attachment.tag_of(prop::kAttachDataBin);
+  if (!tag || ltp::tag_type(*tag) != ltp::kPtypObject) return "";
+  if (depth > 8) return "embedded messages nested deeper than 8";
+  auto node = attachment.open_value_node(prop::kAttachDataBin);
+  if (!node) return "embedded message: " + node.status().message();
+  std::shared_ptr<const ndb::Node> shared(std::move(*node));
+  auto pc = ltp::PropertyContext::open(shared, options);
+  if (!pc) return "embedded message: " + pc.status().message();
+  std::vector<Status> errors;
+  pc->all_readable(&errors);
+  for (const Status& e : errors) {
+    if (e.code() != Code::kUnsupported) return "embedded message value: " + e.message();
+  }
+  auto bth = ltp::Bth::open(pc->heap(), pc->heap().user_root());
+  if (Status s = bth ? bth->validate() : bth.status(); !s.is_ok()) return "embedded message: " + s.message();
+  for (Nid table : {kRecipientTable, kAttachmentTable}) {
+    TableState st = open_subnode_table(*shared, table, options);
+    if (!st.defect.empty()) return "embedded message table " + hex(table) + ": " + st.defect;
+  }
+  auto subs = shared->subnodes();
+  if (!subs) return "embedded message: " + subs.status().message();
+  for (const auto& e : *subs) {
+    if (ndb::nid_type(e.nid) != ndb::kNidTypeAttachment) continue;
+    auto sub = shared->subnode(e.nid);
+    if (!sub) return "embedded attachment: " + sub.status().message();
+    auto apc = ltp::PropertyContext::open(std::shared_ptr<const ndb::Node>(std::move(*sub)), options);
+    if (!apc) return "embedded attachment: " + apc.status().message();
+    std::vector<Status> aerrors;
+    apc->all_readable(&aerrors);
+    for (const Status& err : aerrors) {
+      if (err.code() != Code::kUnsupported) return "embedded attachment value: " + err.message();
+    }
+    if (std::string d = embedded_defect(*apc, options, depth + 1); !d.empty()) return d;
+  }
+  return "";
+}
+
 }  // namespace
 
 Status StoreFixer::fix_messages(const std::vector<Nid>& kids) {
@@ -151,6 +192,7 @@ Status StoreFixer::fix_message(Nid nid) {
           break;
         }
       }
+      if (why.empty()) why = embedded_defect(*apc, ltp_options_, 0);
     }
     if (!why.empty()) {
       drop.insert(e.nid);
