@@ -92,6 +92,9 @@ struct RebuildReport {
   uint64_t lost_and_found = 0;    // items placed in Lost and Found
   uint64_t folders_recreated = 0;
   uint64_t changes = 0;           // Change records emitted
+  // Stage 1 lists here the deleted items it brought back (include_deleted);
+  // fix_store puts them in "Recovered Deleted Items".
+  std::vector<ndb::Nid> deleted_items;
 };
 
 // Stage 1: copies every top-level node of source that can be read (and the
