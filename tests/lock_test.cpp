@@ -226,5 +226,38 @@ TEST_F(LockTest, DeletedContentIsWipedAtClose) {
   EXPECT_EQ(after.find(marker), std::string::npos) << "at " << after.find(marker) << " of " << after.size();
 }
 
+// `pstkit repair` renames a rebuilt file over FILE while it holds FILE's
+// writer lock. A writer that waited for that lock must then write into the
+// file now at FILE, not into the old, unlinked inode whose lock it got.
+TEST_F(LockTest, WriterThatWaitedWhileTheFileWasReplacedWritesTheNewFile) {
+  const std::string replacement = (dir_ / "t.pst.new").string();
+  {
+    auto r = StoreWriter::create(replacement, NewStoreOptions{});
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    ASSERT_TRUE((*r)->create_folder((*r)->ipm_subtree(), "Replacement").is_ok());
+    ASSERT_TRUE((*r)->commit().is_ok());
+  }
+  auto holder = StoreWriter::open(path_);
+  ASSERT_TRUE(holder.is_ok()) << holder.status().message();
+  std::thread replacer([&] {
+    std::this_thread::sleep_for(milliseconds(200));
+    ASSERT_EQ(::rename(replacement.c_str(), path_.c_str()), 0);
+    holder->reset();  // releases the lock of the old inode
+  });
+  ndb::WriterOptions o;
+  o.lock_timeout = milliseconds(20000);
+  auto waiter = StoreWriter::open(path_, o);
+  replacer.join();
+  ASSERT_TRUE(waiter.is_ok()) << waiter.status().message();
+  ASSERT_TRUE((*waiter)->find_folder({"Replacement"}).is_ok()) << "the waiting writer opened the old inode";
+  ASSERT_TRUE((*waiter)->create_folder((*waiter)->ipm_subtree(), "After").is_ok());
+  ASSERT_TRUE((*waiter)->commit().is_ok());
+  waiter->reset();
+  auto check = StoreWriter::open(path_);
+  ASSERT_TRUE(check.is_ok()) << check.status().message();
+  EXPECT_TRUE((*check)->find_folder({"Replacement"}).is_ok());
+  EXPECT_TRUE((*check)->find_folder({"After"}).is_ok()) << "the change went into the unlinked file";
+}
+
 }  // namespace
 }  // namespace pstkit

@@ -933,10 +933,21 @@ Result<std::unique_ptr<WritableDatabase>> WritableDatabase::create(const std::st
 
 Result<std::unique_ptr<WritableDatabase>> WritableDatabase::open(const std::string& path, const WriterOptions& writer) {
   Env* env = writer.env ? writer.env : Env::posix();
-  PSTKIT_ASSIGN_OR_RETURN(auto file, env->open(path, OpenMode::kExisting));
   auto w = std::make_unique<Writer>(env, path, nullptr, writer);
+  std::unique_ptr<WritableFile> file;
   // The writer lock comes before anything is read: the header, the journal.
-  PSTKIT_RETURN_IF_ERROR(file->lock(FileLock::kWriter, LockMode::kExclusive, w->lock_wait()));
+  // A writer that waited for the lock while its holder renamed a new file
+  // over path (`pstkit repair` does) would hold the lock of an unlinked
+  // inode and write into it: it opens the file at path again instead.
+  for (int attempt = 0;; ++attempt) {
+    PSTKIT_ASSIGN_OR_RETURN(file, env->open(path, OpenMode::kExisting));
+    PSTKIT_RETURN_IF_ERROR(file->lock(FileLock::kWriter, LockMode::kExclusive, w->lock_wait()));
+    PSTKIT_ASSIGN_OR_RETURN(const bool replaced, file->replaced_at_path());
+    if (!replaced) break;
+    if (attempt == 8) {
+      return Status::io_error(path + ": replaced by another process again and again while waiting for its writer lock");
+    }
+  }
   // Recovery writes exactly the bytes that readers of the pending journal
   // already see through it (ndb::committed_source), so they need not be
   // kept out.
