@@ -340,6 +340,18 @@ TEST_F(RepairFileTest, BadInputIsRefusedWithoutWriting) {
   EXPECT_EQ(rebuilds_, 0);
 }
 
+TEST_F(RepairFileTest, ASymbolicLinkIsFollowedAndStays) {
+  const std::string link = (dir_ / "link.pst").string();
+  ASSERT_EQ(::symlink(path_.c_str(), link.c_str()), 0);
+  auto r = detail::repair_file_with(link, {}, engine_);
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  EXPECT_TRUE(r->changed);
+  EXPECT_TRUE(fs::is_symlink(link));
+  EXPECT_EQ(r->backup, path_ + ".bak");
+  EXPECT_TRUE(has_folder(link, "Rebuilt"));
+  EXPECT_TRUE(read_all(path_ + ".bak") == original_);
+}
+
 TEST_F(RepairFileTest, RecoverWritesANewFileAndOnlyReadsTheInput) {
   const std::string out = (dir_ / "out.pst").string();
   std::vector<std::string> opened;

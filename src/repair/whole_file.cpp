@@ -16,6 +16,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 
@@ -262,12 +263,25 @@ void report_after(const check::Report& verify, const FileRepairOptions& options,
   }
 }
 
+// A symbolic link is followed: the file it names is repaired, beside
+// itself, and the link stays.
+std::string followed(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return path;
+  char* real = ::realpath(path.c_str(), nullptr);
+  if (real == nullptr) return path;
+  std::string out = real;
+  std::free(real);
+  return out;
+}
+
 }  // namespace
 
 std::string temp_path_of(const std::string& path) { return path + ".pstkit-repair"; }
 
-Result<FileRepairResult> repair_file_with(const std::string& path, const FileRepairOptions& options,
+Result<FileRepairResult> repair_file_with(const std::string& named_path, const FileRepairOptions& options,
                                           const Engine& engine) {
+  const std::string path = followed(named_path);
   Env* env = Env::posix();
   Progress progress{options, ""};
   FileRepairResult result;
