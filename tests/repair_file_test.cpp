@@ -352,6 +352,31 @@ TEST_F(RepairFileTest, ASymbolicLinkIsFollowedAndStays) {
   EXPECT_TRUE(read_all(path_ + ".bak") == original_);
 }
 
+// The real engine, through rebuild(): a new file that checks clean, the
+// NDB rebuild reported; a destination that exists is refused untouched.
+TEST_F(RepairFileTest, RebuildWritesANewCleanFileAndRefusesAnExistingOne) {
+  auto source = ndb::open_salvaged(path_);
+  ASSERT_TRUE(source.is_ok()) << source.status().message();
+  std::vector<Change> changes;
+  RebuildOptions o;
+  o.on_change = [&](const Change& c) { changes.push_back(c); };
+  const std::string dest = (dir_ / "rebuilt.pst").string();
+  auto r = rebuild(**source, dest, o);
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  EXPECT_GT(r->nodes_copied, 0u);
+  EXPECT_EQ(r->changes, changes.size());
+  ASSERT_FALSE(changes.empty());
+  EXPECT_EQ(changes.back().code, "STORE_REBUILT");
+  auto c = check::check_file(dest);
+  ASSERT_TRUE(c.is_ok()) << c.status().message();
+  EXPECT_EQ(c->errors, 0u);
+  EXPECT_TRUE(has_folder(dest, "Original"));
+  write_all(dest, "not to be replaced");
+  auto again = rebuild(**source, dest, o);
+  ASSERT_FALSE(again.is_ok());
+  EXPECT_EQ(read_all(dest), "not to be replaced");
+}
+
 TEST_F(RepairFileTest, RecoverWritesANewFileAndOnlyReadsTheInput) {
   const std::string out = (dir_ / "out.pst").string();
   std::vector<std::string> opened;
