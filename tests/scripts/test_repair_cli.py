@@ -364,6 +364,36 @@ def test_recover(c: Cli, corpus: str) -> None:
     c.expect("recover: IN missing leaves no OUT", not os.path.exists(c.path("never.pst")))
 
 
+def test_waiting_writer(c: Cli) -> None:
+    """A pstkit writer that waits for FILE's lock while repair replaces FILE
+    writes into the repaired file, not into the old inode (the backup)."""
+    make_large = os.path.join(os.path.dirname(c.pstkit), "make_large_pst")
+    f = c.path("waiting.pst")
+    if common.run([make_large, f, "1000", "1000000000", "1"], timeout=120).returncode != 0:
+        c.expect("make_large_pst", False)
+        return
+    with open(f, "r+b") as fh:  # a block's bytes flipped: something to repair
+        size = os.path.getsize(f)
+        for at in range(size // 4, size * 3 // 4, size // 8):
+            fh.seek(at)
+            chunk = bytearray(fh.read(32))
+            fh.seek(at)
+            fh.write(bytes(b ^ 0xA5 for b in chunk))
+    repair = subprocess.Popen([c.pstkit, "repair", "--quiet", f], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    import time
+    time.sleep(0.3)  # repair holds the lock by now; mkdir waits for it
+    mkdir = common.run([c.pstkit, "mkdir", f, "AfterRepair"], timeout=120)
+    repair.communicate(timeout=120)
+    listing = c.run("ls", f).stdout.decode("utf-8", "replace")
+    backup = c.run("ls", f + ".bak").stdout.decode("utf-8", "replace") if os.path.exists(f + ".bak") else ""
+    c.expect("a writer waiting during repair writes the repaired file",
+             repair.returncode == 0 and mkdir.returncode == 0 and b"waiting" in mkdir.stderr and
+             "AfterRepair" in listing and
+             "AfterRepair" not in backup and os.path.exists(f + ".bak") and c.run("check", f).returncode == 0,
+             f"repair {repair.returncode}, mkdir {mkdir.returncode} {common.one_line(mkdir.stderr)}; "
+             f"in FILE: {'AfterRepair' in listing}, in the backup: {'AfterRepair' in backup}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pstkit", required=True)
@@ -384,6 +414,7 @@ def main() -> int:
         test_backups_and_dry_run(c)
         test_bad_input(c, corpus)
         test_recover(c, corpus)
+        test_waiting_writer(c)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return summary.close()
