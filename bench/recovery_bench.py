@@ -126,6 +126,7 @@ IGNORED_PROPERTIES = {
     "PidTagCreationTime", "PidTagLastModificationTime", "PidTagMessageDeliveryTime",
     "PidTagClientSubmitTime", "PidTagLtpRowId", "PidTagLtpRowVer",
 }
+TARGET_PCT = 95.0
 IGNORED_ITEM_KEYS = {"nid", "folder", "orphan", "parent_nid", "size", "class", "delivered", "submitted"}
 
 
@@ -841,6 +842,9 @@ def summarise(rows, tools):
                 "mean_target_pct": sum(target) / len(target),
                 "min_target_pct": min(target),
                 "failed_runs": sum(1 for _, t in ts if t["status"].startswith(("timeout", "killed"))),
+                # issue 8's target: >= 95 % of the items; on truncation all those before the cut
+                "at_target": sum(1 for sh, tg in zip(shares, target)
+                                 if (tg >= 100.0 if kind == "truncate" else sh >= TARGET_PCT)),
             }
             if CONTENT_KEY[tool]:
                 rec = sum(t["recovered"] for _, t in ts)
@@ -871,7 +875,7 @@ def markdown(summary):
         head = ["tool", "copies", "intact file %", "mean % items", "min % items"]
         if trunc:
             head += ["mean % items before the cut", "min % items before the cut"]
-        head += ["content equal %", "check exits 0", "opens in libpff / readpst", "copies < libpff or pffexport",
+        head += ["copies at target", "content equal %", "check exits 0", "opens in libpff / readpst", "copies < libpff or pffexport",
                  "crashes/timeouts"]
         lines.append("| " + " | ".join(head) + " |")
         lines.append("|---|" + "---:|" * (len(head) - 1))
@@ -881,7 +885,7 @@ def markdown(summary):
                      "%.1f" % s["mean_pct"], "%.1f" % s["min_pct"]]
             if trunc:
                 cells += ["%.1f" % s["mean_target_pct"], "%.1f" % s["min_target_pct"]]
-            cells += [fmt_pct(s.get("content_equal_pct")),
+            cells += ["%d/%d" % (s["at_target"], n), fmt_pct(s.get("content_equal_pct")),
                       "%d/%d" % (s["check_ok"], n) if "check_ok" in s else "-",
                       "%d/%d / %d/%d" % (s["libpff_opens"], n, s["readpst_opens"], n) if "libpff_opens" in s else "-",
                       "%d" % s["fewer_than_peer"] if "fewer_than_peer" in s else "-",
@@ -894,18 +898,18 @@ def markdown(summary):
 DOC_HEADING = "## Recovery by damage kind"
 
 
-def write_docs(path, command, table, files, when):
+def write_docs(path, commands, table, files, when):
     intro = (
         "%s\n\n"
         "Measured by `bench/recovery_bench.py` (method, damage kinds and item matching in its docstring), "
-        "%s UTC:\n\n    %s\n\n"
+        "%s UTC, on a 2-core machine shared with other jobs:\n\n%s\n\n"
         "Originals: %s. Items are the messages `pstkit dump --json --full` lists in the intact file, "
         "matched one to one by subject for every tool (the key each tool exposes); content equal compares "
         "the whole dumped item (pstkit; except the properties repair sets) or subject + body + attachment "
-        "SHA-256 (libpff). The target column counts, on truncation, only the items whose blocks all lie "
-        "before the cut. \"< libpff or pffexport\" counts copies where the pstkit tool got fewer items than "
+        "SHA-256 (libpff). Copies at target: copies where the tool got >= 95 %% of the items, or on truncation "
+        "every item whose blocks all lie before the cut (the issue's targets). \"< libpff or pffexport\" counts copies where the pstkit tool got fewer items than "
         "either peer from the same copy. A crash or timeout (60 s) counts 0 items.\n\n" % (
-            DOC_HEADING, when, command, ", ".join("`%s`" % f for f in files)))
+            DOC_HEADING, when, "\n".join("    " + c for c in commands), ", ".join("`%s`" % f for f in files)))
     section = intro + table.rstrip() + "\n"
     text = open(path, encoding="utf-8").read() if os.path.isfile(path) else "# Repair and recovery\n"
     at = text.find(DOC_HEADING + "\n")
@@ -935,7 +939,12 @@ def main(argv=None):
     ap.add_argument("--json", help="write every copy's results and the summary here")
     ap.add_argument("--write-docs", action="store_true", help="replace the section in docs/REPAIR.md")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--combine", nargs="+", metavar="JSON",
+                    help="measure nothing: merge the rows of earlier --json files (the same copies, "
+                         "measured with different --tools) and print/write their table")
     args = ap.parse_args(argv)
+    if args.combine:
+        return combine(args, argv)
     corpus = common.find_corpus(args.corpus)
     if corpus is None:
         print("recovery bench: no corpus", file=sys.stderr)
@@ -966,17 +975,53 @@ def main(argv=None):
                     " ".join("%s=%d/%d%s" % (t, v["recovered"], row["items"],
                                             "" if v["status"] in ("exit 0", "exit 1") else "(%s)" % v["status"])
                              for t, v in row["tools"].items())), file=sys.stderr, flush=True)
+    return report(args, argv, rows, tools, args.files, [])
+
+
+def report(args, argv, rows, tools, files, commands):
+    """commands: the command lines of the runs combined (empty for a run)."""
     summary = summarise(rows, tools)
     table = markdown(summary)
     print(table)
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
+    this = "bench/recovery_bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    commands = (commands or []) + [this]
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"rows": rows, "summary": summary, "files": args.files}, f, indent=1)
+            json.dump({"rows": rows, "summary": summary, "files": files, "tools": tools,
+                       "commands": commands, "when": when}, f, indent=1)
     if args.write_docs:
-        when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
-        cmd = "bench/recovery_bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        write_docs(os.path.join(common.repo_root(), "docs", "REPAIR.md"), cmd, table, args.files, when)
+        write_docs(os.path.join(common.repo_root(), "docs", "REPAIR.md"), commands, table, files, when)
     return 0
+
+
+def combine(args, argv):
+    """Rows of several runs over the same copies (damage is deterministic per
+    file, kind and seed), each with its own tools, merged into one."""
+    merged: dict = {}
+    tools: list = []
+    files: list = []
+    commands: list = []
+    for path in args.combine:
+        with open(path) as f:
+            run = json.load(f)
+        commands += run.get("commands") or []
+        for t in run.get("tools") or sorted({t for r in run["rows"] for t in r["tools"]}):
+            if t not in tools:
+                tools.append(t)
+        files += [x for x in run["files"] if x not in files]
+        for r in run["rows"]:
+            key = (r["file"], r["kind"], r["seed"])
+            if key in merged:
+                m = merged[key]
+                if (m["damage"], m["items"], m["eligible"]) != (r["damage"], r["items"], r["eligible"]):
+                    raise SystemExit("%s: copies differ between runs (%r vs %r)" % (key, m["damage"], r["damage"]))
+                m["tools"].update(r["tools"])
+                m["intact"].update(r.get("intact", {}))
+            else:
+                merged[key] = r
+    tools = [t for t in ALL_TOOLS if t in tools]
+    return report(args, argv, list(merged.values()), tools, files, commands)
 
 
 if __name__ == "__main__":
