@@ -246,8 +246,11 @@ class PcBuilder {
   static Result<PcBuilder> create(ndb::FileFormat format, NidAllocator allocate_nid = {});
   // Copies every property of pc. Values held in subnodes are not read: they
   // stay in their subnode (reused_subnodes) until replaced or removed.
-  // The default allocator starts past the node's subnodes.
-  static Result<PcBuilder> from_existing(const PropertyContext& pc, NidAllocator allocate_nid = {});
+  // The default allocator starts past the node's subnodes. format: of the
+  // file the result is written to, when it is not the source's (a PC copied
+  // from an ANSI or 4 KiB-page OST file into a Unicode one).
+  static Result<PcBuilder> from_existing(const PropertyContext& pc, NidAllocator allocate_nid = {},
+                                         std::optional<ndb::FileFormat> format = std::nullopt);
 
   // Sets a property (replacing any with the same id); checks the value's size
   // against its type, and multi-valued layouts (MS-PST 2.3.3.4).
@@ -302,7 +305,9 @@ class TcBuilder {
                                   NidAllocator allocate_nid = {});
   // Copies the columns (layout unchanged) and rows of tc, in matrix order.
   // Cells held in subnodes stay there (reused_subnodes) unless changed.
-  static Result<TcBuilder> from_existing(const TableContext& tc, NidAllocator allocate_nid = {});
+  // format: of the file the result is written to, as for PcBuilder.
+  static Result<TcBuilder> from_existing(const TableContext& tc, NidAllocator allocate_nid = {},
+                                         std::optional<ndb::FileFormat> format = std::nullopt);
 
   const std::vector<Column>& columns() const { return columns_; }  // sorted by tag
   uint16_t row_size() const { return group_ends_[3]; }

@@ -63,4 +63,36 @@ Result<std::unique_ptr<Database>> open_salvaged_memory(Bytes image, const Option
                                                         const SalvageOptions& recovery = {},
                                                         SalvageReport* report = nullptr);
 
+// What a file whose header does not parse was read as: found in the file
+// itself by scanning it for intact blocks and B-tree pages.
+struct HeaderInference {
+  bool inferred = false;  // the header did not parse; the fields below were inferred
+  Status header_error;    // why it did not parse
+  FileFormat format = FileFormat::kUnicode;  // the format under which the most intact blocks and pages were found
+  CryptMethod crypt = CryptMethod::kNone;    // the encoding that decodes the most heap blocks
+  // The newest intact B-tree pages that no other page names as a child
+  // (bid 0: none found; then every node and block comes from the scan).
+  Bref nbt_root;
+  Bref bbt_root;
+  size_t blocks_found = 0;  // intact blocks of that format
+  size_t pages_found = 0;   // intact NBT and BBT pages of that format
+  size_t heap_blocks_decoded = 0;  // external blocks that decode to a heap with crypt
+  bool found_anything() const { return blocks_found + pages_found > 0; }
+};
+
+// open_salvaged when the header parses; otherwise a header inferred from the
+// file (format, encoding and B-tree roots, see HeaderInference) -- a file
+// cut short of a header, a destroyed header, or no PST at all. Fails only
+// when the file cannot be read: one with nothing recognisable opens as an
+// empty database. Bounded memory on any input: a scan window, plus about 24
+// bytes per intact B-tree page found.
+Result<std::unique_ptr<Database>> open_salvaged_inferring(const std::string& path, const Options& options = {},
+                                                          const SalvageOptions& recovery = {},
+                                                          SalvageReport* report = nullptr,
+                                                          HeaderInference* inference = nullptr);
+Result<std::unique_ptr<Database>> open_salvaged_inferring_memory(Bytes image, const Options& options = {},
+                                                                 const SalvageOptions& recovery = {},
+                                                                 SalvageReport* report = nullptr,
+                                                                 HeaderInference* inference = nullptr);
+
 }  // namespace pstkit::ndb

@@ -43,11 +43,12 @@ Result<PcBuilder> PcBuilder::create(ndb::FileFormat format, NidAllocator allocat
   return PcBuilder(format, max_block, std::move(allocate_nid));
 }
 
-Result<PcBuilder> PcBuilder::from_existing(const PropertyContext& pc, NidAllocator allocate_nid) {
+Result<PcBuilder> PcBuilder::from_existing(const PropertyContext& pc, NidAllocator allocate_nid,
+                                           std::optional<ndb::FileFormat> format) {
   if (!allocate_nid) {
     PSTKIT_ASSIGN_OR_RETURN(allocate_nid, nid_allocator_after(pc.heap().node()));
   }
-  PSTKIT_ASSIGN_OR_RETURN(PcBuilder b, create(pc.heap().options().format, std::move(allocate_nid)));
+  PSTKIT_ASSIGN_OR_RETURN(PcBuilder b, create(format.value_or(pc.heap().options().format), std::move(allocate_nid)));
   uint64_t last_order = 0;
   for (const PropertyContext::Entry& e : pc.entries()) {
     auto prop = std::make_shared<Prop>();

@@ -83,13 +83,15 @@ Result<TcBuilder> TcBuilder::create(ndb::FileFormat format, const std::vector<Pr
   return b;
 }
 
-Result<TcBuilder> TcBuilder::from_existing(const TableContext& tc, NidAllocator allocate_nid) {
+Result<TcBuilder> TcBuilder::from_existing(const TableContext& tc, NidAllocator allocate_nid,
+                                           std::optional<ndb::FileFormat> format) {
   const Heap& heap = tc.heap();
   if (!allocate_nid) {
     PSTKIT_ASSIGN_OR_RETURN(allocate_nid, nid_allocator_after(heap.node()));
   }
-  PSTKIT_ASSIGN_OR_RETURN(size_t max_block, max_block_data_size(heap.options().format));
-  TcBuilder b(heap.options().format, max_block, std::move(allocate_nid));
+  const ndb::FileFormat out_format = format.value_or(heap.options().format);
+  PSTKIT_ASSIGN_OR_RETURN(size_t max_block, max_block_data_size(out_format));
+  TcBuilder b(out_format, max_block, std::move(allocate_nid));
 
   for (const Column& c : tc.columns()) {
     if (cell_width(tag_type(c.tag)) == 0) {

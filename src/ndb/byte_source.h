@@ -24,6 +24,9 @@ struct Header;
 struct BlockEntry;
 // Reads and parses the header at the start of the file (parse_header).
 Result<Header> read_header(const ByteSource& src);
+// Sets the sizes that follow from h.format (page, block alignment, trailers,
+// BID width), as parse_header does.
+void set_format_sizes(Header& h);
 // Reads one block at e.offset and decodes it: trailer checked (and its CRC
 // when verify_crc), decrypted if external, inflated for 4K-page OST.
 Result<Bytes> read_block_from(const Header& h, const ByteSource& src, const BlockEntry& e, bool verify_crc);

@@ -1,6 +1,7 @@
 // MS-PST 2.2.2.6 HEADER and 2.2.2.5 ROOT.
 #include <algorithm>
 
+#include "ndb/byte_source.h"
 #include "pstkit/ndb.h"
 
 namespace pstkit::ndb {
@@ -28,6 +29,8 @@ namespace {
 constexpr uint32_t kMagic = 0x4E444221;  // "!BDN"
 constexpr size_t kAnsiHeaderSize = 512;
 constexpr size_t kUnicodeHeaderSize = 564;
+
+}  // namespace
 
 void set_format_sizes(Header& h) {
   switch (h.format) {
@@ -59,8 +62,6 @@ void set_format_sizes(Header& h) {
       break;
   }
 }
-
-}  // namespace
 
 Result<Header> parse_header(ByteView d, uint64_t file_size) {
   if (!d.has(0, 24)) return Status::truncated("header", 0, "file is shorter than the 24-byte header prefix");

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <type_traits>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "ndb/block_database.h"
 #include "ndb/btree_reader.h"
@@ -54,6 +55,51 @@ void merge_visit(const BTreeReader& trees, uint8_t type, const std::vector<Entry
       },
       [](const KeyRange&, const Status&) {});
   while (x < extras.size()) emit(extras[x++]);
+}
+
+// One pass over [0, limit) of src as a file of h's format: on_block for
+// every intact block (trailer signature and CRC hold; data is its stored
+// bytes), on_page for every intact NBT page and, with bbt_pages, BBT page.
+// Memory: one window of kScanChunk bytes.
+Status scan_file(const ByteSource& src, const Header& h, uint64_t limit, bool bbt_pages,
+                 const std::function<void(const BlockEntry&, ByteView)>& on_block,
+                 const std::function<void(const BTreePage&)>& on_page) {
+  const uint64_t size = std::min(limit, src.size());
+  const uint64_t overlap = std::max<uint64_t>(h.max_block_size, h.page_size);
+  const uint32_t max_data = h.max_block_size - h.block_trailer_size;
+  Bytes window;
+  for (uint64_t chunk = 0; chunk < size; chunk += kScanChunk) {
+    const uint64_t begin = chunk > overlap ? chunk - overlap : 0;
+    const uint64_t end = std::min<uint64_t>(size, chunk + kScanChunk);
+    window.resize(end - begin);
+    PSTKIT_RETURN_IF_ERROR(src.read(begin, window.size(), window.data()));
+    const ByteView view(window);
+    for (uint64_t e = (chunk / h.block_align + 1) * h.block_align; e <= end; e += h.block_align) {
+      if (e - begin < h.block_trailer_size) continue;
+      const BlockTrailer t = read_block_trailer(h, view.sub(e - h.block_trailer_size - begin, h.block_trailer_size));
+      if (t.bid != 0 && t.cb <= max_data) {
+        const uint64_t disk = block_disk_size(h, t.cb);
+        if (disk <= e - begin && e - disk >= 512 && compute_signature(e - disk, t.bid) == t.signature &&
+            compute_crc(view.data() + (e - disk - begin), t.cb) == t.crc) {
+          BlockEntry b;
+          b.bid = t.bid;
+          b.offset = e - disk;
+          b.stored_size = t.cb;
+          b.inflated_size = h.format == FileFormat::kUnicode4k && t.inflated_size != 0 ? t.inflated_size : t.cb;
+          b.ref_count = 1;
+          on_block(b, view.sub(e - disk - begin, t.cb));
+        }
+      }
+      if (e % h.page_size != 0 || e - begin < h.page_size) continue;
+      const uint64_t p = e - h.page_size;
+      const ByteView page = view.sub(p - begin, h.page_size);
+      const PageTrailer pt = read_page_trailer(h, page);
+      if (pt.ptype != pt.ptype_repeat || (pt.ptype != kPageNbt && (!bbt_pages || pt.ptype != kPageBbt))) continue;
+      auto parsed = parse_btree_page(h, page, p, pt.ptype, pt.bid);
+      if (parsed) on_page(*parsed);
+    }
+  }
+  return Status::ok();
 }
 
 class SalvagedDatabase final : public BlockDatabase {
@@ -134,63 +180,35 @@ class SalvagedDatabase final : public BlockDatabase {
 // 5.3, 5.5); a B-tree page when its trailer does (2.2.2.7.1). Blocks and
 // pages both end on a block_align boundary.
 Status SalvagedDatabase::scan(const SalvageOptions& options, SalvageReport& report, NodeCandidates& node_candidates) {
-  const Header& h = header_;
-  const uint64_t size = src_->size();
-  const uint64_t overlap = std::max<uint64_t>(h.max_block_size, h.page_size);
-  const uint32_t max_data = h.max_block_size - h.block_trailer_size;
-  Bytes window;
-  for (uint64_t chunk = 0; chunk < size; chunk += kScanChunk) {
-    const uint64_t begin = chunk > overlap ? chunk - overlap : 0;
-    const uint64_t end = std::min<uint64_t>(size, chunk + kScanChunk);
-    window.resize(end - begin);
-    PSTKIT_RETURN_IF_ERROR(src_->read(begin, window.size(), window.data()));
-    const ByteView view(window);
-    for (uint64_t e = (chunk / h.block_align + 1) * h.block_align; e <= end; e += h.block_align) {
-      const BlockTrailer t = read_block_trailer(h, view.sub(e - h.block_trailer_size - begin, h.block_trailer_size));
-      if (t.bid != 0 && t.cb <= max_data) {
-        const uint64_t disk = block_disk_size(h, t.cb);
-        if (disk <= e - begin && e - disk >= 512 && compute_signature(e - disk, t.bid) == t.signature &&
-            compute_crc(view.data() + (e - disk - begin), t.cb) == t.crc) {
-          BlockEntry b;
-          b.bid = t.bid;
-          b.offset = e - disk;
-          b.stored_size = t.cb;
-          b.inflated_size = h.format == FileFormat::kUnicode4k && t.inflated_size != 0 ? t.inflated_size : t.cb;
-          b.ref_count = 1;
-          const Bid key = bid_key(t.bid);
-          if (in_any(lost_blocks_, key)) {
-            extra_blocks_.push_back(b);
-          } else if (auto known = trees_.find_block(key)) {
-            if (known->offset == b.offset) {
-              ++report.blocks_from_tree;
-            } else {
-              alternates_.push_back(b);
-            }
-          } else if (known.status().code() != Code::kNotFound || options.include_deleted) {
-            extra_blocks_.push_back(b);
-          } else {
-            ++report.unreferenced_blocks;
-          }
-        }
+  auto on_block = [&](const BlockEntry& b, ByteView) {
+    const Bid key = bid_key(b.bid);
+    if (in_any(lost_blocks_, key)) {
+      extra_blocks_.push_back(b);
+    } else if (auto known = trees_.find_block(key)) {
+      if (known->offset == b.offset) {
+        ++report.blocks_from_tree;
+      } else {
+        alternates_.push_back(b);
       }
-      if (e % h.page_size != 0 || e - begin < h.page_size) continue;
-      const uint64_t p = e - h.page_size;
-      const ByteView page = view.sub(p - begin, h.page_size);
-      const PageTrailer pt = read_page_trailer(h, page);
-      if (pt.ptype != kPageNbt || pt.ptype_repeat != kPageNbt) continue;
-      auto parsed = parse_btree_page(h, page, p, kPageNbt, pt.bid);
-      if (!parsed || parsed->level != 0) continue;
-      ++report.nbt_pages_found;
-      for (const auto& n : parsed->nodes) {
-        if (in_any(lost_nodes_, n.nid) || (options.include_deleted && !trees_.find_node(n.nid))) {
-          const Bid page_bid = bid_key(pt.bid);
-          auto [it, fresh] = node_candidates.try_emplace(n.nid, page_bid, n);
-          if (!fresh && it->second.first < page_bid) it->second = {page_bid, n};
-        }
+    } else if (known.status().code() != Code::kNotFound || options.include_deleted) {
+      extra_blocks_.push_back(b);
+    } else {
+      ++report.unreferenced_blocks;
+    }
+  };
+  auto on_page = [&](const BTreePage& page) {
+    if (page.trailer.ptype != kPageNbt || page.level != 0) return;
+    ++report.nbt_pages_found;
+    for (const auto& n : page.nodes) {
+      if (in_any(lost_nodes_, n.nid) || (options.include_deleted && !trees_.find_node(n.nid))) {
+        const Bid page_bid = bid_key(page.trailer.bid);
+        auto [it, fresh] = node_candidates.try_emplace(n.nid, page_bid, n);
+        if (!fresh && it->second.first < page_bid) it->second = {page_bid, n};
       }
     }
-  }
-  report.bytes_scanned = size;
+  };
+  PSTKIT_RETURN_IF_ERROR(scan_file(*src_, header_, src_->size(), false, on_block, on_page));
+  report.bytes_scanned = src_->size();
   return Status::ok();
 }
 
@@ -244,14 +262,145 @@ Status SalvagedDatabase::build(const SalvageOptions& options, SalvageReport& rep
   return Status::ok();
 }
 
-Result<std::unique_ptr<Database>> open_salvaged_source(std::unique_ptr<ByteSource> src, const Options& options,
-                                                       const SalvageOptions& salvage, SalvageReport* report_out) {
-  PSTKIT_ASSIGN_OR_RETURN(Header h, read_header(*src));
+Result<std::unique_ptr<Database>> open_with_header(std::unique_ptr<ByteSource> src, const Header& h,
+                                                   const Options& options, const SalvageOptions& salvage,
+                                                   SalvageReport* report_out) {
   auto db = std::make_unique<SalvagedDatabase>(std::move(src), h, options);
   SalvageReport report;
   PSTKIT_RETURN_IF_ERROR(db->build(salvage, report));
   if (report_out) *report_out = std::move(report);
   return std::unique_ptr<Database>(std::move(db));
+}
+
+Result<std::unique_ptr<Database>> open_salvaged_source(std::unique_ptr<ByteSource> src, const Options& options,
+                                                       const SalvageOptions& salvage, SalvageReport* report_out) {
+  PSTKIT_ASSIGN_OR_RETURN(Header h, read_header(*src));
+  return open_with_header(std::move(src), h, options, salvage, report_out);
+}
+
+// ---- a header inferred from the file
+
+// The format is chosen on the first bytes of the file only: every intact
+// structure agrees on it.
+constexpr uint64_t kFormatProbeBytes = uint64_t{64} << 20;
+
+// MS-PST 2.3.1.2: an HNHDR starts ibHnpm (2 bytes), bSig 0xEC, bClientSig.
+bool looks_like_heap(const uint8_t* p) {
+  return p[2] == 0xEC && (p[3] == 0x7C || p[3] == 0xB5 || p[3] == 0xBC);
+}
+
+Header header_of_format(FileFormat format) {
+  Header h;
+  h.format = format;
+  set_format_sizes(h);
+  h.ndb_version = format == FileFormat::kAnsi ? 14 : format == FileFormat::kUnicode ? 23 : 36;
+  h.magic_client = format == FileFormat::kUnicode4k ? 0x4F53 : 0x4D53;
+  h.crc_partial_ok = h.crc_full_ok = true;  // no stored CRC to disagree with
+  return h;
+}
+
+// The newest page no other page names as a child: the root of the last
+// committed tree (every commit writes a new root, MS-PST 2.6; Outlook gives
+// it a lower BID than the pages under it, pstkit a higher one, but either
+// way above every page of earlier commits). Page BIDs are compared whole:
+// Outlook numbers pages consecutively, bit 0 included.
+struct RootFinder {
+  std::unordered_map<Bid, uint64_t> pages;  // BID -> offset
+  std::unordered_set<Bid> children;
+  void add(const BTreePage& p) {
+    pages.emplace(p.trailer.bid, p.offset);
+    for (const auto& b : p.branches) children.insert(b.child.bid);
+  }
+  Bref root() const {
+    Bref best;
+    for (const auto& [bid, offset] : pages) {
+      if (!children.count(bid) && bid > best.bid) best = Bref{bid, offset};
+    }
+    return best;
+  }
+};
+
+Result<Header> infer_header(const ByteSource& src, HeaderInference& inf) {
+  // 1. The format under which the most intact blocks and pages are found.
+  size_t best_score = 0;
+  for (FileFormat f : {FileFormat::kUnicode, FileFormat::kAnsi, FileFormat::kUnicode4k}) {
+    const Header h = header_of_format(f);
+    size_t score = 0;
+    PSTKIT_RETURN_IF_ERROR(scan_file(src, h, kFormatProbeBytes, true, [&](const BlockEntry&, ByteView) { ++score; },
+                                     [&](const BTreePage&) { ++score; }));
+    if (score > best_score) {
+      best_score = score;
+      inf.format = f;
+    }
+  }
+  Header h = header_of_format(inf.format);
+  if (best_score == 0) {
+    // Nothing recognisable: an empty database (the roots name no page).
+    h.file_eof = src.size();
+    return h;
+  }
+  // 2. Over the whole file: the roots, and the encoding that turns the most
+  // external blocks into heaps (MS-PST 5.1, 5.2; compressed OST blocks
+  // are left out, their bytes are not the heap's).
+  RootFinder nbt, bbt;
+  size_t votes[3] = {0, 0, 0};
+  Bid max_block_bid = 0, max_page_bid = 0;
+  auto on_block = [&](const BlockEntry& b, ByteView data) {
+    ++inf.blocks_found;
+    max_block_bid = std::max(max_block_bid, bid_key(b.bid));
+    if (bid_is_internal(b.bid) || data.size() < 4 || b.inflated_size != b.stored_size) return;
+    uint8_t head[4];
+    std::copy(data.data(), data.data() + 4, head);
+    if (looks_like_heap(head)) ++votes[0];
+    uint8_t permuted[4];
+    std::copy(head, head + 4, permuted);
+    decode_permute(permuted, 4);
+    if (looks_like_heap(permuted)) ++votes[1];
+    uint8_t cyclic[4];
+    std::copy(head, head + 4, cyclic);
+    code_cyclic(cyclic, 4, uint32_t(b.bid));
+    if (looks_like_heap(cyclic)) ++votes[2];
+  };
+  auto on_page = [&](const BTreePage& p) {
+    ++inf.pages_found;
+    max_page_bid = std::max(max_page_bid, p.trailer.bid);
+    (p.trailer.ptype == kPageNbt ? nbt : bbt).add(p);
+    // MS-PST 2.2.2.6 rgnid: above every NID index in use, stale pages'
+    // (deleted nodes) included.
+    for (const NodeEntry& n : p.nodes) {
+      uint32_t& hw = h.nid_high_water[nid_type(n.nid)];
+      hw = std::max(hw, nid_index(n.nid));
+    }
+  };
+  PSTKIT_RETURN_IF_ERROR(scan_file(src, h, src.size(), true, on_block, on_page));
+  const size_t best = size_t(std::max_element(votes, votes + 3) - votes);
+  h.crypt = CryptMethod(best);
+  inf.crypt = h.crypt;
+  inf.heap_blocks_decoded = votes[best];
+  h.nbt_root = inf.nbt_root = nbt.root();
+  h.bbt_root = inf.bbt_root = bbt.root();
+  h.file_eof = src.size();
+  h.bid_next_b = max_block_bid + 4;
+  h.bid_next_p = max_page_bid + 1;
+  return h;
+}
+
+Result<std::unique_ptr<Database>> open_inferring_source(std::unique_ptr<ByteSource> src, const Options& options,
+                                                        const SalvageOptions& salvage, SalvageReport* report,
+                                                        HeaderInference* inference_out) {
+  HeaderInference inf;
+  auto parsed = read_header(*src);
+  Header h;
+  if (parsed) {
+    h = *parsed;
+  } else {
+    if (parsed.status().code() == Code::kIoError) return parsed.status();
+    inf.inferred = true;
+    inf.header_error = parsed.status();
+    PSTKIT_ASSIGN_OR_RETURN(h, infer_header(*src, inf));
+  }
+  if (inference_out) *inference_out = inf;
+  return open_with_header(std::move(src), h, options, salvage, report);
 }
 
 }  // namespace
@@ -265,6 +414,19 @@ Result<std::unique_ptr<Database>> open_salvaged(const std::string& path, const O
 Result<std::unique_ptr<Database>> open_salvaged_memory(Bytes image, const Options& options,
                                                        const SalvageOptions& salvage, SalvageReport* report) {
   return open_salvaged_source(make_memory_source(std::move(image)), options, salvage, report);
+}
+
+Result<std::unique_ptr<Database>> open_salvaged_inferring(const std::string& path, const Options& options,
+                                                          const SalvageOptions& salvage, SalvageReport* report,
+                                                          HeaderInference* inference) {
+  PSTKIT_ASSIGN_OR_RETURN(auto src, open_committed_file(path, options.lock_timeout));
+  return open_inferring_source(std::move(src), options, salvage, report, inference);
+}
+
+Result<std::unique_ptr<Database>> open_salvaged_inferring_memory(Bytes image, const Options& options,
+                                                                 const SalvageOptions& salvage, SalvageReport* report,
+                                                                 HeaderInference* inference) {
+  return open_inferring_source(make_memory_source(std::move(image)), options, salvage, report, inference);
 }
 
 }  // namespace pstkit::ndb

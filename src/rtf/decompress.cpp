@@ -20,7 +20,9 @@ Status output_too_large(size_t max_output) {
 }
 
 // Collects output and mirrors it into the dictionary ring. Producing stops
-// (full() turns true) at RAWSIZE; exceeding max_output is an error.
+// (full() turns true) at RAWSIZE; exceeding max_output is an error. The
+// output is written through a pointer into a buffer sized once (a byte at a
+// time through push_back was a tenth of a full dump's time).
 class Sink {
  public:
   Sink(uint32_t raw_size, size_t max_output, size_t contents_size)
@@ -29,30 +31,36 @@ class Sink {
     std::memcpy(dict_.data(), init.data(), init.size());
     write_ = init.size();
     // Each control byte buys at most 8 references of 17 bytes, so the
-    // contents bound the output; never trust RAWSIZE for the reservation.
-    uint64_t bound = uint64_t{contents_size} * 17;
-    out_.reserve(size_t(std::min<uint64_t>({bound, raw_size_, max_output_})));
+    // contents bound the output; never trust RAWSIZE for the allocation.
+    const uint64_t bound = uint64_t{contents_size} * 17 + 17;
+    limit_ = size_t(std::min<uint64_t>({bound, raw_size_, max_output_}));
+    out_.resize(limit_);
   }
 
-  bool full() const { return out_.size() >= raw_size_; }
+  bool full() const { return size_ >= raw_size_; }
   size_t write_position() const { return write_; }
   uint8_t dict_at(size_t offset) const { return dict_[offset & internal::kDictionaryMask]; }
 
   // False when the byte would exceed max_output.
   bool put(uint8_t b) {
-    if (out_.size() >= max_output_) return false;
-    out_.push_back(b);
+    if (size_ >= limit_) return false;  // limit_ < raw_size only through max_output or the bound
+    out_[size_++] = b;
     dict_[write_] = b;
     write_ = (write_ + 1) & internal::kDictionaryMask;
     return true;
   }
 
-  Bytes take() { return std::move(out_); }
-  size_t size() const { return out_.size(); }
+  Bytes take() {
+    out_.resize(size_);
+    return std::move(out_);
+  }
+  size_t size() const { return size_; }
 
  private:
   uint32_t raw_size_;
   size_t max_output_;
+  size_t limit_ = 0;
+  size_t size_ = 0;
   std::array<uint8_t, internal::kDictionarySize> dict_{};  // unwritten bytes read as 0
   size_t write_;
   Bytes out_;

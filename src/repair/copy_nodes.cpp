@@ -1,0 +1,343 @@
+// Stage 1 of a rebuild (pstkit/repair.h): every node of the source that can
+// be read goes into the new file with its NID, parent, data stream and
+// subnodes. What cannot be read is left out and reported.
+//
+// Block sizes: a data stream is a sequence of data blocks (MS-PST
+// 2.2.2.8.3.2). When the new file's largest data block equals the source's
+// (Unicode to Unicode), every stream is copied block for block. Otherwise
+// (ANSI 8180 or 4 KiB-page OST blocks into Unicode 8176) plain streams are
+// cut again at the new size, but a heap's blocks are its pages (MS-PST
+// 2.3.1: one HN page per block, addressed by HIDs that name the block) and
+// a table's row matrix holds whole rows per block (2.3.4.4), so those are
+// kept block for block where they fit and the OST's HID layout is the same,
+// and otherwise laid out again through the LTP builders (HEAP_REBUILT).
+#include <algorithm>
+#include <optional>
+#include <set>
+
+#include "messaging/node_writer.h"
+#include "pstkit/ltp.h"
+#include "pstkit/ltp_builder.h"
+#include "pstkit/repair.h"
+
+namespace pstkit::repair {
+namespace {
+
+// dest is a new file: commits along the way only bound the writer's
+// in-memory B-tree changes and let a long copy keep what it has done.
+constexpr uint64_t kCommitBytes = uint64_t{64} << 20;
+constexpr size_t kCommitNodes = 16384;
+// Subnodes nest for embedded messages (message -> attachment -> message...);
+// real files stay far below these; damaged ones may loop.
+constexpr int kMaxSubnodeDepth = 64;
+constexpr uint64_t kMaxSubnodesPerNode = uint64_t{1} << 20;
+
+uint64_t offset_of(const Status& s) { return s.has_offset() ? s.offset() : kNone; }
+
+// What copying one node (or subnode) came to: its new BIDs, or why the
+// source could not give it. Write failures are not outcomes: they stop the
+// copy.
+struct Outcome {
+  bool copied = false;
+  ndb::SubnodeEntry entry;
+  Status lost;
+
+  static Outcome of(ndb::SubnodeEntry e) {
+    Outcome o;
+    o.copied = true;
+    o.entry = e;
+    return o;
+  }
+  static Outcome lost_because(Status why) {
+    Outcome o;
+    o.lost = std::move(why);
+    return o;
+  }
+};
+
+class NodeCopier {
+ public:
+  NodeCopier(const ndb::Database& source, ndb::WritableDatabase& dest, const RebuildOptions& options,
+             RebuildReport& report)
+      : src_(source), dst_(dest), options_(options), report_(report) {
+    const ndb::Header& h = source.header();
+    src_max_ = h.max_block_size > h.block_trailer_size ? h.max_block_size - h.block_trailer_size : 0;
+    dst_max_ = dest.max_data_block();
+    src_4k_ = h.format == ndb::FileFormat::kUnicode4k;
+    same_blocks_ = src_max_ == dst_max_ && !src_4k_;
+    ltp_options_.format = h.format;
+  }
+
+  Status run();
+
+ private:
+  void emit(Change c) {
+    ++report_.changes;
+    if (options_.on_change) options_.on_change(c);
+  }
+
+  Status copy_top(const ndb::NodeEntry& e);
+  Result<Outcome> copy_object(ndb::Nid top, ndb::Nid nid, ndb::Bid data_bid, ndb::Bid subnode_bid, int depth,
+                              std::vector<ndb::Bid>& path);
+  // The node's data stream into dest (laid out again when it must be).
+  // built: set when the heap was rebuilt (its new subnodes are written by
+  // the caller with the source's).
+  Result<ndb::Bid> write_stream(const std::shared_ptr<const ndb::Node>& node,
+                                const std::vector<SharedBytes>& blocks, std::optional<ltp::BuiltNode>& built,
+                                Status& lost);
+  Result<ndb::Bid> write_blocks(const std::vector<SharedBytes>& blocks);
+  Result<ndb::Bid> write_rechunked(const std::vector<SharedBytes>& blocks);
+  Result<ltp::BuiltNode> rebuild_heap(const std::shared_ptr<const ndb::Node>& node, uint8_t client_signature);
+  Status commit_if_due(bool force);
+
+  const ndb::Database& src_;
+  ndb::WritableDatabase& dst_;
+  const RebuildOptions& options_;
+  RebuildReport& report_;
+  ltp::Options ltp_options_;
+  size_t src_max_ = 0;
+  size_t dst_max_ = 0;
+  bool src_4k_ = false;
+  bool same_blocks_ = true;
+  uint64_t bytes_since_commit_ = 0;
+  size_t nodes_since_commit_ = 0;
+  uint64_t subnodes_of_top_ = 0;
+};
+
+Status NodeCopier::run() {
+  // The node list first: the total for progress, and one pass over the NBT.
+  std::vector<ndb::NodeEntry> nodes;
+  PSTKIT_RETURN_IF_ERROR(src_.for_each_node([&](const ndb::NodeEntry& e) {
+    nodes.push_back(e);
+    return true;
+  }));
+  report_.nodes_in_source += nodes.size();
+  const uint64_t total = nodes.size();
+  uint64_t done = 0;
+  if (options_.progress) options_.progress(0, total);
+  for (const ndb::NodeEntry& e : nodes) {
+    PSTKIT_RETURN_IF_ERROR(copy_top(e));
+    ++done;
+    if (options_.progress && (done % 256 == 0 || done == total)) options_.progress(done, total);
+    PSTKIT_RETURN_IF_ERROR(commit_if_due(false));
+  }
+  // MS-PST 2.2.2.6 rgnid: NIDs are handed out above the source's counters
+  // too, so none of the source's (deleted ones included) is reused.
+  const ndb::Header& h = src_.header();
+  for (uint32_t type = 0; type < 32; ++type) {
+    const uint32_t hw = h.nid_high_water[type];
+    if (hw != 0 && hw < (uint32_t{1} << 27)) dst_.reserve_nid(ndb::make_nid(uint8_t(type), hw));
+  }
+  return commit_if_due(true);
+}
+
+Status NodeCopier::commit_if_due(bool force) {
+  if (!force && bytes_since_commit_ < kCommitBytes && nodes_since_commit_ < kCommitNodes) return Status::ok();
+  PSTKIT_RETURN_IF_ERROR(dst_.commit());
+  bytes_since_commit_ = 0;
+  nodes_since_commit_ = 0;
+  return Status::ok();
+}
+
+Status NodeCopier::copy_top(const ndb::NodeEntry& e) {
+  subnodes_of_top_ = 0;
+  std::vector<ndb::Bid> path;
+  PSTKIT_ASSIGN_OR_RETURN(Outcome o, copy_object(e.nid, e.nid, e.data_bid, e.subnode_bid, 0, path));
+  if (!o.copied) {
+    ++report_.nodes_lost;
+    emit({"NODE_LOST", "node", e.nid, offset_of(o.lost), "left out: " + o.lost.message()});
+    return Status::ok();
+  }
+  PSTKIT_RETURN_IF_ERROR(dst_.put_node({e.nid, o.entry.data_bid, o.entry.subnode_bid, e.parent_nid}));
+  dst_.reserve_nid(e.nid);
+  ++report_.nodes_copied;
+  ++nodes_since_commit_;
+  return Status::ok();
+}
+
+Result<Outcome> NodeCopier::copy_object(ndb::Nid top, ndb::Nid nid, ndb::Bid data_bid, ndb::Bid subnode_bid,
+                                        int depth, std::vector<ndb::Bid>& path) {
+  // Everything of the node's own data is read before anything is written,
+  // so a node that cannot be read leaves nothing behind in dest.
+  auto opened = src_.open_node(nid, data_bid, subnode_bid);
+  if (!opened) return Outcome::lost_because(opened.status());
+  std::shared_ptr<const ndb::Node> node(std::move(opened).value());
+  std::vector<SharedBytes> blocks;
+  blocks.reserve(node->block_count());
+  for (size_t i = 0; i < node->block_count(); ++i) {
+    auto b = node->block(i);
+    if (!b) return Outcome::lost_because(b.status().with_context("data block " + std::to_string(i)));
+    blocks.push_back(std::move(b).value());
+  }
+
+  std::optional<ltp::BuiltNode> built;
+  Status lost;
+  PSTKIT_ASSIGN_OR_RETURN(ndb::Bid new_data, write_stream(node, blocks, built, lost));
+  if (!lost.is_ok()) return Outcome::lost_because(lost);
+  blocks.clear();
+
+  // Subnodes: those the rebuilt heap made, then the source's that it did
+  // not replace or drop.
+  std::vector<ndb::SubnodeEntry> subs;
+  std::set<ndb::Nid> skip;
+  if (built) {
+    for (const auto& [snid, child] : built->subnodes) {
+      PSTKIT_ASSIGN_OR_RETURN(ndb::SubnodeEntry se, write_built_node(dst_, snid, child));
+      bytes_since_commit_ += child.size();
+      subs.push_back(se);
+      skip.insert(snid);
+    }
+    skip.insert(built->released_subnodes.begin(), built->released_subnodes.end());
+  }
+  if (subnode_bid != 0) {
+    auto entries = node->subnodes();
+    if (!entries) {
+      emit({"SUBNODE_LOST", "subnode tree", nid, offset_of(entries.status()),
+            "node " + hex(top) + ": its subnodes were left out: " + entries.status().message()});
+    } else {
+      path.push_back(subnode_bid);
+      for (const ndb::SubnodeEntry& se : *entries) {
+        if (skip.count(se.nid)) continue;
+        Outcome o;
+        if (depth + 1 > kMaxSubnodeDepth || ++subnodes_of_top_ > kMaxSubnodesPerNode) {
+          o = Outcome::lost_because(Status::corrupt("subnode tree", Status::kNoOffset,
+                                                    "subnodes nested deeper than " +
+                                                        std::to_string(kMaxSubnodeDepth) + " or more than " +
+                                                        std::to_string(kMaxSubnodesPerNode)));
+        } else if (se.subnode_bid != 0 &&
+                   std::find(path.begin(), path.end(), se.subnode_bid) != path.end()) {
+          o = Outcome::lost_because(Status::corrupt("subnode tree", Status::kNoOffset,
+                                                    "subnode tree " + hex(se.subnode_bid) + " contains itself"));
+        } else {
+          PSTKIT_ASSIGN_OR_RETURN(o, copy_object(top, se.nid, se.data_bid, se.subnode_bid, depth + 1, path));
+        }
+        if (!o.copied) {
+          emit({"SUBNODE_LOST", "subnode", se.nid, offset_of(o.lost),
+                "node " + hex(top) + ": subnode left out: " + o.lost.message()});
+          continue;
+        }
+        subs.push_back(o.entry);
+      }
+      path.pop_back();
+    }
+  }
+  ndb::SubnodeEntry result;
+  result.nid = nid;
+  result.data_bid = new_data;
+  PSTKIT_ASSIGN_OR_RETURN(result.subnode_bid, dst_.write_subnode_tree(std::move(subs)));
+  return Outcome::of(result);
+}
+
+Result<ndb::Bid> NodeCopier::write_stream(const std::shared_ptr<const ndb::Node>& node,
+                                          const std::vector<SharedBytes>& blocks,
+                                          std::optional<ltp::BuiltNode>& built, Status& lost) {
+  if (blocks.empty()) return ndb::Bid{0};
+  if (same_blocks_) return write_blocks(blocks);
+  // MS-PST 2.3.1.2 HNHDR: ibHnpm, bSig 0xEC, bClientSig.
+  const ByteView first(*blocks[0]);
+  const bool heap = first.size() >= 4 && first.u8(2) == ltp::kHeapSignature;
+  if (!heap) return write_rechunked(blocks);
+
+  const uint8_t sig = first.u8(3);
+  bool fits = std::all_of(blocks.begin(), blocks.end(), [&](const SharedBytes& b) { return b->size() <= dst_max_; });
+  // MS-PST 2.3.1.1: 4 KiB-page OST HIDs split index and block differently;
+  // HIDs of block 0 read the same either way.
+  if (src_4k_ && blocks.size() > 1) fits = false;
+  bool rebuild = !fits;
+  if (fits && sig == ltp::kClientTableContext) {
+    // A row matrix in a subnode holds as many rows per block as the
+    // source's block size allows: it must be cut again.
+    auto tc = ltp::TableContext::open(node, ltp_options_);
+    rebuild = tc && tc->rows_hnid() != 0 && !ltp::hnid_is_hid(tc->rows_hnid());
+  }
+  if (!rebuild) return write_blocks(blocks);
+  auto rebuilt = rebuild_heap(node, sig);
+  if (!rebuilt) {
+    if (fits) return write_blocks(blocks);
+    lost = rebuilt.status().with_context("heap of " + std::to_string(blocks.size()) +
+                                         " blocks that do not fit this file's " + std::to_string(dst_max_) +
+                                         "-byte blocks could not be laid out again");
+    return ndb::Bid{0};
+  }
+  built = std::move(rebuilt).value();
+  emit({"HEAP_REBUILT", sig == ltp::kClientTableContext ? "table context" : "property context", node->id(),
+        kNone,
+        "laid out again for " + std::to_string(dst_max_) + "-byte blocks (the source's are " +
+            std::to_string(src_max_) + ")"});
+  bytes_since_commit_ += built->size();
+  return dst_.write_data_tree(built->blocks);
+}
+
+Result<ltp::BuiltNode> NodeCopier::rebuild_heap(const std::shared_ptr<const ndb::Node>& node,
+                                                uint8_t client_signature) {
+  const ndb::FileFormat format = dst_.header().format;
+  if (client_signature == ltp::kClientPropertyContext) {
+    PSTKIT_ASSIGN_OR_RETURN(ltp::PropertyContext pc, ltp::PropertyContext::open(node, ltp_options_));
+    PSTKIT_ASSIGN_OR_RETURN(ltp::PcBuilder b, ltp::PcBuilder::from_existing(pc, {}, format));
+    return b.build();
+  }
+  if (client_signature == ltp::kClientTableContext) {
+    PSTKIT_ASSIGN_OR_RETURN(ltp::TableContext tc, ltp::TableContext::open(node, ltp_options_));
+    PSTKIT_ASSIGN_OR_RETURN(ltp::TcBuilder b, ltp::TcBuilder::from_existing(tc, {}, format));
+    return b.build();
+  }
+  return Status::unsupported("a heap of client signature " + hex(client_signature) +
+                             " (neither a property nor a table context)");
+}
+
+// Block for block, boundaries kept (heap pages, row matrix blocks).
+Result<ndb::Bid> NodeCopier::write_blocks(const std::vector<SharedBytes>& blocks) {
+  bool canonical = true;  // every block but the last full: a plain data tree
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    if (blocks[i]->size() > dst_max_) {
+      return Status::invalid_argument("data block of " + std::to_string(blocks[i]->size()) + " bytes exceeds " +
+                                      std::to_string(dst_max_));
+    }
+    if (i + 1 < blocks.size() && blocks[i]->size() != dst_max_) canonical = false;
+    bytes_since_commit_ += blocks[i]->size();
+  }
+  if (canonical) {
+    std::vector<Bytes> copy;
+    copy.reserve(blocks.size());
+    for (const SharedBytes& b : blocks) copy.push_back(*b);
+    return dst_.write_data_tree(copy);
+  }
+  std::map<size_t, Bytes> all;
+  for (size_t i = 0; i < blocks.size(); ++i) all.emplace(i, *blocks[i]);
+  return dst_.rewrite_data_tree(0, blocks.size(), all);
+}
+
+// A plain stream cut again at dest's block size.
+Result<ndb::Bid> NodeCopier::write_rechunked(const std::vector<SharedBytes>& blocks) {
+  std::vector<Bytes> out;
+  Bytes current;
+  current.reserve(dst_max_);
+  for (const SharedBytes& b : blocks) {
+    size_t at = 0;
+    while (at < b->size()) {
+      const size_t n = std::min(dst_max_ - current.size(), b->size() - at);
+      current.insert(current.end(), b->begin() + long(at), b->begin() + long(at + n));
+      at += n;
+      if (current.size() == dst_max_) {
+        out.push_back(std::move(current));
+        current = Bytes();
+        current.reserve(dst_max_);
+      }
+    }
+    bytes_since_commit_ += b->size();
+  }
+  if (!current.empty()) out.push_back(std::move(current));
+  return dst_.write_data_tree(out);
+}
+
+}  // namespace
+
+Status copy_nodes(const ndb::Database& source, ndb::WritableDatabase& dest, const RebuildOptions& options,
+                  RebuildReport* report) {
+  RebuildReport local;
+  RebuildReport& r = report ? *report : local;
+  NodeCopier copier(source, dest, options, r);
+  return copier.run();
+}
+
+}  // namespace pstkit::repair

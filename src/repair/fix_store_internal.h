@@ -1,0 +1,93 @@
+// fix_store's state (src/repair/fix_store.cpp, fix_messages.cpp).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "pstkit/guid.h"
+#include "pstkit/ltp.h"
+#include "pstkit/ltp_builder.h"
+#include "pstkit/messaging.h"
+#include "pstkit/ndb_writer.h"
+#include "pstkit/repair.h"
+
+namespace pstkit::repair {
+
+class MemoryEnv;
+
+// scanpst's name for the folder of items that belong nowhere.
+inline constexpr const char* kLostAndFoundName = "Lost and Found";
+
+class StoreFixer {
+ public:
+  StoreFixer(ndb::WritableDatabase& db, const RebuildOptions& options, RebuildReport* report);
+  ~StoreFixer();
+  Status run();
+
+ private:
+  using Nid = ndb::Nid;
+
+  void note(const char* code, const std::string& structure, uint64_t id, const std::string& action);
+  Result<ltp::PropertyContext> open_pc(Nid nid) const;
+  std::vector<PropValue> readable_props(Nid nid) const;
+  bool exists(Nid nid) const;
+  // Rewrites a PC with edit applied; the node's other subnodes stay.
+  Status rewrite_pc(Nid nid, const std::function<Status(ltp::PcBuilder&)>& edit);
+  Status set_parent(Nid nid, Nid parent);
+  Bytes text(const std::string& utf8, uint16_t* type) const;
+  Status put_folder_pc(Nid nid, Nid parent, const std::string& name);
+  // A new folder at nid (PC as StoreWriter::create_folder makes it; empty
+  // tables where it has none).
+  Status create_folder(Nid nid, Nid parent, const std::string& name);
+
+  Result<const ndb::Database*> template_store(const std::optional<Guid>& record_key);
+  Status copy_from_template(const ndb::Database& tmpl, Nid nid);
+  std::string required_defect(Nid nid) const;
+  std::optional<Nid> store_entry_nid(uint16_t prop_id) const;
+  Status set_store_entry_id(uint16_t prop_id, Nid nid);
+  std::optional<Guid> record_key() const;
+  Status ensure_required();
+  Status load_columns();
+  // A normal folder with one of these display names (below parent when
+  // given); the one with the most subfolders.
+  std::optional<Nid> folder_named(const std::vector<std::string>& names, std::optional<Nid> parent) const;
+  const std::vector<ltp::PropTag>& columns_for(uint8_t table_type) const;
+
+  Status take_inventory();
+  Status fix_object_pcs();
+  Status rebuild_pc(Nid nid, Nid parent, const ltp::PropertyContext& pc, const std::vector<PropValue>& values);
+
+  Result<Nid> lost_and_found();
+  Status move_to_lost_and_found(Nid nid, const std::string& why);
+  Status fix_hierarchy();
+
+  // fix_messages.cpp
+  Status fix_messages(const std::vector<Nid>& kids);
+  Status fix_message(Nid nid);
+  Status fix_counts(Nid folder, const std::vector<Nid>& kids);
+  Status fix_table(Nid folder, uint8_t type, const std::set<Nid>& expected);
+
+  ndb::WritableDatabase& db_;
+  const RebuildOptions& options_;
+  RebuildReport* report_;
+  ndb::FileFormat format_ = ndb::FileFormat::kUnicode;
+  ltp::Options ltp_options_;
+  std::unique_ptr<MemoryEnv> template_env_;
+  std::unique_ptr<ndb::WritableDatabase> template_db_;
+  std::vector<ltp::PropTag> hierarchy_columns_, contents_columns_, associated_columns_, attachment_columns_,
+      recipient_columns_;
+  // Folders and messages: NID -> nidParent (NBT entries are 24 bytes each;
+  // message contents are read one at a time).
+  std::map<Nid, Nid> objects_;
+  // Objects whose properties changed: their table rows are rewritten.
+  std::set<Nid> changed_objects_;
+  Nid ipm_ = 0;
+  Nid lost_and_found_ = 0;
+};
+
+}  // namespace pstkit::repair
