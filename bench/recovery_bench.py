@@ -40,6 +40,12 @@ counted on them).  An item is identified by content, never by node id:
   A tool output item first pairs with an unmatched original of the same
   content key (content equal), then with one of the same match key.
 
+Items with intact blocks: those none of whose blocks (the message node's
+data tree and subnode tree, found through the intact file's B-trees) the
+damage changed; on truncation these are the items whose data lie before the
+cut, the issue's target there.  On the other kinds they tell a loss the damage
+caused (the item's own bytes are gone) from one the tool caused.
+
 A tool run that crashes or exceeds --timeout counts 0 items and is recorded.
 
 Damage kinds (each deterministic per seed; see DAMAGE_KINDS):
@@ -277,18 +283,6 @@ class Layout:
                     else:
                         todo.append(struct.unpack_from(fmt, raw, at + bw)[0])
         return out
-
-    def node_end(self, data, nid):
-        """End offset of the last block of the node, or None if unknown."""
-        n = self.nodes.get(nid)
-        if n is None:
-            return None
-        ends = []
-        for bid in self.node_blocks(data, n[0], n[1]):
-            ext = self.block_extent(bid)
-            if ext:
-                ends.append(ext[0] + ext[1])
-        return max(ends) if ends else None
 
 
 # ----------------------------------------------------------------------------
@@ -767,20 +761,26 @@ class Original:
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
-    def item_end(self, item: Item):
+    def item_blocks(self, item: Item):
         if item.nid not in self._ends:
-            self._ends[item.nid] = self.layout.node_end(self.data, item.nid)
+            n = self.layout.nodes.get(item.nid)
+            exts = []
+            if n is not None:
+                exts = [self.layout.block_extent(b) for b in self.layout.node_blocks(self.data, n[0], n[1])]
+            self._ends[item.nid] = [e for e in exts if e]
         return self._ends[item.nid]
 
-    def eligible(self, cut):
-        """Indices of the items the target counts: all, or on truncation those
-        whose every block ends at or before the cut."""
-        if cut is None:
-            return set(range(len(self.items)))
+    def eligible(self, damaged: bytes):
+        """Indices of the items whose every block (the message node's data
+        tree and subnode tree) is byte-identical in the damaged copy: on
+        truncation, exactly the items whose data lie before the cut (the
+        issue's target); on other kinds, what a tool can recover whole, which
+        tells a loss the damage caused from one the tool caused."""
         out = set()
         for i, it in enumerate(self.items):
-            end = self.item_end(it)
-            if end is not None and end <= cut:
+            exts = self.item_blocks(it)
+            if exts and all(off + n <= len(damaged) and damaged[off:off + n] == self.data[off:off + n]
+                            for off, n in exts):
                 out.add(i)
         return out
 
@@ -792,7 +792,7 @@ def measure_copy(pstkit, orig: Original, kind, seed, tools, timeout):
         damaged = os.path.join(work, "damaged" + os.path.splitext(orig.rel)[1])
         with open(damaged, "wb") as f:
             f.write(damaged_bytes)
-        eligible = orig.eligible(cut)
+        eligible = orig.eligible(damaged_bytes)
         row = {"file": orig.rel, "kind": kind, "seed": seed, "damage": note, "cut": cut,
                "items": len(orig.items), "eligible": len(eligible), "tools": {},
                "intact": dict(orig.baseline)}
@@ -875,6 +875,8 @@ def markdown(summary):
         head = ["tool", "copies", "intact file %", "mean % items", "min % items"]
         if trunc:
             head += ["mean % items before the cut", "min % items before the cut"]
+        else:
+            head += ["mean % items with intact blocks", "min % items with intact blocks"]
         head += ["copies at target", "content equal %", "check exits 0", "opens in libpff / readpst", "copies < libpff or pffexport",
                  "crashes/timeouts"]
         lines.append("| " + " | ".join(head) + " |")
@@ -883,8 +885,7 @@ def markdown(summary):
             n = s["copies"]
             cells = [TOOL_TITLES[tool], "%d" % n, fmt_pct(s.get("intact_pct")),
                      "%.1f" % s["mean_pct"], "%.1f" % s["min_pct"]]
-            if trunc:
-                cells += ["%.1f" % s["mean_target_pct"], "%.1f" % s["min_target_pct"]]
+            cells += ["%.1f" % s["mean_target_pct"], "%.1f" % s["min_target_pct"]]
             cells += ["%d/%d" % (s["at_target"], n), fmt_pct(s.get("content_equal_pct")),
                       "%d/%d" % (s["check_ok"], n) if "check_ok" in s else "-",
                       "%d/%d / %d/%d" % (s["libpff_opens"], n, s["readpst_opens"], n) if "libpff_opens" in s else "-",
@@ -906,7 +907,7 @@ def write_docs(path, commands, table, files, when):
         "Originals: %s. Items are the messages `pstkit dump --json --full` lists in the intact file, "
         "matched one to one by subject for every tool (the key each tool exposes); content equal compares "
         "the whole dumped item (pstkit; except the properties repair sets) or subject + body + attachment "
-        "SHA-256 (libpff). Copies at target: copies where the tool got >= 95 %% of the items, or on truncation "
+        "SHA-256 (libpff). Items with intact blocks: the items none of whose blocks (message node data and subnode trees, found through the intact file's B-trees) the damage changed -- on truncation, those before the cut -- so a loss there is the tool's, not the damage's. Copies at target: copies where the tool got >= 95 %% of the items, or on truncation "
         "every item whose blocks all lie before the cut (the issue's targets). \"< libpff or pffexport\" counts copies where the pstkit tool got fewer items than "
         "either peer from the same copy. A crash or timeout (60 s) counts 0 items.\n\n" % (
             DOC_HEADING, when, "\n".join("    " + c for c in commands), ", ".join("`%s`" % f for f in files)))

@@ -68,9 +68,9 @@ def judge(row, tool, strict_dump):
     target_share = rb.pct(t["recovered_eligible"], row["eligible"])
     needed = 100.0 if trunc else TARGET_PCT
     got = target_share if trunc else share
-    note = "%d/%d items (%.0f%%%s), %s" % (
-        t["recovered"], row["items"], share,
-        ", %d/%d before the cut" % (t["recovered_eligible"], row["eligible"]) if trunc else "", t["status"])
+    note = "%d/%d items (%.0f%%), %d/%d of those with intact blocks%s, %s" % (
+        t["recovered"], row["items"], share, t["recovered_eligible"], row["eligible"],
+        " (before the cut)" if trunc else "", t["status"])
     fails = []
     if t["status"].startswith(("timeout", "killed")):
         fails.append(t["status"])
