@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -224,6 +225,79 @@ TEST_F(LockTest, DeletedContentIsWipedAtClose) {
   }
   const std::string after = read_all(path_);
   EXPECT_EQ(after.find(marker), std::string::npos) << "at " << after.find(marker) << " of " << after.size();
+}
+
+// `pstkit repair` renames a rebuilt file over FILE while it holds FILE's
+// writer lock. A writer that waited for that lock must then write into the
+// file now at FILE, not into the old, unlinked inode whose lock it got.
+TEST_F(LockTest, WriterThatWaitedWhileTheFileWasReplacedWritesTheNewFile) {
+  const std::string replacement = (dir_ / "t.pst.new").string();
+  {
+    auto r = StoreWriter::create(replacement, NewStoreOptions{});
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    ASSERT_TRUE((*r)->create_folder((*r)->ipm_subtree(), "Replacement").is_ok());
+    ASSERT_TRUE((*r)->commit().is_ok());
+  }
+  auto holder = StoreWriter::open(path_);
+  ASSERT_TRUE(holder.is_ok()) << holder.status().message();
+  std::thread replacer([&] {
+    std::this_thread::sleep_for(milliseconds(200));
+    ASSERT_EQ(::rename(replacement.c_str(), path_.c_str()), 0);
+    holder->reset();  // releases the lock of the old inode
+  });
+  ndb::WriterOptions o;
+  o.lock_timeout = milliseconds(20000);
+  auto waiter = StoreWriter::open(path_, o);
+  replacer.join();
+  ASSERT_TRUE(waiter.is_ok()) << waiter.status().message();
+  ASSERT_TRUE((*waiter)->find_folder({"Replacement"}).is_ok()) << "the waiting writer opened the old inode";
+  ASSERT_TRUE((*waiter)->create_folder((*waiter)->ipm_subtree(), "After").is_ok());
+  ASSERT_TRUE((*waiter)->commit().is_ok());
+  waiter->reset();
+  auto check = StoreWriter::open(path_);
+  ASSERT_TRUE(check.is_ok()) << check.status().message();
+  EXPECT_TRUE((*check)->find_folder({"Replacement"}).is_ok());
+  EXPECT_TRUE((*check)->find_folder({"After"}).is_ok()) << "the change went into the unlinked file";
+}
+
+// The same for a writer between batches (an import), which releases the lock
+// and takes it again: if the file was replaced meanwhile, it goes on in the
+// new file.
+TEST_F(LockTest, WriterBetweenBatchesGoesOnInAFileReplacedMeanwhile) {
+  const std::string replacement = (dir_ / "t.pst.new").string();
+  {
+    auto r = StoreWriter::create(replacement, NewStoreOptions{});
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    ASSERT_TRUE((*r)->create_folder((*r)->ipm_subtree(), "Replacement").is_ok());
+    ASSERT_TRUE((*r)->commit().is_ok());
+  }
+  auto batches = StoreWriter::open(path_);
+  ASSERT_TRUE(batches.is_ok()) << batches.status().message();
+  std::atomic<bool> replaced{false};
+  std::thread replacer([&] {
+    // Waits for the writer lock as another writer does, replaces the file,
+    // then lets go.
+    auto file = Env::posix()->open(path_, OpenMode::kExisting);
+    ASSERT_TRUE(file.is_ok());
+    LockWait wait;
+    wait.timeout = milliseconds(20000);
+    ASSERT_TRUE((*file)->lock(FileLock::kWriter, LockMode::kExclusive, wait).is_ok());
+    ASSERT_EQ(::rename(replacement.c_str(), path_.c_str()), 0);
+    replaced = true;
+  });
+  std::this_thread::sleep_for(milliseconds(200));  // the replacer is waiting now
+  const Status yielded = (*batches)->let_other_writers_commit();
+  replacer.join();
+  ASSERT_TRUE(replaced);
+  ASSERT_TRUE(yielded.is_ok()) << yielded.message();
+  ASSERT_TRUE((*batches)->find_folder({"Replacement"}).is_ok()) << "went on in the old inode";
+  ASSERT_TRUE((*batches)->create_folder((*batches)->ipm_subtree(), "NextBatch").is_ok());
+  ASSERT_TRUE((*batches)->commit().is_ok());
+  batches->reset();
+  auto check = StoreWriter::open(path_);
+  ASSERT_TRUE(check.is_ok()) << check.status().message();
+  EXPECT_TRUE((*check)->find_folder({"Replacement"}).is_ok());
+  EXPECT_TRUE((*check)->find_folder({"NextBatch"}).is_ok()) << "the batch went into the unlinked file";
 }
 
 }  // namespace

@@ -15,9 +15,11 @@
 #include <set>
 
 #include "pstkit/check.h"
+#include "pstkit/ltp.h"
 #include "pstkit/ndb_salvage.h"
 #include "pstkit/ndb_writer.h"
 #include "pstkit/repair.h"
+#include "pstkit/store_writer.h"
 #include "test_bytes.h"
 
 namespace pstkit {
@@ -314,6 +316,185 @@ TEST_F(RepairCopyTest, UnreadableSubnodeIsLeftOutAndTheNodeKept) {
   ASSERT_TRUE(subs.is_ok());
   EXPECT_EQ(subs->size(), owner_subnodes - 1);
   for (const auto& s : *subs) EXPECT_NE(s.nid, lost);
+}
+
+// A PC or TC whose first heap block reads but a later one does not is
+// rebuilt from the entries still readable (HEAP_REBUILT, PROPERTY_DROPPED
+// for each entry lost) instead of being lost whole.
+void damage_last_heap_block(const std::string& source, uint8_t client_signature, const std::string& damaged,
+                            ndb::Nid* victim) {
+  Bytes image = read_file(source);
+  auto db = ndb::Database::open(source);
+  ASSERT_TRUE(db.is_ok());
+  // Candidates: top-level heaps of that signature over several blocks, with
+  // the file offset of their last block.
+  std::vector<std::pair<ndb::Nid, uint64_t>> candidates;
+  ASSERT_TRUE((*db)->for_each_node([&](const ndb::NodeEntry& e) {
+                    if (!ndb::bid_is_internal(e.data_bid)) return true;
+                    auto node = (*db)->open_node(e.nid);
+                    if (!node || (*node)->block_count() < 2) return true;
+                    auto b0 = (*node)->block(0);
+                    if (!b0 || (*b0)->size() < 4 || (**b0)[2] != ltp::kHeapSignature || (**b0)[3] != client_signature) {
+                      return true;
+                    }
+                    // MS-PST 2.2.2.8.3.2 XBLOCK: btype, cLevel, cEnt, lcbTotal, rgbid.
+                    auto x = (*db)->read_block(e.data_bid);
+                    if (!x || (*x)->size() < 24 || (**x)[1] != 1) return true;
+                    const size_t last = load_le16((*x)->data() + 2) - 1;
+                    if (last < 1 || (*x)->size() < 16 + 8 * last) return true;
+                    auto leaf = (*db)->find_block(load_le64((*x)->data() + 8 + 8 * last));
+                    if (!leaf || leaf->ref_count > 2) return true;
+                    candidates.emplace_back(e.nid, leaf->offset);
+                    return true;
+                  }).is_ok());
+  // The first whose context still opens once that block is damaged (a
+  // table whose row index lay in it cannot be read at all).
+  for (const auto& [nid, offset] : candidates) {
+    Bytes copy = image;
+    copy[offset + 20] ^= 0x77;
+    auto salvaged = ndb::open_salvaged_memory(copy);
+    if (!salvaged) continue;
+    auto node = (*salvaged)->open_node(nid);
+    if (!node) continue;
+    std::shared_ptr<const ndb::Node> shared(std::move(*node));
+    const bool opens = client_signature == ltp::kClientTableContext ? ltp::TableContext::open(shared).is_ok()
+                                                                   : ltp::PropertyContext::open(shared).is_ok();
+    if (!opens) continue;
+    *victim = nid;
+    write_file(damaged, copy);
+    return;
+  }
+  FAIL() << "no multi-block heap of signature " << hex(client_signature) << " in " << source
+         << " opens with its last block damaged (" << candidates.size() << " candidates)";
+}
+
+TEST_F(RepairCopyTest, HeapWithAnUnreadableBlockKeepsWhatIsReadable) {
+  // A message whose PC spans several heap blocks (seven 3000-byte values),
+  // and a contents table of several.
+  const std::string written = path("written.pst");
+  {
+    auto w = StoreWriter::create(written, NewStoreOptions{});
+    ASSERT_TRUE(w.is_ok()) << w.status().message();
+    NewMessage m;
+    for (uint16_t id : {0x0037, 0x0E1D, 0x0070, 0x0042, 0x0C1A, 0x3001, 0x0E04}) {
+      m.properties.push_back(ltp::string_value(id, std::string(1500, char('a' + id % 26))));
+    }
+    m.properties.push_back(ltp::string_value(0x001A, "IPM.Note"));
+    ASSERT_TRUE((*w)->create_message((*w)->ipm_subtree(), m).is_ok());
+    // A folder whose contents table's heap holds 200 long subjects.
+    auto folder = (*w)->create_folder((*w)->ipm_subtree(), "Many");
+    ASSERT_TRUE(folder.is_ok());
+    for (int i = 0; i < 200; ++i) {
+      NewMessage small;
+      small.properties = {ltp::string_value(0x001A, "IPM.Note"),
+                          ltp::string_value(0x0037, "subject " + std::to_string(i) + std::string(120, 'x'))};
+      ASSERT_TRUE((*w)->create_message(*folder, small).is_ok());
+    }
+    ASSERT_TRUE((*w)->commit().is_ok());
+  }
+  for (uint8_t sig : {ltp::kClientPropertyContext, ltp::kClientTableContext}) {
+    SCOPED_TRACE(hex(sig));
+    ndb::Nid victim = 0;
+    const std::string damaged = path("damaged-" + hex(sig) + ".pst");
+    damage_last_heap_block(written, sig, damaged, &victim);
+    if (victim == 0) continue;
+    std::vector<repair::Change> changes;
+    const std::string out = path("copy-" + hex(sig) + ".pst");
+    repair::RebuildReport r = copy(damaged, out, &changes);
+    EXPECT_EQ(r.nodes_lost, 0u);
+    EXPECT_EQ(r.nodes_copied, r.nodes_in_source);
+    size_t rebuilt = 0;
+    for (const auto& c : changes) {
+      EXPECT_EQ(c.id, victim) << c.code << ": " << c.action;
+      if (c.code == "HEAP_REBUILT") ++rebuilt;
+      else EXPECT_EQ(c.code, "PROPERTY_DROPPED") << c.action;
+    }
+    EXPECT_EQ(rebuilt, 1u);
+    // What the damaged source still gives is what the copy holds.
+    auto src = ndb::open_salvaged(damaged);
+    auto dst = ndb::Database::open(out);
+    ASSERT_TRUE(src.is_ok() && dst.is_ok());
+    auto sn_r = (*src)->open_node(victim);
+    ASSERT_TRUE(sn_r.is_ok());
+    std::shared_ptr<const ndb::Node> sn(std::move(*sn_r));
+    auto dn_r = (*dst)->open_node(victim);
+    ASSERT_TRUE(dn_r.is_ok());
+    std::shared_ptr<const ndb::Node> dn(std::move(*dn_r));
+    if (sig == ltp::kClientPropertyContext) {
+      auto spc = ltp::PropertyContext::open(sn);
+      auto dpc = ltp::PropertyContext::open(dn);
+      ASSERT_TRUE(spc.is_ok() && dpc.is_ok());
+      std::vector<Status> errors;
+      std::vector<ltp::PropValue> want = spc->all_readable(&errors);
+      EXPECT_FALSE(errors.empty()) << "the damage hit no property";
+      auto got = dpc->all();
+      ASSERT_TRUE(got.is_ok()) << got.status().message();
+      ASSERT_EQ(got->size(), want.size());
+      for (size_t i = 0; i < want.size(); ++i) {
+        EXPECT_EQ((*got)[i].tag, want[i].tag);
+        EXPECT_TRUE((*got)[i].data == want[i].data) << hex(want[i].tag);
+      }
+    } else {
+      auto stc = ltp::TableContext::open(sn);
+      auto dtc = ltp::TableContext::open(dn);
+      ASSERT_TRUE(stc.is_ok() && dtc.is_ok());
+      size_t readable = 0;
+      for (const auto& e : stc->row_index()) {
+        auto want = stc->row(e.row_index);
+        if (!want) continue;
+        ++readable;
+        auto at = dtc->find_row(e.row_id);
+        ASSERT_TRUE(at.has_value());
+        auto got = dtc->row(*at);
+        ASSERT_TRUE(got.is_ok());
+        ASSERT_EQ(got->size(), want->size());
+        for (size_t i = 0; i < want->size(); ++i) EXPECT_TRUE((*got)[i].data == (*want)[i].data);
+      }
+      EXPECT_LT(readable, stc->row_count()) << "the damage hit no row";
+      EXPECT_EQ(dtc->row_count(), readable);
+    }
+  }
+}
+
+// A subnode tree that a node reaches twice (shared or looping, as only a
+// damaged file has) is copied once; the second reference is SUBNODE_LOST.
+TEST_F(RepairCopyTest, SubnodeTreeReachedTwiceIsCopiedOnce) {
+  const std::string src_path = path("shared.pst");
+  const ndb::Nid top = ndb::make_nid(ndb::kNidTypeNormalMessage, 0x400);
+  {
+    auto w = ndb::WritableDatabase::create(src_path, ndb::CreateOptions{});
+    ASSERT_TRUE(w.is_ok());
+    auto data = (*w)->write_block(test::pattern(100, 1), false);
+    ASSERT_TRUE(data.is_ok());
+    auto inner = (*w)->write_subnode_tree({{ndb::make_nid(ndb::kNidTypeLtp, 1), *data, 0}});
+    ASSERT_TRUE(inner.is_ok());
+    ASSERT_TRUE((*w)->add_ref(*data).is_ok());
+    ASSERT_TRUE((*w)->add_ref(*data).is_ok());
+    ASSERT_TRUE((*w)->add_ref(*inner).is_ok());
+    auto outer = (*w)->write_subnode_tree({{ndb::make_nid(ndb::kNidTypeLtp, 2), *data, *inner},
+                                           {ndb::make_nid(ndb::kNidTypeLtp, 3), *data, *inner}});
+    ASSERT_TRUE(outer.is_ok());
+    ASSERT_TRUE((*w)->put_node({top, 0, *outer, 0}).is_ok());
+    ASSERT_TRUE((*w)->commit().is_ok());
+  }
+  std::vector<repair::Change> changes;
+  repair::RebuildReport r = copy(src_path, path("copy.pst"), &changes);
+  EXPECT_EQ(r.nodes_copied, 1u);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].code, "SUBNODE_LOST");
+  EXPECT_EQ(changes[0].id, ndb::make_nid(ndb::kNidTypeLtp, 3));
+  auto db = ndb::Database::open(path("copy.pst"));
+  ASSERT_TRUE(db.is_ok());
+  auto node = (*db)->open_node(top);
+  ASSERT_TRUE(node.is_ok());
+  auto subs = (*node)->subnodes();
+  ASSERT_TRUE(subs.is_ok());
+  ASSERT_EQ(subs->size(), 1u);
+  auto kept = (*node)->subnode(ndb::make_nid(ndb::kNidTypeLtp, 2));
+  ASSERT_TRUE(kept.is_ok());
+  auto nested = (*kept)->subnodes();
+  ASSERT_TRUE(nested.is_ok());
+  EXPECT_EQ(nested->size(), 1u);
 }
 
 // ---- open_for_rebuild

@@ -15,6 +15,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include <unicode/uvernum.h>
+
 #include "pstkit/codepage.h"
 #include "pstkit/rtf.h"
 #include "pstkit/store_writer.h"
@@ -22,6 +24,9 @@
 
 namespace pstkit {
 namespace {
+
+#define PSTKIT_TEST_STRINGIFY(x) PSTKIT_TEST_STRINGIFY_LITERAL(x)
+#define PSTKIT_TEST_STRINGIFY_LITERAL(x) #x
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -227,6 +232,46 @@ TEST(Codepage, DetectsTheCodepageOfASample) {
   EXPECT_EQ(detect_codepage(ByteView(reinterpret_cast<const uint8_t*>(utf8.data()), utf8.size())), 65001u);
 }
 
+// ICU is not linked: libicui18n is opened by the first detection that needs
+// it (a sample with 8-bit bytes), and the guesses come from it. Checked in a
+// fresh process (this binary, running only the test below), since other
+// tests here may have detected a code page already.
+bool icu_i18n_mapped() {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line))
+    if (line.find("/libicui18n.so.") != std::string::npos) return true;
+  return false;
+}
+
+constexpr const char* kFreshProcessVariable = "PSTKIT_TEST_FRESH_PROCESS";
+
+TEST(CodepageFreshProcess, DetectionOpensIcuOnFirstUse) {
+  if (!std::getenv(kFreshProcessVariable)) GTEST_SKIP() << "run by Codepage.DetectionOpensIcuOnFirstUse";
+  EXPECT_FALSE(icu_i18n_mapped()) << "libicui18n is mapped before any detection";
+  EXPECT_FALSE(detect_codepage(ByteView(encode_codepage("plain ASCII", 1252))));
+  EXPECT_FALSE(icu_i18n_mapped()) << "ASCII needs no detection";
+  const Language& cyrillic = languages()[3];
+  ASSERT_EQ(cyrillic.codepage, 1251u);
+  const Bytes sample = encode_codepage(cyrillic.body, cyrillic.codepage);
+  EXPECT_EQ(detect_codepage(ByteView(sample)), 1251u);
+  EXPECT_TRUE(icu_i18n_mapped());
+}
+
+TEST(Codepage, DetectionOpensIcuOnFirstUse) {
+  const std::string cmd = std::string(kFreshProcessVariable) +
+                          "=1 /proc/" + std::to_string(getpid()) +
+                          "/exe --gtest_filter=CodepageFreshProcess.DetectionOpensIcuOnFirstUse 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string output;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) output.append(buf, n);
+  const int status = pclose(p);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << output;
+  EXPECT_NE(output.find("[  PASSED  ] 1 test"), std::string::npos) << output;
+}
+
 // A PidTagMessageCodepage that names a 7-bit encoding (ISO-2022-JP, HZ)
 // cannot be the encoding of 8-bit strings: they are read in the ANSI page of
 // its script, not turned into U+FFFD.
@@ -360,6 +405,40 @@ TEST(StoreCodepage, WritesInTheStoresCodepage) {
 
 // The CLI: info names the code page and its source; ls -r, show and dump
 // print the same, correct, text; --codepage overrides the store's.
+// ICU is opened on first use: a libicui18n that cannot be used (here a copy
+// of zlib under its name, found first through LD_LIBRARY_PATH) leaves the
+// code page unguessed, and the store is read in the default page. With ICU
+// linked the program did not start.
+TEST(StoreCodepage, UnusableIcuGuessesNothingAndFailsNothing) {
+  ScratchDir dir;
+  const Language& cyrillic = languages()[3];
+  const std::string path = dir.file("c.pst");
+  write_store(path, cyrillic, Marking::kNone);
+  const std::string libs = dir.file("libs");
+  fs::create_directories(libs);
+  const std::string icu = "libicui18n.so." PSTKIT_TEST_STRINGIFY(U_ICU_VERSION_MAJOR_NUM);
+  std::error_code ec;
+  fs::copy_file("/lib/x86_64-linux-gnu/libz.so.1", libs + "/" + icu, ec);
+  if (ec) GTEST_SKIP() << "no /lib/x86_64-linux-gnu/libz.so.1 to stand in for " << icu;
+  const std::string cmd = "LD_LIBRARY_PATH=" + libs + " " + PSTKIT_CLI_PATH + " info --json " + path + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  const int rc = pclose(p);
+  ASSERT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << out;
+  const json info = json::parse(out);
+  EXPECT_EQ(info["store"]["codepage"], 1252) << out;
+  EXPECT_EQ(info["store"]["codepage_source"], "default") << out;
+  // The same store with the real ICU: guessed from its bytes.
+  int status = -1;
+  const json guessed = json::parse(pstkit_cli("info --json " + path, &status));
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(guessed["store"]["codepage"], 1251);
+  EXPECT_EQ(guessed["store"]["codepage_source"], "inferred from bytes");
+}
+
 TEST(StoreCodepage, EveryReadingCommandDecodesAlike) {
   ScratchDir dir;
   for (const Language& lang : languages()) {

@@ -7,7 +7,7 @@
 //   dump_nodes FILE [NID...]     (NIDs in hex; all nodes when none)
 //
 // Not built by CMake; build it against a build directory's library:
-//   g++ -std=c++20 -Iinclude tools/dump_nodes.cpp build/libpstkit.a -lz -lcrypto -lfmt -o dump_nodes
+//   g++ -std=c++20 -Iinclude tools/dump_nodes.cpp build/libpstkit.a -lz -lfmt -o dump_nodes
 #include <cstdio>
 #include <cstdlib>
 #include <memory>

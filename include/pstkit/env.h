@@ -51,6 +51,10 @@ class WritableFile {
     (void)wait;
     return Status::ok();
   }
+  // Whether the path this file was opened by now names another file (or
+  // none): another process renamed a new file over it since, as `pstkit
+  // repair` does. In-memory files are never replaced.
+  virtual Result<bool> replaced_at_path() const { return false; }
 };
 
 enum class OpenMode {

@@ -59,6 +59,12 @@ struct ImportOptions {
   uint32_t fallback_codepage = 1252;
 };
 
+// Loads the MIME parser, GMime 3 (libgmime-3.0.so.0), which pstkit opens on
+// first use rather than links, so that the commands that never parse MIME
+// do not load it. message_from_mime and import_sources call it; an error
+// (GMime missing or unusable) is returned by every call.
+Status load_mime_parser();
+
 // Converts one RFC 5322 message. Only input with no message in it (empty or
 // blank) is an error; anything else yields what could be recovered, with
 // what was wrong with it appended to *warnings (if given).

@@ -77,6 +77,12 @@ class WritableDatabase : public Database {
   // than one, the XBLOCK/XXBLOCK tree above them. Returns the top BID (0 for
   // an empty stream).
   virtual Result<Bid> write_data_tree(const std::vector<Bytes>& blocks) = 0;
+  // The XBLOCK/XXBLOCK tree over data blocks already written by write_block
+  // (their references move into the tree), so that a long stream can be
+  // written a block at a time. Sizes are not checked: a plain stream's
+  // blocks are all full but the last, a heap's are its pages. Returns the
+  // one block itself when there is one, 0 when there are none.
+  virtual Result<Bid> write_data_tree_over(const std::vector<Bid>& blocks) = 0;
   // Rewrites the data stream whose tree is old_data_bid in place of a few of
   // its blocks: the new stream has block_count blocks, those in changed (by
   // index) with new contents, every other one the old block at that index,

@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "pstkit/check.h"
 #include "pstkit/env.h"
 #include "pstkit/ndb.h"
 #include "pstkit/ndb_writer.h"
@@ -81,6 +82,8 @@ struct RebuildOptions {
   std::function<void(const Change&)> on_change;
   // Hears progress: units done out of total (total may be 0 when unknown).
   std::function<void(uint64_t done, uint64_t total)> progress;
+  // Hears which stage the progress that follows counts: "copy", "fix".
+  std::function<void(const std::string& stage)> on_stage;
 };
 
 struct RebuildReport {
@@ -92,6 +95,9 @@ struct RebuildReport {
   uint64_t lost_and_found = 0;    // items placed in Lost and Found
   uint64_t folders_recreated = 0;
   uint64_t changes = 0;           // Change records emitted
+  // Stage 1 lists here the deleted items it brought back (include_deleted);
+  // fix_store puts them in "Recovered Deleted Items".
+  std::vector<ndb::Nid> deleted_items;
 };
 
 // Stage 1: copies every top-level node of source that can be read (and the
@@ -129,6 +135,10 @@ struct FileRepairOptions {
   int max_passes = 4;            // rebuild again while check still finds errors
   std::chrono::milliseconds lock_timeout{-1};  // for the writer lock on FILE (negative: default)
   std::function<void(const Change&)> on_change;
+  // Hears every finding of check: on FILE before the repair (when "before")
+  // and on the result of the last pass ("after").
+  std::function<void(const std::string& when, const check::Finding&)> on_finding;
+  // Stages: "check", "scan", "copy", "fix", "verify".
   std::function<void(const std::string& stage, uint64_t done, uint64_t total)> progress;
 };
 

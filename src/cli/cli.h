@@ -103,4 +103,25 @@ struct ImportCommandOptions {
 };
 int cmd_import(const ImportCommandOptions& options);
 
+// pstkit repair / recover (cmd_repair.cpp, cmd_recover.cpp; docs/REPAIR.md).
+struct RepairCommandOptions {
+  std::string file;
+  std::string backup;  // --backup PATH; empty: FILE.bak
+  bool no_backup = false;
+  std::string log;     // --log PATH; empty: FILE.log
+  bool json = false;   // the log (and the summary on stdout) as JSON lines
+  bool dry_run = false;
+  bool include_deleted = false;
+  bool quiet = false;
+};
+int cmd_repair(const RepairCommandOptions& options);
+struct RecoverCommandOptions {
+  std::string in, out;
+  std::string log;  // empty: OUT.log
+  bool json = false;
+  bool include_deleted = false;
+  bool quiet = false;
+};
+int cmd_recover(const RecoverCommandOptions& options);
+
 }  // namespace pstkit::cli

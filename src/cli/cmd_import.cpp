@@ -130,6 +130,11 @@ int cmd_import(const ImportCommandOptions& options) {
     std::cerr << "pstkit: --batch must be at least 1\n";
     return kExitUsage;
   }
+  // Before the PST is created or opened: without GMime nothing can be imported.
+  if (Status parser = mime::load_mime_parser(); !parser) {
+    std::cerr << "pstkit: import: " << parser.message() << "\n";
+    return kExitBadInput;
+  }
   struct stat st;
   std::unique_ptr<StoreWriter> writer;
   if (::stat(file.c_str(), &st) != 0) {

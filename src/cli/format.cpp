@@ -1,5 +1,5 @@
 // Rendering of property names and values for show and dump.
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 
 #include <charconv>
 #include <cinttypes>
@@ -20,9 +20,16 @@ void print_error(const std::string& file, const Status& status) {
 
 namespace {
 
+// The reading commands visit each object once, so the block cache spares
+// almost no reads: dump --json --full of the corpus' enron.pst and 16 MB OST
+// made 1499 and 1228 preads with the library's 2 MiB, 1501 and 1234 with
+// 256 KiB, and its peak RSS fell by 1.3-1.9 MB.
+constexpr size_t kReadingBlockCacheBytes = size_t{256} << 10;
+
 StoreOptions store_options(const ReadOptions& options) {
   StoreOptions o;
   o.codepage_override = options.codepage;
+  o.ndb.cache_bytes = kReadingBlockCacheBytes;
   return o;
 }
 
@@ -198,18 +205,16 @@ std::string to_hex(const unsigned char* p, size_t n) {
   return s;
 }
 
+// nettle rather than OpenSSL: libcrypto alone cost ~3 ms of dynamic
+// linking at every start.
 struct Sha256 {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  Sha256() { EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr); }
-  ~Sha256() { EVP_MD_CTX_free(ctx); }
-  Sha256(const Sha256&) = delete;
-  Sha256& operator=(const Sha256&) = delete;
-  void update(ByteView d) { EVP_DigestUpdate(ctx, d.data(), d.size()); }
+  sha256_ctx ctx;
+  Sha256() { sha256_init(&ctx); }
+  void update(ByteView d) { sha256_update(&ctx, d.size(), d.data()); }
   std::string hex() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_DigestFinal_ex(ctx, md, &n);
-    return to_hex(md, n);
+    uint8_t md[SHA256_DIGEST_SIZE];
+    sha256_digest(&ctx, sizeof md, md);
+    return to_hex(md, sizeof md);
   }
 };
 

@@ -123,6 +123,35 @@ int run(int argc, char** argv) {
                    "Put everything under a directory SRC into one folder (default: subdirectories, mbox files "
                    "and Maildirs in it become subfolders)");
 
+  RepairCommandOptions repair_options;
+  auto* repair = app.add_subcommand(
+      "repair", "Repair a damaged PST in place (the Inbox Repair Tool): rebuild it, keep the original as FILE.bak, "
+                "log every finding and change in FILE.log; exit 0 when the file is clean afterwards");
+  repair->add_option("FILE", repair_options.file, "PST file (ANSI or Unicode) to repair")->required();
+  auto* backup = repair->add_option("--backup", repair_options.backup,
+                                    "Where to keep the original (default FILE.bak; an existing file is never "
+                                    "replaced: PATH.1, PATH.2... are taken instead)");
+  repair->add_flag("--no-backup", repair_options.no_backup, "Keep no copy of the original")->excludes(backup);
+  repair->add_option("--log", repair_options.log, "Log file (default FILE.log; appended to)");
+  repair->add_flag("--json", repair_options.json, "Log as JSON lines; the summary on stdout as one JSON object");
+  repair->add_flag("--dry-run", repair_options.dry_run,
+                   "Rebuild into a temporary file and print what would change; change nothing");
+  repair->add_flag("--deleted", repair_options.include_deleted,
+                   "Also bring back deleted items stale pages still hold (into \"Recovered Deleted Items\")");
+  repair->add_flag("-q,--quiet", repair_options.quiet, "Print nothing but errors");
+
+  RecoverCommandOptions recover_options;
+  auto* recover = app.add_subcommand(
+      "recover", "Recover everything that can be found in any file (a damaged PST, an OST, a truncated file...) "
+                 "into a new Unicode PST; IN is only read");
+  recover->add_option("IN", recover_options.in, "File to recover from (never changed)")->required();
+  recover->add_option("OUT", recover_options.out, "New PST file (must not exist)")->required();
+  recover->add_option("--log", recover_options.log, "Log file (default OUT.log; appended to)");
+  recover->add_flag("--json", recover_options.json, "Log as JSON lines; the summary on stdout as one JSON object");
+  recover->add_flag("--deleted", recover_options.include_deleted,
+                    "Also bring back deleted items stale pages still hold (into \"Recovered Deleted Items\")");
+  recover->add_flag("-q,--quiet", recover_options.quiet, "Print nothing but errors");
+
   if (report_unknown_command(app, argc, argv)) return kExitUsage;
   try {
     app.parse(argc, argv);
@@ -153,6 +182,8 @@ int run(int argc, char** argv) {
   if (*rm) return cmd_rm(file, item, remove_all);
   if (*mv) return cmd_mv(file, source, dest);
   if (*import) return cmd_import(import_options);
+  if (*repair) return cmd_repair(repair_options);
+  if (*recover) return cmd_recover(recover_options);
   return kExitUsage;
 }
 

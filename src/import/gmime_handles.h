@@ -4,15 +4,12 @@
 // Only files of src/import include this (it pulls in the GMime headers).
 #pragma once
 
-#include <gmime/gmime.h>
+#include "import/gmime_api.h"
 
 #include <string>
 #include <utility>
 
 namespace pstkit::mime {
-
-// Initialises GMime once per process (thread-safe).
-void ensure_gmime_initialised();
 
 // An owned reference to a GObject (GMimeMessage, GMimeStream, GMimeParser...).
 template <typename T>
@@ -34,7 +31,7 @@ class GRef {
   ~GRef() { reset(); }
 
   void reset() {
-    if (p_) g_object_unref(p_);
+    if (p_) gmime().g_object_unref(p_);
     p_ = nullptr;
   }
   T* get() const { return p_; }
@@ -51,7 +48,7 @@ class GDateRef {
   GDateRef(const GDateRef&) = delete;
   GDateRef& operator=(const GDateRef&) = delete;
   ~GDateRef() {
-    if (p_) g_date_time_unref(p_);
+    if (p_) gmime().g_date_time_unref(p_);
   }
   GDateTime* get() const { return p_; }
 
@@ -63,7 +60,7 @@ class GDateRef {
 inline std::string take_gstring(char* s) {
   if (!s) return {};
   std::string out(s);
-  g_free(s);
+  gmime().g_free(s);
   return out;
 }
 

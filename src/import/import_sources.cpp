@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 
+#include "import/gmime_api.h"
 #include "import/mail_sources.h"
 #include "import/mapi_props.h"
 #include "import/mbox_reader.h"
@@ -369,6 +370,8 @@ class Importer {
 
 Status import_sources(StoreWriter& writer, Nid folder, const std::vector<std::string>& sources,
                       const ImportOptions& options, ImportProgress* progress) {
+  // Once, not once per message, when GMime is missing.
+  if (Status loaded = load_gmime(); !loaded) return loaded;
   ImportProgress counting_only;
   Importer importer(writer, options, progress ? *progress : counting_only);
   return importer.run(folder, sources);

@@ -19,17 +19,17 @@ struct Mailbox {
 // "undisclosed-recipients:;", contributes none).
 void collect(InternetAddressList* list, std::vector<Mailbox>& out, int depth = 0) {
   if (!list || depth > 4) return;
-  const int n = internet_address_list_length(list);
+  const int n = gmime().internet_address_list_length(list);
   for (int i = 0; i < n; ++i) {
-    InternetAddress* a = internet_address_list_get_address(list, i);
-    if (INTERNET_ADDRESS_IS_GROUP(a)) {
-      collect(internet_address_group_get_members(INTERNET_ADDRESS_GROUP(a)), out, depth + 1);
+    InternetAddress* a = gmime().internet_address_list_get_address(list, i);
+    if (is_address_group(a)) {
+      collect(gmime().internet_address_group_get_members(INTERNET_ADDRESS_GROUP(a)), out, depth + 1);
       continue;
     }
-    if (!INTERNET_ADDRESS_IS_MAILBOX(a)) continue;
+    if (!is_address_mailbox(a)) continue;
     Mailbox m;
-    m.name = sanitize_utf8(unfold(or_empty(internet_address_get_name(a))));
-    m.address = sanitize_utf8(unfold(or_empty(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a)))));
+    m.name = sanitize_utf8(unfold(or_empty(gmime().internet_address_get_name(a))));
+    m.address = sanitize_utf8(unfold(or_empty(gmime().internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a)))));
     // Quotes left around a name by sloppy writers ("'Ann'" or "\"Ann\"").
     while (m.name.size() >= 2 && (m.name.front() == '\'' || m.name.front() == '"') && m.name.back() == m.name.front()) {
       m.name = m.name.substr(1, m.name.size() - 2);
@@ -125,8 +125,8 @@ void map_addresses(GMimeMessage* message, const ConvertContext& context, NewMess
   auto& props = out.properties;
   // 2.2.3.1.3: the first From address is the sent-representing user; the
   // Sender header, or else From, is the sender.
-  const std::vector<Mailbox> from = mailboxes(g_mime_message_get_from(message));
-  const std::vector<Mailbox> sender = mailboxes(g_mime_message_get_sender(message));
+  const std::vector<Mailbox> from = mailboxes(gmime().g_mime_message_get_from(message));
+  const std::vector<Mailbox> sender = mailboxes(gmime().g_mime_message_get_sender(message));
   if (from.empty() && sender.empty()) context.warn("no From or Sender address");
   if (!from.empty()) set_address_group(props, kSentRepresenting, from.front());
   if (!sender.empty()) {
@@ -137,7 +137,7 @@ void map_addresses(GMimeMessage* message, const ConvertContext& context, NewMess
   }
 
   // 2.2.3.1.6 Reply-To.
-  const std::vector<Mailbox> reply_to = mailboxes(g_mime_message_get_reply_to(message));
+  const std::vector<Mailbox> reply_to = mailboxes(gmime().g_mime_message_get_reply_to(message));
   if (!reply_to.empty()) {
     set_property(props, string_value(pid::kReplyRecipientNames, display_list(reply_to)));
     set_property(props, binary_value(pid::kReplyRecipientEntries, flat_entry_list(reply_to)));
@@ -153,7 +153,7 @@ void map_addresses(GMimeMessage* message, const ConvertContext& context, NewMess
                {GMIME_ADDRESS_TYPE_CC, 2, pid::kDisplayCc},
                {GMIME_ADDRESS_TYPE_BCC, 3, pid::kDisplayBcc}};
   for (const auto& kind : kinds) {
-    const std::vector<Mailbox> list = mailboxes(g_mime_message_get_addresses(message, kind.type));
+    const std::vector<Mailbox> list = mailboxes(gmime().g_mime_message_get_addresses(message, kind.type));
     set_property(props, string_value(kind.display_id, display_list(list)));
     for (const auto& m : list) out.recipients.push_back(recipient_row(m, kind.recipient_type));
   }

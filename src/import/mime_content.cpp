@@ -138,18 +138,18 @@ class ContentWalker {
   ContentWalker(const ConvertContext& context, NewMessage& out) : context_(context), out_(out) {}
 
   void run(GMimeMessage* message) {
-    GMimeObject* root = g_mime_message_get_mime_part(message);
+    GMimeObject* root = gmime().g_mime_message_get_mime_part(message);
     if (!root) return;
     const std::string type = mime_type_of(root);
-    if (GMIME_IS_MULTIPART(root) && type == "multipart/signed") {
+    if (is_multipart(root) && type == "multipart/signed") {
       // [MS-OXOSMIME] 2.1.3.1: the body comes from the signed content; the
       // one attachment is the whole multipart/signed entity.
       set_property(out_.properties, string_value(prop::kMessageClass, "IPM.Note.SMIME.MultipartSigned"));
-      if (g_mime_multipart_get_count(GMIME_MULTIPART(root)) > 0) {
-        walk(g_mime_multipart_get_part(GMIME_MULTIPART(root), 0), 1, false, /*promote=*/false);
+      if (gmime().g_mime_multipart_get_count(GMIME_MULTIPART(root)) > 0) {
+        walk(gmime().g_mime_multipart_get_part(GMIME_MULTIPART(root), 0), 1, false, /*promote=*/false);
       }
       add_signed_entity(root);
-    } else if (GMIME_IS_PART(root) && is_opaque_smime(GMIME_PART(root), type)) {
+    } else if (is_part(root) && is_opaque_smime(GMIME_PART(root), type)) {
       // [MS-OXOSMIME] 2.1.3.2: no body; the CMS content is the attachment,
       // and the Content-Type is kept as a named property.
       set_property(out_.properties, string_value(prop::kMessageClass, "IPM.Note.SMIME"));
@@ -172,7 +172,7 @@ class ContentWalker {
   static bool is_opaque_smime(GMimePart* part, const std::string& type) {
     if (type == "application/pkcs7-mime" || type == "application/x-pkcs7-mime") return true;
     if (type != "application/octet-stream") return false;
-    const std::string name = to_lower(or_empty(g_mime_part_get_filename(part)));
+    const std::string name = to_lower(or_empty(gmime().g_mime_part_get_filename(part)));
     return name.size() > 4 && name.compare(name.size() - 4, 4, ".p7m") == 0;
   }
 
@@ -184,11 +184,11 @@ class ContentWalker {
       context_.warn("MIME parts nested deeper than " + std::to_string(kMaxPartNesting) + ": rest skipped");
       return;
     }
-    if (GMIME_IS_MULTIPART(object)) {
+    if (is_multipart(object)) {
       walk_multipart(GMIME_MULTIPART(object), level, promote);
-    } else if (GMIME_IS_MESSAGE_PART(object)) {
+    } else if (is_message_part(object)) {
       if (promote) add_message_attachment(GMIME_MESSAGE_PART(object));
-    } else if (GMIME_IS_PART(object)) {
+    } else if (is_part(object)) {
       GMimePart* part = GMIME_PART(object);
       if (take_as_body(part)) return;
       if (promote) add_part_attachment(part, in_related, "");
@@ -197,43 +197,43 @@ class ContentWalker {
 
   void walk_multipart(GMimeMultipart* multipart, int level, bool promote) {
     GMimeObject* object = GMIME_OBJECT(multipart);
-    const int count = g_mime_multipart_get_count(multipart);
+    const int count = gmime().g_mime_multipart_get_count(multipart);
     if (count == 0) {
       recover_parts(multipart, level, promote);
       return;
     }
-    GMimeContentType* ct = g_mime_object_get_content_type(object);
-    const std::string subtype = to_lower(or_empty(ct ? g_mime_content_type_get_media_subtype(ct) : nullptr));
+    GMimeContentType* ct = gmime().g_mime_object_get_content_type(object);
+    const std::string subtype = to_lower(or_empty(ct ? gmime().g_mime_content_type_get_media_subtype(ct) : nullptr));
     if (subtype == "alternative") {
       ++alternative_depth_;
-      for (int i = 0; i < count; ++i) walk(g_mime_multipart_get_part(multipart, i), level + 1, false, promote);
+      for (int i = 0; i < count; ++i) walk(gmime().g_mime_multipart_get_part(multipart, i), level + 1, false, promote);
       --alternative_depth_;
       return;
     }
     if (subtype == "related") {
       int root = 0;
-      const std::string start = or_empty(g_mime_object_get_content_type_parameter(object, "start"));
+      const std::string start = or_empty(gmime().g_mime_object_get_content_type_parameter(object, "start"));
       if (!start.empty()) {
         const std::string wanted = start.front() == '<' ? start.substr(1, start.size() - 2) : start;
         for (int i = 0; i < count; ++i) {
-          if (or_empty(g_mime_object_get_content_id(g_mime_multipart_get_part(multipart, i))) == wanted) root = i;
+          if (or_empty(gmime().g_mime_object_get_content_id(gmime().g_mime_multipart_get_part(multipart, i))) == wanted) root = i;
         }
       }
-      walk(g_mime_multipart_get_part(multipart, root), level + 1, false, promote);
+      walk(gmime().g_mime_multipart_get_part(multipart, root), level + 1, false, promote);
       for (int i = 0; i < count; ++i) {
-        if (i != root) walk(g_mime_multipart_get_part(multipart, i), level + 1, true, promote);
+        if (i != root) walk(gmime().g_mime_multipart_get_part(multipart, i), level + 1, true, promote);
       }
       return;
     }
     // mixed, and anything unknown (report, digest, nested signed...).
-    for (int i = 0; i < count; ++i) walk(g_mime_multipart_get_part(multipart, i), level + 1, false, promote);
+    for (int i = 0; i < count; ++i) walk(gmime().g_mime_multipart_get_part(multipart, i), level + 1, false, promote);
   }
 
   // A multipart without parts: its boundary is missing or wrong, so GMime
   // kept everything as the prologue. Guess the boundary from the first
   // "--token" line and parse again; failing that, keep the text.
   void recover_parts(GMimeMultipart* multipart, int level, bool promote) {
-    const std::string prologue = or_empty(g_mime_multipart_get_prologue(multipart));
+    const std::string prologue = or_empty(gmime().g_mime_multipart_get_prologue(multipart));
     if (prologue.empty()) return;
     std::string boundary;
     size_t pos = 0;
@@ -248,16 +248,16 @@ class ContentWalker {
       }
       pos = eol + 1;
     }
-    GMimeContentType* ct = g_mime_object_get_content_type(GMIME_OBJECT(multipart));
-    const std::string subtype = or_empty(ct ? g_mime_content_type_get_media_subtype(ct) : nullptr);
+    GMimeContentType* ct = gmime().g_mime_object_get_content_type(GMIME_OBJECT(multipart));
+    const std::string subtype = or_empty(ct ? gmime().g_mime_content_type_get_media_subtype(ct) : nullptr);
     if (!boundary.empty()) {
       const std::string text = "Content-Type: multipart/" + (subtype.empty() ? std::string("mixed") : subtype) +
                                "; boundary=\"" + boundary + "\"\n\n" + prologue;
-      GRef<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(text.data(), text.size()));
-      GRef<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
-      GRef<GMimeObject> reparsed(g_mime_parser_construct_part(parser.get(), context_.parser_options));
-      if (reparsed && GMIME_IS_MULTIPART(reparsed.get()) &&
-          g_mime_multipart_get_count(GMIME_MULTIPART(reparsed.get())) > 0) {
+      GRef<GMimeStream> stream(gmime().g_mime_stream_mem_new_with_buffer(text.data(), text.size()));
+      GRef<GMimeParser> parser(gmime().g_mime_parser_new_with_stream(stream.get()));
+      GRef<GMimeObject> reparsed(gmime().g_mime_parser_construct_part(parser.get(), context_.parser_options));
+      if (reparsed && is_multipart(reparsed.get()) &&
+          gmime().g_mime_multipart_get_count(GMIME_MULTIPART(reparsed.get())) > 0) {
         context_.warn("multipart boundary missing or wrong: parts recovered with \"" + boundary + "\"");
         walk(reparsed.get(), level + 1, false, promote);
         return;
@@ -280,12 +280,12 @@ class ContentWalker {
     const std::string type = mime_type_of(object);
     const bool plain = type == "text/plain";
     if (!plain && type != "text/html") return false;
-    const std::string disposition = to_lower(or_empty(g_mime_object_get_disposition(object)));
-    if (disposition == "attachment" || g_mime_part_get_filename(part)) return false;
+    const std::string disposition = to_lower(or_empty(gmime().g_mime_object_get_disposition(object)));
+    if (disposition == "attachment" || gmime().g_mime_part_get_filename(part)) return false;
     std::optional<TextBody>& slot = plain ? plain_ : html_;
     const std::optional<TextBody>& other = plain ? html_ : plain_;
     if (slot || (other && !in_alternative())) return false;
-    slot = TextBody{part_content(part), or_empty(g_mime_object_get_content_type_parameter(object, "charset"))};
+    slot = TextBody{part_content(part), or_empty(gmime().g_mime_object_get_content_type_parameter(object, "charset"))};
     return true;
   }
 
@@ -300,8 +300,8 @@ class ContentWalker {
                         bool in_related) {
     NewAttachment a;
     std::string description;
-    if (object && GMIME_IS_PART(object)) {
-      description = sanitize_utf8(unfold(or_empty(g_mime_part_get_content_description(GMIME_PART(object)))));
+    if (object && is_part(object)) {
+      description = sanitize_utf8(unfold(or_empty(gmime().g_mime_part_get_content_description(GMIME_PART(object)))));
     }
     if (filename.empty()) filename = sanitize_filename(description);  // 2.2.3.4.1.1, last resort
     if (filename.empty()) filename = next_unnamed(mime_type);
@@ -317,10 +317,10 @@ class ContentWalker {
     if (object) {
       // 2.2.3.4.1.4: Content-Id (without angle brackets), Content-Location
       // and Content-Base.
-      related.content_id = sanitize_utf8(or_empty(g_mime_object_get_content_id(object)));
+      related.content_id = sanitize_utf8(or_empty(gmime().g_mime_object_get_content_id(object)));
       if (!related.content_id.empty()) p.push_back(string_value(prop::kAttachContentId, related.content_id));
-      if (GMIME_IS_PART(object)) {
-        related.location = sanitize_utf8(or_empty(g_mime_part_get_content_location(GMIME_PART(object))));
+      if (is_part(object)) {
+        related.location = sanitize_utf8(or_empty(gmime().g_mime_part_get_content_location(GMIME_PART(object))));
       }
       if (!related.location.empty()) p.push_back(string_value(pid::kAttachContentLocation, related.location));
       const std::string base = header_value(object, "Content-Base");
@@ -335,25 +335,25 @@ class ContentWalker {
 
   void add_part_attachment(GMimePart* part, bool in_related, const char* default_name) {
     GMimeObject* object = GMIME_OBJECT(part);
-    std::string filename = sanitize_filename(or_empty(g_mime_part_get_filename(part)));
+    std::string filename = sanitize_filename(or_empty(gmime().g_mime_part_get_filename(part)));
     if (filename.empty()) filename = default_name;
     add_attachment(part_content(part), mime_type_of(object), filename, object, in_related);
   }
 
   void add_message_attachment(GMimeMessagePart* part) {
-    GMimeMessage* inner = g_mime_message_part_get_message(part);
+    GMimeMessage* inner = gmime().g_mime_message_part_get_message(part);
     GMimeObject* object = GMIME_OBJECT(part);
-    const std::string filename = sanitize_filename(or_empty(g_mime_object_get_content_disposition_parameter(object, "filename")));
+    const std::string filename = sanitize_filename(or_empty(gmime().g_mime_object_get_content_disposition_parameter(object, "filename")));
     if (!inner || context_.depth + 1 > context_.options->max_embedded_depth) {
       // Kept as an .eml file: too deep to embed, or nothing GMime could read.
       if (inner) context_.warn("embedded messages nested too deeply: kept as .eml");
-      GRef<GMimeStream> sink(g_mime_stream_mem_new());
+      GRef<GMimeStream> sink(gmime().g_mime_stream_mem_new());
       if (inner) {
-        g_mime_object_write_to_stream(GMIME_OBJECT(inner), nullptr, sink.get());
+        gmime().g_mime_object_write_to_stream(GMIME_OBJECT(inner), nullptr, sink.get());
       } else {
-        g_mime_object_write_content_to_stream(object, nullptr, sink.get());
+        gmime().g_mime_object_write_content_to_stream(object, nullptr, sink.get());
       }
-      GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(sink.get()));
+      GByteArray* bytes = gmime().g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(sink.get()));
       Bytes data = bytes ? Bytes(bytes->data, bytes->data + bytes->len) : Bytes{};
       add_attachment(std::move(data), "message/rfc822", filename, object, false);
       return;
@@ -362,7 +362,7 @@ class ContentWalker {
     child.depth = context_.depth + 1;
     NewAttachment a;
     a.embedded = std::make_shared<NewMessage>(convert_message(inner, child));
-    std::string subject = sanitize_utf8(or_empty(g_mime_message_get_subject(inner)));
+    std::string subject = sanitize_utf8(or_empty(gmime().g_mime_message_get_subject(inner)));
     for (char& c : subject) {
       if (c == '\r' || c == '\n') c = ' ';
     }
@@ -376,17 +376,17 @@ class ContentWalker {
   // as received: its Content-Type header, a blank line, then its content.
   void add_signed_entity(GMimeObject* root) {
     std::string raw = " multipart/signed\n";
-    if (GMimeHeaderList* headers = g_mime_object_get_header_list(root)) {
-      if (GMimeHeader* h = g_mime_header_list_get_header(headers, "Content-Type")) {
-        raw = or_empty(g_mime_header_get_raw_value(h));
+    if (GMimeHeaderList* headers = gmime().g_mime_object_get_header_list(root)) {
+      if (GMimeHeader* h = gmime().g_mime_header_list_get_header(headers, "Content-Type")) {
+        raw = or_empty(gmime().g_mime_header_get_raw_value(h));
       }
     }
     const bool crlf = raw.size() >= 2 && raw.compare(raw.size() - 2, 2, "\r\n") == 0;
     if (raw.empty() || raw.back() != '\n') raw += crlf ? "\r\n" : "\n";
     const std::string head = "Content-Type:" + raw + (crlf ? "\r\n" : "\n");
-    GRef<GMimeStream> sink(g_mime_stream_mem_new());
-    g_mime_object_write_content_to_stream(root, nullptr, sink.get());
-    GByteArray* content = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(sink.get()));
+    GRef<GMimeStream> sink(gmime().g_mime_stream_mem_new());
+    gmime().g_mime_object_write_content_to_stream(root, nullptr, sink.get());
+    GByteArray* content = gmime().g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(sink.get()));
     Bytes data(head.begin(), head.end());
     if (content) append_bytes(data, content->data, content->len);
     add_attachment(std::move(data), "multipart/signed", "smime.p7m", nullptr, false);

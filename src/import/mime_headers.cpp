@@ -22,21 +22,21 @@ std::string without_line_breaks(const char* s) {
 
 std::optional<uint64_t> filetime_of(GDateTime* date) {
   if (!date) return std::nullopt;
-  return unix_to_filetime(g_date_time_to_unix(date));
+  return unix_to_filetime(gmime().g_date_time_to_unix(date));
 }
 
 // The date of the first (most recent) Received header: the text after its
 // last ';' (RFC 5321 4.4).
 std::optional<uint64_t> first_received_time(GMimeObject* object) {
-  GMimeHeaderList* headers = g_mime_object_get_header_list(object);
-  const int n = headers ? g_mime_header_list_get_count(headers) : 0;
+  GMimeHeaderList* headers = gmime().g_mime_object_get_header_list(object);
+  const int n = headers ? gmime().g_mime_header_list_get_count(headers) : 0;
   for (int i = 0; i < n; ++i) {
-    GMimeHeader* h = g_mime_header_list_get_header_at(headers, i);
-    if (!iequals(or_empty(g_mime_header_get_name(h)), "Received")) continue;
-    const std::string value = unfold(or_empty(g_mime_header_get_value(h)));
+    GMimeHeader* h = gmime().g_mime_header_list_get_header_at(headers, i);
+    if (!iequals(or_empty(gmime().g_mime_header_get_name(h)), "Received")) continue;
+    const std::string value = unfold(or_empty(gmime().g_mime_header_get_value(h)));
     const size_t semi = value.rfind(';');
     if (semi == std::string::npos) return std::nullopt;
-    GDateRef date(g_mime_utils_header_decode_date(value.c_str() + semi + 1));
+    GDateRef date(gmime().g_mime_utils_header_decode_date(value.c_str() + semi + 1));
     return filetime_of(date.get());
   }
   return std::nullopt;
@@ -100,7 +100,7 @@ void map_envelope(GMimeMessage* message, const ConvertContext& context, const st
   // [MS-OXCMAIL] 2.2.3.2 Subject, split into prefix and normalized subject
   // (2.2.3.2.6.1); the conversation topic is the normalized subject
   // unless Thread-Topic says otherwise.
-  const std::string subject = without_line_breaks(g_mime_message_get_subject(message));
+  const std::string subject = without_line_breaks(gmime().g_mime_message_get_subject(message));
   const SplitSubject split = split_subject(subject);
   set_property(props, string_value(prop::kSubject, subject));
   set_property(props, string_value(pid::kSubjectPrefix, split.prefix));
@@ -110,16 +110,16 @@ void map_envelope(GMimeMessage* message, const ConvertContext& context, const st
   const std::string thread_index = header_value(object, "Thread-Index");
   if (!thread_index.empty()) {
     gsize len = 0;
-    guchar* raw = g_base64_decode(thread_index.c_str(), &len);
+    guchar* raw = gmime().g_base64_decode(thread_index.c_str(), &len);
     if (raw && len >= 22) set_property(props, binary_value(pid::kConversationIndex, Bytes(raw, raw + len)));
-    g_free(raw);
+    gmime().g_free(raw);
   }
 
   // [MS-OXCMAIL] 2.2.3.2 Sent Time: Date to PidTagClientSubmitTime; a missing or
   // invalid Date falls back to the newest Received date, then to now.
   // PidTagMessageDeliveryTime is the newest Received date, else the Date.
   const uint64_t now = unix_to_filetime(int64_t(std::time(nullptr)));
-  const std::optional<uint64_t> sent = filetime_of(g_mime_message_get_date(message));
+  const std::optional<uint64_t> sent = filetime_of(gmime().g_mime_message_get_date(message));
   const std::optional<uint64_t> received = first_received_time(object);
   if (!sent) context.warn("no valid Date header");
   set_property(props, time_value(prop::kClientSubmitTime, sent ? *sent : received ? *received : now));

@@ -1,7 +1,5 @@
 // message_from_mime: parse with GMime, then map headers, addresses and
 // content onto a NewMessage.
-#include <mutex>
-
 #include "import/mapi_props.h"
 #include "import/mime_convert.h"
 #include "import/mime_text.h"
@@ -10,32 +8,27 @@
 
 namespace pstkit::mime {
 
-void ensure_gmime_initialised() {
-  static std::once_flag once;
-  std::call_once(once, [] { g_mime_init(); });
-}
-
 std::string header_value(GMimeObject* object, const char* name) {
-  const char* v = g_mime_object_get_header(object, name);
+  const char* v = gmime().g_mime_object_get_header(object, name);
   return v ? unfold(v) : std::string();
 }
 
 Bytes part_content(GMimePart* part) {
-  GMimeDataWrapper* wrapper = g_mime_part_get_content(part);
+  GMimeDataWrapper* wrapper = gmime().g_mime_part_get_content(part);
   if (!wrapper) return {};
-  GRef<GMimeStream> sink(g_mime_stream_mem_new());
+  GRef<GMimeStream> sink(gmime().g_mime_stream_mem_new());
   // Decoding never fails in GMime: invalid base64 or quoted-printable
   // characters are skipped, which is the best-effort result we want.
-  g_mime_data_wrapper_write_to_stream(wrapper, sink.get());
-  GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(sink.get()));
+  gmime().g_mime_data_wrapper_write_to_stream(wrapper, sink.get());
+  GByteArray* bytes = gmime().g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(sink.get()));
   if (!bytes || bytes->len == 0) return {};
   return Bytes(bytes->data, bytes->data + bytes->len);
 }
 
 std::string mime_type_of(GMimeObject* object) {
-  GMimeContentType* type = g_mime_object_get_content_type(object);
+  GMimeContentType* type = gmime().g_mime_object_get_content_type(object);
   if (!type) return "application/octet-stream";
-  std::string t = take_gstring(g_mime_content_type_get_mime_type(type));
+  std::string t = take_gstring(gmime().g_mime_content_type_get_mime_type(type));
   return t.empty() ? "application/octet-stream" : to_lower(t);
 }
 
@@ -45,13 +38,13 @@ namespace {
 // run of adjacent encoded words, which makes GMime re-read the subject and
 // the address lists from the merged words.
 void repair_encoded_word_runs(GMimeObject* object) {
-  GMimeHeaderList* headers = g_mime_object_get_header_list(object);
-  const int n = headers ? g_mime_header_list_get_count(headers) : 0;
+  GMimeHeaderList* headers = gmime().g_mime_object_get_header_list(object);
+  const int n = headers ? gmime().g_mime_header_list_get_count(headers) : 0;
   for (int i = 0; i < n; ++i) {
-    GMimeHeader* h = g_mime_header_list_get_header_at(headers, i);
-    const char* raw = h ? g_mime_header_get_raw_value(h) : nullptr;
+    GMimeHeader* h = gmime().g_mime_header_list_get_header_at(headers, i);
+    const char* raw = h ? gmime().g_mime_header_get_raw_value(h) : nullptr;
     if (!raw) continue;
-    if (auto merged = merge_encoded_word_runs(raw)) g_mime_header_set_raw_value(h, merged->c_str());
+    if (auto merged = merge_encoded_word_runs(raw)) gmime().g_mime_header_set_raw_value(h, merged->c_str());
   }
 }
 
@@ -60,7 +53,7 @@ void repair_encoded_word_runs(GMimeObject* object) {
 NewMessage convert_message(GMimeMessage* message, const ConvertContext& context) {
   NewMessage out;
   // The header block as received, for PidTagTransportMessageHeaders.
-  const std::string received_headers = take_gstring(g_mime_object_get_headers(GMIME_OBJECT(message), nullptr));
+  const std::string received_headers = take_gstring(gmime().g_mime_object_get_headers(GMIME_OBJECT(message), nullptr));
   repair_encoded_word_runs(GMIME_OBJECT(message));
   map_envelope(message, context, received_headers, out);
   map_addresses(message, context, out);
@@ -71,11 +64,11 @@ NewMessage convert_message(GMimeMessage* message, const ConvertContext& context)
 namespace {
 
 struct ParserOptions {
-  GMimeParserOptions* p = g_mime_parser_options_new();
+  GMimeParserOptions* p = gmime().g_mime_parser_options_new();
   ParserOptions() = default;
   ParserOptions(const ParserOptions&) = delete;
   ParserOptions& operator=(const ParserOptions&) = delete;
-  ~ParserOptions() { g_mime_parser_options_free(p); }
+  ~ParserOptions() { gmime().g_mime_parser_options_free(p); }
 };
 
 const char* warning_text(GMimeParserWarning code) {
@@ -136,25 +129,25 @@ Result<NewMessage> message_from_mime(ByteView rfc822, const ImportOptions& optio
                                      std::vector<std::string>* warnings) {
   if (is_blank(rfc822)) return Status::invalid_argument("empty message");
   if (rfc822.size() > G_MAXUINT) return Status::unsupported("message larger than 4 GiB");
-  ensure_gmime_initialised();
+  if (Status loaded = load_gmime(); !loaded) return loaded;
 
   ParserOptions parser_options;
   const char* fallback = codepage_charset_name(options.fallback_codepage);
   const char* charsets[] = {"UTF-8", fallback ? fallback : "windows-1252", nullptr};
-  g_mime_parser_options_set_fallback_charsets(parser_options.p, charsets);
-  g_mime_parser_options_set_warning_callback(parser_options.p, on_parser_warning, warnings);
+  gmime().g_mime_parser_options_set_fallback_charsets(parser_options.p, charsets);
+  gmime().g_mime_parser_options_set_warning_callback(parser_options.p, on_parser_warning, warnings);
 
   // The stream reads the caller's bytes in place: the array is borrowed
   // (the stream does not own it) and only the struct is freed afterwards.
-  GByteArray* borrowed = g_byte_array_new_take(const_cast<uint8_t*>(rfc822.data()), rfc822.size());
+  GByteArray* borrowed = gmime().g_byte_array_new_take(const_cast<uint8_t*>(rfc822.data()), rfc822.size());
   NewMessage result;
   bool parsed = false;
   {
-    GRef<GMimeStream> stream(g_mime_stream_mem_new_with_byte_array(borrowed));
-    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream.get()), FALSE);
-    GRef<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
-    g_mime_parser_set_format(parser.get(), GMIME_FORMAT_MESSAGE);
-    GRef<GMimeMessage> message(g_mime_parser_construct_message(parser.get(), parser_options.p));
+    GRef<GMimeStream> stream(gmime().g_mime_stream_mem_new_with_byte_array(borrowed));
+    gmime().g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream.get()), FALSE);
+    GRef<GMimeParser> parser(gmime().g_mime_parser_new_with_stream(stream.get()));
+    gmime().g_mime_parser_set_format(parser.get(), GMIME_FORMAT_MESSAGE);
+    GRef<GMimeMessage> message(gmime().g_mime_parser_construct_message(parser.get(), parser_options.p));
     if (message) {
       ConvertContext context;
       context.options = &options;
@@ -164,7 +157,7 @@ Result<NewMessage> message_from_mime(ByteView rfc822, const ImportOptions& optio
       parsed = true;
     }
   }
-  g_byte_array_free(borrowed, FALSE);  // frees the struct, not our bytes
+  gmime().g_byte_array_free(borrowed, FALSE);  // frees the struct, not our bytes
   if (!parsed) {
     if (warnings) warnings->push_back("no header fields: imported as a text message");
     return headerless_message(rfc822, options);

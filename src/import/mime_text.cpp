@@ -1,13 +1,12 @@
 // Text handling for MIME import.
 #include "import/mime_text.h"
 
-#include <glib.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <vector>
 
+#include "import/gmime_api.h"
 #include "pstkit/codepage.h"
 #include "pstkit/utf.h"
 
@@ -37,13 +36,14 @@ bool is_unlabelled(const std::string& cs) {
 // iconv through GLib for charsets the code page table lacks. nullopt-like
 // empty result with ok=false when iconv refuses the charset or the bytes.
 bool iconv_to_utf8(std::string_view bytes, const std::string& charset, std::string* out) {
+  if (!load_gmime()) return false;  // reached without a parsed message (decode_charset)
   gsize read = 0, written = 0;
   GError* error = nullptr;
-  gchar* converted = g_convert(bytes.data(), gssize(bytes.size()), "UTF-8", charset.c_str(), &read, &written, &error);
-  if (error) g_error_free(error);
+  gchar* converted = gmime().g_convert(bytes.data(), gssize(bytes.size()), "UTF-8", charset.c_str(), &read, &written, &error);
+  if (error) gmime().g_error_free(error);
   if (!converted) return false;
   out->assign(converted, written);
-  g_free(converted);
+  gmime().g_free(converted);
   return read == bytes.size();
 }
 
@@ -402,14 +402,14 @@ std::optional<std::string> merge_encoded_word_runs(std::string_view raw) {
     if (run.size() >= 2) {
       std::string bytes;
       for (const EncodedWord& w : run) append_decoded(w, bytes);
-      gchar* b64 = g_base64_encode(reinterpret_cast<const guchar*>(bytes.data()), bytes.size());
+      gchar* b64 = gmime().g_base64_encode(reinterpret_cast<const guchar*>(bytes.data()), bytes.size());
       out.append(raw.substr(copied, pos - copied));
       out += "=?";
       out += run.front().charset;
       out += "?B?";
       out += b64;
       out += "?=";
-      g_free(b64);
+      gmime().g_free(b64);
       copied = next;
       merged_any = true;
     }

@@ -315,6 +315,19 @@ class Writer final : public WritableDatabase {
     return write_tree_over(leaves);
   }
 
+  Result<Bid> write_data_tree_over(const std::vector<Bid>& blocks) override {
+    if (blocks.empty()) return Bid{0};
+    if (blocks.size() == 1) return blocks[0];
+    std::vector<Leaf> leaves;
+    leaves.reserve(blocks.size());
+    for (Bid b : blocks) {
+      if (bid_is_internal(b)) return Status::invalid_argument("data tree over internal block " + hex(b));
+      PSTKIT_ASSIGN_OR_RETURN(BlockEntry e, find_block(b));
+      leaves.push_back({e.bid, e.inflated_size});
+    }
+    return write_tree_over(leaves);
+  }
+
   Result<Bid> rewrite_data_tree(Bid old_data_bid, size_t block_count,
                                 const std::map<size_t, Bytes>& changed) override {
     DataTree old;
@@ -717,15 +730,29 @@ class Writer final : public WritableDatabase {
     // Without the lock, nothing may be written (not even a wipe at close).
     holds_writer_lock_ = false;
     // Another writer may grow the file: a fresh descriptor sees its size.
-    PSTKIT_ASSIGN_OR_RETURN(auto file, env_->open(path_, OpenMode::kExisting));
-    PSTKIT_RETURN_IF_ERROR(file->lock(FileLock::kWriter, LockMode::kExclusiveAfterWaiters, wait_));
+    // Or replace it (`pstkit repair` renames a new file over path): the
+    // file at path is opened again, as in open().
+    std::unique_ptr<WritableFile> file;
+    bool replaced = false;
+    for (int attempt = 0;; ++attempt) {
+      PSTKIT_ASSIGN_OR_RETURN(file, env_->open(path_, OpenMode::kExisting));
+      PSTKIT_RETURN_IF_ERROR(file->lock(FileLock::kWriter, LockMode::kExclusiveAfterWaiters, wait_));
+      PSTKIT_ASSIGN_OR_RETURN(const bool moved, file->replaced_at_path());
+      if (!moved) break;
+      replaced = true;
+      if (attempt == 8) {
+        return Status::io_error(path_ + ": replaced by another process again and again while waiting for its writer lock");
+      }
+    }
     holds_writer_lock_ = true;
     file_ = std::move(file);
     source_ = FileByteSource(file_.get());
     PSTKIT_ASSIGN_OR_RETURN(JournalState js, recover_from_journal(env_, path_, file_.get()));
     Bytes head(std::min<uint64_t>(file_->size(), raw_header_.size()));
     PSTKIT_RETURN_IF_ERROR(file_->read(0, head.size(), head.data()));
-    if (js == JournalState::kNone && head == raw_header_ && file_->size() == committed_.file_eof) return false;
+    if (!replaced && js == JournalState::kNone && head == raw_header_ && file_->size() == committed_.file_eof) {
+      return false;
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       blocks_ = LruCache<Bytes>(options_.read.cache_bytes);
@@ -933,10 +960,21 @@ Result<std::unique_ptr<WritableDatabase>> WritableDatabase::create(const std::st
 
 Result<std::unique_ptr<WritableDatabase>> WritableDatabase::open(const std::string& path, const WriterOptions& writer) {
   Env* env = writer.env ? writer.env : Env::posix();
-  PSTKIT_ASSIGN_OR_RETURN(auto file, env->open(path, OpenMode::kExisting));
   auto w = std::make_unique<Writer>(env, path, nullptr, writer);
+  std::unique_ptr<WritableFile> file;
   // The writer lock comes before anything is read: the header, the journal.
-  PSTKIT_RETURN_IF_ERROR(file->lock(FileLock::kWriter, LockMode::kExclusive, w->lock_wait()));
+  // A writer that waited for the lock while its holder renamed a new file
+  // over path (`pstkit repair` does) would hold the lock of an unlinked
+  // inode and write into it: it opens the file at path again instead.
+  for (int attempt = 0;; ++attempt) {
+    PSTKIT_ASSIGN_OR_RETURN(file, env->open(path, OpenMode::kExisting));
+    PSTKIT_RETURN_IF_ERROR(file->lock(FileLock::kWriter, LockMode::kExclusive, w->lock_wait()));
+    PSTKIT_ASSIGN_OR_RETURN(const bool replaced, file->replaced_at_path());
+    if (!replaced) break;
+    if (attempt == 8) {
+      return Status::io_error(path + ": replaced by another process again and again while waiting for its writer lock");
+    }
+  }
   // Recovery writes exactly the bytes that readers of the pending journal
   // already see through it (ndb::committed_source), so they need not be
   // kept out.

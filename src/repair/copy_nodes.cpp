@@ -66,6 +66,7 @@ class NodeCopier {
     src_4k_ = h.format == ndb::FileFormat::kUnicode4k;
     same_blocks_ = src_max_ == dst_max_ && !src_4k_;
     ltp_options_.format = h.format;
+    stream_limit_ = source.file_size() * (src_4k_ ? 128 : 1) + (uint64_t{1} << 20);
   }
 
   Status run();
@@ -77,17 +78,26 @@ class NodeCopier {
   }
 
   Status copy_top(const ndb::NodeEntry& e);
-  Result<Outcome> copy_object(ndb::Nid top, ndb::Nid nid, ndb::Bid data_bid, ndb::Bid subnode_bid, int depth,
-                              std::vector<ndb::Bid>& path);
-  // The node's data stream into dest (laid out again when it must be).
-  // built: set when the heap was rebuilt (its new subnodes are written by
-  // the caller with the source's).
+  Result<Outcome> copy_object(ndb::Nid top, ndb::Nid nid, ndb::Bid data_bid, ndb::Bid subnode_bid, int depth);
+  // The node's data stream into dest. nullopt when the source cannot give
+  // it (unreadable says why; unreadable_heap_ when it is a PC or TC whose
+  // first block read, which rebuild_readable may still save). built: set
+  // when the heap was laid out again (its new subnodes are written by the
+  // caller with the source's).
+  Result<std::optional<ndb::Bid>> copy_stream(const std::shared_ptr<const ndb::Node>& node,
+                                              std::optional<ltp::BuiltNode>& built, Status& unreadable);
+  // A heap's blocks from a source of another block size: kept block for
+  // block where they fit, else laid out again.
   Result<ndb::Bid> write_stream(const std::shared_ptr<const ndb::Node>& node,
                                 const std::vector<SharedBytes>& blocks, std::optional<ltp::BuiltNode>& built,
                                 Status& lost);
   Result<ndb::Bid> write_blocks(const std::vector<SharedBytes>& blocks);
-  Result<ndb::Bid> write_rechunked(const std::vector<SharedBytes>& blocks);
   Result<ltp::BuiltNode> rebuild_heap(const std::shared_ptr<const ndb::Node>& node, uint8_t client_signature);
+  // A PC or TC some of whose heap blocks cannot be read, rebuilt from the
+  // entries that can (their values read whole: skip gets the subnodes that
+  // held them, which the rebuilt node no longer uses).
+  Result<ltp::BuiltNode> rebuild_readable(const std::shared_ptr<const ndb::Node>& node, std::set<ndb::Nid>& skip,
+                                          const Status& why);
   Status commit_if_due(bool force);
 
   const ndb::Database& src_;
@@ -102,6 +112,10 @@ class NodeCopier {
   uint64_t bytes_since_commit_ = 0;
   size_t nodes_since_commit_ = 0;
   uint64_t subnodes_of_top_ = 0;
+  std::set<ndb::Bid> subnode_trees_of_top_;
+  uint64_t stream_limit_ = 0;
+  uint64_t top_budget_ = 0;
+  bool unreadable_heap_ = false;
 };
 
 Status NodeCopier::run() {
@@ -141,8 +155,12 @@ Status NodeCopier::commit_if_due(bool force) {
 
 Status NodeCopier::copy_top(const ndb::NodeEntry& e) {
   subnodes_of_top_ = 0;
-  std::vector<ndb::Bid> path;
-  PSTKIT_ASSIGN_OR_RETURN(Outcome o, copy_object(e.nid, e.nid, e.data_bid, e.subnode_bid, 0, path));
+  subnode_trees_of_top_.clear();
+  // What one node may copy in all, subnodes included: a real node shares no
+  // blocks with itself, so four times the file is generous.
+  top_budget_ = 4 * stream_limit_;
+  if (e.subnode_bid != 0) subnode_trees_of_top_.insert(e.subnode_bid);
+  PSTKIT_ASSIGN_OR_RETURN(Outcome o, copy_object(e.nid, e.nid, e.data_bid, e.subnode_bid, 0));
   if (!o.copied) {
     ++report_.nodes_lost;
     emit({"NODE_LOST", "node", e.nid, offset_of(o.lost), "left out: " + o.lost.message()});
@@ -156,30 +174,39 @@ Status NodeCopier::copy_top(const ndb::NodeEntry& e) {
 }
 
 Result<Outcome> NodeCopier::copy_object(ndb::Nid top, ndb::Nid nid, ndb::Bid data_bid, ndb::Bid subnode_bid,
-                                        int depth, std::vector<ndb::Bid>& path) {
-  // Everything of the node's own data is read before anything is written,
-  // so a node that cannot be read leaves nothing behind in dest.
+                                        int depth) {
   auto opened = src_.open_node(nid, data_bid, subnode_bid);
   if (!opened) return Outcome::lost_because(opened.status());
   std::shared_ptr<const ndb::Node> node(std::move(opened).value());
-  std::vector<SharedBytes> blocks;
-  blocks.reserve(node->block_count());
-  for (size_t i = 0; i < node->block_count(); ++i) {
-    auto b = node->block(i);
-    if (!b) return Outcome::lost_because(b.status().with_context("data block " + std::to_string(i)));
-    blocks.push_back(std::move(b).value());
+  // No real stream is longer than the file holds (4K-page OST blocks inflate
+  // at most 128-fold); a longer one shares blocks, in a loop or many times.
+  if (node->size() > stream_limit_ || node->size() > top_budget_) {
+    return Outcome::lost_because(Status::corrupt("data tree", Status::kNoOffset,
+                                                 "a stream of " + std::to_string(node->size()) +
+                                                     " bytes, more than the file can hold"));
   }
+  top_budget_ -= node->size();
 
   std::optional<ltp::BuiltNode> built;
-  Status lost;
-  PSTKIT_ASSIGN_OR_RETURN(ndb::Bid new_data, write_stream(node, blocks, built, lost));
-  if (!lost.is_ok()) return Outcome::lost_because(lost);
-  blocks.clear();
+  std::set<ndb::Nid> skip;  // source subnodes not to copy
+  Status unreadable;
+  PSTKIT_ASSIGN_OR_RETURN(std::optional<ndb::Bid> new_data, copy_stream(node, built, unreadable));
+  if (!new_data) {
+    // A PC or TC whose first block reads may still give most of its entries.
+    if (!unreadable_heap_) return Outcome::lost_because(unreadable);
+    auto salvaged = rebuild_readable(node, skip, unreadable);
+    if (!salvaged) {
+      return Outcome::lost_because(unreadable.with_context("(rebuilding what remains failed: " +
+                                                           salvaged.status().message() + ")"));
+    }
+    built = std::move(salvaged).value();
+    bytes_since_commit_ += built->size();
+    PSTKIT_ASSIGN_OR_RETURN(new_data, dst_.write_data_tree(built->blocks));
+  }
 
   // Subnodes: those the rebuilt heap made, then the source's that it did
   // not replace or drop.
   std::vector<ndb::SubnodeEntry> subs;
-  std::set<ndb::Nid> skip;
   if (built) {
     for (const auto& [snid, child] : built->subnodes) {
       PSTKIT_ASSIGN_OR_RETURN(ndb::SubnodeEntry se, write_built_node(dst_, snid, child));
@@ -195,7 +222,6 @@ Result<Outcome> NodeCopier::copy_object(ndb::Nid top, ndb::Nid nid, ndb::Bid dat
       emit({"SUBNODE_LOST", "subnode tree", nid, offset_of(entries.status()),
             "node " + hex(top) + ": its subnodes were left out: " + entries.status().message()});
     } else {
-      path.push_back(subnode_bid);
       for (const ndb::SubnodeEntry& se : *entries) {
         if (skip.count(se.nid)) continue;
         Outcome o;
@@ -204,12 +230,12 @@ Result<Outcome> NodeCopier::copy_object(ndb::Nid top, ndb::Nid nid, ndb::Bid dat
                                                     "subnodes nested deeper than " +
                                                         std::to_string(kMaxSubnodeDepth) + " or more than " +
                                                         std::to_string(kMaxSubnodesPerNode)));
-        } else if (se.subnode_bid != 0 &&
-                   std::find(path.begin(), path.end(), se.subnode_bid) != path.end()) {
+        } else if (se.subnode_bid != 0 && !subnode_trees_of_top_.insert(se.subnode_bid).second) {
           o = Outcome::lost_because(Status::corrupt("subnode tree", Status::kNoOffset,
-                                                    "subnode tree " + hex(se.subnode_bid) + " contains itself"));
+                                                    "subnode tree " + hex(se.subnode_bid) +
+                                                        " is reached twice within node " + hex(top)));
         } else {
-          PSTKIT_ASSIGN_OR_RETURN(o, copy_object(top, se.nid, se.data_bid, se.subnode_bid, depth + 1, path));
+          PSTKIT_ASSIGN_OR_RETURN(o, copy_object(top, se.nid, se.data_bid, se.subnode_bid, depth + 1));
         }
         if (!o.copied) {
           emit({"SUBNODE_LOST", "subnode", se.nid, offset_of(o.lost),
@@ -218,27 +244,97 @@ Result<Outcome> NodeCopier::copy_object(ndb::Nid top, ndb::Nid nid, ndb::Bid dat
         }
         subs.push_back(o.entry);
       }
-      path.pop_back();
     }
   }
   ndb::SubnodeEntry result;
   result.nid = nid;
-  result.data_bid = new_data;
+  result.data_bid = *new_data;
   PSTKIT_ASSIGN_OR_RETURN(result.subnode_bid, dst_.write_subnode_tree(std::move(subs)));
   return Outcome::of(result);
+}
+
+Result<std::optional<ndb::Bid>> NodeCopier::copy_stream(const std::shared_ptr<const ndb::Node>& node,
+                                                         std::optional<ltp::BuiltNode>& built, Status& unreadable) {
+  unreadable_heap_ = false;
+  const size_t count = node->block_count();
+  if (count == 0) return std::optional<ndb::Bid>(0);
+  auto first = node->block(0);
+  if (!first) {
+    unreadable = first.status().with_context("data block 0");
+    return std::optional<ndb::Bid>();
+  }
+  // MS-PST 2.3.1.2 HNHDR: ibHnpm, bSig 0xEC, bClientSig.
+  const ByteView head(**first);
+  const bool heap = head.size() >= 4 && head.u8(2) == ltp::kHeapSignature;
+  const bool pc_or_tc =
+      heap && (head.u8(3) == ltp::kClientPropertyContext || head.u8(3) == ltp::kClientTableContext);
+
+  if (heap && !same_blocks_) {
+    // Decided on the whole heap: kept block for block, or laid out again.
+    std::vector<SharedBytes> blocks{*first};
+    for (size_t i = 1; i < count; ++i) {
+      auto b = node->block(i);
+      if (!b) {
+        unreadable = b.status().with_context("data block " + std::to_string(i));
+        unreadable_heap_ = pc_or_tc;
+        return std::optional<ndb::Bid>();
+      }
+      blocks.push_back(std::move(b).value());
+    }
+    Status lost;
+    PSTKIT_ASSIGN_OR_RETURN(ndb::Bid bid, write_stream(node, blocks, built, lost));
+    if (!lost.is_ok()) {
+      unreadable = lost;
+      return std::optional<ndb::Bid>();
+    }
+    return std::optional<ndb::Bid>(bid);
+  }
+
+  // A block at a time: block for block when the sizes agree, else cut again
+  // at dest's block size (a plain stream). What was written is given back
+  // if a later block cannot be read.
+  std::vector<ndb::Bid> written;
+  Bytes pending;
+  auto put = [&](ByteView data) -> Status {
+    PSTKIT_ASSIGN_OR_RETURN(ndb::Bid b, dst_.write_block(data, false));
+    written.push_back(b);
+    bytes_since_commit_ += data.size();
+    return Status::ok();
+  };
+  auto add = [&](const Bytes& data) -> Status {
+    if (same_blocks_) return put(data);
+    for (size_t at = 0; at < data.size();) {
+      const size_t n = std::min(dst_max_ - pending.size(), data.size() - at);
+      pending.insert(pending.end(), data.begin() + long(at), data.begin() + long(at + n));
+      at += n;
+      if (pending.size() == dst_max_) {
+        PSTKIT_RETURN_IF_ERROR(put(pending));
+        pending.clear();
+      }
+    }
+    return Status::ok();
+  };
+  PSTKIT_RETURN_IF_ERROR(add(**first));
+  for (size_t i = 1; i < count; ++i) {
+    auto b = node->block(i);
+    if (!b) {
+      for (ndb::Bid w : written) PSTKIT_RETURN_IF_ERROR(dst_.release(w));
+      unreadable = b.status().with_context("data block " + std::to_string(i));
+      unreadable_heap_ = pc_or_tc;
+      return std::optional<ndb::Bid>();
+    }
+    PSTKIT_RETURN_IF_ERROR(add(**b));
+  }
+  if (!pending.empty()) PSTKIT_RETURN_IF_ERROR(put(pending));
+  PSTKIT_ASSIGN_OR_RETURN(ndb::Bid top, dst_.write_data_tree_over(written));
+  return std::optional<ndb::Bid>(top);
 }
 
 Result<ndb::Bid> NodeCopier::write_stream(const std::shared_ptr<const ndb::Node>& node,
                                           const std::vector<SharedBytes>& blocks,
                                           std::optional<ltp::BuiltNode>& built, Status& lost) {
-  if (blocks.empty()) return ndb::Bid{0};
-  if (same_blocks_) return write_blocks(blocks);
-  // MS-PST 2.3.1.2 HNHDR: ibHnpm, bSig 0xEC, bClientSig.
-  const ByteView first(*blocks[0]);
-  const bool heap = first.size() >= 4 && first.u8(2) == ltp::kHeapSignature;
-  if (!heap) return write_rechunked(blocks);
-
-  const uint8_t sig = first.u8(3);
+  // A heap (blocks[0] starts with an HNHDR) from a source of another block size.
+  const uint8_t sig = ByteView(*blocks[0]).u8(3);
   bool fits = std::all_of(blocks.begin(), blocks.end(), [&](const SharedBytes& b) { return b->size() <= dst_max_; });
   // MS-PST 2.3.1.1: 4 KiB-page OST HIDs split index and block differently;
   // HIDs of block 0 read the same either way.
@@ -285,6 +381,66 @@ Result<ltp::BuiltNode> NodeCopier::rebuild_heap(const std::shared_ptr<const ndb:
                              " (neither a property nor a table context)");
 }
 
+Result<ltp::BuiltNode> NodeCopier::rebuild_readable(const std::shared_ptr<const ndb::Node>& node,
+                                                    std::set<ndb::Nid>& skip, const Status& why) {
+  const ndb::FileFormat format = dst_.header().format;
+  PSTKIT_ASSIGN_OR_RETURN(ltp::Heap heap, ltp::Heap::open(node, ltp_options_));
+  // New subnodes (values too large for the heap) go past the old ones.
+  auto after = ltp::nid_allocator_after(*node);
+  ltp::NidAllocator allocate = after ? *after : ltp::sequential_nid_allocator(1);
+  const ndb::Nid nid = node->id();
+  size_t kept = 0, dropped = 0;
+  ltp::BuiltNode built;
+  std::string what;
+  if (heap.client_signature() == ltp::kClientPropertyContext) {
+    PSTKIT_ASSIGN_OR_RETURN(ltp::PropertyContext pc, ltp::PropertyContext::open(node, ltp_options_));
+    PSTKIT_ASSIGN_OR_RETURN(ltp::PcBuilder b, ltp::PcBuilder::create(format, allocate));
+    for (const ltp::PropertyContext::Entry& e : pc.entries()) {
+      auto v = pc.get(e.id);
+      Status s = v ? b.set(*v) : v.status();
+      if (!s.is_ok()) {
+        ++dropped;
+        emit({"PROPERTY_DROPPED", "property", nid, offset_of(s),
+              "property " + hex(ltp::make_tag(e.id, e.type)) + " of node " + hex(nid) + " left out: " + s.message()});
+        continue;
+      }
+      ++kept;
+      // MS-PST 2.3.3.3: a value in a subnode is now in the builder's heap
+      // or a new subnode; PtypObject subnodes stay as they are.
+      const size_t fixed = ltp::is_multi_valued(e.type) ? 0 : ltp::fixed_type_size(e.type);
+      const bool inline_value = fixed != 0 && fixed <= 4;
+      if (!inline_value && e.type != ltp::kPtypObject && e.value != 0 && !ltp::hnid_is_hid(e.value)) {
+        skip.insert(e.value);
+      }
+    }
+    PSTKIT_ASSIGN_OR_RETURN(built, b.build());
+    what = std::to_string(kept) + " properties";
+  } else if (heap.client_signature() == ltp::kClientTableContext) {
+    PSTKIT_ASSIGN_OR_RETURN(ltp::TableContext tc, ltp::TableContext::open(node, ltp_options_));
+    PSTKIT_ASSIGN_OR_RETURN(ltp::TcBuilder b, ltp::TcBuilder::create(format, ltp::template_columns(tc), allocate));
+    for (const ltp::TableContext::RowIndexEntry& r : tc.row_index()) {
+      auto cells = tc.row(r.row_index);
+      Status s = cells ? b.add_row(r.row_id, *cells) : cells.status();
+      if (!s.is_ok()) {
+        ++dropped;
+        emit({"PROPERTY_DROPPED", "table row", nid, offset_of(s),
+              "row " + hex(r.row_id) + " of table " + hex(nid) + " left out: " + s.message()});
+        continue;
+      }
+      ++kept;
+    }
+    if (tc.rows_hnid() != 0 && !ltp::hnid_is_hid(tc.rows_hnid())) skip.insert(tc.rows_hnid());
+    PSTKIT_ASSIGN_OR_RETURN(built, b.build());
+    what = std::to_string(kept) + " rows";
+  } else {
+    return Status::unsupported("a heap of client signature " + hex(heap.client_signature()));
+  }
+  emit({"HEAP_REBUILT", heap.client_signature() == ltp::kClientTableContext ? "table context" : "property context",
+        nid, offset_of(why),
+        "rebuilt from the " + what + " still readable (" + std::to_string(dropped) + " left out): " + why.message()});
+  return built;
+}
+
 // Block for block, boundaries kept (heap pages, row matrix blocks).
 Result<ndb::Bid> NodeCopier::write_blocks(const std::vector<SharedBytes>& blocks) {
   bool canonical = true;  // every block but the last full: a plain data tree
@@ -305,29 +461,6 @@ Result<ndb::Bid> NodeCopier::write_blocks(const std::vector<SharedBytes>& blocks
   std::map<size_t, Bytes> all;
   for (size_t i = 0; i < blocks.size(); ++i) all.emplace(i, *blocks[i]);
   return dst_.rewrite_data_tree(0, blocks.size(), all);
-}
-
-// A plain stream cut again at dest's block size.
-Result<ndb::Bid> NodeCopier::write_rechunked(const std::vector<SharedBytes>& blocks) {
-  std::vector<Bytes> out;
-  Bytes current;
-  current.reserve(dst_max_);
-  for (const SharedBytes& b : blocks) {
-    size_t at = 0;
-    while (at < b->size()) {
-      const size_t n = std::min(dst_max_ - current.size(), b->size() - at);
-      current.insert(current.end(), b->begin() + long(at), b->begin() + long(at + n));
-      at += n;
-      if (current.size() == dst_max_) {
-        out.push_back(std::move(current));
-        current = Bytes();
-        current.reserve(dst_max_);
-      }
-    }
-    bytes_since_commit_ += b->size();
-  }
-  if (!current.empty()) out.push_back(std::move(current));
-  return dst_.write_data_tree(out);
 }
 
 }  // namespace

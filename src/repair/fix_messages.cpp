@@ -82,7 +82,13 @@ TableState open_subnode_table(const ndb::Node& message, Nid subnode, const ltp::
     st.defect = tc.status().message();
     return st;
   }
-  if (tc->row_count() != tc->matrix_row_count()) st.defect = "row index and row matrix disagree";
+  // MS-PST 2.3.4.1 TCINFO: hidRowIndex at offset 10; its BTH must be valid.
+  if (auto info = tc->heap().get(tc->heap().user_root()); info && info->size() >= 14 && info->u32(10) != 0) {
+    auto bth = ltp::Bth::open(tc->heap(), info->u32(10));
+    Status s = bth ? bth->validate() : bth.status();
+    if (!s.is_ok()) st.defect = s.message();
+  }
+  if (st.defect.empty() && tc->row_count() != tc->matrix_row_count()) st.defect = "row index and row matrix disagree";
   for (const auto& e : tc->row_index()) {
     if (!st.defect.empty()) break;
     auto id = tc->row_id(e.row_index);
@@ -94,6 +100,47 @@ TableState open_subnode_table(const ndb::Node& message, Nid subnode, const ltp::
   }
   st.tc.emplace(std::move(*tc));
   return st;
+}
+
+// Why an attachment's embedded message (MS-PST 2.4.6.2: PidTagAttachDataObject,
+// a PtypObject naming a subnode) cannot be read ("" when it can): its PC and
+// values, its tables and its own attachments, nested up to 8 deep.
+std::string embedded_defect(const ltp::PropertyContext& attachment, const ltp::Options& options, int depth) {
+  const auto tag = attachment.tag_of(prop::kAttachDataBin);
+  if (!tag || ltp::tag_type(*tag) != ltp::kPtypObject) return "";
+  if (depth > 8) return "embedded messages nested deeper than 8";
+  auto node = attachment.open_value_node(prop::kAttachDataBin);
+  if (!node) return "embedded message: " + node.status().message();
+  std::shared_ptr<const ndb::Node> shared(std::move(*node));
+  auto pc = ltp::PropertyContext::open(shared, options);
+  if (!pc) return "embedded message: " + pc.status().message();
+  std::vector<Status> errors;
+  pc->all_readable(&errors);
+  for (const Status& e : errors) {
+    if (e.code() != Code::kUnsupported) return "embedded message value: " + e.message();
+  }
+  auto bth = ltp::Bth::open(pc->heap(), pc->heap().user_root());
+  if (Status s = bth ? bth->validate() : bth.status(); !s.is_ok()) return "embedded message: " + s.message();
+  for (Nid table : {kRecipientTable, kAttachmentTable}) {
+    TableState st = open_subnode_table(*shared, table, options);
+    if (!st.defect.empty()) return "embedded message table " + hex(table) + ": " + st.defect;
+  }
+  auto subs = shared->subnodes();
+  if (!subs) return "embedded message: " + subs.status().message();
+  for (const auto& e : *subs) {
+    if (ndb::nid_type(e.nid) != ndb::kNidTypeAttachment) continue;
+    auto sub = shared->subnode(e.nid);
+    if (!sub) return "embedded attachment: " + sub.status().message();
+    auto apc = ltp::PropertyContext::open(std::shared_ptr<const ndb::Node>(std::move(*sub)), options);
+    if (!apc) return "embedded attachment: " + apc.status().message();
+    std::vector<Status> aerrors;
+    apc->all_readable(&aerrors);
+    for (const Status& err : aerrors) {
+      if (err.code() != Code::kUnsupported) return "embedded attachment value: " + err.message();
+    }
+    if (std::string d = embedded_defect(*apc, options, depth + 1); !d.empty()) return d;
+  }
+  return "";
 }
 
 }  // namespace
@@ -122,7 +169,9 @@ Status StoreFixer::fix_message(Nid nid) {
 
   // ---- attachments (MS-PST 2.4.6): the attachment subnodes that can be
   // read, and a table with a row for each of them and no other.
-  std::map<Nid, std::vector<PropValue>> attachments;
+  // Their PCs are opened; their properties (data included) are read only
+  // when the table is rebuilt or the message size computed.
+  std::map<Nid, ltp::PropertyContext> attachments;
   for (const auto& e : previous) {
     if (ndb::nid_type(e.nid) != ndb::kNidTypeAttachment) continue;
     auto sub = node->subnode(e.nid);
@@ -131,13 +180,27 @@ Status StoreFixer::fix_message(Nid nid) {
       auto opened = ltp::PropertyContext::open(std::shared_ptr<const ndb::Node>(std::move(*sub)), ltp_options_);
       if (opened) apc.emplace(std::move(*opened));
     }
-    if (!apc) {
+    std::string why = apc ? "" : "cannot be opened";
+    if (apc) {
+      // Its data and other values must read (an unreadable attachment is
+      // dropped, never the message: issue 8).
+      std::vector<Status> errors;
+      apc->all_readable(&errors);
+      for (const Status& err : errors) {
+        if (err.code() != Code::kUnsupported) {
+          why = "a value cannot be read (" + err.message() + ")";
+          break;
+        }
+      }
+      if (why.empty()) why = embedded_defect(*apc, ltp_options_, 0);
+    }
+    if (!why.empty()) {
       drop.insert(e.nid);
       note("SUBNODE_LOST", "attachment", e.nid,
-           "attachment " + hex(e.nid) + " of message " + hex(nid) + " cannot be read: left out");
+           "attachment " + hex(e.nid) + " of message " + hex(nid) + ": " + why + ": left out");
       continue;
     }
-    attachments[e.nid] = apc->all_readable();
+    attachments.emplace(e.nid, std::move(*apc));
   }
   TableState atable = open_subnode_table(*node, kAttachmentTable, ltp_options_);
   {
@@ -155,8 +218,8 @@ Status StoreFixer::fix_message(Nid nid) {
       } else {
         std::vector<ltp::PropTag> columns = atable.tc ? ltp::template_columns(*atable.tc) : attachment_columns_;
         PSTKIT_ASSIGN_OR_RETURN(auto tc, ltp::TcBuilder::create(format_, columns));
-        for (const auto& [a, aprops] : attachments) {
-          PSTKIT_RETURN_IF_ERROR(tc.add_row(a, StoreWriter::Impl::row_cells(tc.columns(), aprops)));
+        for (const auto& [a, apc] : attachments) {
+          PSTKIT_RETURN_IF_ERROR(tc.add_row(a, StoreWriter::Impl::row_cells(tc.columns(), apc.all_readable())));
         }
         PSTKIT_ASSIGN_OR_RETURN(auto built, tc.build());
         replace.emplace(kAttachmentTable, std::move(built));
@@ -281,8 +344,8 @@ Status StoreFixer::fix_message(Nid nid) {
     uint64_t size = 0;
     for (const auto& p : props) size += p.data.size();
     for (const auto& s : set) size += s.data.size();
-    for (const auto& [a, aprops] : attachments) {
-      for (const auto& p : aprops) size += p.data.size();
+    for (const auto& [a, apc] : attachments) {
+      for (const auto& p : apc.all_readable()) size += p.data.size();
     }
     set.push_back(PropValue{ltp::make_tag(prop::kMessageSize, ltp::kPtypInteger32),
                             le32(uint32_t(std::min<uint64_t>(size, 0x7FFFFFFF)))});

@@ -82,6 +82,7 @@ Bytes le32(uint32_t v) {
 // ---------------------------------------------------------------- helpers
 
 void StoreFixer::note(const char* code, const std::string& structure, uint64_t id, const std::string& action) {
+  ++staged_changes_;
   Change c;
   c.code = code;
   c.structure = structure;
@@ -311,6 +312,12 @@ Status StoreFixer::ensure_required() {
     note("REQUIRED_CREATED", "node", nid, "node " + hex(nid) + " was " + defect + ": created as in a new store");
   }
   PSTKIT_RETURN_IF_ERROR(load_columns());
+  // The store's own PC: BTH order and values (it opened, or was just made).
+  {
+    PSTKIT_ASSIGN_OR_RETURN(NodeEntry e, db_.find_node(ndb::kNidMessageStore));
+    PSTKIT_ASSIGN_OR_RETURN(auto pc, open_pc(ndb::kNidMessageStore));
+    PSTKIT_RETURN_IF_ERROR(mend_pc(ndb::kNidMessageStore, e.parent_nid, pc, "message store").status());
+  }
 
   PSTKIT_RETURN_IF_ERROR(take_inventory());
   // The IPM subtree (MS-PST 2.4.3.1 PidTagIpmSubtreeEntryId).
@@ -431,22 +438,9 @@ Status StoreFixer::fix_object_pcs() {
       }
       continue;
     }
-    std::vector<Status> errors;
-    std::vector<PropValue> values = pc->all_readable(&errors);
-    errors.erase(std::remove_if(errors.begin(), errors.end(),
-                                [](const Status& s) { return s.code() == Code::kUnsupported; }),
-                 errors.end());
-    auto bth = ltp::Bth::open(pc->heap(), pc->heap().user_root());
-    Status order = bth ? bth->validate() : bth.status();
-    if (errors.empty() && order.is_ok()) continue;
-    PSTKIT_RETURN_IF_ERROR(rebuild_pc(nid, parent, *pc, values));
+    PSTKIT_ASSIGN_OR_RETURN(bool lost_values, mend_pc(nid, parent, *pc, is_folder(nid) ? "folder" : "message"));
     // Only lost values change the object's table row.
-    if (!errors.empty()) changed_objects_.insert(nid);
-    note("HEAP_REBUILT", is_folder(nid) ? "folder" : "message", nid,
-         "property context " + std::string(order.is_ok() ? "" : "BTH invalid (" + order.message() + ")") +
-             (errors.empty() ? "" : std::to_string(errors.size()) + " value(s) unreadable, first: " +
-                                        errors.front().message()) +
-             ": rewritten with the " + std::to_string(values.size()) + " readable properties");
+    if (lost_values) changed_objects_.insert(nid);
   }
   for (Nid nid : lost) {
     PSTKIT_RETURN_IF_ERROR(db_.delete_node(nid));
@@ -454,6 +448,27 @@ Status StoreFixer::fix_object_pcs() {
     if (report_) ++report_->nodes_lost;
   }
   return Status::ok();
+}
+
+Result<bool> StoreFixer::mend_pc(Nid nid, Nid parent, const ltp::PropertyContext& pc, const char* structure) {
+  std::vector<Status> errors;
+  std::vector<PropValue> values = pc.all_readable(&errors);
+  errors.erase(std::remove_if(errors.begin(), errors.end(),
+                              [](const Status& s) { return s.code() == Code::kUnsupported; }),
+               errors.end());
+  auto bth = ltp::Bth::open(pc.heap(), pc.heap().user_root());
+  Status order = bth ? bth->validate() : bth.status();
+  if (errors.empty() && order.is_ok()) return false;
+  for (const Status& e : errors) {
+    note("PROPERTY_DROPPED", structure, nid, "value unreadable (" + e.message() + "): left out");
+  }
+  PSTKIT_RETURN_IF_ERROR(rebuild_pc(nid, parent, pc, values));
+  note("HEAP_REBUILT", structure, nid,
+       "property context " + std::string(order.is_ok() ? "" : "BTH invalid (" + order.message() + ")") +
+           (errors.empty() ? "" : std::to_string(errors.size()) + " value(s) unreadable, first: " +
+                                      errors.front().message()) +
+           ": rewritten with the " + std::to_string(values.size()) + " readable properties");
+  return !errors.empty();
 }
 
 Status StoreFixer::rebuild_pc(Nid nid, Nid parent, const ltp::PropertyContext& pc,
@@ -505,6 +520,37 @@ Status StoreFixer::move_to_lost_and_found(Nid nid, const std::string& why) {
   return Status::ok();
 }
 
+// Deleted items stage 1 brought back go to "Recovered Deleted Items" (a
+// deleted folder keeps the deleted items it holds).
+Status StoreFixer::recover_deleted() {
+  if (!options_.include_deleted || report_ == nullptr || report_->deleted_items.empty()) return Status::ok();
+  const std::set<Nid> deleted(report_->deleted_items.begin(), report_->deleted_items.end());
+  Nid target = 0;
+  for (Nid nid : deleted) {
+    auto it = objects_.find(nid);
+    if (it == objects_.end() || nid == ndb::kNidRootFolder || nid == ipm_) continue;
+    const Nid parent = it->second;
+    if (deleted.count(parent) && objects_.count(parent) && ndb::nid_type(parent) == ndb::kNidTypeNormalFolder) {
+      continue;
+    }
+    if (target == 0) {
+      std::optional<Nid> found = folder_named({kRecoveredDeletedName}, ipm_);
+      if (found) {
+        target = *found;
+      } else {
+        target = db_.allocate_nid(ndb::kNidTypeNormalFolder);
+        PSTKIT_RETURN_IF_ERROR(create_folder(target, ipm_, kRecoveredDeletedName));
+        note("DELETED_RECOVERED", "folder", target,
+             std::string("created \"") + kRecoveredDeletedName + "\" under the IPM subtree");
+      }
+    }
+    PSTKIT_RETURN_IF_ERROR(set_parent(nid, target));
+    note("DELETED_RECOVERED", is_folder(nid) ? "folder" : "message", nid,
+         "deleted item (was in " + hex(parent) + ") put in " + kRecoveredDeletedName);
+  }
+  return Status::ok();
+}
+
 Status StoreFixer::fix_hierarchy() {
   // The root is its own parent (MS-PST 2.4.4.1.2); the IPM subtree is the root's child.
   if (objects_.count(ndb::kNidRootFolder) && objects_[ndb::kNidRootFolder] != ndb::kNidRootFolder) {
@@ -537,7 +583,9 @@ Status StoreFixer::fix_hierarchy() {
     if (nid == ndb::kNidRootFolder || valid_parent(parent)) continue;
     if (parent != 0 && ndb::nid_type(parent) == ndb::kNidTypeNormalFolder && !exists(parent)) {
       PSTKIT_ASSIGN_OR_RETURN(Nid lf, lost_and_found());
-      const std::string name = "Folder " + hex(parent);
+      // Its name, when a hierarchy table still lists it (the issue: "keeping
+      // their original folder's name where it is known").
+      const std::string name = listed_name(parent).value_or("Folder " + hex(parent));
       PSTKIT_RETURN_IF_ERROR(create_folder(parent, lf, name));
       if (report_) ++report_->folders_recreated;
       if (report_) ++report_->lost_and_found;
@@ -567,6 +615,23 @@ Status StoreFixer::fix_hierarchy() {
   return Status::ok();
 }
 
+std::optional<std::string> StoreFixer::listed_name(Nid folder) const {
+  for (const auto& [nid, parent] : objects_) {
+    if (ndb::nid_type(nid) != ndb::kNidTypeNormalFolder) continue;
+    auto node = db_.open_node(table_nid(nid, ndb::kNidTypeHierarchyTable));
+    if (!node) continue;
+    auto tc = ltp::TableContext::open(std::shared_ptr<const ndb::Node>(std::move(*node)), ltp_options_);
+    if (!tc) continue;
+    auto row = tc->find_row(folder);
+    if (!row) continue;
+    auto cells = tc->row(*row);
+    if (!cells) continue;
+    PropertyBag bag(std::move(*cells), 1252);
+    if (auto name = bag.get_string(prop::kDisplayName); name && !name->empty()) return name;
+  }
+  return std::nullopt;
+}
+
 // ---------------------------------------------------------------- counts
 
 Status StoreFixer::fix_counts(Nid folder, const std::vector<Nid>& kids) {
@@ -576,8 +641,14 @@ Status StoreFixer::fix_counts(Nid folder, const std::vector<Nid>& kids) {
     if (is_folder(k)) subfolders = true;
     if (ndb::nid_type(k) != ndb::kNidTypeNormalMessage) continue;
     ++count;
-    PropertyBag bag(readable_props(k), 1252);
-    if (!(bag.get_i32(prop::kMessageFlags).value_or(0) & kMsgFlagRead)) ++unread;
+    // Only the flags are read (not the whole message again).
+    int32_t flags = 0;
+    if (auto pc = open_pc(k)) {
+      if (auto v = pc->get(prop::kMessageFlags); v.is_ok()) {
+        if (auto f = v->as_i32(); f.is_ok()) flags = *f;
+      }
+    }
+    if (!(flags & kMsgFlagRead)) ++unread;
   }
   PropertyBag bag(readable_props(folder), 1252);
   const auto have_count = bag.get_i32(prop::kContentCount);
@@ -716,15 +787,30 @@ Status StoreFixer::fix_table(Nid folder, uint8_t type, const std::set<Nid>& expe
 
 // ---------------------------------------------------------------- run
 
+// Between folders: the writer keeps what it stages in memory until commit,
+// so a store with many repairs is committed in steps (every step leaves a
+// store that reads, with fewer repairs; the next pass finishes).
+Status StoreFixer::commit_if_large() {
+  if (staged_changes_ < kChangesPerCommit || !db_.has_changes()) return Status::ok();
+  staged_changes_ = 0;
+  return db_.commit();
+}
+
 Status StoreFixer::run() {
   format_ = db_.header().format;
   if (format_ == ndb::FileFormat::kUnicode4k) return Status::unsupported("fix_store on a 4 KiB-page OST");
   ltp_options_.format = format_;
 
   PSTKIT_RETURN_IF_ERROR(ensure_required());
+  PSTKIT_RETURN_IF_ERROR(fix_name_map());
+  PSTKIT_RETURN_IF_ERROR(fix_search_queue());
   PSTKIT_RETURN_IF_ERROR(take_inventory());
   PSTKIT_RETURN_IF_ERROR(fix_object_pcs());
+  PSTKIT_RETURN_IF_ERROR(recover_deleted());
   PSTKIT_RETURN_IF_ERROR(fix_hierarchy());
+  for (const auto& [nid, parent] : std::map<Nid, Nid>(objects_)) {
+    if (ndb::nid_type(nid) == ndb::kNidTypeSearchFolder) PSTKIT_RETURN_IF_ERROR(fix_search_folder(nid));
+  }
 
   // Children by folder, from the parent links as now fixed.
   std::map<Nid, std::vector<Nid>> children;
@@ -740,6 +826,7 @@ Status StoreFixer::run() {
   for (Nid f : folders) {
     PSTKIT_RETURN_IF_ERROR(fix_messages(children[f]));
     PSTKIT_RETURN_IF_ERROR(fix_counts(f, children[f]));
+    PSTKIT_RETURN_IF_ERROR(commit_if_large());
     if (options_.progress) options_.progress(++done, total);
   }
   for (Nid f : folders) {
@@ -754,6 +841,7 @@ Status StoreFixer::run() {
       }
     }
     for (int i = 0; i < 3; ++i) PSTKIT_RETURN_IF_ERROR(fix_table(f, kTableTypes[i], rows[i]));
+    PSTKIT_RETURN_IF_ERROR(commit_if_large());
     if (options_.progress) options_.progress(++done, total);
   }
   if (report_) {

@@ -22,6 +22,8 @@ class MemoryEnv;
 
 // scanpst's name for the folder of items that belong nowhere.
 inline constexpr const char* kLostAndFoundName = "Lost and Found";
+// Where deleted items brought back go (issue 8, `--deleted`).
+inline constexpr const char* kRecoveredDeletedName = "Recovered Deleted Items";
 
 class StoreFixer {
  public:
@@ -60,17 +62,34 @@ class StoreFixer {
 
   Status take_inventory();
   Status fix_object_pcs();
+  // Rewrites a PC whose BTH is invalid or whose values do not all read;
+  // true when values were lost.
+  Result<bool> mend_pc(Nid nid, Nid parent, const ltp::PropertyContext& pc, const char* structure);
   Status rebuild_pc(Nid nid, Nid parent, const ltp::PropertyContext& pc, const std::vector<PropValue>& values);
 
   Result<Nid> lost_and_found();
   Status move_to_lost_and_found(Nid nid, const std::string& why);
   Status fix_hierarchy();
+  // A lost folder's name as a surviving hierarchy table row gives it.
+  std::optional<std::string> listed_name(Nid folder) const;
+  Status recover_deleted();
 
+  // fix_name_map.cpp
+  std::string name_map_defect() const;
+  Status fix_name_map();
+  // fix_search.cpp
+  Status fix_search_queue();
+  Status fix_search_folder(Nid folder);
   // fix_messages.cpp
   Status fix_messages(const std::vector<Nid>& kids);
   Status fix_message(Nid nid);
   Status fix_counts(Nid folder, const std::vector<Nid>& kids);
   Status fix_table(Nid folder, uint8_t type, const std::set<Nid>& expected);
+  Status commit_if_large();
+
+  // Changes staged before fix_store commits between folders.
+  static constexpr uint64_t kChangesPerCommit = 4096;
+  uint64_t staged_changes_ = 0;
 
   ndb::WritableDatabase& db_;
   const RebuildOptions& options_;

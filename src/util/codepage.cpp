@@ -7,9 +7,11 @@
 
 #include <algorithm>
 #include <iterator>
+#include <mutex>
 #include <vector>
 
 #include "pstkit/utf.h"
+#include "util/shared_library.h"
 
 namespace pstkit {
 namespace {
@@ -301,6 +303,48 @@ std::string decode_hz(ByteView in) {
   return decode_codepage(gb, 936);
 }
 
+// ICU's charset detector, from libicui18n opened on first use: ICU (with
+// libicuuc and its 30 MB data library) is only needed for an ANSI store
+// whose items name no code page, and linking it slowed every start.
+// decltype gives each pointer the prototype of ucsdet.h, so every call is
+// type-checked; the headers rename each function with the ICU version
+// (ucsdet_open -> ucsdet_open_72), which is the symbol looked up.
+#define PSTKIT_UCSDET_FUNCTIONS(X) \
+  X(ucsdet_open)                  \
+  X(ucsdet_setText)               \
+  X(ucsdet_detectAll)             \
+  X(ucsdet_getName)               \
+  X(ucsdet_getConfidence)         \
+  X(ucsdet_close)
+
+struct CharsetDetector {
+#define PSTKIT_DECLARE(f) decltype(&f) f##_fn = nullptr;
+  PSTKIT_UCSDET_FUNCTIONS(PSTKIT_DECLARE)
+#undef PSTKIT_DECLARE
+};
+
+constexpr const char* kIcuI18nLibrary = "libicui18n.so." PSTKIT_SYMBOL_NAME(U_ICU_VERSION_MAJOR_NUM);
+
+// The detector's functions, or null when libicui18n (of the major version
+// pstkit was built against) cannot be loaded: then nothing is guessed.
+const CharsetDetector* charset_detector() {
+  static CharsetDetector detector;
+  static bool loaded = false;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    void* library = open_shared_library(kIcuI18nLibrary, nullptr);
+    if (!library) return;
+    bool all = true;
+#define PSTKIT_RESOLVE(f)                                                                            \
+  detector.f##_fn = reinterpret_cast<decltype(&f)>(shared_library_symbol(library, PSTKIT_SYMBOL_NAME(f), nullptr)); \
+  all = all && detector.f##_fn != nullptr;
+    PSTKIT_UCSDET_FUNCTIONS(PSTKIT_RESOLVE)
+#undef PSTKIT_RESOLVE
+    loaded = all;
+  });
+  return loaded ? &detector : nullptr;
+}
+
 }  // namespace
 
 std::string decode_codepage(ByteView bytes, uint32_t codepage) {
@@ -459,15 +503,17 @@ std::optional<uint32_t> ansi_codepage_for(uint32_t codepage) {
 
 std::optional<uint32_t> detect_codepage(ByteView sample) {
   if (is_ascii(sample)) return std::nullopt;
+  const CharsetDetector* icu = charset_detector();
+  if (!icu) return std::nullopt;
   // ICU takes an int32_t length; a sample is kilobytes.
   const int32_t size = int32_t(std::min<size_t>(sample.size(), size_t{1} << 20));
   UErrorCode status = U_ZERO_ERROR;
-  UCharsetDetector* detector = ucsdet_open(&status);
+  UCharsetDetector* detector = icu->ucsdet_open_fn(&status);
   if (U_FAILURE(status)) return std::nullopt;
   std::optional<uint32_t> best;
-  ucsdet_setText(detector, reinterpret_cast<const char*>(sample.data()), size, &status);
+  icu->ucsdet_setText_fn(detector, reinterpret_cast<const char*>(sample.data()), size, &status);
   int32_t count = 0;
-  const UCharsetMatch** matches = U_SUCCESS(status) ? ucsdet_detectAll(detector, &count, &status) : nullptr;
+  const UCharsetMatch** matches = U_SUCCESS(status) ? icu->ucsdet_detectAll_fn(detector, &count, &status) : nullptr;
   // Matches come best first; the first that names a code page an ANSI store
   // can hold and that reads every byte of the sample wins. Short samples
   // give ICU little to go on (it ranks Shift-JIS first for "Gr\xFC\xDF"),
@@ -485,15 +531,15 @@ std::optional<uint32_t> detect_codepage(ByteView sample) {
   };
   for (int32_t i = 0; matches && U_SUCCESS(status) && i < count && !best; ++i) {
     UErrorCode s = U_ZERO_ERROR;
-    const char* name = ucsdet_getName(matches[i], &s);
-    const int32_t confidence = ucsdet_getConfidence(matches[i], &s);
+    const char* name = icu->ucsdet_getName_fn(matches[i], &s);
+    const int32_t confidence = icu->ucsdet_getConfidence_fn(matches[i], &s);
     if (U_FAILURE(s) || !name || confidence < kMinConfidence) continue;
     auto cp = codepage_from_charset(name);
     if (!cp) continue;
     std::optional<uint32_t> candidate = *cp == kCodepageUtf8 ? std::optional<uint32_t>(kCodepageUtf8) : ansi_codepage_for(*cp);
     if (candidate && reads_cleanly(*candidate)) best = candidate;
   }
-  ucsdet_close(detector);
+  icu->ucsdet_close_fn(detector);
   return best;
 }
 

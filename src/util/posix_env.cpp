@@ -106,6 +106,16 @@ class PosixFile final : public WritableFile {
     return filelock::keep_readers_out(path_, wait);
   }
 
+  Result<bool> replaced_at_path() const override {
+    struct stat mine {}, named {};
+    if (::fstat(fd_, &mine) != 0) return Status::io_error(errno_text("stat", path_));
+    if (::stat(path_.c_str(), &named) != 0) {
+      if (errno == ENOENT) return true;
+      return Status::io_error(errno_text("stat", path_));
+    }
+    return mine.st_dev != named.st_dev || mine.st_ino != named.st_ino;
+  }
+
  private:
   int fd_;
   std::string path_;
