@@ -364,6 +364,20 @@ def test_recover(c: Cli, corpus: str) -> None:
     c.expect("recover: IN missing leaves no OUT", not os.path.exists(c.path("never.pst")))
 
 
+def write_locked(inode: int) -> bool:
+    """Whether some process holds an OFD write lock on this inode."""
+    try:
+        with open("/proc/locks", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                fields = line.split()
+                if "OFDLCK" in fields and "WRITE" in fields and any(
+                        x.count(":") == 2 and x.rsplit(":", 1)[1] == str(inode) for x in fields):
+                    return True
+    except OSError:
+        pass
+    return False
+
+
 def test_waiting_writer(c: Cli) -> None:
     """A pstkit writer that waits for FILE's lock while repair replaces FILE
     writes into the repaired file, not into the old inode (the backup)."""
@@ -379,9 +393,15 @@ def test_waiting_writer(c: Cli) -> None:
             chunk = bytearray(fh.read(32))
             fh.seek(at)
             fh.write(bytes(b ^ 0xA5 for b in chunk))
-    repair = subprocess.Popen([c.pstkit, "repair", "--quiet", f], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     import time
-    time.sleep(0.3)  # repair holds the lock by now; mkdir waits for it
+    inode = os.stat(f).st_ino
+    repair = subprocess.Popen([c.pstkit, "repair", "--quiet", f], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # Start mkdir only once repair holds FILE's writer lock (an OFD write lock
+    # on its inode in /proc/locks): a fixed sleep raced a fast repair on an
+    # idle machine, and then mkdir had nothing to wait for.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and repair.poll() is None and not write_locked(inode):
+        time.sleep(0.002)
     mkdir = common.run([c.pstkit, "mkdir", f, "AfterRepair"], timeout=120)
     repair.communicate(timeout=120)
     listing = c.run("ls", f).stdout.decode("utf-8", "replace")
