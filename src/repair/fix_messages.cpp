@@ -35,22 +35,7 @@ constexpr uint16_t kDisplayTo = 0x0E04;
 constexpr Nid kRecipientTable = ndb::kNidRecipientTableTemplate;
 constexpr Nid kAttachmentTable = ndb::kNidAttachmentTableTemplate;
 
-Bytes le32(uint32_t v) {
-  Bytes b(4);
-  store_le32(b.data(), v);
-  return b;
-}
-Bytes le64(uint64_t v) {
-  Bytes b(8);
-  store_le64(b.data(), v);
-  return b;
-}
 
-uint64_t filetime_now() {
-  using namespace std::chrono;
-  const auto since_unix = duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count() / 100;
-  return uint64_t(since_unix) + 116444736000000000ull;
-}
 
 // MS-OXCMSG 2.2.1.3: a message class is ASCII, 1-255 characters, without
 // a leading or trailing period.

@@ -71,11 +71,6 @@ bool inline_type(uint16_t type) {
   }
 }
 
-Bytes le32(uint32_t v) {
-  Bytes b(4);
-  store_le32(b.data(), v);
-  return b;
-}
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 // fix_store's state (src/repair/fix_store.cpp, fix_messages.cpp).
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -17,6 +18,24 @@
 #include "pstkit/repair.h"
 
 namespace pstkit::repair {
+
+// Little-endian property values and the current time as a FILETIME, for the
+// properties repair sets (shared by fix_store.cpp and fix_messages.cpp).
+inline Bytes le32(uint32_t v) {
+  Bytes b(4);
+  store_le32(b.data(), v);
+  return b;
+}
+inline Bytes le64(uint64_t v) {
+  Bytes b(8);
+  store_le64(b.data(), v);
+  return b;
+}
+inline uint64_t filetime_now() {
+  using namespace std::chrono;
+  const auto since_unix = duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count() / 100;
+  return uint64_t(since_unix) + 116444736000000000ull;  // 100 ns ticks since 1601
+}
 
 class MemoryEnv;
 
