@@ -93,8 +93,19 @@ TableState open_subnode_table(const ndb::Node& message, Nid subnode, const ltp::
 std::string embedded_defect(const ltp::PropertyContext& attachment, const ltp::Options& options, int depth) {
   const auto tag = attachment.tag_of(prop::kAttachDataBin);
   if (!tag || ltp::tag_type(*tag) != ltp::kPtypObject) return "";
-  if (depth > 8) return "embedded messages nested deeper than 8";
   auto node = attachment.open_value_node(prop::kAttachDataBin);
+  // MS-OXCMSG 2.2.2.9: only afEmbeddedMessage names a message; an OLE
+  // attachment's PtypObject holds the bytes of a storage, which need only read.
+  auto method = attachment.get(prop::kAttachMethod);
+  auto method_value = method ? method->as_i32() : Result<int32_t>(method.status());
+  if (!method_value || *method_value != kAttachEmbeddedMessage) {
+    if (!node) return "attachment object: " + node.status().message();
+    for (size_t i = 0; i < (*node)->block_count(); ++i) {
+      if (auto b = (*node)->block(i); !b) return "attachment object data: " + b.status().message();
+    }
+    return "";
+  }
+  if (depth > 8) return "embedded messages nested deeper than 8";
   if (!node) return "embedded message: " + node.status().message();
   std::shared_ptr<const ndb::Node> shared(std::move(*node));
   auto pc = ltp::PropertyContext::open(shared, options);
