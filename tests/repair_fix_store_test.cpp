@@ -793,6 +793,45 @@ TEST(FixStore, DamagedNameMapKeepsEveryReadableNameAtItsId) {
   EXPECT_TRUE(again.changes.empty()) << again.list();
 }
 
+// A lost map cannot give its names back, but the ids the objects use must
+// not take the names a new store's map has at those ids (a new-store map
+// once did: a message's X-header value read as PidLidReminderTime).
+TEST(FixStore, LostNameMapKeepsEveryUsedIdTakenByAPlaceholder) {
+  TempDir dir;
+  const std::string path = dir.file("a.pst");
+  Sample s = make_sample(path);
+  NamedProperty custom;
+  custom.guid = Guid::from_fields(0x12345678, 0x9ABC, 0xDEF0, 0x0123456789ABCDEF);
+  custom.is_string = true;
+  custom.name = "x-test-header";
+  uint16_t id = 0;
+  {
+    auto w = StoreWriter::open(path);
+    ASSERT_TRUE(w.is_ok()) << w.status().message();
+    NamedValue v{custom, ltp::kPtypString, utf8_to_utf16le("kept value")};
+    ASSERT_TRUE((*w)->set_message_properties(s.inbox_messages[0], {}, {v}).is_ok());
+    id = *(*w)->named_property_id(custom);
+    ASSERT_TRUE((*w)->commit().is_ok());
+  }
+  ASSERT_GE(id, 0x8000);
+  damage(path, [&](ndb::WritableDatabase& db) { ASSERT_TRUE(db.delete_node(ndb::kNidNameToIdMap).is_ok()); });
+  FixResult r = fix(path);
+  ASSERT_TRUE(r.status.is_ok()) << r.status.message();
+  EXPECT_EQ(r.count("NAME_MAP_REBUILT"), 1u) << r.list();
+  EXPECT_EQ(r.count("REQUIRED_CREATED"), 0u) << r.list();
+  expect_clean(path);
+  auto store = Store::open(path);
+  ASSERT_TRUE(store.is_ok());
+  const auto& names = (*store)->names().entries();
+  ASSERT_EQ(names.size(), size_t(id - 0x8000 + 1));
+  for (const auto& [i, name] : names) EXPECT_EQ(name.name, "pstkit-lost-name-" + hex(i)) << hex(i);
+  auto m = (*store)->open_message(s.inbox_messages[0]);
+  ASSERT_TRUE(m.is_ok());
+  EXPECT_EQ(m->properties().get_string(id), "kept value");
+  FixResult again = fix(path);
+  EXPECT_TRUE(again.changes.empty()) << again.list();
+}
+
 TEST(FixStore, UnusableSearchQueueAndSearchFolderAreReset) {
   TempDir dir;
   const std::string path = dir.file("a.pst");

@@ -6,6 +6,7 @@
 // keeps its index: an index whose record is lost (or repeats a name held
 // by an earlier index) is filled with a placeholder name in pstkit's own
 // property set, which no client interprets.
+#include <algorithm>
 #include <map>
 
 #include "messaging/name_map_builder.h"
@@ -32,6 +33,36 @@ NamedProperty placeholder(uint32_t index) {
 }
 
 }  // namespace
+
+// The highest named-property index (id - 0x8000) that an object's property
+// context or a table's columns use, or -1: how many names a map rebuilt
+// without its entries must hold so no id is handed out again.
+int32_t StoreFixer::highest_named_index() const {
+  int32_t highest = -1;
+  auto note_id = [&](uint16_t id) {
+    if (id >= 0x8000) highest = std::max<int32_t>(highest, id - 0x8000);
+  };
+  (void)db_.for_each_node([&](const ndb::NodeEntry& e) {
+    if (e.nid == ndb::kNidNameToIdMap) return true;
+    auto node = db_.open_node(e.nid);
+    if (!node) return true;
+    std::shared_ptr<const ndb::Node> shared(std::move(*node));
+    auto first = shared->block_count() ? shared->block(0) : Result<SharedBytes>(Status::not_found("no data"));
+    if (!first || (*first)->size() < 4 || (**first)[2] != ltp::kHeapSignature) return true;
+    const uint8_t client = (**first)[3];
+    if (client == ltp::kClientPropertyContext) {
+      if (auto pc = ltp::PropertyContext::open(shared, ltp_options_)) {
+        for (const auto& entry : pc->entries()) note_id(entry.id);
+      }
+    } else if (client == ltp::kClientTableContext) {
+      if (auto tc = ltp::TableContext::open(shared, ltp_options_)) {
+        for (const auto& c : tc->columns()) note_id(ltp::tag_id(c.tag));
+      }
+    }
+    return true;
+  });
+  return highest;
+}
 
 // Why the map cannot be kept as it is ("" when it can).
 std::string StoreFixer::name_map_defect() const {
@@ -82,7 +113,13 @@ Status StoreFixer::fix_name_map() {
     if (name && index < NameMapBuilder::kMaxEntries) by_index.emplace(index, std::move(*name));
   }
   PSTKIT_ASSIGN_OR_RETURN(auto map, NameMapBuilder::create(format_, bucket_count));
-  const uint32_t count = by_index.empty() ? 0 : by_index.rbegin()->first + 1;
+  uint32_t count = by_index.empty() ? 0 : by_index.rbegin()->first + 1;
+  if (!entry) {
+    // The whole map is lost: its names cannot be known, but the ids the
+    // objects use must stay taken (placeholders), or a new name would be
+    // given an id that already means something else.
+    count = std::max<uint32_t>(count, uint32_t(highest_named_index() + 1));
+  }
   size_t kept = 0, placeholders = 0;
   for (uint32_t i = 0; i < count; ++i) {
     auto it = by_index.find(i);
@@ -102,7 +139,7 @@ Status StoreFixer::fix_name_map() {
   const Nid parent = entry ? entry->parent_nid : 0;
   PSTKIT_RETURN_IF_ERROR(put_built_node(db_, ndb::kNidNameToIdMap, parent, built));
   note("NAME_MAP_REBUILT", "name map", ndb::kNidNameToIdMap,
-       "damaged (" + defect + "): rewritten with the " + std::to_string(kept) + " readable names" +
+       (entry ? "damaged (" + defect + ")" : std::string("lost")) + ": rewritten with the " + std::to_string(kept) + " readable names" +
            (placeholders ? ", " + std::to_string(placeholders) + " lost ones kept as placeholders" : std::string()));
   return Status::ok();
 }

@@ -298,8 +298,10 @@ Status StoreFixer::ensure_required() {
   for (Nid nid : kRequired) {
     const std::string defect = required_defect(nid);
     if (defect.empty()) continue;
-    if (nid == ndb::kNidNameToIdMap && defect != "missing") {
-      // Item 6: rebuilt from what is readable of it (fix_name_map).
+    if (nid == ndb::kNidNameToIdMap) {
+      // Item 6: rebuilt from what is readable of it (fix_name_map). Never
+      // from the template: its names at 0x8000.. would give the objects'
+      // named properties other meanings.
       continue;
     }
     PSTKIT_ASSIGN_OR_RETURN(const ndb::Database* tmpl, template_store(key));

@@ -95,6 +95,7 @@ class StoreFixer {
 
   // fix_name_map.cpp
   std::string name_map_defect() const;
+  int32_t highest_named_index() const;
   Status fix_name_map();
   // fix_search.cpp
   Status fix_search_queue();
