@@ -142,7 +142,7 @@ def main():
                 if not args.only or rel in args.only:
                     files.append(rel)
     summary = common.Summary()
-    for rel in sorted(files):
+    for rel in sorted(files) if args.only else common.sampled(sorted(files)):
         summary.result(rel, *common.in_scratch("pstkit-rt-", check_file, pstkit, os.path.join(corpus, rel)))
     return summary.close()
 
