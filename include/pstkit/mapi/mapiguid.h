@@ -1,0 +1,106 @@
+// mapiguid.h: interface identifiers (IID_*) and property-set GUIDs (PS_*,
+// PSETID_*) of MAPI.
+//
+// Each GUID is an inline constexpr object (DEFINE_GUID in mapinix.h), so any
+// number of translation units may include this header and `&IID_IMessage` is
+// the same address everywhere; no INITGUID translation unit is needed.
+//
+// Values. MAPI's own interfaces are OLE GUIDs {000203xx-0000-0000-C000-
+// 000000000046}, numbered in the order Microsoft assigned them. The MAPI
+// reference documents some of them with their values (mapi-constants.md:
+// PS_PUBLIC_STRINGS 0x00020329, PS_INTERNET_HEADERS 0x00020386,
+// IID_IMessageRaw 0x0002038A, IID_IMSCapabilities 0x00020393;
+// imsgserviceadmin2-createmsgserviceex.md: IID_IMsgServiceAdmin2 0x00020387),
+// the rest come from Microsoft's published MAPIGuid.h values as recorded in
+// /work/shared/reference/mapi-and-scanpst-notes.md §B and
+// mapi-runtime-anchors.md §5 (IID_IMAPIClientShutdown 0x00020397,
+// IID_IMAPIProviderShutdown 0x00020398). The COM base IIDs are Windows'
+// ([MS-DCOM] 1.9, IID_IUnknown; IStream and ISequentialStream as documented
+// for objidl.h).
+#ifndef PSTKIT_MAPI_MAPIGUID_H
+#define PSTKIT_MAPI_MAPIGUID_H
+
+#include "mapinix.h"
+
+// ---- COM base interfaces ---------------------------------------------------
+DEFINE_OLEGUID(IID_IUnknown, 0x00000000, 0, 0);
+DEFINE_OLEGUID(IID_IMalloc, 0x00000002, 0, 0);
+DEFINE_OLEGUID(IID_IStorage, 0x0000000B, 0, 0);
+DEFINE_OLEGUID(IID_IStream, 0x0000000C, 0, 0);
+DEFINE_GUID(IID_ISequentialStream, 0x0C733A30, 0x2A1C, 0x11CE, 0xAD, 0xE5, 0x00, 0xAA, 0x00, 0x44, 0x77,
+            0x3D);
+
+// ---- MAPI interfaces -------------------------------------------------------
+DEFINE_OLEGUID(IID_IMAPISession, 0x00020300, 0, 0);
+DEFINE_OLEGUID(IID_IMAPITable, 0x00020301, 0, 0);
+DEFINE_OLEGUID(IID_IMAPIAdviseSink, 0x00020302, 0, 0);
+DEFINE_OLEGUID(IID_IMAPIProp, 0x00020303, 0, 0);
+DEFINE_OLEGUID(IID_IProfSect, 0x00020304, 0, 0);
+DEFINE_OLEGUID(IID_IMAPIStatus, 0x00020305, 0, 0);
+DEFINE_OLEGUID(IID_IMsgStore, 0x00020306, 0, 0);
+DEFINE_OLEGUID(IID_IMessage, 0x00020307, 0, 0);
+DEFINE_OLEGUID(IID_IAttachment, 0x00020308, 0, 0);
+DEFINE_OLEGUID(IID_IAddrBook, 0x00020309, 0, 0);
+DEFINE_OLEGUID(IID_IMailUser, 0x0002030A, 0, 0);
+DEFINE_OLEGUID(IID_IMAPIContainer, 0x0002030B, 0, 0);
+DEFINE_OLEGUID(IID_IMAPIFolder, 0x0002030C, 0, 0);
+DEFINE_OLEGUID(IID_IABContainer, 0x0002030D, 0, 0);
+DEFINE_OLEGUID(IID_IDistList, 0x0002030E, 0, 0);
+DEFINE_OLEGUID(IID_IMAPISup, 0x0002030F, 0, 0);
+DEFINE_OLEGUID(IID_IMSProvider, 0x00020310, 0, 0);
+DEFINE_OLEGUID(IID_IABProvider, 0x00020311, 0, 0);
+DEFINE_OLEGUID(IID_IXPProvider, 0x00020312, 0, 0);
+DEFINE_OLEGUID(IID_IMSLogon, 0x00020313, 0, 0);
+DEFINE_OLEGUID(IID_IABLogon, 0x00020314, 0, 0);
+DEFINE_OLEGUID(IID_IXPLogon, 0x00020315, 0, 0);
+DEFINE_OLEGUID(IID_IMAPITableData, 0x00020316, 0, 0);
+DEFINE_OLEGUID(IID_IMAPISpoolerInit, 0x00020317, 0, 0);
+DEFINE_OLEGUID(IID_IMAPISpoolerSession, 0x00020318, 0, 0);
+DEFINE_OLEGUID(IID_ITNEF, 0x00020319, 0, 0);
+DEFINE_OLEGUID(IID_IMAPIPropData, 0x0002031A, 0, 0);
+DEFINE_OLEGUID(IID_IMAPIControl, 0x0002031B, 0, 0);
+DEFINE_OLEGUID(IID_IProfAdmin, 0x0002031C, 0, 0);
+DEFINE_OLEGUID(IID_IMsgServiceAdmin, 0x0002031D, 0, 0);
+DEFINE_OLEGUID(IID_IMAPISpoolerService, 0x0002031E, 0, 0);
+DEFINE_OLEGUID(IID_IMAPIProgress, 0x0002031F, 0, 0);
+DEFINE_OLEGUID(IID_ISpoolerHook, 0x00020320, 0, 0);
+DEFINE_OLEGUID(IID_IMAPIViewContext, 0x00020321, 0, 0);
+DEFINE_OLEGUID(IID_IMAPIFormMgr, 0x00020322, 0, 0);
+DEFINE_OLEGUID(IID_IEnumMAPIFormProp, 0x00020323, 0, 0);
+DEFINE_OLEGUID(IID_IMAPIFormInfo, 0x00020324, 0, 0);
+DEFINE_OLEGUID(IID_IProviderAdmin, 0x00020325, 0, 0);
+DEFINE_OLEGUID(IID_IMAPIForm, 0x00020327, 0, 0);
+DEFINE_OLEGUID(IID_IPersistMessage, 0x0002032A, 0, 0);
+DEFINE_OLEGUID(IID_IMAPIViewAdviseSink, 0x0002032B, 0, 0);
+DEFINE_OLEGUID(IID_IStreamDocfile, 0x0002032C, 0, 0);
+DEFINE_OLEGUID(IID_IMAPIFormProp, 0x0002032D, 0, 0);
+DEFINE_OLEGUID(IID_IMAPIFormContainer, 0x0002032E, 0, 0);
+DEFINE_OLEGUID(IID_IMAPIFormAdviseSink, 0x0002032F, 0, 0);
+DEFINE_OLEGUID(IID_IStreamTnef, 0x00020330, 0, 0);
+DEFINE_OLEGUID(IID_IMAPIFormFactory, 0x00020350, 0, 0);
+DEFINE_OLEGUID(IID_IMAPIMessageSite, 0x00020370, 0, 0);
+DEFINE_OLEGUID(IID_IMsgServiceAdmin2, 0x00020387, 0, 0);
+DEFINE_OLEGUID(IID_IMessageRaw, 0x0002038A, 0, 0);
+DEFINE_OLEGUID(IID_IMSCapabilities, 0x00020393, 0, 0);
+DEFINE_OLEGUID(IID_IMAPIClientShutdown, 0x00020397, 0, 0);
+DEFINE_OLEGUID(IID_IMAPIProviderShutdown, 0x00020398, 0, 0);
+
+// ---- Property sets and other MAPI GUIDs -------------------------------------
+DEFINE_OLEGUID(PS_MAPI, 0x00020328, 0, 0);
+DEFINE_OLEGUID(PS_PUBLIC_STRINGS, 0x00020329, 0, 0);
+DEFINE_OLEGUID(PS_ROUTING_EMAIL_ADDRESSES, 0x00020380, 0, 0);
+DEFINE_OLEGUID(PS_ROUTING_ADDRTYPE, 0x00020381, 0, 0);
+DEFINE_OLEGUID(PS_ROUTING_DISPLAY_NAME, 0x00020382, 0, 0);
+DEFINE_OLEGUID(PS_ROUTING_ENTRYID, 0x00020383, 0, 0);
+DEFINE_OLEGUID(PS_ROUTING_SEARCH_KEY, 0x00020384, 0, 0);
+DEFINE_OLEGUID(MUID_PROFILE_INSTANCE, 0x00020385, 0, 0);
+DEFINE_OLEGUID(PS_INTERNET_HEADERS, 0x00020386, 0, 0);
+// Outlook's named-property sets (mapi-constants.md, "Definitions for namespaces").
+DEFINE_OLEGUID(PSETID_Appointment, 0x00062002, 0, 0);
+DEFINE_OLEGUID(PSETID_Task, 0x00062003, 0, 0);
+DEFINE_OLEGUID(PSETID_Address, 0x00062004, 0, 0);
+DEFINE_OLEGUID(PSETID_Common, 0x00062008, 0, 0);
+DEFINE_OLEGUID(PSETID_Log, 0x0006200A, 0, 0);
+DEFINE_GUID(PSETID_Meeting, 0x6ED8DA90, 0x450B, 0x101B, 0x98, 0xDA, 0x00, 0xAA, 0x00, 0x3F, 0x13, 0x05);
+
+#endif  // PSTKIT_MAPI_MAPIGUID_H
