@@ -422,7 +422,8 @@ typedef struct PSTKIT_MAPI_MAY_ALIAS _SRowSet {
         SRow aRow[_crow];          \
     } _name
 
-// mapierror.md
+// mapierror.md prints LPSTR; the strings are Unicode when GetLastError was
+// called with MAPI_UNICODE, so they are LPTSTR as in other TCHAR parameters.
 typedef struct _MAPIERROR {
     ULONG ulVersion;
     LPTSTR lpszError;

@@ -57,15 +57,6 @@
 #ifndef VOID
 #define VOID void
 #endif
-#ifndef IN
-#define IN
-#endif
-#ifndef OUT
-#define OUT
-#endif
-#ifndef OPTIONAL
-#define OPTIONAL
-#endif
 
 // ---- Integer types ([MS-DTYP] 2.2) ----------------------------------------
 typedef uint8_t BYTE;
