@@ -1335,3 +1335,83 @@ TEST(LtpCorpus, SweepOst4k) { sweep_file("pst-extractor-npm/pstextractortest@out
 
 }  // namespace
 }  // namespace pstkit::ltp
+
+// A node whose data blocks cannot be read, counting the attempts; its
+// subnodes are a memory node's, except one that is such a node itself.
+class UnreadableBlocksNode final : public ndb::Node {
+ public:
+  UnreadableBlocksNode(ndb::Nid nid, uint64_t size, int* reads) : nid_(nid), size_(size), reads_(reads) {}
+  ndb::Nid id() const override { return nid_; }
+  uint64_t size() const override { return size_; }
+  size_t block_count() const override { return 1; }
+  Result<SharedBytes> block(size_t) const override {
+    ++*reads_;
+    return Status::corrupt("block", 0x1000, "unreadable");
+  }
+  Result<std::unique_ptr<ndb::Node>> subnode(ndb::Nid nid) const override {
+    return Status::not_found("subnode " + hex(nid));
+  }
+  Result<std::vector<ndb::SubnodeEntry>> subnodes() const override { return std::vector<ndb::SubnodeEntry>{}; }
+
+ private:
+  ndb::Nid nid_;
+  uint64_t size_;
+  int* reads_;
+};
+
+class WithUnreadableSubnode final : public ndb::Node {
+ public:
+  WithUnreadableSubnode(std::shared_ptr<const ndb::Node> base, ndb::Nid unreadable, uint64_t size, int* reads)
+      : base_(std::move(base)), unreadable_(unreadable), size_(size), reads_(reads) {}
+  ndb::Nid id() const override { return base_->id(); }
+  uint64_t size() const override { return base_->size(); }
+  size_t block_count() const override { return base_->block_count(); }
+  Result<SharedBytes> block(size_t i) const override { return base_->block(i); }
+  Result<std::unique_ptr<ndb::Node>> subnode(ndb::Nid nid) const override {
+    if (nid == unreadable_) return std::unique_ptr<ndb::Node>(new UnreadableBlocksNode(nid, size_, reads_));
+    return base_->subnode(nid);
+  }
+  Result<std::vector<ndb::SubnodeEntry>> subnodes() const override { return base_->subnodes(); }
+
+ private:
+  std::shared_ptr<const ndb::Node> base_;
+  ndb::Nid unreadable_;
+  uint64_t size_;
+  int* reads_;
+};
+
+TEST(PropertyContextDamage, ShallowCheckOpensSubnodeValuesWithoutReadingThem) {
+  HeapBuilder hb(kClientPropertyContext);
+  const Hid four = hb.add(le32(7));
+  add_pc_bth(hb, {
+                     {0x0001, kPtypInteger32, 5},
+                     {0x0002, kPtypInteger64, four},  // 8-byte type, 4-byte item
+                     {0x0003, kPtypBinary, 0x41},     // blocks unreadable: not read
+                     {0x0004, kPtypBinary, 0x4321},   // subnode absent
+                     {0x0005, kPtypInteger64, 0x61},  // 8-byte type, 4-byte subnode
+                     {0x0006, kPtypBinary, 0x81},     // over the value limit
+                     {0x0007, kPtypString, 0xA1},     // fine
+                 });
+  int reads = 0;
+  auto base = memory_node(1, hb.build(), {{0x61, {le32(1)}}, {0x81, {Bytes(5000, 1)}}, {0xA1, {utf16(u"hi")}}});
+  auto node = std::make_shared<const WithUnreadableSubnode>(base, 0x41, 100, &reads);
+  Options options;
+  options.max_value_bytes = 4096;
+  auto pc = PropertyContext::open(node, options);
+  ASSERT_TRUE(pc.is_ok()) << pc.status().message();
+
+  std::vector<Status> deep;
+  pc->all_readable(&deep);
+  EXPECT_EQ(deep.size(), 5u);  // 0x2, 0x3, 0x4, 0x5, 0x6
+  EXPECT_EQ(reads, 1);
+
+  std::vector<Status> shallow;
+  pc->check_values_shallow(&shallow);
+  EXPECT_EQ(reads, 1) << "a subnode's data blocks were read";
+  ASSERT_EQ(shallow.size(), 4u);  // all but the unreadable blocks of 0x41
+  EXPECT_EQ(shallow[0].structure(), "PC value");
+  EXPECT_NE(shallow[1].message().find("0x4321"), std::string::npos) << shallow[1].message();
+  EXPECT_EQ(shallow[2].structure(), "PC value");
+  EXPECT_NE(shallow[2].message().find("4 bytes, expected 8"), std::string::npos) << shallow[2].message();
+  EXPECT_EQ(shallow[3].code(), Code::kUnsupported);
+}

@@ -177,6 +177,12 @@ class PropertyContext {
   // Every readable value (same total limit); problems are appended to
   // errors when given.
   std::vector<PropValue> all_readable(std::vector<Status>* errors = nullptr) const;
+  // The problems all_readable would find, except that a value held in a
+  // subnode (MS-PST 2.3.3.3) is only opened: its subnode and data tree must
+  // load and its size fit the limits and its type, but its data blocks are
+  // not read. For callers that know those blocks are sound: check verifies
+  // every block's CRC on its own; a rebuild wrote them from blocks it read.
+  void check_values_shallow(std::vector<Status>* errors) const;
 
   // The value as a node, for streaming large values (attachment data):
   // a subnode-held value is that subnode, a PtypObject value the subnode it
@@ -187,7 +193,8 @@ class PropertyContext {
   PropertyContext(Heap heap, std::vector<Entry> entries)
       : heap_(std::move(heap)), entries_(std::move(entries)) {}
   const Entry* find_entry(uint16_t prop_id) const;
-  Status charge(const PropValue& v, uint64_t& total) const;
+  Status charge(const PropValue& v, uint64_t& total) const { return charge(v.data.size(), total); }
+  Status charge(uint64_t bytes, uint64_t& total) const;
   Result<PropValue> read(const Entry& e) const;
 
   Heap heap_;

@@ -26,7 +26,8 @@ Status report(FindingSink* sink, const ndb::BlockEntry& e, std::vector<Problem>&
 
 }  // namespace
 
-Result<Bytes> read_verified_block(const Context& c, const ndb::BlockEntry& e, FindingSink* sink) {
+Result<Bytes> read_verified_block(const Context& c, const ndb::BlockEntry& e, FindingSink* sink, bool decode,
+                                  const RawRead* read_bytes) {
   const ndb::Header& h = c.header;
   std::vector<Problem> problems;
   const uint32_t max_data = h.max_block_size - h.block_trailer_size;
@@ -51,7 +52,8 @@ Result<Bytes> read_verified_block(const Context& c, const ndb::BlockEntry& e, Fi
     return report(sink, e, problems);
   }
   Bytes raw(disk);
-  Status read = c.db.read_raw(e.offset, raw.size(), raw.data());
+  Status read = read_bytes != nullptr ? (*read_bytes)(e.offset, raw.size(), raw.data())
+                                      : c.db.read_raw(e.offset, raw.size(), raw.data());
   if (!read.is_ok()) {
     problems.push_back({Issue::kBlockOutOfFile, e.offset, name + ": " + read.message()});
     return report(sink, e, problems);
@@ -82,6 +84,9 @@ Result<Bytes> read_verified_block(const Context& c, const ndb::BlockEntry& e, Fi
   if (!problems.empty()) return report(sink, e, problems);
 
   raw.resize(e.stored_size);
+  const bool compressed = h.format == ndb::FileFormat::kUnicode4k && e.inflated_size != e.stored_size;
+  // Verification alone needs no decoding, unless the block must inflate.
+  if (!decode && !compressed) return raw;
   // MS-PST 5: only external (data) blocks are encoded.
   if (!ndb::bid_is_internal(e.bid)) {
     if (h.crypt == ndb::CryptMethod::kPermute) {
@@ -90,7 +95,7 @@ Result<Bytes> read_verified_block(const Context& c, const ndb::BlockEntry& e, Fi
       ndb::code_cyclic(raw.data(), raw.size(), uint32_t(e.bid));
     }
   }
-  if (h.format == ndb::FileFormat::kUnicode4k && e.inflated_size != e.stored_size) {
+  if (compressed) {
     // libpff PFF format: 4K-page OST blocks may be zlib streams.
     if (e.inflated_size > max_data) {
       problems.push_back({Issue::kBlockInflate, e.offset,

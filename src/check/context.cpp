@@ -65,6 +65,10 @@ Result<Context::SubnodeList> Context::subnode_tree(ndb::Bid bid) const {
   PSTKIT_ASSIGN_OR_RETURN(auto entries,
                           ndb::load_subnode_tree(header, bid, [this](ndb::Bid b) { return read_block(b); }));
   auto shared = std::make_shared<const std::vector<ndb::SubnodeEntry>>(std::move(entries));
+  // Nodes that share a tree are mostly checked one after the other (copies
+  // side by side in the NBT); a bounded cache keeps memory flat in the
+  // number of nodes.
+  if (subnode_trees_.size() >= kSubnodeTreesCached) subnode_trees_.clear();
   subnode_trees_.emplace(key, shared);
   return SubnodeList(shared);
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -114,13 +115,19 @@ struct Context {
  private:
   mutable ndb::LruCache<Bytes> block_cache;
   mutable uint64_t decoded_bytes_ = 0;
+  static constexpr size_t kSubnodeTreesCached = 4096;
   mutable std::unordered_map<ndb::Bid, SubnodeList> subnode_trees_;
 };
 
 // Reads the block a BBT entry describes and verifies it (bounds, trailer,
 // signature, CRC, inflation); decrypts and inflates it. Each problem is
 // added to sink when one is given; any problem makes the result an error.
-Result<Bytes> read_verified_block(const Context& c, const ndb::BlockEntry& e, FindingSink* sink);
+// With decode false the bytes are only verified: what is returned is the
+// stored data, still encoded (unless it had to be inflated). read, when
+// given, reads the block's bytes instead of the database's read_raw.
+using RawRead = std::function<Status(uint64_t offset, size_t len, uint8_t* out)>;
+Result<Bytes> read_verified_block(const Context& c, const ndb::BlockEntry& e, FindingSink* sink,
+                                  bool decode = true, const RawRead* read = nullptr);
 
 // A node whose blocks come from Context::read_block, so the LTP pass does
 // not depend on the database's own B-tree lookups.

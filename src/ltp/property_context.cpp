@@ -103,8 +103,8 @@ Result<PropValue> PropertyContext::get(uint16_t prop_id) const {
 // Many records may name the same large heap item; the values read together
 // are held to max_value_bytes in total so a small PC cannot fan out into
 // gigabytes.
-Status PropertyContext::charge(const PropValue& v, uint64_t& total) const {
-  total += v.data.size();
+Status PropertyContext::charge(uint64_t bytes, uint64_t& total) const {
+  total += bytes;
   if (total > heap_.options().max_value_bytes) {
     return Status::unsupported("node " + hex(heap_.nid()) + ": property values exceed " +
                                std::to_string(heap_.options().max_value_bytes) + " bytes in total");
@@ -138,6 +138,41 @@ std::vector<PropValue> PropertyContext::all_readable(std::vector<Status>* errors
     }
   }
   return out;
+}
+
+void PropertyContext::check_values_shallow(std::vector<Status>* errors) const {
+  const uint64_t max = heap_.options().max_value_bytes;
+  uint64_t total = 0;
+  for (const Entry& e : entries_) {
+    const size_t fixed = is_multi_valued(e.type) ? 0 : fixed_type_size(e.type);
+    const bool in_subnode = is_known_type(e.type) && e.type != kPtypNull && e.type != kPtypUnspecified &&
+                            !(fixed != 0 && fixed <= 4) && e.value != 0 && !hnid_is_hid(e.value);
+    Status s;
+    if (!in_subnode) {
+      auto v = read(e);
+      s = v.is_ok() ? charge(*v, total) : v.status();
+    } else if (auto sub = heap_.node().subnode(e.value); !sub.is_ok()) {
+      // The same errors read_hnid gives.
+      s = sub.status()
+              .with_context("node " + hex(heap_.nid()) + " value subnode " + hex(e.value))
+              .with_context(describe(heap_.nid(), e));
+    } else if (!*sub) {
+      s = Status::corrupt("subnode", Status::kNoOffset,
+                          "node " + hex(heap_.nid()) + ": subnode " + hex(e.value) + " missing")
+              .with_context(describe(heap_.nid(), e));
+    } else if (const uint64_t size = (*sub)->size(); size > max) {
+      s = Status::unsupported("node " + hex((*sub)->id()) + " data of " + std::to_string(size) +
+                              " bytes exceeds the limit of " + std::to_string(max))
+              .with_context(describe(heap_.nid(), e));
+    } else if (fixed != 0 && size != fixed) {
+      s = Status::corrupt("PC value", Status::kNoOffset,
+                          describe(heap_.nid(), e) + ": " + std::to_string(size) + " bytes, expected " +
+                              std::to_string(fixed));
+    } else {
+      s = charge(size, total);
+    }
+    if (!s.is_ok() && errors != nullptr) errors->push_back(s);
+  }
 }
 
 Result<std::unique_ptr<ndb::Node>> PropertyContext::open_value_node(uint16_t prop_id) const {

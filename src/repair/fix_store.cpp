@@ -448,14 +448,22 @@ Status StoreFixer::fix_object_pcs() {
 }
 
 Result<bool> StoreFixer::mend_pc(Nid nid, Nid parent, const ltp::PropertyContext& pc, const char* structure) {
+  const auto damage = [](std::vector<Status>& errors) {
+    errors.erase(std::remove_if(errors.begin(), errors.end(),
+                                [](const Status& s) { return s.code() == Code::kUnsupported; }),
+                 errors.end());
+  };
+  // Values in subnodes are only opened first (copy_nodes copied a
+  // subnode's blocks whole or left it out); all are read only to rebuild.
   std::vector<Status> errors;
-  std::vector<PropValue> values = pc.all_readable(&errors);
-  errors.erase(std::remove_if(errors.begin(), errors.end(),
-                              [](const Status& s) { return s.code() == Code::kUnsupported; }),
-               errors.end());
+  pc.check_values_shallow(&errors);
+  damage(errors);
   auto bth = ltp::Bth::open(pc.heap(), pc.heap().user_root());
   Status order = bth ? bth->validate() : bth.status();
   if (errors.empty() && order.is_ok()) return false;
+  errors.clear();
+  std::vector<PropValue> values = pc.all_readable(&errors);
+  damage(errors);
   for (const Status& e : errors) {
     note("PROPERTY_DROPPED", structure, nid, "value unreadable (" + e.message() + "): left out");
   }
