@@ -1333,8 +1333,6 @@ TEST(LtpCorpus, SweepOst) { sweep_file("aspose-net/SampleOstFile.ost", 100, 100)
 // 4 KiB-page OST (wVer 36): large heap blocks, 4K HID layout.
 TEST(LtpCorpus, SweepOst4k) { sweep_file("pst-extractor-npm/pstextractortest@outlook.com.ost", 200, 150); }
 
-}  // namespace
-}  // namespace pstkit::ltp
 
 // A node whose data blocks cannot be read, counting the attempts; its
 // subnodes are a memory node's, except one that is such a node itself.
@@ -1415,3 +1413,6 @@ TEST(PropertyContextDamage, ShallowCheckOpensSubnodeValuesWithoutReadingThem) {
   EXPECT_NE(shallow[2].message().find("4 bytes, expected 8"), std::string::npos) << shallow[2].message();
   EXPECT_EQ(shallow[3].code(), Code::kUnsupported);
 }
+
+}  // namespace
+}  // namespace pstkit::ltp
