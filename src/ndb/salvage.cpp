@@ -146,6 +146,8 @@ class SalvagedDatabase final : public BlockDatabase {
     return Status::not_found("block " + hex(bid) + " was not salvaged");
   }
 
+  bool index_may_be_incomplete() const override { return roots_inferred_ || !lost_nodes_.empty(); }
+
   // Unlike the B-tree database, these step over unreadable pages: what is
   // under them comes from the salvaged entries.
   Status for_each_node(const std::function<bool(const NodeEntry&)>& visit) const override {
@@ -246,7 +248,7 @@ Status SalvagedDatabase::scan(const SalvageOptions& options, SalvageReport& repo
       } else {
         alternates_.push_back(b);
       }
-    } else if (known.status().code() != Code::kNotFound || options.include_deleted) {
+    } else if (known.status().code() != Code::kNotFound || options.include_deleted || roots_inferred_) {
       extra_blocks_.push_back(b);
     } else {
       ++report.unreferenced_blocks;
