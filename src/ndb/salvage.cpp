@@ -146,7 +146,7 @@ class SalvagedDatabase final : public BlockDatabase {
     return Status::not_found("block " + hex(bid) + " was not salvaged");
   }
 
-  bool index_may_be_incomplete() const override { return roots_inferred_ || !lost_nodes_.empty(); }
+  bool index_may_be_incomplete() const override { return guess_partial_ || !lost_nodes_.empty(); }
 
   // Unlike the B-tree database, these step over unreadable pages: what is
   // under them comes from the salvaged entries.
@@ -188,7 +188,7 @@ class SalvagedDatabase final : public BlockDatabase {
   // does not list was deleted by the time the page was written.
   struct PageSpan {
     Bid bid = 0;
-    Nid first = 0, last = 0;
+    uint64_t first = 0, last = 0;
   };
   Status scan(const SalvageOptions& options, SalvageReport& report, std::vector<NodeCandidate>& candidates,
               std::vector<PageSpan>& spans);
@@ -207,6 +207,7 @@ class SalvagedDatabase final : public BlockDatabase {
   // trees are damaged or guessed (find_block's last resort, never listed).
   std::vector<BlockEntry> loose_blocks_;
   bool roots_inferred_ = false;
+  bool guess_partial_ = false;  // roots_inferred_, and the guessed trees disagree
 };
 
 // Whether the scan's entries for nid are wanted: under an unreadable NBT
@@ -214,7 +215,7 @@ class SalvagedDatabase final : public BlockDatabase {
 // NID the tree does not have.
 bool SalvagedDatabase::wanted_from_scan(const SalvageOptions& options, Nid nid) const {
   if (in_any(lost_nodes_, nid)) return true;
-  return (options.include_deleted || roots_inferred_) && !trees_.find_node(nid);
+  return (options.include_deleted || guess_partial_) && !trees_.find_node(nid);
 }
 
 // An entry of a page whose CRC fails is used only if it reads as a real one
@@ -238,6 +239,7 @@ bool SalvagedDatabase::entry_is_sane(const NodeEntry& e) const {
 Status SalvagedDatabase::scan(const SalvageOptions& options, SalvageReport& report,
                               std::vector<NodeCandidate>& candidates, std::vector<PageSpan>& spans) {
   const bool keep_loose = roots_inferred_ || !lost_nodes_.empty() || !lost_blocks_.empty();
+  std::vector<BlockEntry> guessed_tree_lacks;
   auto on_block = [&](const BlockEntry& b, ByteView) {
     const Bid key = bid_key(b.bid);
     if (in_any(lost_blocks_, key)) {
@@ -248,8 +250,10 @@ Status SalvagedDatabase::scan(const SalvageOptions& options, SalvageReport& repo
       } else {
         alternates_.push_back(b);
       }
-    } else if (known.status().code() != Code::kNotFound || options.include_deleted || roots_inferred_) {
+    } else if (known.status().code() != Code::kNotFound || options.include_deleted) {
       extra_blocks_.push_back(b);
+    } else if (guess_partial_) {
+      guessed_tree_lacks.push_back(b);
     } else {
       ++report.unreferenced_blocks;
       if (keep_loose) loose_blocks_.push_back(b);
@@ -263,8 +267,17 @@ Status SalvagedDatabase::scan(const SalvageOptions& options, SalvageReport& repo
       if (wanted_from_scan(options, n.nid)) candidates.push_back({page_bid, intact, n});
     }
   };
+  std::vector<PageSpan> bbt_spans;
+  std::vector<std::pair<Bid, Bid>> bbt_listed;  // (block, BBT page listing it), guessed roots only
   auto on_page = [&](const BTreePage& page) {
-    if (page.trailer.ptype != kPageNbt || page.level != 0) return;
+    if (page.level != 0) return;
+    if (page.trailer.ptype == kPageBbt) {
+      if (!page.blocks.empty()) {
+        bbt_spans.push_back({bid_key(page.trailer.bid), bid_key(page.blocks.front().bid), bid_key(page.blocks.back().bid)});
+        for (const BlockEntry& b : page.blocks) bbt_listed.emplace_back(bid_key(b.bid), bid_key(page.trailer.bid));
+      }
+      return;
+    }
     ++report.nbt_pages_found;
     add_page(page, true);
   };
@@ -273,8 +286,29 @@ Status SalvagedDatabase::scan(const SalvageOptions& options, SalvageReport& repo
     ++report.nbt_pages_crc_failed;
     add_page(page, false);
   };
-  PSTKIT_RETURN_IF_ERROR(scan_file(*src_, header_, src_->size(), false, on_block, on_page, on_crc_failed));
+  PSTKIT_RETURN_IF_ERROR(scan_file(*src_, header_, src_->size(), guess_partial_, on_block, on_page, on_crc_failed));
   report.bytes_scanned = src_->size();
+  // With guessed roots, an intact block the guessed BBT lacks is live unless
+  // a BBT leaf spans its BID without listing it: BIDs only grow, so such a
+  // page was written after the block, which had been freed by then.
+  std::sort(bbt_listed.begin(), bbt_listed.end());
+  for (const BlockEntry& b : guessed_tree_lacks) {
+    const Bid key = bid_key(b.bid);
+    Bid newest_listing = 0;
+    for (auto it = std::lower_bound(bbt_listed.begin(), bbt_listed.end(), std::make_pair(key, Bid{0}));
+         it != bbt_listed.end() && it->first == key; ++it) {
+      newest_listing = std::max(newest_listing, it->second);
+    }
+    const bool freed = std::any_of(bbt_spans.begin(), bbt_spans.end(), [&](const PageSpan& p) {
+      return p.bid > newest_listing && p.first <= key && key <= p.last;
+    });
+    if (!freed) {
+      extra_blocks_.push_back(b);
+    } else {
+      ++report.unreferenced_blocks;
+      loose_blocks_.push_back(b);
+    }
+  }
   return Status::ok();
 }
 
@@ -333,6 +367,27 @@ Status SalvagedDatabase::build(const SalvageOptions& options, SalvageReport& rep
         lost_blocks_.push_back(r);
         report.tree_errors.push_back(why.message());
       });
+
+  // Guessed roots name the last commit's trees when the newest root pages
+  // survived (a zeroed header): then the trees agree, and what they lack was
+  // freed. They name an older or partial tree when the newest pages are gone
+  // (a file cut short): then nodes name blocks the BBT does not have, or the
+  // NBT lacks the message store or root folder every store has (MS-PST 2.4.1).
+  if (roots_inferred_) {
+    bool consistent = lost_nodes_.empty() && lost_blocks_.empty() && trees_.find_node(kNidMessageStore).is_ok() &&
+                      trees_.find_node(kNidRootFolder).is_ok();
+    if (consistent) {
+      trees_.walk_tolerant(
+          kPageNbt,
+          [&](const BTreePage& p) {
+            for (const NodeEntry& n : p.nodes) {
+              if (consistent && n.data_bid != 0 && !trees_.find_block(n.data_bid)) consistent = false;
+            }
+          },
+          [](const KeyRange&, const Status&) {});
+    }
+    guess_partial_ = !consistent;
+  }
 
   std::vector<NodeCandidate> candidates;
   std::vector<PageSpan> spans;
