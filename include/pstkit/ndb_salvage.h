@@ -18,9 +18,11 @@
 //     that a newer intact page spans without listing was deleted since.
 // Entries of stale NBT pages outside those ranges are nodes that were
 // deleted; they come back only with SalvageOptions::include_deleted. When
-// the header is inferred (open_salvaged_inferring) its roots are a guess
-// that may name an old or partial tree, so every NID that tree lacks is
-// taken from the scan as above.
+// the header is inferred (open_salvaged_inferring) its roots are a guess;
+// if the guessed trees disagree (nodes naming blocks the BBT lacks, no
+// message store or root folder) they are an old or partial tree, and every
+// NID and intact block they lack is taken from the scan (a block a newer
+// BBT leaf spans without listing stays freed).
 //
 // Memory: lookups go through the B-trees wherever they are readable (a
 // bounded page cache); only entries under unreadable pages, other copies of
