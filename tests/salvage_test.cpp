@@ -231,7 +231,7 @@ TEST_P(SalvageTest, DestroyedLeafLosesOnlyItsOwnNodes) {
   ASSERT_NE(ref.ib, header_.nbt_root.ib) << "the NBT should have more than one level";
   for (const auto& n : page.nodes) ASSERT_EQ(ndb::nid_type(n.nid), ndb::kNidTypeNormalMessage);
   ASSERT_FALSE(page.nodes.empty());
-  overwrite(ref.ib + 8, 32, 0x5A);  // inside the entries: the page CRC fails
+  overwrite(ref.ib, header_.page_size, 0);  // the whole page: nothing of it can be read
   ndb::SalvageReport report;
   auto db = salvage(&report);
   ASSERT_TRUE(db);
@@ -257,6 +257,82 @@ TEST_P(SalvageTest, DestroyedLeafLosesOnlyItsOwnNodes) {
     }
   }
   EXPECT_GT(lost_messages, 0u);
+}
+
+// A leaf whose CRC fails because a few bytes flipped is still the newest
+// copy of its entries: those that read as real entries (blocks known,
+// parent a folder) are used; the damaged one is left out.
+TEST_P(SalvageTest, LeafWithBadCrcKeepsItsSaneEntries) {
+  ndb::Bref ref;
+  ndb::BTreePage page;
+  ASSERT_NO_FATAL_FAILURE(last_nbt_leaf(&ref, &page));
+  ASSERT_GE(page.nodes.size(), 3u);
+  // The first entry's bidData (MS-PST 2.2.2.7.7.4: after the NID, 4 bytes in
+  // ANSI, 8 in Unicode) becomes a BID no block has.
+  const bool ansi = GetParam() == ndb::FileFormat::kAnsi;
+  overwrite(ref.ib + (ansi ? 4 : 8), 4, 0x5A);
+  ndb::SalvageReport report;
+  auto db = salvage(&report);
+  ASSERT_TRUE(db);
+  ASSERT_EQ(report.tree_errors.size(), 1u);
+  EXPECT_NE(report.tree_errors[0].find("CRC"), std::string::npos) << report.tree_errors[0];
+  EXPECT_EQ(report.nbt_pages_crc_failed, 1u);
+  EXPECT_EQ(report.nodes_from_scan, page.nodes.size() - 1);
+  const Nid damaged = page.nodes.front().nid;
+  for (const auto& [nid, e] : nodes_) {
+    auto got = db->find_node(nid);
+    ASSERT_EQ(got.is_ok(), nid != damaged) << pstkit::hex(nid);
+    if (got) {
+      EXPECT_EQ(got->data_bid, e.data_bid);
+      EXPECT_EQ(got->subnode_bid, e.subnode_bid);
+      EXPECT_EQ(got->parent_nid, e.parent_nid);
+    }
+  }
+  auto got = read_subjects(std::move(db));
+  for (const auto& [nid, subject] : subjects_) {
+    if (nid == damaged) {
+      EXPECT_NE(got[nid].find("unreadable"), std::string::npos) << got[nid];
+    } else {
+      EXPECT_EQ(got[nid], subject) << pstkit::hex(nid);
+    }
+  }
+}
+
+// A file cut short loses its header's roots; the roots inferred from the
+// file are the newest pages no other page names, which may be a partial tree
+// (here: a lone copy of one leaf, newer than every other page, as when the
+// branch pages that named the newest leaves lay past the cut). The nodes of
+// the other intact leaves must still come from the scan.
+TEST_P(SalvageTest, InferredRootNamingAPartialTreeLosesNothing) {
+  ndb::Bref ref;
+  ndb::BTreePage page;
+  ASSERT_NO_FATAL_FAILURE(last_nbt_leaf(&ref, &page));
+  Bytes leaf = read_bytes(ref.ib, header_.page_size);
+  const size_t trailer = header_.page_size - header_.page_trailer_size;
+  const ndb::Bid newest = header_.bid_next_p + 16;
+  if (GetParam() == ndb::FileFormat::kAnsi) {
+    for (int i = 0; i < 4; ++i) leaf[trailer + 4 + i] = uint8_t(newest >> (8 * i));
+  } else {
+    for (int i = 0; i < 8; ++i) leaf[trailer + 8 + i] = uint8_t(newest >> (8 * i));
+  }
+  const uint64_t at = append_resigned(leaf, trailer + 2, newest);
+  ASSERT_EQ(at % header_.page_size, 0u);
+  overwrite(0, 512, 0);  // the header is gone: the roots are inferred
+  ndb::SalvageReport report;
+  ndb::HeaderInference inference;
+  auto db = ndb::open_salvaged_inferring(path_, {}, {}, &report, &inference);
+  ASSERT_TRUE(db.is_ok()) << db.status().message();
+  ASSERT_TRUE(inference.inferred);
+  ASSERT_EQ(inference.nbt_root.ib, at) << "the appended leaf should be taken as the NBT root";
+  for (const auto& [nid, e] : nodes_) {
+    auto got = (*db)->find_node(nid);
+    ASSERT_TRUE(got.is_ok()) << pstkit::hex(nid) << ": " << got.status().message();
+    EXPECT_EQ(got->data_bid, e.data_bid) << pstkit::hex(nid);
+  }
+  size_t listed = 0;
+  ASSERT_TRUE((*db)->for_each_node([&](const ndb::NodeEntry&) { return ++listed, true; }).is_ok());
+  EXPECT_EQ(listed, nodes_.size());
+  EXPECT_EQ(read_subjects(std::move(*db)), subjects_);
 }
 
 TEST_P(SalvageTest, DamagedBlockIsNamedAndTheRestReads) {

@@ -226,6 +226,11 @@ class Database {
   virtual Result<std::unique_ptr<Node>> open_node(Nid nid) const = 0;
   // Node from explicit data/subnode BIDs (used for subnodes and by check).
   virtual Result<std::unique_ptr<Node>> open_node(Nid nid, Bid data_bid, Bid subnode_bid) const = 0;
+
+  // Whether nodes may exist in the file that for_each_node does not list
+  // (a salvaged index whose NBT is damaged or whose roots were inferred):
+  // repair then looks for them by their blocks.
+  virtual bool index_may_be_incomplete() const { return false; }
 };
 
 // MS-PST 5.1 permutative ("compressible") and 5.2 cyclic encodings, in place.

@@ -12,9 +12,17 @@
 //     the BBT is unreadable or points at a damaged copy;
 //   - nodes: every NBT entry reachable through readable pages, plus, for the
 //     key ranges under unreadable pages, the entries of NBT leaf pages found
-//     by the scan (the newest page, by page BID, wins for each NID).
+//     by the scan: for each NID the newest (by page BID) whose blocks can be
+//     found. A leaf page whose CRC fails still gives the entries that read
+//     as real ones (node type, known blocks, a folder or no parent). An entry
+//     that a newer intact page spans without listing was deleted since.
 // Entries of stale NBT pages outside those ranges are nodes that were
-// deleted; they come back only with SalvageOptions::include_deleted.
+// deleted; they come back only with SalvageOptions::include_deleted. When
+// the header is inferred (open_salvaged_inferring) its roots are a guess;
+// if the guessed trees disagree (nodes naming blocks the BBT lacks, no
+// message store or root folder) they are an old or partial tree, and every
+// NID and intact block they lack is taken from the scan (a block a newer
+// BBT leaf spans without listing stays freed).
 //
 // Memory: lookups go through the B-trees wherever they are readable (a
 // bounded page cache); only entries under unreadable pages, other copies of
@@ -45,11 +53,14 @@ struct SalvageReport {
   size_t nodes_from_tree = 0;      // NBT entries read through the tree
   size_t nodes_from_scan = 0;      // added from NBT leaf pages found by the scan
   size_t nbt_pages_found = 0;      // intact NBT leaf pages seen by the scan (stale ones too)
+  size_t nbt_pages_crc_failed = 0; // NBT leaf pages whose CRC fails: their sane entries are used
   size_t blocks_from_tree = 0;     // BBT entries whose block is intact where the BBT says
   size_t blocks_relocated = 0;     // BBT entries whose copy is damaged but another intact copy exists
   size_t blocks_from_scan = 0;     // intact blocks under unreadable BBT pages (or deleted, on request)
   size_t damaged_blocks = 0;       // BBT entries with no intact copy anywhere
-  size_t unreferenced_blocks = 0;  // intact blocks no BBT entry names (freed space), left out
+  size_t unreferenced_blocks = 0;  // intact blocks no BBT entry names (freed space): not listed, but
+                                   // found for a scanned node entry that names one when the trees
+                                   // are damaged or their roots inferred
   bool tree_intact() const { return tree_errors.empty(); }
 };
 

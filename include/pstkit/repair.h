@@ -52,6 +52,8 @@ inline constexpr uint64_t kNone = ~uint64_t{0};
 //   FOLDER_RECREATED     a folder whose node is lost but whose children survive, recreated
 //                        ("Folder 0x...") under Lost and Found
 //   ORPHAN_MOVED         an item whose parent is missing or not a folder: moved to Lost and Found
+//   ORPHAN_ADOPTED       a message whose NBT entry is lost, found by its blocks: back with its
+//                        id and folder when a contents-table row names it, else in Lost and Found
 //   DELETED_RECOVERED    a deleted item found in stale pages (--deleted): put in Recovered Deleted Items
 //   TABLE_REBUILT        a hierarchy/contents/associated-contents table rewritten from the objects present
 //   COUNTS_FIXED         PidTagContentCount/ContentUnreadCount/Subfolders recomputed

@@ -59,11 +59,14 @@ void merge_visit(const BTreeReader& trees, uint8_t type, const std::vector<Entry
 
 // One pass over [0, limit) of src as a file of h's format: on_block for
 // every intact block (trailer signature and CRC hold; data is its stored
-// bytes), on_page for every intact NBT page and, with bbt_pages, BBT page.
+// bytes), on_page for every intact NBT page and, with bbt_pages, BBT page;
+// on_crc_failed (optional) for NBT pages whose trailer (type, signature) holds
+// but whose CRC does not: their entries are worth checking one by one.
 // Memory: one window of kScanChunk bytes.
 Status scan_file(const ByteSource& src, const Header& h, uint64_t limit, bool bbt_pages,
                  const std::function<void(const BlockEntry&, ByteView)>& on_block,
-                 const std::function<void(const BTreePage&)>& on_page) {
+                 const std::function<void(const BTreePage&)>& on_page,
+                 const std::function<void(const BTreePage&)>& on_crc_failed = nullptr) {
   const uint64_t size = std::min(limit, src.size());
   const uint64_t overlap = std::max<uint64_t>(h.max_block_size, h.page_size);
   const uint32_t max_data = h.max_block_size - h.block_trailer_size;
@@ -96,7 +99,12 @@ Status scan_file(const ByteSource& src, const Header& h, uint64_t limit, bool bb
       const PageTrailer pt = read_page_trailer(h, page);
       if (pt.ptype != pt.ptype_repeat || (pt.ptype != kPageNbt && (!bbt_pages || pt.ptype != kPageBbt))) continue;
       auto parsed = parse_btree_page(h, page, p, pt.ptype, pt.bid);
-      if (parsed) on_page(*parsed);
+      if (parsed) {
+        on_page(*parsed);
+      } else if (on_crc_failed && pt.ptype == kPageNbt && page_crc(h, page) != pt.crc) {
+        auto tolerant = parse_btree_page(h, page, p, pt.ptype, pt.bid, PageCheck{false});
+        if (tolerant) on_crc_failed(*tolerant);
+      }
     }
   }
   return Status::ok();
@@ -104,8 +112,10 @@ Status scan_file(const ByteSource& src, const Header& h, uint64_t limit, bool bb
 
 class SalvagedDatabase final : public BlockDatabase {
  public:
-  SalvagedDatabase(std::unique_ptr<ByteSource> src, Header h, const Options& o)
-      : BlockDatabase(std::move(src), h, o), trees_(*src_, header_) {}
+  // roots_inferred: the header was inferred, so its roots are a guess (the
+  // newest pages no other page names) and may name an old or partial tree.
+  SalvagedDatabase(std::unique_ptr<ByteSource> src, Header h, const Options& o, bool roots_inferred)
+      : BlockDatabase(std::move(src), h, o), trees_(*src_, header_), roots_inferred_(roots_inferred) {}
 
   Status build(const SalvageOptions& options, SalvageReport& report);
 
@@ -122,16 +132,21 @@ class SalvagedDatabase final : public BlockDatabase {
   Result<BlockEntry> find_block(Bid bid) const override {
     if (!in_any(lost_blocks_, bid_key(bid))) {
       auto r = trees_.find_block(bid);
-      if (r || extra_blocks_.empty()) return r;
+      if (r || (extra_blocks_.empty() && loose_blocks_.empty())) return r;
     }
     BlockEntry probe;
     probe.bid = bid;
     auto it = std::lower_bound(extra_blocks_.begin(), extra_blocks_.end(), probe, by_bid);
-    if (it == extra_blocks_.end() || bid_key(it->bid) != bid_key(bid)) {
-      return Status::not_found("block " + hex(bid) + " was not salvaged");
-    }
-    return *it;
+    if (it != extra_blocks_.end() && bid_key(it->bid) == bid_key(bid)) return *it;
+    // An intact block the BBT does not name, asked for by a node entry that
+    // only a scanned page gave (the BBT page that named it is damaged or
+    // newer than the guessed root).
+    it = std::lower_bound(loose_blocks_.begin(), loose_blocks_.end(), probe, by_bid);
+    if (it != loose_blocks_.end() && bid_key(it->bid) == bid_key(bid)) return *it;
+    return Status::not_found("block " + hex(bid) + " was not salvaged");
   }
+
+  bool index_may_be_incomplete() const override { return guess_partial_ || !lost_nodes_.empty(); }
 
   // Unlike the B-tree database, these step over unreadable pages: what is
   // under them comes from the salvaged entries.
@@ -163,9 +178,24 @@ class SalvagedDatabase final : public BlockDatabase {
   }
 
  private:
-  // For each candidate NID, the newest entry: the BID of its page and the entry.
-  using NodeCandidates = std::unordered_map<Nid, std::pair<Bid, NodeEntry>>;
-  Status scan(const SalvageOptions& options, SalvageReport& report, NodeCandidates& node_candidates);
+  // An NBT entry found by the scan, with the page that holds it.
+  struct NodeCandidate {
+    Bid page_bid = 0;
+    bool page_intact = true;  // false: the page's CRC fails (entries checked one by one)
+    NodeEntry entry;
+  };
+  // The key span of an intact scanned NBT leaf page: a NID inside it that it
+  // does not list was deleted by the time the page was written.
+  struct PageSpan {
+    Bid bid = 0;
+    uint64_t first = 0, last = 0;
+  };
+  Status scan(const SalvageOptions& options, SalvageReport& report, std::vector<NodeCandidate>& candidates,
+              std::vector<PageSpan>& spans);
+  bool wanted_from_scan(const SalvageOptions& options, Nid nid) const;
+  bool entry_is_sane(const NodeEntry& e) const;
+  void choose_nodes(const SalvageOptions& options, std::vector<NodeCandidate>& candidates,
+                    std::vector<PageSpan>& spans);
 
   BTreeReader trees_;
   std::vector<KeyRange> lost_nodes_;      // NID ranges under unreadable NBT pages
@@ -173,13 +203,43 @@ class SalvagedDatabase final : public BlockDatabase {
   std::vector<NodeEntry> extra_nodes_;    // sorted by nid
   std::vector<BlockEntry> extra_blocks_;  // sorted by bid_key
   std::vector<BlockEntry> alternates_;    // sorted by bid_key; other copies of BBT blocks
+  // Sorted by bid_key: intact blocks no BBT entry names, kept only when the
+  // trees are damaged or guessed (find_block's last resort, never listed).
+  std::vector<BlockEntry> loose_blocks_;
+  bool roots_inferred_ = false;
+  bool guess_partial_ = false;  // roots_inferred_, and the guessed trees disagree
 };
+
+// Whether the scan's entries for nid are wanted: under an unreadable NBT
+// page; or, when deleted nodes are asked for or the roots are a guess, any
+// NID the tree does not have.
+bool SalvagedDatabase::wanted_from_scan(const SalvageOptions& options, Nid nid) const {
+  if (in_any(lost_nodes_, nid)) return true;
+  return (options.include_deleted || guess_partial_) && !trees_.find_node(nid);
+}
+
+// An entry of a page whose CRC fails is used only if it reads as a real one
+// (MS-PST 2.2.2.7.7.4 NBTENTRY): a NID of a node type (not a HID), a data
+// block and (when nonzero) a subnode block that the BBT or the scan knows,
+// and a parent that is none or a folder (MS-PST 2.4.1).
+bool SalvagedDatabase::entry_is_sane(const NodeEntry& e) const {
+  if (nid_type(e.nid) == kNidTypeHid || nid_index(e.nid) == 0) return false;
+  if (e.parent_nid != 0 && nid_type(e.parent_nid) != kNidTypeNormalFolder &&
+      nid_type(e.parent_nid) != kNidTypeSearchFolder) {
+    return false;
+  }
+  if (e.data_bid == 0 || !find_block(e.data_bid)) return false;
+  return e.subnode_bid == 0 || find_block(e.subnode_bid).is_ok();
+}
 
 // One pass over the file. A block is intact when its trailer's signature
 // matches its offset and BID and its CRC matches its data (MS-PST 2.2.2.8.1,
 // 5.3, 5.5); a B-tree page when its trailer does (2.2.2.7.1). Blocks and
 // pages both end on a block_align boundary.
-Status SalvagedDatabase::scan(const SalvageOptions& options, SalvageReport& report, NodeCandidates& node_candidates) {
+Status SalvagedDatabase::scan(const SalvageOptions& options, SalvageReport& report,
+                              std::vector<NodeCandidate>& candidates, std::vector<PageSpan>& spans) {
+  const bool keep_loose = roots_inferred_ || !lost_nodes_.empty() || !lost_blocks_.empty();
+  std::vector<BlockEntry> guessed_tree_lacks;
   auto on_block = [&](const BlockEntry& b, ByteView) {
     const Bid key = bid_key(b.bid);
     if (in_any(lost_blocks_, key)) {
@@ -192,24 +252,105 @@ Status SalvagedDatabase::scan(const SalvageOptions& options, SalvageReport& repo
       }
     } else if (known.status().code() != Code::kNotFound || options.include_deleted) {
       extra_blocks_.push_back(b);
+    } else if (guess_partial_) {
+      guessed_tree_lacks.push_back(b);
     } else {
       ++report.unreferenced_blocks;
+      if (keep_loose) loose_blocks_.push_back(b);
     }
   };
-  auto on_page = [&](const BTreePage& page) {
-    if (page.trailer.ptype != kPageNbt || page.level != 0) return;
-    ++report.nbt_pages_found;
+  auto add_page = [&](const BTreePage& page, bool intact) {
+    if (page.level != 0) return;
+    const Bid page_bid = bid_key(page.trailer.bid);
+    if (intact && !page.nodes.empty()) spans.push_back({page_bid, page.nodes.front().nid, page.nodes.back().nid});
     for (const auto& n : page.nodes) {
-      if (in_any(lost_nodes_, n.nid) || (options.include_deleted && !trees_.find_node(n.nid))) {
-        const Bid page_bid = bid_key(page.trailer.bid);
-        auto [it, fresh] = node_candidates.try_emplace(n.nid, page_bid, n);
-        if (!fresh && it->second.first < page_bid) it->second = {page_bid, n};
+      if (wanted_from_scan(options, n.nid)) candidates.push_back({page_bid, intact, n});
+    }
+  };
+  std::vector<PageSpan> bbt_spans;
+  std::vector<std::pair<Bid, Bid>> bbt_listed;  // (block, BBT page listing it), guessed roots only
+  auto on_page = [&](const BTreePage& page) {
+    if (page.level != 0) return;
+    if (page.trailer.ptype == kPageBbt) {
+      if (!page.blocks.empty()) {
+        bbt_spans.push_back({bid_key(page.trailer.bid), bid_key(page.blocks.front().bid), bid_key(page.blocks.back().bid)});
+        for (const BlockEntry& b : page.blocks) bbt_listed.emplace_back(bid_key(b.bid), bid_key(page.trailer.bid));
+      }
+      return;
+    }
+    ++report.nbt_pages_found;
+    add_page(page, true);
+  };
+  auto on_crc_failed = [&](const BTreePage& page) {
+    if (page.level != 0) return;
+    ++report.nbt_pages_crc_failed;
+    add_page(page, false);
+  };
+  PSTKIT_RETURN_IF_ERROR(scan_file(*src_, header_, src_->size(), guess_partial_, on_block, on_page, on_crc_failed));
+  report.bytes_scanned = src_->size();
+  // With guessed roots, an intact block the guessed BBT lacks is live unless
+  // a BBT leaf spans its BID without listing it: BIDs only grow, so such a
+  // page was written after the block, which had been freed by then.
+  std::sort(bbt_listed.begin(), bbt_listed.end());
+  for (const BlockEntry& b : guessed_tree_lacks) {
+    const Bid key = bid_key(b.bid);
+    Bid newest_listing = 0;
+    for (auto it = std::lower_bound(bbt_listed.begin(), bbt_listed.end(), std::make_pair(key, Bid{0}));
+         it != bbt_listed.end() && it->first == key; ++it) {
+      newest_listing = std::max(newest_listing, it->second);
+    }
+    const bool freed = std::any_of(bbt_spans.begin(), bbt_spans.end(), [&](const PageSpan& p) {
+      return p.bid > newest_listing && p.first <= key && key <= p.last;
+    });
+    if (!freed) {
+      extra_blocks_.push_back(b);
+    } else {
+      ++report.unreferenced_blocks;
+      loose_blocks_.push_back(b);
+    }
+  }
+  return Status::ok();
+}
+
+// For each NID the newest entry (by page BID) whose blocks can be found;
+// failing that, the newest from an intact page (reading it will name what
+// is missing). Entries of pages whose CRC fails count only when sane. Unless
+// deleted nodes are asked for, an entry is dropped when a newer intact page
+// spans its NID without listing it: the node was deleted since.
+void SalvagedDatabase::choose_nodes(const SalvageOptions& options, std::vector<NodeCandidate>& candidates,
+                                    std::vector<PageSpan>& spans) {
+  std::sort(candidates.begin(), candidates.end(), [](const NodeCandidate& a, const NodeCandidate& b) {
+    if (a.entry.nid != b.entry.nid) return a.entry.nid < b.entry.nid;
+    if (a.page_bid != b.page_bid) return a.page_bid > b.page_bid;
+    return a.page_intact > b.page_intact;
+  });
+  std::sort(spans.begin(), spans.end(), [](const PageSpan& a, const PageSpan& b) { return a.bid > b.bid; });
+  for (size_t i = 0; i < candidates.size();) {
+    size_t j = i;
+    while (j < candidates.size() && candidates[j].entry.nid == candidates[i].entry.nid) ++j;
+    const NodeCandidate* chosen = nullptr;
+    for (size_t k = i; k < j && !chosen; ++k) {
+      if (entry_is_sane(candidates[k].entry)) chosen = &candidates[k];
+    }
+    for (size_t k = i; k < j && !chosen; ++k) {
+      if (candidates[k].page_intact) chosen = &candidates[k];
+    }
+    if (chosen && !options.include_deleted) {
+      const Nid nid = chosen->entry.nid;
+      for (const PageSpan& span : spans) {
+        if (span.bid <= chosen->page_bid) break;
+        if (span.first > nid || span.last < nid) continue;
+        const bool lists = std::any_of(candidates.begin() + long(i), candidates.begin() + long(j),
+                                       [&](const NodeCandidate& c) { return c.page_bid == span.bid; });
+        if (!lists) {
+          chosen = nullptr;
+          break;
+        }
       }
     }
-  };
-  PSTKIT_RETURN_IF_ERROR(scan_file(*src_, header_, src_->size(), false, on_block, on_page));
-  report.bytes_scanned = src_->size();
-  return Status::ok();
+    if (chosen) extra_nodes_.push_back(chosen->entry);
+    i = j;
+  }
 }
 
 Status SalvagedDatabase::build(const SalvageOptions& options, SalvageReport& report) {
@@ -227,21 +368,46 @@ Status SalvagedDatabase::build(const SalvageOptions& options, SalvageReport& rep
         report.tree_errors.push_back(why.message());
       });
 
-  NodeCandidates candidates;
-  PSTKIT_RETURN_IF_ERROR(scan(options, report, candidates));
+  // Guessed roots name the last commit's trees when the newest root pages
+  // survived (a zeroed header): then the trees agree, and what they lack was
+  // freed. They name an older or partial tree when the newest pages are gone
+  // (a file cut short): then nodes name blocks the BBT does not have, or the
+  // NBT lacks the message store or root folder every store has (MS-PST 2.4.1).
+  if (roots_inferred_) {
+    bool consistent = lost_nodes_.empty() && lost_blocks_.empty() && trees_.find_node(kNidMessageStore).is_ok() &&
+                      trees_.find_node(kNidRootFolder).is_ok();
+    if (consistent) {
+      trees_.walk_tolerant(
+          kPageNbt,
+          [&](const BTreePage& p) {
+            for (const NodeEntry& n : p.nodes) {
+              if (consistent && n.data_bid != 0 && !trees_.find_block(n.data_bid)) consistent = false;
+            }
+          },
+          [](const KeyRange&, const Status&) {});
+    }
+    guess_partial_ = !consistent;
+  }
 
-  // Nodes: the newest scanned entry (highest page BID) for each NID.
-  extra_nodes_.reserve(candidates.size());
-  for (const auto& c : candidates) extra_nodes_.push_back(c.second.second);
-  std::sort(extra_nodes_.begin(), extra_nodes_.end(), by_nid);
-  report.nodes_from_scan = extra_nodes_.size();
+  std::vector<NodeCandidate> candidates;
+  std::vector<PageSpan> spans;
+  PSTKIT_RETURN_IF_ERROR(scan(options, report, candidates, spans));
 
   // Blocks: one copy per BID (blocks are immutable, so copies agree).
-  std::stable_sort(extra_blocks_.begin(), extra_blocks_.end(), by_bid);
-  extra_blocks_.erase(std::unique(extra_blocks_.begin(), extra_blocks_.end(),
-                                  [](const BlockEntry& a, const BlockEntry& b) { return bid_key(a.bid) == bid_key(b.bid); }),
-                      extra_blocks_.end());
+  auto one_per_bid = [](std::vector<BlockEntry>& v) {
+    std::stable_sort(v.begin(), v.end(), by_bid);
+    v.erase(std::unique(v.begin(), v.end(),
+                        [](const BlockEntry& a, const BlockEntry& b) { return bid_key(a.bid) == bid_key(b.bid); }),
+            v.end());
+  };
+  one_per_bid(extra_blocks_);
+  one_per_bid(loose_blocks_);
   report.blocks_from_scan = extra_blocks_.size();
+
+  // Nodes (after the blocks: an entry is judged by whether its blocks exist).
+  choose_nodes(options, candidates, spans);
+  std::sort(extra_nodes_.begin(), extra_nodes_.end(), by_nid);
+  report.nodes_from_scan = extra_nodes_.size();
 
   // Keep an alternate copy only where the BBT's own copy is damaged.
   std::stable_sort(alternates_.begin(), alternates_.end(), by_bid);
@@ -264,8 +430,8 @@ Status SalvagedDatabase::build(const SalvageOptions& options, SalvageReport& rep
 
 Result<std::unique_ptr<Database>> open_with_header(std::unique_ptr<ByteSource> src, const Header& h,
                                                    const Options& options, const SalvageOptions& salvage,
-                                                   SalvageReport* report_out) {
-  auto db = std::make_unique<SalvagedDatabase>(std::move(src), h, options);
+                                                   SalvageReport* report_out, bool roots_inferred = false) {
+  auto db = std::make_unique<SalvagedDatabase>(std::move(src), h, options, roots_inferred);
   SalvageReport report;
   PSTKIT_RETURN_IF_ERROR(db->build(salvage, report));
   if (report_out) *report_out = std::move(report);
@@ -400,7 +566,7 @@ Result<std::unique_ptr<Database>> open_inferring_source(std::unique_ptr<ByteSour
     PSTKIT_ASSIGN_OR_RETURN(h, infer_header(*src, inf));
   }
   if (inference_out) *inference_out = inf;
-  return open_with_header(std::move(src), h, options, salvage, report);
+  return open_with_header(std::move(src), h, options, salvage, report, inf.inferred);
 }
 
 }  // namespace

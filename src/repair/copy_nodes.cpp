@@ -16,6 +16,7 @@
 #include <set>
 
 #include "messaging/node_writer.h"
+#include "repair/adopt_orphans.h"
 #include "pstkit/ltp.h"
 #include "pstkit/ltp_builder.h"
 #include "pstkit/repair.h"
@@ -78,6 +79,7 @@ class NodeCopier {
   }
 
   Status copy_top(const ndb::NodeEntry& e);
+  Status adopt_orphans();
   Result<Outcome> copy_object(ndb::Nid top, ndb::Nid nid, ndb::Bid data_bid, ndb::Bid subnode_bid, int depth);
   // The node's data stream into dest. nullopt when the source cannot give
   // it (unreadable says why; unreadable_heap_ when it is a PC or TC whose
@@ -142,7 +144,23 @@ Status NodeCopier::run() {
     const uint32_t hw = h.nid_high_water[type];
     if (hw != 0 && hw < (uint32_t{1} << 27)) dst_.reserve_nid(ndb::make_nid(uint8_t(type), hw));
   }
+  PSTKIT_RETURN_IF_ERROR(adopt_orphans());
   return commit_if_due(true);
+}
+
+// Messages no listed node leads to, found by their blocks (adopt_orphans.cpp):
+// copied like listed ones; those without a known NID get a new one and no
+// parent, which fix_store turns into a place in Lost and Found.
+Status NodeCopier::adopt_orphans() {
+  PSTKIT_ASSIGN_OR_RETURN(std::vector<OrphanMessage> orphans, find_orphan_messages(src_));
+  for (OrphanMessage& o : orphans) {
+    if (o.entry.nid == 0) o.entry.nid = dst_.allocate_nid(ndb::kNidTypeNormalMessage);
+    const uint64_t lost_before = report_.nodes_lost;
+    PSTKIT_RETURN_IF_ERROR(copy_top(o.entry));
+    if (report_.nodes_lost == lost_before) emit({"ORPHAN_ADOPTED", "message", o.entry.nid, kNone, o.how});
+    PSTKIT_RETURN_IF_ERROR(commit_if_due(false));
+  }
+  return Status::ok();
 }
 
 Status NodeCopier::commit_if_due(bool force) {
