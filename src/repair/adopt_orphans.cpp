@@ -19,7 +19,8 @@
 //     (0x692) besides, an attachment table if the message says it has
 //     attachments, and every PC value then reads. Among fitting trees the
 //     nearest by BID wins (Outlook allocates a message's blocks together),
-//     nearest pairs first, each tree used once. A message no tree fits is
+//     nearest pairs first, each tree used once; only the 16 trees nearest
+//     on either side are tried. A message no tree fits is
 //     adopted without subnodes (fix_store then gives it empty tables).
 //  5. Placement: a contents-table row of a listed folder whose row ID
 //     (the message NID, MS-PST 2.4.4.5) names no listed node and whose
@@ -46,6 +47,8 @@ namespace pstkit::repair {
 namespace {
 
 constexpr int kMaxDepth = 32;
+// Subnode trees tried per orphan message on each side of it, by BID.
+constexpr size_t kPairWindow = 16;
 constexpr uint32_t kMsgFlagAssociated = 0x40;  // MS-OXCMSG 2.2.1.6 mfFAI
 constexpr uint32_t kMsgFlagHasAttach = 0x10;   // mfHasAttach
 constexpr uint16_t kDisplayTo = 0x0E04;         // PidTagDisplayTo
@@ -263,10 +266,20 @@ Result<std::vector<OrphanMessage>> find_orphan_messages(const ndb::Database& src
   }
   if (messages.empty()) return out;
 
-  // 4. Pairing, nearest fitting pairs first.
+  // 4. Pairing, nearest fitting pairs first. Only the kPairWindow trees
+  // nearest by BID on either side are tried for a message, so a file with
+  // many orphans costs O(messages) fits, not O(messages x trees).
+  std::sort(trees.begin(), trees.end(),
+            [](const Tree& a, const Tree& b) { return ndb::bid_key(a.bid) < ndb::bid_key(b.bid); });
   std::vector<std::tuple<ndb::Bid, size_t, size_t>> pairs;  // distance, message, tree
   for (size_t m = 0; m < messages.size(); ++m) {
-    for (size_t t = 0; t < trees.size(); ++t) {
+    const ndb::Bid key = ndb::bid_key(messages[m].data_bid);
+    const size_t at = size_t(std::lower_bound(trees.begin(), trees.end(), key, [](const Tree& t, ndb::Bid k) {
+                               return ndb::bid_key(t.bid) < k;
+                             }) - trees.begin());
+    const size_t from = at > kPairWindow ? at - kPairWindow : 0;
+    const size_t to = std::min(trees.size(), at + kPairWindow);
+    for (size_t t = from; t < to; ++t) {
       if (fits(src, messages[m], trees[t])) pairs.emplace_back(distance(messages[m].data_bid, trees[t].bid), m, t);
     }
   }
@@ -307,15 +320,20 @@ Result<std::vector<OrphanMessage>> find_orphan_messages(const ndb::Database& src
     }
   }
   auto same = [](const Bytes& a, const Bytes& b) { return a.empty() || b.empty() || a == b; };
+  // Rows by (NID type, subject), in table order.
+  std::map<std::pair<uint8_t, Bytes>, std::vector<size_t>> rows_by_subject;
+  for (size_t i = 0; i < rows.size(); ++i) rows_by_subject[{ndb::nid_type(rows[i].nid), rows[i].subject}].push_back(i);
   for (size_t m = 0; m < messages.size(); ++m) {
     const Candidate& c = messages[m];
     const uint8_t want_type = c.associated ? ndb::kNidTypeAssocMessage : ndb::kNidTypeNormalMessage;
     Row* place = nullptr;
-    for (Row& r : rows) {
-      if (!r.used && ndb::nid_type(r.nid) == want_type && r.subject == c.subject && same(r.delivery, c.delivery) &&
-          same(r.size, c.size)) {
-        place = &r;
-        break;
+    if (auto it = rows_by_subject.find({want_type, c.subject}); it != rows_by_subject.end()) {
+      for (size_t i : it->second) {
+        Row& r = rows[i];
+        if (!r.used && same(r.delivery, c.delivery) && same(r.size, c.size)) {
+          place = &r;
+          break;
+        }
       }
     }
     if (!place && c.associated) continue;
