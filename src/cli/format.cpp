@@ -45,7 +45,8 @@ Result<std::unique_ptr<Store>> open_recovered_store(const std::string& path, con
             << report.nodes_from_scan << " from NBT pages found by a scan (" << report.nbt_pages_found
             << " pages); " << report.blocks_from_tree << " blocks intact where the BBT says, "
             << report.blocks_relocated << " read from another copy, " << report.blocks_from_scan
-            << " found by the scan, " << report.damaged_blocks << " damaged\n";
+            << " found by the scan, " << report.damaged_blocks << " damaged; " << report.blocks_corrected
+            << " blocks and " << report.pages_corrected << " B-tree pages had a flipped bit corrected\n";
   return Store::open(std::move(db), store_options(options));
 }
 
