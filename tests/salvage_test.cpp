@@ -73,9 +73,10 @@ class SalvageTest : public ::testing::TestWithParam<ndb::FileFormat> {
   void TearDown() override { fs::remove_all(dir_); }
 
   // nid -> subject + attachment digest, for every message of every folder.
-  static std::map<Nid, std::string> read_subjects(std::unique_ptr<ndb::Database> db) {
+  static std::map<Nid, std::string> read_subjects(std::unique_ptr<ndb::Database> db,
+                                                  const StoreOptions& options = {}) {
     std::map<Nid, std::string> out;
-    auto store = Store::open(std::move(db));
+    auto store = Store::open(std::move(db), options);
     if (!store) return out;
     std::vector<Nid> pending{ndb::kNidRootFolder};
     while (!pending.empty()) {
@@ -423,6 +424,22 @@ TEST_P(SalvageTest, TwoFlipsInABlockAreNotCorrected) {
   EXPECT_EQ(report.blocks_corrected, 0u);
   EXPECT_EQ(report.damaged_blocks, 1u);
   EXPECT_FALSE(db->read_block(victim.bid).is_ok());
+}
+
+// The message store node's block damaged beyond correction: a tolerant
+// store (dump --recover) still reads every folder and item, and says why
+// the store's own properties are missing; a strict one fails as before.
+TEST_P(SalvageTest, UnreadableMessageStoreNodeStillGivesTheItems) {
+  const ndb::BlockEntry block = blocks_.at(ndb::bid_key(nodes_.at(ndb::kNidMessageStore).data_bid));
+  overwrite(block.offset + 20, 8, 0xEE);
+  EXPECT_FALSE(Store::open(salvage(nullptr)).is_ok());
+  StoreOptions tolerant;
+  tolerant.tolerate_unreadable_store = true;
+  auto store = Store::open(salvage(nullptr), tolerant);
+  ASSERT_TRUE(store.is_ok()) << store.status().message();
+  EXPECT_NE((*store)->store_damage().message().find("message store (node 0x21)"), std::string::npos)
+      << (*store)->store_damage().message();
+  EXPECT_EQ(read_subjects(salvage(nullptr), tolerant), subjects_);
 }
 
 TEST_P(SalvageTest, DeletedNodesComeBackOnlyOnRequest) {
