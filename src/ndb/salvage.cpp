@@ -72,6 +72,15 @@ Status scan_file(const ByteSource& src, const Header& h, uint64_t limit, bool bb
   const uint64_t overlap = std::max<uint64_t>(h.max_block_size, h.page_size);
   const uint32_t max_data = h.max_block_size - h.block_trailer_size;
   Bytes window, fixed;
+  // Correcting costs 8 steps per byte tried. A real damaged block or page is
+  // tried once, so the bytes tried stay below the file's size; a crafted
+  // file of trailers that all fail could otherwise make the scan quadratic.
+  uint64_t correction_budget = size + (uint64_t{1} << 20);
+  auto may_correct = [&](uint64_t bytes) {
+    if (bytes > correction_budget) return false;
+    correction_budget -= bytes;
+    return true;
+  };
   for (uint64_t chunk = 0; chunk < size; chunk += kScanChunk) {
     const uint64_t begin = chunk > overlap ? chunk - overlap : 0;
     const uint64_t end = std::min<uint64_t>(size, chunk + kScanChunk);
@@ -93,7 +102,7 @@ Status scan_file(const ByteSource& src, const Header& h, uint64_t limit, bool bb
           const uint8_t* at = view.data() + (e - disk - begin);
           if (compute_crc(at, t.cb) == t.crc) {
             on_block(b, view.sub(e - disk - begin, t.cb), nullptr);
-          } else {
+          } else if (may_correct(t.cb)) {
             fixed.assign(at, at + disk);
             const BitFix fix = correct_block_bits(h, b, fixed.data(), fixed.size());
             if (fix.corrected) on_block(b, ByteView(fixed.data(), t.cb), &fix);
@@ -108,7 +117,8 @@ Status scan_file(const ByteSource& src, const Header& h, uint64_t limit, bool bb
       auto parsed = parse_btree_page(h, page, p, pt.ptype, pt.bid);
       if (parsed) {
         on_page(*parsed, nullptr);
-      } else if (page_crc(h, page) != pt.crc) {
+      } else if (page_crc(h, page) != pt.crc && pt.signature == compute_signature(p, pt.bid) &&
+                 may_correct(h.page_size)) {
         // The BID is the trailer's own (no parent names it): only the CRC
         // can correct anything here.
         fixed.assign(page.data(), page.data() + h.page_size);
