@@ -5,10 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <zlib.h>
+
 #include <random>
 
-#include "pstkit/ndb.h"
+#include "ndb/byte_source.h"
+#include "ndb/page.h"
 #include "pstkit/bytes.h"
+#include "pstkit/ndb.h"
 
 namespace pstkit::ndb {
 namespace {
@@ -118,6 +122,54 @@ TEST(CrcCorrect, DataLongerThanTheBoundIsNotCorrected) {
   const Bytes before = damaged;
   EXPECT_EQ(correct_single_bit(damaged.data(), damaged.size(), crc).kind, CrcCorrection::kUncorrectable);
   EXPECT_EQ(damaged, before);
+}
+
+// A compressed 4K-page OST block longer than kMaxCorrectableBytes: its
+// single flipped bit is corrected because the result must also inflate
+// (zlib's Adler-32); an uncompressed one that long is left, and so is a
+// compressed one with two flips.
+TEST(CrcCorrect, LargeCompressedOstBlockIsCorrectedWhenItInflates) {
+  Header h;
+  h.format = FileFormat::kUnicode4k;
+  set_format_sizes(h);
+  Bytes plain = random_bytes(30000, 5);
+  for (size_t i = 0; i < plain.size(); i += 3) plain[i] = 0;  // compressible, but not below the bound
+  uLongf len = compressBound(uLong(plain.size()));
+  Bytes z(len);
+  ASSERT_EQ(compress(z.data(), &len, plain.data(), uLong(plain.size())), Z_OK);
+  z.resize(len);
+  ASSERT_GT(z.size(), kMaxCorrectableBytes);
+  ASSERT_LT(z.size(), plain.size());
+  BlockEntry e;
+  e.bid = 0x1004;
+  e.offset = 0x10000;
+  e.stored_size = uint32_t(z.size());
+  e.inflated_size = uint32_t(plain.size());
+  Bytes disk(size_t(block_disk_size(h, e.stored_size)));
+  std::copy(z.begin(), z.end(), disk.begin());
+  const size_t at = disk.size() - h.block_trailer_size;  // cb, wSig, dwCRC, bid (MS-PST 2.2.2.8.1)
+  store_le16(disk.data() + at, uint16_t(e.stored_size));
+  store_le16(disk.data() + at + 2, compute_signature(e.offset, e.bid));
+  store_le32(disk.data() + at + 4, compute_crc(z.data(), z.size()));
+  store_le64(disk.data() + at + 8, e.bid);
+
+  Bytes one = disk;
+  one[12345] ^= 0x08;
+  ASSERT_TRUE(correct_block_bits(h, e, one.data(), one.size()).corrected);
+  auto inflated = decode_block(h, e, ByteView(one), true);
+  ASSERT_TRUE(inflated.is_ok()) << inflated.status().message();
+  EXPECT_EQ(*inflated, plain);
+
+  Bytes two = disk;
+  two[100] ^= 0x01;
+  two[20000] ^= 0x40;
+  EXPECT_FALSE(correct_block_bits(h, e, two.data(), two.size()).corrected);
+
+  BlockEntry stored_plain = e;  // the same bytes taken as an uncompressed block
+  stored_plain.inflated_size = stored_plain.stored_size;
+  Bytes uncompressed = disk;
+  uncompressed[12345] ^= 0x08;
+  EXPECT_FALSE(correct_block_bits(h, stored_plain, uncompressed.data(), uncompressed.size()).corrected);
 }
 
 }  // namespace

@@ -25,7 +25,7 @@ constexpr uint32_t zero_byte_step(uint32_t c) { return kTable[c & 0xFF] ^ (c >> 
 
 }  // namespace
 
-CrcCorrection correct_single_bit(uint8_t* data, size_t size, uint32_t stored_crc) {
+CrcCorrection correct_single_bit(uint8_t* data, size_t size, uint32_t stored_crc, size_t max_size) {
   CrcCorrection result;
   const uint32_t syndrome = compute_crc(data, size) ^ stored_crc;
   if (syndrome == 0) return result;
@@ -37,7 +37,7 @@ CrcCorrection correct_single_bit(uint8_t* data, size_t size, uint32_t stored_crc
     return result;
   }
   result.kind = CrcCorrection::kUncorrectable;
-  if (size == 0 || size > kMaxCorrectableBytes) return result;
+  if (size == 0 || size > max_size) return result;
   // Bit j of byte i alone gives kTable[1 << j] after that byte, then
   // size-1-i zero bytes. Walk back from the last byte, stepping all eight
   // candidates one zero byte per byte: 8 * size steps. Every position is

@@ -38,6 +38,11 @@ struct CrcCorrection {
 // way a single flipped bit explains, flips the data bit back (kDataBit) or
 // reports that only the stored CRC is wrong (kCrcBit). A data correction is
 // verified by recomputing the CRC. data is left unchanged unless kDataBit.
-CrcCorrection correct_single_bit(uint8_t* data, size_t size, uint32_t stored_crc);
+// max_size: longer data is not corrected. Above kMaxCorrectableBytes a
+// single-bit error is still located uniquely, but two flips may pass for
+// one; only a caller with a second check of the result (a zlib stream's
+// Adler-32) may raise it.
+CrcCorrection correct_single_bit(uint8_t* data, size_t size, uint32_t stored_crc,
+                                 size_t max_size = kMaxCorrectableBytes);
 
 }  // namespace pstkit::ndb

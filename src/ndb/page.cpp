@@ -2,6 +2,7 @@
 
 #include <bit>
 
+#include "ndb/byte_source.h"
 #include "ndb/crc_correct.h"
 
 namespace pstkit::ndb {
@@ -265,10 +266,20 @@ BitFix correct_block_bits(const Header& h, const BlockEntry& e, uint8_t* disk, s
     store_le16(disk + at, uint16_t(e.stored_size));
     append(fix, "trailer size " + std::to_string(cb) + " put back to " + std::to_string(e.stored_size));
   }
-  const CrcCorrection c = correct_single_bit(disk, e.stored_size, load_le32(disk + crc_at));
+  // A compressed 4K-page OST block (its CRC covers the stored, compressed
+  // bytes) carries a second check, zlib's Adler-32: a longer one may be
+  // corrected when the result inflates (decode_block), which no two-flip
+  // miscorrection does but with odds of 2^-32.
+  const bool compressed = h.format == FileFormat::kUnicode4k && e.inflated_size != e.stored_size;
+  const CrcCorrection c = correct_single_bit(disk, e.stored_size, load_le32(disk + crc_at),
+                                             compressed ? e.stored_size : kMaxCorrectableBytes);
   if (c.kind == CrcCorrection::kUncorrectable) return BitFix{};
   if (c.kind == CrcCorrection::kCrcBit) store_le32(disk + crc_at, compute_crc(disk, e.stored_size));
   if (c.corrected()) append(fix, describe(c, e.offset));
+  if (compressed && c.kind == CrcCorrection::kDataBit && e.stored_size > kMaxCorrectableBytes &&
+      !decode_block(h, e, ByteView(disk, disk_size), true)) {
+    return BitFix{};  // the caller's copy is discarded with it
+  }
   return fix;
 }
 

@@ -99,7 +99,10 @@ BitFix correct_page_bits(const Header& h, uint8_t* page, uint64_t offset, uint8_
 // The same for a block on disk (disk_size bytes: data, padding, trailer)
 // that the BBT (or the scan) lists as e: the data bit found with dwCRC, or
 // a trailer cb or BID one bit off e's where the signature agrees with e
-// (MS-PST 2.2.2.8.1). Blocks longer than kMaxCorrectableBytes are left.
+// (MS-PST 2.2.2.8.1). Blocks longer than kMaxCorrectableBytes are left,
+// except compressed 4K-page OST blocks whose corrected bytes inflate (zlib's
+// Adler-32 confirms them). When nothing is corrected disk may still have
+// been changed: callers pass a copy.
 BitFix correct_block_bits(const Header& h, const BlockEntry& e, uint8_t* disk, size_t disk_size);
 
 }  // namespace pstkit::ndb
