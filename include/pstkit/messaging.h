@@ -242,6 +242,10 @@ struct StoreOptions {
   // An ANSI store that records no code page gets one inferred from a
   // sample of its items (see Store::codepage_source).
   bool infer_codepage = true;
+  // Salvage (dump --recover): a message store node (0x21) that cannot be
+  // read opens with no store properties instead of failing, so the folders
+  // and items are still read; Store::store_damage() says why.
+  bool tolerate_unreadable_store = false;
 };
 
 // Where Store::codepage() came from.
@@ -276,6 +280,9 @@ class Store {
   // and messages without PidTagMessageCodepage/PidTagInternetCodepage).
   uint32_t codepage() const { return codepage_; }
   CodepageSource codepage_source() const { return codepage_source_; }
+  // Why the message store's own properties could not be read (OK when they
+  // were; only with StoreOptions::tolerate_unreadable_store).
+  const Status& store_damage() const { return store_damage_; }
 
   // NIDs named by the store's entry IDs (MS-PST 2.4.3.2), if present.
   std::optional<Nid> ipm_subtree_nid() const;
@@ -312,6 +319,7 @@ class Store {
   PropertyBag props_;
   uint32_t codepage_ = 1252;
   CodepageSource codepage_source_ = CodepageSource::kDefault;
+  Status store_damage_;
 };
 
 }  // namespace pstkit

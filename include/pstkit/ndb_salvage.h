@@ -61,6 +61,20 @@ struct SalvageReport {
   size_t unreferenced_blocks = 0;  // intact blocks no BBT entry names (freed space): not listed, but
                                    // found for a scanned node entry that names one when the trees
                                    // are damaged or their roots inferred
+  // Blocks and B-tree pages whose CRC (or a trailer field) failed and whose
+  // single flipped bit the CRC located and salvage undid (MS-PST 5.3); the
+  // data read from them is the original's. Blocks are counted as the scan
+  // finds them; a block whose trailer BID or size is the flipped bit is
+  // found only through the BBT, corrected when read, and not counted here.
+  struct BitCorrection {
+    std::string structure;  // "block", "NBT page", "BBT page"
+    uint64_t id = 0;        // BID
+    uint64_t offset = 0;
+    std::string what;
+  };
+  size_t blocks_corrected = 0;
+  size_t pages_corrected = 0;
+  std::vector<BitCorrection> corrections;  // by offset
   bool tree_intact() const { return tree_errors.empty(); }
 };
 

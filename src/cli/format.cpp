@@ -45,8 +45,16 @@ Result<std::unique_ptr<Store>> open_recovered_store(const std::string& path, con
             << report.nodes_from_scan << " from NBT pages found by a scan (" << report.nbt_pages_found
             << " pages); " << report.blocks_from_tree << " blocks intact where the BBT says, "
             << report.blocks_relocated << " read from another copy, " << report.blocks_from_scan
-            << " found by the scan, " << report.damaged_blocks << " damaged\n";
-  return Store::open(std::move(db), store_options(options));
+            << " found by the scan, " << report.damaged_blocks << " damaged; " << report.blocks_corrected
+            << " blocks and " << report.pages_corrected << " B-tree pages had a flipped bit corrected\n";
+  StoreOptions o = store_options(options);
+  o.tolerate_unreadable_store = true;
+  PSTKIT_ASSIGN_OR_RETURN(auto store, Store::open(std::move(db), o));
+  if (!store->store_damage().is_ok()) {
+    std::cerr << "pstkit: " << path << ": " << store->store_damage().message()
+              << "; read without the store's own properties\n";
+  }
+  return store;
 }
 
 }  // namespace

@@ -53,11 +53,20 @@ Status Store::reload() {
   codepage_ = options_.default_codepage;
   codepage_source_ = CodepageSource::kDefault;
   // MS-PST 2.4.3: the message store PC is node 0x21.
+  store_damage_ = Status::ok();
+  std::vector<PropValue> values;
   auto node = db_->open_node(ndb::kNidMessageStore);
-  if (!node) return node.status().with_context("message store (node 0x21)");
-  auto pc = open_pc(std::shared_ptr<const ndb::Node>(std::move(*node)));
-  if (!pc) return pc.status().with_context("message store (node 0x21)");
-  std::vector<PropValue> values = (*pc)->all_readable();
+  auto pc = node ? open_pc(std::shared_ptr<const ndb::Node>(std::move(*node)))
+                 : Result<std::shared_ptr<const ltp::PropertyContext>>(node.status());
+  if (pc) {
+    values = (*pc)->all_readable();
+  } else if (options_.tolerate_unreadable_store) {
+    // Folders and items do not need the store's properties to be read:
+    // the root folder's NID is fixed (MS-PST 2.4.1).
+    store_damage_ = pc.status().with_context("message store (node 0x21)");
+  } else {
+    return pc.status().with_context("message store (node 0x21)");
+  }
   // The store's own code page, when it names one, is the default for objects
   // that do not. ANSI stores often name none: then it is inferred from the
   // items (Unicode stores hold few 8-bit strings, so the default serves).

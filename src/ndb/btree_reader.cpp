@@ -19,7 +19,13 @@ Status level_mismatch(uint8_t type, uint64_t ib, int level, int expected) {
 
 }  // namespace
 
-BTreeReader::BTreeReader(const ByteSource& src, const Header& h) : src_(src), header_(h), pages_(kPageCacheBytes) {}
+BTreeReader::BTreeReader(const ByteSource& src, const Header& h, bool correct_bit_errors)
+    : src_(src), header_(h), pages_(kPageCacheBytes), correct_bit_errors_(correct_bit_errors) {}
+
+std::map<uint64_t, BTreeReader::CorrectedPage> BTreeReader::corrected_pages() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return corrected_pages_;
+}
 
 Result<BTreeReader::PagePtr> BTreeReader::read_page(uint8_t type, const Bref& ref) const {
   {
@@ -36,10 +42,19 @@ Result<BTreeReader::PagePtr> BTreeReader::read_page(uint8_t type, const Bref& re
   thread_local Bytes raw;
   if (raw.size() < header_.page_size) raw.resize(header_.page_size);
   PSTKIT_RETURN_IF_ERROR(src_.read(ref.ib, header_.page_size, raw.data()));
-  PSTKIT_ASSIGN_OR_RETURN(BTreePage p,
-                          parse_btree_page(header_, ByteView(raw.data(), header_.page_size), ref.ib, type, ref.bid));
-  auto shared = std::make_shared<const BTreePage>(std::move(p));
+  auto parsed = parse_btree_page(header_, ByteView(raw.data(), header_.page_size), ref.ib, type, ref.bid);
+  BitFix fix;
+  if (!parsed && correct_bit_errors_) {
+    fix = correct_page_bits(header_, raw.data(), ref.ib, type, ref.bid);
+    if (fix.corrected) {
+      auto again = parse_btree_page(header_, ByteView(raw.data(), header_.page_size), ref.ib, type, ref.bid);
+      if (again) parsed = std::move(again);
+    }
+  }
+  if (!parsed) return parsed.status();
+  auto shared = std::make_shared<const BTreePage>(std::move(*parsed));
   std::lock_guard<std::mutex> lock(mu_);
+  if (fix.corrected) corrected_pages_.emplace(ref.ib, CorrectedPage{type, ref.bid, fix.what});
   pages_.put(ref.ib, shared, header_.page_size);
   return PagePtr(shared);
 }

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <limits>
+#include <map>
 #include <memory>
 #include <mutex>
 
@@ -23,8 +24,10 @@ struct KeyRange {
 
 class BTreeReader {
  public:
-  // src and h must outlive the reader.
-  BTreeReader(const ByteSource& src, const Header& h);
+  // src and h must outlive the reader. With correct_bit_errors (salvage
+  // only), a page whose CRC or trailer fails is read with a single flipped
+  // bit undone where that makes it whole (correct_page_bits).
+  BTreeReader(const ByteSource& src, const Header& h, bool correct_bit_errors = false);
 
   Result<NodeEntry> find_node(Nid nid) const;
   Result<BlockEntry> find_block(Bid bid) const;
@@ -37,6 +40,14 @@ class BTreeReader {
   void walk_tolerant(uint8_t type, const std::function<void(const BTreePage&)>& on_leaf,
                      const std::function<void(const KeyRange&, const Status&)>& on_lost) const;
 
+  // The pages read so far with a bit corrected, by offset.
+  struct CorrectedPage {
+    uint8_t type = 0;  // kPageNbt or kPageBbt
+    Bid bid = 0;
+    std::string what;
+  };
+  std::map<uint64_t, CorrectedPage> corrected_pages() const;
+
  private:
   using PagePtr = std::shared_ptr<const BTreePage>;
   Result<PagePtr> read_page(uint8_t type, const Bref& ref) const;
@@ -46,6 +57,8 @@ class BTreeReader {
   const Header& header_;
   mutable std::mutex mu_;
   mutable LruCache<BTreePage> pages_;
+  const bool correct_bit_errors_;
+  mutable std::map<uint64_t, CorrectedPage> corrected_pages_;  // guarded by mu_
 };
 
 }  // namespace pstkit::ndb

@@ -1,5 +1,10 @@
 #include "ndb/page.h"
 
+#include <bit>
+
+#include "ndb/byte_source.h"
+#include "ndb/crc_correct.h"
+
 namespace pstkit::ndb {
 
 PageTrailer read_page_trailer(const Header& h, ByteView page) {
@@ -173,6 +178,109 @@ BlockTrailer read_block_trailer(const Header& h, ByteView b) {
     if (h.format == FileFormat::kUnicode4k) t.inflated_size = b.u16(at + 18);
   }
   return t;
+}
+
+}  // namespace pstkit::ndb
+
+namespace pstkit::ndb {
+namespace {
+
+bool one_bit_apart(uint64_t a, uint64_t b) { return std::popcount(a ^ b) == 1; }
+
+std::string describe(const CrcCorrection& c, uint64_t data_offset) {
+  if (c.kind == CrcCorrection::kDataBit) {
+    return "bit " + std::to_string(c.bit_index % 8) + " of the byte at " + hex(data_offset + c.bit_index / 8) +
+           " flipped back (found with the CRC)";
+  }
+  return "bit " + std::to_string(c.bit_index) + " of the stored CRC was flipped; the data is intact";
+}
+
+void append(BitFix& fix, const std::string& what) {
+  fix.corrected = true;
+  fix.what += fix.what.empty() ? what : "; " + what;
+}
+
+}  // namespace
+
+BitFix correct_page_bits(const Header& h, uint8_t* page, uint64_t offset, uint8_t expected_type, Bid expected_bid) {
+  BitFix fix;
+  const size_t at = h.page_size - h.page_trailer_size;
+  const bool ansi = h.format == FileFormat::kAnsi;
+  const size_t crc_at = at + (ansi ? 8 : 4);
+  const size_t bid_at = at + (ansi ? 4 : 8);
+  // MS-PST 2.2.2.7.1: ptype and ptypeRepeat are equal.
+  for (size_t i : {at, at + 1}) {
+    const size_t other = i == at ? at + 1 : at;
+    if (page[i] != expected_type && page[other] == expected_type && one_bit_apart(page[i], expected_type)) {
+      page[i] = expected_type;
+      append(fix, "page type byte flipped back");
+    }
+  }
+  if (expected_bid != 0) {
+    // The parent names the BID; the signature, a function of offset and
+    // BID, tells a flip in the BID from one in the signature.
+    const Bid bid = ansi ? load_le32(page + bid_at) : load_le64(page + bid_at);
+    const uint16_t sig = load_le16(page + at + 2);
+    if (bid != expected_bid && one_bit_apart(bid, expected_bid) && sig == compute_signature(offset, expected_bid)) {
+      if (ansi) {
+        store_le32(page + bid_at, uint32_t(expected_bid));
+      } else {
+        store_le64(page + bid_at, expected_bid);
+      }
+      append(fix, "trailer BID " + hex(bid) + " put back to " + hex(expected_bid));
+    } else if (bid == expected_bid && sig != compute_signature(offset, bid) &&
+               one_bit_apart(sig, compute_signature(offset, bid))) {
+      store_le16(page + at + 2, compute_signature(offset, bid));
+      append(fix, "trailer signature bit flipped back");
+    }
+  }
+  const CrcCorrection c = correct_single_bit(page, at, load_le32(page + crc_at));
+  if (c.kind == CrcCorrection::kUncorrectable) return BitFix{};
+  if (c.kind == CrcCorrection::kCrcBit) store_le32(page + crc_at, compute_crc(page, at));
+  if (c.corrected()) append(fix, describe(c, offset));
+  return fix;
+}
+
+BitFix correct_block_bits(const Header& h, const BlockEntry& e, uint8_t* disk, size_t disk_size) {
+  BitFix fix;
+  if (disk_size != block_disk_size(h, e.stored_size) || disk_size < h.block_trailer_size) return fix;
+  const size_t at = disk_size - h.block_trailer_size;
+  const bool ansi = h.format == FileFormat::kAnsi;
+  const size_t crc_at = at + (ansi ? 8 : 4);
+  const size_t bid_at = at + (ansi ? 4 : 8);
+  const uint16_t cb = load_le16(disk + at);
+  const uint16_t sig = load_le16(disk + at + 2);
+  const Bid bid = ansi ? load_le32(disk + bid_at) : load_le64(disk + bid_at);
+  // MS-PST 2.2.2.8.1: wSig is computed from the block's offset and BID, so
+  // it confirms which of BID and the BBT's entry is right.
+  if (bid_key(bid) != bid_key(e.bid)) {
+    if (!one_bit_apart(bid, e.bid) || sig != compute_signature(e.offset, e.bid)) return BitFix{};
+    if (ansi) {
+      store_le32(disk + bid_at, uint32_t(e.bid));
+    } else {
+      store_le64(disk + bid_at, e.bid);
+    }
+    append(fix, "trailer BID " + hex(bid) + " put back to " + hex(e.bid));
+  } else if (cb != e.stored_size) {
+    if (!one_bit_apart(cb, e.stored_size) || sig != compute_signature(e.offset, bid)) return BitFix{};
+    store_le16(disk + at, uint16_t(e.stored_size));
+    append(fix, "trailer size " + std::to_string(cb) + " put back to " + std::to_string(e.stored_size));
+  }
+  // A compressed 4K-page OST block (its CRC covers the stored, compressed
+  // bytes) carries a second check, zlib's Adler-32: a longer one may be
+  // corrected when the result inflates (decode_block), which no two-flip
+  // miscorrection does but with odds of 2^-32.
+  const bool compressed = h.format == FileFormat::kUnicode4k && e.inflated_size != e.stored_size;
+  const CrcCorrection c = correct_single_bit(disk, e.stored_size, load_le32(disk + crc_at),
+                                             compressed ? e.stored_size : kMaxCorrectableBytes);
+  if (c.kind == CrcCorrection::kUncorrectable) return BitFix{};
+  if (c.kind == CrcCorrection::kCrcBit) store_le32(disk + crc_at, compute_crc(disk, e.stored_size));
+  if (c.corrected()) append(fix, describe(c, e.offset));
+  if (compressed && c.kind == CrcCorrection::kDataBit && e.stored_size > kMaxCorrectableBytes &&
+      !decode_block(h, e, ByteView(disk, disk_size), true)) {
+    return BitFix{};  // the caller's copy is discarded with it
+  }
+  return fix;
 }
 
 }  // namespace pstkit::ndb

@@ -1,6 +1,7 @@
 // Page-level parsing shared by the reader and the checker (MS-PST 2.2.2.7).
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "pstkit/ndb.h"
@@ -73,5 +74,35 @@ struct BlockTrailer {
 // Bytes a block with cb data bytes occupies on disk, trailer and padding included.
 uint64_t block_disk_size(const Header& h, uint32_t cb);
 BlockTrailer read_block_trailer(const Header& h, ByteView disk_block);
+
+}  // namespace pstkit::ndb
+
+namespace pstkit::ndb {
+
+// What correct_page_bits / correct_block_bits changed, for the log: empty
+// when nothing was (or could be) corrected.
+struct BitFix {
+  bool corrected = false;
+  std::string what;  // e.g. "bit 3 of byte 0x1f2 flipped back (CRC)"
+};
+
+// Salvage only (pstkit/ndb_salvage.h): undoes a single flipped bit in a
+// B-tree page read from offset (page_size bytes, changed in place), found
+// with the page CRC (MS-PST 5.3, over the page minus its trailer). Also
+// puts back a trailer field that differs in one bit from what is known:
+// ptype or its repeat (the other equals expected_type), the BID (the
+// parent names expected_bid and the signature agrees with it) or the
+// signature (MS-PST 2.2.2.7.1). The CRC field itself is rewritten when only
+// it is off by one bit. Nothing changes when more than that is wrong.
+BitFix correct_page_bits(const Header& h, uint8_t* page, uint64_t offset, uint8_t expected_type, Bid expected_bid);
+
+// The same for a block on disk (disk_size bytes: data, padding, trailer)
+// that the BBT (or the scan) lists as e: the data bit found with dwCRC, or
+// a trailer cb or BID one bit off e's where the signature agrees with e
+// (MS-PST 2.2.2.8.1). Blocks longer than kMaxCorrectableBytes are left,
+// except compressed 4K-page OST blocks whose corrected bytes inflate (zlib's
+// Adler-32 confirms them). When nothing is corrected disk may still have
+// been changed: callers pass a copy.
+BitFix correct_block_bits(const Header& h, const BlockEntry& e, uint8_t* disk, size_t disk_size);
 
 }  // namespace pstkit::ndb

@@ -6,6 +6,7 @@
 #include "pstkit/ndb_salvage.h"
 
 #include <algorithm>
+#include <map>
 #include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
@@ -59,18 +60,30 @@ void merge_visit(const BTreeReader& trees, uint8_t type, const std::vector<Entry
 
 // One pass over [0, limit) of src as a file of h's format: on_block for
 // every intact block (trailer signature and CRC hold; data is its stored
-// bytes), on_page for every intact NBT page and, with bbt_pages, BBT page;
-// on_crc_failed (optional) for NBT pages whose trailer (type, signature) holds
-// but whose CRC does not: their entries are worth checking one by one.
+// bytes), on_page for every intact NBT page and, with bbt_pages, BBT page.
+// A block or page whose CRC fails by a single flipped bit is passed on
+// corrected, with fix saying what was undone (null when it was intact).
+// on_crc_failed (optional) gets the NBT pages whose trailer (type,
+// signature) holds but whose CRC fails beyond correction: their entries are
+// worth checking one by one.
 // Memory: one window of kScanChunk bytes.
-Status scan_file(const ByteSource& src, const Header& h, uint64_t limit, bool bbt_pages,
-                 const std::function<void(const BlockEntry&, ByteView)>& on_block,
-                 const std::function<void(const BTreePage&)>& on_page,
-                 const std::function<void(const BTreePage&)>& on_crc_failed = nullptr) {
+using ScanBlock = std::function<void(const BlockEntry&, ByteView, const BitFix*)>;
+using ScanPage = std::function<void(const BTreePage&, const BitFix*)>;
+Status scan_file(const ByteSource& src, const Header& h, uint64_t limit, bool bbt_pages, const ScanBlock& on_block,
+                 const ScanPage& on_page, const std::function<void(const BTreePage&)>& on_crc_failed = nullptr) {
   const uint64_t size = std::min(limit, src.size());
   const uint64_t overlap = std::max<uint64_t>(h.max_block_size, h.page_size);
   const uint32_t max_data = h.max_block_size - h.block_trailer_size;
-  Bytes window;
+  Bytes window, fixed;
+  // Correcting costs 8 steps per byte tried. A real damaged block or page is
+  // tried once, so the bytes tried stay below the file's size; a crafted
+  // file of trailers that all fail could otherwise make the scan quadratic.
+  uint64_t correction_budget = size + (uint64_t{1} << 20);
+  auto may_correct = [&](uint64_t bytes) {
+    if (bytes > correction_budget) return false;
+    correction_budget -= bytes;
+    return true;
+  };
   for (uint64_t chunk = 0; chunk < size; chunk += kScanChunk) {
     const uint64_t begin = chunk > overlap ? chunk - overlap : 0;
     const uint64_t end = std::min<uint64_t>(size, chunk + kScanChunk);
@@ -82,15 +95,21 @@ Status scan_file(const ByteSource& src, const Header& h, uint64_t limit, bool bb
       const BlockTrailer t = read_block_trailer(h, view.sub(e - h.block_trailer_size - begin, h.block_trailer_size));
       if (t.bid != 0 && t.cb <= max_data) {
         const uint64_t disk = block_disk_size(h, t.cb);
-        if (disk <= e - begin && e - disk >= 512 && compute_signature(e - disk, t.bid) == t.signature &&
-            compute_crc(view.data() + (e - disk - begin), t.cb) == t.crc) {
+        if (disk <= e - begin && e - disk >= 512 && compute_signature(e - disk, t.bid) == t.signature) {
           BlockEntry b;
           b.bid = t.bid;
           b.offset = e - disk;
           b.stored_size = t.cb;
           b.inflated_size = h.format == FileFormat::kUnicode4k && t.inflated_size != 0 ? t.inflated_size : t.cb;
           b.ref_count = 1;
-          on_block(b, view.sub(e - disk - begin, t.cb));
+          const uint8_t* at = view.data() + (e - disk - begin);
+          if (compute_crc(at, t.cb) == t.crc) {
+            on_block(b, view.sub(e - disk - begin, t.cb), nullptr);
+          } else if (may_correct(t.cb)) {
+            fixed.assign(at, at + disk);
+            const BitFix fix = correct_block_bits(h, b, fixed.data(), fixed.size());
+            if (fix.corrected) on_block(b, ByteView(fixed.data(), t.cb), &fix);
+          }
         }
       }
       if (e % h.page_size != 0 || e - begin < h.page_size) continue;
@@ -100,8 +119,23 @@ Status scan_file(const ByteSource& src, const Header& h, uint64_t limit, bool bb
       if (pt.ptype != pt.ptype_repeat || (pt.ptype != kPageNbt && (!bbt_pages || pt.ptype != kPageBbt))) continue;
       auto parsed = parse_btree_page(h, page, p, pt.ptype, pt.bid);
       if (parsed) {
-        on_page(*parsed);
-      } else if (on_crc_failed && pt.ptype == kPageNbt && page_crc(h, page) != pt.crc) {
+        on_page(*parsed, nullptr);
+        continue;
+      }
+      if (page_crc(h, page) == pt.crc) continue;
+      if (pt.signature == compute_signature(p, pt.bid) && may_correct(h.page_size)) {
+        // The BID is the trailer's own (no parent names it): only the CRC
+        // can correct anything here.
+        fixed.assign(page.data(), page.data() + h.page_size);
+        const BitFix fix = correct_page_bits(h, fixed.data(), p, pt.ptype, 0);
+        if (fix.corrected) {
+          if (auto again = parse_btree_page(h, ByteView(fixed.data(), h.page_size), p, pt.ptype, pt.bid)) {
+            on_page(*again, &fix);
+            continue;
+          }
+        }
+      }
+      if (on_crc_failed && pt.ptype == kPageNbt) {
         auto tolerant = parse_btree_page(h, page, p, pt.ptype, pt.bid, PageCheck{false});
         if (tolerant) on_crc_failed(*tolerant);
       }
@@ -110,12 +144,30 @@ Status scan_file(const ByteSource& src, const Header& h, uint64_t limit, bool bb
   return Status::ok();
 }
 
+// Salvage's last resort for a block no intact copy of which exists: the
+// copy e names, with one flipped bit undone (correct_block_bits).
+Result<Bytes> read_block_correcting(const Header& h, const ByteSource& src, const BlockEntry& e) {
+  const uint32_t max_data = h.max_block_size - h.block_trailer_size;
+  const uint64_t disk = block_disk_size(h, e.stored_size);
+  if (e.stored_size > max_data || e.offset > src.size() || disk > src.size() - e.offset) {
+    return Status::corrupt("block", e.offset, "block " + hex(e.bid) + " does not fit in the file");
+  }
+  Bytes raw(disk);
+  PSTKIT_RETURN_IF_ERROR(src.read(e.offset, raw.size(), raw.data()));
+  const BitFix fix = correct_block_bits(h, e, raw.data(), raw.size());
+  if (!fix.corrected) {
+    return Status::corrupt("block", e.offset, "block " + hex(e.bid) + " is damaged beyond a single flipped bit");
+  }
+  return decode_block(h, e, ByteView(raw), true);
+}
+
 class SalvagedDatabase final : public BlockDatabase {
  public:
   // roots_inferred: the header was inferred, so its roots are a guess (the
   // newest pages no other page names) and may name an old or partial tree.
   SalvagedDatabase(std::unique_ptr<ByteSource> src, Header h, const Options& o, bool roots_inferred)
-      : BlockDatabase(std::move(src), h, o), trees_(*src_, header_), roots_inferred_(roots_inferred) {}
+      : BlockDatabase(std::move(src), h, o), trees_(*src_, header_, /*correct_bit_errors=*/true),
+        roots_inferred_(roots_inferred) {}
 
   Status build(const SalvageOptions& options, SalvageReport& report);
 
@@ -174,6 +226,14 @@ class SalvagedDatabase final : public BlockDatabase {
       auto alt = read_block_from(header_, *src_, *it, options_.verify_block_crc);
       if (alt) return alt;
     }
+    // No intact copy: one whose single flipped bit the CRC locates.
+    if (auto own = find_block(bid)) {
+      if (auto fixed = read_block_correcting(header_, *src_, *own)) return fixed;
+    }
+    for (auto it = std::lower_bound(alternates_.begin(), alternates_.end(), probe, by_bid);
+         it != alternates_.end() && bid_key(it->bid) == bid_key(bid); ++it) {
+      if (auto fixed = read_block_correcting(header_, *src_, *it)) return fixed;
+    }
     return r;
   }
 
@@ -208,6 +268,7 @@ class SalvagedDatabase final : public BlockDatabase {
   std::vector<BlockEntry> loose_blocks_;
   bool roots_inferred_ = false;
   bool guess_partial_ = false;  // roots_inferred_, and the guessed trees disagree
+  std::map<uint64_t, SalvageReport::BitCorrection> corrections_;  // by offset, for the report
 };
 
 // Whether the scan's entries for nid are wanted: under an unreadable NBT
@@ -240,7 +301,11 @@ Status SalvagedDatabase::scan(const SalvageOptions& options, SalvageReport& repo
                               std::vector<NodeCandidate>& candidates, std::vector<PageSpan>& spans) {
   const bool keep_loose = roots_inferred_ || !lost_nodes_.empty() || !lost_blocks_.empty();
   std::vector<BlockEntry> guessed_tree_lacks;
-  auto on_block = [&](const BlockEntry& b, ByteView) {
+  // A corrected block or page is counted only when it is used.
+  auto corrected = [&](const char* structure, Bid bid, uint64_t offset, const BitFix* fix) {
+    if (fix) corrections_.try_emplace(offset, SalvageReport::BitCorrection{structure, bid, offset, fix->what});
+  };
+  auto on_block = [&](const BlockEntry& b, ByteView, const BitFix* fix) {
     const Bid key = bid_key(b.bid);
     if (in_any(lost_blocks_, key)) {
       extra_blocks_.push_back(b);
@@ -257,7 +322,9 @@ Status SalvagedDatabase::scan(const SalvageOptions& options, SalvageReport& repo
     } else {
       ++report.unreferenced_blocks;
       if (keep_loose) loose_blocks_.push_back(b);
+      return;
     }
+    corrected("block", b.bid, b.offset, fix);
   };
   auto add_page = [&](const BTreePage& page, bool intact) {
     if (page.level != 0) return;
@@ -269,7 +336,7 @@ Status SalvagedDatabase::scan(const SalvageOptions& options, SalvageReport& repo
   };
   std::vector<PageSpan> bbt_spans;
   std::vector<std::pair<Bid, Bid>> bbt_listed;  // (block, BBT page listing it), guessed roots only
-  auto on_page = [&](const BTreePage& page) {
+  auto on_page = [&](const BTreePage& page, const BitFix* fix) {
     if (page.level != 0) return;
     if (page.trailer.ptype == kPageBbt) {
       if (!page.blocks.empty()) {
@@ -279,6 +346,7 @@ Status SalvagedDatabase::scan(const SalvageOptions& options, SalvageReport& repo
       return;
     }
     ++report.nbt_pages_found;
+    corrected("NBT page", page.trailer.bid, page.offset, fix);
     add_page(page, true);
   };
   auto on_crc_failed = [&](const BTreePage& page) {
@@ -425,6 +493,16 @@ Status SalvagedDatabase::build(const SalvageOptions& options, SalvageReport& rep
   alternates_ = std::move(needed);
   const size_t intact = report.blocks_from_tree + report.blocks_relocated;
   report.damaged_blocks = bbt_entries > intact ? bbt_entries - intact : 0;
+
+  for (const auto& [offset, page] : trees_.corrected_pages()) {
+    corrections_.try_emplace(offset, SalvageReport::BitCorrection{page.type == kPageNbt ? "NBT page" : "BBT page",
+                                                                  page.bid, offset, page.what});
+  }
+  for (const auto& [offset, c] : corrections_) {
+    ++(c.structure == "block" ? report.blocks_corrected : report.pages_corrected);
+    report.corrections.push_back(c);
+  }
+  corrections_.clear();
   return Status::ok();
 }
 
@@ -492,8 +570,9 @@ Result<Header> infer_header(const ByteSource& src, HeaderInference& inf) {
   for (FileFormat f : {FileFormat::kUnicode, FileFormat::kAnsi, FileFormat::kUnicode4k}) {
     const Header h = header_of_format(f);
     size_t score = 0;
-    PSTKIT_RETURN_IF_ERROR(scan_file(src, h, kFormatProbeBytes, true, [&](const BlockEntry&, ByteView) { ++score; },
-                                     [&](const BTreePage&) { ++score; }));
+    PSTKIT_RETURN_IF_ERROR(scan_file(
+        src, h, kFormatProbeBytes, true, [&](const BlockEntry&, ByteView, const BitFix*) { ++score; },
+        [&](const BTreePage&, const BitFix*) { ++score; }));
     if (score > best_score) {
       best_score = score;
       inf.format = f;
@@ -511,7 +590,7 @@ Result<Header> infer_header(const ByteSource& src, HeaderInference& inf) {
   RootFinder nbt, bbt;
   size_t votes[3] = {0, 0, 0};
   Bid max_block_bid = 0, max_page_bid = 0;
-  auto on_block = [&](const BlockEntry& b, ByteView data) {
+  auto on_block = [&](const BlockEntry& b, ByteView data, const BitFix*) {
     ++inf.blocks_found;
     max_block_bid = std::max(max_block_bid, bid_key(b.bid));
     if (bid_is_internal(b.bid) || data.size() < 4 || b.inflated_size != b.stored_size) return;
@@ -527,7 +606,7 @@ Result<Header> infer_header(const ByteSource& src, HeaderInference& inf) {
     code_cyclic(cyclic, 4, uint32_t(b.bid));
     if (looks_like_heap(cyclic)) ++votes[2];
   };
-  auto on_page = [&](const BTreePage& p) {
+  auto on_page = [&](const BTreePage& p, const BitFix*) {
     ++inf.pages_found;
     max_page_bid = std::max(max_page_bid, p.trailer.bid);
     (p.trailer.ptype == kPageNbt ? nbt : bbt).add(p);

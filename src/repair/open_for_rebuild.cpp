@@ -40,6 +40,10 @@ Result<std::unique_ptr<ndb::Database>> open_for_rebuild(const std::string& path,
                             describe_root("BBT", inferred.bbt_root)});
     }
   }
+  // MS-PST 5.3: a single flipped bit the CRC located, undone in what was read.
+  for (const auto& c : report.corrections) {
+    notes->push_back({"BIT_CORRECTED", c.structure, c.id, c.offset, c.what});
+  }
   if (!report.tree_intact()) {
     notes->push_back({"STORE_REBUILT", "B-tree", kNone, kNone,
                       std::to_string(report.tree_errors.size()) + " B-tree subtrees could not be read (first: " +
