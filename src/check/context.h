@@ -54,8 +54,11 @@ struct BlockRecord {
   ndb::BlockEntry entry;
   uint64_t page = 0;
   bool damaged = false;   // unreadable: trailer, CRC, bounds or tree structure
-  uint64_t references = 0;
+  // References found, saturating: past cRef's 16 bits the count only needs
+  // to stay above it. There is one record a block, so every byte counts.
+  uint32_t references = 0;
 };
+static_assert(sizeof(BlockRecord) <= 48);
 
 // Bytes of the file some structure occupies. There is one a block, so it
 // is kept to 16 bytes: what it is comes from the record it points at.
