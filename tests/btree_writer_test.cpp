@@ -134,5 +134,32 @@ TEST(BTreeWriter, ChangesSurviveTrimmingBetweenLookups) {
   EXPECT_EQ(changed, kBlocks / 10);
 }
 
+// A visitor may look up in the tree it walks (the writer's readers do):
+// those lookups must not drop the page the walk is on.
+TEST(BTreeWriter, LookupsFromAWalkKeepTheWalksPages) {
+  PageStore store;
+  constexpr size_t kBlocks = 8000;
+  Bref root = store.empty_root(kPageBbt);
+  {
+    BTreeWriter w(store.h, kPageBbt, root, store.loader(), 4);
+    for (uint64_t i = 0; i < kBlocks; ++i) ASSERT_TRUE(w.put_block(block(i)).is_ok());
+    root = *w.commit(store.writer(), [](const Bref&) {});
+  }
+  BTreeWriter w(store.h, kPageBbt, root, store.loader(), 4);
+  size_t seen = 0;
+  ASSERT_TRUE(w.for_each_block([&](const BlockEntry& e) {
+                 EXPECT_EQ(e.offset, block(seen).offset) << seen;
+                 // A lookup far from the walk's page, loading others.
+                 auto far = w.find_block(block((seen * 7919) % kBlocks).bid);
+                 EXPECT_TRUE(far.is_ok() && far->has_value());
+                 ++seen;
+                 return true;
+               }).is_ok());
+  EXPECT_EQ(seen, kBlocks);
+  // Once the walk is over, lookups trim again.
+  for (uint64_t i = 0; i < kBlocks; i += 97) ASSERT_TRUE(w.find_block(block(i).bid).is_ok());
+  EXPECT_LE(w.loaded_pages(), size_t{4 + 8});
+}
+
 }  // namespace
 }  // namespace pstkit::ndb

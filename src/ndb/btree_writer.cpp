@@ -174,7 +174,7 @@ size_t BTreeWriter::drop_clean_children(MemPage* p) {
 void BTreeWriter::trim_clean_pages() {
   // Measured from what was left by the last trim: changed pages, however
   // many, do not make every lookup walk them.
-  if (!root_ || loaded_pages_ <= pages_after_trim_ + max_clean_pages_) return;
+  if (!root_ || walks_ > 0 || loaded_pages_ <= pages_after_trim_ + max_clean_pages_) return;
   drop_clean_children(root_.get());
   loaded_pages_ = pages_after_trim_ = count_pages(root_.get());
 }
@@ -242,7 +242,9 @@ Status BTreeWriter::visit_all(MemPage* p, const std::function<bool(MemPage*)>& o
     PSTKIT_RETURN_IF_ERROR(visit_all(c, on_leaf, stop));
     // A walk of the whole tree holds no more than its path and what
     // changed (visit may change nothing of this tree).
-    if (!c->dirty && loaded_pages_ > pages_after_trim_ + max_clean_pages_) {
+    // Only the outermost walk drops: an inner one (from a visitor) could
+    // drop the page the outer one is on.
+    if (walks_ == 1 && !c->dirty && loaded_pages_ > pages_after_trim_ + max_clean_pages_) {
       loaded_pages_ -= count_pages(c);
       p->children[i].reset();
     }
@@ -253,6 +255,11 @@ Status BTreeWriter::visit_all(MemPage* p, const std::function<bool(MemPage*)>& o
 Status BTreeWriter::for_each_node(const std::function<bool(const NodeEntry&)>& visit) {
   PSTKIT_ASSIGN_OR_RETURN(MemPage * r, root_page());
   bool stop = false;
+  ++walks_;
+  struct EndWalk {
+    int& walks;
+    ~EndWalk() { --walks; }
+  } end_walk{walks_};
   return visit_all(r, [&](MemPage* leaf) {
     for (const auto& e : leaf->nodes) {
       if (!visit(e)) return false;
@@ -264,6 +271,11 @@ Status BTreeWriter::for_each_node(const std::function<bool(const NodeEntry&)>& v
 Status BTreeWriter::for_each_block(const std::function<bool(const BlockEntry&)>& visit) {
   PSTKIT_ASSIGN_OR_RETURN(MemPage * r, root_page());
   bool stop = false;
+  ++walks_;
+  struct EndWalk {
+    int& walks;
+    ~EndWalk() { --walks; }
+  } end_walk{walks_};
   return visit_all(r, [&](MemPage* leaf) {
     for (const auto& e : leaf->blocks) {
       if (!visit(e)) return false;

@@ -82,6 +82,9 @@ class BTreeWriter {
   size_t max_clean_pages_;
   size_t loaded_pages_ = 0;  // pages under root_, root_ included (recounted at each trim)
   size_t pages_after_trim_ = 0;
+  // for_each_* calls in progress: their visitors may look up (the same
+  // tree), which must not drop the page being walked.
+  int walks_ = 0;
   // Pages that left the tree (emptied or collapsed): freed at commit.
   std::vector<Bref> dropped_;
 };
