@@ -381,6 +381,32 @@ TEST(CheckDamage, UsedSpaceMarkedFreeIsAmapMismatch) {
   }
 }
 
+// The overlap sweep names both structures: the extents are compact (16
+// bytes each, one per block) and find what they are through the B-tree
+// records they point at.
+TEST(CheckDamage, BlockMovedOntoTheNbtRootIsBlockOverlap) {
+  REQUIRE_CORPUS_FILE("pstsdk/sample1.pst");
+  Image img("pstsdk/sample1.pst");
+  REQUIRE_IMAGE(img);
+  auto leaf = img.find_leaf_entry(ndb::kPageBbt, [](const ndb::BTreePage& p, size_t i) {
+    return !ndb::bid_is_internal(p.blocks[i].bid) && p.blocks[i].stored_size > 100;
+  });
+  ASSERT_TRUE(leaf);
+  const ndb::BlockEntry e = leaf->parsed.blocks[leaf->index];
+  const ndb::Bref nbt_root = img.header().nbt_root;
+  // BBTENTRY.BREF.ib (Unicode: offset 8).
+  ASSERT_FALSE(img.ansi());
+  store_le64(img.bytes().data() + leaf->at + 8, nbt_root.ib);
+  img.fix_page_crc(leaf->page);
+  const Report r = img.check();
+  const Finding* f = find(r, "BLOCK_OVERLAP");
+  ASSERT_NE(f, nullptr) << describe(r);
+  EXPECT_EQ(f->offset, nbt_root.ib);
+  EXPECT_TRUE(f->id == e.bid || f->id == nbt_root.bid) << describe(r);
+  EXPECT_NE(f->message.find("block " + hex(e.bid)), std::string::npos) << f->message;
+  EXPECT_NE(f->message.find("NBT page " + hex(nbt_root.bid)), std::string::npos) << f->message;
+}
+
 TEST(CheckDamage, HeaderCrcsZeroed) {
   REQUIRE_CORPUS_FILE("pstsdk/sample1.pst");
   Image img("pstsdk/sample1.pst");

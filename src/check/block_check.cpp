@@ -26,15 +26,25 @@ const char* page_name(uint8_t type) {
 
 }  // namespace
 
-std::string describe(const Extent& e) {
-  std::string what;
-  switch (e.kind) {
-    case Extent::kReserved: what = "the header and reserved area"; break;
-    case Extent::kPage: what = std::string(page_name(e.page_type)) + " " + hex(e.id); break;
-    case Extent::kMapPage: what = page_name(e.page_type); break;
-    case Extent::kBlock: what = "block " + hex(e.id); break;
+uint64_t extent_id(const Context& c, const Extent& e) {
+  switch (e.kind()) {
+    case Extent::kReserved: return 0;
+    case Extent::kPage: return c.pages[e.ref].bid;
+    case Extent::kMapPage: return e.begin;
+    case Extent::kBlock: return c.blocks[e.ref].entry.bid;
   }
-  return what + " [" + hex(e.begin) + ", " + hex(e.end) + ")";
+  return 0;
+}
+
+std::string describe(const Context& c, const Extent& e) {
+  std::string what;
+  switch (e.kind()) {
+    case Extent::kReserved: what = "the header and reserved area"; break;
+    case Extent::kPage: what = std::string(page_name(c.pages[e.ref].type)) + " " + hex(extent_id(c, e)); break;
+    case Extent::kMapPage: what = page_name(uint8_t(e.ref)); break;
+    case Extent::kBlock: what = "block " + hex(extent_id(c, e)); break;
+  }
+  return what + " [" + hex(e.begin) + ", " + hex(e.end()) + ")";
 }
 
 namespace {
@@ -103,39 +113,42 @@ void check_overlaps(Context& c) {
   const MapLayout m = map_layout(h);
   std::vector<Extent>& x = c.extents;
   x.clear();
-  x.push_back({0, std::min(m.first_amap, c.file_size), Extent::kReserved, 0, 0});
-  for (const PageRecord& p : c.pages) x.push_back({p.offset, p.offset + h.page_size, Extent::kPage, p.type, p.bid});
+  x.reserve(c.pages.size() + c.blocks.size() + 64);
+  x.emplace_back(0, std::min(m.first_amap, c.file_size), Extent::kReserved, 0);
+  for (size_t i = 0; i < c.pages.size(); ++i) {
+    x.emplace_back(c.pages[i].offset, c.pages[i].offset + h.page_size, Extent::kPage, uint32_t(i));
+  }
   for (const MapPage& p : map_pages(h, std::min(c.file_size, h.file_eof))) {
     if (p.offset + h.page_size <= c.file_size) {
-      x.push_back({p.offset, p.offset + h.page_size, Extent::kMapPage, p.type, p.offset});
+      x.emplace_back(p.offset, p.offset + h.page_size, Extent::kMapPage, p.type);
     }
   }
   const uint32_t max_data = h.max_block_size - h.block_trailer_size;
-  for (const BlockRecord& r : c.blocks) {
-    const ndb::BlockEntry& e = r.entry;
+  for (size_t i = 0; i < c.blocks.size(); ++i) {
+    const ndb::BlockEntry& e = c.blocks[i].entry;
     if (e.stored_size > max_data || e.offset > c.file_size) continue;  // reported by check_blocks
     const uint64_t end = std::min(c.file_size, e.offset + ndb::block_disk_size(h, e.stored_size));
-    x.push_back({e.offset, end, Extent::kBlock, 0, e.bid});
+    x.emplace_back(e.offset, end, Extent::kBlock, uint32_t(i));
   }
   std::sort(x.begin(), x.end(), [](const Extent& a, const Extent& b) {
-    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+    return a.begin != b.begin ? a.begin < b.begin : a.end() < b.end();
   });
   // Nothing may live past ibFileEof: the AMaps do not map it.
   const uint64_t eof = h.file_eof;
   for (const Extent& e : x) {
-    if (e.end > eof && e.kind != Extent::kReserved && eof < c.file_size) {
-      c.add(Issue::kBlockOutOfFile, e.kind == Extent::kBlock ? "block" : "page", e.begin, e.id,
-            describe(e) + " lies past ibFileEof " + hex(eof));
+    if (e.end() > eof && e.kind() != Extent::kReserved && eof < c.file_size) {
+      c.add(Issue::kBlockOutOfFile, e.kind() == Extent::kBlock ? "block" : "page", e.begin, extent_id(c, e),
+            describe(c, e) + " lies past ibFileEof " + hex(eof));
     }
   }
   // Sweep: each extent against the one reaching furthest before it.
   size_t reach = 0;
   for (size_t i = 1; i < x.size(); ++i) {
-    if (x[i].begin < x[reach].end) {
-      c.add(Issue::kBlockOverlap, x[i].kind == Extent::kBlock ? "block" : "page", x[i].begin, x[i].id,
-            describe(x[i]) + " overlaps " + describe(x[reach]));
+    if (x[i].begin < x[reach].end()) {
+      c.add(Issue::kBlockOverlap, x[i].kind() == Extent::kBlock ? "block" : "page", x[i].begin, extent_id(c, x[i]),
+            describe(c, x[i]) + " overlaps " + describe(c, x[reach]));
     }
-    if (x[i].end > x[reach].end) reach = i;
+    if (x[i].end() > x[reach].end()) reach = i;
   }
 }
 

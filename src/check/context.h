@@ -2,6 +2,7 @@
 // B-tree walk found (pages, node and block entries) for the later passes.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <functional>
 #include <memory>
@@ -53,19 +54,37 @@ struct BlockRecord {
   ndb::BlockEntry entry;
   uint64_t page = 0;
   bool damaged = false;   // unreadable: trailer, CRC, bounds or tree structure
-  uint64_t references = 0;
+  // References found, saturating: past cRef's 16 bits the count only needs
+  // to stay above it. There is one record a block, so every byte counts.
+  uint32_t references = 0;
 };
+static_assert(sizeof(BlockRecord) <= 48);
 
-// Bytes of the file some structure occupies.
+// Bytes of the file some structure occupies. There is one a block, so it
+// is kept to 16 bytes: what it is comes from the record it points at.
 struct Extent {
   enum Kind : uint8_t { kReserved, kPage, kMapPage, kBlock };
+  static constexpr uint32_t kMaxSize = (uint32_t{1} << 30) - 1;
+
+  Extent() = default;
+  // size at most kMaxSize (blocks and pages are far smaller); ref: index
+  // into Context::pages (kPage) or Context::blocks (kBlock), the page type
+  // of a kMapPage.
+  Extent(uint64_t b, uint64_t e, Kind k, uint32_t r)
+      : begin(b), size_kind(uint32_t(std::min<uint64_t>(e - b, kMaxSize)) | (uint32_t(k) << 30)), ref(r) {}
+
   uint64_t begin = 0;
-  uint64_t end = 0;
-  Kind kind = kBlock;
-  uint8_t page_type = 0;  // kPage and kMapPage
-  uint64_t id = 0;        // BID of a page or block
+  uint32_t size_kind = 0;  // bits 0-29: size; 30-31: Kind
+  uint32_t ref = 0;
+
+  uint64_t end() const { return begin + (size_kind & kMaxSize); }
+  Kind kind() const { return Kind(size_kind >> 30); }
 };
-std::string describe(const Extent& e);
+static_assert(sizeof(Extent) == 16);
+struct Context;
+std::string describe(const Context& c, const Extent& e);
+// BID of the page or block an extent holds (a map page's offset).
+uint64_t extent_id(const Context& c, const Extent& e);
 
 struct Context {
   Context(const ndb::Database& database, const CheckOptions& opts, FindingSink& findings)

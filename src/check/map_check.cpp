@@ -143,17 +143,17 @@ uint64_t AmapChecker::compare(uint64_t index, ByteView bits) {
   auto it = std::lower_bound(c_.extents.begin(), c_.extents.end(), begin > longest ? begin - longest : 0,
                              [](const Extent& e, uint64_t at) { return e.begin < at; });
   for (; it != c_.extents.end() && it->begin < span_end; ++it) {
-    if (it->end <= begin || it->kind == Extent::kReserved) continue;
+    if (it->end() <= begin || it->kind() == Extent::kReserved) continue;
     const uint64_t first = (std::max(it->begin, begin) - begin) / m_.slot;
-    const uint64_t last = (std::min(it->end, span_end) - begin + m_.slot - 1) / m_.slot;
+    const uint64_t last = (std::min(it->end(), span_end) - begin + m_.slot - 1) / m_.slot;
     uint64_t unmarked = 0;
     for (uint64_t s = first; s < last; ++s) {
       used[s] = true;
       unmarked += !slot_allocated(bits, s);
     }
     if (unmarked > 0) {
-      c_.add(Issue::kAmapMismatch, "AMap page", begin, it->id,
-             describe(*it) + " is in use but " + std::to_string(unmarked) + " of its " + std::to_string(last - first) +
+      c_.add(Issue::kAmapMismatch, "AMap page", begin, extent_id(c_, *it),
+             describe(c_, *it) + " is in use but " + std::to_string(unmarked) + " of its " + std::to_string(last - first) +
                  " slots are marked free");
     }
   }

@@ -112,7 +112,7 @@ void ReferenceWalker::reference(ndb::Bid bid, Role role, const Referrer& from) {
     if (ndb::bid_is_internal(bid)) c_.references_complete = false;
     return;
   }
-  ++r->references;
+  if (r->references != UINT32_MAX) ++r->references;
   const bool internal = ndb::bid_is_internal(bid);
   const Issue tree_issue = is_data_role(role) ? Issue::kDataTree : Issue::kSubnodeTree;
   if (role == Role::kDataLeaf && internal) {

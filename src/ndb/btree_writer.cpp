@@ -119,8 +119,8 @@ Bytes serialise_btree_page(const Header& h, uint8_t type, uint8_t level, const s
   return p;
 }
 
-BTreeWriter::BTreeWriter(const Header& h, uint8_t type, Bref root, PageLoader loader)
-    : h_(h), type_(type), root_ref_(root), loader_(std::move(loader)) {}
+BTreeWriter::BTreeWriter(const Header& h, uint8_t type, Bref root, PageLoader loader, size_t max_clean_pages)
+    : h_(h), type_(type), root_ref_(root), loader_(std::move(loader)), max_clean_pages_(max_clean_pages) {}
 BTreeWriter::~BTreeWriter() = default;
 BTreeWriter::BTreeWriter(BTreeWriter&&) noexcept = default;
 BTreeWriter& BTreeWriter::operator=(BTreeWriter&&) noexcept = default;
@@ -140,12 +140,49 @@ std::unique_ptr<BTreeWriter::MemPage> from_disk(BTreePage&& p, const Bref& ref) 
   return m;
 }
 
+size_t count_pages(const BTreeWriter::MemPage* p) {
+  size_t n = 1;
+  for (const auto& c : p->children) {
+    if (c) n += count_pages(c.get());
+  }
+  return n;
+}
+
 }  // namespace
+
+std::unique_ptr<BTreeWriter::MemPage> BTreeWriter::load(const Bref& ref, BTreePage&& page) {
+  ++loaded_pages_;
+  return from_disk(std::move(page), ref);
+}
+
+size_t BTreeWriter::drop_clean_children(MemPage* p) {
+  size_t dropped = 0;
+  for (auto& c : p->children) {
+    if (!c) continue;
+    if (c->dirty) {
+      dropped += drop_clean_children(c.get());
+    } else {
+      // A clean page and everything under it read the same from disk
+      // (p->branches still names where).
+      dropped += count_pages(c.get());
+      c.reset();
+    }
+  }
+  return dropped;
+}
+
+void BTreeWriter::trim_clean_pages() {
+  // Measured from what was left by the last trim: changed pages, however
+  // many, do not make every lookup walk them.
+  if (!root_ || walks_ > 0 || loaded_pages_ <= pages_after_trim_ + max_clean_pages_) return;
+  drop_clean_children(root_.get());
+  loaded_pages_ = pages_after_trim_ = count_pages(root_.get());
+}
 
 Result<BTreeWriter::MemPage*> BTreeWriter::root_page() {
   if (!root_) {
     PSTKIT_ASSIGN_OR_RETURN(BTreePage p, loader_(type_, root_ref_));
-    root_ = from_disk(std::move(p), root_ref_);
+    root_ = load(root_ref_, std::move(p));
   }
   return root_.get();
 }
@@ -157,7 +194,7 @@ Result<BTreeWriter::MemPage*> BTreeWriter::child(MemPage* p, size_t i) {
       return Status::corrupt(type_ == kPageNbt ? "NBT page" : "BBT page", p->branches[i].child.ib,
                              "level " + std::to_string(c.level) + " under level " + std::to_string(p->level));
     }
-    p->children[i] = from_disk(std::move(c), p->branches[i].child);
+    p->children[i] = load(p->branches[i].child, std::move(c));
   }
   return p->children[i].get();
 }
@@ -176,6 +213,7 @@ Result<BTreeWriter::MemPage*> BTreeWriter::leaf_for(uint64_t key, std::vector<st
 }
 
 Result<std::optional<NodeEntry>> BTreeWriter::find_node(Nid nid) {
+  trim_clean_pages();
   PSTKIT_ASSIGN_OR_RETURN(MemPage * leaf, leaf_for(nid, nullptr));
   auto it = std::lower_bound(leaf->nodes.begin(), leaf->nodes.end(), nid,
                              [](const NodeEntry& e, uint64_t k) { return e.nid < k; });
@@ -185,6 +223,7 @@ Result<std::optional<NodeEntry>> BTreeWriter::find_node(Nid nid) {
 
 Result<std::optional<BlockEntry>> BTreeWriter::find_block(Bid bid) {
   const uint64_t key = bid_key(bid);
+  trim_clean_pages();
   PSTKIT_ASSIGN_OR_RETURN(MemPage * leaf, leaf_for(key, nullptr));
   auto it = std::lower_bound(leaf->blocks.begin(), leaf->blocks.end(), key,
                              [](const BlockEntry& e, uint64_t k) { return bid_key(e.bid) < k; });
@@ -201,6 +240,14 @@ Status BTreeWriter::visit_all(MemPage* p, const std::function<bool(MemPage*)>& o
   for (size_t i = 0; i < p->branches.size() && !stop; ++i) {
     PSTKIT_ASSIGN_OR_RETURN(MemPage * c, child(p, i));
     PSTKIT_RETURN_IF_ERROR(visit_all(c, on_leaf, stop));
+    // A walk of the whole tree holds no more than its path and what
+    // changed (visit may change nothing of this tree).
+    // Only the outermost walk drops: an inner one (from a visitor) could
+    // drop the page the outer one is on.
+    if (walks_ == 1 && !c->dirty && loaded_pages_ > pages_after_trim_ + max_clean_pages_) {
+      loaded_pages_ -= count_pages(c);
+      p->children[i].reset();
+    }
   }
   return Status::ok();
 }
@@ -208,6 +255,11 @@ Status BTreeWriter::visit_all(MemPage* p, const std::function<bool(MemPage*)>& o
 Status BTreeWriter::for_each_node(const std::function<bool(const NodeEntry&)>& visit) {
   PSTKIT_ASSIGN_OR_RETURN(MemPage * r, root_page());
   bool stop = false;
+  ++walks_;
+  struct EndWalk {
+    int& walks;
+    ~EndWalk() { --walks; }
+  } end_walk{walks_};
   return visit_all(r, [&](MemPage* leaf) {
     for (const auto& e : leaf->nodes) {
       if (!visit(e)) return false;
@@ -219,6 +271,11 @@ Status BTreeWriter::for_each_node(const std::function<bool(const NodeEntry&)>& v
 Status BTreeWriter::for_each_block(const std::function<bool(const BlockEntry&)>& visit) {
   PSTKIT_ASSIGN_OR_RETURN(MemPage * r, root_page());
   bool stop = false;
+  ++walks_;
+  struct EndWalk {
+    int& walks;
+    ~EndWalk() { --walks; }
+  } end_walk{walks_};
   return visit_all(r, [&](MemPage* leaf) {
     for (const auto& e : leaf->blocks) {
       if (!visit(e)) return false;
@@ -232,6 +289,7 @@ void BTreeWriter::split_upwards(std::vector<std::pair<MemPage*, size_t>>& path, 
   // split in half; Outlook keeps pages below 90% full (MS-PST 2.6.1.2.1).
   while (page->size() > btree_capacity(h_, type_, page->level)) {
     auto right = std::make_unique<MemPage>();
+    ++loaded_pages_;
     right->level = page->level;
     right->dirty = true;
     const size_t half = page->size() / 2;
@@ -251,6 +309,7 @@ void BTreeWriter::split_upwards(std::vector<std::pair<MemPage*, size_t>>& path, 
     if (path.empty()) {
       // The root split: the tree grows a level.
       auto new_root = std::make_unique<MemPage>();
+      ++loaded_pages_;
       new_root->level = uint8_t(page->level + 1);
       new_root->dirty = true;
       new_root->branches.push_back({page->first_key(), page->disk});
@@ -269,6 +328,7 @@ void BTreeWriter::split_upwards(std::vector<std::pair<MemPage*, size_t>>& path, 
 }
 
 Status BTreeWriter::insert_entry(uint64_t key, const std::function<void(MemPage*, size_t, bool)>& store) {
+  trim_clean_pages();
   std::vector<std::pair<MemPage*, size_t>> path;
   PSTKIT_ASSIGN_OR_RETURN(MemPage * leaf, leaf_for(key, &path));
   for (auto& [p, i] : path) p->dirty = true;
@@ -316,6 +376,7 @@ Status BTreeWriter::put_block(const BlockEntry& e) {
 }
 
 Status BTreeWriter::erase(uint64_t key) {
+  trim_clean_pages();
   std::vector<std::pair<MemPage*, size_t>> path;
   PSTKIT_ASSIGN_OR_RETURN(MemPage * leaf, leaf_for(key, &path));
   bool found = false;
@@ -388,17 +449,20 @@ Result<Bref> BTreeWriter::write_page(MemPage* p, const PageWriter& write, const 
 Result<Bref> BTreeWriter::commit(const PageWriter& write, const PageReleaser& release) {
   if (!root_ || !root_->dirty) {
     root_.reset();
+    loaded_pages_ = pages_after_trim_ = 0;
     return root_ref_;
   }
   PSTKIT_ASSIGN_OR_RETURN(root_ref_, write_page(root_.get(), write, release));
   for (const Bref& d : dropped_) release(d);
   dropped_.clear();
   root_.reset();  // reload lazily: memory stays flat across commits
+  loaded_pages_ = pages_after_trim_ = 0;
   return root_ref_;
 }
 
 void BTreeWriter::rollback(Bref committed_root) {
   root_.reset();
+  loaded_pages_ = pages_after_trim_ = 0;
   dropped_.clear();
   root_ref_ = committed_root;
 }

@@ -21,7 +21,13 @@ using PageReleaser = std::function<void(const Bref& old)>;
 
 class BTreeWriter {
  public:
-  BTreeWriter(const Header& h, uint8_t type, Bref root, PageLoader loader);
+  // Lookups load pages into memory; pages nothing changed are dropped
+  // again whenever more than max_clean_pages are loaded, so that a long
+  // transaction of lookups (the rebuild's fix stage looks up every node and
+  // block) does not hold the whole tree. Changed pages stay until commit.
+  static constexpr size_t kDefaultMaxCleanPages = 2048;
+  BTreeWriter(const Header& h, uint8_t type, Bref root, PageLoader loader,
+              size_t max_clean_pages = kDefaultMaxCleanPages);
   ~BTreeWriter();
   BTreeWriter(BTreeWriter&&) noexcept;
   BTreeWriter& operator=(BTreeWriter&&) noexcept;
@@ -29,6 +35,8 @@ class BTreeWriter {
   uint8_t type() const { return type_; }
   Bref root() const { return root_ref_; }
   bool dirty() const;
+  // Pages held in memory now (changed ones and those lookups loaded).
+  size_t loaded_pages() const { return loaded_pages_; }
 
   // Lookups see uncommitted changes.
   Result<std::optional<NodeEntry>> find_node(Nid nid);
@@ -60,12 +68,23 @@ class BTreeWriter {
   Status visit_all(MemPage* p, const std::function<bool(MemPage*)>& on_leaf, bool& stop);
   Result<Bref> write_page(MemPage* p, const PageWriter& write, const PageReleaser& release);
   Bytes serialise(const MemPage* p, Bref placeholder) const;
+  std::unique_ptr<MemPage> load(const Bref& ref, BTreePage&& page);
+  // Drops loaded pages that hold no change (with everything under them:
+  // changes mark every page on their path) once over max_clean_pages_.
+  void trim_clean_pages();
+  size_t drop_clean_children(MemPage* p);
 
   Header h_;
   uint8_t type_;
   Bref root_ref_;
   PageLoader loader_;
   std::unique_ptr<MemPage> root_;
+  size_t max_clean_pages_;
+  size_t loaded_pages_ = 0;  // pages under root_, root_ included (recounted at each trim)
+  size_t pages_after_trim_ = 0;
+  // for_each_* calls in progress: their visitors may look up (the same
+  // tree), which must not drop the page being walked.
+  int walks_ = 0;
   // Pages that left the tree (emptied or collapsed): freed at commit.
   std::vector<Bref> dropped_;
 };
