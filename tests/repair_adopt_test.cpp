@@ -14,6 +14,7 @@
 #include "pstkit/ndb_salvage.h"
 #include "pstkit/repair.h"
 #include "pstkit/store_writer.h"
+#include "pstkit/utf.h"
 #include "test_bytes.h"
 
 namespace pstkit {
@@ -250,6 +251,62 @@ TEST_P(RepairAdoptTest, MessagesNoRowNamesGoToLostAndFound) {
   size_t elsewhere = 0;
   for (const auto& [nid, where] : messages) elsewhere += where.first != inbox_;
   EXPECT_EQ(elsewhere, adopted);
+}
+
+// The NBT leaf listing the name-to-ID map (0x61) zeroed: the map is found
+// by its blocks and adopted, so the messages' named properties keep their
+// names (before, a lost map became placeholders and every name was lost).
+TEST_P(RepairAdoptTest, NameMapWhoseLeafIsZeroedIsFoundByItsBlocks) {
+  NamedProperty custom;
+  custom.guid = Guid::from_fields(0x12345678, 0x9ABC, 0xDEF0, 0x0123456789ABCDEF);
+  custom.is_string = true;
+  custom.name = "x-adopt-test";
+  const Nid message = ids_.begin()->first;
+  {
+    auto w = StoreWriter::open(path_);
+    ASSERT_TRUE(w.is_ok()) << w.status().message();
+    NamedValue v{custom, ltp::kPtypString, utf8_to_utf16le("named value")};
+    ASSERT_TRUE((*w)->set_message_properties(message, {}, {v}).is_ok());
+    ASSERT_TRUE((*w)->commit().is_ok());
+  }
+  Bytes file = image();
+  const uint32_t page_size = 512;  // ANSI and Unicode pages (MS-PST 2.2.2.7)
+  {
+    // Every NBT leaf, current or stale, that lists 0x61: the file keeps the
+    // map's blocks but no entry names them.
+    auto db = ndb::Database::open(path_);
+    ASSERT_TRUE(db.is_ok());
+    const ndb::Header& h = (*db)->header();
+    size_t zeroed = 0;
+    for (uint64_t at = page_size; at + page_size <= file.size(); at += page_size) {
+      const ByteView page(file.data() + at, page_size);
+      const auto t = ndb::read_page_trailer(h, page);
+      if (t.ptype != ndb::kPageNbt || t.ptype_repeat != ndb::kPageNbt) continue;
+      auto p = ndb::parse_btree_page(h, page, at, ndb::kPageNbt, t.bid);
+      if (!p || p->level != 0) continue;
+      if (std::none_of(p->nodes.begin(), p->nodes.end(),
+                       [](const ndb::NodeEntry& e) { return e.nid == ndb::kNidNameToIdMap; })) {
+        continue;
+      }
+      std::fill(file.begin() + long(at), file.begin() + long(at + page_size), 0);
+      ++zeroed;
+    }
+    ASSERT_GT(zeroed, 0u);
+  }
+  const auto changes = rebuild(file);
+  bool adopted = false;
+  for (const auto& c : changes) adopted |= c.code == "ORPHAN_ADOPTED" && c.id == ndb::kNidNameToIdMap;
+  EXPECT_TRUE(adopted);
+  auto store = Store::open(out_);
+  ASSERT_TRUE(store.is_ok()) << store.status().message();
+  uint16_t id = 0;
+  for (const auto& [i, name] : (*store)->names().entries()) {
+    if (name.is_string && name.name == custom.name && name.guid == custom.guid) id = i;
+  }
+  ASSERT_NE(id, 0) << "the custom name was lost";
+  auto m = (*store)->open_message(message);
+  ASSERT_TRUE(m.is_ok()) << m.status().message();
+  EXPECT_EQ(m->properties().get_string(id), "named value");
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, RepairAdoptTest,

@@ -100,6 +100,11 @@ struct RebuildReport {
   // Stage 1 lists here the deleted items it brought back (include_deleted);
   // fix_store puts them in "Recovered Deleted Items".
   std::vector<ndb::Nid> deleted_items;
+  // Stage 1 found the name-to-ID map only by its blocks (its NBT entry lost
+  // or stale), perhaps an earlier copy in freed space: its names are right
+  // for the indices it has (names are only appended), and fix_store takes
+  // any later ids the objects use with placeholders.
+  bool name_map_adopted = false;
 };
 
 // Stage 1: copies every top-level node of source that can be read (and the

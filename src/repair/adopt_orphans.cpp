@@ -230,6 +230,17 @@ Result<std::vector<OrphanMessage>> find_orphan_messages(const ndb::Database& src
   // 3. Message PCs among the remaining data roots. XBLOCK roots first, so
   // that their leaves are not taken as roots of their own.
   std::vector<Candidate> messages;
+  // MS-PST 2.4.7: the map's PC holds PidTagNameidBucketCount (0x0001) and
+  // the GUID, entry and string streams (0x0002-0x0004).
+  std::vector<ndb::Bid> name_map_candidates;
+  bool want_name_map = false;
+  {
+    auto own = src.open_node(ndb::kNidNameToIdMap);
+    want_name_map = !own || !ltp::PropertyContext::open(std::shared_ptr<const ndb::Node>(std::move(own).value()));
+  }
+  auto consider_name_map = [&](ndb::Bid data_bid, const ltp::PropertyContext& pc) {
+    if (want_name_map && pc.has(0x0001) && pc.has(0x0003)) name_map_candidates.push_back(data_bid);
+  };
   auto consider = [&](ndb::Bid data_bid) {
     auto node = src.open_node(ndb::make_nid(ndb::kNidTypeNormalMessage, 1), data_bid, 0);
     if (!node) return;
@@ -237,7 +248,11 @@ Result<std::vector<OrphanMessage>> find_orphan_messages(const ndb::Database& src
     // MS-PST 2.3.1.2 HNHDR: bSig 0xEC, bClientSig 0xBC (a PC).
     if (!first || (*first)->size() < 4 || (**first)[2] != 0xEC || (**first)[3] != 0xBC) return;
     auto pc = ltp::PropertyContext::open(std::shared_ptr<const ndb::Node>(std::move(node).value()));
-    if (!pc || !pc->has(prop::kMessageClass)) return;
+    if (!pc) return;
+    if (!pc->has(prop::kMessageClass)) {
+      consider_name_map(data_bid, *pc);
+      return;
+    }
     Candidate m;
     m.data_bid = data_bid;
     m.subject = raw_or_empty(pc->get(prop::kSubject));
@@ -264,21 +279,65 @@ Result<std::vector<OrphanMessage>> find_orphan_messages(const ndb::Database& src
       consider(b.bid);
     }
   }
+  std::sort(trees.begin(), trees.end(),
+            [](const Tree& a, const Tree& b) { return ndb::bid_key(a.bid) < ndb::bid_key(b.bid); });
+  // The kPairWindow subnode trees nearest a data block by BID, on either side.
+  auto window_of = [&](ndb::Bid data_bid) {
+    const ndb::Bid key = ndb::bid_key(data_bid);
+    const size_t at = size_t(std::lower_bound(trees.begin(), trees.end(), key, [](const Tree& t, ndb::Bid k) {
+                               return ndb::bid_key(t.bid) < k;
+                             }) - trees.begin());
+    return std::make_pair(at > kPairWindow ? at - kPairWindow : 0, std::min(trees.size(), at + kPairWindow));
+  };
+
+  // The name map: of the copies (the lost current one, or earlier ones in
+  // freed space) whose values all read (with no
+  // subnode tree, or with a nearby one: large streams live in subnodes),
+  // the one with the longest entry stream, then the highest BID.
+  ndb::Bid map_bid = 0, map_tree = 0;
+  size_t map_entries = 0;
+  for (ndb::Bid data_bid : name_map_candidates) {
+    auto [from, to] = window_of(data_bid);
+    // No tree; the one the map's own (stale) entry names, if listed; nearby
+    // loose ones.
+    std::vector<ndb::Bid> options{0};
+    if (auto own = src.find_node(ndb::kNidNameToIdMap); own && own->subnode_bid != 0) {
+      options.push_back(own->subnode_bid);
+    }
+    for (size_t t = from; t < to; ++t) options.push_back(trees[t].bid);
+    for (ndb::Bid sub : options) {
+      auto node = src.open_node(ndb::kNidNameToIdMap, data_bid, sub);
+      if (!node) continue;
+      auto pc = ltp::PropertyContext::open(std::shared_ptr<const ndb::Node>(std::move(node).value()));
+      if (!pc || !pc->all().is_ok()) continue;
+      auto entries = pc->get(0x0003);
+      const size_t n = entries ? entries->data.size() : 0;
+      if (n > map_entries || (n == map_entries && ndb::bid_key(data_bid) > ndb::bid_key(map_bid))) {
+        map_bid = data_bid;
+        map_tree = sub;
+        map_entries = n;
+      }
+      break;
+    }
+  }
+  if (map_bid != 0) {
+    OrphanMessage map;
+    map.entry.nid = ndb::kNidNameToIdMap;
+    map.entry.data_bid = map_bid;
+    map.entry.subnode_bid = map_tree;
+    map.how = "the name-to-ID map cannot be read: a copy of it found by its blocks (data " + hex(map_bid) +
+              (map_tree ? ", subnode tree " + hex(map_tree) : std::string()) + ", " +
+              std::to_string(map_entries / 8) + " names) adopted";
+    out.push_back(std::move(map));
+  }
   if (messages.empty()) return out;
 
   // 4. Pairing, nearest fitting pairs first. Only the kPairWindow trees
   // nearest by BID on either side are tried for a message, so a file with
   // many orphans costs O(messages) fits, not O(messages x trees).
-  std::sort(trees.begin(), trees.end(),
-            [](const Tree& a, const Tree& b) { return ndb::bid_key(a.bid) < ndb::bid_key(b.bid); });
   std::vector<std::tuple<ndb::Bid, size_t, size_t>> pairs;  // distance, message, tree
   for (size_t m = 0; m < messages.size(); ++m) {
-    const ndb::Bid key = ndb::bid_key(messages[m].data_bid);
-    const size_t at = size_t(std::lower_bound(trees.begin(), trees.end(), key, [](const Tree& t, ndb::Bid k) {
-                               return ndb::bid_key(t.bid) < k;
-                             }) - trees.begin());
-    const size_t from = at > kPairWindow ? at - kPairWindow : 0;
-    const size_t to = std::min(trees.size(), at + kPairWindow);
+    auto [from, to] = window_of(messages[m].data_bid);
     for (size_t t = from; t < to; ++t) {
       if (fits(src, messages[m], trees[t])) pairs.emplace_back(distance(messages[m].data_bid, trees[t].bid), m, t);
     }

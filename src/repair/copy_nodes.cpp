@@ -157,7 +157,11 @@ Status NodeCopier::adopt_orphans() {
     if (o.entry.nid == 0) o.entry.nid = dst_.allocate_nid(ndb::kNidTypeNormalMessage);
     const uint64_t lost_before = report_.nodes_lost;
     PSTKIT_RETURN_IF_ERROR(copy_top(o.entry));
-    if (report_.nodes_lost == lost_before) emit({"ORPHAN_ADOPTED", "message", o.entry.nid, kNone, o.how});
+    const bool name_map = o.entry.nid == ndb::kNidNameToIdMap;
+    if (report_.nodes_lost == lost_before) {
+      emit({"ORPHAN_ADOPTED", name_map ? "name map" : "message", o.entry.nid, kNone, o.how});
+      if (name_map) report_.name_map_adopted = true;
+    }
     PSTKIT_RETURN_IF_ERROR(commit_if_due(false));
   }
   return Status::ok();

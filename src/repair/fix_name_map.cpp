@@ -91,7 +91,9 @@ std::string StoreFixer::name_map_defect() const {
 }
 
 Status StoreFixer::fix_name_map() {
-  const std::string defect = name_map_defect();
+  std::string defect = name_map_defect();
+  const bool adopted_map = report_ && report_->name_map_adopted;
+  if (defect.empty() && adopted_map) defect = "a copy found by its blocks, perhaps an earlier one";
   if (defect.empty()) return Status::ok();
   // What can still be read: the bucket count and the three streams.
   uint32_t bucket_count = NameMapBuilder::kDefaultBucketCount;
@@ -114,8 +116,8 @@ Status StoreFixer::fix_name_map() {
   }
   PSTKIT_ASSIGN_OR_RETURN(auto map, NameMapBuilder::create(format_, bucket_count));
   uint32_t count = by_index.empty() ? 0 : by_index.rbegin()->first + 1;
-  if (!entry) {
-    // The whole map is lost: its names cannot be known, but the ids the
+  if (!entry || adopted_map) {
+    // The whole map is lost (or only a copy found by its blocks, perhaps an earlier, shorter one): its names cannot be known, but the ids the
     // objects use must stay taken (placeholders), or a new name would be
     // given an id that already means something else.
     count = std::max<uint32_t>(count, uint32_t(highest_named_index() + 1));
