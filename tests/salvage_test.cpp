@@ -109,6 +109,14 @@ class SalvageTest : public ::testing::TestWithParam<ndb::FileFormat> {
     return out;
   }
 
+  // The first full external block (only attachment data trees have them
+  // here); bid 0 when there is none.
+  ndb::BlockEntry full_data_block() const {
+    for (const auto& [key, e] : blocks_) {
+      if (!ndb::bid_is_internal(e.bid) && e.stored_size == header_.max_block_size - header_.block_trailer_size) return e;
+    }
+    return {};
+  }
   void overwrite(uint64_t offset, size_t len, uint8_t byte) {
     std::fstream f(path_, std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(std::streamoff(offset));
@@ -349,13 +357,7 @@ TEST_P(SalvageTest, InferredRootNamingAPartialTreeLosesNothing) {
 
 TEST_P(SalvageTest, DamagedBlockIsNamedAndTheRestReads) {
   // A full external block: only attachment data trees have them here.
-  ndb::Bid victim_bid = 0;
-  for (const auto& [key, e] : blocks_) {
-    if (!ndb::bid_is_internal(e.bid) && e.stored_size == header_.max_block_size - header_.block_trailer_size) {
-      victim_bid = e.bid;
-      break;
-    }
-  }
+  const ndb::Bid victim_bid = full_data_block().bid;
   ASSERT_NE(victim_bid, 0u);
   const ndb::BlockEntry block = blocks_.at(ndb::bid_key(victim_bid));
   overwrite(block.offset + 100, 16, 0xEE);
@@ -379,13 +381,7 @@ TEST_P(SalvageTest, DamagedBlockIsNamedAndTheRestReads) {
 }
 
 TEST_P(SalvageTest, DamagedBlockIsReadFromAnotherIntactCopy) {
-  ndb::BlockEntry victim;
-  for (const auto& [key, e] : blocks_) {
-    if (!ndb::bid_is_internal(e.bid) && e.stored_size == header_.max_block_size - header_.block_trailer_size) {
-      victim = e;
-      break;
-    }
-  }
+  const ndb::BlockEntry victim = full_data_block();
   ASSERT_NE(victim.bid, 0u);
   const size_t disk = header_.max_block_size;  // a full block fills its 8 KiB
   append_resigned(read_bytes(victim.offset, disk), disk - header_.block_trailer_size + 2, victim.bid);
@@ -405,13 +401,7 @@ TEST_P(SalvageTest, DamagedBlockIsReadFromAnotherIntactCopy) {
 // dump --recover reads) and recover's new file give the original content,
 // not a lost leaf and an unreadable attachment.
 TEST_P(SalvageTest, SingleBitFlipsAreCorrectedWithTheCrc) {
-  ndb::BlockEntry victim;
-  for (const auto& [key, e] : blocks_) {
-    if (!ndb::bid_is_internal(e.bid) && e.stored_size == header_.max_block_size - header_.block_trailer_size) {
-      victim = e;
-      break;
-    }
-  }
+  const ndb::BlockEntry victim = full_data_block();
   ASSERT_NE(victim.bid, 0u);
   Bytes original_block;
   {
@@ -511,13 +501,7 @@ TEST_P(SalvageTest, SingleBitFlipsInTrailersAreCorrected) {
 // Two flipped bits in one block are beyond the CRC: the block stays
 // damaged and is never "corrected" into something else.
 TEST_P(SalvageTest, TwoFlipsInABlockAreNotCorrected) {
-  ndb::BlockEntry victim;
-  for (const auto& [key, e] : blocks_) {
-    if (!ndb::bid_is_internal(e.bid) && e.stored_size == header_.max_block_size - header_.block_trailer_size) {
-      victim = e;
-      break;
-    }
-  }
+  const ndb::BlockEntry victim = full_data_block();
   ASSERT_NE(victim.bid, 0u);
   flip_bit(victim.offset + 10, 0);
   flip_bit(victim.offset + 3000, 4);
