@@ -39,6 +39,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "messaging/name_map_format.h"
 #include "ndb/data_tree.h"
 #include "pstkit/ltp.h"
 #include "pstkit/messaging.h"
@@ -239,7 +240,9 @@ Result<std::vector<OrphanMessage>> find_orphan_messages(const ndb::Database& src
     want_name_map = !own || !ltp::PropertyContext::open(std::shared_ptr<const ndb::Node>(std::move(own).value()));
   }
   auto consider_name_map = [&](ndb::Bid data_bid, const ltp::PropertyContext& pc) {
-    if (want_name_map && pc.has(0x0001) && pc.has(0x0003)) name_map_candidates.push_back(data_bid);
+    if (want_name_map && pc.has(name_map_format::kBucketCountId) && pc.has(name_map_format::kStreamEntryId)) {
+      name_map_candidates.push_back(data_bid);
+    }
   };
   auto consider = [&](ndb::Bid data_bid) {
     auto node = src.open_node(ndb::make_nid(ndb::kNidTypeNormalMessage, 1), data_bid, 0);
@@ -310,7 +313,7 @@ Result<std::vector<OrphanMessage>> find_orphan_messages(const ndb::Database& src
       if (!node) continue;
       auto pc = ltp::PropertyContext::open(std::shared_ptr<const ndb::Node>(std::move(node).value()));
       if (!pc || !pc->all().is_ok()) continue;
-      auto entries = pc->get(0x0003);
+      auto entries = pc->get(name_map_format::kStreamEntryId);
       const size_t n = entries ? entries->data.size() : 0;
       if (n > map_entries || (n == map_entries && ndb::bid_key(data_bid) > ndb::bid_key(map_bid))) {
         map_bid = data_bid;
@@ -327,7 +330,7 @@ Result<std::vector<OrphanMessage>> find_orphan_messages(const ndb::Database& src
     map.entry.subnode_bid = map_tree;
     map.how = "the name-to-ID map cannot be read: a copy of it found by its blocks (data " + hex(map_bid) +
               (map_tree ? ", subnode tree " + hex(map_tree) : std::string()) + ", " +
-              std::to_string(map_entries / 8) + " names) adopted";
+              std::to_string(map_entries / name_map_format::kNameIdSize) + " names) adopted";
     out.push_back(std::move(map));
   }
   if (messages.empty()) return out;
