@@ -191,6 +191,25 @@ TEST_F(LockTest, ForeignJournalIsNeverDeletedAndKeepsWritersOut) {
   EXPECT_EQ(read_all(path_), before);
 }
 
+// A journal beside a file whose writer is alive belongs to a commit in
+// progress: inspect_journal says so, and readers do not call it interrupted.
+TEST_F(LockTest, JournalOfALiveWriterIsACommitInProgress) {
+  auto w = StoreWriter::open(path_);
+  ASSERT_TRUE(w.is_ok()) << w.status().message();
+  {
+    std::ofstream out(path_ + "-journal", std::ios::binary);
+    out << "a journal being written";
+  }
+  ndb::PendingJournal p = ndb::inspect_journal(path_);
+  EXPECT_NE(p.kind, ndb::PendingJournal::Kind::kNone);
+  EXPECT_TRUE(p.writer_active);
+  w->reset();
+  p = ndb::inspect_journal(path_);
+  EXPECT_NE(p.kind, ndb::PendingJournal::Kind::kNone);
+  EXPECT_FALSE(p.writer_active);
+  fs::remove(path_ + "-journal");
+}
+
 // The wipe is deferred for readers that take no lock, but what a deleted
 // message held is gone from the file once its writer closes, even when the
 // writer's last commit deleted it.

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "ndb/data_tree.h"
+#include "ndb/page.h"
 #include "pstkit/ndb.h"
 #include "pstkit/check.h"
 #include "pstkit/ndb_writer.h"
@@ -26,10 +27,10 @@ class NdbWriterTest : public ::testing::TestWithParam<FileFormat> {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  std::unique_ptr<WritableDatabase> create() {
+  std::unique_ptr<WritableDatabase> create(const WriterOptions& writer = {}) {
     CreateOptions o;
     o.format = GetParam();
-    auto w = WritableDatabase::create(path_, o);
+    auto w = WritableDatabase::create(path_, o, writer);
     EXPECT_TRUE(w.is_ok()) << w.status().message();
     return std::move(*w);
   }
@@ -163,8 +164,11 @@ TEST_P(NdbWriterTest, ManyNodesSplitAndMergeBTree) {
   EXPECT_EQ(blocks, 1000u);  // deleted nodes' blocks left the BBT
 }
 
+// With no quiet time, what a commit freed is reused by the next ones.
 TEST_P(NdbWriterTest, FreedSpaceIsReused) {
-  auto w = create();
+  WriterOptions no_quiet;
+  no_quiet.freed_space_quiet_time = std::chrono::milliseconds(0);
+  auto w = create(no_quiet);
   const uint32_t max = w->max_data_block();
   const Nid nid = w->allocate_nid(kNidTypeNormalMessage);
   for (int round = 0; round < 30; ++round) {
@@ -179,6 +183,87 @@ TEST_P(NdbWriterTest, FreedSpaceIsReused) {
   // 30 rounds of 160 KiB would need ~5 MiB without reuse.
   EXPECT_LT((*db)->file_size(), uint64_t{1} << 20);
   EXPECT_EQ(*(*(*db)->open_node(nid))->read_all(), pattern(size_t(max) * 20, 29));
+}
+
+// Space a commit freed stays unused for the quiet time, by the same writer
+// and by a writer of another session (through the record in
+// $PSTKIT_SHM_DIR), so that a reader that takes no lock and read the state
+// before the commit still finds its blocks where its B-tree says.
+TEST_P(NdbWriterTest, FreedSpaceStaysQuietForLaterWriters) {
+  const auto shm = dir_ / "shm";
+  std::filesystem::create_directories(shm);
+  ::setenv("PSTKIT_SHM_DIR", shm.c_str(), 1);
+  // Where a node's data blocks are: offset, end.
+  auto extents = [](WritableDatabase& w, Nid nid) {
+    std::vector<std::pair<uint64_t, uint64_t>> out;
+    auto tree = load_data_tree(w.header(), (*w.find_node(nid)).data_bid, [&](Bid b) { return w.read_block(b); });
+    EXPECT_TRUE(tree.is_ok());
+    for (Bid bid : tree->leaves) {
+      const BlockEntry e = *w.find_block(bid);
+      out.emplace_back(e.offset, e.offset + block_disk_size(w.header(), e.stored_size));
+    }
+    return out;
+  };
+  std::vector<std::pair<uint64_t, uint64_t>> freed;
+  auto remember = [&](WritableDatabase& w, Nid nid) { freed = extents(w, nid); };
+  auto overlaps_freed = [&](WritableDatabase& w, Nid nid) {
+    for (const auto& [begin, end] : extents(w, nid)) {
+      for (const auto& [fbegin, fend] : freed) {
+        if (begin < fend && fbegin < end) return true;
+      }
+    }
+    return false;
+  };
+  uint32_t max = 0;
+  Nid nid = 0;
+  {
+    auto w = create();
+    max = w->max_data_block();
+    nid = w->allocate_nid(kNidTypeNormalMessage);
+    ASSERT_TRUE(w->put_node({nid, *w->write_data_tree(split(pattern(size_t(max) * 20, 1), max)), 0, 0}).is_ok());
+    ASSERT_TRUE(w->commit().is_ok());
+    remember(*w, nid);
+    // Replaced: its blocks are freed by this commit.
+    ASSERT_TRUE(w->put_node({nid, *w->write_data_tree(split(pattern(size_t(max) * 20, 2), max)), 0, 0}).is_ok());
+    ASSERT_TRUE(w->commit().is_ok());
+    // The same writer's next commit does not reuse them.
+    const Nid other = w->allocate_nid(kNidTypeNormalMessage);
+    ASSERT_TRUE(w->put_node({other, *w->write_data_tree(split(pattern(size_t(max) * 20, 3), max)), 0, 0}).is_ok());
+    ASSERT_TRUE(w->commit().is_ok());
+    EXPECT_FALSE(overlaps_freed(*w, other));
+  }
+  {
+    // Neither does the next writer (another process, as far as it knows).
+    auto w = WritableDatabase::open(path_);
+    ASSERT_TRUE(w.is_ok()) << w.status().message();
+    const Nid other = (*w)->allocate_nid(kNidTypeNormalMessage);
+    ASSERT_TRUE((*w)->put_node({other, *(*w)->write_data_tree(split(pattern(size_t(max) * 20, 4), max)), 0, 0})
+                    .is_ok());
+    ASSERT_TRUE((*w)->commit().is_ok());
+    EXPECT_FALSE(overlaps_freed(**w, other));
+  }
+  // A damaged record is ignored, never an error.
+  for (const auto& e : std::filesystem::directory_iterator(shm)) {
+    std::ofstream(e.path(), std::ios::binary | std::ios::trunc) << "PSTKFREE garbage";
+  }
+  {
+    auto w = WritableDatabase::open(path_);
+    ASSERT_TRUE(w.is_ok()) << w.status().message();
+    const Nid other = (*w)->allocate_nid(kNidTypeNormalMessage);
+    ASSERT_TRUE((*w)->put_node({other, *(*w)->write_data_tree({pattern(100, 9)}), 0, 0}).is_ok());
+    ASSERT_TRUE((*w)->commit().is_ok());
+  }
+  ::unsetenv("PSTKIT_SHM_DIR");
+  // The NDB structures check clean (the nodes hold raw test bytes, not PCs).
+  check::CheckOptions co;
+  co.check_ltp = false;
+  co.check_folders = false;
+  auto report = check::check_file(path_, co);
+  ASSERT_TRUE(report.is_ok());
+  EXPECT_TRUE(report->clean());
+  for (const auto& f : report->findings) {
+    if (f.severity == check::Severity::kError) ADD_FAILURE() << f.code << " " << f.structure << ": " << f.message;
+  }
 }
 
 TEST_P(NdbWriterTest, RollbackForgetsChanges) {

@@ -36,6 +36,11 @@ struct WriterOptions {
   std::chrono::milliseconds lock_timeout{-1};
   // Hears, once per wait, that a wait began and for whom (nullptr: silence).
   std::function<void(const std::string&)> notice;
+  // How long space a commit freed stays unused and unwiped, so that readers
+  // that take no lock (libpff, readpst) and read an older state still find
+  // its blocks (docs/COMMIT_PROTOCOL.md). Honoured by every writer of the
+  // file, in any process.
+  std::chrono::milliseconds freed_space_quiet_time{10000};
 };
 
 // What recovery did when the file was opened.
@@ -141,6 +146,10 @@ class WritableDatabase : public Database {
 struct PendingJournal {
   enum class Kind { kNone, kRollForward, kRollBack, kForeign } kind = Kind::kNone;
   std::string detail;  // kForeign: why it is not a pstkit journal
+  // A live writer holds the file's writer lock: the journal belongs to a
+  // commit in progress, not an interrupted one (readers still read the
+  // committed state, as kind says).
+  bool writer_active = false;
 };
 PendingJournal inspect_journal(const std::string& path);
 

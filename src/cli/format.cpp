@@ -77,7 +77,8 @@ void report_recovery(const std::string& path, const ndb::RecoveryReport& report)
 void report_pending_journal(const std::string& path) {
   const ndb::PendingJournal p = ndb::inspect_journal(path);
   using Kind = ndb::PendingJournal::Kind;
-  if (p.kind == Kind::kRollForward || p.kind == Kind::kRollBack) {
+  // A live writer's journal is a commit in progress, nothing to report.
+  if ((p.kind == Kind::kRollForward || p.kind == Kind::kRollBack) && !p.writer_active) {
     std::cerr << "pstkit: " << path << ": a commit was interrupted "
               << (p.kind == Kind::kRollForward ? "after" : "before")
               << " its header was written; reading the committed state (the next writing command completes the "

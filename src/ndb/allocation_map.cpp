@@ -71,6 +71,16 @@ bool AllocationMap::allocate_in_region(uint64_t region, uint64_t slots, uint64_t
   uint64_t i = std::max(begin, from);
   i = (i + step - 1) / step * step;
   while (i + slots <= end) {
+    if (!quiet_.empty()) {
+      // The first quiet range that ends after i: if it starts before the
+      // run would end, the search goes on past it.
+      auto q = std::upper_bound(quiet_.begin(), quiet_.end(), i,
+                                [](uint64_t slot, const auto& range) { return slot < range.second; });
+      if (q != quiet_.end() && q->first < i + slots) {
+        i = (q->second + step - 1) / step * step;
+        continue;
+      }
+    }
     uint64_t run = 0;
     while (run < slots && !bits_[i + run]) ++run;
     if (run == slots) {
@@ -164,6 +174,25 @@ bool AllocationMap::is_free(uint64_t offset, uint64_t size) const {
     if (bits_[first + i]) return false;
   }
   return true;
+}
+
+void AllocationMap::set_quiet(const std::vector<std::pair<uint64_t, uint64_t>>& extents) {
+  quiet_.clear();
+  for (const auto& [offset, size] : extents) {
+    if (offset < kFirstAMapOffset || size == 0) continue;
+    const uint64_t first = (offset - kFirstAMapOffset) / kSlotSize;
+    quiet_.emplace_back(first, first + (size + kSlotSize - 1) / kSlotSize);
+  }
+  std::sort(quiet_.begin(), quiet_.end());
+  size_t out = 0;
+  for (size_t i = 0; i < quiet_.size(); ++i) {
+    if (out > 0 && quiet_[i].first <= quiet_[out - 1].second) {
+      quiet_[out - 1].second = std::max(quiet_[out - 1].second, quiet_[i].second);
+    } else {
+      quiet_[out++] = quiet_[i];
+    }
+  }
+  quiet_.resize(out);
 }
 
 void AllocationMap::set_search_start(uint64_t offset) {

@@ -53,6 +53,10 @@ class AllocationMap {
   bool is_allocated(uint64_t offset, uint64_t size) const;
   // True when every slot of the extent is free.
   bool is_free(uint64_t offset, uint64_t size) const;
+  // Free extents that allocate() must not hand out for now (space recent
+  // commits freed: see recent_frees.h); replaces the previous set. They
+  // still count as free in the AMap and in free_bytes().
+  void set_quiet(const std::vector<std::pair<uint64_t, uint64_t>>& extents);
   // Where the next search for free space starts (next-fit). Frees never
   // move it back, so recently freed space is reused last.
   void set_search_start(uint64_t offset);
@@ -76,6 +80,8 @@ class AllocationMap {
   bool allocate_in_region(uint64_t region, uint64_t slots, uint64_t step, uint64_t from, uint64_t* at) const;
 
   std::vector<bool> bits_;  // one per 64-byte slot from 0x4400
+  // Slot ranges [first, end) not to be reused yet, sorted and disjoint.
+  std::vector<std::pair<uint64_t, uint64_t>> quiet_;
   std::vector<uint32_t> free_in_region_;  // free slots per region: lets a search skip full regions
   std::vector<std::pair<uint64_t, uint64_t>> pending_frees_;
   std::set<uint64_t> dirty_;

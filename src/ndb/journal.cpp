@@ -203,9 +203,13 @@ Result<std::unique_ptr<ByteSource>> committed_source(std::unique_ptr<ByteSource>
 
 PendingJournal inspect_journal(const std::string& path) {
   PendingJournal p;
+  // Asked before and after: a writer that starts or ends meanwhile still
+  // counts (its journal was or will be a commit in progress).
+  const bool writer_before = filelock::writer_active(path);
   auto file = open_file_source(path);
   if (!file) return p;
   (void)committed_source(std::move(*file), path, &p);
+  if (p.kind != PendingJournal::Kind::kNone) p.writer_active = writer_before || filelock::writer_active(path);
   return p;
 }
 

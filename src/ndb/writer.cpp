@@ -12,6 +12,7 @@
 #include "ndb/lru_cache.h"
 #include "ndb/page.h"
 #include "pstkit/ndb_writer.h"
+#include "ndb/recent_frees.h"
 #include "util/file_lock.h"
 
 namespace pstkit::ndb {
@@ -20,8 +21,6 @@ namespace {
 constexpr uint8_t kBlockTypeXBlock = 0x01;
 constexpr uint8_t kBlockTypeSubnode = 0x02;
 constexpr uint8_t kDListFlagBackfillComplete = 0x01;
-// How long what a commit freed stays unwiped (see Writer::wipe_deferred).
-constexpr std::chrono::seconds kWipeDelay{10};
 
 // Lets the block decoder read through a WritableFile.
 class FileByteSource final : public ByteSource {
@@ -121,6 +120,8 @@ class Writer final : public WritableDatabase {
     amap_.clear_dirty();
     amap_.mark_regions_written();
     committed_regions_ = amap_.region_count();
+    // Space any writer freed lately is not reused yet (recent_frees.h).
+    amap_.set_quiet(recent_frees_.quiet());
     PSTKIT_RETURN_IF_ERROR(start_allocating_after_newest_block());
     return Status::ok();
   }
@@ -688,6 +689,8 @@ class Writer final : public WritableDatabase {
     amap_.mark_regions_written();
     changed_ = false;
     force_commit_ = false;
+    recent_frees_.add(freed_now_);
+    amap_.set_quiet(recent_frees_.quiet());
     wipe_later_.push_back({std::chrono::steady_clock::now(), std::move(freed_now_)});
     freed_now_.clear();
     deleted_.insert(deleted_.end(), deleted_now_.begin(), deleted_now_.end());
@@ -699,12 +702,12 @@ class Writer final : public WritableDatabase {
   // late: a reader without pstkit's locks (libpff, readpst, Outlook) that
   // opened the state before a commit still reads the blocks and pages that
   // commit freed. So what a commit freed is wiped by a later commit or the
-  // close of the same writer once kWipeDelay has passed; what deleted nodes
+  // close of the same writer once the quiet time has passed; what deleted nodes
   // held is wiped at close in any case. Each extent is wiped only if it is
   // still free. Free space needs no journal or sync.
   Status wipe_deferred() {
     const auto now = std::chrono::steady_clock::now();
-    while (!wipe_later_.empty() && now - wipe_later_.front().first >= kWipeDelay) {
+    while (!wipe_later_.empty() && now - wipe_later_.front().first >= options_.freed_space_quiet_time) {
       for (const auto& [offset, size] : wipe_later_.front().second) {
         if (!amap_.is_free(offset, size)) continue;
         PSTKIT_RETURN_IF_ERROR(zero(offset, size));
@@ -835,6 +838,7 @@ class Writer final : public WritableDatabase {
     }
     amap_ = AllocationMap::from_pages(std::move(bodies));
     amap_.clear_dirty();
+    amap_.set_quiet(recent_frees_.quiet());
     changed_ = false;
     deleted_now_.clear();
     if (file_->size() > committed_.file_eof) PSTKIT_RETURN_IF_ERROR(file_->truncate(committed_.file_eof));
@@ -853,6 +857,7 @@ class Writer final : public WritableDatabase {
   Header h_;
   Bytes raw_header_;
   AllocationMap amap_;
+  RecentFrees recent_frees_{path_, options_.freed_space_quiet_time};
   uint64_t committed_regions_ = 0;
   std::unique_ptr<BTreeWriter> nbt_, bbt_;
   bool changed_ = false;

@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -51,6 +50,24 @@ bool try_lock(int fd, short type, off_t byte, Status* error) {
 
 // Would a lock of this type on byte conflict with another descriptor's?
 bool conflicts(int fd, short type, off_t byte) { return ofd(fd, F_OFD_GETLK, type, byte) == 1; }
+
+// The whole of a small /proc file, or "" if it cannot be read: the process
+// may end at any moment, and a read then fails with ESRCH (which
+// std::ifstream turns into an exception from its iterators).
+std::string read_proc_file(const std::string& path) {
+  std::string out;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  char buf[4096];
+  while (out.size() < (1u << 16)) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
 
 std::string seconds_text(std::chrono::milliseconds ms) {
   char buf[32];
@@ -180,6 +197,14 @@ Status lock_writer(int fd, const std::string& path, const LockWait& wait, bool l
 
 void unlock_writer(int fd) { (void)ofd(fd, F_OFD_SETLK, F_UNLCK, kWriterByte); }
 
+bool writer_active(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return false;
+  const bool held = conflicts(fd, F_RDLCK, kWriterByte);
+  ::close(fd);
+  return held;
+}
+
 Result<std::unique_ptr<ReaderHold>> hold_shared(const std::string& path, const LockWait& wait) {
   std::unique_lock<std::mutex> lock(registry_mu);
   PSTKIT_ASSIGN_OR_RETURN(Shared * s, entry(path));
@@ -262,7 +287,7 @@ std::string describe_holders(int fd, off_t byte, bool exclusive_only) {
     bool holds = false;
     while (dirent* f = ::readdir(fds)) {
       if (f->d_name[0] == '.') continue;
-      std::ifstream in(fdinfo + "/" + f->d_name);
+      std::istringstream in(read_proc_file(fdinfo + "/" + f->d_name));
       std::string line;
       while (std::getline(in, line)) {
         if (line.rfind("lock:", 0) != 0 || line.find("OFDLCK") == std::string::npos) continue;
@@ -274,8 +299,7 @@ std::string describe_holders(int fd, off_t byte, bool exclusive_only) {
     }
     ::closedir(fds);
     if (!holds) continue;
-    std::ifstream cmd(std::string("/proc/") + name + "/cmdline", std::ios::binary);
-    std::string args((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
+    std::string args = read_proc_file(std::string("/proc/") + name + "/cmdline");
     while (!args.empty() && args.back() == '\0') args.pop_back();
     for (char& c : args) {
       if (c == '\0') c = ' ';

@@ -43,6 +43,10 @@ std::chrono::milliseconds default_timeout();
 // lock first (a writer between batches).
 Status lock_writer(int fd, const std::string& path, const LockWait& wait, bool let_waiters_first);
 void unlock_writer(int fd);
+// Does a live writer (of any process, or another descriptor of this one)
+// hold the writer lock? Then a journal beside the file belongs to a commit
+// in progress, not to an interrupted one.
+bool writer_active(const std::string& path);
 
 // The readers lock of a file is taken through one descriptor per file and
 // process, shared by the process's readers and its writer: an OFD lock never
