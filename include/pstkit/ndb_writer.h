@@ -77,6 +77,12 @@ class WritableDatabase : public Database {
   // Writes one block (data is the decoded content; external blocks are
   // encoded per bCryptMethod). Its reference count is set for one reference.
   virtual Result<Bid> write_block(ByteView data, bool internal) = 0;
+  // Writes an external data block as another file of the same format and
+  // block encoding stores it, with the CRC its trailer holds (MS-PST
+  // 2.2.2.8.1: dwCRC covers the stored bytes): a copy without decoding,
+  // encoding or computing a CRC. Only for bCryptMethod none or permute,
+  // whose stored bytes do not depend on the BID (cyclic's do: an error).
+  virtual Result<Bid> write_stored_block(ByteView stored, uint32_t crc) = 0;
   // Writes a data stream given as its data blocks (each at most
   // max_data_block() bytes, all but the last full) and, when there is more
   // than one, the XBLOCK/XXBLOCK tree above them. Returns the top BID (0 for

@@ -7,6 +7,7 @@
 #include "ndb/allocation_map.h"
 #include "ndb/btree_writer.h"
 #include "ndb/byte_source.h"
+#include "ndb/coalescing_file.h"
 #include "ndb/data_tree.h"
 #include "ndb/journal.h"
 #include "ndb/lru_cache.h"
@@ -36,7 +37,11 @@ class FileByteSource final : public ByteSource {
 class Writer final : public WritableDatabase {
  public:
   Writer(Env* env, std::string path, std::unique_ptr<WritableFile> file, const WriterOptions& o)
-      : env_(env), path_(std::move(path)), file_(std::move(file)), source_(file_.get()), options_(o),
+      : env_(env),
+        path_(std::move(path)),
+        file_(file ? std::make_unique<CoalescingFile>(std::move(file)) : nullptr),
+        source_(file_.get()),
+        options_(o),
         pages_(size_t{2} << 20), blocks_(o.read.cache_bytes) {
     wait_.timeout = o.lock_timeout.count() >= 0 ? o.lock_timeout : filelock::default_timeout();
     wait_.notice = o.notice;
@@ -56,7 +61,7 @@ class Writer final : public WritableDatabase {
 
   const LockWait& lock_wait() const { return wait_; }
   void adopt_file(std::unique_ptr<WritableFile> file) {
-    file_ = std::move(file);
+    file_ = std::make_unique<CoalescingFile>(std::move(file));
     source_ = FileByteSource(file_.get());
   }
 
@@ -258,42 +263,70 @@ class Writer final : public WritableDatabase {
       return Status::invalid_argument("block of " + std::to_string(data.size()) + " bytes exceeds " +
                                       std::to_string(max_data_block()));
     }
-    changed_ = true;
     const Bid bid = h_.bid_next_b | (internal ? 2 : 0);
-    h_.bid_next_b += 4;
+    Bytes& buf = block_buffer(data.size());
+    if (!data.empty()) std::memcpy(buf.data(), data.data(), data.size());
     const uint32_t cb = uint32_t(data.size());
-    const uint64_t disk = block_disk_size(h_, cb);
-    const uint64_t ib = amap_.allocate(disk, 64);
-    Bytes buf(disk, 0);
-    if (cb) std::memcpy(buf.data(), data.data(), cb);
     // MS-PST 5.1/5.2: only external blocks are encoded, with the block's own BID.
     if (!internal) {
       if (h_.crypt == CryptMethod::kPermute) encode_permute(buf.data(), cb);
       if (h_.crypt == CryptMethod::kCyclic) code_cyclic(buf.data(), cb, uint32_t(bid));
     }
-    const size_t t = disk - h_.block_trailer_size;
-    store_le16(buf.data() + t, uint16_t(cb));
-    store_le16(buf.data() + t + 2, compute_signature(ib, bid));
-    const uint32_t crc = compute_crc(buf.data(), cb);
-    if (h_.format == FileFormat::kAnsi) {
-      store_le32(buf.data() + t + 4, uint32_t(bid));
-      store_le32(buf.data() + t + 8, crc);
-    } else {
-      store_le32(buf.data() + t + 4, crc);
-      store_le64(buf.data() + t + 8, bid);
+    PSTKIT_RETURN_IF_ERROR(place_block(bid, cb, compute_crc(buf.data(), cb)));
+    auto shared = std::make_shared<const Bytes>(data.to_bytes());
+    std::lock_guard<std::mutex> lock(mu_);
+    blocks_.put(bid_key(bid), shared, shared->size() + 64);
+    return bid;
+  }
+
+  Result<Bid> write_stored_block(ByteView stored, uint32_t crc) override {
+    if (stored.size() > max_data_block()) {
+      return Status::invalid_argument("block of " + std::to_string(stored.size()) + " bytes exceeds " +
+                                      std::to_string(max_data_block()));
     }
-    PSTKIT_RETURN_IF_ERROR(file_->write(ib, buf));
+    if (h_.crypt == CryptMethod::kCyclic) {
+      return Status::invalid_argument("a stored block cannot be copied into a cyclic-encoded file (keyed by BID)");
+    }
+    const Bid bid = h_.bid_next_b;
+    Bytes& buf = block_buffer(stored.size());
+    if (!stored.empty()) std::memcpy(buf.data(), stored.data(), stored.size());
+    PSTKIT_RETURN_IF_ERROR(place_block(bid, uint32_t(stored.size()), crc));
+    return bid;
+  }
+
+  // The reused buffer a block is laid out in: cb data bytes, zeroed padding
+  // and trailer.
+  Bytes& block_buffer(size_t cb) {
+    block_buf_.assign(block_disk_size(h_, uint32_t(cb)), 0);
+    return block_buf_;
+  }
+
+  // Gives the block in block_buf_ (data in place, cb bytes) its offset,
+  // trailer and BBT entry, and writes it.
+  Status place_block(Bid bid, uint32_t cb, uint32_t crc) {
+    changed_ = true;
+    h_.bid_next_b += 4;
+    const uint64_t disk = block_buf_.size();
+    const uint64_t ib = amap_.allocate(disk, 64);
+    uint8_t* buf = block_buf_.data();
+    const size_t t = disk - h_.block_trailer_size;
+    store_le16(buf + t, uint16_t(cb));
+    store_le16(buf + t + 2, compute_signature(ib, bid));
+    if (h_.format == FileFormat::kAnsi) {
+      store_le32(buf + t + 4, uint32_t(bid));
+      store_le32(buf + t + 8, crc);
+    } else {
+      store_le32(buf + t + 4, crc);
+      store_le64(buf + t + 8, bid);
+    }
+    PSTKIT_RETURN_IF_ERROR(file_->write(ib, block_buf_));
     BlockEntry e;
     e.bid = bid;
     e.offset = ib;
     e.stored_size = cb;
     e.inflated_size = cb;
     e.ref_count = 2;  // the BBT's own reference plus the caller's (MS-PST 2.2.2.7.7.3.1)
-    PSTKIT_RETURN_IF_ERROR(bbt_->put_block(e));
-    auto shared = std::make_shared<const Bytes>(data.to_bytes());
-    std::lock_guard<std::mutex> lock(mu_);
-    blocks_.put(bid_key(bid), shared, shared->size() + 64);
-    return bid;
+    return bbt_->put_block(e);
   }
 
   // A data block of a tree being built and its size.
@@ -748,7 +781,7 @@ class Writer final : public WritableDatabase {
       }
     }
     holds_writer_lock_ = true;
-    file_ = std::move(file);
+    file_ = std::make_unique<CoalescingFile>(std::move(file));
     source_ = FileByteSource(file_.get());
     PSTKIT_ASSIGN_OR_RETURN(JournalState js, recover_from_journal(env_, path_, file_.get()));
     Bytes head(std::min<uint64_t>(file_->size(), raw_header_.size()));
@@ -857,6 +890,7 @@ class Writer final : public WritableDatabase {
   Header h_;
   Bytes raw_header_;
   AllocationMap amap_;
+  Bytes block_buf_;
   RecentFrees recent_frees_{path_, options_.freed_space_quiet_time};
   uint64_t committed_regions_ = 0;
   std::unique_ptr<BTreeWriter> nbt_, bbt_;

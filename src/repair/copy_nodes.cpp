@@ -16,6 +16,8 @@
 #include <set>
 
 #include "messaging/node_writer.h"
+#include "ndb/data_tree.h"
+#include "ndb/page.h"
 #include "repair/adopt_orphans.h"
 #include "pstkit/ltp.h"
 #include "pstkit/ltp_builder.h"
@@ -66,6 +68,8 @@ class NodeCopier {
     dst_max_ = dest.max_data_block();
     src_4k_ = h.format == ndb::FileFormat::kUnicode4k;
     same_blocks_ = src_max_ == dst_max_ && !src_4k_;
+    stored_copy_ = same_blocks_ && h.format == dest.header().format && h.crypt == dest.header().crypt &&
+                   h.crypt != ndb::CryptMethod::kCyclic;
     ltp_options_.format = h.format;
     stream_limit_ = source.file_size() * (src_4k_ ? 128 : 1) + (uint64_t{1} << 20);
   }
@@ -86,8 +90,13 @@ class NodeCopier {
   // first block read, which rebuild_readable may still save). built: set
   // when the heap was laid out again (its new subnodes are written by the
   // caller with the source's).
-  Result<std::optional<ndb::Bid>> copy_stream(const std::shared_ptr<const ndb::Node>& node,
+  Result<std::optional<ndb::Bid>> copy_stream(const std::shared_ptr<const ndb::Node>& node, ndb::Bid data_bid,
                                               std::optional<ltp::BuiltNode>& built, Status& unreadable);
+  // The node's data blocks as the source stores them (stored_copy_), each
+  // checked against its trailer's CRC: no decoding, encoding or second CRC.
+  // nullopt when a block does not qualify (the caller then copies decoded
+  // blocks, which reports and corrects what it can).
+  Result<std::optional<ndb::Bid>> copy_stored_blocks(ndb::Bid data_bid, size_t count);
   // A heap's blocks from a source of another block size: kept block for
   // block where they fit, else laid out again.
   Result<ndb::Bid> write_stream(const std::shared_ptr<const ndb::Node>& node,
@@ -111,6 +120,10 @@ class NodeCopier {
   size_t dst_max_ = 0;
   bool src_4k_ = false;
   bool same_blocks_ = true;
+  // Same format, block size and a BID-independent encoding (none, permute):
+  // blocks can be copied as stored.
+  bool stored_copy_ = false;
+  Bytes stored_;  // reused buffer of copy_stored_blocks
   uint64_t bytes_since_commit_ = 0;
   size_t nodes_since_commit_ = 0;
   uint64_t subnodes_of_top_ = 0;
@@ -212,7 +225,7 @@ Result<Outcome> NodeCopier::copy_object(ndb::Nid top, ndb::Nid nid, ndb::Bid dat
   std::optional<ltp::BuiltNode> built;
   std::set<ndb::Nid> skip;  // source subnodes not to copy
   Status unreadable;
-  PSTKIT_ASSIGN_OR_RETURN(std::optional<ndb::Bid> new_data, copy_stream(node, built, unreadable));
+  PSTKIT_ASSIGN_OR_RETURN(std::optional<ndb::Bid> new_data, copy_stream(node, data_bid, built, unreadable));
   if (!new_data) {
     // A PC or TC whose first block reads may still give most of its entries.
     if (!unreadable_heap_) return Outcome::lost_because(unreadable);
@@ -275,11 +288,50 @@ Result<Outcome> NodeCopier::copy_object(ndb::Nid top, ndb::Nid nid, ndb::Bid dat
   return Outcome::of(result);
 }
 
+Result<std::optional<ndb::Bid>> NodeCopier::copy_stored_blocks(ndb::Bid data_bid, size_t count) {
+  const ndb::Header& h = src_.header();
+  auto tree = ndb::load_data_tree(h, data_bid, [&](ndb::Bid b) { return src_.read_block(b); });
+  if (!tree || tree->leaves.size() != count) return std::optional<ndb::Bid>();
+  std::vector<ndb::Bid> written;
+  written.reserve(count);
+  uint64_t bytes = 0;
+  for (ndb::Bid bid : tree->leaves) {
+    auto e = src_.find_block(bid);
+    bool ok = e.is_ok() && e->stored_size <= dst_max_;
+    if (ok) {
+      stored_.resize(size_t(ndb::block_disk_size(h, e->stored_size)));
+      ok = src_.read_raw(e->offset, stored_.size(), stored_.data()).is_ok();
+    }
+    ndb::BlockTrailer t;
+    if (ok) {
+      t = ndb::read_block_trailer(h, stored_);
+      ok = t.cb == e->stored_size && t.bid == bid && ndb::compute_crc(stored_.data(), t.cb) == t.crc;
+    }
+    if (!ok) {
+      for (ndb::Bid w : written) PSTKIT_RETURN_IF_ERROR(dst_.release(w));
+      return std::optional<ndb::Bid>();
+    }
+    PSTKIT_ASSIGN_OR_RETURN(ndb::Bid b, dst_.write_stored_block(ByteView(stored_.data(), t.cb), t.crc));
+    written.push_back(b);
+    bytes += t.cb;
+  }
+  bytes_since_commit_ += bytes;
+  PSTKIT_ASSIGN_OR_RETURN(ndb::Bid top, dst_.write_data_tree_over(written));
+  return std::optional<ndb::Bid>(top);
+}
+
 Result<std::optional<ndb::Bid>> NodeCopier::copy_stream(const std::shared_ptr<const ndb::Node>& node,
-                                                         std::optional<ltp::BuiltNode>& built, Status& unreadable) {
+                                                         ndb::Bid data_bid, std::optional<ltp::BuiltNode>& built,
+                                                         Status& unreadable) {
   unreadable_heap_ = false;
   const size_t count = node->block_count();
   if (count == 0) return std::optional<ndb::Bid>(0);
+  // Block for block as stored, heaps included (same block size: nothing
+  // is laid out again), unless a block needs the decoded path.
+  if (stored_copy_) {
+    PSTKIT_ASSIGN_OR_RETURN(std::optional<ndb::Bid> copied, copy_stored_blocks(data_bid, count));
+    if (copied) return copied;
+  }
   auto first = node->block(0);
   if (!first) {
     unreadable = first.status().with_context("data block 0");
