@@ -41,8 +41,9 @@ counted on them).  An item is identified by content, never by node id:
   content key (content equal), then with one of the same match key.
 
 Items with intact blocks: those none of whose blocks (the message node's
-data tree and subnode tree, found through the intact file's B-trees) the
-damage changed; on truncation these are the items whose data lie before the
+data tree and subnode tree, found through the intact file's B-trees, and for
+an item with named properties the name-to-ID map's, which alone holds their
+names) the damage changed; on truncation these are the items whose data lie before the
 cut, the issue's target there.  On the other kinds they tell a loss the damage
 caused (the item's own bytes are gone) from one the tool caused.
 
@@ -468,10 +469,22 @@ def basic_content_key(subject, body, attachment_hashes) -> str:
 
 
 class Item:
-    __slots__ = ("subject", "full", "basic", "nid")
+    __slots__ = ("subject", "full", "basic", "nid", "named")
 
-    def __init__(self, subject, full=None, basic=None, nid=None):
+    def __init__(self, subject, full=None, basic=None, nid=None, named=False):
         self.subject, self.full, self.basic, self.nid = subject, full, basic, nid
+        self.named = named  # has named properties: their names are in the name-to-ID map
+
+
+def uses_named_properties(o) -> bool:
+    """Whether a dumped item (or its recipients, attachments) has a named
+    property (PidLid*, PidName*, SET:name): dumped by the name the store's
+    name-to-ID map gives its id."""
+    def named(props):
+        return any(k.startswith(("PidLid", "PidName")) or ":" in k for k in (props or {}))
+    if named(o.get("properties")):
+        return True
+    return any(named(x.get("properties")) for k in ("recipients", "attachment_list") for x in o.get(k) or [])
 
 
 def items_from_dump(stdout: bytes) -> list[Item]:
@@ -486,7 +499,8 @@ def items_from_dump(stdout: bytes) -> list[Item]:
         hashes = [a.get("sha256") for a in o.get("attachment_list") or []
                   if a.get("method") == 1 and a.get("sha256")]
         items.append(Item(norm_subject(o.get("subject")), full_content_key(o),
-                          basic_content_key(o.get("subject"), o.get("body"), hashes), o.get("nid")))
+                          basic_content_key(o.get("subject"), o.get("body"), hashes), o.get("nid"),
+                          uses_named_properties(o)))
     return items
 
 
@@ -767,6 +781,11 @@ class Original:
             exts = []
             if n is not None:
                 exts = [self.layout.block_extent(b) for b in self.layout.node_blocks(self.data, n[0], n[1])]
+                # Named properties read as they were only with the name-to-ID
+                # map (NID 0x61) intact: its names are nowhere else.
+                m = self.layout.nodes.get(0x61)
+                if item.named and m is not None:
+                    exts += [self.layout.block_extent(b) for b in self.layout.node_blocks(self.data, m[0], m[1])]
             self._ends[item.nid] = [e for e in exts if e]
         return self._ends[item.nid]
 
@@ -911,7 +930,7 @@ def write_docs(path, commands, table, files, when):
         "Originals: %s. Items are the messages `pstkit dump --json --full` lists in the intact file, "
         "matched one to one by subject for every tool (the key each tool exposes); content equal compares "
         "the whole dumped item (pstkit; except the properties repair sets) or subject + body + attachment "
-        "SHA-256 (libpff). Items with intact blocks: the items none of whose blocks (message node data and subnode trees, found through the intact file's B-trees) the damage changed -- on truncation, those before the cut -- so a loss there is the tool's, not the damage's. Copies at target: copies where the tool got >= 95 %% of the items, or on truncation "
+        "SHA-256 (libpff). Items with intact blocks: the items none of whose blocks (message node data and subnode trees, found through the intact file's B-trees, and the name-to-ID map's for an item with named properties) the damage changed -- on truncation, those before the cut -- so a loss there is the tool's, not the damage's. Copies at target: copies where the tool got >= 95 %% of the items, or on truncation "
         "every item whose blocks all lie before the cut (the issue's targets). \"< libpff or pffexport\" counts copies where the pstkit tool got fewer items than "
         "either peer from the same copy. A crash or timeout (60 s) counts 0 items. `repair` is not run on 4K-page OSTs, which it refuses by design (it points to `recover`), so its rows count fewer copies.\n\n" % (
             DOC_HEADING, when, "\n".join("    " + c for c in commands), ", ".join("`%s`" % f for f in files)))
