@@ -79,6 +79,7 @@ class Writer final : public WritableDatabase {
     }
     raw_header_.assign(head.begin(), head.begin() + (committed_.format == FileFormat::kAnsi ? 512 : 564));
     h_ = committed_;
+    first_written_bid_ = committed_.bid_next_b;
     // ibFileEof normally ends a whole AMap region; early Outlook (97/98,
     // ANSI) left small files shorter than their first region, whose map
     // still covers the region: such a file is written to as it is, and its
@@ -146,6 +147,8 @@ class Writer final : public WritableDatabase {
       if (!p.blocks.empty()) {
         const BlockEntry& e = p.blocks.back();
         amap_.set_search_start(e.offset + block_disk_size(committed_, e.stored_size));
+        // A file whose bidNextB lags its newest block: only BIDs past both are ours.
+        first_written_bid_ = std::max(first_written_bid_, (e.bid & ~Bid{3}) + 4);
       }
       return Status::ok();
     }
@@ -222,7 +225,10 @@ class Writer final : public WritableDatabase {
       if (auto hit = blocks_.get(key)) return hit;
     }
     PSTKIT_ASSIGN_OR_RETURN(BlockEntry e, find_block(bid));
-    PSTKIT_ASSIGN_OR_RETURN(Bytes data, read_block_from(h_, source_, e, true));
+    // A block this writer wrote (BIDs only grow) is read back without
+    // checking its CRC: it was computed from these very bytes.
+    const bool written_here = (bid & ~Bid{3}) >= first_written_bid_;
+    PSTKIT_ASSIGN_OR_RETURN(Bytes data, read_block_from(h_, source_, e, !written_here));
     auto shared = std::make_shared<const Bytes>(std::move(data));
     std::lock_guard<std::mutex> lock(mu_);
     blocks_.put(key, shared, shared->size() + 64);
@@ -891,6 +897,7 @@ class Writer final : public WritableDatabase {
   Bytes raw_header_;
   AllocationMap amap_;
   Bytes block_buf_;
+  Bid first_written_bid_ = ~Bid{0};  // the first BID this writer's loaded state did not hold
   RecentFrees recent_frees_{path_, options_.freed_space_quiet_time};
   uint64_t committed_regions_ = 0;
   std::unique_ptr<BTreeWriter> nbt_, bbt_;
