@@ -1,0 +1,70 @@
+// Sort order sets: validation and the stable multi-key row sort
+// (ssortorderset.md, ssortorder.md, imapitable-sorttable.md).
+#include <algorithm>
+
+#include "pstkit/mapi_table.h"
+
+namespace pstkit::mapi {
+namespace {
+// More keys than this are refused as too complex (sorttable.md allows a
+// limit); each key costs one value per row.
+constexpr size_t kMaxSortKeys = 32;
+}  // namespace
+
+Status validate(const SortOrderSet& sort) {
+  if (sort.categories > sort.keys.size() || sort.expanded > sort.categories) {
+    return Status::invalid_argument("sort order set: more categories than keys or more expanded than categories");
+  }
+  if (sort.categories != 0) return Status::unsupported("sort too complex: categorized sorts are not supported");
+  if (sort.keys.size() > kMaxSortKeys) {
+    return Status::unsupported("sort too complex: more than " + std::to_string(kMaxSortKeys) + " keys");
+  }
+  for (const SortKey& key : sort.keys) {
+    switch (key.order) {
+      case kSortAscend:
+      case kSortDescend:
+        break;
+      case kSortCombine:
+      case kSortCategMax:
+      case kSortCategMin:
+        return Status::unsupported("sort too complex: category orders are not supported");
+      default:
+        return Status::invalid_argument("unknown sort order " + std::to_string(key.order));
+    }
+    const uint16_t type = prop_type(key.tag);
+    // ssortorder.md: MVI_FLAG sorts on the individual values (one row per
+    // value), which this table does not expand.
+    if (type & kMvInstance) return Status::unsupported("sort too complex: MVI_FLAG sort keys");
+    const uint16_t base = uint16_t(type & ~kMvFlag);
+    if (base == kPtObject || base == kPtError || base == kPtUnspecified) {
+      return Status::unsupported("sort too complex: a key of property type " + std::to_string(type));
+    }
+  }
+  return Status::ok();
+}
+
+void sort_rows(const SortOrderSet& sort, std::span<const PropValue> keys, size_t key_count,
+               std::vector<uint32_t>& rows) {
+  if (sort.keys.empty() || key_count == 0) return;
+  const size_t n = std::min(sort.keys.size(), key_count);
+  std::stable_sort(rows.begin(), rows.end(), [&](uint32_t ra, uint32_t rb) {
+    for (size_t k = 0; k < n; ++k) {
+      const PropValue& a = keys[size_t(ra) * key_count + k];
+      const PropValue& b = keys[size_t(rb) * key_count + k];
+      const PropTag want = sort.keys[k].tag;
+      // A row lacks the key when its cell is an error or of another type.
+      const bool a_missing = a.is_error() || a.type() != prop_type(want);
+      const bool b_missing = b.is_error() || b.type() != prop_type(want);
+      if (a_missing || b_missing) {
+        if (a_missing && b_missing) continue;
+        return b_missing;  // ssortorder.md: NULL entries last in both directions
+      }
+      int c = compare_values(a, b);
+      if (sort.keys[k].order == kSortDescend) c = -c;
+      if (c != 0) return c < 0;
+    }
+    return false;
+  });
+}
+
+}  // namespace pstkit::mapi
