@@ -12,6 +12,9 @@
 //                        mismatches the reference says are too complex)
 //   kNotFound         -> MAPI_E_NOT_FOUND (FindRow found no row), or
 //                        MAPI_E_INVALID_BOOKMARK when is_invalid_bookmark()
+//   kIoError          -> MAPI_E_DISK_ERROR, or MAPI_E_UNABLE_TO_COMPLETE
+//                        (CreateBookmark past kMaxBookmarks)
+//   kCorrupt, kTruncated -> MAPI_E_CORRUPT_DATA (from the row source)
 // Every rule below cites the page of Microsoft's MAPI reference
 // (MicrosoftDocs/office-developer-client-docs, docs/outlook/mapi/) it
 // implements; docs/MAPI.md, "Tables, restrictions and sorts", lists the
@@ -26,6 +29,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "pstkit/bytes.h"
@@ -328,6 +332,7 @@ class InMemoryRowSource final : public RowSource {
   const Row* find(RowId id) const;
   std::vector<PropTag> default_columns_;
   std::vector<Row> rows_;
+  std::unordered_map<RowId, size_t> index_;
 };
 
 // The values of `columns` picked from a list of values (missing ones as

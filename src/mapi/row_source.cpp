@@ -26,7 +26,9 @@ std::vector<PropValue> pick_columns(std::span<const PropValue> values, std::span
 }
 
 InMemoryRowSource::InMemoryRowSource(std::vector<PropTag> default_columns, std::vector<Row> rows)
-    : default_columns_(std::move(default_columns)), rows_(std::move(rows)) {}
+    : default_columns_(std::move(default_columns)), rows_(std::move(rows)) {
+  for (size_t i = 0; i < rows_.size(); ++i) index_.emplace(rows_[i].id, i);  // the first row of an id wins
+}
 
 std::vector<PropTag> InMemoryRowSource::available_columns() const {
   std::vector<PropTag> out = default_columns_;
@@ -39,8 +41,8 @@ std::vector<PropTag> InMemoryRowSource::available_columns() const {
 }
 
 const InMemoryRowSource::Row* InMemoryRowSource::find(RowId id) const {
-  const auto it = std::find_if(rows_.begin(), rows_.end(), [&](const Row& r) { return r.id == id; });
-  return it == rows_.end() ? nullptr : &*it;
+  const auto it = index_.find(id);
+  return it == index_.end() ? nullptr : &rows_[it->second];
 }
 
 Status InMemoryRowSource::scan(std::span<const PropTag> columns,

@@ -2,6 +2,7 @@
 // (ssortorderset.md, ssortorder.md, imapitable-sorttable.md).
 #include <algorithm>
 
+#include "mapi/text_fold.h"
 #include "pstkit/mapi_table.h"
 
 namespace pstkit::mapi {
@@ -47,19 +48,33 @@ void sort_rows(const SortOrderSet& sort, std::span<const PropValue> keys, size_t
                std::vector<uint32_t>& rows) {
   if (sort.keys.empty() || key_count == 0) return;
   const size_t n = std::min(sort.keys.size(), key_count);
+  // String keys are case-folded once per row, not once per comparison: the
+  // folded UTF-8 compares bytewise as compare_values compares the originals.
+  std::vector<std::string> folded;
+  for (size_t k = 0; k < n; ++k) {
+    const uint16_t type = prop_type(sort.keys[k].tag);
+    if (type != kPtUnicode && type != kPtString8) continue;
+    if (folded.empty()) folded.resize(keys.size());
+    for (uint32_t row : rows) {
+      const PropValue& v = keys[size_t(row) * key_count + k];
+      if (v.type() == type) folded[size_t(row) * key_count + k] = fold_to_utf8(v.bytes, type == kPtUnicode, kFoldCase);
+    }
+  }
   std::stable_sort(rows.begin(), rows.end(), [&](uint32_t ra, uint32_t rb) {
     for (size_t k = 0; k < n; ++k) {
-      const PropValue& a = keys[size_t(ra) * key_count + k];
-      const PropValue& b = keys[size_t(rb) * key_count + k];
-      const PropTag want = sort.keys[k].tag;
+      const size_t ia = size_t(ra) * key_count + k, ib = size_t(rb) * key_count + k;
+      const PropValue& a = keys[ia];
+      const PropValue& b = keys[ib];
+      const uint16_t want = prop_type(sort.keys[k].tag);
       // A row lacks the key when its cell is an error or of another type.
-      const bool a_missing = a.is_error() || a.type() != prop_type(want);
-      const bool b_missing = b.is_error() || b.type() != prop_type(want);
+      const bool a_missing = a.is_error() || a.type() != want;
+      const bool b_missing = b.is_error() || b.type() != want;
       if (a_missing || b_missing) {
         if (a_missing && b_missing) continue;
         return b_missing;  // ssortorder.md: NULL entries last in both directions
       }
-      int c = compare_values(a, b);
+      int c = (want == kPtUnicode || want == kPtString8) ? folded[ia].compare(folded[ib]) : compare_values(a, b);
+      c = (c > 0) - (c < 0);
       if (sort.keys[k].order == kSortDescend) c = -c;
       if (c != 0) return c < 0;
     }

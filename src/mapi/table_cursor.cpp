@@ -89,9 +89,10 @@ Status TableCursor::rebuild() {
   std::vector<RowId> ids;
   std::vector<PropValue> keys;
   std::vector<bool> visible;
-  const uint64_t hint = std::min<uint64_t>(source_.row_count_hint(), 1u << 20);
+  // The hint only reserves memory, so a wrong one costs at most this much.
+  const uint64_t hint = std::min<uint64_t>(source_.row_count_hint(), 1u << 17);
   ids.reserve(hint);
-  keys.reserve(hint * key_count);
+  keys.reserve(std::min<uint64_t>(hint * key_count, 1u << 18));
   PSTKIT_RETURN_IF_ERROR(source_.scan(scan_columns, [&](RowId id, std::span<const PropValue> row) -> Status {
     if (row.size() != scan_columns.size()) return Status::invalid_argument("row source returned a short row");
     if (ids.size() >= UINT32_MAX - 1) return Status::unsupported("table too complex: more than 2^32 rows");

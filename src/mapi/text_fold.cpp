@@ -3,6 +3,8 @@
 #include <locale.h>
 #include <wctype.h>
 
+#include "pstkit/utf.h"
+
 namespace pstkit::mapi {
 namespace {
 
@@ -96,6 +98,21 @@ int compare_folded(std::string_view a, std::string_view b, bool utf8, uint32_t f
     if (!ha || !hb) return ha ? 1 : hb ? -1 : 0;
     if (ca != cb) return ca < cb ? -1 : 1;
   }
+}
+
+std::string fold_to_utf8(std::string_view text, bool utf8, uint32_t fold) {
+  std::string out;
+  out.reserve(text.size());
+  FoldedText t(text, utf8, fold);
+  char32_t c = 0;
+  while (t.next(c)) {
+    if (utf8) {
+      append_utf8(out, c);
+    } else {
+      out.push_back(char(c));
+    }
+  }
+  return out;
 }
 
 namespace {

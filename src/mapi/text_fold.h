@@ -31,6 +31,11 @@ class FoldedText {
   uint32_t fold_;
 };
 
+// The folded units of `text` as UTF-8 (bytes for 8-bit text), so that
+// comparing two results bytewise orders them as compare_folded does (UTF-8
+// byte order is code point order).
+std::string fold_to_utf8(std::string_view text, bool utf8, uint32_t fold);
+
 // <0, 0, >0 comparing two folded strings unit by unit (a prefix first).
 int compare_folded(std::string_view a, std::string_view b, bool utf8, uint32_t fold);
 // Whether `needle` occurs in `haystack` (folded): at its start (prefix),
