@@ -481,6 +481,23 @@ TEST(MapiSort, SortOnStringsIsCaseInsensitive) {
   EXPECT_EQ(ids_of(t.cursor, t.source), Ids({1, 4, 2, 5, 3}));
 }
 
+TEST(MapiSort, SortOnUnicodeOrdersByCaseFoldedCodePoint) {
+  std::vector<InMemoryRowSource::Row> rows;
+  const char* subjects[] = {"b", "\u00c9t\u00e9", "A", "\xff", "e", "a"};  // "\xff": invalid UTF-8, read as U+FFFD
+  for (size_t i = 0; i < std::size(subjects); ++i) {
+    rows.push_back({RowId(i + 1), {PropValue::unicode(kSubject, subjects[i])}, {}, {}});
+  }
+  InMemoryRowSource source({kSubject}, rows);
+  TableCursor cursor(source);
+  ASSERT_TRUE(cursor.sort_table({{{kSubject, kSortAscend}}}).is_ok());
+  auto sorted = cursor.query_rows(10);
+  ASSERT_TRUE(sorted.is_ok());
+  std::vector<std::string> got;
+  for (const auto& row : *sorted) got.push_back(row[0].bytes);
+  // "A" and "a" are equal and keep source order; U+00E9 sorts after ASCII.
+  EXPECT_EQ(got, std::vector<std::string>({"A", "a", "b", "e", "\u00c9t\u00e9", "\xff"}));
+}
+
 TEST(MapiSort, RowsLackingTheSortPropertyComeLastInBothDirections) {
   Table t;
   ASSERT_TRUE(t.cursor.sort_table({{{kSubject, kSortAscend}}}).is_ok());
