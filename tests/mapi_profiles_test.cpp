@@ -281,6 +281,16 @@ TEST(MapiProfilesTest, EveryErrorKind) {
   auto section = store.section("P", *uid);
   ASSERT_TRUE(section.is_ok());
   EXPECT_EQ(section->find(tag_id(tags::kPstPath)), nullptr);
+  // An OST is never created, whatever the flags say.
+  auto ost = store.create_service("P", "PSTKIT OST", "", builtin_catalog());
+  ASSERT_TRUE(ost.is_ok());
+  Status no_ost = store.configure_service("P", *ost,
+                                          {SectionProp::string_value(tags::kPstPath, dir.path() + "/x.ost"),
+                                           SectionProp::long_value(tags::kPstConfigFlags, kPstConfigCreateNowarn)})
+                      .status();
+  EXPECT_EQ(kind(no_ost), ErrorKind::kNotFound);
+  EXPECT_NE(no_ost.message().find("never created"), std::string::npos) << no_ost.message();
+  EXPECT_FALSE(fs::exists(dir.path() + "/x.ost"));
   // kExists: a second copy of a SERVICE_SINGLE_COPY service.
   std::vector<CatalogDiagnostic> diags;
   auto catalog = parse_mapisvc_inf(

@@ -251,7 +251,8 @@ Result<bool> check_store_path(const MessageService& s, bool create_missing) {
     return false;
   }
   if (errno != ENOENT) return errno_status(*path);
-  if (!create_missing || is_ost_service(s.name)) {
+  if (is_ost_service(s.name)) return Status::not_found(*path + ": no such file (an OST is never created)");
+  if (!create_missing) {
     return Status::not_found(*path + ": no such file (PST_CONFIG_CREATE_NOWARN in PR_PST_CONFIG_FLAGS creates it)");
   }
   NewStoreOptions options;
