@@ -308,7 +308,7 @@ struct StoreOptions {
 // header (MS-PST 2.2.2.6 wVer, wMagicClient). kInvalid for other files.
 Result<std::string> store_service_for_file(const std::string& path);
 
-// Options of configure_service.
+// What configure_service did besides setting properties.
 struct ConfigureResult {
   bool created_store = false;  // a new PST was created at PR_PST_PATH
 };
