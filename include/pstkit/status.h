@@ -21,6 +21,8 @@ enum class Code {
   kIoError,       // the operating system refused a read or write
   kInvalidArgument,
   kTruncated,     // a structure extends past the end of the file
+  kAlreadyExists, // a name or object that must be new is taken
+  kBusy,          // another process holds a lock past the wait
 };
 
 const char* code_name(Code code);
@@ -48,6 +50,10 @@ class Status {
   static Status invalid_argument(std::string what) {
     return Status(Code::kInvalidArgument, {}, kNoOffset, std::move(what));
   }
+  static Status already_exists(std::string what) {
+    return Status(Code::kAlreadyExists, {}, kNoOffset, std::move(what));
+  }
+  static Status busy(std::string what) { return Status(Code::kBusy, {}, kNoOffset, std::move(what)); }
 
   bool is_ok() const { return code_ == Code::kOk; }
   explicit operator bool() const { return is_ok(); }

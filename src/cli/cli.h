@@ -124,4 +124,17 @@ struct RecoverCommandOptions {
 };
 int cmd_recover(const RecoverCommandOptions& options);
 
+// pstkit profile ... (cmd_profile.cpp; pstkit/mapi_profiles.h).
+enum class ProfileAction { kList, kCreate, kDelete, kAddPst, kSetDefault, kShow };
+struct ProfileCommandOptions {
+  ProfileAction action = ProfileAction::kList;
+  std::string name;     // the profile
+  std::string file;     // add-pst: the PST
+  std::string display;  // add-pst --display
+  bool create = false;  // add-pst --create: make a new PST when FILE is missing
+  bool ansi = false;    // add-pst --create --ansi
+  bool json = false;    // list/show --json
+};
+int cmd_profile(const ProfileCommandOptions& options);
+
 }  // namespace pstkit::cli

@@ -152,6 +152,31 @@ int run(int argc, char** argv) {
                     "Also bring back deleted items stale pages still hold (into \"Recovered Deleted Items\")");
   recover->add_flag("-q,--quiet", recover_options.quiet, "Print nothing but errors");
 
+  ProfileCommandOptions profile_options;
+  auto* profile = app.add_subcommand("profile", "MAPI profiles of this user and their PST services (docs/MAPI.md)");
+  profile->require_subcommand(1);
+  auto* profile_list = profile->add_subcommand("list", "List the profiles; the default one is marked");
+  profile_list->add_flag("--json", profile_options.json, "Print one JSON object");
+  auto* profile_create = profile->add_subcommand("create", "Create an empty profile");
+  profile_create->add_option("NAME", profile_options.name, "Profile name (up to 64 letters, digits, _ and spaces)")
+      ->required();
+  auto* profile_delete = profile->add_subcommand(
+      "delete", "Delete a profile (one a session uses is hidden now and removed when the session ends)");
+  profile_delete->add_option("NAME", profile_options.name, "Profile name")->required();
+  auto* profile_add_pst = profile->add_subcommand("add-pst", "Add a PST (or OST) file to a profile as a message service");
+  profile_add_pst->add_option("NAME", profile_options.name, "Profile name")->required();
+  profile_add_pst->add_option("FILE", profile_options.file, "PST file (its kind is read from its header)")
+      ->required();
+  profile_add_pst->add_option("--display", profile_options.display, "Display name of the service");
+  auto* add_create = profile_add_pst->add_flag("--create", profile_options.create,
+                                               "Create FILE as a new empty PST when it does not exist");
+  profile_add_pst->add_flag("--ansi", profile_options.ansi, "With --create: an ANSI (97-2002) PST")->needs(add_create);
+  auto* profile_set_default = profile->add_subcommand("set-default", "Make a profile the default one");
+  profile_set_default->add_option("NAME", profile_options.name, "Profile name")->required();
+  auto* profile_show = profile->add_subcommand("show", "A profile's message services, providers and settings");
+  profile_show->add_option("NAME", profile_options.name, "Profile name")->required();
+  profile_show->add_flag("--json", profile_options.json, "Print one JSON object");
+
   if (report_unknown_command(app, argc, argv)) return kExitUsage;
   try {
     app.parse(argc, argv);
@@ -184,6 +209,15 @@ int run(int argc, char** argv) {
   if (*import) return cmd_import(import_options);
   if (*repair) return cmd_repair(repair_options);
   if (*recover) return cmd_recover(recover_options);
+  if (*profile) {
+    if (*profile_list) profile_options.action = ProfileAction::kList;
+    if (*profile_create) profile_options.action = ProfileAction::kCreate;
+    if (*profile_delete) profile_options.action = ProfileAction::kDelete;
+    if (*profile_add_pst) profile_options.action = ProfileAction::kAddPst;
+    if (*profile_set_default) profile_options.action = ProfileAction::kSetDefault;
+    if (*profile_show) profile_options.action = ProfileAction::kShow;
+    return cmd_profile(profile_options);
+  }
   return kExitUsage;
 }
 

@@ -13,6 +13,8 @@ const char* code_name(Code code) {
     case Code::kIoError: return "I/O error";
     case Code::kInvalidArgument: return "invalid argument";
     case Code::kTruncated: return "truncated";
+    case Code::kAlreadyExists: return "already exists";
+    case Code::kBusy: return "busy";
   }
   return "unknown";
 }
