@@ -25,6 +25,12 @@ namespace {
 using pstkit::mapi::InMemoryRowSource;
 using pstkit::mapi::PropValue;
 
+// The counted arrays end in a one-element array (MAPI_DIM); index them
+// through a pointer, as C clients do.
+SRow& row(LPSRowSet rows, ULONG i) { return *(static_cast<LPSRow>(rows->aRow) + i); }
+SSortOrder& sort_key(LPSSortOrderSet set, ULONG i) { return *(static_cast<LPSSortOrder>(set->aSort) + i); }
+ULONG tag(LPSPropTagArray tags, ULONG i) { return *(static_cast<ULONG*>(tags->aulPropTag) + i); }
+
 // ---- Memory (mapiallocatebuffer.md, mapiallocatemore.md, mapifreebuffer.md)
 
 TEST(MapiAllocate, BufferIsAlignedForAnyMapiStructure) {
@@ -246,13 +252,13 @@ TEST_F(TableTest, QueryRowsReturnsTheDefaultColumnsAndMissingOnesAsErrors) {
   LPSRowSet rows = nullptr;
   ASSERT_EQ(table->QueryRows(10, 0, &rows), S_OK);
   ASSERT_EQ(rows->cRows, 5u);
-  ASSERT_EQ(rows->aRow[0].cValues, 3u);
-  EXPECT_EQ(rows->aRow[0].lpProps[0].ulPropTag, ULONG(PR_SUBJECT_W));
-  EXPECT_STREQ(rows->aRow[0].lpProps[0].Value.lpszW, L"Hello World");
-  EXPECT_EQ(rows->aRow[0].lpProps[1].Value.l, 100);
+  ASSERT_EQ(row(rows, 0).cValues, 3u);
+  EXPECT_EQ(row(rows, 0).lpProps[0].ulPropTag, ULONG(PR_SUBJECT_W));
+  EXPECT_STREQ(row(rows, 0).lpProps[0].Value.lpszW, L"Hello World");
+  EXPECT_EQ(row(rows, 0).lpProps[1].Value.l, 100);
   // queryrows.md: a property the row lacks is PT_ERROR with MAPI_E_NOT_FOUND.
-  EXPECT_EQ(rows->aRow[2].lpProps[2].ulPropTag, ULONG(CHANGE_PROP_TYPE(PR_IMPORTANCE, PT_ERROR)));
-  EXPECT_EQ(rows->aRow[2].lpProps[2].Value.err, MAPI_E_NOT_FOUND);
+  EXPECT_EQ(row(rows, 2).lpProps[2].ulPropTag, ULONG(CHANGE_PROP_TYPE(PR_IMPORTANCE, PT_ERROR)));
+  EXPECT_EQ(row(rows, 2).lpProps[2].Value.err, MAPI_E_NOT_FOUND);
   FreeProws(rows);
   // The cursor is at the end: zero rows, S_OK.
   ASSERT_EQ(table->QueryRows(10, 0, &rows), S_OK);
@@ -285,8 +291,8 @@ TEST_F(TableTest, HrQueryAllRowsAppliesColumnsRestrictionAndSort) {
   ASSERT_EQ(rows->cRows, 4u);
   const LONG expected[] = {400, 300, 200, 100};
   for (ULONG i = 0; i < rows->cRows; ++i) {
-    ASSERT_EQ(rows->aRow[i].cValues, 2u);
-    EXPECT_EQ(rows->aRow[i].lpProps[1].Value.l, expected[i]);
+    ASSERT_EQ(row(rows, i).cValues, 2u);
+    EXPECT_EQ(row(rows, i).lpProps[1].Value.l, expected[i]);
   }
   FreeProws(rows);
 }
@@ -401,14 +407,14 @@ TEST_F(TableTest, SortTableAndQuerySortOrderRoundTrip) {
   LPSSortOrderSet back = nullptr;
   ASSERT_EQ(table->QuerySortOrder(&back), S_OK);
   ASSERT_EQ(back->cSorts, 2u);
-  EXPECT_EQ(back->aSort[1].ulPropTag, ULONG(PR_MESSAGE_SIZE));
-  EXPECT_EQ(back->aSort[1].ulOrder, TABLE_SORT_DESCEND);
+  EXPECT_EQ(sort_key(back, 1).ulPropTag, ULONG(PR_MESSAGE_SIZE));
+  EXPECT_EQ(sort_key(back, 1).ulOrder, TABLE_SORT_DESCEND);
   MAPIFreeBuffer(back);
   LPSRowSet rows = nullptr;
   ASSERT_EQ(table->QueryRows(2, 0, &rows), S_OK);
   // "Alice" and "alice" sort together; the larger message first.
-  EXPECT_EQ(rows->aRow[0].lpProps[1].Value.l, 100);
-  EXPECT_EQ(rows->aRow[1].lpProps[1].Value.l, 50);
+  EXPECT_EQ(row(rows, 0).lpProps[1].Value.l, 100);
+  EXPECT_EQ(row(rows, 1).lpProps[1].Value.l, 50);
   FreeProws(rows);
 }
 
@@ -465,7 +471,7 @@ TEST_F(TableTest, SetColumnsAndQueryColumns) {
   LPSPropTagArray back = nullptr;
   ASSERT_EQ(table->QueryColumns(0, &back), S_OK);
   ASSERT_EQ(back->cValues, 2u);
-  EXPECT_EQ(back->aulPropTag[1], ULONG(PR_SENDER_NAME_A));
+  EXPECT_EQ(tag(back, 1), ULONG(PR_SENDER_NAME_A));
   MAPIFreeBuffer(back);
   ASSERT_EQ(table->QueryColumns(TBL_ALL_COLUMNS, &back), S_OK);
   EXPECT_EQ(back->cValues, 4u);
@@ -476,8 +482,8 @@ TEST_F(TableTest, SetColumnsAndQueryColumns) {
   EXPECT_EQ(table->SetColumns(nullptr, 0), MAPI_E_INVALID_PARAMETER);
   LPSRowSet rows = nullptr;
   ASSERT_EQ(table->QueryRows(1, TBL_NOADVANCE, &rows), S_OK);
-  EXPECT_EQ(rows->aRow[0].lpProps[0].ulPropTag, ULONG(PR_NULL));
-  EXPECT_STREQ(rows->aRow[0].lpProps[1].Value.lpszA, "Alice");
+  EXPECT_EQ(row(rows, 0).lpProps[0].ulPropTag, ULONG(PR_NULL));
+  EXPECT_STREQ(row(rows, 0).lpProps[1].Value.lpszA, "Alice");
   FreeProws(rows);
 }
 
