@@ -84,18 +84,6 @@ TEST(MapiAllocate, MoreRefusesAParentMapiDidNotAllocate) {
   EXPECT_EQ(MAPIAllocateBuffer(8, nullptr), MAPI_E_INVALID_PARAMETER);
 }
 
-TEST(MapiAllocate, HugeRequestIsNotEnoughMemory) {
-  LPVOID p = nullptr;
-  SCODE sc = MAPIAllocateBuffer(0xFFFFFFFFu, &p);
-  // 4 GiB may be granted on a large machine; then it is a real buffer.
-  if (sc == S_OK) {
-    MAPIFreeBuffer(p);
-  } else {
-    EXPECT_EQ(sc, MAPI_E_NOT_ENOUGH_MEMORY);
-    EXPECT_EQ(p, nullptr);
-  }
-}
-
 TEST(MapiAllocate, IsThreadSafe) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t)
