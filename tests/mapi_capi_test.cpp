@@ -84,6 +84,25 @@ TEST(MapiAllocate, MoreRefusesAParentMapiDidNotAllocate) {
   EXPECT_EQ(MAPIAllocateBuffer(8, nullptr), MAPI_E_INVALID_PARAMETER);
 }
 
+TEST(MapiAllocate, DefaultMallocIsAnIMallocOverTheCHeap) {
+  LPMALLOC m = MAPIGetDefaultMalloc();
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m, MAPIGetDefaultMalloc());
+  LPMALLOC again = nullptr;
+  ASSERT_EQ(m->QueryInterface(IID_IMalloc, reinterpret_cast<void**>(&again)), S_OK);
+  EXPECT_EQ(again, m);
+  again->Release();
+  void* p = m->Alloc(10);
+  ASSERT_NE(p, nullptr);
+  EXPECT_GE(m->GetSize(p), 10u);
+  p = m->Realloc(p, 100);
+  ASSERT_NE(p, nullptr);
+  std::memset(p, 1, 100);
+  EXPECT_EQ(m->Realloc(p, 0), nullptr);  // frees
+  m->Free(nullptr);
+  m->HeapMinimize();
+}
+
 TEST(MapiAllocate, IsThreadSafe) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t)

@@ -9,6 +9,8 @@
 // pointer, which only its parent frees) and MAPIAllocateMore refuses it with
 // MAPI_E_INVALID_PARAMETER. What cannot be detected: a pointer into the middle
 // of a live block, and use of a block after it was freed.
+#include <malloc.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -120,4 +122,46 @@ STDAPI_(ULONG) MAPIFreeBuffer(LPVOID lpBuffer) {
   for (void* child : children) std::free(child);
   std::free(lpBuffer);
   return S_OK;
+}
+
+// mapigetdefaultmalloc.md: MAPI's IMalloc, for the OLE-style callers that
+// want one (IStorage on an IStream, ...). It is the C heap: memory from it is
+// freed with IMalloc::Free, never MAPIFreeBuffer (which ignores it). GetSize
+// is malloc_usable_size (at least the size asked for); DidAlloc answers -1
+// ("cannot tell"), as IMalloc allows. One object for the process: AddRef and
+// Release count but never free it.
+namespace {
+
+class DefaultMalloc final : public IMalloc {
+ public:
+  STDMETHODIMP QueryInterface(REFIID riid, void** ppv) override {
+    if (ppv == nullptr) return E_INVALIDARG;
+    if (riid == IID_IUnknown || riid == IID_IMalloc) {
+      *ppv = static_cast<IMalloc*>(this);
+      return S_OK;
+    }
+    *ppv = nullptr;
+    return E_NOINTERFACE;
+  }
+  STDMETHODIMP_(ULONG) AddRef() override { return 1; }
+  STDMETHODIMP_(ULONG) Release() override { return 1; }
+  STDMETHODIMP_(void*) Alloc(SIZE_T cb) override { return std::malloc(cb == 0 ? 1 : cb); }
+  STDMETHODIMP_(void*) Realloc(void* pv, SIZE_T cb) override {
+    if (pv != nullptr && cb == 0) {
+      std::free(pv);
+      return nullptr;
+    }
+    return std::realloc(pv, cb == 0 ? 1 : cb);
+  }
+  STDMETHODIMP_(void) Free(void* pv) override { std::free(pv); }
+  STDMETHODIMP_(SIZE_T) GetSize(void* pv) override { return pv == nullptr ? SIZE_T(-1) : malloc_usable_size(pv); }
+  STDMETHODIMP_(int) DidAlloc(void*) override { return -1; }
+  STDMETHODIMP_(void) HeapMinimize() override { malloc_trim(0); }
+};
+
+}  // namespace
+
+STDAPI_(LPMALLOC) MAPIGetDefaultMalloc(void) {
+  static DefaultMalloc* malloc_object = new DefaultMalloc;  // never destroyed
+  return malloc_object;
 }

@@ -5,11 +5,12 @@
 // Written for pstkit from Microsoft's Outlook MAPI reference
 // (docs/outlook/mapi/<page>.md, named beside each group); see mapidefs.h.
 //
-// Partly implemented: libpstkit defines MAPIAllocateBuffer, MAPIAllocateMore
-// and MAPIFreeBuffer. MAPIInitialize, MAPILogonEx, MAPIAdminProfiles and the
-// other entry points are declared with their documented signatures but not
-// defined yet: a program that calls them fails to link until pstkit's MAPI
-// runtime (issue 9) provides them (docs/MAPI.md).
+// Partly implemented: libpstkit defines MAPIAllocateBuffer, MAPIAllocateMore,
+// MAPIFreeBuffer and MAPIGetDefaultMalloc. MAPIInitialize, MAPILogonEx,
+// MAPIAdminProfiles and the other entry points are declared with their
+// documented signatures but not defined yet: a program that calls them
+// fails to link until pstkit's MAPI runtime (issue 9) provides them
+// (docs/MAPI.md).
 #ifndef PSTKIT_MAPI_MAPIX_H
 #define PSTKIT_MAPI_MAPIX_H
 
