@@ -2,9 +2,9 @@
 // sinks, IPM subtree, RTF streams).
 //
 // Written for pstkit from Microsoft's Outlook MAPI reference, one page per
-// function (docs/outlook/mapi/<function>.md, lower case). Declarations only:
-// like the entry points in mapix.h, these functions are not defined yet;
-// pstkit's MAPI runtime (issue 9) will provide them.
+// function (docs/outlook/mapi/<function>.md, lower case). libpstkit defines
+// those that need no message store (src/mapi/mapiutil.cpp); docs/MAPI.md
+// lists the ones not defined yet.
 #ifndef PSTKIT_MAPI_MAPIUTIL_H
 #define PSTKIT_MAPI_MAPIUTIL_H
 

@@ -5,11 +5,12 @@
 // Written for pstkit from Microsoft's Outlook MAPI reference
 // (docs/outlook/mapi/<page>.md, named beside each group); see mapidefs.h.
 //
-// NOT YET IMPLEMENTED: this header declares the MAPI entry points with their
-// documented signatures, but pstkit does not define them yet. A program that
-// calls MAPIInitialize, MAPILogonEx, MAPIAdminProfiles, MAPIAllocateBuffer...
-// compiles against these headers and fails to link until pstkit's MAPI
-// runtime (libpstkit-mapi, issue 9) provides them.
+// Partly implemented: libpstkit defines MAPIAllocateBuffer, MAPIAllocateMore,
+// MAPIFreeBuffer and MAPIGetDefaultMalloc. MAPIInitialize, MAPILogonEx,
+// MAPIAdminProfiles and the other entry points are declared with their
+// documented signatures but not defined yet: a program that calls them
+// fails to link until pstkit's MAPI runtime (issue 9) provides them
+// (docs/MAPI.md).
 #ifndef PSTKIT_MAPI_MAPIX_H
 #define PSTKIT_MAPI_MAPIX_H
 
