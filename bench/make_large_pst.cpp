@@ -1,6 +1,8 @@
 // Generates a large PST through the library's writer, for benchmarks of the
 // readers (pstkit, pffexport, readpst) on files far bigger than the corpus:
-//   make_large_pst OUT.pst MESSAGES [ATTACHMENT_EVERY] [ATTACHMENT_KB]
+//   make_large_pst OUT.pst MESSAGES [ATTACHMENT_EVERY] [ATTACHMENT_KB] [FOLDERS]
+// Messages are spread round-robin over FOLDERS (default 4) folders below the
+// IPM subtree ("Folder 0", ...); ATTACHMENT_EVERY 0 means no attachments.
 // Messages get varied plain and HTML bodies, three recipients and, every
 // ATTACHMENT_EVERY messages, an attachment of about ATTACHMENT_KB KiB.
 // Content is deterministic. Prints messages/s and MB/s of writing.
@@ -38,13 +40,18 @@ std::string sentence(uint64_t& seed, int words) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: make_large_pst OUT.pst MESSAGES [ATTACHMENT_EVERY] [ATTACHMENT_KB]\n");
+    std::fprintf(stderr, "usage: make_large_pst OUT.pst MESSAGES [ATTACHMENT_EVERY] [ATTACHMENT_KB] [FOLDERS]\n");
     return 2;
   }
   const std::string out = argv[1];
   const long messages = std::atol(argv[2]);
   const long every = argc > 3 ? std::atol(argv[3]) : 4;
   const long kb = argc > 4 ? std::atol(argv[4]) : 64;
+  const long folder_count = argc > 5 ? std::atol(argv[5]) : 4;
+  if (folder_count < 1 || folder_count > 1000) {
+    std::fprintf(stderr, "make_large_pst: FOLDERS must be 1 to 1000\n");
+    return 2;
+  }
   const auto start = std::chrono::steady_clock::now();
   auto w = StoreWriter::create(out, NewStoreOptions{});
   if (!w) {
@@ -53,7 +60,7 @@ int main(int argc, char** argv) {
   }
   StoreWriter& s = **w;
   std::vector<Nid> folders;
-  for (int f = 0; f < 4; ++f) {
+  for (long f = 0; f < folder_count; ++f) {
     auto nid = s.create_folder(s.ipm_subtree(), "Folder " + std::to_string(f));
     if (!nid) return std::fprintf(stderr, "make_large_pst: %s\n", nid.status().message().c_str()), 1;
     folders.push_back(*nid);

@@ -159,13 +159,20 @@ Result<PropValue> from_stored(const ltp::PropValue& stored) {
       PSTKIT_ASSIGN_OR_RETURN(auto v, stored.as_guid());
       return PropValue::clsid(tag, v);
     }
+    // Writers store strings with their terminating NUL (ANSI stores almost
+    // always): a storage artefact, not part of MAPI's value (a C string),
+    // dropped as the messaging layer's PropertyBag::get_string drops it.
     case kPtUnicode: {
       PSTKIT_ASSIGN_OR_RETURN(auto v, stored.as_string());
-      return PropValue::unicode(tag, v);
+      std::string_view text(v);
+      while (!text.empty() && text.back() == '\0') text.remove_suffix(1);
+      return PropValue::unicode(tag, text);
     }
     case kPtString8: {
       PSTKIT_ASSIGN_OR_RETURN(auto v, stored.as_string8());
-      return PropValue::string8(tag, std::string_view(reinterpret_cast<const char*>(v.data()), v.size()));
+      std::string_view text(reinterpret_cast<const char*>(v.data()), v.size());
+      while (!text.empty() && text.back() == '\0') text.remove_suffix(1);
+      return PropValue::string8(tag, text);
     }
     case kPtBinary:
     case kPtSvrEid:
