@@ -19,6 +19,7 @@
 
 #include <unistd.h>
 
+#include "test_corpus.h"
 #include "ndb/page.h"
 #include "pstkit/check.h"
 #include "pstkit/ndb.h"
@@ -27,12 +28,8 @@
 namespace pstkit::check {
 namespace {
 
-const std::string kCorpus = PSTKIT_SOURCE_DIR "/../shared/corpus/";
-
-bool in_ci() {
-  const char* ci = std::getenv("CI");
-  return ci != nullptr && std::string(ci) == "true";
-}
+const std::string& kCorpus = test::kCorpusDir;
+using test::in_ci;
 
 // Corpus files are optional locally but required in CI.
 #define REQUIRE_CORPUS_FILE(rel)                                      \
@@ -166,28 +163,9 @@ const std::map<std::string, std::set<std::string>> kKnownDeviations = {
     {"aspose-net/Test_part1.pst", {"BTH"}},
 };
 
-std::vector<std::string> manifest_files() {
-  std::vector<std::string> out;
-  std::ifstream in(kCorpus + "MANIFEST.tsv");
-  std::string line;
-  std::getline(in, line);  // header
-  while (std::getline(in, line)) {
-    std::vector<std::string> cols;
-    std::stringstream ss(line);
-    std::string col;
-    while (std::getline(ss, col, '\t')) cols.push_back(col);
-    if (cols.size() < 7) continue;
-    const std::string& format = cols[6];
-    const bool whole = (format.rfind("ANSI", 0) == 0 || format.rfind("Unicode", 0) == 0) &&
-                       format.find("truncated") == std::string::npos;
-    if (whole) out.push_back(cols[0]);
-  }
-  return out;
-}
-
 TEST(CheckCorpus, HealthyFilesReportNoErrors) {
   REQUIRE_CORPUS_FILE("MANIFEST.tsv");
-  const auto files = manifest_files();
+  const auto files = test::whole_corpus_stores();
   ASSERT_GT(files.size(), 50u);
   size_t checked = 0;
   for (const std::string& rel : files) {

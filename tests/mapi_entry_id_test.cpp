@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "test_corpus.h"
 #include "pstkit/mapi_entry_id.h"
 #include "pstkit/messaging.h"
 #include "pstkit/ndb.h"
@@ -21,12 +22,8 @@ namespace {
 using namespace pstkit;
 using namespace pstkit::mapi;
 
-const std::string kCorpus = PSTKIT_SOURCE_DIR "/../shared/corpus/";
-
-bool in_ci() {
-  const char* ci = std::getenv("CI");
-  return ci != nullptr && std::string(ci) == "true";
-}
+const std::string& kCorpus = test::kCorpusDir;
+using test::in_ci;
 
 constexpr ProviderUid kUid = {0x9d, 0x2b, 0x1c, 0x5e, 0x01, 0x02, 0x03, 0x04,
                               0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c};
@@ -113,26 +110,6 @@ TEST(EntryId, CompareEqualForSameNidWhateverTheFlags) {
   EXPECT_EQ(entry_id_scode(malformed.status()), kMapiEInvalidEntryId);
 }
 
-// Whole PST/OST files of the corpus (MANIFEST.tsv column 7).
-std::vector<std::string> corpus_stores() {
-  std::vector<std::string> out;
-  std::ifstream in(kCorpus + "MANIFEST.tsv");
-  std::string line;
-  std::getline(in, line);  // header
-  while (std::getline(in, line)) {
-    std::vector<std::string> cols;
-    std::stringstream ss(line);
-    std::string col;
-    while (std::getline(ss, col, '\t')) cols.push_back(col);
-    if (cols.size() < 7) continue;
-    const std::string& format = cols[6];
-    const bool whole = (format.rfind("ANSI", 0) == 0 || format.rfind("Unicode", 0) == 0) &&
-                       format.find("truncated") == std::string::npos;
-    if (whole) out.push_back(cols[0]);
-  }
-  return out;
-}
-
 // The message store's entry ID properties (MS-PST 2.4.3.1, [MS-OXPROPS]):
 // IPM subtree, outbox, deleted items, sent items, views, common views,
 // search root.
@@ -144,7 +121,7 @@ TEST(EntryIdCorpus, MessageStoreEntryIdsNameExistingFolders) {
     GTEST_SKIP() << "corpus not present";
   }
   size_t stores = 0, decoded = 0;
-  for (const std::string& rel : corpus_stores()) {
+  for (const std::string& rel : test::whole_corpus_stores()) {
     if (!std::filesystem::exists(kCorpus + rel)) continue;
     auto store = Store::open(kCorpus + rel);
     if (!store.is_ok()) continue;  // damaged files are check_test's business

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "test_corpus.h"
 #include "pstkit/mapi_entry_id.h"
 #include "pstkit/mapi_folder_table.h"
 #include "pstkit/mapi_table.h"
@@ -26,34 +27,11 @@ using namespace pstkit::mapi;
 using mapi::PropTag;
 using mapi::PropValue;
 
-const std::string kCorpus = PSTKIT_SOURCE_DIR "/../shared/corpus/";
+const std::string& kCorpus = test::kCorpusDir;
+using test::in_ci;
 constexpr PropTag kDisplayNameW = prop_tag(0x3001, kPtUnicode);
 constexpr PropTag kSubjectW = prop_tag(0x0037, kPtUnicode);
 constexpr PropTag kAttachMethod = prop_tag(0x3705, kPtLong);
-
-bool in_ci() {
-  const char* ci = std::getenv("CI");
-  return ci != nullptr && std::string(ci) == "true";
-}
-
-std::vector<std::string> corpus_stores() {
-  std::vector<std::string> out;
-  std::ifstream in(kCorpus + "MANIFEST.tsv");
-  std::string line;
-  std::getline(in, line);  // header
-  while (std::getline(in, line)) {
-    std::vector<std::string> cols;
-    std::stringstream ss(line);
-    std::string col;
-    while (std::getline(ss, col, '\t')) cols.push_back(col);
-    if (cols.size() < 7) continue;
-    const std::string& format = cols[6];
-    const bool whole = (format.rfind("ANSI", 0) == 0 || format.rfind("Unicode", 0) == 0) &&
-                       format.find("truncated") == std::string::npos;
-    if (whole) out.push_back(cols[0]);
-  }
-  return out;
-}
 
 ByteView view(const std::string& s) { return ByteView(reinterpret_cast<const uint8_t*>(s.data()), s.size()); }
 
@@ -196,7 +174,7 @@ TEST(PstTableSourceCorpus, RowsEqualTheMessagingLayers) {
     GTEST_SKIP() << "corpus not present";
   }
   Totals totals;
-  for (const std::string& rel : corpus_stores()) {
+  for (const std::string& rel : test::whole_corpus_stores()) {
     if (!std::filesystem::exists(kCorpus + rel)) continue;
     auto store = Store::open(kCorpus + rel);
     if (!store.is_ok()) continue;
