@@ -15,7 +15,6 @@
 // MAPI_E_NO_SUPPORT after checking their arguments.
 #include "mapi/com_table.h"
 
-#include <atomic>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -23,31 +22,15 @@
 #include <string>
 
 #include "mapi/capi_convert.h"
+#include "mapi/com_object.h"
 
 namespace pstkit::mapi::capi {
 namespace {
 
-class ComTable final : public IMAPITable {
+class ComTable final : public ComObject<ComTable, IMAPITable, IID_IMAPITable> {
  public:
   ComTable(std::shared_ptr<RowSource> source, TableOptions options)
       : source_(std::move(source)), cursor_(*source_), options_(options) {}
-
-  STDMETHODIMP QueryInterface(REFIID riid, void** ppv) override {
-    if (ppv == nullptr) return E_INVALIDARG;
-    if (riid == IID_IUnknown || riid == IID_IMAPITable) {
-      AddRef();
-      *ppv = static_cast<IMAPITable*>(this);
-      return S_OK;
-    }
-    *ppv = nullptr;
-    return E_NOINTERFACE;
-  }
-  STDMETHODIMP_(ULONG) AddRef() override { return ++refs_; }
-  STDMETHODIMP_(ULONG) Release() override {
-    ULONG left = --refs_;
-    if (left == 0) delete this;
-    return left;
-  }
 
   // imapitable-getlasterror.md: MAPI_UNICODE only; no information about
   // hResult gives S_OK with a null *lppMAPIError.
@@ -282,6 +265,7 @@ class ComTable final : public IMAPITable {
   }
 
  private:
+  friend class ComObject<ComTable, IMAPITable, IID_IMAPITable>;  // deletes it
   ~ComTable() {
     for (auto& [connection, sink] : sinks_) sink->Release();
   }
@@ -310,7 +294,6 @@ class ComTable final : public IMAPITable {
   }
   HRESULT result(const Converted& c) { return c.ok() ? S_OK : fail(c); }
 
-  std::atomic<ULONG> refs_{1};
   std::mutex mutex_;
   std::shared_ptr<RowSource> source_;
   TableCursor cursor_;

@@ -2,13 +2,13 @@
 // reference page each (docs/outlook/mapi/<function>.md).
 #include "pstkit/mapi/mapiutil.h"
 
-#include <atomic>
 #include <cstring>
 #include <cwchar>
 #include <new>
 #include <vector>
 
 #include "mapi/capi_convert.h"
+#include "mapi/com_object.h"
 
 using namespace pstkit::mapi;
 using pstkit::mapi::capi::Converted;
@@ -483,32 +483,17 @@ STDAPI_(BOOL) FBinFromHex(LPSTR sz, LPBYTE pb) {
 namespace {
 
 // hrallocadvisesink.md: an advise sink whose OnNotify calls lpfnCallback.
-class CallbackAdviseSink final : public IMAPIAdviseSink {
+class CallbackAdviseSink final
+    : public pstkit::mapi::capi::ComObject<CallbackAdviseSink, IMAPIAdviseSink, IID_IMAPIAdviseSink> {
  public:
   CallbackAdviseSink(LPNOTIFCALLBACK callback, LPVOID context) : callback_(callback), context_(context) {}
-  STDMETHODIMP QueryInterface(REFIID riid, void** ppv) override {
-    if (ppv == nullptr) return E_INVALIDARG;
-    if (riid == IID_IUnknown || riid == IID_IMAPIAdviseSink) {
-      AddRef();
-      *ppv = static_cast<IMAPIAdviseSink*>(this);
-      return S_OK;
-    }
-    *ppv = nullptr;
-    return E_NOINTERFACE;
-  }
-  STDMETHODIMP_(ULONG) AddRef() override { return ++refs_; }
-  STDMETHODIMP_(ULONG) Release() override {
-    ULONG left = --refs_;
-    if (left == 0) delete this;
-    return left;
-  }
   STDMETHODIMP_(ULONG) OnNotify(ULONG cNotif, LPNOTIFICATION lpNotifications) override {
     return ULONG(callback_(context_, cNotif, lpNotifications));
   }
 
  private:
+  friend class pstkit::mapi::capi::ComObject<CallbackAdviseSink, IMAPIAdviseSink, IID_IMAPIAdviseSink>;
   ~CallbackAdviseSink() = default;
-  std::atomic<ULONG> refs_{1};
   LPNOTIFCALLBACK callback_;
   LPVOID context_;
 };
