@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mapi/ascii_text.h"
 #include "pstkit/mapi_profiles.h"
 
 namespace pstkit::mapi {
@@ -314,8 +315,6 @@ bool is_name_char(char32_t c) {
   return true;
 }
 
-char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
 }  // namespace
 
 Status check_profile_name(std::string_view name) {
@@ -334,13 +333,7 @@ Status check_profile_name(std::string_view name) {
   return Status::ok();
 }
 
-bool same_profile_name(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-  }
-  return true;
-}
+bool same_profile_name(std::string_view a, std::string_view b) { return ascii_iequals(a, b); }
 
 Profile* ProfileFile::find(std::string_view name) {
   for (auto& p : profiles) {

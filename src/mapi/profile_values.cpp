@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "mapi/ascii_text.h"
 #include "pstkit/mapi_profiles.h"
 
 namespace pstkit::mapi {
@@ -171,12 +172,6 @@ bool parse_hex_bytes(std::string_view text, std::vector<uint8_t>* out) {
     out->push_back(static_cast<uint8_t>(hi << 4 | lo));
   }
   return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
 }
 
 // Named tags a catalog or the CLI may use (mapitags.h; the PST ones from
@@ -397,17 +392,8 @@ Result<SectionProp> parse_property_text(uint32_t tag, std::string_view text, boo
       return SectionProp::binary_value(tag, std::move(bytes));
     }
     case prop_type::kMvString8:
-    case prop_type::kMvUnicode: {
-      std::vector<std::string> items;
-      while (!text.empty()) {
-        size_t comma = text.find(',');
-        std::string_view item = trim(text.substr(0, comma));
-        if (!item.empty()) items.emplace_back(item);
-        if (comma == std::string_view::npos) break;
-        text.remove_prefix(comma + 1);
-      }
-      return SectionProp::multi_string_value(tag, std::move(items));
-    }
+    case prop_type::kMvUnicode:
+      return SectionProp::multi_string_value(tag, split_list(text));
     default: return bad("of a supported property type");
   }
 }

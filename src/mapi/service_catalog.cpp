@@ -9,6 +9,7 @@
 #include <cstring>
 #include <set>
 
+#include "mapi/ascii_text.h"
 #include "pstkit/mapi_profiles.h"
 
 namespace pstkit::mapi {
@@ -48,35 +49,6 @@ std::string CatalogDiagnostic::to_string() const {
 }
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-std::vector<std::string> split_list(std::string_view text) {
-  std::vector<std::string> items;
-  while (!text.empty()) {
-    size_t comma = text.find(',');
-    std::string_view item = trim(text.substr(0, comma));
-    if (!item.empty()) items.emplace_back(item);
-    if (comma == std::string_view::npos) break;
-    text.remove_prefix(comma + 1);
-  }
-  return items;
-}
 
 // A section as read, before services are linked to their providers.
 struct RawSection {
@@ -136,11 +108,11 @@ Result<Catalog> parse_mapisvc_inf(std::string_view text, const std::string& file
       }
       std::string name(trim(line.substr(1, line.size() - 2)));
       current = nullptr;
-      if (iequals(name, "Services")) {
+      if (ascii_iequals(name, "Services")) {
         kind = Kind::kServices;
-      } else if (iequals(name, "Default Services")) {
+      } else if (ascii_iequals(name, "Default Services")) {
         kind = Kind::kDefaultServices;
-      } else if (iequals(name, "Help File Mappings")) {
+      } else if (ascii_iequals(name, "Help File Mappings")) {
         kind = Kind::kIgnored;
       } else {
         kind = Kind::kSection;
@@ -167,17 +139,17 @@ Result<Catalog> parse_mapisvc_inf(std::string_view text, const std::string& file
       case Kind::kServices: services_list.push_back({std::string(key), std::string(value), line_no}); break;
       case Kind::kDefaultServices: default_list.push_back({std::string(key), std::string(value), line_no}); break;
       case Kind::kSection: {
-        if (iequals(key, "Providers")) {
+        if (ascii_iequals(key, "Providers")) {
           current->providers = split_list(value);
           current->providers_line = line_no;
           break;
         }
-        if (iequals(key, "Sections")) {
+        if (ascii_iequals(key, "Sections")) {
           current->sections = split_list(value);
           current->sections_line = line_no;
           break;
         }
-        if (iequals(key, "UID")) break;  // the section's UID in extra sections; pstkit assigns its own
+        if (ascii_iequals(key, "UID")) break;  // the section's UID in extra sections; pstkit assigns its own
         auto tag = parse_tag_name(key);
         if (!tag.is_ok()) {
           report(line_no, tag.status().detail());
