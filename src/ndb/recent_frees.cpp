@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <tuple>
 
 #include "pstkit/bytes.h"
 
@@ -119,9 +120,8 @@ std::string RecentFrees::record_path(const std::string& data_path) {
 
 std::vector<RecentFrees::Record> RecentFrees::read_shared() const {
   std::vector<Record> records;
-  const std::string path = record_path(data_path_);
-  if (path.empty()) return records;
-  const int fd = open_locked(path, false);
+  if (record_path_.empty()) return records;
+  const int fd = open_locked(record_path_, false);
   if (fd < 0) return records;
   Bytes raw;
   const bool ok = read_all(fd, &raw);
@@ -144,10 +144,9 @@ std::vector<RecentFrees::Record> RecentFrees::read_shared() const {
 }
 
 void RecentFrees::write_shared(const std::vector<Record>& records) const {
-  const std::string path = record_path(data_path_);
-  if (path.empty()) return;
-  sweep_stale(shared_dir(), path);
-  const int fd = open_locked(path, true);
+  if (record_path_.empty()) return;
+  sweep_stale(shared_dir(), record_path_);
+  const int fd = open_locked(record_path_, true);
   if (fd < 0) return;
   Bytes raw(kHeaderSize + records.size() * kRecordSize);
   std::memcpy(raw.data(), kMagic, 8);
@@ -172,18 +171,44 @@ void RecentFrees::write_shared(const std::vector<Record>& records) const {
   ::close(fd);
 }
 
+std::vector<RecentFrees::Extent> RecentFrees::load() {
+  if (quiet_ms_ <= 0) return {};
+  // The file may have been replaced since (a repair renames a new one over
+  // it): its record is found again.
+  record_path_ = record_path(data_path_);
+  // Ours are in the shared record unless writing it failed: kept either way.
+  std::vector<Record> merged = read_shared();
+  merged.insert(merged.end(), records_.begin(), records_.end());
+  auto key = [](const Record& r) { return std::tuple(r.offset, r.size, r.freed_ms); };
+  std::sort(merged.begin(), merged.end(), [&](const Record& x, const Record& y) { return key(x) < key(y); });
+  merged.erase(std::unique(merged.begin(), merged.end(), [&](const Record& x, const Record& y) { return key(x) == key(y); }),
+               merged.end());
+  records_ = std::move(merged);
+  return quiet();
+}
+
+void RecentFrees::forget() {
+  records_.clear();
+  record_path_ = record_path(data_path_);
+  if (record_path_.empty()) return;
+  const int fd = open_locked(record_path_, false);
+  if (fd < 0) return;
+  (void)::unlink(record_path_.c_str());
+  ::close(fd);
+}
+
 std::vector<RecentFrees::Extent> RecentFrees::quiet() const {
   if (quiet_ms_ <= 0) return {};
   const int64_t cutoff = now_ms() - quiet_ms_;
   std::vector<Extent> out;
-  for (const Record& r : read_shared()) out.emplace_back(r.offset, r.size);
-  for (const Record& r : own_) {
+  for (const Record& r : records_) {
     if (r.freed_ms >= cutoff) out.emplace_back(r.offset, r.size);
   }
   return out;
 }
 
-void RecentFrees::add(const std::vector<Extent>& freed_extents) {
+std::vector<RecentFrees::Extent> RecentFrees::add(const std::vector<Extent>& freed_extents) {
+  if (quiet_ms_ <= 0) return {};
   // A commit frees runs of neighbouring blocks and pages: one record each.
   std::vector<Extent> freed = freed_extents;
   std::sort(freed.begin(), freed.end());
@@ -199,16 +224,15 @@ void RecentFrees::add(const std::vector<Extent>& freed_extents) {
   freed.resize(merged);
   const int64_t now = now_ms();
   const int64_t cutoff = now - quiet_ms_;
-  own_.erase(std::remove_if(own_.begin(), own_.end(), [&](const Record& r) { return r.freed_ms < cutoff; }),
-             own_.end());
-  for (const auto& [offset, size] : freed) own_.push_back({offset, size, now});
-  if (own_.size() > kMaxRecords) own_.erase(own_.begin(), own_.end() - long(kMaxRecords));
-  if (freed.empty()) return;
-  if (quiet_ms_ <= 0) return;
-  std::vector<Record> shared = read_shared();
-  for (const auto& [offset, size] : freed) shared.push_back({offset, size, now});
-  if (shared.size() > kMaxRecords) shared.erase(shared.begin(), shared.end() - long(kMaxRecords));
-  write_shared(shared);
+  records_.erase(
+      std::remove_if(records_.begin(), records_.end(), [&](const Record& r) { return r.freed_ms < cutoff; }),
+      records_.end());
+  for (const auto& [offset, size] : freed) records_.push_back({offset, size, now});
+  if (records_.size() > kMaxRecords) records_.erase(records_.begin(), records_.end() - long(kMaxRecords));
+  // The shared record changes only under the writer lock, which the caller
+  // holds: what load read plus what this writer added is all of it.
+  if (!freed.empty()) write_shared(records_);
+  return quiet();
 }
 
 }  // namespace pstkit::ndb

@@ -32,10 +32,20 @@ class RecentFrees {
   RecentFrees(std::string data_path, std::chrono::milliseconds quiet_time)
       : data_path_(std::move(data_path)), quiet_ms_(quiet_time.count()) {}
 
-  // Extents freed less than the quiet time ago, by any writer.
+  // Reads the shared record; called when the writer lock has just been
+  // taken. Returns the extents freed less than the quiet time ago, by any
+  // writer.
+  std::vector<Extent> load();
+  // For a file just created: nothing of it was ever freed. Drops any record
+  // left under the same device and inode by a deleted file (inode numbers
+  // are reused at once), which would otherwise keep its space quiet.
+  void forget();
+  // Records extents a commit has just freed (forgetting expired ones) and
+  // returns every extent still quiet.
+  std::vector<Extent> add(const std::vector<Extent>& freed);
+  // The extents still quiet, from what load and add saw: no I/O (the shared
+  // record changes only under the writer lock, which the caller holds).
   std::vector<Extent> quiet() const;
-  // Records extents a commit has just freed (and forgets expired ones).
-  void add(const std::vector<Extent>& freed);
   // The shared record for data_path, or "" when there can be none.
   static std::string record_path(const std::string& data_path);
 
@@ -48,8 +58,9 @@ class RecentFrees {
   void write_shared(const std::vector<Record>& records) const;
 
   std::string data_path_;
+  std::string record_path_;  // resolved by load; "" when there is none
   int64_t quiet_ms_ = 0;
-  std::vector<Record> own_;  // this writer's, for when the shared record is unusable
+  std::vector<Record> records_;  // every writer's, this one's included
 };
 
 }  // namespace pstkit::ndb

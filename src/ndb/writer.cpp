@@ -127,7 +127,8 @@ class Writer final : public WritableDatabase {
     amap_.mark_regions_written();
     committed_regions_ = amap_.region_count();
     // Space any writer freed lately is not reused yet (recent_frees.h).
-    amap_.set_quiet(recent_frees_.quiet());
+    if (created) recent_frees_.forget();
+    amap_.set_quiet(recent_frees_.load());
     PSTKIT_RETURN_IF_ERROR(start_allocating_after_newest_block());
     return Status::ok();
   }
@@ -728,8 +729,7 @@ class Writer final : public WritableDatabase {
     amap_.mark_regions_written();
     changed_ = false;
     force_commit_ = false;
-    recent_frees_.add(freed_now_);
-    amap_.set_quiet(recent_frees_.quiet());
+    amap_.set_quiet(recent_frees_.add(freed_now_));
     wipe_later_.push_back({std::chrono::steady_clock::now(), std::move(freed_now_)});
     freed_now_.clear();
     deleted_.insert(deleted_.end(), deleted_now_.begin(), deleted_now_.end());
