@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "mapi/capi_convert.h"
+#include "mapi/capi_runtime.h"
 #include "mapi/com_table.h"
 #include "pstkit/mapi_table.h"
 
@@ -729,3 +730,36 @@ TEST(MapiUtil, HrGetOnePropAndHrSetOnePropNeverReturnWarnings) {
 }
 
 }  // namespace
+
+// ---- MAPIInitialize / MAPIUninitialize (mapiinitialize.md) ---------------
+
+TEST(MapiInitialize, IsReferenceCountedAndRunsTeardownHooksAtZero) {
+  namespace capi = pstkit::mapi::capi;
+  ASSERT_FALSE(capi::runtime_initialized());
+  MAPIINIT_0 init = {MAPI_INIT_VERSION, MAPI_MULTITHREAD_NOTIFICATIONS};
+  ASSERT_EQ(MAPIInitialize(&init), S_OK);
+  ASSERT_EQ(MAPIInitialize(nullptr), S_OK);
+  EXPECT_TRUE(capi::runtime_initialized());
+  EXPECT_EQ(capi::runtime_init_flags(), ULONG(MAPI_MULTITHREAD_NOTIFICATIONS));
+  std::vector<int> order;
+  capi::add_uninitialize_hook([&] { order.push_back(1); });
+  const auto cancelled = capi::add_uninitialize_hook([&] { order.push_back(99); });
+  capi::add_uninitialize_hook([&] { order.push_back(2); });
+  capi::remove_uninitialize_hook(cancelled);
+  MAPIUninitialize();  // 2 -> 1: nothing torn down
+  EXPECT_TRUE(capi::runtime_initialized());
+  EXPECT_TRUE(order.empty());
+  MAPIUninitialize();  // 1 -> 0
+  EXPECT_FALSE(capi::runtime_initialized());
+  EXPECT_EQ(order, (std::vector<int>{2, 1}));
+  MAPIUninitialize();  // unbalanced: ignored
+  EXPECT_FALSE(capi::runtime_initialized());
+}
+
+TEST(MapiInitialize, ChecksVersionAndFlagsFirst) {
+  MAPIINIT_0 bad_version = {1, 0};
+  EXPECT_EQ(MAPIInitialize(&bad_version), MAPI_E_VERSION);
+  MAPIINIT_0 bad_flags = {MAPI_INIT_VERSION, 0x80000000};
+  EXPECT_EQ(MAPIInitialize(&bad_flags), MAPI_E_UNKNOWN_FLAGS);
+  EXPECT_FALSE(pstkit::mapi::capi::runtime_initialized());
+}

@@ -5,9 +5,9 @@
 // Written for pstkit from Microsoft's Outlook MAPI reference
 // (docs/outlook/mapi/<page>.md, named beside each group); see mapidefs.h.
 //
-// Partly implemented: libpstkit defines MAPIAllocateBuffer, MAPIAllocateMore,
-// MAPIFreeBuffer and MAPIGetDefaultMalloc. MAPIInitialize, MAPILogonEx,
-// MAPIAdminProfiles and the other entry points are declared with their
+// Partly implemented: libpstkit defines MAPIInitialize, MAPIUninitialize,
+// MAPIAllocateBuffer, MAPIAllocateMore, MAPIFreeBuffer and
+// MAPIGetDefaultMalloc. MAPILogonEx, MAPIAdminProfiles and the other entry points are declared with their
 // documented signatures but not defined yet: a program that calls them
 // fails to link until pstkit's MAPI runtime (issue 9) provides them
 // (docs/MAPI.md).
