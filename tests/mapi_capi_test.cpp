@@ -20,6 +20,7 @@
 #include "mapi/capi_runtime.h"
 #include "mapi/com_table.h"
 #include "pstkit/mapi_table.h"
+#include "pstkit/mapi_ui.h"
 
 namespace {
 
@@ -762,4 +763,29 @@ TEST(MapiInitialize, ChecksVersionAndFlagsFirst) {
   MAPIINIT_0 bad_flags = {MAPI_INIT_VERSION, 0x80000000};
   EXPECT_EQ(MAPIInitialize(&bad_flags), MAPI_E_UNKNOWN_FLAGS);
   EXPECT_FALSE(pstkit::mapi::capi::runtime_initialized());
+}
+
+// ---- The UI callback that stands in for MAPI's dialogs (mapi_ui.h) -------
+
+TEST(MapiUi, PromptsGoThroughTheInstalledCallbackOrFailWithout) {
+  using pstkit::mapi::UiRequest;
+  UiRequest request;
+  request.kind = UiRequest::Kind::kProfilePassword;
+  request.profile = "Outlook";
+  bool cancelled = true;
+  EXPECT_FALSE(pstkit::mapi::has_ui());
+  EXPECT_EQ(pstkit::mapi::ask_ui(request, &cancelled), std::nullopt);
+  EXPECT_FALSE(cancelled);  // no UI is not a cancel
+  auto previous = pstkit::mapi::set_ui_callback([](const UiRequest& r) -> std::optional<std::string> {
+    if (r.profile == "Outlook") return std::string("secret");
+    return std::nullopt;
+  });
+  EXPECT_FALSE(previous);
+  EXPECT_TRUE(pstkit::mapi::has_ui());
+  EXPECT_EQ(pstkit::mapi::ask_ui(request, &cancelled), std::optional<std::string>("secret"));
+  request.profile = "Other";
+  EXPECT_EQ(pstkit::mapi::ask_ui(request, &cancelled), std::nullopt);
+  EXPECT_TRUE(cancelled);
+  pstkit::mapi::set_ui_callback({});
+  EXPECT_FALSE(pstkit::mapi::has_ui());
 }
