@@ -3,6 +3,7 @@
 
 Usage: test_corpus_libpff.py --pstkit BIN [--corpus DIR] [--only FILE]...
                              [--timeout S] [--expectations JSON] [-j N]
+                             [--reader PROGRAM ARG...]
 
 For each corpus file (MANIFEST.tsv order) this runs tools/libpff_dump.py
 (with /usr/bin/python3, which has pypff) and `BIN dump --json FILE`, then:
@@ -18,6 +19,11 @@ For each corpus file (MANIFEST.tsv order) this runs tools/libpff_dump.py
 * libpff cannot read the file: pstkit must either exit 1 with a one-line
   message on stderr, or exit 0 with well-formed output (a root folder line).
 * Always: no signal, no timeout (default 60 s).
+
+--reader replaces `BIN dump --json` by another program printing the same
+lines (the file is its last argument), e.g. the MAPI client
+examples/mapi_client.cpp (`--reader build/mapi_client list`, run by
+test_mapi_client.py): what libpff sees must be what a MAPI client sees.
 
 Prints one line per file (OK / DIFF + compact diff / ERROR) and closes with
 "N passed, M failed". Exit 0 only if everything passed. Without a corpus it
@@ -335,7 +341,7 @@ def check_file(row: common.ManifestRow, args, exp: dict | None) -> tuple[str, st
     lib_run = common.run(common.libpff_dump_cmd(row.path), timeout=max(120.0, args.timeout))
     if lib_run.timed_out or lib_run.returncode not in (0, 1):
         return "ERROR", f"libpff_dump: {lib_run.describe()}: {common.one_line(lib_run.stderr)}", []
-    pst_run = common.run([args.pstkit, "dump", "--json", row.path], timeout=args.timeout)
+    pst_run = common.run(args.reader + [row.path], timeout=args.timeout)
     if pst_run.timed_out or pst_run.crashed:
         return "ERROR", f"pstkit {pst_run.describe()}: {common.one_line(pst_run.stderr)}", []
     stderr = pst_run.stderr.decode("utf-8", errors="replace").strip()
@@ -405,6 +411,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per pstkit run (default 60)")
     ap.add_argument("--expectations", default=os.path.join(common.HERE, "corpus_expectations.json"))
     ap.add_argument("-j", "--jobs", type=int, default=int(os.environ.get("PSTKIT_TEST_JOBS", "1")))
+    ap.add_argument("--reader", nargs=argparse.REMAINDER,
+                    help="program and arguments printing dump --json lines for the file appended to them "
+                         "(default: BIN dump --json); must come last")
     args = ap.parse_args(argv[1:])
 
     corpus = common.find_corpus(args.corpus)
@@ -419,10 +428,12 @@ def main(argv: list[str]) -> int:
         print(msg + ": skipped")
         return 0
     args.pstkit = os.path.abspath(args.pstkit)
-    if not (os.path.isfile(args.pstkit) and os.access(args.pstkit, os.X_OK)):
-        print(f"{NAME}: pstkit binary not found or not executable: {args.pstkit}")
-        print("0 passed, 1 failed")
-        return 1
+    args.reader = args.reader or [args.pstkit, "dump", "--json"]
+    for binary in (args.pstkit, args.reader[0]):
+        if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
+            print(f"{NAME}: binary not found or not executable: {binary}")
+            print("0 passed, 1 failed")
+            return 1
 
     rows = list(common.corpus_files(corpus, args.only))
     summary = common.Summary()
@@ -434,7 +445,7 @@ def main(argv: list[str]) -> int:
     for p in exp_problems:
         summary.error(os.path.basename(args.expectations), p)
 
-    print(f"{NAME}: {len(rows)} files from {corpus}; pstkit = {args.pstkit}", flush=True)
+    print(f"{NAME}: {len(rows)} files from {corpus}; reader = {' '.join(args.reader)}", flush=True)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         futures = [pool.submit(check_file, r, args, expectations.get(r.file)) for r in rows]
         for row, fut in zip(rows, futures):
