@@ -261,13 +261,6 @@ struct SortOrderSet {
 // MAPI_E_TOO_COMPLEX; unknown order values are invalid parameters.
 Status validate(const SortOrderSet& sort);
 
-// Orders `rows` (indexes into `keys`, each row `key_count` values in the
-// order of `sort.keys`) stably by the sort: rows lacking a key's property
-// come last in both directions (ssortorder.md: "all NULL entries positioned
-// last").
-void sort_rows(const SortOrderSet& sort, std::span<const PropValue> keys, size_t key_count,
-               std::vector<uint32_t>& rows);
-
 // ---- Table cursor (imapitable-*.md) ----
 
 // A row's identity in its source, stable while the table is open (a
@@ -421,7 +414,6 @@ class TableCursor {
 
   bool built_ = false;
   std::vector<RowId> ids_;          // every row, source order
-  std::vector<PropValue> keys_;     // sort keys, sort_.keys.size() per row
   std::vector<bool> row_visible_;   // passes the restriction
   std::vector<uint32_t> order_;     // every row index, sorted
   std::vector<uint32_t> rank_;      // row index -> position in order_

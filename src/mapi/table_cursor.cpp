@@ -4,7 +4,9 @@
 // QueryRows returns.
 #include <algorithm>
 #include <numeric>
+#include <optional>
 
+#include "mapi/row_sorter.h"
 #include "pstkit/mapi_table.h"
 
 namespace pstkit::mapi {
@@ -39,6 +41,8 @@ int32_t mapi_scode(const Status& status) {
     case Code::kIoError:
       if (starts_with(status.detail(), kUnableToCompletePrefix)) return int32_t(0x80040400);  // MAPI_E_UNABLE_TO_COMPLETE
       return int32_t(0x80040116);  // MAPI_E_DISK_ERROR
+    case Code::kAlreadyExists: return int32_t(0x80040604);  // MAPI_E_COLLISION
+    case Code::kBusy: return int32_t(0x8004010B);           // MAPI_E_BUSY
   }
   return int32_t(0x80004005);  // MAPI_E_CALL_FAILED
 }
@@ -87,28 +91,34 @@ Status TableCursor::rebuild() {
   }
   const size_t key_count = sort_.keys.size();
   std::vector<RowId> ids;
-  std::vector<PropValue> keys;
   std::vector<bool> visible;
+  // Sort keys go to the sorter as they are read and are not kept: a row
+  // costs a few bytes here, whatever its keys (row_sorter.h).
+  std::optional<RowSorter> sorter;
+  if (key_count > 0) sorter.emplace(sort_);
   // The hint only reserves memory, so a wrong one costs at most this much.
   const uint64_t hint = std::min<uint64_t>(source_.row_count_hint(), 1u << 17);
   ids.reserve(hint);
-  keys.reserve(std::min<uint64_t>(hint * key_count, 1u << 18));
   PSTKIT_RETURN_IF_ERROR(source_.scan(scan_columns, [&](RowId id, std::span<const PropValue> row) -> Status {
     if (row.size() != scan_columns.size()) return Status::invalid_argument("row source returned a short row");
     if (ids.size() >= UINT32_MAX - 1) return Status::unsupported("table too complex: more than 2^32 rows");
-    ids.push_back(id);
     bool passes = true;
     if (restriction_) {
       RowSubObjects sub(source_, id);
       PSTKIT_ASSIGN_OR_RETURN(passes, matches(row, *restriction_, &sub));
     }
+    if (sorter) PSTKIT_RETURN_IF_ERROR(sorter->add(uint32_t(ids.size()), row.first(key_count)));
+    ids.push_back(id);
     visible.push_back(passes);
-    keys.insert(keys.end(), row.begin(), row.begin() + ptrdiff_t(key_count));
     return Status::ok();
   }));
-  std::vector<uint32_t> order(ids.size());
-  std::iota(order.begin(), order.end(), 0u);
-  sort_rows(sort_, keys, key_count, order);
+  std::vector<uint32_t> order;
+  if (sorter) {
+    PSTKIT_ASSIGN_OR_RETURN(order, sorter->finish());
+  } else {
+    order.resize(ids.size());
+    std::iota(order.begin(), order.end(), 0u);
+  }
   std::vector<uint32_t> rank(ids.size());
   std::vector<uint32_t> visible_rows;
   for (uint32_t i = 0; i < order.size(); ++i) {
@@ -116,7 +126,6 @@ Status TableCursor::rebuild() {
     if (visible[order[i]]) visible_rows.push_back(order[i]);
   }
   ids_ = std::move(ids);
-  keys_ = std::move(keys);
   row_visible_ = std::move(visible);
   order_ = std::move(order);
   rank_ = std::move(rank);
