@@ -331,7 +331,7 @@ TEST_F(MapiAdminTest, ChangeProfilePasswordReturnsSOkAndDoesNothing) {
 TEST_F(MapiAdminTest, CopyProfileCopiesServicesAndATakenNameIsAccessDenied) {
   ASSERT_EQ(admin_->CreateProfile(T("Src"), nullptr, 0, 0), S_OK);
   LPSERVICEADMIN sa = services("Src");
-  ASSERT_EQ(sa->CreateMsgService(T("MSUPST MS"), T("Mine"), 0, 0), S_OK);
+  ASSERT_EQ(sa->CreateMsgService(T("SINGLE"), T("Mine"), 0, 0), S_OK);
   sa->Release();
   ASSERT_EQ(admin_->CopyProfile(T("Src"), nullptr, T("Dst"), 0, 0), S_OK);
   sa = services("Dst");
@@ -408,7 +408,7 @@ TEST_F(MapiAdminTest, ProfilesPersistAcrossProcessesAndStoreInstances) {
         admin->CreateProfile(T("FromChild"), nullptr, 0, 0) == S_OK) {
       LPSERVICEADMIN sa = nullptr;
       if (admin->AdminServices(T("FromChild"), nullptr, 0, 0, &sa) == S_OK &&
-          sa->CreateMsgService(T("MSUPST MS"), T("Child PST"), 0, 0) == S_OK) {
+          sa->CreateMsgService(T("SINGLE"), T("Child Service"), 0, 0) == S_OK) {
         rc = 0;
       }
     }
@@ -425,7 +425,7 @@ TEST_F(MapiAdminTest, ProfilesPersistAcrossProcessesAndStoreInstances) {
   auto rows = store->service_table("FromChild");
   ASSERT_TRUE(rows.is_ok());
   ASSERT_EQ(rows->size(), 1u);
-  EXPECT_EQ((*rows)[0].display_name, "Child PST");
+  EXPECT_EQ((*rows)[0].display_name, "Child Service");
 }
 
 TEST_F(MapiAdminTest, ConcurrentAdministrationFromThreadsAndProcessesLosesNoChange) {
@@ -541,7 +541,21 @@ TEST_F(ServiceAdminTest, CreateMsgServiceOfAServiceNotInTheCatalogIsNotFound) {
   EXPECT_EQ(sa_->CreateMsgService(T("NOSUCH MS"), nullptr, 0, 0), MAPI_E_NOT_FOUND);
   EXPECT_EQ(sa_->CreateMsgService(nullptr, nullptr, 0, 0), MAPI_E_INVALID_PARAMETER);
   EXPECT_EQ(sa_->CreateMsgService(T("MSUPST MS"), nullptr, 0, 0x1), MAPI_E_UNKNOWN_FLAGS);
-  EXPECT_EQ(sa_->CreateMsgService(W(L"MSUPST MS"), W(L"Wide"), 0, MAPI_UNICODE), S_OK);
+  EXPECT_EQ(sa_->CreateMsgService(W(L"SINGLE"), W(L"Wide"), 0, MAPI_UNICODE), S_OK);
+  LPMAPITABLE table = nullptr;
+  ASSERT_EQ(sa_->GetMsgServiceTable(0, &table), S_OK);
+  EXPECT_EQ(all_rows(table).text(0, PR_DISPLAY_NAME_A), "Wide");
+}
+
+TEST_F(ServiceAdminTest, CreateMsgServiceIgnoresTheDisplayNameWhenTheCatalogSetsPrDisplayName) {
+  ASSERT_EQ(sa_->CreateMsgService(T("TESTSVC"), T("Ignored"), 0, 0), S_OK);
+  ASSERT_EQ(sa_->CreateMsgService(T("MSUPST MS"), T("Ignored too"), 0, 0), S_OK);
+  LPMAPITABLE table = nullptr;
+  ASSERT_EQ(sa_->GetMsgServiceTable(0, &table), S_OK);
+  Rows rows = all_rows(table);
+  ASSERT_EQ(rows.count(), 2u);
+  EXPECT_EQ(rows.text(0, PR_DISPLAY_NAME_A), "Test Service");
+  EXPECT_EQ(rows.text(1, PR_DISPLAY_NAME_A), "Personal Folders");
 }
 
 TEST_F(ServiceAdminTest, CreateMsgServiceOfASecondSingleCopyServiceIsNoAccess) {
@@ -715,7 +729,7 @@ TEST_F(ServiceAdminTest, RenameMsgServiceAlwaysReturnsNoSupport) {
 }
 
 TEST_F(ServiceAdminTest, OpenProfileSectionIsReadOnlyWithoutMapiModifyAndProviderSectionsNeedForceAccess) {
-  ASSERT_EQ(sa_->CreateMsgService(T("MSUPST MS"), T("Mine"), 0, 0), S_OK);
+  ASSERT_EQ(sa_->CreateMsgService(T("MSUPST MS"), nullptr, 0, 0), S_OK);
   MAPIUID uid = service_uid(sa_, "MSUPST MS");
   LPPROFSECT section = nullptr;
   ASSERT_EQ(sa_->OpenProfileSection(&uid, nullptr, 0, &section), S_OK);
@@ -871,8 +885,8 @@ TEST_F(ServiceAdminTest, AdminProvidersCreatesDeletesAndOpensTheServicesProvider
 // ---- IProfSect (iprofsectimapiprop.md) ------------------------------------------
 
 TEST_F(ServiceAdminTest, ProfileSectionsAreNontransactedAndHaveNoNamedProperties) {
-  ASSERT_EQ(sa_->CreateMsgService(T("MSUPST MS"), T("Mine"), 0, 0), S_OK);
-  MAPIUID uid = service_uid(sa_, "MSUPST MS");
+  ASSERT_EQ(sa_->CreateMsgService(T("SINGLE"), T("Mine"), 0, 0), S_OK);
+  MAPIUID uid = service_uid(sa_, "SINGLE");
   LPPROFSECT section = nullptr;
   ASSERT_EQ(sa_->OpenProfileSection(&uid, nullptr, MAPI_MODIFY, &section), S_OK);
   // Required properties: PR_OBJECT_TYPE and PR_PROFILE_NAME, read-only.

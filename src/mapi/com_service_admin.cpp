@@ -165,15 +165,21 @@ class ComServiceAdmin final : public ComObject<ComServiceAdmin, IMsgServiceAdmin
   // PR_PST_PATH through the UI callback (mapi_ui.h); a cancel removes the
   // service again (MAPI_E_USER_CANCEL). Without an answer the service stays
   // in the profile unconfigured, as Outlook leaves one created without UI.
+  // Its display name is then set with ConfigureMsgService(PR_DISPLAY_NAME).
   STDMETHODIMP CreateMsgService(LPTSTR lpszService, LPTSTR lpszDisplayName, ULONG_PTR ulUIParam,
                                 ULONG ulFlags) override {
     if (ulFlags & ~(MAPI_UNICODE | SERVICE_UI_ALWAYS | SERVICE_UI_ALLOWED | SERVICE_NO_RESTART_WARNING))
       return MAPI_E_UNKNOWN_FLAGS;
     if (lpszService == nullptr) return last_.set(MAPI_E_INVALID_PARAMETER, "no service name");
     const std::string name = tstring_arg(lpszService, ulFlags);
-    const std::string display = tstring_arg(lpszDisplayName, ulFlags);
+    std::string display = tstring_arg(lpszDisplayName, ulFlags);
     auto catalog = load_catalog(nullptr);
     if (!catalog.is_ok()) return fail(catalog.status());
+    // "The lpszDisplayName parameter is ignored if the message service has
+    // set the PR_DISPLAY_NAME property in the MapiSvc.inf file."
+    if (const CatalogService* entry = catalog.value().find(name); entry != nullptr) {
+      if (auto own = entry->props.get_string(tag_id(tags::kDisplayName)); own.has_value()) display = *own;
+    }
     auto uid = store_.create_service(profile_, name, display, catalog.value());
     if (!uid.is_ok()) return fail(uid.status());
     const bool ui = (ulFlags & (SERVICE_UI_ALWAYS | SERVICE_UI_ALLOWED)) != 0;
