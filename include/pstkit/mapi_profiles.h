@@ -375,6 +375,15 @@ class ProfileStore {
   // A profile section (a service's or a provider's) by UID.
   Result<PropBag> section(const std::string& profile, const MapiUid& uid) const;
   Status set_section_props(const std::string& profile, const MapiUid& uid, const std::vector<SectionProp>& props);
+  // IProviderAdmin: adds a provider to `service` from the catalog's provider
+  // section `section` (kNotFound when no service of the catalog lists it)
+  // with `props` set over the catalog's, and returns its UID.
+  Result<MapiUid> create_provider(const std::string& profile, const MapiUid& service, const std::string& section,
+                                  const Catalog& catalog, const std::vector<SectionProp>& props);
+  Status delete_provider(const std::string& profile, const MapiUid& provider);
+  // Removes the properties with the ids of `prop_tags` (absent ones are no
+  // error); the section's UID properties cannot be removed (kInvalid).
+  Status delete_section_props(const std::string& profile, const MapiUid& uid, const std::vector<uint32_t>& prop_tags);
 
   // For the session layer: marks `profile` in use by this process until the
   // ProfileUse ends (an OFD read lock on DIR/sessions/ID.use, which the

@@ -626,6 +626,79 @@ Status ProfileStore::set_section_props(const std::string& profile, const MapiUid
   });
 }
 
+Result<MapiUid> ProfileStore::create_provider(const std::string& profile, const MapiUid& service,
+                                              const std::string& section, const Catalog& catalog,
+                                              const std::vector<SectionProp>& props) {
+  const CatalogProvider* entry = nullptr;
+  for (const auto& cs : catalog.services) {
+    for (const auto& cp : cs.providers) {
+      if (cp.section == section && entry == nullptr) entry = &cp;
+    }
+  }
+  if (!entry) return Status::not_found("no provider section '" + section + "' in the catalog");
+  for (const auto& v : props) {
+    PSTKIT_RETURN_IF_ERROR(v.check());
+    if (tag_id(v.tag) == tag_id(tags::kServiceUid) || tag_id(v.tag) == tag_id(tags::kProviderUid)) {
+      return Status::invalid_argument(tag_display_name(v.tag) + " names the section and cannot be set");
+    }
+  }
+  MapiUid created{};
+  PSTKIT_RETURN_IF_ERROR(update([&](ProfileFile& file) {
+    PSTKIT_ASSIGN_OR_RETURN(Profile * p, find_profile(file, profile));
+    MessageService* s = p->find_service(service);
+    if (!s) return Status::not_found("profile '" + profile + "' has no service " + uid_hex(service));
+    Provider q;
+    q.section = entry->section;
+    q.props = entry->props;
+    q.uid = new_uid();
+    (void)q.props.set(SectionProp::string_value(tags::kServiceName, s->name));
+    (void)q.props.set(SectionProp::binary_value(tags::kServiceUid, std::vector<uint8_t>(service.begin(), service.end())));
+    (void)q.props.set(SectionProp::binary_value(tags::kProviderUid, std::vector<uint8_t>(q.uid.begin(), q.uid.end())));
+    for (const auto& v : props) PSTKIT_RETURN_IF_ERROR(q.props.set(v));
+    created = q.uid;
+    s->providers.push_back(std::move(q));
+    return Status::ok();
+  }));
+  return created;
+}
+
+Status ProfileStore::delete_provider(const std::string& profile, const MapiUid& provider) {
+  return update([&](ProfileFile& file) {
+    PSTKIT_ASSIGN_OR_RETURN(Profile * p, find_profile(file, profile));
+    for (auto& s : p->services) {
+      for (auto it = s.providers.begin(); it != s.providers.end(); ++it) {
+        if (it->uid == provider) {
+          s.providers.erase(it);
+          return Status::ok();
+        }
+      }
+    }
+    return Status::not_found("profile '" + profile + "' has no provider " + uid_hex(provider));
+  });
+}
+
+Status ProfileStore::delete_section_props(const std::string& profile, const MapiUid& uid,
+                                          const std::vector<uint32_t>& prop_tags) {
+  for (uint32_t t : prop_tags) {
+    if (tag_id(t) == tag_id(tags::kServiceUid) || tag_id(t) == tag_id(tags::kProviderUid)) {
+      return Status::invalid_argument(tag_display_name(t) + " names the section and cannot be deleted");
+    }
+  }
+  return update([&](ProfileFile& file) {
+    PSTKIT_ASSIGN_OR_RETURN(Profile * p, find_profile(file, profile));
+    PropBag* bag = nullptr;
+    for (auto& s : p->services) {
+      if (s.uid == uid) bag = &s.props;
+      for (auto& q : s.providers) {
+        if (q.uid == uid) bag = &q.props;
+      }
+    }
+    if (!bag) return Status::not_found("profile '" + profile + "' has no section " + uid_hex(uid));
+    for (uint32_t t : prop_tags) bag->erase(tag_id(t));
+    return Status::ok();
+  });
+}
+
 Result<std::unique_ptr<ProfileUse>> ProfileStore::acquire_use(const std::string& profile) {
   // Under the store lock, so that no deletion decides "unused" in between.
   PSTKIT_ASSIGN_OR_RETURN(auto lock, lock_store(dir_, options_.lock_wait));

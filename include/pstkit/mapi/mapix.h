@@ -6,8 +6,8 @@
 // (docs/outlook/mapi/<page>.md, named beside each group); see mapidefs.h.
 //
 // Partly implemented: libpstkit defines MAPIInitialize, MAPIUninitialize,
-// MAPIAllocateBuffer, MAPIAllocateMore, MAPIFreeBuffer and
-// MAPIGetDefaultMalloc. MAPILogonEx, MAPIAdminProfiles and the other entry points are declared with their
+// MAPIAllocateBuffer, MAPIAllocateMore, MAPIFreeBuffer,
+// MAPIGetDefaultMalloc and MAPIAdminProfiles. MAPILogonEx and the other entry points are declared with their
 // documented signatures but not defined yet: a program that calls them
 // fails to link until pstkit's MAPI runtime (issue 9) provides them
 // (docs/MAPI.md).
