@@ -7,7 +7,7 @@
 //
 // Partly implemented: libpstkit defines MAPIInitialize, MAPIUninitialize,
 // MAPIAllocateBuffer, MAPIAllocateMore, MAPIFreeBuffer and
-// MAPIGetDefaultMalloc. MAPILogonEx, MAPIAdminProfiles and the other entry points are declared with their
+// MAPIGetDefaultMalloc, MAPILogonEx and IMAPISession. MAPIAdminProfiles and the other entry points are declared with their
 // documented signatures but not defined yet: a program that calls them
 // fails to link until pstkit's MAPI runtime (issue 9) provides them
 // (docs/MAPI.md).
