@@ -23,6 +23,9 @@
 #include "pstkit/mapi_session.h"
 #include "pstkit/mapi_ui.h"
 #include "pstkit/messaging.h"
+#include "pstkit/ndb.h"
+#include "pstkit/store_writer.h"
+#include "messaging/node_writer.h"
 
 namespace pstkit::mapi {
 namespace {
@@ -289,6 +292,36 @@ ProviderUid record_key_of(const std::string& pst) {
   auto key = store_provider_uid(**st);
   EXPECT_TRUE(key.is_ok());
   return *key;
+}
+
+
+// Protects a PST with a password: PidTagPstPassword on the message store
+// node is the MS-PST 5.3 CRC of the password (MS-PST 2.4.3.1).
+void set_pst_password(const std::string& file, const std::string& password) {
+  auto w = StoreWriter::open(file);
+  ASSERT_TRUE(w.is_ok()) << w.status().message();
+  ndb::WritableDatabase& db = (*w)->db();
+  auto entry = db.find_node(ndb::kNidMessageStore);
+  ASSERT_TRUE(entry.is_ok());
+  auto node = db.open_node(ndb::kNidMessageStore);
+  ASSERT_TRUE(node.is_ok());
+  auto previous = (*node)->subnodes();
+  ASSERT_TRUE(previous.is_ok());
+  auto pc = (*w)->store().open_pc(std::shared_ptr<const ndb::Node>(std::move(*node)));
+  ASSERT_TRUE(pc.is_ok());
+  auto builder = ltp::PcBuilder::from_existing(**pc);
+  ASSERT_TRUE(builder.is_ok());
+  const uint32_t crc = ndb::compute_crc(reinterpret_cast<const uint8_t*>(password.data()), password.size());
+  const Bytes value = {uint8_t(crc), uint8_t(crc >> 8), uint8_t(crc >> 16), uint8_t(crc >> 24)};
+  ASSERT_TRUE(builder->set(ltp::make_tag(0x67FF, ltp::kPtypInteger32), value).is_ok());
+  auto built = builder->build();
+  ASSERT_TRUE(built.is_ok());
+  std::vector<ndb::Nid> carried;
+  for (const auto& e : *previous)
+    if (!built->subnodes.count(e.nid) && !built->reused_subnodes.count(e.nid) && !built->released_subnodes.count(e.nid))
+      carried.push_back(e.nid);
+  ASSERT_TRUE(put_built_node(db, ndb::kNidMessageStore, entry->parent_nid, *built, *previous, carried).is_ok());
+  ASSERT_TRUE((*w)->commit().is_ok());
 }
 
 // ---- the flag values --------------------------------------------------------
@@ -836,6 +869,55 @@ TEST_F(MapiSessionTest, ACorruptPstIsDisabledAndTheSessionGoesOn) {
   LPMAPISESSION s = nullptr;
   ASSERT_EQ(logon("Work", kExt | MAPI_NEW_SESSION, &s), S_OK);
   EXPECT_EQ(stores_of(s).size(), 1u);
+  s->Release();
+}
+
+
+TEST_F(MapiSessionTest, APasswordProtectedPstNeedsItsPassword) {
+  make_profile("Work", "work.pst");
+  add_pst("Work", "locked.pst", "Locked");
+  set_pst_password(path("locked.pst"), "s3cret");
+  {
+    auto st = Store::open(path("locked.pst"));
+    ASSERT_TRUE(st.is_ok());
+    ASSERT_TRUE((*st)->password_crc().has_value());
+  }
+  auto locked_row = [](LPMAPISESSION s) {
+    for (const auto& r : status_of(s))
+      if (r.display == "Locked") return r;
+    return StatusRow{};
+  };
+  // Without UI the password cannot be asked for: the service is disabled.
+  LPMAPISESSION s = nullptr;
+  ASSERT_EQ(logon("Work", kExt | MAPI_NEW_SESSION, &s), S_OK);
+  EXPECT_EQ(stores_of(s).size(), 1u);
+  EXPECT_EQ(locked_row(s).code, kStatusFailure);
+  s->Release();
+  // MAPI_PASSWORD_UI: the retry asks for the password, and only that.
+  std::vector<UiRequest> asked;
+  std::string answer = "wrong";
+  set_ui_callback([&](const UiRequest& r) -> std::optional<std::string> {
+    asked.push_back(r);
+    return answer;
+  });
+  ASSERT_EQ(logon("Work", kExt | MAPI_NEW_SESSION | MAPI_PASSWORD_UI, &s), S_OK);
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_EQ(asked[0].kind, UiRequest::Kind::kServicePassword);
+  EXPECT_TRUE(asked[0].secret);
+  EXPECT_EQ(locked_row(s).code, kStatusFailure);  // a wrong password: disabled
+  s->Release();
+  answer = "s3cret";
+  ASSERT_EQ(logon("Work", kExt | MAPI_NEW_SESSION | MAPI_PASSWORD_UI, &s), S_OK);
+  EXPECT_EQ(locked_row(s).code, kStatusAvailable);
+  EXPECT_EQ(stores_of(s).size(), 2u);
+  s->Release();
+  // A password kept in the profile (PR_PST_PW_SZ_OLD) needs no prompt.
+  asked.clear();
+  auto svc = store().read()->find("Work")->services.at(1).uid;
+  ASSERT_TRUE(store().set_section_props("Work", svc, {SectionProp::string_value(0x6703001F, "s3cret")}).is_ok());
+  ASSERT_EQ(logon("Work", kExt | MAPI_NEW_SESSION, &s), S_OK);
+  EXPECT_TRUE(asked.empty());
+  EXPECT_EQ(stores_of(s).size(), 2u);
   s->Release();
 }
 
