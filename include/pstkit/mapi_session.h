@@ -236,7 +236,4 @@ SessionStatus logon(const LogonRequest& request, std::unique_ptr<Session>* out);
 // mapilogonex.md): 3 s unless changed (tests shorten it). Returns the old value.
 std::chrono::milliseconds set_short_logon_timeout(std::chrono::milliseconds timeout);
 
-// Ends every live session (the MAPIUninitialize hook) and forgets the shared one.
-void end_all_sessions();
-
 }  // namespace pstkit::mapi

@@ -7,6 +7,7 @@
 // may be called). Stores are opened through the installed StoreOpener
 // (session.h); stores the session opened for OpenEntry and Advise are kept
 // until Logoff.
+#include <atomic>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -87,7 +88,7 @@ constexpr uint8_t kMspstUid[16] = MSPST_UID_PROVIDER;
 struct SessionState {
   std::mutex mutex;
   std::unique_ptr<Session> session;  // null once logged off
-  HookToken hook = 0;
+  std::atomic<HookToken> hook{0};  // the MAPIUninitialize hook, 0 once run or removed
   uint64_t listener = 0;
   std::map<Bytes, LPMDB> stores;  // by store entry ID, one reference each
   struct Connection {
@@ -150,7 +151,7 @@ class ComSession final : public ComObject<ComSession, IMAPISession, IID_IMAPISes
   explicit ComSession(std::shared_ptr<SessionState> state) : state_(std::move(state)) {}
   ~ComSession() {
     // Released without Logoff: end this member's hold all the same.
-    if (state_->hook != 0) remove_uninitialize_hook(state_->hook);
+    if (HookToken h = state_->hook.exchange(0); h != 0) remove_uninitialize_hook(h);
     state_->logoff(false);
   }
 
@@ -493,10 +494,7 @@ class ComSession final : public ComObject<ComSession, IMAPISession, IID_IMAPISes
     if (ended()) return MAPI_E_END_OF_SESSION;
     if (ulFlags & ~(MAPI_LOGOFF_SHARED | MAPI_LOGOFF_UI)) return fail(MAPI_E_UNKNOWN_FLAGS, "Logoff: unknown flags");
     if (ulReserved != 0) return fail(MAPI_E_INVALID_PARAMETER, "Logoff: ulReserved must be 0");
-    if (state_->hook != 0) {
-      remove_uninitialize_hook(state_->hook);
-      state_->hook = 0;
-    }
+    if (HookToken h = state_->hook.exchange(0); h != 0) remove_uninitialize_hook(h);
     state_->logoff((ulFlags & MAPI_LOGOFF_SHARED) != 0);
     return S_OK;
   }

@@ -62,7 +62,6 @@ Registry& registry() {
 struct Sessions {
   std::mutex mutex;
   std::weak_ptr<SessionCore> shared;
-  std::vector<std::weak_ptr<SessionCore>> live;
 };
 Sessions& sessions() {
   static Sessions s;
@@ -357,19 +356,6 @@ std::chrono::milliseconds set_short_logon_timeout(std::chrono::milliseconds time
   return std::chrono::milliseconds(g_short_timeout_ms.exchange(timeout.count()));
 }
 
-void end_all_sessions() {
-  std::vector<std::shared_ptr<SessionCore>> live;
-  {
-    auto& s = sessions();
-    std::lock_guard lock(s.mutex);
-    for (auto& w : s.live)
-      if (auto c = w.lock()) live.push_back(std::move(c));
-    s.live.clear();
-    s.shared.reset();
-  }
-  for (auto& c : live) c->end(session_scode::kEndOfSession, "MAPIUninitialize ended the session");
-}
-
 // ---------------------------------------------------------------------------
 // Logon.
 
@@ -645,8 +631,6 @@ SessionStatus logon(const LogonRequest& req, std::unique_ptr<Session>* out) {
       core->shared = true;
       s.shared = core;
     }
-    std::erase_if(s.live, [](const std::weak_ptr<SessionCore>& w) { return w.expired(); });
-    s.live.push_back(core);
   }
   *out = SessionAccess::make(core, f, false);
   return {};
