@@ -7,7 +7,8 @@
 //
 // Partly implemented: libpstkit defines MAPIInitialize, MAPIUninitialize,
 // MAPIAllocateBuffer, MAPIAllocateMore, MAPIFreeBuffer,
-// MAPIGetDefaultMalloc and MAPIAdminProfiles. MAPILogonEx and the other entry points are declared with their
+// MAPIGetDefaultMalloc, MAPIAdminProfiles, MAPILogonEx and IMAPISession.
+// The other entry points are declared with their
 // documented signatures but not defined yet: a program that calls them
 // fails to link until pstkit's MAPI runtime (issue 9) provides them
 // (docs/MAPI.md).

@@ -1,0 +1,50 @@
+// IMAPISession and MAPILogonEx over the session core (pstkit/mapi_session.h):
+// the hooks through which the session reaches objects other parts of the
+// runtime build. Internal to src/mapi.
+//
+// The session does not build store or profile administration objects
+// itself: it calls the functions installed here. Without one, the method
+// that needs it returns MAPI_E_NO_SUPPORT.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "pstkit/mapi/mapix.h"
+#include "pstkit/mapi_session.h"
+
+namespace pstkit::mapi::capi {
+
+// What IMAPISession::OpenMsgStore (and OpenEntry/Advise for a store) asks
+// the store provider to open. The session has checked the flags and found
+// the store among its logged-on providers.
+struct StoreOpenRequest {
+  ULONG_PTR ui_param = 0;
+  // OpenMsgStore's flags (MDB_NO_DIALOG, MDB_WRITE, MDB_TEMPORARY,
+  // MDB_NO_MAIL, MDB_ONLINE, MAPI_BEST_ACCESS, MAPI_DEFERRED_ERRORS), with
+  // MDB_WRITE dropped when MAPI_BEST_ACCESS fell back to read-only.
+  ULONG flags = 0;
+  LPCIID interface_id = nullptr;  // the caller's lpInterface (may be null)
+  bool write = false;             // open for writing
+  Bytes entry_id;                 // the store's PR_ENTRYID
+  SessionProvider provider;       // the store provider: service, path, record key, display name
+  std::string profile;
+  LPMAPISESSION session = nullptr;  // the session opening it (no reference taken)
+};
+using StoreOpener = std::function<HRESULT(const StoreOpenRequest&, LPMDB*)>;
+// Installs the function that opens stores (an empty one removes it);
+// returns the previous one. Thread-safe.
+StoreOpener set_store_opener(StoreOpener opener);
+
+// IMAPISession::AdminServices: an IMsgServiceAdmin over the session's
+// profile (`profile`, the name at logon; `profile_id` survives renames).
+using AdminServicesHook =
+    std::function<HRESULT(const std::string& profile, const std::string& profile_id, ULONG flags, LPSERVICEADMIN*)>;
+AdminServicesHook set_admin_services_hook(AdminServicesHook hook);
+
+// IMAPISession::OpenProfileSection: the section `uid` of the session's profile.
+using ProfileSectionHook = std::function<HRESULT(const std::string& profile, const std::string& profile_id,
+                                                 const MAPIUID& uid, LPCIID interface_id, ULONG flags, LPPROFSECT*)>;
+ProfileSectionHook set_profile_section_hook(ProfileSectionHook hook);
+
+}  // namespace pstkit::mapi::capi

@@ -1,0 +1,745 @@
+// MAPILogonEx (mapilogonex.md) and IMAPISession (imapisessioniunknown.md,
+// imapisession-*.md) over the session core (pstkit/mapi_session.h).
+//
+// Every method checks its flags (MAPI_E_UNKNOWN_FLAGS) and pointers
+// (MAPI_E_INVALID_PARAMETER) and, once the session has logged off, returns
+// MAPI_E_END_OF_SESSION (imapisession-logoff.md: after Logoff only Release
+// may be called). Stores are opened through the installed StoreOpener
+// (session.h); stores the session opened for OpenEntry and Advise are kept
+// until Logoff.
+#include <atomic>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <new>
+#include <unistd.h>
+
+#include "mapi/capi_convert.h"
+#include "mapi/capi_runtime.h"
+#include "mapi/com_object.h"
+#include "mapi/com_table.h"
+#include "mapi/session.h"
+#include "pstkit/mapi/mspst.h"
+
+namespace pstkit::mapi::capi {
+namespace {
+
+struct Hooks {
+  std::mutex mutex;
+  StoreOpener store_opener;
+  AdminServicesHook admin_services;
+  ProfileSectionHook profile_section;
+};
+Hooks& hooks() {
+  static Hooks h;
+  return h;
+}
+
+template <typename T>
+T copy_hook(T Hooks::*member) {
+  auto& h = hooks();
+  std::lock_guard lock(h.mutex);
+  return h.*member;
+}
+
+SCODE copy_string(const std::string& s, bool wide, void* parent, LPTSTR* out) {
+  void* p = nullptr;
+  if (wide) {
+    std::wstring w = wide_from_utf8(s);
+    if (SCODE sc = MAPIAllocateMore(ULONG((w.size() + 1) * sizeof(wchar_t)), parent, &p); sc != S_OK) return sc;
+    std::memcpy(p, w.c_str(), (w.size() + 1) * sizeof(wchar_t));
+  } else {
+    if (SCODE sc = MAPIAllocateMore(ULONG(s.size() + 1), parent, &p); sc != S_OK) return sc;
+    std::memcpy(p, s.c_str(), s.size() + 1);
+  }
+  *out = static_cast<LPTSTR>(p);
+  return S_OK;
+}
+
+Bytes le32(uint32_t v) { return {uint8_t(v), uint8_t(v >> 8), uint8_t(v >> 16), uint8_t(v >> 24)}; }
+
+PropTag string_tag(PropTag unicode_tag, bool wide) {
+  return wide ? unicode_tag : change_prop_type(unicode_tag, kPtString8);
+}
+PropValue string_value(PropTag unicode_tag, bool wide, const std::string& s) {
+  return wide ? PropValue::unicode(unicode_tag, s) : PropValue::string8(string_tag(unicode_tag, false), s);
+}
+
+constexpr PropTag kPrEntryId = 0x0FFF0102;
+constexpr PropTag kPrRecordKey = 0x0FF90102;
+constexpr PropTag kPrInstanceKey = 0x0FF60102;
+constexpr PropTag kPrObjectType = 0x0FFE0003;
+constexpr PropTag kPrDisplayNameW = 0x3001001F;
+constexpr PropTag kPrProviderDisplayW = 0x3006001F;
+constexpr PropTag kPrProviderDllNameW = 0x300A001F;
+constexpr PropTag kPrResourceFlags = 0x30090003;
+constexpr PropTag kPrResourceType = 0x3E030003;
+constexpr PropTag kPrResourceMethods = 0x3E020003;
+constexpr PropTag kPrStatusCode = 0x3E040003;
+constexpr PropTag kPrStatusStringW = 0x3E08001F;
+constexpr PropTag kPrRowId = 0x30000003;
+constexpr PropTag kPrDefaultStore = 0x3400000B;
+constexpr PropTag kPrMdbProvider = 0x34140102;
+constexpr PropTag kPrServiceUid = 0x3D0C0102;
+constexpr PropTag kPrProviderUid = 0x300C0102;
+constexpr uint8_t kMspstUid[16] = MSPST_UID_PROVIDER;
+
+// The state a session object shares with its MAPIUninitialize hook.
+struct SessionState {
+  std::mutex mutex;
+  std::unique_ptr<Session> session;  // null once logged off
+  std::atomic<HookToken> hook{0};  // the MAPIUninitialize hook, 0 once run or removed
+  uint64_t listener = 0;
+  std::map<Bytes, LPMDB> stores;  // by store entry ID, one reference each
+  struct Connection {
+    LPMDB store = nullptr;          // null: a session-level sink
+    ULONG_PTR store_connection = 0;
+    LPMAPIADVISESINK sink = nullptr;  // session-level: one reference
+  };
+  std::map<ULONG_PTR, Connection> connections;
+  ULONG_PTR next_connection = 1;
+
+  // Logs off (idempotent): the stores' registrations are cancelled and the
+  // stores and sinks released, outside the lock.
+  void logoff(bool end_shared) {
+    std::unique_ptr<Session> ending;
+    std::map<Bytes, LPMDB> held;
+    std::map<ULONG_PTR, Connection> conns;
+    uint64_t listener_id = 0;
+    {
+      std::lock_guard lock(mutex);
+      ending = std::move(session);
+      held.swap(stores);
+      conns.swap(connections);
+      listener_id = listener;
+    }
+    for (auto& [id, c] : conns) {
+      if (c.store != nullptr) c.store->Unadvise(c.store_connection);
+      if (c.sink != nullptr) c.sink->Release();
+    }
+    for (auto& [id, s] : held) s->Release();
+    if (ending) {
+      ending->remove_listener(listener_id);
+      ending->logoff(end_shared);
+    }
+  }
+
+  // A session-level critical error (fnevCriticalError) to every session sink.
+  void critical_error(int32_t scode) {
+    std::vector<LPMAPIADVISESINK> sinks;
+    {
+      std::lock_guard lock(mutex);
+      for (auto& [id, c] : connections)
+        if (c.store == nullptr && c.sink != nullptr) {
+          c.sink->AddRef();
+          sinks.push_back(c.sink);
+        }
+    }
+    for (auto* sink : sinks) {
+      NOTIFICATION n;
+      std::memset(&n, 0, sizeof n);
+      n.ulEventType = fnevCriticalError;
+      n.info.err.scode = scode;
+      sink->OnNotify(1, &n);
+      sink->Release();
+    }
+  }
+};
+
+class ComSession final : public ComObject<ComSession, IMAPISession, IID_IMAPISession> {
+ public:
+  explicit ComSession(std::shared_ptr<SessionState> state) : state_(std::move(state)) {}
+  ~ComSession() {
+    // Released without Logoff: end this member's hold all the same.
+    if (HookToken h = state_->hook.exchange(0); h != 0) remove_uninitialize_hook(h);
+    state_->logoff(false);
+  }
+
+  STDMETHODIMP QueryInterface(REFIID riid, void** ppv) override {
+    if (ppv != nullptr && ended()) {
+      *ppv = nullptr;
+      return MAPI_E_END_OF_SESSION;
+    }
+    return ComObject::QueryInterface(riid, ppv);
+  }
+
+  // imapisession-getlasterror.md
+  STDMETHODIMP GetLastError(HRESULT hResult, ULONG ulFlags, LPMAPIERROR* lppMAPIError) override {
+    if (ended()) return MAPI_E_END_OF_SESSION;
+    if (ulFlags & ~MAPI_UNICODE) return MAPI_E_UNKNOWN_FLAGS;
+    if (lppMAPIError == nullptr) return MAPI_E_INVALID_PARAMETER;
+    *lppMAPIError = nullptr;
+    std::string detail;
+    {
+      std::lock_guard lock(error_mutex_);
+      if (hResult != last_error_ || last_detail_.empty()) return S_OK;
+      detail = last_detail_;
+    }
+    void* p = nullptr;
+    if (SCODE sc = MAPIAllocateBuffer(sizeof(MAPIERROR), &p); sc != S_OK) return sc;
+    auto* err = static_cast<LPMAPIERROR>(p);
+    std::memset(err, 0, sizeof *err);
+    err->ulVersion = MAPI_ERROR_VERSION;
+    const bool wide = (ulFlags & MAPI_UNICODE) != 0;
+    SCODE sc = copy_string(detail, wide, p, &err->lpszError);
+    if (sc == S_OK) sc = copy_string("pstkit", wide, p, &err->lpszComponent);
+    if (sc != S_OK) {
+      MAPIFreeBuffer(p);
+      return sc;
+    }
+    *lppMAPIError = err;
+    return S_OK;
+  }
+
+  // imapisession-getmsgstorestable.md
+  STDMETHODIMP GetMsgStoresTable(ULONG ulFlags, LPMAPITABLE* lppTable) override {
+    if (ended()) return MAPI_E_END_OF_SESSION;
+    if (ulFlags & ~MAPI_UNICODE) return fail(MAPI_E_UNKNOWN_FLAGS, "GetMsgStoresTable: unknown flags");
+    if (lppTable == nullptr) return fail(MAPI_E_INVALID_PARAMETER, "GetMsgStoresTable: lppTable is NULL");
+    *lppTable = nullptr;
+    const bool wide = (ulFlags & MAPI_UNICODE) != 0;
+    auto [providers, def] = snapshot();
+    std::vector<InMemoryRowSource::Row> rows;
+    for (size_t i = 0; i < providers.size(); ++i) {
+      const auto& p = providers[i];
+      if (!p.logged_on || p.resource_type != MAPI_STORE_PROVIDER) continue;
+      InMemoryRowSource::Row row;
+      row.id = RowId(i + 1);
+      const bool is_default = def && *def == i;
+      Bytes mdb = p.logon.store_path.empty() ? Bytes(p.provider_uid.begin(), p.provider_uid.end())
+                                             : Bytes(std::begin(kMspstUid), std::end(kMspstUid));
+      row.values = {
+          PropValue::binary(kPrEntryId, p.store_entry_id),
+          string_value(kPrDisplayNameW, wide, p.logon.display_name),
+          PropValue::boolean(kPrDefaultStore, is_default),
+          string_value(kPrProviderDisplayW, wide, p.provider_display),
+          PropValue::long_(kPrResourceFlags,
+                           int32_t((p.resource_flags & ~kStatusDefaultStore) | (is_default ? kStatusDefaultStore : 0))),
+          PropValue::binary(kPrMdbProvider, mdb),
+          PropValue::binary(kPrRecordKey, Bytes(p.logon.record_key.begin(), p.logon.record_key.end())),
+          PropValue::binary(kPrInstanceKey, le32(uint32_t(i + 1))),
+          PropValue::long_(kPrObjectType, MAPI_STORE),
+          PropValue::binary(kPrServiceUid, Bytes(p.service_uid.begin(), p.service_uid.end())),
+          PropValue::binary(kPrProviderUid, Bytes(p.provider_uid.begin(), p.provider_uid.end())),
+      };
+      rows.push_back(std::move(row));
+    }
+    std::vector<PropTag> columns = {kPrEntryId,       string_tag(kPrDisplayNameW, wide), kPrDefaultStore,
+                                    string_tag(kPrProviderDisplayW, wide), kPrResourceFlags, kPrMdbProvider,
+                                    kPrRecordKey, kPrInstanceKey};
+    return make_table(std::move(columns), std::move(rows), lppTable);
+  }
+
+  // imapisession-openmsgstore.md
+  STDMETHODIMP OpenMsgStore(ULONG_PTR ulUIParam, ULONG cbEntryID, LPENTRYID lpEntryID, LPCIID lpInterface,
+                            ULONG ulFlags, LPMDB* lppMDB) override {
+    if (ended()) return MAPI_E_END_OF_SESSION;
+    constexpr ULONG kKnown = MDB_NO_DIALOG | MDB_WRITE | MAPI_DEFERRED_ERRORS | MAPI_BEST_ACCESS | MDB_TEMPORARY |
+                             MDB_NO_MAIL | MDB_ONLINE;
+    if (ulFlags & ~kKnown) return fail(MAPI_E_UNKNOWN_FLAGS, "OpenMsgStore: unknown flags");
+    if (lppMDB == nullptr || lpEntryID == nullptr || cbEntryID == 0)
+      return fail(MAPI_E_INVALID_PARAMETER, "OpenMsgStore: a null entry ID or lppMDB");
+    *lppMDB = nullptr;
+    return open_store(ulUIParam, ByteView(reinterpret_cast<const uint8_t*>(lpEntryID), cbEntryID), lpInterface,
+                      ulFlags, lppMDB);
+  }
+
+  // imapisession-openaddressbook.md: pstkit's runtime has no address book
+  // providers, so there is no address book to open.
+  STDMETHODIMP OpenAddressBook(ULONG_PTR, LPCIID, ULONG ulFlags, LPADRBOOK* lppAdrBook) override {
+    if (ended()) return MAPI_E_END_OF_SESSION;
+    if (ulFlags & ~(MAPI_NO_CACHE | 0x00000001u /* AB_NO_DIALOG */ | MAPI_UNICODE)) return fail(MAPI_E_UNKNOWN_FLAGS, "OpenAddressBook: unknown flags");
+    if (lppAdrBook == nullptr) return fail(MAPI_E_INVALID_PARAMETER, "OpenAddressBook: lppAdrBook is NULL");
+    *lppAdrBook = nullptr;
+    return fail(MAPI_E_NO_SUPPORT, "OpenAddressBook: this MAPI runtime has no address book providers");
+  }
+
+  // imapisession-openprofilesection.md
+  STDMETHODIMP OpenProfileSection(LPMAPIUID lpUID, LPCIID lpInterface, ULONG ulFlags,
+                                  LPPROFSECT* lppProfSect) override {
+    if (ended()) return MAPI_E_END_OF_SESSION;
+    if (ulFlags & ~(MAPI_MODIFY | MAPI_DEFERRED_ERRORS)) return fail(MAPI_E_UNKNOWN_FLAGS, "OpenProfileSection: unknown flags");
+    if (lpUID == nullptr || lppProfSect == nullptr)
+      return fail(MAPI_E_INVALID_PARAMETER, "OpenProfileSection: lpUID or lppProfSect is NULL");
+    *lppProfSect = nullptr;
+    // wired to com_admin.h by the lead (set_profile_section_hook).
+    auto hook = copy_hook(&Hooks::profile_section);
+    if (!hook) return fail(MAPI_E_NO_SUPPORT, "OpenProfileSection: no profile section objects in this build");
+    auto [profile, id] = profile_names();
+    return record(hook(profile, id, *lpUID, lpInterface, ulFlags, lppProfSect), "OpenProfileSection failed");
+  }
+
+  // imapisession-getstatustable.md: one row for the MAPI subsystem, one for
+  // the spooler (STATUS_FAILURE under MAPI_NO_MAIL, mapilogonex.md) and one
+  // per provider; a disabled provider has STATUS_FAILURE and why.
+  STDMETHODIMP GetStatusTable(ULONG ulFlags, LPMAPITABLE* lppTable) override {
+    if (ended()) return MAPI_E_END_OF_SESSION;
+    if (ulFlags & ~MAPI_UNICODE) return fail(MAPI_E_UNKNOWN_FLAGS, "GetStatusTable: unknown flags");
+    if (lppTable == nullptr) return fail(MAPI_E_INVALID_PARAMETER, "GetStatusTable: lppTable is NULL");
+    *lppTable = nullptr;
+    const bool wide = (ulFlags & MAPI_UNICODE) != 0;
+    auto [providers, def] = snapshot();
+    const bool no_mail = (logon_flags() & logon_flag::kNoMail) != 0;
+    std::vector<InMemoryRowSource::Row> rows;
+    auto add = [&](uint32_t type, const std::string& display, const std::string& provider_display,
+                   const std::string& dll, uint32_t flags, uint32_t code, const std::string& text) {
+      InMemoryRowSource::Row row;
+      row.id = RowId(rows.size() + 1);
+      row.values = {PropValue::long_(kPrRowId, int32_t(rows.size() + 1)),
+                    PropValue::binary(kPrInstanceKey, le32(uint32_t(rows.size() + 1))),
+                    PropValue::long_(kPrObjectType, MAPI_STATUS),
+                    PropValue::long_(kPrResourceType, int32_t(type)),
+                    string_value(kPrDisplayNameW, wide, display),
+                    string_value(kPrProviderDisplayW, wide, provider_display),
+                    string_value(kPrProviderDllNameW, wide, dll),
+                    PropValue::long_(kPrResourceFlags, int32_t(flags)),
+                    PropValue::long_(kPrResourceMethods, 0),
+                    PropValue::long_(kPrStatusCode, int32_t(code)),
+                    string_value(kPrStatusStringW, wide, text)};
+      rows.push_back(std::move(row));
+    };
+    add(kMapiSubsystem, "MAPI Subsystem", "MAPI Subsystem", "", 0, kStatusAvailable, "Available");
+    add(kMapiSpooler, "MAPI Spooler", "MAPI Spooler", "", 0, no_mail ? kStatusFailure : kStatusAvailable,
+        no_mail ? "MAPI_NO_MAIL: the spooler is not told of this session" : "Available");
+    for (size_t i = 0; i < providers.size(); ++i) {
+      const auto& p = providers[i];
+      uint32_t flags = p.resource_flags & ~kStatusDefaultStore;
+      if (def && *def == i) flags |= kStatusDefaultStore;
+      uint32_t code = p.disabled ? kStatusFailure : (p.logged_on ? kStatusAvailable : kStatusOffline);
+      std::string text = p.disabled ? "Disabled: " + p.failure : (p.logged_on ? "Available" : "Not started");
+      add(p.resource_type, p.service_display, p.provider_display, p.dll_name, flags, code, text);
+    }
+    std::vector<PropTag> columns = {kPrRowId,
+                                    kPrInstanceKey,
+                                    kPrResourceType,
+                                    string_tag(kPrDisplayNameW, wide),
+                                    string_tag(kPrProviderDisplayW, wide),
+                                    kPrResourceFlags,
+                                    kPrStatusCode,
+                                    string_tag(kPrStatusStringW, wide)};
+    return make_table(std::move(columns), std::move(rows), lppTable);
+  }
+
+  // imapisession-openentry.md
+  STDMETHODIMP OpenEntry(ULONG cbEntryID, LPENTRYID lpEntryID, LPCIID lpInterface, ULONG ulFlags,
+                         ULONG* lpulObjType, LPUNKNOWN* lppUnk) override {
+    if (ended()) return MAPI_E_END_OF_SESSION;
+    constexpr ULONG kKnown = MAPI_MODIFY | MAPI_DEFERRED_ERRORS | MAPI_BEST_ACCESS | MAPI_NO_CACHE |
+                             MAPI_CACHE_ONLY | SHOW_SOFT_DELETES;
+    if (ulFlags & ~kKnown) return fail(MAPI_E_UNKNOWN_FLAGS, "OpenEntry: unknown flags");
+    if (lpulObjType == nullptr || lppUnk == nullptr || (cbEntryID != 0 && lpEntryID == nullptr))
+      return fail(MAPI_E_INVALID_PARAMETER, "OpenEntry: a null pointer");
+    *lppUnk = nullptr;
+    *lpulObjType = 0;
+    ByteView id(reinterpret_cast<const uint8_t*>(lpEntryID), cbEntryID);
+    if (cbEntryID == 0) {
+      // No entry ID: the root folder of the default store.
+      auto [providers, def] = snapshot();
+      if (!def) return fail(MAPI_E_NOT_FOUND, "OpenEntry: the session has no default store");
+      LPMDB store = nullptr;
+      if (HRESULT hr = held_store(providers[*def].store_entry_id, &store); hr != S_OK) return hr;
+      return record(store->OpenEntry(0, nullptr, lpInterface, ulFlags, lpulObjType, lppUnk), "OpenEntry failed");
+    }
+    if (is_store_entry_id(id)) {
+      // A store's entry ID opens the store (OpenMsgStore; MAPI_MODIFY asks for write access).
+      ULONG f = MDB_NO_DIALOG;
+      if (ulFlags & MAPI_MODIFY) f |= MDB_WRITE;
+      if (ulFlags & MAPI_BEST_ACCESS) f |= MDB_WRITE | MAPI_BEST_ACCESS;
+      if (ulFlags & MAPI_DEFERRED_ERRORS) f |= MAPI_DEFERRED_ERRORS;
+      LPMDB store = nullptr;
+      HRESULT hr = open_store(0, id, lpInterface, f, &store);
+      if (FAILED(hr)) return hr;
+      *lpulObjType = MAPI_STORE;
+      *lppUnk = store;
+      return hr;
+    }
+    LPMDB store = nullptr;
+    if (HRESULT hr = owning_store(id, &store); hr != S_OK) return hr;
+    return record(store->OpenEntry(cbEntryID, lpEntryID, lpInterface, ulFlags, lpulObjType, lppUnk),
+                  "OpenEntry failed in the store");
+  }
+
+  // imapisession-compareentryids.md
+  STDMETHODIMP CompareEntryIDs(ULONG cbEntryID1, LPENTRYID lpEntryID1, ULONG cbEntryID2, LPENTRYID lpEntryID2,
+                               ULONG ulFlags, ULONG* lpulResult) override {
+    if (ended()) return MAPI_E_END_OF_SESSION;
+    if (ulFlags != 0) return fail(MAPI_E_UNKNOWN_FLAGS, "CompareEntryIDs: ulFlags must be 0");
+    if (lpulResult == nullptr || lpEntryID1 == nullptr || lpEntryID2 == nullptr || cbEntryID1 == 0 || cbEntryID2 == 0)
+      return fail(MAPI_E_INVALID_PARAMETER, "CompareEntryIDs: a null entry ID or lpulResult");
+    *lpulResult = FALSE;
+    ByteView a(reinterpret_cast<const uint8_t*>(lpEntryID1), cbEntryID1);
+    ByteView b(reinterpret_cast<const uint8_t*>(lpEntryID2), cbEntryID2);
+    auto known = [&](ByteView id) -> std::optional<SessionProvider> {
+      if (is_store_entry_id(id)) return session_find_store(id);
+      auto parsed = parse_entry_id(id);
+      if (!parsed.is_ok()) return std::nullopt;
+      return session_find_by_key(parsed->provider);
+    };
+    auto pa = known(a);
+    auto pb = known(b);
+    if (!pa || !pb) return fail(MAPI_E_UNKNOWN_ENTRYID, "CompareEntryIDs: an entry ID no store of the session knows");
+    if (is_store_entry_id(a) != is_store_entry_id(b) || pa->provider_uid != pb->provider_uid) return S_OK;
+    if (is_store_entry_id(a)) {
+      *lpulResult = TRUE;  // same provider: the same store
+      return S_OK;
+    }
+    auto same = compare_entry_ids(a, b, pa->logon.record_key);
+    if (!same.is_ok()) return fail(entry_id_scode(same.status()), same.status().message());
+    *lpulResult = *same ? TRUE : FALSE;
+    return S_OK;
+  }
+
+  // imapisession-advise.md: a null entry ID registers for the session's
+  // critical errors; a store's or an object's entry ID is passed to its store.
+  STDMETHODIMP Advise(ULONG cbEntryID, LPENTRYID lpEntryID, ULONG ulEventMask, LPMAPIADVISESINK lpAdviseSink,
+                      ULONG_PTR* lpulConnection) override {
+    if (ended()) return MAPI_E_END_OF_SESSION;
+    if (lpAdviseSink == nullptr || lpulConnection == nullptr || ulEventMask == 0 ||
+        (cbEntryID != 0 && lpEntryID == nullptr))
+      return fail(MAPI_E_INVALID_PARAMETER, "Advise: a null sink, connection or entry ID, or no event");
+    *lpulConnection = 0;
+    SessionState::Connection c;
+    if (cbEntryID == 0) {
+      lpAdviseSink->AddRef();
+      c.sink = lpAdviseSink;
+    } else {
+      ByteView id(reinterpret_cast<const uint8_t*>(lpEntryID), cbEntryID);
+      LPMDB store = nullptr;
+      HRESULT hr = is_store_entry_id(id) ? held_store(Bytes(id.data(), id.data() + id.size()), &store)
+                                         : owning_store(id, &store);
+      if (hr != S_OK) return hr;
+      // The store is advised for itself (null ID) or for the object.
+      hr = is_store_entry_id(id) ? store->Advise(0, nullptr, ulEventMask, lpAdviseSink, &c.store_connection)
+                                 : store->Advise(cbEntryID, lpEntryID, ulEventMask, lpAdviseSink, &c.store_connection);
+      if (FAILED(hr)) return record(hr, "Advise: the store refused the registration");
+      c.store = store;
+    }
+    std::lock_guard lock(state_->mutex);
+    ULONG_PTR connection = state_->next_connection++;
+    state_->connections.emplace(connection, c);
+    *lpulConnection = connection;
+    return S_OK;
+  }
+
+  // imapisession-unadvise.md
+  STDMETHODIMP Unadvise(ULONG_PTR ulConnection) override {
+    if (ended()) return MAPI_E_END_OF_SESSION;
+    if (ulConnection == 0) return fail(MAPI_E_INVALID_PARAMETER, "Unadvise: connection 0");
+    SessionState::Connection c;
+    {
+      std::lock_guard lock(state_->mutex);
+      auto it = state_->connections.find(ulConnection);
+      if (it == state_->connections.end()) return fail(MAPI_E_NOT_FOUND, "Unadvise: no such connection");
+      c = it->second;
+      state_->connections.erase(it);
+    }
+    if (c.store != nullptr) c.store->Unadvise(c.store_connection);
+    if (c.sink != nullptr) c.sink->Release();
+    return S_OK;
+  }
+
+  // imapisessioniunknown.md: MessageOptions, QueryDefaultMessageOpt and
+  // EnumAdrTypes are "not supported or documented"; they concern transport
+  // providers, which this runtime has none of.
+  STDMETHODIMP MessageOptions(ULONG_PTR, ULONG ulFlags, LPTSTR lpszAdrType, LPMESSAGE lpMessage) override {
+    if (ended()) return MAPI_E_END_OF_SESSION;
+    if (ulFlags & ~MAPI_UNICODE) return fail(MAPI_E_UNKNOWN_FLAGS, "MessageOptions: unknown flags");
+    if (lpszAdrType == nullptr || lpMessage == nullptr)
+      return fail(MAPI_E_INVALID_PARAMETER, "MessageOptions: a null pointer");
+    return fail(MAPI_E_NO_SUPPORT, "MessageOptions: no transport providers");
+  }
+  STDMETHODIMP QueryDefaultMessageOpt(LPTSTR lpszAdrType, ULONG ulFlags, ULONG* lpcValues,
+                                      LPSPropValue* lppOptions) override {
+    if (ended()) return MAPI_E_END_OF_SESSION;
+    if (ulFlags & ~MAPI_UNICODE) return fail(MAPI_E_UNKNOWN_FLAGS, "QueryDefaultMessageOpt: unknown flags");
+    if (lpszAdrType == nullptr || lpcValues == nullptr || lppOptions == nullptr)
+      return fail(MAPI_E_INVALID_PARAMETER, "QueryDefaultMessageOpt: a null pointer");
+    *lpcValues = 0;
+    *lppOptions = nullptr;
+    return fail(MAPI_E_NO_SUPPORT, "QueryDefaultMessageOpt: no transport providers");
+  }
+  STDMETHODIMP EnumAdrTypes(ULONG ulFlags, ULONG* lpcAdrTypes, LPTSTR** lpppszAdrTypes) override {
+    if (ended()) return MAPI_E_END_OF_SESSION;
+    if (ulFlags & ~MAPI_UNICODE) return fail(MAPI_E_UNKNOWN_FLAGS, "EnumAdrTypes: unknown flags");
+    if (lpcAdrTypes == nullptr || lpppszAdrTypes == nullptr)
+      return fail(MAPI_E_INVALID_PARAMETER, "EnumAdrTypes: a null pointer");
+    *lpcAdrTypes = 0;
+    *lpppszAdrTypes = nullptr;
+    return fail(MAPI_E_NO_SUPPORT, "EnumAdrTypes: no transport providers");
+  }
+
+  // imapisession-queryidentity.md: no provider of this runtime supplies a
+  // primary identity, so the call "succeeds with the warning
+  // MAPI_W_NO_SERVICE" and a hard-coded entry identifier.
+  STDMETHODIMP QueryIdentity(ULONG* lpcbEntryID, LPENTRYID* lppEntryID) override {
+    if (ended()) return MAPI_E_END_OF_SESSION;
+    if (lpcbEntryID == nullptr || lppEntryID == nullptr)
+      return fail(MAPI_E_INVALID_PARAMETER, "QueryIdentity: a null pointer");
+    *lpcbEntryID = 0;
+    *lppEntryID = nullptr;
+    static constexpr uint8_t kNoIdentity[20] = {0, 0, 0, 0, 'p', 's', 't', 'k', 'i', 't', '-',
+                                                'n', 'o', '-', 'i', 'd', 'e', 'n', 't', 0};
+    void* p = nullptr;
+    if (SCODE sc = MAPIAllocateBuffer(sizeof kNoIdentity, &p); sc != S_OK) return sc;
+    std::memcpy(p, kNoIdentity, sizeof kNoIdentity);
+    *lpcbEntryID = sizeof kNoIdentity;
+    *lppEntryID = static_cast<LPENTRYID>(p);
+    return MAPI_W_NO_SERVICE;
+  }
+
+  // imapisession-logoff.md: MAPI_LOGOFF_SHARED ends a shared session for
+  // every client (ignored for an individual one); MAPI_LOGOFF_UI allows a
+  // dialog, which pstkit never needs. ulReserved must be zero.
+  STDMETHODIMP Logoff(ULONG_PTR, ULONG ulFlags, ULONG ulReserved) override {
+    if (ended()) return MAPI_E_END_OF_SESSION;
+    if (ulFlags & ~(MAPI_LOGOFF_SHARED | MAPI_LOGOFF_UI)) return fail(MAPI_E_UNKNOWN_FLAGS, "Logoff: unknown flags");
+    if (ulReserved != 0) return fail(MAPI_E_INVALID_PARAMETER, "Logoff: ulReserved must be 0");
+    if (HookToken h = state_->hook.exchange(0); h != 0) remove_uninitialize_hook(h);
+    state_->logoff((ulFlags & MAPI_LOGOFF_SHARED) != 0);
+    return S_OK;
+  }
+
+  // imapisession-setdefaultstore.md. MAPI_DEFAULT_STORE makes the store the
+  // session's default; the simple-MAPI and primary/secondary kinds concern
+  // stores this runtime does not keep.
+  STDMETHODIMP SetDefaultStore(ULONG ulFlags, ULONG cbEntryID, LPENTRYID lpEntryID) override {
+    if (ended()) return MAPI_E_END_OF_SESSION;
+    if (ulFlags < MAPI_DEFAULT_STORE || ulFlags > MAPI_SECONDARY_STORE)
+      return fail(MAPI_E_UNKNOWN_FLAGS, "SetDefaultStore: unknown flags");
+    if (lpEntryID == nullptr || cbEntryID == 0) return fail(MAPI_E_INVALID_PARAMETER, "SetDefaultStore: no entry ID");
+    ByteView id(reinterpret_cast<const uint8_t*>(lpEntryID), cbEntryID);
+    if (!is_store_entry_id(id)) return fail(MAPI_E_INVALID_ENTRYID, "SetDefaultStore: not a store entry ID");
+    if (ulFlags != MAPI_DEFAULT_STORE)
+      return fail(MAPI_E_NO_SUPPORT, "SetDefaultStore: only MAPI_DEFAULT_STORE is supported");
+    std::lock_guard lock(state_->mutex);
+    if (!state_->session) return MAPI_E_END_OF_SESSION;
+    SessionStatus s = state_->session->set_default_store(id);
+    return s.ok() ? S_OK : fail_locked(s.scode, "SetDefaultStore: " + s.detail);
+  }
+
+  // imapisession-adminservices.md
+  STDMETHODIMP AdminServices(ULONG ulFlags, LPSERVICEADMIN* lppServiceAdmin) override {
+    if (ended()) return MAPI_E_END_OF_SESSION;
+    if (ulFlags != 0) return fail(MAPI_E_UNKNOWN_FLAGS, "AdminServices: ulFlags must be 0");
+    if (lppServiceAdmin == nullptr) return fail(MAPI_E_INVALID_PARAMETER, "AdminServices: lppServiceAdmin is NULL");
+    *lppServiceAdmin = nullptr;
+    // wired to com_admin.h by the lead (set_admin_services_hook).
+    auto hook = copy_hook(&Hooks::admin_services);
+    if (!hook) return fail(MAPI_E_NO_SUPPORT, "AdminServices: no service administration objects in this build");
+    auto [profile, id] = profile_names();
+    return record(hook(profile, id, ulFlags, lppServiceAdmin), "AdminServices failed");
+  }
+
+  // imapisession-showform.md, imapisession-prepareform.md: pstkit has no
+  // forms manager.
+  STDMETHODIMP ShowForm(ULONG_PTR, LPMDB lpMsgStore, LPMAPIFOLDER lpParentFolder, LPCIID, ULONG, LPMESSAGE,
+                        ULONG ulFlags, ULONG, ULONG, ULONG, LPSTR lpszMessageClass) override {
+    if (ended()) return MAPI_E_END_OF_SESSION;
+    if (ulFlags & ~(MAPI_POST_MESSAGE | MAPI_NEW_MESSAGE | MAPI_UNICODE))
+      return fail(MAPI_E_UNKNOWN_FLAGS, "ShowForm: unknown flags");
+    if (lpMsgStore == nullptr || lpParentFolder == nullptr || lpszMessageClass == nullptr)
+      return fail(MAPI_E_INVALID_PARAMETER, "ShowForm: a null pointer");
+    return fail(MAPI_E_NO_SUPPORT, "ShowForm: this MAPI runtime has no forms");
+  }
+  STDMETHODIMP PrepareForm(LPCIID, LPMESSAGE lpMessage, ULONG* lpulMessageToken) override {
+    if (ended()) return MAPI_E_END_OF_SESSION;
+    if (lpMessage == nullptr || lpulMessageToken == nullptr)
+      return fail(MAPI_E_INVALID_PARAMETER, "PrepareForm: a null pointer");
+    *lpulMessageToken = 0;
+    return fail(MAPI_E_NO_SUPPORT, "PrepareForm: this MAPI runtime has no forms");
+  }
+
+ private:
+  bool ended() const {
+    std::lock_guard lock(state_->mutex);
+    return !state_->session || state_->session->ended();
+  }
+  uint32_t logon_flags() const {
+    std::lock_guard lock(state_->mutex);
+    return state_->session ? state_->session->logon_flags() : 0;
+  }
+  std::pair<std::vector<SessionProvider>, std::optional<size_t>> snapshot() const {
+    std::lock_guard lock(state_->mutex);
+    if (!state_->session) return {};
+    return {state_->session->providers(), state_->session->default_store()};
+  }
+  std::pair<std::string, std::string> profile_names() const {
+    std::lock_guard lock(state_->mutex);
+    if (!state_->session) return {};
+    return {state_->session->profile(), state_->session->profile_id()};
+  }
+  std::optional<SessionProvider> session_find_store(ByteView id) const {
+    std::lock_guard lock(state_->mutex);
+    return state_->session ? state_->session->find_store(id) : std::nullopt;
+  }
+  std::optional<SessionProvider> session_find_by_key(const ProviderUid& key) const {
+    std::lock_guard lock(state_->mutex);
+    return state_->session ? state_->session->find_store_by_record_key(key) : std::nullopt;
+  }
+
+  HRESULT make_table(std::vector<PropTag> columns, std::vector<InMemoryRowSource::Row> rows, LPMAPITABLE* out) {
+    try {
+      auto source = std::make_shared<InMemoryRowSource>(std::move(columns), std::move(rows));
+      return record(create_table(std::move(source), out), "cannot make the table");
+    } catch (const std::bad_alloc&) {
+      return fail(MAPI_E_NOT_ENOUGH_MEMORY, "out of memory");
+    }
+  }
+
+  // Opens a store of the session through the store opener.
+  HRESULT open_store(ULONG_PTR ui, ByteView id, LPCIID iface, ULONG flags, LPMDB* out) {
+    if (!is_store_entry_id(id)) return fail(MAPI_E_INVALID_ENTRYID, "not a message store entry ID");
+    auto store = session_find_store(id);
+    if (!store) return fail(MAPI_E_NOT_FOUND, "no store of the session has this entry ID");
+    StoreOpenRequest req;
+    req.ui_param = ui;
+    req.flags = flags;
+    req.interface_id = iface;
+    req.entry_id = store->store_entry_id;
+    req.provider = *store;
+    req.profile = profile_names().first;
+    req.session = this;
+    if (flags & MDB_WRITE) {
+      // An OST is served read-only; MAPI_BEST_ACCESS falls back to reading.
+      const bool read_only = store->service_name == "PSTKIT OST" ||
+                             (!store->logon.store_path.empty() && ::access(store->logon.store_path.c_str(), W_OK) != 0);
+      if (read_only && !(flags & MAPI_BEST_ACCESS))
+        return fail(MAPI_E_NO_ACCESS, "the store " + store->logon.display_name + " is read-only");
+      req.write = !read_only;
+      if (read_only) req.flags &= ~ULONG(MDB_WRITE);
+    }
+    auto opener = copy_hook(&Hooks::store_opener);
+    if (!opener) return fail(MAPI_E_NO_SUPPORT, "no message store objects in this build");
+    HRESULT hr = opener(req, out);
+    if (FAILED(hr)) {
+      *out = nullptr;
+      return record(hr, "the store provider could not open " + store->logon.display_name);
+    }
+    if (*out == nullptr) return fail(MAPI_E_CALL_FAILED, "the store provider returned no store");
+    return hr;
+  }
+
+  // A store the session keeps open (for OpenEntry and Advise).
+  HRESULT held_store(const Bytes& id, LPMDB* out) {
+    {
+      std::lock_guard lock(state_->mutex);
+      if (auto it = state_->stores.find(id); it != state_->stores.end()) {
+        *out = it->second;
+        return S_OK;
+      }
+    }
+    LPMDB store = nullptr;
+    HRESULT hr = open_store(0, id, nullptr, MDB_NO_DIALOG | MDB_WRITE | MAPI_BEST_ACCESS, &store);
+    if (FAILED(hr)) return hr;
+    std::lock_guard lock(state_->mutex);
+    auto [it, inserted] = state_->stores.emplace(id, store);
+    if (!inserted) store->Release();
+    *out = it->second;
+    return S_OK;
+  }
+
+  // The store an object's entry ID belongs to (PST entry IDs name their
+  // store by its record key).
+  HRESULT owning_store(ByteView id, LPMDB* out) {
+    auto parsed = parse_entry_id(id);
+    if (!parsed.is_ok()) {
+      // Not a PST entry ID: no provider of this session handles it.
+      return fail(MAPI_E_UNKNOWN_ENTRYID, "an entry ID no provider of the session handles");
+    }
+    auto store = session_find_by_key(parsed->provider);
+    if (!store) return fail(MAPI_E_UNKNOWN_ENTRYID, "the entry ID's store is not open in this session");
+    return held_store(store->store_entry_id, out);
+  }
+
+  HRESULT fail(HRESULT hr, std::string detail) {
+    std::lock_guard lock(error_mutex_);
+    last_error_ = hr;
+    last_detail_ = std::move(detail);
+    return hr;
+  }
+  HRESULT fail_locked(HRESULT hr, std::string detail) {  // state_->mutex held; error_mutex_ is separate
+    return fail(hr, std::move(detail));
+  }
+  HRESULT record(HRESULT hr, std::string detail) {
+    if (FAILED(hr)) fail(hr, std::move(detail));
+    return hr;
+  }
+
+  std::shared_ptr<SessionState> state_;
+  std::mutex error_mutex_;
+  HRESULT last_error_ = S_OK;
+  std::string last_detail_;
+};
+
+}  // namespace
+
+StoreOpener set_store_opener(StoreOpener opener) {
+  auto& h = hooks();
+  std::lock_guard lock(h.mutex);
+  std::swap(h.store_opener, opener);
+  return opener;
+}
+
+AdminServicesHook set_admin_services_hook(AdminServicesHook hook) {
+  auto& h = hooks();
+  std::lock_guard lock(h.mutex);
+  std::swap(h.admin_services, hook);
+  return hook;
+}
+
+ProfileSectionHook set_profile_section_hook(ProfileSectionHook hook) {
+  auto& h = hooks();
+  std::lock_guard lock(h.mutex);
+  std::swap(h.profile_section, hook);
+  return hook;
+}
+
+}  // namespace pstkit::mapi::capi
+
+using namespace pstkit::mapi;
+using namespace pstkit::mapi::capi;
+
+// mapilogonex.md
+STDAPI MAPILogonEx(ULONG_PTR ulUIParam, LPTSTR lpszProfileName, LPTSTR lpszPassword, FLAGS flFlags,
+                   LPMAPISESSION FAR* lppSession) {
+  if (lppSession == nullptr) return MAPI_E_INVALID_PARAMETER;
+  *lppSession = nullptr;
+  if (!runtime_initialized()) return MAPI_E_NOT_INITIALIZED;
+  LogonRequest req;
+  req.flags = flFlags;
+  req.ui_param = ulUIParam;
+  // MAPI_UNICODE: the strings are wchar_t (UTF-32 on Linux); else 8-bit,
+  // taken as UTF-8.
+  auto text = [&](LPTSTR s) -> std::optional<std::string> {
+    if (s == nullptr) return std::nullopt;
+    if (flFlags & MAPI_UNICODE) return utf8_from_wide(reinterpret_cast<const wchar_t*>(s));
+    return std::string(reinterpret_cast<const char*>(s));
+  };
+  req.profile = text(lpszProfileName);
+  req.password = text(lpszPassword);
+  std::unique_ptr<Session> session;
+  SessionStatus s = logon(req, &session);
+  if (!s.ok()) return s.scode;
+  auto state = std::make_shared<SessionState>();
+  state->session = std::move(session);
+  auto* com = new (std::nothrow) ComSession(state);
+  if (com == nullptr) {
+    state->logoff(false);
+    return MAPI_E_NOT_ENOUGH_MEMORY;
+  }
+  // Critical errors of the session (its end by another member's
+  // MAPI_LOGOFF_SHARED, or by MAPIUninitialize) go to the session's sinks.
+  std::weak_ptr<SessionState> weak = state;
+  state->listener = state->session->add_listener([weak](int32_t scode, const std::string&) {
+    if (auto st = weak.lock()) st->critical_error(scode);
+  });
+  // mapiuninitialize.md: sessions still open at the last MAPIUninitialize end.
+  state->hook = add_uninitialize_hook([weak] {
+    if (auto st = weak.lock()) {
+      st->hook = 0;
+      st->logoff(false);
+    }
+  });
+  *lppSession = com;
+  return S_OK;
+}
