@@ -1025,6 +1025,38 @@ TEST_F(MapiSessionStoreTest, MdbWriteOnAReadOnlyStoreIsNoAccessUnlessBestAccess)
   mdb->Release();
 }
 
+TEST_F(MapiSessionTest, MdbWriteOnAnOfflineStoreIsNoAccessUnlessBestAccess) {
+  ASSERT_TRUE(store().create_profile("Offline").is_ok());
+  // A "PSTKIT OST" service, pointed at a store file directly (the reader
+  // opens either kind; the service decides that it is served read-only).
+  auto uid = store().create_service("Offline", "PSTKIT OST", "Offline", builtin_catalog());
+  ASSERT_TRUE(uid.is_ok());
+  add_pst("Offline", "file.pst", "Other");  // makes file.pst
+  ASSERT_TRUE(store().set_section_props("Offline", *uid, {SectionProp::string_value(tags::kPstPath, path("file.pst"))})
+                  .is_ok());
+  std::vector<StoreOpenRequest> requests;
+  capi::set_store_opener([&](const StoreOpenRequest& r, LPMDB* out) -> HRESULT {
+    requests.push_back(r);
+    *out = new FakeStore;
+    return S_OK;
+  });
+  LPMAPISESSION s = nullptr;
+  ASSERT_EQ(logon("Offline", kExt | MAPI_NEW_SESSION, &s), S_OK);
+  auto rows = stores_of(s);
+  ASSERT_EQ(rows.size(), 2u);
+  Bytes id = rows[0].entry_id;
+  auto* e = reinterpret_cast<LPENTRYID>(id.data());
+  LPMDB mdb = nullptr;
+  EXPECT_EQ(s->OpenMsgStore(0, ULONG(id.size()), e, nullptr, MDB_WRITE, &mdb), MAPI_E_NO_ACCESS);
+  EXPECT_TRUE(requests.empty());
+  ASSERT_EQ(s->OpenMsgStore(0, ULONG(id.size()), e, nullptr, MDB_WRITE | MAPI_BEST_ACCESS, &mdb), S_OK);
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_FALSE(requests[0].write);
+  EXPECT_EQ(requests[0].provider.service_name, "PSTKIT OST");
+  mdb->Release();
+  s->Release();
+}
+
 TEST_F(MapiSessionStoreTest, WithoutAStoreProviderOpenMsgStoreIsNoSupport) {
   capi::set_store_opener({});
   LPMDB mdb = nullptr;

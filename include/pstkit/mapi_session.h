@@ -100,8 +100,9 @@ struct SessionStatus {
 
 struct ProviderLogonContext {
   std::string profile;      // the profile's name
-  const MessageService* service = nullptr;  // the service as configured in the profile
-  const Provider* provider = nullptr;       // the provider logging on
+  // The service and provider as configured in the profile (valid for the call).
+  const MessageService* service = nullptr;
+  const Provider* provider = nullptr;
   uint32_t logon_flags = 0;  // MAPILogonEx's flags
   uintptr_t ui_param = 0;
   int attempt = 1;           // 1, or 2 for the retry (mapi-sessions.md)
