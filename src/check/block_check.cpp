@@ -81,24 +81,81 @@ class WindowReader {
 
 }  // namespace
 
+ExtentCursor::ExtentCursor(const Context& c, uint64_t from) : c_(c) {
+  page_ = size_t(std::lower_bound(c.extents.begin(), c.extents.end(), from,
+                                  [](const Extent& e, uint64_t at) { return e.begin < at; }) -
+                 c.extents.begin());
+  block_ = c.blocks_by_offset.lower_bound(
+      from, [&c](uint32_t i, uint64_t at) { return uint64_t(c.blocks[i].entry.offset) < at; });
+  find_block();
+  pick();
+}
+
+void ExtentCursor::next() {
+  if (current_is_block_) {
+    ++block_;
+    find_block();
+  } else {
+    ++page_;
+  }
+  pick();
+}
+
+// The next block at or after block_ that check_overlaps lays out: a size
+// or offset out of range is reported by check_blocks instead.
+void ExtentCursor::find_block() {
+  const ndb::Header& h = c_.header;
+  const uint32_t max_data = h.max_block_size - h.block_trailer_size;
+  have_block_ = false;
+  for (; block_ < c_.blocks_by_offset.size(); ++block_) {
+    const uint32_t i = c_.blocks_by_offset[block_];
+    const PackedBlockEntry& e = c_.blocks[i].entry;
+    if (e.stored_size > max_data || e.offset > c_.file_size) continue;
+    const uint64_t end = std::min(c_.file_size, e.offset + ndb::block_disk_size(h, e.stored_size));
+    block_extent_ = Extent(e.offset, end, Extent::kBlock, i);
+    have_block_ = true;
+    return;
+  }
+}
+
+void ExtentCursor::pick() {
+  have_page_ = page_ < c_.extents.size();
+  if (!have_page_ && !have_block_) return;
+  const Extent* page = have_page_ ? &c_.extents[page_] : nullptr;
+  current_is_block_ = page == nullptr || (have_block_ && (block_extent_.begin != page->begin
+                                                              ? block_extent_.begin < page->begin
+                                                              : block_extent_.end() < page->end()));
+  current_ = current_is_block_ ? block_extent_ : *page;
+}
+
 void check_blocks(Context& c) {
   Counters& counters = c.sink.report().counters;
   // In file order, through a read-ahead window; a block that fails is read
   // again in BID order below, where its findings are reported (in the
-  // order a BID-ordered pass gives).
-  std::vector<uint32_t> order(c.blocks.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = uint32_t(i);
-  std::sort(order.begin(), order.end(),
-            [&c](uint32_t a, uint32_t b) { return c.blocks[a].entry.offset < c.blocks[b].entry.offset; });
+  // order a BID-ordered pass gives). The order is kept for check_overlaps
+  // and check_maps: by offset, then size, then BID.
+  {
+    std::vector<uint32_t> order(c.blocks.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = uint32_t(i);
+    std::sort(order.begin(), order.end(), [&c](uint32_t a, uint32_t b) {
+      const PackedBlockEntry& x = c.blocks[a].entry;
+      const PackedBlockEntry& y = c.blocks[b].entry;
+      if (x.offset != y.offset) return x.offset < y.offset;
+      if (x.stored_size != y.stored_size) return x.stored_size < y.stored_size;
+      return a < b;
+    });
+    c.blocks_by_offset.clear();
+    for (uint32_t i : order) c.blocks_by_offset.push_back(i);
+  }
   WindowReader window(c);
   const RawRead read = [&window](uint64_t offset, size_t len, uint8_t* out) { return window.read(offset, len, out); };
-  for (uint32_t i : order) {
-    BlockRecord& r = c.blocks[i];
+  for (size_t k = 0; k < c.blocks_by_offset.size(); ++k) {
+    BlockRecord& r = c.blocks[c.blocks_by_offset[k]];
     // Verified here, decoded later only where a pass needs the contents.
     if (!read_verified_block(c, r.entry, nullptr, /*decode=*/false, &read).is_ok()) r.damaged = true;
   }
-  std::vector<uint32_t>().swap(order);
-  for (BlockRecord& r : c.blocks) {
+  for (size_t i = 0; i < c.blocks.size(); ++i) {
+    const BlockRecord& r = c.blocks[i];
     ++counters.blocks;
     if (r.damaged) {
       (void)read_verified_block(c, r.entry, &c.sink, /*decode=*/false);
@@ -113,7 +170,7 @@ void check_overlaps(Context& c) {
   const MapLayout m = map_layout(h);
   std::vector<Extent>& x = c.extents;
   x.clear();
-  x.reserve(c.pages.size() + c.blocks.size() + 64);
+  x.reserve(c.pages.size() + 64);
   x.emplace_back(0, std::min(m.first_amap, c.file_size), Extent::kReserved, 0);
   for (size_t i = 0; i < c.pages.size(); ++i) {
     x.emplace_back(c.pages[i].offset, c.pages[i].offset + h.page_size, Extent::kPage, uint32_t(i));
@@ -123,32 +180,29 @@ void check_overlaps(Context& c) {
       x.emplace_back(p.offset, p.offset + h.page_size, Extent::kMapPage, p.type);
     }
   }
-  const uint32_t max_data = h.max_block_size - h.block_trailer_size;
-  for (size_t i = 0; i < c.blocks.size(); ++i) {
-    const ndb::BlockEntry& e = c.blocks[i].entry;
-    if (e.stored_size > max_data || e.offset > c.file_size) continue;  // reported by check_blocks
-    const uint64_t end = std::min(c.file_size, e.offset + ndb::block_disk_size(h, e.stored_size));
-    x.emplace_back(e.offset, end, Extent::kBlock, uint32_t(i));
-  }
-  std::sort(x.begin(), x.end(), [](const Extent& a, const Extent& b) {
+  std::stable_sort(x.begin(), x.end(), [](const Extent& a, const Extent& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end() < b.end();
   });
   // Nothing may live past ibFileEof: the AMaps do not map it.
   const uint64_t eof = h.file_eof;
-  for (const Extent& e : x) {
-    if (e.end() > eof && e.kind() != Extent::kReserved && eof < c.file_size) {
-      c.add(Issue::kBlockOutOfFile, e.kind() == Extent::kBlock ? "block" : "page", e.begin, extent_id(c, e),
-            describe(c, e) + " lies past ibFileEof " + hex(eof));
+  if (eof < c.file_size) {
+    for (ExtentCursor e(c, 0); !e.done(); e.next()) {
+      if (e->end() > eof && e->kind() != Extent::kReserved) {
+        c.add(Issue::kBlockOutOfFile, e->kind() == Extent::kBlock ? "block" : "page", e->begin, extent_id(c, *e),
+              describe(c, *e) + " lies past ibFileEof " + hex(eof));
+      }
     }
   }
   // Sweep: each extent against the one reaching furthest before it.
-  size_t reach = 0;
-  for (size_t i = 1; i < x.size(); ++i) {
-    if (x[i].begin < x[reach].end()) {
-      c.add(Issue::kBlockOverlap, x[i].kind() == Extent::kBlock ? "block" : "page", x[i].begin, extent_id(c, x[i]),
-            describe(c, x[i]) + " overlaps " + describe(c, x[reach]));
+  ExtentCursor e(c, 0);
+  if (e.done()) return;
+  Extent reach = *e;
+  for (e.next(); !e.done(); e.next()) {
+    if (e->begin < reach.end()) {
+      c.add(Issue::kBlockOverlap, e->kind() == Extent::kBlock ? "block" : "page", e->begin, extent_id(c, *e),
+            describe(c, *e) + " overlaps " + describe(c, reach));
     }
-    if (x[i].end() > x[reach].end()) reach = i;
+    if (e->end() > reach.end()) reach = *e;
   }
 }
 

@@ -152,7 +152,7 @@ void TreeWalker::visit(const ndb::Bref& ref, int expected_level, const uint64_t*
   if (p.level == 0) {
     check_leaf_order(p);
     for (const auto& e : p.nodes) c_.nodes.push_back({e, ref.ib});
-    for (const auto& e : p.blocks) c_.blocks.push_back({e, ref.ib, false, 0});
+    for (const auto& e : p.blocks) c_.blocks.push_back({e, false, BlockRecord::kNotExpanded, 0});
     return;
   }
   for (size_t i = 1; i < p.branches.size(); ++i) {
@@ -172,9 +172,8 @@ void check_btrees(Context& c) {
   c.nbt_complete = TreeWalker(c, ndb::kPageNbt).walk(c.header.nbt_root);
   c.bbt_complete = TreeWalker(c, ndb::kPageBbt).walk(c.header.bbt_root);
   // Sorted copies for lookups; order problems were reported above.
-  std::stable_sort(c.nodes.begin(), c.nodes.end(),
-                   [](const NodeRecord& a, const NodeRecord& b) { return a.entry.nid < b.entry.nid; });
-  std::stable_sort(c.blocks.begin(), c.blocks.end(), [](const BlockRecord& a, const BlockRecord& b) {
+  c.nodes.stable_sort([](const NodeRecord& a, const NodeRecord& b) { return a.entry.nid < b.entry.nid; });
+  c.blocks.stable_sort([](const BlockRecord& a, const BlockRecord& b) {
     return ndb::bid_key(a.entry.bid) < ndb::bid_key(b.entry.bid);
   });
   c.sink.report().counters.nodes = c.nodes.size();

@@ -27,9 +27,10 @@ Report check_database(const ndb::Database& db, const CheckOptions& options) {
   check_overlaps(c);
   check_references(c);
   check_maps(c);
-  // The extents (tens of bytes a block) are only the maps' input: freed
+  // The extents and the offset order are only the maps' input: freed
   // before the LTP pass, so that its sets do not add to them.
   std::vector<Extent>().swap(c.extents);
+  c.blocks_by_offset.clear();
   if (options.check_ltp) check_ltp(c);
   if (options.check_folders) check_folders(c);
   check_search_queue(c);

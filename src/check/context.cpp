@@ -22,17 +22,15 @@ void FindingSink::add(Issue issue, std::string structure, uint64_t offset, uint6
 }
 
 const NodeRecord* Context::find_node(ndb::Nid nid) const {
-  auto it = std::lower_bound(nodes.begin(), nodes.end(), nid,
-                             [](const NodeRecord& r, ndb::Nid k) { return r.entry.nid < k; });
-  return it != nodes.end() && it->entry.nid == nid ? &*it : nullptr;
+  const size_t i = nodes.lower_bound(nid, [](const NodeRecord& r, ndb::Nid k) { return r.entry.nid < k; });
+  return i < nodes.size() && nodes[i].entry.nid == nid ? &nodes[i] : nullptr;
 }
 
 const BlockRecord* Context::find_block(ndb::Bid bid) const {
   const ndb::Bid key = ndb::bid_key(bid);
-  auto it = std::lower_bound(blocks.begin(), blocks.end(), key, [](const BlockRecord& r, ndb::Bid k) {
-    return ndb::bid_key(r.entry.bid) < k;
-  });
-  return it != blocks.end() && ndb::bid_key(it->entry.bid) == key ? &*it : nullptr;
+  const size_t i =
+      blocks.lower_bound(key, [](const BlockRecord& r, ndb::Bid k) { return ndb::bid_key(r.entry.bid) < k; });
+  return i < blocks.size() && ndb::bid_key(blocks[i].entry.bid) == key ? &blocks[i] : nullptr;
 }
 
 BlockRecord* Context::find_block(ndb::Bid bid) {

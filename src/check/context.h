@@ -11,6 +11,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "check/chunked_array.h"
 #include "check/issues.h"
 #include "ndb/lru_cache.h"
 #include "pstkit/check.h"
@@ -49,19 +50,49 @@ struct NodeRecord {
   uint64_t page = 0;
 };
 
-// A BBT leaf entry, the leaf page holding it, and what later passes learn.
+// A BBT leaf entry as the checker keeps it: ndb::BlockEntry's fields
+// without its padding (26 bytes, not 32), as there is one a block.
+struct __attribute__((packed, aligned(2))) PackedBlockEntry {
+  PackedBlockEntry() = default;
+  PackedBlockEntry(const ndb::BlockEntry& e)  // NOLINT: implicit, both ways
+      : bid(e.bid), offset(e.offset), stored_size(e.stored_size), inflated_size(e.inflated_size),
+        ref_count(e.ref_count) {}
+  operator ndb::BlockEntry() const {  // NOLINT
+    ndb::BlockEntry e;
+    e.bid = bid;
+    e.offset = offset;
+    e.stored_size = stored_size;
+    e.inflated_size = inflated_size;
+    e.ref_count = ref_count;
+    return e;
+  }
+
+  ndb::Bid bid = 0;
+  uint64_t offset = 0;
+  uint32_t stored_size = 0;
+  uint32_t inflated_size = 0;
+  uint16_t ref_count = 0;
+};
+static_assert(sizeof(PackedBlockEntry) == 26);
+
+// A BBT leaf entry and what later passes learn. There is one a block, so
+// every byte counts: 32 bytes.
 struct BlockRecord {
-  ndb::BlockEntry entry;
-  uint64_t page = 0;
-  bool damaged = false;   // unreadable: trailer, CRC, bounds or tree structure
+  // Internal blocks the reference pass has expanded, and as what.
+  enum Expanded : uint8_t { kNotExpanded, kExpandedData, kExpandedSubnode };
+
+  PackedBlockEntry entry;
+  bool damaged = false;  // unreadable: trailer, CRC, bounds or tree structure
+  Expanded expanded = kNotExpanded;
   // References found, saturating: past cRef's 16 bits the count only needs
-  // to stay above it. There is one record a block, so every byte counts.
+  // to stay above it.
   uint32_t references = 0;
 };
-static_assert(sizeof(BlockRecord) <= 48);
+static_assert(sizeof(BlockRecord) == 32);
 
-// Bytes of the file some structure occupies. There is one a block, so it
-// is kept to 16 bytes: what it is comes from the record it points at.
+// Bytes of the file some structure occupies: what it is comes from the
+// record it points at. Pages and map pages are kept as extents; a block's
+// is made when needed from its record (see ExtentCursor).
 struct Extent {
   enum Kind : uint8_t { kReserved, kPage, kMapPage, kBlock };
   static constexpr uint32_t kMaxSize = (uint32_t{1} << 30) - 1;
@@ -83,6 +114,30 @@ struct Extent {
 static_assert(sizeof(Extent) == 16);
 struct Context;
 std::string describe(const Context& c, const Extent& e);
+// Every structure's bytes in order of begin, then end (pages before blocks
+// where both are equal): Context::extents merged with the blocks in
+// blocks_by_offset whose extent check_overlaps takes (size and offset in
+// range), starting at the first whose begin is at least `from`.
+class ExtentCursor {
+ public:
+  ExtentCursor(const Context& c, uint64_t from);
+  bool done() const { return !have_page_ && !have_block_; }
+  const Extent& operator*() const { return current_; }
+  const Extent* operator->() const { return &current_; }
+  void next();
+
+ private:
+  void find_block();
+  void pick();
+
+  const Context& c_;
+  size_t page_ = 0;   // into c.extents
+  size_t block_ = 0;  // into c.blocks_by_offset
+  bool have_page_ = false, have_block_ = false;
+  Extent block_extent_;
+  Extent current_;
+  bool current_is_block_ = false;
+};
 // BID of the page or block an extent holds (a map page's offset).
 uint64_t extent_id(const Context& c, const Extent& e);
 
@@ -103,11 +158,15 @@ struct Context {
 
   // Filled by check_btrees.
   std::vector<PageRecord> pages;    // NBT and BBT pages reached
-  std::vector<NodeRecord> nodes;    // sorted by NID afterwards
-  std::vector<BlockRecord> blocks;  // sorted by BID afterwards
+  ChunkedArray<NodeRecord> nodes;   // sorted by NID afterwards
+  ChunkedArray<BlockRecord> blocks;  // sorted by BID afterwards
   bool nbt_complete = true;         // every NBT page was readable
   bool bbt_complete = true;
-  // Set by check_overlaps: every structure's bytes, sorted by begin.
+  // Set by check_blocks: indices into blocks by offset, then by size (4
+  // bytes a block instead of a 16-byte extent each).
+  ChunkedArray<uint32_t, 14> blocks_by_offset;
+  // Set by check_overlaps: the bytes of every structure but blocks (the
+  // header, B-tree and map pages), sorted by begin, then end.
   std::vector<Extent> extents;
   // Set by check_references: every data and subnode tree was walked whole.
   bool references_complete = true;

@@ -64,15 +64,23 @@ class LtpChecker {
   }
 
   void run() {
-    // Nodes naming the same blocks (copies) are checked once.
+    // Nodes naming the same blocks (copies) are checked once. Only nodes
+    // that may share their blocks are remembered: a data (or, without
+    // data, subnode) block that one reference alone names cannot be
+    // another node's, since the reference pass counted every NBT entry's.
     std::map<Blocks, bool> checked;  // -> failed
     for (const NodeRecord& n : c_.nodes) {
       if (over_budget()) break;
       const ndb::NodeEntry& e = n.entry;
-      auto [it, fresh] = checked.emplace(Blocks{e.data_bid, e.subnode_bid, expected_content(e.nid, true)}, false);
-      if (!fresh) {
-        if (it->second) c_.ltp_failed.insert(e.nid);
-        continue;
+      std::map<Blocks, bool>::iterator it = checked.end();
+      if (may_be_shared(e)) {
+        bool fresh = false;
+        std::tie(it, fresh) =
+            checked.emplace(Blocks{e.data_bid, e.subnode_bid, expected_content(e.nid, true)}, false);
+        if (!fresh) {
+          if (it->second) c_.ltp_failed.insert(e.nid);
+          continue;
+        }
       }
       std::vector<ndb::Bid> path;
       // Subnodes shared within a node are checked once; across nodes the
@@ -80,7 +88,7 @@ class LtpChecker {
       // work anyway.
       checked_subnodes_.clear();
       check_node(e.nid, e.nid, e.data_bid, e.subnode_bid, 0, path);
-      it->second = c_.ltp_failed.count(e.nid) > 0;
+      if (it != checked.end()) it->second = c_.ltp_failed.count(e.nid) > 0;
     }
   }
 
@@ -98,6 +106,12 @@ class LtpChecker {
            const Status& s) {
     if (already_reported(s)) return;
     c_.add(issue, structure, offset, nid, where + ": " + s.message());
+  }
+
+  bool may_be_shared(const ndb::NodeEntry& e) const {
+    const ndb::Bid key = e.data_bid != 0 ? e.data_bid : e.subnode_bid;
+    const BlockRecord* r = key != 0 ? c_.find_block(key) : nullptr;
+    return r == nullptr || r->references != 1;
   }
 
   // Reports once when the decoding budget is spent.

@@ -140,9 +140,7 @@ uint64_t AmapChecker::compare(uint64_t index, ByteView bits) {
 
   std::vector<bool> used(slots, false);
   const uint64_t longest = std::max<uint64_t>(c_.header.max_block_size, c_.header.page_size);
-  auto it = std::lower_bound(c_.extents.begin(), c_.extents.end(), begin > longest ? begin - longest : 0,
-                             [](const Extent& e, uint64_t at) { return e.begin < at; });
-  for (; it != c_.extents.end() && it->begin < span_end; ++it) {
+  for (ExtentCursor it(c_, begin > longest ? begin - longest : 0); !it.done() && it->begin < span_end; it.next()) {
     if (it->end() <= begin || it->kind() == Extent::kReserved) continue;
     const uint64_t first = (std::max(it->begin, begin) - begin) / m_.slot;
     const uint64_t last = (std::min(it->end(), span_end) - begin + m_.slot - 1) / m_.slot;

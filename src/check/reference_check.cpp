@@ -7,7 +7,6 @@
 // counts). The BBT entry itself holds one more reference, so a healthy file
 // has cRef == references + 1; every Outlook-written file in the corpus
 // follows this exactly.
-#include <unordered_map>
 
 #include "check/context.h"
 
@@ -28,6 +27,9 @@ enum class Role : uint8_t {
 std::string owner_text(ndb::Nid owner) { return owner == 0 ? std::string("orphaned tree") : "node " + hex(owner); }
 
 bool is_data_role(Role r) { return r == Role::kData || r == Role::kDataLeaf || r == Role::kXBlock; }
+BlockRecord::Expanded expanded_as(Role r) {
+  return is_data_role(r) ? BlockRecord::kExpandedData : BlockRecord::kExpandedSubnode;
+}
 
 struct Referrer {
   const char* structure;  // "NBT entry", "XBLOCK", "SLBLOCK", ...
@@ -54,15 +56,16 @@ class ReferenceWalker {
     }
     // An orphaned internal block still references its children: expand it
     // so that only the orphan, not its whole subtree, is reported.
-    for (BlockRecord& r : c_.blocks) {
+    for (size_t i = 0; i < c_.blocks.size(); ++i) {
+      BlockRecord& r = c_.blocks[i];
       if (r.references != 0 || r.damaged || !ndb::bid_is_internal(r.entry.bid)) continue;
-      if (expanded_.count(ndb::bid_key(r.entry.bid))) continue;
+      if (r.expanded != BlockRecord::kNotExpanded) continue;
       auto data = c_.read_block(r.entry.bid);
       if (!data.is_ok() || (*data)->empty()) continue;
       const uint8_t btype = (**data)[0];
       if (btype != 0x01 && btype != 0x02) continue;  // not a tree block: nothing to count
       const Role role = btype == 0x01 ? Role::kData : Role::kSubnode;
-      expanded_.emplace(ndb::bid_key(r.entry.bid), role);
+      r.expanded = expanded_as(role);
       pending_.push_back({r.entry.bid, role, 0});
       drain();
     }
@@ -91,7 +94,6 @@ class ReferenceWalker {
   Context& c_;
   bool ansi_;
   std::vector<Pending> pending_;
-  std::unordered_map<ndb::Bid, Role> expanded_;  // internal blocks, by BID key
 
  public:
   uint64_t unfound_ = 0;  // absent BIDs not reported because the BBT is incomplete
@@ -127,16 +129,16 @@ void ReferenceWalker::reference(ndb::Bid bid, Role role, const Referrer& from) {
     return;
   }
   if (!internal) return;
-  auto [it, inserted] = expanded_.emplace(ndb::bid_key(bid), role);
-  if (!inserted) {
+  if (r->expanded != BlockRecord::kNotExpanded) {
     // Shared internal blocks are fine (copied nodes); a block used as both
     // a data tree and a subnode tree is not.
-    if (is_data_role(it->second) != is_data_role(role)) {
+    if (r->expanded != expanded_as(role)) {
       c_.add(tree_issue, from.structure, from.offset, bid,
              who + "block " + hex(bid) + " is used both as a data tree and as a subnode tree");
     }
     return;
   }
+  r->expanded = expanded_as(role);
   pending_.push_back({bid, role, from.owner});
 }
 
@@ -271,8 +273,9 @@ void check_references(Context& c) {
           "part of the NBT or of a data/subnode tree is unreadable: blocks are checked only for "
           "reference counts below the references found");
   }
-  for (const BlockRecord& r : c.blocks) {
-    const ndb::BlockEntry& e = r.entry;
+  for (size_t i = 0; i < c.blocks.size(); ++i) {
+    const BlockRecord& r = c.blocks[i];
+    const ndb::BlockEntry e = r.entry;
     if (r.references == 0) {
       if (complete) {
         c.add(Issue::kBlockOrphan, "block", e.offset, e.bid,

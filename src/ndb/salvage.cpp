@@ -461,12 +461,15 @@ Status SalvagedDatabase::build(const SalvageOptions& options, SalvageReport& rep
   std::vector<PageSpan> spans;
   PSTKIT_RETURN_IF_ERROR(scan(options, report, candidates, spans));
 
-  // Blocks: one copy per BID (blocks are immutable, so copies agree).
+  // Blocks: one copy per BID (blocks are immutable, so copies agree). The
+  // index is kept for the whole rebuild: the capacity the scan's growth
+  // left over (up to as much again) is given back.
   auto one_per_bid = [](std::vector<BlockEntry>& v) {
     std::stable_sort(v.begin(), v.end(), by_bid);
     v.erase(std::unique(v.begin(), v.end(),
                         [](const BlockEntry& a, const BlockEntry& b) { return bid_key(a.bid) == bid_key(b.bid); }),
             v.end());
+    v.shrink_to_fit();
   };
   one_per_bid(extra_blocks_);
   one_per_bid(loose_blocks_);

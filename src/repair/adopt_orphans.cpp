@@ -37,7 +37,7 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "messaging/name_map_format.h"
 #include "ndb/data_tree.h"
@@ -66,8 +66,15 @@ std::optional<std::string> text_of(const PropValue& v) {
 class BlockMarks {
  public:
   BlockMarks(const ndb::Database& src) : src_(src) {}
-  bool has(ndb::Bid bid) const { return marked_.count(ndb::bid_key(bid)) > 0; }
-  void mark(ndb::Bid bid) { marked_.insert(ndb::bid_key(bid)); }
+  bool has(ndb::Bid bid) const {
+    const uint64_t i = ndb::bid_key(bid) >> 1;
+    auto it = marked_.find(i >> 6);
+    return it != marked_.end() && (it->second >> (i & 63) & 1) != 0;
+  }
+  void mark(ndb::Bid bid) {
+    const uint64_t i = ndb::bid_key(bid) >> 1;
+    marked_[i >> 6] |= uint64_t{1} << (i & 63);
+  }
 
   // Marks a data tree and a subnode tree with everything under them. Blocks
   // that cannot be read are marked as far as they are reached.
@@ -98,7 +105,10 @@ class BlockMarks {
     };
   }
   const ndb::Database& src_;
-  std::unordered_set<ndb::Bid> marked_;
+  // Marked BID keys as 64-bit words of a bitmap, by key / 128 (bit 0 of a
+  // BID is not part of its key): BIDs are handed out in sequence, so one
+  // word holds many marks (a set of keys took about 40 bytes a block).
+  std::unordered_map<uint64_t, uint64_t> marked_;
 };
 
 struct Candidate {
