@@ -192,9 +192,9 @@ TEST(MapiProfilesTest, PersistsAcrossReopen) {
   EXPECT_EQ((*providers)[0].ordinal, 1);
   auto section = store.section("Work", (*providers)[0].provider_uid);
   ASSERT_TRUE(section.is_ok());
-  EXPECT_EQ(section->get_string(tag_id(tags::kPstPath)).value(), dir.path() + "/work.pst");
+  EXPECT_EQ(section->get_string(prop_id(tags::kPstPath)).value(), dir.path() + "/work.pst");
   // CREATE_NOWARN was an instruction, not a setting; UNICODE stays.
-  EXPECT_EQ(static_cast<uint32_t>(section->get_long(tag_id(tags::kPstConfigFlags)).value()), kPstConfigUnicode);
+  EXPECT_EQ(static_cast<uint32_t>(section->get_long(prop_id(tags::kPstConfigFlags)).value()), kPstConfigUnicode);
   const SectionProp* provider_uid = section->find_tag(PR_PROVIDER_UID);
   ASSERT_NE(provider_uid, nullptr);
   const auto& bytes = std::get<std::vector<uint8_t>>(provider_uid->value);
@@ -280,7 +280,7 @@ TEST(MapiProfilesTest, EveryErrorKind) {
   // A failed configuration changed nothing.
   auto section = store.section("P", *uid);
   ASSERT_TRUE(section.is_ok());
-  EXPECT_EQ(section->find(tag_id(tags::kPstPath)), nullptr);
+  EXPECT_EQ(section->find(prop_id(tags::kPstPath)), nullptr);
   // An OST is never created, whatever the flags say.
   auto ost = store.create_service("P", "PSTKIT OST", "", builtin_catalog());
   ASSERT_TRUE(ost.is_ok());
@@ -573,20 +573,20 @@ TEST(MapiProfilesTest, CatalogParsesTheDocumentedExample) {
   EXPECT_EQ(ab->display_name, "Default Address Book");
   EXPECT_EQ(ab->dll_name(), "AB.DLL");
   EXPECT_EQ(ab->entry_name(), "DABServiceEntry");
-  EXPECT_EQ(ab->props.get_long(tag_id(PR_RESOURCE_FLAGS)).value(), static_cast<int32_t>(SERVICE_NO_PRIMARY_IDENTITY));
+  EXPECT_EQ(ab->props.get_long(prop_id(PR_RESOURCE_FLAGS)).value(), static_cast<int32_t>(SERVICE_NO_PRIMARY_IDENTITY));
   ASSERT_EQ(ab->providers.size(), 1u);
-  EXPECT_EQ(ab->providers[0].props.get_long(tag_id(PR_RESOURCE_TYPE)).value(), static_cast<int32_t>(MAPI_AB_PROVIDER));
+  EXPECT_EQ(ab->providers[0].props.get_long(prop_id(PR_RESOURCE_TYPE)).value(), static_cast<int32_t>(MAPI_AB_PROVIDER));
   EXPECT_EQ(ab->providers[0].props.find_tag(0x6600001E)->value,
             SectionProp::string_value(0x6600001E, "C:\\WINNT35\\System32\\DEFAB.TXT").value);
   const CatalogService* ms = catalog->find("MsgService");
   ASSERT_NE(ms, nullptr);
   EXPECT_EQ(ms->entry_name(), "MSGServiceEntry");  // the default entry point
-  EXPECT_EQ(std::get<std::vector<std::string>>(ms->props.find(tag_id(PR_SERVICE_SUPPORT_FILES))->value),
+  EXPECT_EQ(std::get<std::vector<std::string>>(ms->props.find(prop_id(PR_SERVICE_SUPPORT_FILES))->value),
             (std::vector<std::string>{"MYSERV.DLL", "MYXXX.DLL", "MYZZZ.DLL"}));
   EXPECT_EQ(ms->props.get_long(0x6604).value(), 0);
   ASSERT_EQ(ms->providers.size(), 2u);
-  EXPECT_EQ(ms->providers[1].props.get_long(tag_id(PR_RESOURCE_FLAGS)).value(), static_cast<int32_t>(STATUS_NO_DEFAULT_STORE));
-  EXPECT_EQ(std::get<std::vector<uint8_t>>(ms->providers[1].props.find(tag_id(PR_MDB_PROVIDER))->value).size(), 16u);
+  EXPECT_EQ(ms->providers[1].props.get_long(prop_id(PR_RESOURCE_FLAGS)).value(), static_cast<int32_t>(STATUS_NO_DEFAULT_STORE));
+  EXPECT_EQ(std::get<std::vector<uint8_t>>(ms->providers[1].props.find(prop_id(PR_MDB_PROVIDER))->value).size(), 16u);
   // Hex-tagged PT_LONG values are the bytes in order: 01000000 is 1.
   ASSERT_EQ(catalog->extra_sections.count("First_Special_Section"), 1u);
   const PropBag& extra = catalog->extra_sections.at("First_Special_Section");
@@ -649,7 +649,7 @@ TEST(MapiProfilesTest, CatalogReportsBadLinesWithFileAndLine) {
   // What could be read was kept.
   ASSERT_EQ(catalog->services.size(), 1u);
   EXPECT_EQ(catalog->services[0].providers.size(), 1u);
-  EXPECT_EQ(catalog->services[0].providers[0].props.get_long(tag_id(PR_RESOURCE_TYPE)).value(), static_cast<int32_t>(MAPI_STORE_PROVIDER));
+  EXPECT_EQ(catalog->services[0].providers[0].props.get_long(prop_id(PR_RESOURCE_TYPE)).value(), static_cast<int32_t>(MAPI_STORE_PROVIDER));
   // Too large a file is refused as a whole.
   EXPECT_EQ(kind(parse_mapisvc_inf(std::string(kMaxCatalogBytes + 1, '\n'), "big", &diags)), ErrorKind::kInvalid);
 }
@@ -660,7 +660,7 @@ TEST(MapiProfilesTest, SystemCatalogMergesOverTheBuiltins) {
   ASSERT_NE(builtins.find("MSPST MS"), nullptr);
   ASSERT_NE(builtins.find("PSTKIT OST"), nullptr);
   EXPECT_TRUE(builtins.find("MSUPST MS")->builtin);
-  EXPECT_EQ(builtins.find("MSUPST MS")->providers.at(0).props.get_long(tag_id(PR_RESOURCE_TYPE)).value(),
+  EXPECT_EQ(builtins.find("MSUPST MS")->providers.at(0).props.get_long(prop_id(PR_RESOURCE_TYPE)).value(),
             MAPI_STORE_PROVIDER);
 
   TempDir dir;

@@ -1170,16 +1170,26 @@ TEST_F(MapiSessionStoreTest, QueryIdentityWithoutAnIdentityProviderWarnsNoServic
   EXPECT_EQ(s->QueryIdentity(nullptr, &id), MAPI_E_INVALID_PARAMETER);
 }
 
-TEST_F(MapiSessionStoreTest, AdministrationFormsAndAddressingAreNotInThisRuntime) {
+TEST_F(MapiSessionStoreTest, AdministrationThroughTheSessionFormsAndAddressingAreNotInThisRuntime) {
   LPSERVICEADMIN admin = nullptr;
   EXPECT_EQ(s->AdminServices(1, &admin), MAPI_E_UNKNOWN_FLAGS);
   EXPECT_EQ(s->AdminServices(0, nullptr), MAPI_E_INVALID_PARAMETER);
-  EXPECT_EQ(s->AdminServices(0, &admin), MAPI_E_NO_SUPPORT);
+  // imapisession-adminservices.md: the runtime's IMsgServiceAdmin over the
+  // session's profile, which lists the profile's service.
+  ASSERT_EQ(s->AdminServices(0, &admin), S_OK);
+  LPMAPITABLE services = nullptr;
+  ASSERT_EQ(admin->GetMsgServiceTable(0, &services), S_OK);
+  ULONG service_count = 0;
+  EXPECT_EQ(services->GetRowCount(0, &service_count), S_OK);
+  EXPECT_EQ(service_count, 1u);
+  services->Release();
+  admin->Release();
   MAPIUID uid{};
   LPPROFSECT sect = nullptr;
   EXPECT_EQ(s->OpenProfileSection(nullptr, nullptr, 0, &sect), MAPI_E_INVALID_PARAMETER);
   EXPECT_EQ(s->OpenProfileSection(&uid, nullptr, 0x100, &sect), MAPI_E_UNKNOWN_FLAGS);
-  EXPECT_EQ(s->OpenProfileSection(&uid, nullptr, MAPI_MODIFY, &sect), MAPI_E_NO_SUPPORT);
+  // imapisession-openprofilesection.md: a UID that names no section.
+  EXPECT_EQ(s->OpenProfileSection(&uid, nullptr, MAPI_MODIFY, &sect), MAPI_E_NOT_FOUND);
   // The hooks receive the session's profile.
   std::string seen_profile;
   auto old = capi::set_admin_services_hook(

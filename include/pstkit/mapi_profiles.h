@@ -21,6 +21,7 @@
 #include <variant>
 #include <vector>
 
+#include "pstkit/mapi_prop_tag.h"
 #include "pstkit/status.h"
 
 namespace pstkit::mapi {
@@ -43,20 +44,8 @@ const char* error_kind_name(ErrorKind kind);
 // ---------------------------------------------------------------------------
 // Property values of profile sections (a subset of MAPI's property types).
 // Strings of both types are held as UTF-8; the COM layer converts.
-namespace prop_type {
-inline constexpr uint16_t kLong = 0x0003;       // PT_LONG
-inline constexpr uint16_t kBoolean = 0x000B;    // PT_BOOLEAN
-inline constexpr uint16_t kString8 = 0x001E;    // PT_STRING8
-inline constexpr uint16_t kUnicode = 0x001F;    // PT_UNICODE
-inline constexpr uint16_t kSystime = 0x0040;    // PT_SYSTIME (FILETIME)
-inline constexpr uint16_t kBinary = 0x0102;     // PT_BINARY
-inline constexpr uint16_t kMvString8 = 0x101E;  // PT_MV_STRING8
-inline constexpr uint16_t kMvUnicode = 0x101F;  // PT_MV_UNICODE
-}  // namespace prop_type
-
-constexpr uint32_t prop_tag(uint16_t type, uint16_t id) { return (uint32_t{id} << 16) | type; }
-constexpr uint16_t tag_type(uint32_t tag) { return static_cast<uint16_t>(tag & 0xFFFF); }
-constexpr uint16_t tag_id(uint32_t tag) { return static_cast<uint16_t>(tag >> 16); }
+// Types: the PT_* codes of pstkit/mapi_prop_tag.h (kPtLong, kPtBoolean,
+// kPtString8, kPtUnicode, kPtSysTime, kPtBinary, kPtMvString8, kPtMvUnicode).
 bool is_supported_type(uint16_t type);
 
 // Tags this module reads or writes itself (values as in mapitags.h/mspst.h;

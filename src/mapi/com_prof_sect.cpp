@@ -27,8 +27,8 @@ constexpr uint16_t kSecureMax = 0x67FF;      // PROP_ID_SECURE_MAX
 constexpr uint16_t kNamedMin = 0x8000;
 
 bool computed(uint16_t id) {
-  return id == PROP_ID(kObjectType) || id == kIdProfileName || id == tag_id(tags::kServiceUid) ||
-         id == tag_id(tags::kProviderUid);
+  return id == PROP_ID(kObjectType) || id == kIdProfileName || id == prop_id(tags::kServiceUid) ||
+         id == prop_id(tags::kProviderUid);
 }
 
 template <typename T>
@@ -105,12 +105,12 @@ HRESULT section_prop_from_mapi(const SPropValue& in, SectionProp* out) {
 
 HRESULT section_prop_to_mapi(const SectionProp& in, uint16_t as_type, void* parent, SPropValue* out) {
   std::memset(out, 0, sizeof *out);
-  uint16_t type = tag_type(in.tag);
+  uint16_t type = prop_type(in.tag);
   const bool is_string = type == PT_STRING8 || type == PT_UNICODE;
   const bool is_mv_string = type == PT_MV_STRING8 || type == PT_MV_UNICODE;
   if (as_type != 0 && is_string) type = as_type;
   if (as_type != 0 && is_mv_string) type = uint16_t(as_type | MV_FLAG);
-  out->ulPropTag = PROP_TAG(type, tag_id(in.tag));
+  out->ulPropTag = PROP_TAG(type, prop_id(in.tag));
   _PV& v = out->Value;
   switch (type) {
     case PT_LONG: v.l = std::get<int32_t>(in.value); return S_OK;
@@ -205,7 +205,7 @@ class ComProfSect final : public ComObject<ComProfSect, IProfSect, IID_IProfSect
       for (const auto& [id, value] : bag.value().values()) {
         if (id >= kSecureMin && id <= kSecureMax) continue;
         if (id == PROP_ID(kObjectType) || id == kIdProfileName) continue;
-        const uint16_t t = tag_type(value.tag);
+        const uint16_t t = prop_type(value.tag);
         wanted.push_back((t == PT_STRING8 || t == PT_UNICODE) ? PROP_TAG(string_type, id)
                          : (t == PT_MV_STRING8 || t == PT_MV_UNICODE) ? PROP_TAG(string_type | MV_FLAG, id)
                                                                       : value.tag);
@@ -372,11 +372,11 @@ class ComProfSect final : public ComObject<ComProfSect, IProfSect, IID_IProfSect
     if (id == kIdProfileName) {
       if (type == PT_UNSPECIFIED) type = string_type;
       if (type != PT_STRING8 && type != PT_UNICODE) return MAPI_E_NOT_FOUND;
-      return section_prop_to_mapi(SectionProp::string_value(prop_tag(type, id), profile_), type, parent, out);
+      return section_prop_to_mapi(SectionProp::string_value(prop_tag(id, type), profile_), type, parent, out);
     }
     const SectionProp* value = bag.find(id);
     if (value == nullptr) return MAPI_E_NOT_FOUND;
-    const uint16_t stored = tag_type(value->tag);
+    const uint16_t stored = prop_type(value->tag);
     if (type == PT_UNSPECIFIED) type = (stored == PT_STRING8 || stored == PT_UNICODE) ? string_type : stored;
     const bool strings = (type == PT_STRING8 || type == PT_UNICODE) && (stored == PT_STRING8 || stored == PT_UNICODE);
     const bool mv_strings = (type == PT_MV_STRING8 || type == PT_MV_UNICODE) &&

@@ -178,7 +178,7 @@ class ComServiceAdmin final : public ComObject<ComServiceAdmin, IMsgServiceAdmin
     // "The lpszDisplayName parameter is ignored if the message service has
     // set the PR_DISPLAY_NAME property in the MapiSvc.inf file."
     if (const CatalogService* entry = catalog.value().find(name); entry != nullptr) {
-      if (auto own = entry->props.get_string(tag_id(tags::kDisplayName)); own.has_value()) display = *own;
+      if (auto own = entry->props.get_string(prop_id(tags::kDisplayName)); own.has_value()) display = *own;
     }
     auto uid = store_.create_service(profile_, name, display, catalog.value());
     if (!uid.is_ok()) return fail(uid.status());
@@ -264,10 +264,10 @@ class ComServiceAdmin final : public ComObject<ComServiceAdmin, IMsgServiceAdmin
     }
     std::string path;
     for (const SectionProp& v : props) {
-      if (tag_id(v.tag) == tag_id(tags::kPstPath) && std::holds_alternative<std::string>(v.value))
+      if (prop_id(v.tag) == prop_id(tags::kPstPath) && std::holds_alternative<std::string>(v.value))
         path = std::get<std::string>(v.value);
     }
-    if (path.empty()) path = service->props.get_string(tag_id(tags::kPstPath)).value_or("");
+    if (path.empty()) path = service->props.get_string(prop_id(tags::kPstPath)).value_or("");
     if (!(ulFlags & MSG_SERVICE_UI_READ_ONLY) && (path.empty() ? ui_allowed : ui_always)) {
       bool cancelled = false;
       UiRequest request;
@@ -365,7 +365,7 @@ class ComServiceAdmin final : public ComObject<ComServiceAdmin, IMsgServiceAdmin
           return fail(st);
       }
       for (const Provider& p : s.providers) {
-        const uint32_t old = uint32_t(p.props.get_long(tag_id(tags::kResourceFlags)).value_or(0));
+        const uint32_t old = uint32_t(p.props.get_long(prop_id(tags::kResourceFlags)).value_or(0));
         const uint32_t now = primary ? (old | STATUS_PRIMARY_IDENTITY) : (old & ~uint32_t(STATUS_PRIMARY_IDENTITY));
         if (now == old) continue;
         if (Status st = store_.set_section_props(profile_, p.uid, {SectionProp::long_value(tags::kResourceFlags, int32_t(now))});

@@ -100,26 +100,26 @@ struct Reader {
       const json& v = *vit;
       SectionProp pv;
       pv.tag = *tag;
-      switch (tag_type(*tag)) {
-        case prop_type::kLong:
+      switch (prop_type(*tag)) {
+        case kPtLong:
           if (!v.is_number_integer() || v.get<int64_t>() < INT32_MIN || v.get<int64_t>() > INT32_MAX)
             return fail(at, "PT_LONG value is not a 32-bit integer");
           pv.value = static_cast<int32_t>(v.get<int64_t>());
           break;
-        case prop_type::kBoolean:
+        case kPtBoolean:
           if (!v.is_boolean()) return fail(at, "PT_BOOLEAN value is not true or false");
           pv.value = v.get<bool>();
           break;
-        case prop_type::kString8:
-        case prop_type::kUnicode:
+        case kPtString8:
+        case kPtUnicode:
           if (!v.is_string()) return fail(at, "string value is not a string");
           pv.value = v.get<std::string>();
           break;
-        case prop_type::kSystime:
+        case kPtSysTime:
           if (!v.is_number_unsigned()) return fail(at, "PT_SYSTIME value is not a FILETIME");
           pv.value = v.get<uint64_t>();
           break;
-        case prop_type::kBinary: {
+        case kPtBinary: {
           if (!v.is_string()) return fail(at, "PT_BINARY value is not a hex string");
           auto parsed = parse_property_text(*tag, v.get<std::string>(), false);
           if (!parsed.is_ok()) return fail(at, "PT_BINARY value is not a hex string");
@@ -136,7 +136,7 @@ struct Reader {
           pv.value = std::move(items);
         }
       }
-      if (bag.find(tag_id(pv.tag))) return fail(at, "property " + tag_str + " repeated");
+      if (bag.find(prop_id(pv.tag))) return fail(at, "property " + tag_str + " repeated");
       PSTKIT_RETURN_IF_ERROR(bag.set(std::move(pv)));
     }
     return bag;
@@ -368,11 +368,11 @@ MessageService* Profile::find_service(const MapiUid& uid) {
 }
 
 std::string MessageService::display_name() const {
-  return props.get_string(tag_id(tags::kDisplayName)).value_or(name);
+  return props.get_string(prop_id(tags::kDisplayName)).value_or(name);
 }
 
 uint32_t MessageService::resource_flags() const {
-  return static_cast<uint32_t>(props.get_long(tag_id(tags::kResourceFlags)).value_or(0));
+  return static_cast<uint32_t>(props.get_long(prop_id(tags::kResourceFlags)).value_or(0));
 }
 
 }  // namespace pstkit::mapi

@@ -237,7 +237,7 @@ bool has_service_named(const Profile& p, const std::string& name) {
 
 // The store file a PST/OST service points to, after configuration.
 Result<bool> check_store_path(const MessageService& s, bool create_missing) {
-  auto path = s.props.get_string(tag_id(tags::kPstPath));
+  auto path = s.props.get_string(prop_id(tags::kPstPath));
   if (!path || path->empty()) {
     return Status::invalid_argument("service " + s.name + " needs PR_PST_PATH (the store file)");
   }
@@ -257,7 +257,7 @@ Result<bool> check_store_path(const MessageService& s, bool create_missing) {
   }
   NewStoreOptions options;
   options.format = s.name == "MSPST MS" ? ndb::FileFormat::kAnsi : ndb::FileFormat::kUnicode;
-  if (auto name = s.props.get_string(tag_id(tags::kDisplayName)); name && !name->empty()) options.display_name = *name;
+  if (auto name = s.props.get_string(prop_id(tags::kDisplayName)); name && !name->empty()) options.display_name = *name;
   PSTKIT_ASSIGN_OR_RETURN(auto writer, StoreWriter::create(*path, options));
   return true;
 }
@@ -450,7 +450,7 @@ Result<MapiUid> ProfileStore::create_service(const std::string& profile, const s
     (void)s.props.set(SectionProp::string_value(tags::kServiceName, entry->name));
     (void)s.props.set(SectionProp::string_value(tags::kDisplayName,
                                               display_name.empty() ? entry->display_name : display_name));
-    if (!s.props.find(tag_id(tags::kResourceFlags))) (void)s.props.set(SectionProp::long_value(tags::kResourceFlags, 0));
+    if (!s.props.find(prop_id(tags::kResourceFlags))) (void)s.props.set(SectionProp::long_value(tags::kResourceFlags, 0));
     if (is_single_copy(s) && has_service_named(*p, s.name)) {
       return Status::already_exists("service '" + s.name + "' allows one copy per profile and '" + p->name +
                                     "' has it");
@@ -475,8 +475,8 @@ Result<ConfigureResult> ProfileStore::configure_service(const std::string& profi
   ConfigureResult result;
   for (const auto& v : props) {
     PSTKIT_RETURN_IF_ERROR(v.check());
-    if (tag_id(v.tag) == tag_id(tags::kServiceUid) || tag_id(v.tag) == tag_id(tags::kProviderUid) ||
-        tag_id(v.tag) == tag_id(tags::kServiceName)) {
+    if (prop_id(v.tag) == prop_id(tags::kServiceUid) || prop_id(v.tag) == prop_id(tags::kProviderUid) ||
+        prop_id(v.tag) == prop_id(tags::kServiceName)) {
       return Status::invalid_argument(tag_display_name(v.tag) + " names the section and cannot be set");
     }
   }
@@ -486,14 +486,14 @@ Result<ConfigureResult> ProfileStore::configure_service(const std::string& profi
     if (!s) return not_found_service(profile, service);
     uint32_t config_flags = 0;
     for (const auto& v : props) {
-      if (tag_id(v.tag) == tag_id(tags::kPstConfigFlags) && v.value.index() == 0)
+      if (prop_id(v.tag) == prop_id(tags::kPstConfigFlags) && v.value.index() == 0)
         config_flags = static_cast<uint32_t>(std::get<int32_t>(v.value));
     }
     const bool store_service = is_pst_service(s->name) || is_ost_service(s->name);
     for (SectionProp v : props) {
-      if (store_service && tag_id(v.tag) == tag_id(tags::kDisplayName) && (config_flags & 0x2) != 0)
+      if (store_service && prop_id(v.tag) == prop_id(tags::kDisplayName) && (config_flags & 0x2) != 0)
         continue;  // PST_CONFIG_PRESERVE_DISPLAY_NAME
-      if (store_service && tag_id(v.tag) == tag_id(tags::kPstConfigFlags)) {
+      if (store_service && prop_id(v.tag) == prop_id(tags::kPstConfigFlags)) {
         // CREATE_NOWARN is an instruction for this call, not a setting.
         v.value = static_cast<int32_t>(config_flags & ~kPstConfigCreateNowarn);
       }
@@ -559,8 +559,8 @@ Result<std::vector<ServiceRow>> ProfileStore::service_table(const std::string& p
     r.service_name = s.name;
     r.display_name = s.display_name();
     r.resource_flags = s.resource_flags();
-    r.dll_name = s.props.get_string(tag_id(tags::kServiceDllName)).value_or("");
-    r.entry_name = s.props.get_string(tag_id(tags::kServiceEntryName)).value_or("");
+    r.dll_name = s.props.get_string(prop_id(tags::kServiceDllName)).value_or("");
+    r.entry_name = s.props.get_string(prop_id(tags::kServiceEntryName)).value_or("");
     rows.push_back(std::move(r));
   }
   return rows;
@@ -580,11 +580,11 @@ Result<std::vector<ProviderRow>> ProfileStore::provider_table(const std::string&
       r.provider_uid = q.uid;
       r.service_uid = s.uid;
       r.service_name = s.name;
-      r.display_name = q.props.get_string(tag_id(tags::kDisplayName)).value_or("");
-      r.provider_display = q.props.get_string(tag_id(tags::kProviderDisplay)).value_or("");
-      r.dll_name = q.props.get_string(tag_id(tags::kProviderDllName)).value_or("");
-      r.resource_type = static_cast<uint32_t>(q.props.get_long(tag_id(tags::kResourceType)).value_or(0));
-      r.resource_flags = static_cast<uint32_t>(q.props.get_long(tag_id(tags::kResourceFlags)).value_or(0));
+      r.display_name = q.props.get_string(prop_id(tags::kDisplayName)).value_or("");
+      r.provider_display = q.props.get_string(prop_id(tags::kProviderDisplay)).value_or("");
+      r.dll_name = q.props.get_string(prop_id(tags::kProviderDllName)).value_or("");
+      r.resource_type = static_cast<uint32_t>(q.props.get_long(prop_id(tags::kResourceType)).value_or(0));
+      r.resource_flags = static_cast<uint32_t>(q.props.get_long(prop_id(tags::kResourceFlags)).value_or(0));
       r.ordinal = ordinal;
       rows.push_back(std::move(r));
     }
@@ -607,7 +607,7 @@ Status ProfileStore::set_section_props(const std::string& profile, const MapiUid
                                        const std::vector<SectionProp>& props) {
   for (const auto& v : props) {
     PSTKIT_RETURN_IF_ERROR(v.check());
-    if (tag_id(v.tag) == tag_id(tags::kServiceUid) || tag_id(v.tag) == tag_id(tags::kProviderUid)) {
+    if (prop_id(v.tag) == prop_id(tags::kServiceUid) || prop_id(v.tag) == prop_id(tags::kProviderUid)) {
       return Status::invalid_argument(tag_display_name(v.tag) + " names the section and cannot be set");
     }
   }
@@ -638,7 +638,7 @@ Result<MapiUid> ProfileStore::create_provider(const std::string& profile, const 
   if (!entry) return Status::not_found("no provider section '" + section + "' in the catalog");
   for (const auto& v : props) {
     PSTKIT_RETURN_IF_ERROR(v.check());
-    if (tag_id(v.tag) == tag_id(tags::kServiceUid) || tag_id(v.tag) == tag_id(tags::kProviderUid)) {
+    if (prop_id(v.tag) == prop_id(tags::kServiceUid) || prop_id(v.tag) == prop_id(tags::kProviderUid)) {
       return Status::invalid_argument(tag_display_name(v.tag) + " names the section and cannot be set");
     }
   }
@@ -680,7 +680,7 @@ Status ProfileStore::delete_provider(const std::string& profile, const MapiUid& 
 Status ProfileStore::delete_section_props(const std::string& profile, const MapiUid& uid,
                                           const std::vector<uint32_t>& prop_tags) {
   for (uint32_t t : prop_tags) {
-    if (tag_id(t) == tag_id(tags::kServiceUid) || tag_id(t) == tag_id(tags::kProviderUid)) {
+    if (prop_id(t) == prop_id(tags::kServiceUid) || prop_id(t) == prop_id(tags::kProviderUid)) {
       return Status::invalid_argument(tag_display_name(t) + " names the section and cannot be deleted");
     }
   }
@@ -694,7 +694,7 @@ Status ProfileStore::delete_section_props(const std::string& profile, const Mapi
       }
     }
     if (!bag) return Status::not_found("profile '" + profile + "' has no section " + uid_hex(uid));
-    for (uint32_t t : prop_tags) bag->erase(tag_id(t));
+    for (uint32_t t : prop_tags) bag->erase(prop_id(t));
     return Status::ok();
   });
 }

@@ -46,14 +46,14 @@ const char* error_kind_name(ErrorKind kind) {
 
 bool is_supported_type(uint16_t type) {
   switch (type) {
-    case prop_type::kLong:
-    case prop_type::kBoolean:
-    case prop_type::kString8:
-    case prop_type::kUnicode:
-    case prop_type::kSystime:
-    case prop_type::kBinary:
-    case prop_type::kMvString8:
-    case prop_type::kMvUnicode: return true;
+    case kPtLong:
+    case kPtBoolean:
+    case kPtString8:
+    case kPtUnicode:
+    case kPtSysTime:
+    case kPtBinary:
+    case kPtMvString8:
+    case kPtMvUnicode: return true;
     default: return false;
   }
 }
@@ -63,12 +63,12 @@ namespace {
 // The variant alternative each supported type holds.
 size_t alternative_for(uint16_t type) {
   switch (type) {
-    case prop_type::kLong: return 0;
-    case prop_type::kBoolean: return 1;
-    case prop_type::kString8:
-    case prop_type::kUnicode: return 2;
-    case prop_type::kSystime: return 3;
-    case prop_type::kBinary: return 4;
+    case kPtLong: return 0;
+    case kPtBoolean: return 1;
+    case kPtString8:
+    case kPtUnicode: return 2;
+    case kPtSysTime: return 3;
+    case kPtBinary: return 4;
     default: return 5;  // multi-valued strings
   }
 }
@@ -82,7 +82,7 @@ std::string hex32(uint32_t v) {
 }  // namespace
 
 Status SectionProp::check() const {
-  const uint16_t type = tag_type(tag);
+  const uint16_t type = prop_type(tag);
   if (!is_supported_type(type)) {
     return Status::invalid_argument("property " + hex32(tag) + ": type " + hex32(type).substr(6) +
                                     " is not supported in profile sections");
@@ -95,7 +95,7 @@ Status SectionProp::check() const {
 
 Status PropBag::set(SectionProp value) {
   PSTKIT_RETURN_IF_ERROR(value.check());
-  const uint16_t id = tag_id(value.tag);
+  const uint16_t id = prop_id(value.tag);
   values_.insert_or_assign(id, std::move(value));
   return Status::ok();
 }
@@ -106,7 +106,7 @@ const SectionProp* PropBag::find(uint16_t id) const {
 }
 
 const SectionProp* PropBag::find_tag(uint32_t tag) const {
-  const SectionProp* v = find(tag_id(tag));
+  const SectionProp* v = find(prop_id(tag));
   return v && v->tag == tag ? v : nullptr;
 }
 
@@ -114,15 +114,15 @@ bool PropBag::erase(uint16_t id) { return values_.erase(id) > 0; }
 
 std::optional<int32_t> PropBag::get_long(uint16_t id) const {
   const SectionProp* v = find(id);
-  if (!v || tag_type(v->tag) != prop_type::kLong) return std::nullopt;
+  if (!v || prop_type(v->tag) != kPtLong) return std::nullopt;
   return std::get<int32_t>(v->value);
 }
 
 std::optional<std::string> PropBag::get_string(uint16_t id) const {
   const SectionProp* v = find(id);
   if (!v) return std::nullopt;
-  const uint16_t type = tag_type(v->tag);
-  if (type != prop_type::kString8 && type != prop_type::kUnicode) return std::nullopt;
+  const uint16_t type = prop_type(v->tag);
+  if (type != kPtString8 && type != kPtUnicode) return std::nullopt;
   return std::get<std::string>(v->value);
 }
 
@@ -234,7 +234,7 @@ constexpr NamedValue kNamedValues[] = {
     {"PSTF_BEST_ENCRYPTION", 0x20000000},
 };
 
-bool is_string_type(uint16_t type) { return type == prop_type::kString8 || type == prop_type::kUnicode; }
+bool is_string_type(uint16_t type) { return type == kPtString8 || type == kPtUnicode; }
 
 bool parse_u32(std::string_view text, uint32_t* out) {
   int base = 10;
@@ -306,9 +306,9 @@ Result<uint32_t> parse_tag_name(std::string_view name) {
     std::string_view digits = name.size() == 10 ? name.substr(2) : name;
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), tag, 16);
     if (ec == std::errc() && end == digits.data() + digits.size()) {
-      if (!is_supported_type(tag_type(tag))) {
+      if (!is_supported_type(prop_type(tag))) {
         return Status::invalid_argument("tag " + std::string(name) + ": property type " +
-                                        hex32(tag_type(tag)).substr(6) + " is not supported");
+                                        hex32(prop_type(tag)).substr(6) + " is not supported");
       }
       return tag;
     }
@@ -322,13 +322,13 @@ Result<uint32_t> parse_tag_name(std::string_view name) {
   for (const auto& nt : kNamedTags) {
     if (base != nt.name) continue;
     uint32_t tag = nt.tag;
-    const uint16_t type = tag_type(tag);
+    const uint16_t type = prop_type(tag);
     if (variant != 0) {
-      if (!is_string_type(type) && type != prop_type::kMvUnicode) break;
+      if (!is_string_type(type) && type != kPtMvUnicode) break;
       if (tag == tags::kServiceEntryName) break;  // PR_SERVICE_ENTRY_NAME is 8-bit only
-      const bool mv = (type & 0x1000) != 0;
-      const uint16_t t = variant == 'A' ? prop_type::kString8 : prop_type::kUnicode;
-      tag = prop_tag(static_cast<uint16_t>(mv ? (t | 0x1000) : t), tag_id(tag));
+      const bool mv = (type & kMvFlag) != 0;
+      const uint16_t t = variant == 'A' ? kPtString8 : kPtUnicode;
+      tag = prop_tag(prop_id(tag), static_cast<uint16_t>(mv ? (t | kMvFlag) : t));
     }
     return tag;
   }
@@ -337,15 +337,15 @@ Result<uint32_t> parse_tag_name(std::string_view name) {
 
 std::string tag_display_name(uint32_t tag) {
   for (const auto& nt : kNamedTags) {
-    if (tag_id(nt.tag) != tag_id(tag)) continue;
+    if (prop_id(nt.tag) != prop_id(tag)) continue;
     if (nt.tag == tag) {
-      const uint16_t type = tag_type(tag);
-      if (tag != tags::kServiceEntryName && (type == prop_type::kUnicode || type == prop_type::kMvUnicode))
+      const uint16_t type = prop_type(tag);
+      if (tag != tags::kServiceEntryName && (type == kPtUnicode || type == kPtMvUnicode))
         return std::string(nt.name) + "_W";
       return nt.name;
     }
-    const uint16_t type = tag_type(tag), named = tag_type(nt.tag);
-    if ((named & 0x0FFF) == prop_type::kUnicode && (type & 0x0FFF) == prop_type::kString8 &&
+    const uint16_t type = prop_type(tag), named = prop_type(nt.tag);
+    if ((named & 0x0FFF) == kPtUnicode && (type & 0x0FFF) == kPtString8 &&
         (type & 0x1000) == (named & 0x1000))
       return std::string(nt.name) + "_A";
   }
@@ -354,27 +354,27 @@ std::string tag_display_name(uint32_t tag) {
 
 Result<SectionProp> parse_property_text(uint32_t tag, std::string_view text, bool numeric_tag) {
   text = trim(text);
-  const uint16_t type = tag_type(tag);
+  const uint16_t type = prop_type(tag);
   auto bad = [&](const char* what) {
     return Status::invalid_argument(tag_display_name(tag) + ": '" + std::string(text.substr(0, 64)) + "' is not " +
                                     what);
   };
   switch (type) {
-    case prop_type::kLong: {
+    case kPtLong: {
       uint32_t v = 0;
       if (!parse_long_text(text, numeric_tag, &v)) return bad("a number or a known constant");
       return SectionProp::long_value(tag, static_cast<int32_t>(v));
     }
-    case prop_type::kBoolean: {
+    case kPtBoolean: {
       uint32_t v = 0;
       if (text == "TRUE" || text == "true") return SectionProp::bool_value(tag, true);
       if (text == "FALSE" || text == "false") return SectionProp::bool_value(tag, false);
       if (!parse_long_text(text, numeric_tag, &v)) return bad("a boolean");
       return SectionProp::bool_value(tag, v != 0);
     }
-    case prop_type::kString8:
-    case prop_type::kUnicode: return SectionProp::string_value(tag, std::string(text));
-    case prop_type::kSystime: {
+    case kPtString8:
+    case kPtUnicode: return SectionProp::string_value(tag, std::string(text));
+    case kPtSysTime: {
       std::vector<uint8_t> bytes;
       if (numeric_tag && text.size() == 16 && parse_hex_bytes(text, &bytes)) {
         uint64_t ft = 0;
@@ -386,13 +386,13 @@ Result<SectionProp> parse_property_text(uint32_t tag, std::string_view text, boo
       if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return bad("a FILETIME");
       return SectionProp::systime_value(tag, ft);
     }
-    case prop_type::kBinary: {
+    case kPtBinary: {
       std::vector<uint8_t> bytes;
       if (!parse_hex_bytes(text, &bytes)) return bad("hex bytes");
       return SectionProp::binary_value(tag, std::move(bytes));
     }
-    case prop_type::kMvString8:
-    case prop_type::kMvUnicode:
+    case kPtMvString8:
+    case kPtMvUnicode:
       return SectionProp::multi_string_value(tag, split_list(text));
     default: return bad("of a supported property type");
   }

@@ -14,10 +14,10 @@
 
 namespace pstkit::mapi {
 
-std::string CatalogService::dll_name() const { return props.get_string(tag_id(tags::kServiceDllName)).value_or(""); }
+std::string CatalogService::dll_name() const { return props.get_string(prop_id(tags::kServiceDllName)).value_or(""); }
 
 std::string CatalogService::entry_name() const {
-  auto entry = props.get_string(tag_id(tags::kServiceEntryName));
+  auto entry = props.get_string(prop_id(tags::kServiceEntryName));
   if (entry && !entry->empty()) return *entry;
   return builtin ? "" : "MSGServiceEntry";
 }
@@ -184,7 +184,7 @@ Result<Catalog> parse_mapisvc_inf(std::string_view text, const std::string& file
     CatalogService service;
     service.name = entry.key;
     service.props = raw.props;
-    service.display_name = entry.value.empty() ? raw.props.get_string(tag_id(tags::kDisplayName)).value_or(entry.key)
+    service.display_name = entry.value.empty() ? raw.props.get_string(prop_id(tags::kDisplayName)).value_or(entry.key)
                                                 : entry.value;
     if (raw.providers.empty()) report(raw.line, "service section [" + entry.key + "] has no Providers= entry");
     for (const auto& p : raw.providers) {

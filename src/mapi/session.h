@@ -3,8 +3,9 @@
 // runtime build. Internal to src/mapi.
 //
 // The session does not build store or profile administration objects
-// itself: it calls the functions installed here. Without one, the method
-// that needs it returns MAPI_E_NO_SUPPORT.
+// itself: it calls the functions installed here (by default the runtime's
+// own: com_admin.h, pst_store.h); tests install others. Without one, the
+// method that needs it returns MAPI_E_NO_SUPPORT.
 #pragma once
 
 #include <functional>
@@ -38,11 +39,14 @@ StoreOpener set_store_opener(StoreOpener opener);
 
 // IMAPISession::AdminServices: an IMsgServiceAdmin over the session's
 // profile (`profile`, the name at logon; `profile_id` survives renames).
+// `flags` are the session's MAPILogonEx flags (MAPI_LOGON_UI lets the
+// service administration prompt). By default com_admin.h's objects.
 using AdminServicesHook =
     std::function<HRESULT(const std::string& profile, const std::string& profile_id, ULONG flags, LPSERVICEADMIN*)>;
 AdminServicesHook set_admin_services_hook(AdminServicesHook hook);
 
-// IMAPISession::OpenProfileSection: the section `uid` of the session's profile.
+// IMAPISession::OpenProfileSection: the section `uid` of the session's
+// profile. By default com_admin.h's IProfSect.
 using ProfileSectionHook = std::function<HRESULT(const std::string& profile, const std::string& profile_id,
                                                  const MAPIUID& uid, LPCIID interface_id, ULONG flags, LPPROFSECT*)>;
 ProfileSectionHook set_profile_section_hook(ProfileSectionHook hook);

@@ -16,6 +16,7 @@
 
 #include "mapi/capi_convert.h"
 #include "mapi/capi_runtime.h"
+#include "mapi/com_admin.h"
 #include "mapi/com_object.h"
 #include "mapi/com_table.h"
 #include "mapi/session.h"
@@ -30,9 +31,31 @@ struct Hooks {
   AdminServicesHook admin_services;
   ProfileSectionHook profile_section;
 };
+// The runtime's own objects answer unless a test installs others: the
+// profile administration objects of com_admin.h over the profiles the
+// session was logged on from (default_profile_dir()).
+HRESULT default_admin_services(const std::string& profile, const std::string&, ULONG logon_flags,
+                               LPSERVICEADMIN* out) {
+  auto store = ProfileStore::open_default();
+  if (!store) return profile_error(store.status());
+  return create_service_admin(*store, profile, 0, (logon_flags & MAPI_LOGON_UI) != 0, out);
+}
+
+HRESULT default_profile_section(const std::string& profile, const std::string&, const MAPIUID& uid,
+                                LPCIID interface_id, ULONG flags, LPPROFSECT* out) {
+  auto store = ProfileStore::open_default();
+  if (!store) return profile_error(store.status());
+  return open_profile_section(*store, profile, &uid, interface_id, flags, SectionScope{}, out);
+}
+
 Hooks& hooks() {
-  static Hooks h;
-  return h;
+  static Hooks* h = [] {
+    auto* made = new Hooks;  // never destroyed: usable from static destructors
+    made->admin_services = default_admin_services;
+    made->profile_section = default_profile_section;
+    return made;
+  }();
+  return *h;
 }
 
 template <typename T>
@@ -262,7 +285,6 @@ class ComSession final : public ComObject<ComSession, IMAPISession, IID_IMAPISes
     if (lpUID == nullptr || lppProfSect == nullptr)
       return fail(MAPI_E_INVALID_PARAMETER, "OpenProfileSection: lpUID or lppProfSect is NULL");
     *lppProfSect = nullptr;
-    // wired to com_admin.h by the lead (set_profile_section_hook).
     auto hook = copy_hook(&Hooks::profile_section);
     if (!hook) return fail(MAPI_E_NO_SUPPORT, "OpenProfileSection: no profile section objects in this build");
     auto [profile, id] = profile_names();
@@ -523,11 +545,10 @@ class ComSession final : public ComObject<ComSession, IMAPISession, IID_IMAPISes
     if (ulFlags != 0) return fail(MAPI_E_UNKNOWN_FLAGS, "AdminServices: ulFlags must be 0");
     if (lppServiceAdmin == nullptr) return fail(MAPI_E_INVALID_PARAMETER, "AdminServices: lppServiceAdmin is NULL");
     *lppServiceAdmin = nullptr;
-    // wired to com_admin.h by the lead (set_admin_services_hook).
     auto hook = copy_hook(&Hooks::admin_services);
     if (!hook) return fail(MAPI_E_NO_SUPPORT, "AdminServices: no service administration objects in this build");
     auto [profile, id] = profile_names();
-    return record(hook(profile, id, ulFlags, lppServiceAdmin), "AdminServices failed");
+    return record(hook(profile, id, logon_flags(), lppServiceAdmin), "AdminServices failed");
   }
 
   // imapisession-showform.md, imapisession-prepareform.md: pstkit has no

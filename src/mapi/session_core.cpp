@@ -89,7 +89,7 @@ int active_count(const std::string& section) {
 std::string status_text(const Status& s) { return s.message(); }
 
 uint32_t resource_type_of(const Provider& p) {
-  return uint32_t(p.props.get_long(tag_id(tags::kResourceType)).value_or(0));
+  return uint32_t(p.props.get_long(prop_id(tags::kResourceType)).value_or(0));
 }
 
 // The order providers of one service log on in: address books before
@@ -101,8 +101,8 @@ int logon_rank(uint32_t resource_type) {
 }
 
 std::optional<std::string> section_string(const ProviderLogonContext& c, uint32_t tag) {
-  if (auto v = c.provider->props.get_string(tag_id(tag)); v && !v->empty()) return v;
-  if (auto v = c.service->props.get_string(tag_id(tag)); v && !v->empty()) return v;
+  if (auto v = c.provider->props.get_string(prop_id(tag)); v && !v->empty()) return v;
+  if (auto v = c.service->props.get_string(prop_id(tag)); v && !v->empty()) return v;
   return std::nullopt;
 }
 
@@ -414,7 +414,7 @@ SessionStatus show_service_configuration(const LogonRequest& req, ProfileStore& 
     q.service = svc.display_name();
     if (is_pst_service(svc.name)) {
       q.property = "PR_PST_PATH";
-      q.current = svc.props.get_string(tag_id(tags::kPstPath)).value_or("");
+      q.current = svc.props.get_string(prop_id(tags::kPstPath)).value_or("");
       q.prompt = "Path of the personal folders file for '" + q.service + "'";
     } else {
       q.prompt = "Configuration of '" + q.service + "' (empty to keep it)";
@@ -529,10 +529,10 @@ SessionStatus logon(const LogonRequest& req, std::unique_ptr<Session>* out) {
       row.service_name = svc.name;
       row.service_display = svc.display_name();
       row.provider_section = p->section;
-      row.provider_display = p->props.get_string(tag_id(tags::kProviderDisplay)).value_or("");
-      row.dll_name = p->props.get_string(tag_id(tags::kProviderDllName)).value_or("");
+      row.provider_display = p->props.get_string(prop_id(tags::kProviderDisplay)).value_or("");
+      row.dll_name = p->props.get_string(prop_id(tags::kProviderDllName)).value_or("");
       row.resource_type = resource_type_of(*p);
-      row.resource_flags = uint32_t(p->props.get_long(tag_id(tags::kResourceFlags)).value_or(0));
+      row.resource_flags = uint32_t(p->props.get_long(prop_id(tags::kResourceFlags)).value_or(0));
       rows.push_back(std::move(row));
     }
     // Two tries (mapi-sessions.md): the second with UI if allowed.
