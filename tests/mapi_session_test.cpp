@@ -1175,13 +1175,13 @@ TEST_F(MapiSessionStoreTest, AdministrationThroughTheSessionFormsAndAddressingAr
   EXPECT_EQ(s->AdminServices(1, &admin), MAPI_E_UNKNOWN_FLAGS);
   EXPECT_EQ(s->AdminServices(0, nullptr), MAPI_E_INVALID_PARAMETER);
   // imapisession-adminservices.md: the runtime's IMsgServiceAdmin over the
-  // session's profile, which lists the profile's service.
+  // session's profile, which lists the profile's two PST services.
   ASSERT_EQ(s->AdminServices(0, &admin), S_OK);
   LPMAPITABLE services = nullptr;
   ASSERT_EQ(admin->GetMsgServiceTable(0, &services), S_OK);
   ULONG service_count = 0;
   EXPECT_EQ(services->GetRowCount(0, &service_count), S_OK);
-  EXPECT_EQ(service_count, 1u);
+  EXPECT_EQ(service_count, 2u);
   services->Release();
   admin->Release();
   MAPIUID uid{};
