@@ -36,8 +36,9 @@
 //     Associated (FAI) messages are adopted only when an associated
 //     contents table row places them.
 //
-// Memory: the BIDs of the source's referenced blocks (8 bytes each) and the
-// orphans found; done only when the source's node index is incomplete.
+// Memory: the BIDs of the source's referenced blocks (8 bytes each), the
+// listed messages' subnode-tree BIDs and the orphans found; done only when
+// the source's node index is incomplete.
 #include "repair/adopt_orphans.h"
 
 #include <algorithm>
@@ -198,13 +199,13 @@ Result<std::vector<OrphanMessage>> find_orphan_messages(const ndb::Database& src
   // 1. What the listed nodes reference; their contents tables' rows.
   BlockMarks marks(src);
   std::vector<ndb::NodeEntry> tables;
-  std::vector<Tree> listed_trees;  // listed messages' subnode trees (NIDs filled on demand)
+  std::vector<ndb::Bid> listed_trees;  // listed messages' subnode trees
   PSTKIT_RETURN_IF_ERROR(src.for_each_node([&](const ndb::NodeEntry& e) {
     marks.mark_node(e.data_bid, e.subnode_bid);
     const uint8_t type = ndb::nid_type(e.nid);
     if (type == ndb::kNidTypeContentsTable || type == ndb::kNidTypeAssocContentsTable) tables.push_back(e);
     if ((type == ndb::kNidTypeNormalMessage || type == ndb::kNidTypeAssocMessage) && e.subnode_bid != 0) {
-      listed_trees.push_back(Tree{e.subnode_bid, {}});
+      listed_trees.push_back(e.subnode_bid);
     }
     return true;
   }));
@@ -293,18 +294,18 @@ Result<std::vector<OrphanMessage>> find_orphan_messages(const ndb::Database& src
       consider(b.bid);
     }
   }
-  auto by_bid = [](const Tree& a, const Tree& b) { return ndb::bid_key(a.bid) < ndb::bid_key(b.bid); };
-  std::sort(trees.begin(), trees.end(), by_bid);
-  // The kPairWindow subnode trees of `pool` nearest a data block by BID, on
-  // either side.
-  auto window_in = [](const std::vector<Tree>& pool, ndb::Bid data_bid) {
+  std::sort(trees.begin(), trees.end(),
+            [](const Tree& a, const Tree& b) { return ndb::bid_key(a.bid) < ndb::bid_key(b.bid); });
+  // The kPairWindow entries of `pool` (sorted by BID) nearest a data block
+  // by BID, on either side.
+  auto window_in = [](const auto& pool, ndb::Bid data_bid, auto bid_of) {
     const ndb::Bid key = ndb::bid_key(data_bid);
-    const size_t at = size_t(std::lower_bound(pool.begin(), pool.end(), key, [](const Tree& t, ndb::Bid k) {
-                               return ndb::bid_key(t.bid) < k;
+    const size_t at = size_t(std::lower_bound(pool.begin(), pool.end(), key, [&](const auto& t, ndb::Bid k) {
+                               return ndb::bid_key(bid_of(t)) < k;
                              }) - pool.begin());
     return std::make_pair(at > kPairWindow ? at - kPairWindow : 0, std::min(pool.size(), at + kPairWindow));
   };
-  auto window_of = [&](ndb::Bid data_bid) { return window_in(trees, data_bid); };
+  auto window_of = [&](ndb::Bid data_bid) { return window_in(trees, data_bid, [](const Tree& t) { return t.bid; }); };
 
   // The name map: of the copies (the lost current one, or earlier ones in
   // freed space) whose values all read (with no
@@ -369,19 +370,19 @@ Result<std::vector<OrphanMessage>> find_orphan_messages(const ndb::Database& src
   }
   // Messages no loose tree fits: the nearest fitting tree a listed message
   // shares (blocks shared between copies of a message, cRef > 1).
-  std::sort(listed_trees.begin(), listed_trees.end(), by_bid);
-  listed_trees.erase(std::unique(listed_trees.begin(), listed_trees.end(),
-                                 [](const Tree& a, const Tree& b) { return a.bid == b.bid; }),
-                     listed_trees.end());
-  std::vector<bool> listed_loaded(listed_trees.size(), false);
+  auto by_key = [](ndb::Bid a, ndb::Bid b) { return ndb::bid_key(a) < ndb::bid_key(b); };
+  std::sort(listed_trees.begin(), listed_trees.end(), by_key);
+  listed_trees.erase(std::unique(listed_trees.begin(), listed_trees.end()), listed_trees.end());
+  std::map<ndb::Bid, Tree> listed_loaded;  // only the trees tried
   for (size_t m = 0; m < messages.size(); ++m) {
     if (subtree[m] != 0) continue;
-    auto [from, to] = window_in(listed_trees, messages[m].data_bid);
+    auto [from, to] = window_in(listed_trees, messages[m].data_bid, [](ndb::Bid b) { return b; });
     ndb::Bid best = 0, best_distance = 0;
     for (size_t t = from; t < to; ++t) {
-      Tree& tree = listed_trees[t];
-      if (!listed_loaded[t]) {
-        listed_loaded[t] = true;
+      auto [it, added] = listed_loaded.try_emplace(listed_trees[t]);
+      Tree& tree = it->second;
+      if (added) {
+        tree.bid = listed_trees[t];
         auto entries = ndb::load_subnode_tree(src.header(), tree.bid, [&](ndb::Bid bid) { return src.read_block(bid); });
         if (entries) {
           for (const ndb::SubnodeEntry& e : *entries) tree.nids.insert(e.nid);
