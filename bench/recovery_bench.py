@@ -8,7 +8,8 @@ tool reads it:
 
   pstkit repair     `pstkit repair --no-backup --log L COPY` on a further copy;
                     then `pstkit check` must exit 0 and libpff (pypff open and
-                    walk) and readpst must open the result (recorded per copy)
+                    walk) and readpst must open the result (recorded per copy); not
+                    run on 4K-page OSTs, which repair refuses by design (n/a)
   pstkit recover    `pstkit recover COPY OUT.pst`; OUT checked and opened likewise
   pstkit dump --recover   `pstkit dump --json --full --recover COPY` (read only)
   libpff            python3 pypff: open, walk the folders, read every message
@@ -818,7 +819,9 @@ def measure_copy(pstkit, orig: Original, kind, seed, tools, timeout):
         for tool in tools:
             if tool == "repair" and orig.layout.k4:
                 # repair refuses 4K-page OSTs by design (pstkit writes no such
-                # file; it points the user to recover): not a repair result.
+                # file; it points the user to recover): not a repair result,
+                # shown as n/a in the tables.
+                row.setdefault("not_applicable", {})[tool] = "4K-page OST: repair refuses it, recover converts it"
                 continue
             tool_work = os.path.join(work, tool)
             os.makedirs(tool_work)
@@ -859,6 +862,7 @@ def summarise(rows, tools):
             base = [pct(r["intact"][tool], r["items"]) for r, _ in ts if tool in r.get("intact", {})]
             s = {
                 "copies": len(ts),
+                "not_applicable": sum(1 for r in kr if tool in r.get("not_applicable", {})),
                 "intact_pct": sum(base) / len(base) if base else None,
                 "mean_pct": sum(shares) / len(shares),
                 "min_pct": min(shares),
@@ -906,7 +910,8 @@ def markdown(summary):
         lines.append("|---|" + "---:|" * (len(head) - 1))
         for tool, s in tools.items():
             n = s["copies"]
-            cells = [TOOL_TITLES[tool], "%d" % n, fmt_pct(s.get("intact_pct")),
+            na = s.get("not_applicable", 0)
+            cells = [TOOL_TITLES[tool], "%d" % n + (" (+%d n/a)" % na if na else ""), fmt_pct(s.get("intact_pct")),
                      "%.1f" % s["mean_pct"], "%.1f" % s["min_pct"]]
             cells += ["%.1f" % s["mean_target_pct"], "%.1f" % s["min_target_pct"]]
             cells += ["%d/%d" % (s["at_target"], n), fmt_pct(s.get("content_equal_pct")),
@@ -932,7 +937,7 @@ def write_docs(path, commands, table, files, when):
         "the whole dumped item (pstkit; except the properties repair sets) or subject + body + attachment "
         "SHA-256 (libpff). Items with intact blocks: the items none of whose blocks (message node data and subnode trees, found through the intact file's B-trees, and the name-to-ID map's for an item with named properties) the damage changed -- on truncation, those before the cut -- so a loss there is the tool's, not the damage's. Copies at target: copies where the tool got >= 95 %% of the items, or on truncation "
         "every item whose blocks all lie before the cut (the issue's targets). \"< libpff or pffexport\" counts copies where the pstkit tool got fewer items than "
-        "either peer from the same copy. A crash or timeout (60 s) counts 0 items. `repair` is not run on 4K-page OSTs, which it refuses by design (it points to `recover`), so its rows count fewer copies.\n\n" % (
+        "either peer from the same copy. A crash or timeout (60 s) counts 0 items. `repair` is not run on 4K-page OSTs, which it refuses by design (it points to `recover`, which converts them): its rows count those copies as n/a (\"12 (+3 n/a)\"), not among its copies or figures.\n\n" % (
             DOC_HEADING, when, "\n".join("    " + c for c in commands), ", ".join("`%s`" % f for f in files)))
     section = intro + table.rstrip() + "\n"
     text = open(path, encoding="utf-8").read() if os.path.isfile(path) else "# Repair and recovery\n"
@@ -1042,6 +1047,7 @@ def combine(args, argv):
                     raise SystemExit("%s: copies differ between runs (%r vs %r)" % (key, m["damage"], r["damage"]))
                 m["tools"].update(r["tools"])
                 m["intact"].update(r.get("intact", {}))
+                m.setdefault("not_applicable", {}).update(r.get("not_applicable", {}))
             else:
                 merged[key] = r
     tools = [t for t in ALL_TOOLS if t in tools]
