@@ -505,14 +505,23 @@ def items_from_dump(stdout: bytes) -> list[Item]:
     return items
 
 
-def match(originals: list[Item], got: list[Item], content: str | None):
-    """One-to-one matching; returns (matched original indices, content-equal indices)."""
+def match(originals: list[Item], got: list[Item], content: str | None, prefer: set[int] | None = None):
+    """One-to-one matching; returns (matched original indices, content-equal indices).
+    Among originals of equal content (copies of a message, which no output
+    tells apart) an item takes those in `prefer` (the items with intact
+    blocks) first: a tool that gets N of N+1 identical items, one of which
+    the damage destroyed, got every one it could. An item matched by subject
+    alone (its content differs from every free original's: damaged, or a
+    tool without a content key) takes the others first, so that the count
+    of items with intact blocks recovered is never overstated."""
     free_by_content: dict[str, list[int]] = {}
     free_by_subject: dict[str, list[int]] = {}
-    for i, o in enumerate(originals):
+    prefer = prefer or set()
+    for i in sorted(range(len(originals)), key=lambda i: (i not in prefer, i)):
         if content:
-            free_by_content.setdefault(getattr(o, content), []).append(i)
-        free_by_subject.setdefault(o.subject, []).append(i)
+            free_by_content.setdefault(getattr(originals[i], content), []).append(i)
+    for i in sorted(range(len(originals)), key=lambda i: (i in prefer, i)):
+        free_by_subject.setdefault(originals[i].subject, []).append(i)
     used: set[int] = set()
     equal: set[int] = set()
     rest = []
@@ -826,7 +835,7 @@ def measure_copy(pstkit, orig: Original, kind, seed, tools, timeout):
             tool_work = os.path.join(work, tool)
             os.makedirs(tool_work)
             res = run_tool(tool, pstkit, damaged, tool_work, timeout)
-            matched, equal = match(orig.items, res.pop("items"), CONTENT_KEY[tool])
+            matched, equal = match(orig.items, res.pop("items"), CONTENT_KEY[tool], eligible)
             res["recovered"] = len(matched)
             res["recovered_eligible"] = len(matched & eligible)
             res["content_equal"] = len(equal) if CONTENT_KEY[tool] else None
