@@ -944,7 +944,8 @@ def write_docs(path, commands, table, files, when):
         "Originals: %s. Items are the messages `pstkit dump --json --full` lists in the intact file, "
         "matched one to one by subject for every tool (the key each tool exposes); content equal compares "
         "the whole dumped item (pstkit; except the properties repair sets) or subject + body + attachment "
-        "SHA-256 (libpff). Items with intact blocks: the items none of whose blocks (message node data and subnode trees, found through the intact file's B-trees, and the name-to-ID map's for an item with named properties) the damage changed -- on truncation, those before the cut -- so a loss there is the tool's, not the damage's. Copies at target: copies where the tool got >= 95 %% of the items, or on truncation "
+        "SHA-256 (libpff). Among originals of equal content (copies of a message) an item counts for one with "
+        "intact blocks first; one matched by subject alone, for one without first. Items with intact blocks: the items none of whose blocks (message node data and subnode trees, found through the intact file's B-trees, and the name-to-ID map's for an item with named properties) the damage changed -- on truncation, those before the cut -- so a loss there is the tool's, not the damage's. Copies at target: copies where the tool got >= 95 %% of the items, or on truncation "
         "every item whose blocks all lie before the cut (the issue's targets). \"< libpff or pffexport\" counts copies where the pstkit tool got fewer items than "
         "either peer from the same copy. A crash or timeout (60 s) counts 0 items. `repair` is not run on 4K-page OSTs, which it refuses by design (it points to `recover`, which converts them): its rows count those copies as n/a (\"12 (+3 n/a)\"), not among its copies or figures.\n\n" % (
             DOC_HEADING, when, "\n".join("    " + c for c in commands), ", ".join("`%s`" % f for f in files)))
