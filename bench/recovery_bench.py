@@ -8,7 +8,8 @@ tool reads it:
 
   pstkit repair     `pstkit repair --no-backup --log L COPY` on a further copy;
                     then `pstkit check` must exit 0 and libpff (pypff open and
-                    walk) and readpst must open the result (recorded per copy)
+                    walk) and readpst must open the result (recorded per copy); not
+                    run on 4K-page OSTs, which repair refuses by design (n/a)
   pstkit recover    `pstkit recover COPY OUT.pst`; OUT checked and opened likewise
   pstkit dump --recover   `pstkit dump --json --full --recover COPY` (read only)
   libpff            python3 pypff: open, walk the folders, read every message
@@ -504,14 +505,23 @@ def items_from_dump(stdout: bytes) -> list[Item]:
     return items
 
 
-def match(originals: list[Item], got: list[Item], content: str | None):
-    """One-to-one matching; returns (matched original indices, content-equal indices)."""
+def match(originals: list[Item], got: list[Item], content: str | None, prefer: set[int] | None = None):
+    """One-to-one matching; returns (matched original indices, content-equal indices).
+    Among originals of equal content (copies of a message, which no output
+    tells apart) an item takes those in `prefer` (the items with intact
+    blocks) first: a tool that gets N of N+1 identical items, one of which
+    the damage destroyed, got every one it could. An item matched by subject
+    alone (its content differs from every free original's: damaged, or a
+    tool without a content key) takes the others first, so that the count
+    of items with intact blocks recovered is never overstated."""
     free_by_content: dict[str, list[int]] = {}
     free_by_subject: dict[str, list[int]] = {}
-    for i, o in enumerate(originals):
+    prefer = prefer or set()
+    for i in sorted(range(len(originals)), key=lambda i: (i not in prefer, i)):
         if content:
-            free_by_content.setdefault(getattr(o, content), []).append(i)
-        free_by_subject.setdefault(o.subject, []).append(i)
+            free_by_content.setdefault(getattr(originals[i], content), []).append(i)
+    for i in sorted(range(len(originals)), key=lambda i: (i in prefer, i)):
+        free_by_subject.setdefault(originals[i].subject, []).append(i)
     used: set[int] = set()
     equal: set[int] = set()
     rest = []
@@ -818,12 +828,14 @@ def measure_copy(pstkit, orig: Original, kind, seed, tools, timeout):
         for tool in tools:
             if tool == "repair" and orig.layout.k4:
                 # repair refuses 4K-page OSTs by design (pstkit writes no such
-                # file; it points the user to recover): not a repair result.
+                # file; it points the user to recover): not a repair result,
+                # shown as n/a in the tables.
+                row.setdefault("not_applicable", {})[tool] = "4K-page OST: repair refuses it, recover converts it"
                 continue
             tool_work = os.path.join(work, tool)
             os.makedirs(tool_work)
             res = run_tool(tool, pstkit, damaged, tool_work, timeout)
-            matched, equal = match(orig.items, res.pop("items"), CONTENT_KEY[tool])
+            matched, equal = match(orig.items, res.pop("items"), CONTENT_KEY[tool], eligible)
             res["recovered"] = len(matched)
             res["recovered_eligible"] = len(matched & eligible)
             res["content_equal"] = len(equal) if CONTENT_KEY[tool] else None
@@ -859,6 +871,7 @@ def summarise(rows, tools):
             base = [pct(r["intact"][tool], r["items"]) for r, _ in ts if tool in r.get("intact", {})]
             s = {
                 "copies": len(ts),
+                "not_applicable": sum(1 for r in kr if tool in r.get("not_applicable", {})),
                 "intact_pct": sum(base) / len(base) if base else None,
                 "mean_pct": sum(shares) / len(shares),
                 "min_pct": min(shares),
@@ -906,7 +919,8 @@ def markdown(summary):
         lines.append("|---|" + "---:|" * (len(head) - 1))
         for tool, s in tools.items():
             n = s["copies"]
-            cells = [TOOL_TITLES[tool], "%d" % n, fmt_pct(s.get("intact_pct")),
+            na = s.get("not_applicable", 0)
+            cells = [TOOL_TITLES[tool], "%d" % n + (" (+%d n/a)" % na if na else ""), fmt_pct(s.get("intact_pct")),
                      "%.1f" % s["mean_pct"], "%.1f" % s["min_pct"]]
             cells += ["%.1f" % s["mean_target_pct"], "%.1f" % s["min_target_pct"]]
             cells += ["%d/%d" % (s["at_target"], n), fmt_pct(s.get("content_equal_pct")),
@@ -930,9 +944,10 @@ def write_docs(path, commands, table, files, when):
         "Originals: %s. Items are the messages `pstkit dump --json --full` lists in the intact file, "
         "matched one to one by subject for every tool (the key each tool exposes); content equal compares "
         "the whole dumped item (pstkit; except the properties repair sets) or subject + body + attachment "
-        "SHA-256 (libpff). Items with intact blocks: the items none of whose blocks (message node data and subnode trees, found through the intact file's B-trees, and the name-to-ID map's for an item with named properties) the damage changed -- on truncation, those before the cut -- so a loss there is the tool's, not the damage's. Copies at target: copies where the tool got >= 95 %% of the items, or on truncation "
+        "SHA-256 (libpff). Among originals of equal content (copies of a message) an item counts for one with "
+        "intact blocks first; one matched by subject alone, for one without first. Items with intact blocks: the items none of whose blocks (message node data and subnode trees, found through the intact file's B-trees, and the name-to-ID map's for an item with named properties) the damage changed -- on truncation, those before the cut -- so a loss there is the tool's, not the damage's. Copies at target: copies where the tool got >= 95 %% of the items, or on truncation "
         "every item whose blocks all lie before the cut (the issue's targets). \"< libpff or pffexport\" counts copies where the pstkit tool got fewer items than "
-        "either peer from the same copy. A crash or timeout (60 s) counts 0 items. `repair` is not run on 4K-page OSTs, which it refuses by design (it points to `recover`), so its rows count fewer copies.\n\n" % (
+        "either peer from the same copy. A crash or timeout (60 s) counts 0 items. `repair` is not run on 4K-page OSTs, which it refuses by design (it points to `recover`, which converts them): its rows count those copies as n/a (\"12 (+3 n/a)\"), not among its copies or figures.\n\n" % (
             DOC_HEADING, when, "\n".join("    " + c for c in commands), ", ".join("`%s`" % f for f in files)))
     section = intro + table.rstrip() + "\n"
     text = open(path, encoding="utf-8").read() if os.path.isfile(path) else "# Repair and recovery\n"
@@ -1042,6 +1057,7 @@ def combine(args, argv):
                     raise SystemExit("%s: copies differ between runs (%r vs %r)" % (key, m["damage"], r["damage"]))
                 m["tools"].update(r["tools"])
                 m["intact"].update(r.get("intact", {}))
+                m.setdefault("not_applicable", {}).update(r.get("not_applicable", {}))
             else:
                 merged[key] = r
     tools = [t for t in ALL_TOOLS if t in tools]

@@ -12,6 +12,7 @@
 #include "ndb/page.h"
 #include "pstkit/messaging.h"
 #include "pstkit/ndb_salvage.h"
+#include "pstkit/ndb_writer.h"
 #include "pstkit/repair.h"
 #include "pstkit/store_writer.h"
 #include "pstkit/utf.h"
@@ -251,6 +252,95 @@ TEST_P(RepairAdoptTest, MessagesNoRowNamesGoToLostAndFound) {
   size_t elsewhere = 0;
   for (const auto& [nid, where] : messages) elsewhere += where.first != inbox_;
   EXPECT_EQ(elsewhere, adopted);
+}
+
+// Copies of a message share its blocks (MS-PST 2.2.2.7.7.3.1: only the top
+// BIDs gain a reference), and a message whose PC was rewritten after it was
+// copied keeps sharing its subnode tree with the copies under a new data
+// block (as in quickquick.pst, where Outlook did so). The NBT
+// leaves listing the copies zeroed, the original still listed: every copy
+// comes back whole with its id -- not only the first (the others' blocks
+// are the same), and with the subnode tree the listed original also uses
+// (recipients and attachments), not without one.
+TEST_P(RepairAdoptTest, CopiesSharingBlocksWithEachOtherAndAListedMessageComeBackWhole) {
+  const Nid original = ids_.begin()->first;  // message 0: has an attachment
+  std::vector<Nid> copies;
+  {
+    auto w = StoreWriter::open(path_);
+    ASSERT_TRUE(w.is_ok()) << w.status().message();
+    // A delivered message: its contents-table rows carry the delivery time
+    // that, with subject and size, tells a copy's row.
+    ASSERT_TRUE((*w)->set_message_properties(
+                         original, {ltp::time_value(prop::kMessageDeliveryTime, 0x01D9'0000'0000'0000ull)})
+                    .is_ok());
+    for (int i = 0; i < 3; ++i) {
+      auto c = (*w)->copy_message(original, inbox_);
+      ASSERT_TRUE(c.is_ok()) << c.status().message();
+      copies.push_back(*c);
+    }
+    ASSERT_TRUE((*w)->commit().is_ok());
+  }
+  {
+    // The original rewritten as a change rewrites a PC whose subnodes stay
+    // (a new data block, the same subnode tree).
+    auto db = ndb::WritableDatabase::open(path_);
+    ASSERT_TRUE(db.is_ok()) << db.status().message();
+    auto e = (*db)->find_node(original);
+    ASSERT_TRUE(e.is_ok());
+    auto block = (*db)->read_block(e->data_bid);
+    ASSERT_TRUE(block.is_ok()) << block.status().message();
+    auto rewritten = (*db)->write_block(ByteView((*block)->data(), (*block)->size()), false);
+    ASSERT_TRUE(rewritten.is_ok());
+    ASSERT_TRUE((*db)->put_node({original, *rewritten, e->subnode_bid, e->parent_nid}).is_ok());
+    ASSERT_TRUE((*db)->commit().is_ok());
+  }
+  const auto expected = read_messages(path_, nullptr);
+  ASSERT_EQ(expected.size(), size_t(kMessages) + copies.size());
+  Bytes file = image();
+  const uint32_t page_size = 512;  // ANSI and Unicode pages (MS-PST 2.2.2.7)
+  {
+    auto db = ndb::Database::open(path_);
+    ASSERT_TRUE(db.is_ok());
+    auto o = (*db)->find_node(original);
+    ASSERT_TRUE(o.is_ok());
+    for (Nid c : copies) {
+      auto e = (*db)->find_node(c);
+      ASSERT_TRUE(e.is_ok());
+      ASSERT_NE(e->data_bid, o->data_bid) << "the original's change kept its data block";
+      ASSERT_EQ(e->subnode_bid, o->subnode_bid) << "the original's change rewrote its subnode tree";
+    }
+    const ndb::Header& h = (*db)->header();
+    std::vector<ndb::Bref> pending{h.nbt_root};
+    size_t zeroed = 0;
+    while (!pending.empty()) {
+      const ndb::Bref ref = pending.back();
+      pending.pop_back();
+      const ByteView page(file.data() + ref.ib, page_size);
+      auto p = ndb::parse_btree_page(h, page, ref.ib, ndb::kPageNbt, ref.bid);
+      ASSERT_TRUE(p.is_ok()) << p.status().message();
+      for (const auto& b : p->branches) pending.push_back(b.child);
+      auto lists = [&](Nid n) {
+        return std::any_of(p->nodes.begin(), p->nodes.end(), [&](const ndb::NodeEntry& e) { return e.nid == n; });
+      };
+      if (std::none_of(copies.begin(), copies.end(), lists)) continue;
+      ASSERT_FALSE(lists(original)) << "the original shares an NBT leaf with its copies";
+      std::fill(file.begin() + long(ref.ib), file.begin() + long(ref.ib + page_size), 0);
+      ++zeroed;
+    }
+    ASSERT_GT(zeroed, 0u);
+  }
+  const auto changes = rebuild(file);
+  EXPECT_GE(count(changes, "ORPHAN_ADOPTED"), copies.size());
+  const auto got = read_messages(out_, nullptr);
+  EXPECT_EQ(got.size(), expected.size());
+  for (const auto& [nid, want] : expected) {
+    auto it = got.find(nid);
+    if (it == got.end()) {
+      ADD_FAILURE() << "message " << nid << " (" << want.second << ") was not recovered";
+    } else {
+      EXPECT_EQ(it->second, want) << "message " << nid;
+    }
+  }
 }
 
 // The NBT leaf listing the name-to-ID map (0x61) zeroed: the map is found

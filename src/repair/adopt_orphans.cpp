@@ -20,17 +20,25 @@
 //     attachments, and every PC value then reads. Among fitting trees the
 //     nearest by BID wins (Outlook allocates a message's blocks together),
 //     nearest pairs first, each tree used once; only the 16 trees nearest
-//     on either side are tried. A message no tree fits is
+//     on either side are tried. Outlook shares blocks between copies of a
+//     message (cRef, MS-PST 2.2.2.7.7.3): a message no loose tree fits
+//     then tries, the same way, the subnode trees of listed messages,
+//     which several messages may share. A message no tree fits is
 //     adopted without subnodes (fix_store then gives it empty tables).
 //  5. Placement: a contents-table row of a listed folder whose row ID
 //     (the message NID, MS-PST 2.4.4.5) names no listed node and whose
 //     subject, delivery time and size equal the message's gives back the
 //     original NID and folder; otherwise a new NID in Lost and Found.
+//     A copy of a message that shares all its blocks is found once; each
+//     further unplaced row whose subject, delivery time and size all equal
+//     a placed message's is that message again (its copy, whose blocks are
+//     the same) and is adopted with the same blocks under the row's NID.
 //     Associated (FAI) messages are adopted only when an associated
 //     contents table row places them.
 //
-// Memory: the BIDs of the source's referenced blocks (8 bytes each) and the
-// orphans found; done only when the source's node index is incomplete.
+// Memory: the BIDs of the source's referenced blocks (8 bytes each), the
+// listed messages' subnode-tree BIDs and the orphans found; done only when
+// the source's node index is incomplete.
 #include "repair/adopt_orphans.h"
 
 #include <algorithm>
@@ -201,10 +209,14 @@ Result<std::vector<OrphanMessage>> find_orphan_messages(const ndb::Database& src
   // 1. What the listed nodes reference; their contents tables' rows.
   BlockMarks marks(src);
   std::vector<ndb::NodeEntry> tables;
+  std::vector<ndb::Bid> listed_trees;  // listed messages' subnode trees
   PSTKIT_RETURN_IF_ERROR(src.for_each_node([&](const ndb::NodeEntry& e) {
     marks.mark_node(e.data_bid, e.subnode_bid);
     const uint8_t type = ndb::nid_type(e.nid);
     if (type == ndb::kNidTypeContentsTable || type == ndb::kNidTypeAssocContentsTable) tables.push_back(e);
+    if ((type == ndb::kNidTypeNormalMessage || type == ndb::kNidTypeAssocMessage) && e.subnode_bid != 0) {
+      listed_trees.push_back(e.subnode_bid);
+    }
     return true;
   }));
   std::vector<ndb::BlockEntry> loose;
@@ -294,14 +306,16 @@ Result<std::vector<OrphanMessage>> find_orphan_messages(const ndb::Database& src
   }
   std::sort(trees.begin(), trees.end(),
             [](const Tree& a, const Tree& b) { return ndb::bid_key(a.bid) < ndb::bid_key(b.bid); });
-  // The kPairWindow subnode trees nearest a data block by BID, on either side.
-  auto window_of = [&](ndb::Bid data_bid) {
+  // The kPairWindow entries of `pool` (sorted by BID) nearest a data block
+  // by BID, on either side.
+  auto window_in = [](const auto& pool, ndb::Bid data_bid, auto bid_of) {
     const ndb::Bid key = ndb::bid_key(data_bid);
-    const size_t at = size_t(std::lower_bound(trees.begin(), trees.end(), key, [](const Tree& t, ndb::Bid k) {
-                               return ndb::bid_key(t.bid) < k;
-                             }) - trees.begin());
-    return std::make_pair(at > kPairWindow ? at - kPairWindow : 0, std::min(trees.size(), at + kPairWindow));
+    const size_t at = size_t(std::lower_bound(pool.begin(), pool.end(), key, [&](const auto& t, ndb::Bid k) {
+                               return ndb::bid_key(bid_of(t)) < k;
+                             }) - pool.begin());
+    return std::make_pair(at > kPairWindow ? at - kPairWindow : 0, std::min(pool.size(), at + kPairWindow));
   };
+  auto window_of = [&](ndb::Bid data_bid) { return window_in(trees, data_bid, [](const Tree& t) { return t.bid; }); };
 
   // The name map: of the copies (the lost current one, or earlier ones in
   // freed space) whose values all read (with no
@@ -364,6 +378,35 @@ Result<std::vector<OrphanMessage>> find_orphan_messages(const ndb::Database& src
     subtree[m] = trees[t].bid;
     tree_used[t] = true;
   }
+  // Messages no loose tree fits: the nearest fitting tree a listed message
+  // shares (blocks shared between copies of a message, cRef > 1).
+  auto by_key = [](ndb::Bid a, ndb::Bid b) { return ndb::bid_key(a) < ndb::bid_key(b); };
+  std::sort(listed_trees.begin(), listed_trees.end(), by_key);
+  listed_trees.erase(std::unique(listed_trees.begin(), listed_trees.end()), listed_trees.end());
+  std::map<ndb::Bid, Tree> listed_loaded;  // only the trees tried
+  for (size_t m = 0; m < messages.size(); ++m) {
+    if (subtree[m] != 0) continue;
+    auto [from, to] = window_in(listed_trees, messages[m].data_bid, [](ndb::Bid b) { return b; });
+    ndb::Bid best = 0, best_distance = 0;
+    for (size_t t = from; t < to; ++t) {
+      auto [it, added] = listed_loaded.try_emplace(listed_trees[t]);
+      Tree& tree = it->second;
+      if (added) {
+        tree.bid = listed_trees[t];
+        auto entries = ndb::load_subnode_tree(src.header(), tree.bid, [&](ndb::Bid bid) { return src.read_block(bid); });
+        if (entries) {
+          for (const ndb::SubnodeEntry& e : *entries) tree.nids.insert(e.nid);
+        }
+      }
+      if (tree.nids.empty() || !fits(src, messages[m], tree)) continue;
+      const ndb::Bid d = distance(messages[m].data_bid, tree.bid);
+      if (best == 0 || d < best_distance) {
+        best = tree.bid;
+        best_distance = d;
+      }
+    }
+    subtree[m] = best;
+  }
 
   // 5. Rows of listed folders' contents tables that name no listed node.
   std::vector<Row> rows;
@@ -392,6 +435,7 @@ Result<std::vector<OrphanMessage>> find_orphan_messages(const ndb::Database& src
     }
   }
   auto same = [](const Bytes& a, const Bytes& b) { return a.empty() || b.empty() || a == b; };
+  std::vector<Row*> placed_row(messages.size(), nullptr);
   // Rows by (NID type, subject), in table order.
   std::map<std::pair<uint8_t, Bytes>, std::vector<size_t>> rows_by_subject;
   for (size_t i = 0; i < rows.size(); ++i) rows_by_subject[{ndb::nid_type(rows[i].nid), rows[i].subject}].push_back(i);
@@ -417,6 +461,7 @@ Result<std::vector<OrphanMessage>> find_orphan_messages(const ndb::Database& src
                         "), no NBT entry";
     if (place) {
       place->used = true;
+      placed_row[m] = place;
       o.entry.nid = place->nid;
       o.entry.parent_nid = place->folder;
       o.how = found + ": adopted with its original id, in folder " + hex(place->folder) +
@@ -425,6 +470,30 @@ Result<std::vector<OrphanMessage>> find_orphan_messages(const ndb::Database& src
       o.how = found + ": adopted";
     }
     out.push_back(std::move(o));
+  }
+  // Copies sharing a placed message's blocks: rows left whose subject,
+  // delivery time and size are all present and equal to that message's.
+  for (size_t m = 0; m < messages.size(); ++m) {
+    const Row* first = placed_row[m];
+    if (!first || first->subject.empty() || first->delivery.empty() || first->size.empty()) continue;
+    const Candidate& c = messages[m];
+    if (c.subject != first->subject || c.delivery != first->delivery || c.size != first->size) continue;
+    auto it = rows_by_subject.find({ndb::nid_type(first->nid), c.subject});
+    for (size_t i : it->second) {
+      Row& r = rows[i];
+      if (r.used || r.delivery != c.delivery || r.size != c.size) continue;
+      r.used = true;
+      OrphanMessage o;
+      o.entry.nid = r.nid;
+      o.entry.parent_nid = r.folder;
+      o.entry.data_bid = c.data_bid;
+      o.entry.subnode_bid = subtree[m];
+      o.how = "copy of message " + hex(first->nid) + " sharing its blocks (data " + hex(c.data_bid) +
+              (subtree[m] ? ", subnode tree " + hex(subtree[m]) : std::string(", no subnode tree")) +
+              "), no NBT entry: adopted with its original id, in folder " + hex(r.folder) +
+              " (its contents table row matches)";
+      out.push_back(std::move(o));
+    }
   }
   return out;
 }

@@ -40,16 +40,7 @@ FILES = [
 # (file, kind, seed, tool) -> what goes wrong.  Each is printed as SKIP (known
 # failure) while it fails and as OK with a note once it passes (then delete
 # it here); anything failing that is not listed fails the test.
-KNOWN_FAILURES: dict = {
-    # 50217 bytes zeroed at 1760842 (NBT leaves among them): 31 items keep
-    # every block intact. Orphan adoption brings their messages back by their
-    # blocks (27 of 31); the 4 left are adopted without their subnode tree or
-    # with values in subnodes lost, and not yet understood (branch nodes).
-    ("2003_high-encryption_quickquick.pst", "zero_run", 1, "repair"):
-        "repair gets 27 of the 31 items whose blocks survive a 50 KB zeroed run",
-    ("2003_high-encryption_quickquick.pst", "zero_run", 1, "recover"):
-        "recover gets 27 of the 31 items whose blocks survive a 50 KB zeroed run",
-}
+KNOWN_FAILURES: dict = {}
 
 TARGET_PCT = rb.TARGET_PCT  # issue 8: >= 95 % of the items on every kind but truncation
 
