@@ -882,6 +882,33 @@ TEST_F(ServiceAdminTest, AdminProvidersCreatesDeletesAndOpensTheServicesProvider
   pa->Release();
 }
 
+TEST_F(ServiceAdminTest, ProviderChangesAreAnnouncedToTheServicesEntryPointWhichMayRefuse) {
+  ASSERT_EQ(sa_->CreateMsgService(T("TESTSVC"), nullptr, 0, 0), S_OK);
+  MAPIUID uid = service_uid(sa_, "TESTSVC");
+  LPPROVIDERADMIN pa = nullptr;
+  ASSERT_EQ(sa_->AdminProviders(&uid, 0, &pa), S_OK);
+  MAPIUID added{};
+  ASSERT_EQ(pa->CreateProvider(T("TESTSVC EXTRA"), 0, nullptr, 0, 0, &added), S_OK);
+  ASSERT_EQ(pa->DeleteProvider(&added), S_OK);
+  // MSG_SERVICE_CREATE (whose own CreateProvider is not announced again),
+  // then MSG_SERVICE_PROVIDER_CREATE (6) and MSG_SERVICE_PROVIDER_DELETE (7).
+  EXPECT_EQ(slurp(log_), "2 0 -\n6 0 -\n7 0 -\n");
+  pa->Release();
+  // A service whose entry point fails refuses the change: nothing is added.
+  auto store = ProfileStore::open(profiles_);
+  ASSERT_TRUE(store.is_ok());
+  auto catalog = pstkit::mapi::load_catalog(nullptr);
+  ASSERT_TRUE(catalog.is_ok());
+  auto failing = store->create_service("P", "FAILSVC", "", *catalog);
+  ASSERT_TRUE(failing.is_ok());
+  std::memcpy(uid.ab, failing->data(), 16);
+  ASSERT_EQ(sa_->AdminProviders(&uid, 0, &pa), S_OK);
+  const size_t before = provider_uids(sa_).size();
+  EXPECT_EQ(pa->CreateProvider(T("TESTSVC EXTRA"), 0, nullptr, 0, 0, &added), MAPI_E_CALL_FAILED);
+  EXPECT_EQ(provider_uids(sa_).size(), before);
+  pa->Release();
+}
+
 // ---- IProfSect (iprofsectimapiprop.md) ------------------------------------------
 
 TEST_F(ServiceAdminTest, ProfileSectionsAreNontransactedAndHaveNoNamedProperties) {

@@ -142,6 +142,10 @@ using MsgServiceEntry = HRESULT(STDAPICALLTYPE*)(HINSTANCE hInstance, LPMALLOC l
 // (imsgserviceadmin-configuremsgservice.md: "the message service does not
 // have an entry point function"). A MAPIERROR the entry point returns is
 // copied into *detail and freed.
+// True while this thread runs a service entry point (call_service_entry):
+// IProviderAdmin calls an entry point makes do not call it again.
+bool in_service_entry();
+
 HRESULT call_service_entry(const ProfileStore& store, const std::string& profile, const MapiUid& service,
                            ULONG_PTR ui_param, ULONG ulFlags, ULONG ulContext, ULONG cValues,
                            LPSPropValue lpProps, bool allow_ui, std::string* detail);

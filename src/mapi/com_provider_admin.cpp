@@ -15,8 +15,9 @@ namespace {
 
 class ComProviderAdmin final : public ComObject<ComProviderAdmin, IProviderAdmin, IID_IProviderAdmin> {
  public:
-  ComProviderAdmin(ProfileStore store, std::string profile, MapiUid service)
-      : store_(std::move(store)), profile_(std::move(profile)), service_(service) {}
+  ComProviderAdmin(ProfileStore store, std::string profile, MapiUid service, ULONG_PTR ui_param, bool allow_ui)
+      : store_(std::move(store)), profile_(std::move(profile)), service_(service), ui_param_(ui_param),
+        allow_ui_(allow_ui) {}
 
   STDMETHODIMP GetLastError(HRESULT hResult, ULONG ulFlags, LPMAPIERROR* lppMAPIError) override {
     return last_.get(hResult, ulFlags, lppMAPIError);
@@ -48,6 +49,26 @@ class ComProviderAdmin final : public ComObject<ComProviderAdmin, IProviderAdmin
     if (!catalog.is_ok()) return fail(catalog.status());
     auto uid = store_.create_provider(profile_, service_, tstring_arg(lpszProvider, ulFlags), catalog.value(), props);
     if (!uid.is_ok()) return fail(uid.status());
+    // msgserviceentry.md, MSG_SERVICE_PROVIDER_CREATE: a third-party service
+    // is told (with the new PR_PROVIDER_UID first, then the caller's values)
+    // and may refuse (MAPI_E_NO_SUPPORT...): the provider is removed again.
+    // Not while its own entry point is the caller.
+    if (!in_service_entry()) {
+      std::vector<SPropValue> values(lpProps, lpProps + cValues);
+      SPropValue uid_prop{};
+      uid_prop.ulPropTag = tags::kProviderUid;
+      uid_prop.Value.bin.cb = ULONG(uid.value().size());
+      uid_prop.Value.bin.lpb = uid.value().data();
+      values.insert(values.begin(), uid_prop);
+      std::string detail;
+      HRESULT hr = call_service_entry(store_, profile_, service_, ui_param_, ulFlags & MAPI_UNICODE,
+                                      kMsgServiceProviderCreate, ULONG(values.size()), values.data(), allow_ui_,
+                                      &detail);
+      if (FAILED(hr)) {
+        (void)store_.delete_provider(profile_, uid.value());
+        return last_.set(hr, detail);
+      }
+    }
     std::copy(uid.value().begin(), uid.value().end(), lpUID->ab);
     return S_OK;
   }
@@ -64,6 +85,18 @@ class ComProviderAdmin final : public ComObject<ComProviderAdmin, IProviderAdmin
       for (const Provider& p : service->providers) ours = ours || p.uid == uid;
     }
     if (!ours) return last_.set(MAPI_E_NOT_FOUND, "no such provider in the service");
+    // MSG_SERVICE_PROVIDER_DELETE: the service is told first (lpProps:
+    // PR_PROVIDER_UID) and may refuse; not while its own entry point calls.
+    if (!in_service_entry()) {
+      SPropValue uid_prop{};
+      uid_prop.ulPropTag = tags::kProviderUid;
+      uid_prop.Value.bin.cb = ULONG(sizeof lpUID->ab);
+      uid_prop.Value.bin.lpb = lpUID->ab;
+      std::string detail;
+      HRESULT hr = call_service_entry(store_, profile_, service_, ui_param_, 0, kMsgServiceProviderDelete, 1,
+                                      &uid_prop, allow_ui_, &detail);
+      if (FAILED(hr)) return last_.set(hr, detail);
+    }
     return fail(store_.delete_provider(profile_, uid));
   }
 
@@ -86,16 +119,18 @@ class ComProviderAdmin final : public ComObject<ComProviderAdmin, IProviderAdmin
   ProfileStore store_;
   std::string profile_;
   MapiUid service_;
+  ULONG_PTR ui_param_;
+  bool allow_ui_;
   LastError last_;
 };
 
 }  // namespace
 
 HRESULT create_provider_admin(const ProfileStore& store, const std::string& profile, const MapiUid& service,
-                              ULONG_PTR, bool, LPPROVIDERADMIN* out) {
+                              ULONG_PTR ui_param, bool allow_ui, LPPROVIDERADMIN* out) {
   if (out == nullptr) return MAPI_E_INVALID_PARAMETER;
   *out = nullptr;
-  auto* admin = new (std::nothrow) ComProviderAdmin(store, profile, service);
+  auto* admin = new (std::nothrow) ComProviderAdmin(store, profile, service, ui_param, allow_ui);
   if (admin == nullptr) return MAPI_E_NOT_ENOUGH_MEMORY;
   *out = admin;
   return S_OK;

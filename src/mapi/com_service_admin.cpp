@@ -16,6 +16,19 @@
 
 namespace pstkit::mapi::capi {
 
+namespace {
+// How many entry points this thread is inside (see in_service_entry).
+thread_local int entry_depth = 0;
+struct EntryCall {
+  EntryCall() { ++entry_depth; }
+  ~EntryCall() { --entry_depth; }
+  EntryCall(const EntryCall&) = delete;
+  EntryCall& operator=(const EntryCall&) = delete;
+};
+}  // namespace
+
+bool in_service_entry() { return entry_depth > 0; }
+
 HRESULT call_service_entry(const ProfileStore& store, const std::string& profile, const MapiUid& service,
                            ULONG_PTR ui_param, ULONG ulFlags, ULONG ulContext, ULONG cValues,
                            LPSPropValue lpProps, bool allow_ui, std::string* detail) {
@@ -44,6 +57,7 @@ HRESULT call_service_entry(const ProfileStore& store, const std::string& profile
     return hr;
   auto entry_point = reinterpret_cast<MsgServiceEntry>(symbol);
   LPMAPIERROR error_info = nullptr;
+  EntryCall inside;
   HRESULT hr = entry_point(static_cast<HINSTANCE>(library), MAPIGetDefaultMalloc(), nullptr, ui_param, ulFlags,
                            ulContext, cValues, lpProps, provider_admin, &error_info);
   provider_admin->Release();
