@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -729,14 +731,24 @@ TEST_F(MapiStore, MessageCreatedThroughTheInterfacesReadsBackEverywhere) {
   const std::string export_dir = track(temp_path("pffexport"));
   auto [pff_status, pff_out] = run("pffexport -q -t '" + export_dir + "' '" + path + "' 2>&1");
   ASSERT_EQ(pff_status, 0) << pff_out;
-  bool found_attachment = false;
+  bool found_attachment = false, found_recipients = false;
+  std::string listing;
   for (const auto& e : fs::recursive_directory_iterator(export_dir + ".export")) {
-    if (e.path().filename() == "payload.bin" && e.path().string().find("From MAPI") != std::string::npos) {
+    listing += e.path().string() + "\n";
+    if (e.path().string().find("From MAPI") == std::string::npos) continue;
+    if (e.path().filename() == "1_payload.bin") {
       found_attachment = true;
       EXPECT_EQ(fs::file_size(e.path()), payload.size());
     }
+    if (e.path().filename() == "Recipients.txt") {
+      std::ifstream in(e.path());
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      EXPECT_NE(text.find("carol@example.com"), std::string::npos) << text;
+      found_recipients = true;
+    }
   }
-  EXPECT_TRUE(found_attachment) << "pffexport did not export From MAPI/.../payload.bin";
+  EXPECT_TRUE(found_recipients);
+  EXPECT_TRUE(found_attachment) << "pffexport did not export From MAPI/.../payload.bin:\n" << listing;
   const std::string readpst_dir = track(temp_path("readpst"));
   fs::create_directories(readpst_dir);
   auto [rp_status, rp_out] = run("readpst -q -D -S -o '" + readpst_dir + "' '" + path + "' 2>&1");
