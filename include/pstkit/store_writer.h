@@ -87,12 +87,21 @@ class StoreWriter {
   Status move_folder(Nid folder, Nid new_parent);
   // Deletes a folder with everything in it.
   Status delete_folder(Nid folder);
+  // Sets or replaces properties of a folder (strings converted to the
+  // file's string type); its row in the parent's hierarchy table follows.
+  // PidTagDisplayName through here is a rename. The counts and
+  // PidTagSubfolders the writer maintains are refused (kInvalidArgument).
+  Status set_folder_properties(Nid folder, const std::vector<PropValue>& properties);
+  Status remove_folder_properties(Nid folder, const std::vector<uint16_t>& prop_ids);
 
   Result<Nid> create_message(Nid folder, const NewMessage& message);
   // Sets or replaces properties of a message (named ones registered).
   Status set_message_properties(Nid message, const std::vector<PropValue>& properties,
                                 const std::vector<NamedValue>& named = {});
   Status remove_message_properties(Nid message, const std::vector<uint16_t>& prop_ids);
+  // Replaces a message's recipient table with these rows (one property list
+  // per recipient; PidTagRowid is renumbered 0..n-1).
+  Status replace_recipients(Nid message, const std::vector<std::vector<PropValue>>& recipients);
   Result<Nid> add_attachment(Nid message, const NewAttachment& attachment);
   Status delete_attachment(Nid message, Nid attachment);
   Result<Nid> copy_message(Nid message, Nid to_folder);

@@ -330,6 +330,30 @@ Status StoreWriter::remove_message_properties(Nid message, const std::vector<uin
   return refresh_message_row(m, message, before);
 }
 
+Status StoreWriter::replace_recipients(Nid message, const std::vector<std::vector<PropValue>>& recipients) {
+  Impl& m = *impl_;
+  PSTKIT_ASSIGN_OR_RETURN(auto before, m.message_props(message));
+  const uint32_t cp = m.view->codepage_of(before);
+  // MS-PST 2.4.5.2: a new recipient table, every recipient property a column.
+  PSTKIT_ASSIGN_OR_RETURN(auto table, ltp::TcBuilder::create(m.format, m.recipient_columns));
+  for (size_t i = 0; i < recipients.size(); ++i) {
+    std::vector<PropValue> cells;
+    for (const auto& p : recipients[i]) ltp::set_property(cells, native(m.format, p, cp));
+    ltp::set_property(cells, make_prop(kRowId, le32(uint32_t(i))));
+    for (const auto& c : cells) {
+      if (!table.find_column(c.tag)) PSTKIT_RETURN_IF_ERROR(table.add_column(c.tag));
+    }
+    PSTKIT_RETURN_IF_ERROR(table.add_row(uint32_t(i), cells));
+  }
+  PSTKIT_ASSIGN_OR_RETURN(auto table_node, table.build());
+  std::map<Nid, ltp::BuiltNode> replace;
+  replace.emplace(kRecipientTable, std::move(table_node));
+  PSTKIT_RETURN_IF_ERROR(rewrite_message(m, message, [&](ltp::PcBuilder& pc) -> Status {
+    return pc.set(make_prop(kLastModificationTime, le64(filetime_now())));
+  }, std::move(replace)));
+  return refresh_message_row(m, message, before);
+}
+
 Result<Nid> StoreWriter::add_attachment(Nid message, const NewAttachment& attachment) {
   Impl& m = *impl_;
   PSTKIT_ASSIGN_OR_RETURN(Message msg, m.view->open_message(message));

@@ -410,6 +410,51 @@ Status StoreWriter::rename_folder(Nid folder, const std::string& name) {
   return Status::ok();
 }
 
+Status StoreWriter::set_folder_properties(Nid folder, const std::vector<PropValue>& properties) {
+  Impl& m = *impl_;
+  for (const auto& p : properties) {
+    const uint16_t id = p.id();
+    if (id == prop::kContentCount || id == prop::kContentUnread || id == prop::kSubfolders) {
+      return Status::invalid_argument("set_folder_properties: the writer maintains this property");
+    }
+  }
+  PSTKIT_ASSIGN_OR_RETURN(ltp::PcBuilder * pc, m.folder_pc(folder));
+  bool renamed = false;
+  for (const auto& p : properties) {
+    PropValue v = p;
+    const uint16_t type = ltp::base_type(p.type());
+    if (!ltp::is_multi_valued(p.type()) && (type == ltp::kPtypString || type == ltp::kPtypString8)) {
+      // Folder text is kept in the file's string type (its code page in ANSI files).
+      std::string utf8 = type == ltp::kPtypString ? ltp::utf16le_to_utf8(p.data)
+                                                  : decode_codepage(ByteView(p.data), m.store_codepage);
+      uint16_t st = 0;
+      v.data = m.encode_folder_text(utf8, &st);
+      v.tag = ltp::make_tag(p.id(), st);
+    }
+    if (auto old = pc->tag_of(v.id()); old && *old != v.tag) pc->remove(v.id());
+    PSTKIT_RETURN_IF_ERROR(pc->set(v));
+    renamed = renamed || v.id() == prop::kDisplayName;
+  }
+  PSTKIT_RETURN_IF_ERROR(m.sync_hierarchy_row(folder));
+  m.search.folder_modified(folder, renamed ? kSudfNameChanged : 0);
+  return Status::ok();
+}
+
+Status StoreWriter::remove_folder_properties(Nid folder, const std::vector<uint16_t>& prop_ids) {
+  Impl& m = *impl_;
+  for (uint16_t id : prop_ids) {
+    if (id == prop::kContentCount || id == prop::kContentUnread || id == prop::kSubfolders ||
+        id == prop::kDisplayName) {
+      return Status::invalid_argument("remove_folder_properties: a folder keeps this property");
+    }
+  }
+  PSTKIT_ASSIGN_OR_RETURN(ltp::PcBuilder * pc, m.folder_pc(folder));
+  for (uint16_t id : prop_ids) pc->remove(id);
+  PSTKIT_RETURN_IF_ERROR(m.sync_hierarchy_row(folder));
+  m.search.folder_modified(folder, 0);
+  return Status::ok();
+}
+
 namespace {
 
 Status refresh_subfolders_flag(StoreWriter::Impl& m, Nid folder) {

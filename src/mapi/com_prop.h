@@ -1,0 +1,259 @@
+// The object model over the PST provider (issue 9 part 4): the state one
+// opened store shares with every object opened from it, and the IMAPIProp
+// machinery IMsgStore, IMAPIFolder, IMessage and IAttach share (imapiprop*.md).
+// Internal to src/mapi.
+//
+// Every object keeps its properties as core PropValues (pstkit/mapi_table.h):
+// what was read from the file, changed in memory by SetProps/DeleteProps,
+// plus computed ones (PR_ENTRYID, PR_OBJECT_TYPE ...) that SetProps refuses
+// with MAPI_E_COMPUTED. Messages and attachments are transacted: changes stay
+// in the object until SaveChanges writes them through StoreWriter and commits
+// (imapiprop-savechanges.md). Folders and the store are not: SetProps on a
+// folder is written and committed at once, and SaveChanges does nothing.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "mapi/capi_convert.h"
+#include "pstkit/mapi/mapix.h"
+#include "pstkit/mapi_entry_id.h"
+#include "pstkit/mapi_folder_table.h"
+#include "pstkit/mapi_table.h"
+#include "pstkit/messaging.h"
+#include "pstkit/store_writer.h"
+
+namespace pstkit::mapi::capi {
+
+// One opened PST: a StoreWriter when opened with MDB_WRITE (it holds the
+// file's writer lock until the store object is released), else a reader.
+struct StoreState {
+  std::recursive_mutex mutex;
+  std::string path;
+  bool writable = false;
+  bool logged_off = false;
+  // Counts commits: objects and tables re-read what they show when it moved.
+  uint64_t generation = 0;
+  std::unique_ptr<StoreWriter> writer;
+  std::unique_ptr<Store> reader;
+  ProviderUid uid{};
+
+  const Store& store() const { return writer ? writer->store() : *reader; }
+  Bytes entry_id(Nid nid) const { return encode_entry_id(uid, nid); }
+  // The parent folder of a folder or message (its NBT entry), 0 if unknown.
+  Nid parent_of(Nid nid) const;
+
+  // Commits the writer's staged changes (rolling back on failure). The MAPI
+  // code of the failure, S_OK on success.
+  HRESULT commit(std::string* detail);
+
+  // IMsgStore::Advise sinks (imsgstore-advise.md). nid 0: the whole store.
+  struct Sink {
+    Nid nid = 0;
+    ULONG mask = 0;
+    LPMAPIADVISESINK sink = nullptr;
+  };
+  std::map<ULONG_PTR, Sink> sinks;
+  ULONG_PTR next_connection = 1;
+  // Delivers an object notification (fnevObjectCreated ... fnevObjectCopied)
+  // to the sinks advised on the store, the object or its parent folder.
+  void notify_object(ULONG event, ULONG object_type, Nid nid, Nid parent, Nid old_nid = 0, Nid old_parent = 0);
+  void notify(const NOTIFICATION& notification, Nid nid, Nid parent);
+  ~StoreState();
+};
+
+// The MAPI code of a messaging-layer Status: kNotFound → MAPI_E_NOT_FOUND,
+// kCorrupt → MAPI_E_CORRUPT_DATA, kInvalidArgument → MAPI_E_INVALID_PARAMETER,
+// kUnsupported → MAPI_E_NO_SUPPORT, anything else MAPI_E_CALL_FAILED.
+HRESULT scode_of(const Status& status);
+
+// A core value in the file's encoding (ltp::PropValue): the reverse of
+// from_stored. PT_UNICODE becomes UTF-16LE; the writer converts to the file's
+// string type.
+Result<ltp::PropValue> to_stored(const PropValue& value, uint32_t codepage = 1252);
+
+// Core values of a property bag, without the values that do not decode.
+std::vector<PropValue> core_values(const PropertyBag& bag);
+
+// A copy of a PT_STRING8 value as PT_UNICODE (decoded with `codepage`) or
+// the reverse; other values unchanged.
+PropValue convert_string(const PropValue& value, uint16_t to_type, uint32_t codepage);
+
+// The IMAPIProp half of every object. Interface is IMsgStore, IMAPIFolder,
+// IMessage or IAttach; the derived class supplies the hooks.
+class PropObjectBase {
+ public:
+  virtual ~PropObjectBase() = default;
+
+ protected:
+  // Stored (and staged) properties, by property id.
+  std::map<uint16_t, PropValue> props_;
+  // Staged changes of a transacted object since it was loaded or saved.
+  std::set<uint16_t> changed_, deleted_;
+  bool modify_ = false;  // opened for writing (MAPI_MODIFY, a new object)
+  std::shared_ptr<StoreState> state_;
+  std::string last_detail_;
+  HRESULT last_error_ = S_OK;
+
+  HRESULT fail(HRESULT hr, std::string detail) {
+    last_error_ = hr;
+    last_detail_ = std::move(detail);
+    return hr;
+  }
+
+  // Hooks.
+  virtual std::vector<PropValue> computed() const = 0;  // read-only, computed values
+  virtual uint32_t codepage() const { return 1252; }
+  // Re-reads what the object shows from the store when another object
+  // committed since (folders: counts; nothing for transacted objects).
+  virtual void refresh() {}
+  // A property SetProps/DeleteProps refuse (MAPI_E_COMPUTED) besides the computed ones.
+  virtual bool read_only_property(uint16_t /*id*/) const { return false; }
+  // Non-transacted objects (folders) write at once; transacted ones stage.
+  virtual HRESULT write_through(const std::vector<PropValue>& /*set*/, const std::vector<uint16_t>& /*removed*/) {
+    return S_OK;
+  }
+  virtual IMAPIProp* as_prop() = 0;
+  // The bytes of a property for OpenProperty(IID_IStream) on a large value
+  // the object streams itself (attachment data); nullopt: use props_.
+  virtual HRESULT open_special(ULONG /*tag*/, LPCIID /*iid*/, ULONG /*options*/, ULONG /*flags*/,
+                               LPUNKNOWN* /*out*/, bool* handled) {
+    *handled = false;
+    return S_OK;
+  }
+
+ public:
+  // IMAPIProp implementations (imapiprop-*.md).
+  HRESULT prop_GetLastError(HRESULT hResult, ULONG ulFlags, LPMAPIERROR* lppMAPIError);
+  HRESULT prop_GetProps(LPSPropTagArray tags, ULONG flags, ULONG* count, LPSPropValue* values);
+  HRESULT prop_GetPropList(ULONG flags, LPSPropTagArray* out);
+  HRESULT prop_OpenProperty(ULONG tag, LPCIID iid, ULONG options, ULONG flags, LPUNKNOWN* out);
+  HRESULT prop_SetProps(ULONG count, LPSPropValue values, LPSPropProblemArray* problems);
+  HRESULT prop_DeleteProps(LPSPropTagArray tags, LPSPropProblemArray* problems);
+  HRESULT prop_CopyTo(ULONG ciidExclude, LPCIID rgiidExclude, LPSPropTagArray exclude, LPMAPIPROGRESS progress,
+                      LPCIID iid, LPVOID dest, ULONG flags, LPSPropProblemArray* problems);
+  HRESULT prop_CopyProps(LPSPropTagArray include, LPMAPIPROGRESS progress, LPCIID iid, LPVOID dest, ULONG flags,
+                         LPSPropProblemArray* problems);
+  HRESULT prop_GetNamesFromIDs(LPSPropTagArray* tags, LPGUID guid, ULONG flags, ULONG* count, LPMAPINAMEID** names);
+  HRESULT prop_GetIDsFromNames(ULONG count, LPMAPINAMEID* names, ULONG flags, LPSPropTagArray* out);
+
+  // All values (stored then computed; a computed value wins).
+  std::vector<PropValue> all_values() const;
+  // Sets a value in memory (no checks): for the derived classes.
+  void put(PropValue v) { props_[prop_id(v.tag)] = std::move(v); }
+  const PropValue* find(uint16_t id) const {
+    auto it = props_.find(id);
+    return it == props_.end() ? nullptr : &it->second;
+  }
+  // Sets values from another object (CopyTo/CopyProps destination).
+  HRESULT set_values(const std::vector<PropValue>& values, std::vector<SPropProblem>* problems);
+  std::shared_ptr<StoreState> state() const { return state_; }
+  IMAPIProp* as_prop_public() { return as_prop(); }
+};
+
+// IMAPIProp forwarding for a class deriving from Interface and PropObjectBase.
+#define PSTKIT_IMAPIPROP_METHODS                                                                                   \
+  STDMETHODIMP GetLastError(HRESULT h, ULONG f, LPMAPIERROR* e) override { return prop_GetLastError(h, f, e); }   \
+  STDMETHODIMP GetProps(LPSPropTagArray t, ULONG f, ULONG* c, LPSPropValue* v) override {                       \
+    std::lock_guard lock(state_->mutex);                                                                         \
+    return prop_GetProps(t, f, c, v);                                                                            \
+  }                                                                                                              \
+  STDMETHODIMP GetPropList(ULONG f, LPSPropTagArray* t) override {                                               \
+    std::lock_guard lock(state_->mutex);                                                                         \
+    return prop_GetPropList(f, t);                                                                               \
+  }                                                                                                              \
+  STDMETHODIMP OpenProperty(ULONG t, LPCIID i, ULONG o, ULONG f, LPUNKNOWN* u) override {                        \
+    std::lock_guard lock(state_->mutex);                                                                         \
+    return prop_OpenProperty(t, i, o, f, u);                                                                     \
+  }                                                                                                              \
+  STDMETHODIMP SetProps(ULONG c, LPSPropValue v, LPSPropProblemArray* p) override {                              \
+    std::lock_guard lock(state_->mutex);                                                                         \
+    return prop_SetProps(c, v, p);                                                                               \
+  }                                                                                                              \
+  STDMETHODIMP DeleteProps(LPSPropTagArray t, LPSPropProblemArray* p) override {                                 \
+    std::lock_guard lock(state_->mutex);                                                                         \
+    return prop_DeleteProps(t, p);                                                                               \
+  }                                                                                                              \
+  STDMETHODIMP CopyTo(ULONG ci, LPCIID ri, LPSPropTagArray ex, ULONG_PTR, LPMAPIPROGRESS pr, LPCIID i, LPVOID d, \
+                      ULONG f, LPSPropProblemArray* p) override {                                                \
+    std::lock_guard lock(state_->mutex);                                                                         \
+    return prop_CopyTo(ci, ri, ex, pr, i, d, f, p);                                                              \
+  }                                                                                                              \
+  STDMETHODIMP CopyProps(LPSPropTagArray in, ULONG_PTR, LPMAPIPROGRESS pr, LPCIID i, LPVOID d, ULONG f,          \
+                         LPSPropProblemArray* p) override {                                                      \
+    std::lock_guard lock(state_->mutex);                                                                         \
+    return prop_CopyProps(in, pr, i, d, f, p);                                                                   \
+  }                                                                                                              \
+  STDMETHODIMP GetNamesFromIDs(LPSPropTagArray* t, LPGUID g, ULONG f, ULONG* c, LPMAPINAMEID** n) override {     \
+    std::lock_guard lock(state_->mutex);                                                                         \
+    return prop_GetNamesFromIDs(t, g, f, c, n);                                                                  \
+  }                                                                                                              \
+  STDMETHODIMP GetIDsFromNames(ULONG c, LPMAPINAMEID* n, ULONG f, LPSPropTagArray* t) override {                 \
+    std::lock_guard lock(state_->mutex);                                                                         \
+    return prop_GetIDsFromNames(c, n, f, t);                                                                     \
+  }                                                                                                              \
+  IMAPIProp* as_prop() override { return this; }
+
+// A reference count and QueryInterface over a list of interface ids.
+#define PSTKIT_IUNKNOWN_METHODS(Class)                                                     \
+ private:                                                                                  \
+  std::atomic<ULONG> refs_{1};                                                             \
+                                                                                           \
+ public:                                                                                   \
+  STDMETHODIMP_(ULONG) AddRef() override { return ++refs_; }                               \
+  STDMETHODIMP_(ULONG) Release() override {                                                \
+    const ULONG left = --refs_;                                                            \
+    if (left == 0) delete this;                                                            \
+    return left;                                                                           \
+  }                                                                                        \
+  STDMETHODIMP QueryInterface(REFIID riid, void** ppv) override {                          \
+    if (ppv == nullptr) return E_INVALIDARG;                                               \
+    if (answers(riid)) {                                                                   \
+      AddRef();                                                                            \
+      *ppv = this;                                                                         \
+      return S_OK;                                                                         \
+    }                                                                                      \
+    *ppv = nullptr;                                                                        \
+    return E_NOINTERFACE;                                                                  \
+  }
+
+// ---- Factories (com_store/folder/message/attach/stream.cpp) ----------------
+
+// An IMAPIFolder over folder `nid`.
+HRESULT open_folder_object(std::shared_ptr<StoreState> state, Nid nid, bool modify, LPMAPIFOLDER* out,
+                           std::string* detail);
+// An IMessage over message `nid`.
+HRESULT open_message_object(std::shared_ptr<StoreState> state, Nid nid, bool modify, LPMESSAGE* out,
+                            std::string* detail);
+// A new (unsaved) message of folder `folder`.
+HRESULT create_message_object(std::shared_ptr<StoreState> state, Nid folder, bool associated, LPMESSAGE* out);
+// Sets or clears MSGFLAG_READ of a stored message as SetReadFlag(s) asks
+// (imessage-setreadflag.md); the caller commits.
+Status set_read_flag(StoreState& state, Nid message, ULONG flags);
+// The folder NID behind an IMAPIFolder of this runtime (0 if it is not one).
+Nid folder_nid_of(LPUNKNOWN object, const StoreState* state);
+// OpenEntry shared by the store and its folders (imsgstore-openentry.md).
+HRESULT open_entry(const std::shared_ptr<StoreState>& state, ULONG cbEntryID, LPENTRYID lpEntryID, LPCIID iid,
+                   ULONG flags, ULONG* type, LPUNKNOWN* out, std::string* detail);
+
+// An IStream over bytes in memory. `on_commit` (may be empty: read-only)
+// receives the whole content at Commit and at the last Release after a
+// Write that was not committed.
+HRESULT create_memory_stream(Bytes data, std::function<HRESULT(const Bytes&)> on_commit, IStream** out);
+// A read-only IStream over a node's data stream (attachment data of any
+// size, read block by block), keeping `keep_alive` alive.
+HRESULT create_node_stream(std::shared_ptr<const ndb::Node> node, std::shared_ptr<void> keep_alive, IStream** out);
+
+// A table over rows held in memory (recipients, attachments of a message).
+// Strings are held as PT_UNICODE and given in the width a column asks for
+// (8-bit in `codepage`).
+HRESULT create_memory_table(std::vector<PropTag> default_columns, std::vector<InMemoryRowSource::Row> rows,
+                            LPMAPITABLE* out, uint32_t codepage = 1252);
+
+}  // namespace pstkit::mapi::capi
