@@ -338,7 +338,7 @@ static_assert(MVI_PROP(PROP_TAG(PT_LONG, 0x1234)) == 0x12343003u);
 
 TEST(MapiHeadersTags, TcharFormFollowsUnicode) {
   // Without UNICODE (this file), PT_TSTRING and the bare PR_* names are 8-bit;
-  // tests/mapi_sample_client.cpp is also compiled with UNICODE defined and
+  // tests/mapi_unicode_tags.cpp is compiled with UNICODE defined and
   // asserts the wide forms there.
   EXPECT_EQ(PT_TSTRING, PT_STRING8);
   EXPECT_EQ(PR_SUBJECT, PR_SUBJECT_A);

@@ -19,6 +19,7 @@
 #include "mapi/com_admin.h"
 #include "mapi/com_object.h"
 #include "mapi/com_table.h"
+#include "mapi/pst_store.h"
 #include "mapi/session.h"
 #include "pstkit/mapi/mspst.h"
 
@@ -48,9 +49,18 @@ HRESULT default_profile_section(const std::string& profile, const std::string&, 
   return open_profile_section(*store, profile, &uid, interface_id, flags, SectionScope{}, out);
 }
 
+// OpenMsgStore of a PST or OST service: the PST provider (pst_store.h) on
+// the file the service names. Stores of third-party providers would come
+// from their MSProviderInit, which pstkit does not load yet.
+HRESULT default_store_opener(const StoreOpenRequest& request, LPMDB* out) {
+  if (request.provider.logon.store_path.empty()) return MAPI_E_NO_SUPPORT;
+  return open_pst_store(request.provider.logon.store_path, request.flags, out);
+}
+
 Hooks& hooks() {
   static Hooks* h = [] {
     auto* made = new Hooks;  // never destroyed: usable from static destructors
+    made->store_opener = default_store_opener;
     made->admin_services = default_admin_services;
     made->profile_section = default_profile_section;
     return made;

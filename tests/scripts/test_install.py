@@ -8,9 +8,11 @@ From the build directory of --pstkit, installed into a scratch prefix:
     `pstkit ls`;
   * the same program built by a CMake project with find_package(pstkit)
     and pstkit::pstkit does too;
-  * a MAPI client written like Microsoft's samples (tests/mapi_sample_client.cpp)
-    compiles with `pkg-config --cflags pstkit-mapi` and with pstkit::mapi
-    (compile only: the MAPI entry points are declared, not yet defined).
+  * the MAPI client of examples/ (written like Microsoft's samples) builds
+    with `g++ ... $(pkg-config --cflags --libs pstkit-mapi)` and with
+    pstkit::mapi, and runs: it creates a folder and a mail item in the store
+    through a profile and a MAPI session, then lists the store, where the
+    item is.
 Sanitizer and fuzzing builds are skipped (their archive needs their runtime).
 
 Usage: test_install.py --pstkit BUILD/pstkit
@@ -19,6 +21,7 @@ Closes with "N passed, M failed".
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -66,7 +69,8 @@ project(consumer LANGUAGES CXX)
 find_package(pstkit 0.1 REQUIRED)
 add_executable(list_folders list_folders.cpp)
 target_link_libraries(list_folders PRIVATE pstkit::pstkit)
-add_library(mapi_client OBJECT mapi_sample_client.cpp)
+add_executable(mapi_client mapi_client.cpp)
+target_compile_definitions(mapi_client PRIVATE UNICODE _UNICODE)
 target_link_libraries(mapi_client PRIVATE pstkit::mapi)
 '''
 
@@ -117,7 +121,20 @@ def main():
         src = os.path.join(work, "list_folders.cpp")
         with open(src, "w") as f:
             f.write(CONSUMER)
-        shutil.copy(os.path.join(REPO, "tests", "mapi_sample_client.cpp"), work)
+        shutil.copy(os.path.join(REPO, "examples", "mapi_client.cpp"), work)
+
+        def judge_mapi(name, exe):
+            # A fresh store per build: the client creates it, then lists it.
+            target = os.path.join(work, re.sub(r"\W+", "_", name) + ".pst")
+            menv = dict(os.environ, PSTKIT_PROFILE_DIR=os.path.join(work, "profiles"))
+            made = common.run([exe, "create", target], timeout=120, env=menv)
+            listed = common.run([exe, "list", target], timeout=120, env=menv) if made.returncode == 0 else made
+            text = listed.stdout.decode(errors="replace")
+            if listed.returncode != 0 or '"MAPI sample"' not in text or "Hello from a MAPI client" not in text:
+                summary.error(name, "exit %s: %s %s" % (listed.returncode, common.one_line(listed.stderr, 300),
+                                                       common.one_line(text, 200)))
+            else:
+                summary.ok(name, "the MAPI client created a mail item and listed it")
 
         def judge(name, exe):
             r = common.run([exe, pst], timeout=60)
@@ -135,7 +152,7 @@ def main():
 
         # pkg-config
         flags = common.run(["pkg-config", "--cflags", "--libs", "pstkit"], timeout=30, env=env)
-        mapi_flags = common.run(["pkg-config", "--cflags", "pstkit-mapi"], timeout=30, env=env)
+        mapi_flags = common.run(["pkg-config", "--cflags", "--libs", "pstkit-mapi"], timeout=30, env=env)
         if flags.returncode != 0 or mapi_flags.returncode != 0:
             summary.error("pkg-config", common.one_line(flags.stderr + mapi_flags.stderr, 300))
         else:
@@ -145,12 +162,13 @@ def main():
                 summary.error("g++ $(pkg-config pstkit)", common.one_line(cc.stderr, 400))
             else:
                 judge("g++ $(pkg-config pstkit)", exe)
-            cc = common.run(["g++", "-std=c++20", "-c", os.path.join(work, "mapi_sample_client.cpp"), "-o",
-                             os.path.join(work, "mapi.o"), *mapi_flags.stdout.decode().split()], timeout=300)
+            mapi_exe = os.path.join(work, "mapi_client_pc")
+            cc = common.run(["g++", "-std=c++20", "-DUNICODE", "-D_UNICODE", os.path.join(work, "mapi_client.cpp"),
+                             "-o", mapi_exe, *mapi_flags.stdout.decode().split()], timeout=300)
             if cc.returncode != 0:
-                summary.error("g++ -c $(pkg-config pstkit-mapi)", common.one_line(cc.stderr, 400))
+                summary.error("g++ $(pkg-config pstkit-mapi)", common.one_line(cc.stderr, 400))
             else:
-                summary.ok("g++ -c $(pkg-config pstkit-mapi)", "a MAPI sample client compiles")
+                judge_mapi("g++ $(pkg-config pstkit-mapi)", mapi_exe)
 
         # CMake package
         proj = os.path.join(work, "proj")
@@ -158,7 +176,7 @@ def main():
         with open(os.path.join(proj, "CMakeLists.txt"), "w") as f:
             f.write(CMAKE_PROJECT)
         shutil.copy(src, proj)
-        shutil.copy(os.path.join(work, "mapi_sample_client.cpp"), proj)
+        shutil.copy(os.path.join(work, "mapi_client.cpp"), proj)
         cfg = common.run(["cmake", "-S", proj, "-B", os.path.join(proj, "build"), "-DCMAKE_PREFIX_PATH=" + prefix],
                          timeout=300)
         bld = cfg if cfg.returncode != 0 else common.run(
@@ -167,7 +185,7 @@ def main():
             summary.error("find_package(pstkit)", common.one_line(bld.stdout + bld.stderr, 500))
         else:
             judge("find_package(pstkit) -> pstkit::pstkit", os.path.join(proj, "build", "list_folders"))
-            summary.ok("find_package(pstkit) -> pstkit::mapi", "the MAPI sample client compiles")
+            judge_mapi("find_package(pstkit) -> pstkit::mapi", os.path.join(proj, "build", "mapi_client"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return summary.close()
