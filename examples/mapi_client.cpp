@@ -422,8 +422,8 @@ int main(int argc, char** argv) {
     const std::wstring wszPath = Widen(exists ? absolute : argv[2]);
     const std::wstring wszProfile = L"mapi_client " + std::to_wstring(getpid());
 
-    MAPIINIT_0 MAPIINIT = {MAPI_INIT_VERSION, MAPI_MULTITHREAD_NOTIFICATIONS};
-    HRESULT hRes = MAPIInitialize(&MAPIINIT);
+    MAPIINIT_0 MapiInit = {MAPI_INIT_VERSION, MAPI_MULTITHREAD_NOTIFICATIONS};
+    HRESULT hRes = MAPIInitialize(&MapiInit);
     if (FAILED(hRes)) {
         std::fprintf(stderr, "mapi_client: MAPIInitialize failed: 0x%08X\n", static_cast<unsigned>(hRes));
         return 1;

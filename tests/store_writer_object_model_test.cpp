@@ -117,7 +117,7 @@ TEST_P(StoreWriterObjectModel, RecipientsAreReplacedAndRenumbered) {
 
 INSTANTIATE_TEST_SUITE_P(Formats, StoreWriterObjectModel,
                          ::testing::Values(ndb::FileFormat::kUnicode, ndb::FileFormat::kAnsi),
-                         [](const auto& info) { return info.param == ndb::FileFormat::kAnsi ? "Ansi" : "Unicode"; });
+                         [](const auto& param_info) { return param_info.param == ndb::FileFormat::kAnsi ? "Ansi" : "Unicode"; });
 
 }  // namespace
 }  // namespace pstkit

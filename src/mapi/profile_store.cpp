@@ -245,7 +245,10 @@ Result<bool> check_store_path(const MessageService& s, bool create_missing) {
   struct stat st;
   if (::stat(path->c_str(), &st) == 0) {
     PSTKIT_ASSIGN_OR_RETURN(std::string kind, store_service_for_file(*path));
-    if (kind != s.name) {
+    // The Unicode PST service also opens ANSI files (as Outlook's does) and,
+    // read-only, OSTs; the ANSI service opens only ANSI files.
+    const bool opens = kind == s.name || (s.name == "MSUPST MS" && (kind == "MSPST MS" || kind == "PSTKIT OST"));
+    if (!opens) {
       return Status::invalid_argument(*path + ": a store for service " + kind + ", not " + s.name);
     }
     return false;
