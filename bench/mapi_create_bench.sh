@@ -49,10 +49,9 @@ rm -f "$workdir/import.pst" "$workdir/mapi.pst"
 echo "## $messages small messages; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 timed() {  # timed LABEL CMD... -> one line: label, wall, CPU, peak RSS, messages/s
   local label=$1; shift
-  local out
-  out=$( { /usr/bin/time -f '%e %U %S %M' "$@" > /dev/null 2> "$workdir/stderr.txt"; } 2>&1 ) || {
+  /usr/bin/time -o "$workdir/time.txt" -f '%e %U %S %M' "$@" > /dev/null 2> "$workdir/stderr.txt" || {
     echo "$label failed: $(tail -1 "$workdir/stderr.txt")" >&2; return 1; }
-  read -r wall user sys rss <<< "$(tail -1 <<< "$out")"
+  read -r wall user sys rss < "$workdir/time.txt"
   awk -v l="$label" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v n="$messages" \
     'BEGIN { printf "  %-40s %8.2f s wall %8.2f s CPU %8.1f MB peak RSS %9.0f messages/s\n", l, w, u + s, r / 1024, n / w }'
 }

@@ -1,6 +1,7 @@
 // Persistent MAPI profiles, message services and the service catalog
 // (pstkit/mapi_profiles.h).
 #include "pstkit/mapi_profiles.h"
+#include "pstkit/store_writer.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -270,7 +271,10 @@ TEST(MapiProfilesTest, EveryErrorKind) {
                                       SectionProp::long_value(tags::kPstConfigFlags, kPstConfigCreateNowarn)})
                   .is_ok());
   EXPECT_EQ(*store_service_for_file(dir.path() + "/ansi.pst"), "MSPST MS");
-  EXPECT_EQ(kind(store.configure_service("P", *uid, {SectionProp::string_value(tags::kPstPath, dir.path() + "/ansi.pst")})),
+  // The ANSI service cannot open a Unicode store (the Unicode one opens both:
+  // UnicodeServiceOpensAnsiStoresAndOsts).
+  ASSERT_TRUE(StoreWriter::create(dir.path() + "/unicode.pst", NewStoreOptions{}).is_ok());
+  EXPECT_EQ(kind(store.configure_service("P", *ansi, {SectionProp::string_value(tags::kPstPath, dir.path() + "/unicode.pst")})),
             ErrorKind::kInvalid);
   spit(dir.path() + "/text.pst", "not a pst at all");
   EXPECT_EQ(kind(store.configure_service("P", *uid, {SectionProp::string_value(tags::kPstPath, dir.path() + "/text.pst")})),
@@ -704,6 +708,24 @@ TEST(MapiProfilesTest, ProfileDirectoryComesFromTheEnvironment) {
   ::unsetenv("XDG_CONFIG_HOME");
   EXPECT_EQ(*default_profile_dir(), "/home/someone/.config/pstkit");
   if (saved_home) ::setenv("HOME", home.c_str(), 1);
+}
+
+// The service list: "MSUPST MS" opens ANSI and Unicode files, and an
+// OST read-only; Outlook's Unicode PST provider opens ANSI files too.
+TEST(MapiProfilesTest, UnicodeServiceOpensAnsiStoresAndOsts) {
+  TempDir dir;
+  ProfileStore store = open_store(dir.path());
+  ASSERT_TRUE(store.create_profile("P").is_ok());
+  auto uid = store.create_service("P", "MSUPST MS", "", builtin_catalog());
+  ASSERT_TRUE(uid.is_ok());
+  NewStoreOptions ansi;
+  ansi.format = ndb::FileFormat::kAnsi;
+  ASSERT_TRUE(StoreWriter::create(dir.path() + "/old.pst", ansi).is_ok());
+  ASSERT_TRUE(store.configure_service("P", *uid, {SectionProp::string_value(tags::kPstPath, dir.path() + "/old.pst")})
+                  .is_ok());
+  auto section = store.section("P", *uid);
+  ASSERT_TRUE(section.is_ok());
+  EXPECT_EQ(section->get_string(prop_id(tags::kPstPath)).value(), dir.path() + "/old.pst");
 }
 
 }  // namespace
