@@ -5,13 +5,10 @@
 // Written for pstkit from Microsoft's Outlook MAPI reference
 // (docs/outlook/mapi/<page>.md, named beside each group); see mapidefs.h.
 //
-// Partly implemented: libpstkit defines MAPIInitialize, MAPIUninitialize,
-// MAPIAllocateBuffer, MAPIAllocateMore, MAPIFreeBuffer,
-// MAPIGetDefaultMalloc, MAPIAdminProfiles, MAPILogonEx and IMAPISession.
-// The other entry points are declared with their
-// documented signatures but not defined yet: a program that calls them
-// fails to link until pstkit's MAPI runtime (issue 9) provides them
-// (docs/MAPI.md).
+// libpstkit defines MAPIInitialize, MAPIUninitialize, MAPIAllocateBuffer,
+// MAPIAllocateMore, MAPIFreeBuffer, MAPIGetDefaultMalloc,
+// MAPIAdminProfiles, MAPILogonEx and the objects they return. Declared but
+// not defined yet: MAPICrashRecovery (issue 10; docs/MAPI.md).
 #ifndef PSTKIT_MAPI_MAPIX_H
 #define PSTKIT_MAPI_MAPIX_H
 
