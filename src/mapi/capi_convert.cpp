@@ -493,4 +493,17 @@ Converted to_mapi(const std::vector<std::vector<PropValue>>& rows, LPSRowSet* ou
   return {};
 }
 
+SCODE copy_mapi_string(std::string_view utf8, bool wide, void* parent, LPTSTR* out) {
+  if (wide) {
+    LPWSTR w = nullptr;
+    Converted c = copy_unicode(std::string(utf8), parent, &w);
+    *out = reinterpret_cast<LPTSTR>(w);
+    return c.scode;
+  }
+  LPSTR a = nullptr;
+  Converted c = copy_string8(std::string(utf8), parent, &a);
+  *out = reinterpret_cast<LPTSTR>(a);
+  return c.scode;
+}
+
 }  // namespace pstkit::mapi::capi

@@ -58,6 +58,11 @@ Converted to_mapi(const std::vector<std::vector<PropValue>>& rows, LPSRowSet* ou
 std::string utf8_from_wide(const wchar_t* s);
 std::wstring wide_from_utf8(std::string_view utf8);
 
+// A string for the caller, in MAPI memory linked to `parent`: wide
+// (wchar_t) when `wide` (MAPI_UNICODE), else its UTF-8 bytes. LPTSTR is
+// either kind, as in MAPIERROR and the TCHAR members of MAPI structures.
+SCODE copy_mapi_string(std::string_view utf8, bool wide, void* parent, LPTSTR* out);
+
 // The MAPI code of a core Status (mapi_scode) with its message.
 Converted from_status(const Status& status);
 

@@ -13,7 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "mapi/capi_convert.h"
 #include "mapi/com_admin_table.h"
+#include "mapi/last_error.h"
 #include "pstkit/mapi/mapix.h"
 #include "pstkit/mapi_profiles.h"
 
@@ -75,27 +77,9 @@ HRESULT create_provider_admin(const ProfileStore& store, const std::string& prof
 // The provider table (provider-tables.md: the required columns) of the
 // profile, or of one service when `service` is not null; a failure is
 // recorded in `last`.
-class LastError;
 HRESULT provider_table(const ProfileStore& store, const std::string& profile, const MapiUid* service,
                        ULONG ulFlags, LPMAPITABLE* out, LastError& last);
 
-// The last error of an object, for GetLastError (imapiprop-getlasterror.md
-// and the other *-getlasterror.md pages: MAPI_UNICODE is the only flag; no
-// information about hResult is S_OK with a null MAPIERROR).
-class LastError {
- public:
-  // Records `hr` with its explanation and returns hr.
-  HRESULT set(HRESULT hr, std::string detail);
-  HRESULT get(HRESULT hResult, ULONG ulFlags, LPMAPIERROR* lppMAPIError);
-
- private:
-  std::mutex mutex_;
-  HRESULT code_ = S_OK;
-  std::string detail_;
-};
-
-// A MAPIERROR (one MAPIAllocateBuffer block) carrying `detail`.
-HRESULT make_mapi_error(const std::string& detail, ULONG ulFlags, LPMAPIERROR* out);
 
 // An LPTSTR argument as UTF-8: wchar_t* when ulFlags has MAPI_UNICODE, else
 // char*. A null pointer is "" (and *was_null true when asked).

@@ -78,7 +78,5 @@ HRESULT make_static_table(std::vector<ULONG> columns, std::vector<std::vector<Ta
   return create_table(std::move(source), out);
 }
 
-std::string utf8_of_wide(const wchar_t* s) { return utf8_from_wide(s); }
-std::wstring wide_of_utf8(std::string_view utf8) { return wide_from_utf8(utf8); }
 
 }  // namespace pstkit::mapi::capi

@@ -1,7 +1,6 @@
-// What the profile administration objects (com_admin.h) need from the table
-// engine and the conversions, without pstkit/mapi_table.h: that header and
-// pstkit/mapi_profiles.h both define prop_tag() (with different argument
-// orders) and cannot be included together. Internal to src/mapi.
+// The static tables of the profile administration objects (com_admin.h):
+// profile, message service and provider tables built from cells, over the
+// table engine (pstkit/mapi_table.h). Internal to src/mapi.
 #pragma once
 
 #include <cstdint>
@@ -33,9 +32,5 @@ TableCell binary_cell(ULONG tag, const uint8_t* data, size_t size);
 // An IMAPITable over rows held in memory (the administration tables are
 // static: profile-tables.md, message-service-tables.md, provider-tables.md).
 HRESULT make_static_table(std::vector<ULONG> columns, std::vector<std::vector<TableCell>> rows, LPMAPITABLE* out);
-
-// UTF-32 wchar_t <-> UTF-8 (capi_convert.h's conversions).
-std::string utf8_of_wide(const wchar_t* s);
-std::wstring wide_of_utf8(std::string_view utf8);
 
 }  // namespace pstkit::mapi::capi

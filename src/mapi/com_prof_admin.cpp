@@ -14,66 +14,10 @@ namespace pstkit::mapi::capi {
 
 // ---- shared helpers --------------------------------------------------------
 
-HRESULT LastError::set(HRESULT hr, std::string detail) {
-  std::lock_guard lock(mutex_);
-  code_ = hr;
-  detail_ = std::move(detail);
-  return hr;
-}
-
-HRESULT LastError::get(HRESULT hResult, ULONG ulFlags, LPMAPIERROR* lppMAPIError) {
-  if (ulFlags & ~MAPI_UNICODE) return MAPI_E_UNKNOWN_FLAGS;
-  if (lppMAPIError == nullptr) return MAPI_E_INVALID_PARAMETER;
-  *lppMAPIError = nullptr;
-  std::string detail;
-  {
-    std::lock_guard lock(mutex_);
-    if (hResult != code_ || detail_.empty()) return S_OK;
-    detail = detail_;
-  }
-  return make_mapi_error(detail, ulFlags, lppMAPIError);
-}
-
-namespace {
-
-SCODE copy_string(const std::string& s, bool wide, void* parent, LPTSTR* out) {
-  void* p = nullptr;
-  if (wide) {
-    std::wstring w = wide_of_utf8(s);
-    const size_t bytes = (w.size() + 1) * sizeof(wchar_t);
-    if (SCODE sc = MAPIAllocateMore(ULONG(bytes), parent, &p); sc != S_OK) return sc;
-    std::memcpy(p, w.c_str(), bytes);
-  } else {
-    if (SCODE sc = MAPIAllocateMore(ULONG(s.size() + 1), parent, &p); sc != S_OK) return sc;
-    std::memcpy(p, s.c_str(), s.size() + 1);
-  }
-  *out = reinterpret_cast<LPTSTR>(p);  // LPWSTR under MAPI_UNICODE (mapierror.md)
-  return S_OK;
-}
-
-}  // namespace
-
-HRESULT make_mapi_error(const std::string& detail, ULONG ulFlags, LPMAPIERROR* out) {
-  void* p = nullptr;
-  if (SCODE sc = MAPIAllocateBuffer(sizeof(MAPIERROR), &p); sc != S_OK) return sc;
-  auto* err = static_cast<LPMAPIERROR>(p);
-  std::memset(err, 0, sizeof *err);
-  err->ulVersion = MAPI_ERROR_VERSION;
-  const bool wide = (ulFlags & MAPI_UNICODE) != 0;
-  SCODE sc = copy_string(detail, wide, p, &err->lpszError);
-  if (sc == S_OK) sc = copy_string("pstkit", wide, p, &err->lpszComponent);
-  if (sc != S_OK) {
-    MAPIFreeBuffer(p);
-    return sc;
-  }
-  *out = err;
-  return S_OK;
-}
-
 std::string tstring_arg(const void* s, ULONG ulFlags, bool* was_null) {
   if (was_null != nullptr) *was_null = s == nullptr;
   if (s == nullptr) return {};
-  if (ulFlags & MAPI_UNICODE) return utf8_of_wide(static_cast<const wchar_t*>(s));
+  if (ulFlags & MAPI_UNICODE) return utf8_from_wide(static_cast<const wchar_t*>(s));
   return std::string(static_cast<const char*>(s));
 }
 

@@ -39,23 +39,6 @@ HRESULT more(void* parent, size_t count, T** out) {
   return S_OK;
 }
 
-HRESULT narrow_copy(const std::string& s, void* parent, LPSTR* out) {
-  char* p = nullptr;
-  if (HRESULT hr = more(parent, s.size() + 1, &p); hr != S_OK) return hr;
-  std::memcpy(p, s.c_str(), s.size() + 1);
-  *out = p;
-  return S_OK;
-}
-
-HRESULT wide_copy(const std::string& s, void* parent, LPWSTR* out) {
-  const std::wstring w = wide_of_utf8(s);
-  wchar_t* p = nullptr;
-  if (HRESULT hr = more(parent, w.size() + 1, &p); hr != S_OK) return hr;
-  std::memcpy(p, w.c_str(), (w.size() + 1) * sizeof(wchar_t));
-  *out = p;
-  return S_OK;
-}
-
 }  // namespace
 
 HRESULT section_prop_from_mapi(const SPropValue& in, SectionProp* out) {
@@ -70,7 +53,7 @@ HRESULT section_prop_from_mapi(const SPropValue& in, SectionProp* out) {
       return S_OK;
     case PT_UNICODE:
       if (v.lpszW == nullptr) return MAPI_E_INVALID_PARAMETER;
-      *out = SectionProp::string_value(tag, utf8_of_wide(v.lpszW));
+      *out = SectionProp::string_value(tag, utf8_from_wide(v.lpszW));
       return S_OK;
     case PT_SYSTIME:
       *out = SectionProp::systime_value(tag, (uint64_t{v.ft.dwHighDateTime} << 32) | v.ft.dwLowDateTime);
@@ -94,7 +77,7 @@ HRESULT section_prop_from_mapi(const SPropValue& in, SectionProp* out) {
       std::vector<std::string> values;
       for (ULONG i = 0; i < v.MVszW.cValues; ++i) {
         if (v.MVszW.lppszW[i] == nullptr) return MAPI_E_INVALID_PARAMETER;
-        values.push_back(utf8_of_wide(v.MVszW.lppszW[i]));
+        values.push_back(utf8_from_wide(v.MVszW.lppszW[i]));
       }
       *out = SectionProp::multi_string_value(tag, std::move(values));
       return S_OK;
@@ -115,8 +98,8 @@ HRESULT section_prop_to_mapi(const SectionProp& in, uint16_t as_type, void* pare
   switch (type) {
     case PT_LONG: v.l = std::get<int32_t>(in.value); return S_OK;
     case PT_BOOLEAN: v.b = std::get<bool>(in.value) ? 1 : 0; return S_OK;
-    case PT_STRING8: return narrow_copy(std::get<std::string>(in.value), parent, &v.lpszA);
-    case PT_UNICODE: return wide_copy(std::get<std::string>(in.value), parent, &v.lpszW);
+    case PT_STRING8: return copy_mapi_string(std::get<std::string>(in.value), false, parent, reinterpret_cast<LPTSTR*>(&v.lpszA));
+    case PT_UNICODE: return copy_mapi_string(std::get<std::string>(in.value), true, parent, reinterpret_cast<LPTSTR*>(&v.lpszW));
     case PT_SYSTIME: {
       const uint64_t ft = std::get<uint64_t>(in.value);
       v.ft.dwLowDateTime = DWORD(ft & 0xFFFFFFFFu);
@@ -139,7 +122,7 @@ HRESULT section_prop_to_mapi(const SectionProp& in, uint16_t as_type, void* pare
         LPSTR* array = nullptr;
         if (HRESULT hr = more(parent, values.size(), &array); hr != S_OK) return hr;
         for (size_t i = 0; i < values.size(); ++i) {
-          if (HRESULT hr = narrow_copy(values[i], parent, &array[i]); hr != S_OK) return hr;
+          if (HRESULT hr = copy_mapi_string(values[i], false, parent, reinterpret_cast<LPTSTR*>(&array[i])); hr != S_OK) return hr;
         }
         v.MVszA.cValues = ULONG(values.size());
         v.MVszA.lppszA = array;
@@ -147,7 +130,7 @@ HRESULT section_prop_to_mapi(const SectionProp& in, uint16_t as_type, void* pare
         LPWSTR* array = nullptr;
         if (HRESULT hr = more(parent, values.size(), &array); hr != S_OK) return hr;
         for (size_t i = 0; i < values.size(); ++i) {
-          if (HRESULT hr = wide_copy(values[i], parent, &array[i]); hr != S_OK) return hr;
+          if (HRESULT hr = copy_mapi_string(values[i], true, parent, reinterpret_cast<LPTSTR*>(&array[i])); hr != S_OK) return hr;
         }
         v.MVszW.cValues = ULONG(values.size());
         v.MVszW.lppszW = array;

@@ -12,23 +12,6 @@
 namespace pstkit::mapi::capi {
 namespace {
 
-SCODE copy_narrow(const std::string& s, void* parent, LPTSTR* out) {
-  void* p = nullptr;
-  if (SCODE sc = MAPIAllocateMore(ULONG(s.size() + 1), parent, &p); sc != S_OK) return sc;
-  std::memcpy(p, s.c_str(), s.size() + 1);
-  *out = reinterpret_cast<LPTSTR>(p);
-  return S_OK;
-}
-
-SCODE copy_wide(const std::string& s, void* parent, LPWSTR* out) {
-  std::wstring w = wide_from_utf8(s);
-  void* p = nullptr;
-  if (SCODE sc = MAPIAllocateMore(ULONG((w.size() + 1) * sizeof(wchar_t)), parent, &p); sc != S_OK) return sc;
-  std::memcpy(p, w.c_str(), (w.size() + 1) * sizeof(wchar_t));
-  *out = static_cast<LPWSTR>(p);
-  return S_OK;
-}
-
 bool is_string_type(uint16_t type) {
   const uint16_t base = uint16_t(type & ~kMvFlag);
   return base == kPtString8 || base == kPtUnicode;
@@ -247,34 +230,7 @@ std::vector<PropValue> PropObjectBase::all_values() const {
 
 // imapiprop-getlasterror.md.
 HRESULT PropObjectBase::prop_GetLastError(HRESULT hResult, ULONG ulFlags, LPMAPIERROR* lppMAPIError) {
-  if (ulFlags & ~MAPI_UNICODE) return MAPI_E_UNKNOWN_FLAGS;
-  if (lppMAPIError == nullptr) return MAPI_E_INVALID_PARAMETER;
-  *lppMAPIError = nullptr;
-  std::string detail;
-  {
-    std::lock_guard lock(state_->mutex);
-    if (hResult != last_error_ || last_detail_.empty()) return S_OK;
-    detail = last_detail_;
-  }
-  void* p = nullptr;
-  if (SCODE sc = MAPIAllocateBuffer(sizeof(MAPIERROR), &p); sc != S_OK) return sc;
-  auto* err = static_cast<LPMAPIERROR>(p);
-  std::memset(err, 0, sizeof *err);
-  err->ulVersion = MAPI_ERROR_VERSION;
-  SCODE sc = S_OK;
-  if (ulFlags & MAPI_UNICODE) {
-    sc = copy_wide(detail, p, reinterpret_cast<LPWSTR*>(&err->lpszError));
-    if (sc == S_OK) sc = copy_wide("pstkit PST provider", p, reinterpret_cast<LPWSTR*>(&err->lpszComponent));
-  } else {
-    sc = copy_narrow(detail, p, &err->lpszError);
-    if (sc == S_OK) sc = copy_narrow("pstkit PST provider", p, &err->lpszComponent);
-  }
-  if (sc != S_OK) {
-    MAPIFreeBuffer(p);
-    return sc;
-  }
-  *lppMAPIError = err;
-  return S_OK;
+  return last_.get(hResult, ulFlags, lppMAPIError);
 }
 
 // imapiprop-getprops.md. A property the object lacks, or has in a type that
@@ -627,7 +583,7 @@ HRESULT PropObjectBase::prop_GetNamesFromIDs(LPSPropTagArray* tags, LPGUID guid,
     std::memcpy(id->lpguid, name->guid.bytes, 16);
     if (name->is_string) {
       id->ulKind = MNID_STRING;
-      if (copy_wide(name->name, block, &id->Kind.lpwstrName) != S_OK) {
+      if (copy_mapi_string(name->name, true, block, reinterpret_cast<LPTSTR*>(&id->Kind.lpwstrName)) != S_OK) {
         MAPIFreeBuffer(block);
         return MAPI_E_NOT_ENOUGH_MEMORY;
       }

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "mapi/capi_convert.h"
+#include "mapi/last_error.h"
 #include "pstkit/mapi/mapix.h"
 #include "pstkit/mapi_entry_id.h"
 #include "pstkit/mapi_folder_table.h"
@@ -98,14 +99,9 @@ class PropObjectBase {
   std::set<uint16_t> changed_, deleted_;
   bool modify_ = false;  // opened for writing (MAPI_MODIFY, a new object)
   std::shared_ptr<StoreState> state_;
-  std::string last_detail_;
-  HRESULT last_error_ = S_OK;
+  LastError last_{"pstkit PST provider"};
 
-  HRESULT fail(HRESULT hr, std::string detail) {
-    last_error_ = hr;
-    last_detail_ = std::move(detail);
-    return hr;
-  }
+  HRESULT fail(HRESULT hr, std::string detail) { return last_.set(hr, std::move(detail)); }
 
   // Hooks.
   virtual std::vector<PropValue> computed() const = 0;  // read-only, computed values

@@ -63,7 +63,7 @@ HRESULT call_service_entry(const ProfileStore& store, const std::string& profile
   provider_admin->Release();
   if (error_info != nullptr) {
     if (error_info->lpszError != nullptr) {
-      *detail = (ulFlags & MAPI_UNICODE) ? utf8_of_wide(reinterpret_cast<const wchar_t*>(error_info->lpszError))
+      *detail = (ulFlags & MAPI_UNICODE) ? utf8_from_wide(reinterpret_cast<const wchar_t*>(error_info->lpszError))
                                          : std::string(reinterpret_cast<const char*>(error_info->lpszError));
     }
     MAPIFreeBuffer(error_info);

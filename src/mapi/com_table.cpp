@@ -23,6 +23,7 @@
 
 #include "mapi/capi_convert.h"
 #include "mapi/com_object.h"
+#include "mapi/last_error.h"
 
 namespace pstkit::mapi::capi {
 namespace {
@@ -35,37 +36,9 @@ class ComTable final : public ComObject<ComTable, IMAPITable, IID_IMAPITable> {
   // imapitable-getlasterror.md: MAPI_UNICODE only; no information about
   // hResult gives S_OK with a null *lppMAPIError.
   STDMETHODIMP GetLastError(HRESULT hResult, ULONG ulFlags, LPMAPIERROR* lppMAPIError) override {
-    if (ulFlags & ~MAPI_UNICODE) return MAPI_E_UNKNOWN_FLAGS;
-    if (lppMAPIError == nullptr) return MAPI_E_INVALID_PARAMETER;
-    *lppMAPIError = nullptr;
-    std::string detail;
-    {
-      std::lock_guard lock(mutex_);
-      if (hResult != last_error_ || last_detail_.empty()) return S_OK;
-      detail = last_detail_;
-    }
-    void* p = nullptr;
-    if (SCODE sc = MAPIAllocateBuffer(sizeof(MAPIERROR), &p); sc != S_OK) return sc;
-    auto* err = static_cast<LPMAPIERROR>(p);
-    std::memset(err, 0, sizeof *err);
-    err->ulVersion = MAPI_ERROR_VERSION;
-    err->ulLowLevelError = 0;
-    err->ulContext = 0;
-    SCODE sc = S_OK;
-    if (ulFlags & MAPI_UNICODE) {
-      sc = copy_wide(detail, p, &err->lpszError);
-      if (sc == S_OK) sc = copy_wide("pstkit", p, &err->lpszComponent);
-    } else {
-      sc = copy_narrow(detail, p, &err->lpszError);
-      if (sc == S_OK) sc = copy_narrow("pstkit", p, &err->lpszComponent);
-    }
-    if (sc != S_OK) {
-      MAPIFreeBuffer(p);
-      return sc;
-    }
-    *lppMAPIError = err;
-    return S_OK;
+    return last_.get(hResult, ulFlags, lppMAPIError);
   }
+
 
   // imapitable-advise.md: ulEventMask must be fnevTableModified.
   STDMETHODIMP Advise(ULONG ulEventMask, LPMAPIADVISESINK lpAdviseSink, ULONG_PTR* lpulConnection) override {
@@ -270,36 +243,15 @@ class ComTable final : public ComObject<ComTable, IMAPITable, IID_IMAPITable> {
     for (auto& [connection, sink] : sinks_) sink->Release();
   }
 
-  static SCODE copy_narrow(const std::string& s, void* parent, LPTSTR* out) {
-    void* p = nullptr;
-    if (SCODE sc = MAPIAllocateMore(ULONG(s.size() + 1), parent, &p); sc != S_OK) return sc;
-    std::memcpy(p, s.c_str(), s.size() + 1);
-    *out = reinterpret_cast<LPTSTR>(p);
-    return S_OK;
-  }
-  static SCODE copy_wide(const std::string& s, void* parent, LPTSTR* out) {
-    std::wstring w = wide_from_utf8(s);
-    void* p = nullptr;
-    if (SCODE sc = MAPIAllocateMore(ULONG((w.size() + 1) * sizeof(wchar_t)), parent, &p); sc != S_OK) return sc;
-    std::memcpy(p, w.c_str(), (w.size() + 1) * sizeof(wchar_t));
-    *out = reinterpret_cast<LPTSTR>(p);  // LPWSTR under MAPI_UNICODE (mapierror.md)
-    return S_OK;
-  }
-
   // Records an error for GetLastError (mutex_ held).
-  HRESULT fail(const Converted& c) {
-    last_error_ = c.scode;
-    last_detail_ = c.detail;
-    return c.scode;
-  }
+  HRESULT fail(const Converted& c) { return last_.set(c.scode, c.detail); }
   HRESULT result(const Converted& c) { return c.ok() ? S_OK : fail(c); }
 
   std::mutex mutex_;
   std::shared_ptr<RowSource> source_;
   TableCursor cursor_;
   TableOptions options_;
-  HRESULT last_error_ = S_OK;
-  std::string last_detail_;
+  LastError last_;
   std::map<ULONG_PTR, LPMAPIADVISESINK> sinks_;
   ULONG_PTR next_connection_ = 1;
 };

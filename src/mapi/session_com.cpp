@@ -19,6 +19,7 @@
 #include "mapi/com_admin.h"
 #include "mapi/com_object.h"
 #include "mapi/com_table.h"
+#include "mapi/last_error.h"
 #include "mapi/pst_store.h"
 #include "mapi/session.h"
 #include "pstkit/mapi/mspst.h"
@@ -73,20 +74,6 @@ T copy_hook(T Hooks::*member) {
   auto& h = hooks();
   std::lock_guard lock(h.mutex);
   return h.*member;
-}
-
-SCODE copy_string(const std::string& s, bool wide, void* parent, LPTSTR* out) {
-  void* p = nullptr;
-  if (wide) {
-    std::wstring w = wide_from_utf8(s);
-    if (SCODE sc = MAPIAllocateMore(ULONG((w.size() + 1) * sizeof(wchar_t)), parent, &p); sc != S_OK) return sc;
-    std::memcpy(p, w.c_str(), (w.size() + 1) * sizeof(wchar_t));
-  } else {
-    if (SCODE sc = MAPIAllocateMore(ULONG(s.size() + 1), parent, &p); sc != S_OK) return sc;
-    std::memcpy(p, s.c_str(), s.size() + 1);
-  }
-  *out = static_cast<LPTSTR>(p);
-  return S_OK;
 }
 
 Bytes le32(uint32_t v) { return {uint8_t(v), uint8_t(v >> 8), uint8_t(v >> 16), uint8_t(v >> 24)}; }
@@ -199,30 +186,9 @@ class ComSession final : public ComObject<ComSession, IMAPISession, IID_IMAPISes
   // imapisession-getlasterror.md
   STDMETHODIMP GetLastError(HRESULT hResult, ULONG ulFlags, LPMAPIERROR* lppMAPIError) override {
     if (ended()) return MAPI_E_END_OF_SESSION;
-    if (ulFlags & ~MAPI_UNICODE) return MAPI_E_UNKNOWN_FLAGS;
-    if (lppMAPIError == nullptr) return MAPI_E_INVALID_PARAMETER;
-    *lppMAPIError = nullptr;
-    std::string detail;
-    {
-      std::lock_guard lock(error_mutex_);
-      if (hResult != last_error_ || last_detail_.empty()) return S_OK;
-      detail = last_detail_;
-    }
-    void* p = nullptr;
-    if (SCODE sc = MAPIAllocateBuffer(sizeof(MAPIERROR), &p); sc != S_OK) return sc;
-    auto* err = static_cast<LPMAPIERROR>(p);
-    std::memset(err, 0, sizeof *err);
-    err->ulVersion = MAPI_ERROR_VERSION;
-    const bool wide = (ulFlags & MAPI_UNICODE) != 0;
-    SCODE sc = copy_string(detail, wide, p, &err->lpszError);
-    if (sc == S_OK) sc = copy_string("pstkit", wide, p, &err->lpszComponent);
-    if (sc != S_OK) {
-      MAPIFreeBuffer(p);
-      return sc;
-    }
-    *lppMAPIError = err;
-    return S_OK;
+    return last_.get(hResult, ulFlags, lppMAPIError);
   }
+
 
   // imapisession-getmsgstorestable.md
   STDMETHODIMP GetMsgStoresTable(ULONG ulFlags, LPMAPITABLE* lppTable) override {
@@ -682,13 +648,8 @@ class ComSession final : public ComObject<ComSession, IMAPISession, IID_IMAPISes
     return held_store(store->store_entry_id, out);
   }
 
-  HRESULT fail(HRESULT hr, std::string detail) {
-    std::lock_guard lock(error_mutex_);
-    last_error_ = hr;
-    last_detail_ = std::move(detail);
-    return hr;
-  }
-  HRESULT fail_locked(HRESULT hr, std::string detail) {  // state_->mutex held; error_mutex_ is separate
+  HRESULT fail(HRESULT hr, std::string detail) { return last_.set(hr, std::move(detail)); }
+  HRESULT fail_locked(HRESULT hr, std::string detail) {  // state_->mutex held; last_ has its own
     return fail(hr, std::move(detail));
   }
   HRESULT record(HRESULT hr, std::string detail) {
@@ -697,9 +658,7 @@ class ComSession final : public ComObject<ComSession, IMAPISession, IID_IMAPISes
   }
 
   std::shared_ptr<SessionState> state_;
-  std::mutex error_mutex_;
-  HRESULT last_error_ = S_OK;
-  std::string last_detail_;
+  LastError last_;
 };
 
 }  // namespace
