@@ -61,6 +61,10 @@ struct PropertyToWrite {
 PropertyToWrite property_to_write(py::handle key, py::handle value);
 
 // ---- the module's classes ----------------------------------------------------
+// A folder path argument: a list of names, or a string of names separated by
+// '/' (empty names skipped).
+std::vector<std::string> path_argument(py::handle path);
+
 void bind_reading(py::module_& module);
 void bind_writing(py::module_& module);
 

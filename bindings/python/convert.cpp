@@ -434,4 +434,20 @@ PropertyToWrite property_to_write(py::handle key, py::handle value) {
   return out;
 }
 
+std::vector<std::string> path_argument(py::handle path) {
+  if (!py::isinstance<py::str>(path)) return path.cast<std::vector<std::string>>();
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : path.cast<std::string>()) {
+    if (c != '/') {
+      cur += c;
+    } else if (!cur.empty()) {
+      out.push_back(std::move(cur));
+      cur.clear();
+    }
+  }
+  if (!cur.empty()) out.push_back(std::move(cur));
+  return out;
+}
+
 }  // namespace pstkit::python

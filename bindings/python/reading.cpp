@@ -290,24 +290,6 @@ class PyStore {
   py::object recovery_;
 };
 
-std::vector<std::string> path_argument(py::handle path) {
-  if (py::isinstance<py::str>(path)) {
-    std::vector<std::string> out;
-    std::string cur;
-    for (char c : path.cast<std::string>()) {
-      if (c == '/') {
-        if (!cur.empty()) out.push_back(std::move(cur));
-        cur.clear();
-      } else {
-        cur += c;
-      }
-    }
-    if (!cur.empty()) out.push_back(std::move(cur));
-    return out;
-  }
-  return path.cast<std::vector<std::string>>();
-}
-
 PyStore open_store(const std::string& path, bool recover, bool include_deleted, uint32_t codepage) {
   StoreOptions options;
   options.ndb.cache_bytes = kBlockCacheBytes;

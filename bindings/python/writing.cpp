@@ -39,26 +39,6 @@ constexpr int32_t kMsgFlagRead = 0x0001;      // [MS-OXCMSG] 2.2.1.6 mfRead
 constexpr int32_t kObjectTypeMailUser = 6;    // [MS-OXCPRPT] MAPI_MAILUSER
 constexpr int32_t kDisplayTypeMailUser = 0;   // [MS-OXOABK] DT_MAILUSER
 
-std::vector<std::string> split_path(const std::string& text) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : text) {
-    if (c == '/') {
-      if (!cur.empty()) out.push_back(std::move(cur));
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  if (!cur.empty()) out.push_back(std::move(cur));
-  return out;
-}
-
-std::vector<std::string> path_argument(py::handle path) {
-  if (py::isinstance<py::str>(path)) return split_path(path.cast<std::string>());
-  return path.cast<std::vector<std::string>>();
-}
-
 uint64_t now_filetime() {
   const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
   return uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(since_epoch).count()) * 10 +
