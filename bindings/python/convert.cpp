@@ -321,21 +321,32 @@ py::dict properties_dict(const Store& store, const PropertyBag& bag) {
   return out;
 }
 
-py::object lookup_property(const Store& store, const PropertyBag& bag, py::handle key) {
+// A property key from Python: an int (an id up to 0xFFFF, else a tag) or a
+// str (a name, or an id or tag in hex).
+struct PropertyKey {
   std::optional<uint32_t> number;
   bool is_tag = false;
   std::string name;
+};
+
+PropertyKey property_key(py::handle key) {
+  PropertyKey out;
   if (py::isinstance<py::int_>(key)) {
     const auto k = key.cast<long long>();
     if (k < 0 || k > 0xFFFFFFFFll) throw py::value_error("a property id or tag is 0 to 0xFFFFFFFF");
-    number = uint32_t(k);
-    is_tag = k > 0xFFFF;
+    out.number = uint32_t(k);
+    out.is_tag = k > 0xFFFF;
   } else if (py::isinstance<py::str>(key)) {
-    name = key.cast<std::string>();
-    number = parse_hex_key(name, &is_tag);
+    out.name = key.cast<std::string>();
+    out.number = parse_hex_key(out.name, &out.is_tag);
   } else {
     throw py::type_error("a property is named by a str or an int");
   }
+  return out;
+}
+
+py::object lookup_property(const Store& store, const PropertyBag& bag, py::handle key) {
+  auto [number, is_tag, name] = property_key(key);
   for (const PropValue& v : bag.values()) {
     bool match;
     if (number) {
@@ -386,20 +397,7 @@ uint64_t filetime_from_python(py::handle value) {
 
 PropertyToWrite property_to_write(py::handle key, py::handle value) {
   PropertyToWrite out;
-  std::optional<uint32_t> number;
-  bool is_tag = false;
-  std::string name;
-  if (py::isinstance<py::int_>(key)) {
-    const auto k = key.cast<long long>();
-    if (k < 0 || k > 0xFFFFFFFFll) throw py::value_error("a property id or tag is 0 to 0xFFFFFFFF");
-    number = uint32_t(k);
-    is_tag = k > 0xFFFF;
-  } else if (py::isinstance<py::str>(key)) {
-    name = key.cast<std::string>();
-    number = parse_hex_key(name, &is_tag);
-  } else {
-    throw py::type_error("a property is named by a str or an int");
-  }
+  auto [number, is_tag, name] = property_key(key);
   if (number) {
     const uint16_t id = is_tag ? tag_id(*number) : uint16_t(*number);
     if (id >= 0x8000) throw py::value_error("ids of 0x8000 and above are named properties: name them (PidLid..., SET:name)");
