@@ -90,6 +90,12 @@ HRESULT StoreState::commit(std::string* detail) {
   return S_OK;
 }
 
+HRESULT StoreState::flush(std::string* detail) {
+  std::lock_guard lock(mutex);
+  if (!writer || !writer->has_changes()) return S_OK;
+  return commit(detail);
+}
+
 void StoreState::notify(const NOTIFICATION& notification, Nid nid, Nid parent) {
   // Copy the sinks first: a sink may Unadvise from OnNotify.
   std::vector<LPMAPIADVISESINK> targets;

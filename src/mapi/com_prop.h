@@ -53,6 +53,10 @@ struct StoreState {
   // Commits the writer's staged changes (rolling back on failure). The MAPI
   // code of the failure, S_OK on success.
   HRESULT commit(std::string* detail);
+  // Makes every saved change durable: commits what the writer still holds
+  // between SaveChanges calls (write-behind). S_OK when nothing is pending or
+  // the store is read-only. Takes the store's mutex.
+  HRESULT flush(std::string* detail);
 
   // IMsgStore::Advise sinks (imsgstore-advise.md). nid 0: the whole store.
   struct Sink {

@@ -14,6 +14,7 @@
 
 #include "mapi/capi_runtime.h"
 #include "mapi/com_prop.h"
+#include "mapi/open_stores.h"
 #include "mapi/pst_store.h"
 #include "pstkit/codepage.h"
 #include "pstkit/mapi/mspst.h"
@@ -345,6 +346,7 @@ HRESULT open_pst_store(const std::string& path, ULONG flags, LPMDB* out) {
       state->reader = std::move(*reader);
     }
     if (auto uid = store_provider_uid(state->store())) state->uid = *uid;
+    register_open_store(state);
     auto* store = new ComStore(std::move(state));
     *out = store;
     return S_OK;
