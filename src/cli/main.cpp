@@ -32,7 +32,7 @@ int run(int argc, char** argv) {
   CLI::App app{"pstkit: read, verify and write Outlook .pst/.ost files.\n"
                "Exit status: 0 success, 1 damaged/unsupported/unreadable input or failed operation, 2 usage error."};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "pstkit 0.1.0");
+  app.set_version_flag("--version", "pstkit " PSTKIT_VERSION);
 
   std::string file, item;
   bool json = false, recursive = false, full = false;

@@ -103,6 +103,15 @@ def main():
             summary.error("cmake --install", common.one_line(r.stdout + r.stderr, 400))
             return summary.close()
         summary.ok("cmake --install")
+        # The man pages go where man looks under the prefix (when help2man built them).
+        if os.path.isfile(os.path.join(build, "man", "pstkit.1")):
+            man1 = os.path.join(prefix, "share", "man", "man1")
+            missing = [p for p in os.listdir(os.path.join(build, "man"))
+                       if p.endswith(".1") and not os.path.isfile(os.path.join(man1, p))]
+            if missing:
+                summary.error("man pages installed", "missing in share/man/man1: " + ", ".join(missing))
+            else:
+                summary.ok("man pages installed", "share/man/man1")
 
         # The CLI from the prefix makes the store the programs read.
         pst = os.path.join(work, "t.pst")
