@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "binding.h"
+#include "pstkit/eml_export.h"
 #include "pstkit/codepage.h"
 #include "pstkit/ndb_salvage.h"
 
@@ -102,6 +103,13 @@ class PyItem {
   py::object html() const {
     auto html = message_.body_html();
     return html ? py::object(to_bytes(*html)) : py::none();
+  }
+  // The item as an RFC 5322 message (pstkit/eml_export.h), the bytes
+  // `pstkit export --format eml` writes for it.
+  py::bytes to_eml() const {
+    auto eml = message_to_eml(message_);
+    if (!eml) raise(eml.status());
+    return to_bytes(eml->data);
   }
   py::object rtf() const {
     auto rtf = take(message_.body_rtf());
@@ -357,6 +365,8 @@ void bind_reading(py::module_& m) {
       .def_property_readonly("html", &PyItem::html, "The HTML body as stored (bytes), or None")
       .def_property_readonly("rtf", &PyItem::rtf, "The RTF body, decompressed (bytes), or None")
       .def_property_readonly("attachment_count", &PyItem::attachment_count)
+      .def("to_eml", &PyItem::to_eml,
+           "The item as an RFC 5322 message (bytes), converted as `pstkit export --format eml` converts it")
       .def("properties", &PyItem::properties)
       .def("property", &PyItem::property, py::arg("name_or_tag"))
       .def("recipients", &PyItem::recipients)

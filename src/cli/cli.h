@@ -18,6 +18,7 @@ namespace pstkit::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitBadInput = 1;  // damaged, unsupported or unreadable input
 inline constexpr int kExitUsage = 2;
+inline constexpr int kExitPartial = 3;  // export: some items could not be exported
 
 // Prints "pstkit: FILE: message" to stderr.
 void print_error(const std::string& file, const Status& status);
@@ -102,6 +103,18 @@ struct ImportCommandOptions {
   bool flat = false;                 // a directory's whole tree into one folder
 };
 int cmd_import(const ImportCommandOptions& options);
+
+// pstkit export (cmd_export.cpp): items as files, with manifest.json.
+struct ExportCommandOptions {
+  std::vector<std::string> files;
+  std::string out_dir;
+  std::string format = "eml";
+  std::string folder;  // only this folder (path below the IPM subtree) and below
+  bool overwrite = false;
+  bool quiet = false;
+  ReadOptions read;
+};
+int cmd_export(const ExportCommandOptions& options);
 
 // pstkit repair / recover (cmd_repair.cpp, cmd_recover.cpp; docs/REPAIR.md).
 struct RepairCommandOptions {

@@ -152,6 +152,27 @@ int run(int argc, char** argv) {
                     "Also bring back deleted items stale pages still hold (into \"Recovered Deleted Items\")");
   recover->add_flag("-q,--quiet", recover_options.quiet, "Print nothing but errors");
 
+  ExportCommandOptions export_options;
+  auto* exporter = app.add_subcommand(
+      "export", "Export every item as a file (eml: RFC 5322 messages converted as Outlook converts them), in "
+                "directories named after the folders, with manifest.json (per folder: items found, exported, "
+                "failed and why; SHA-256 of every file); exit 3 when some items could not be exported");
+  exporter->add_option("FILE", export_options.files, "PST or OST files (several: each into DIR/<its name>)")
+      ->required();
+  exporter->add_option("-o,--output", export_options.out_dir, "Output directory (created; must be empty)")
+      ->required();
+  exporter->add_option("--format", export_options.format, "Output format")
+      ->check(CLI::IsMember({"eml"}))
+      ->capture_default_str();
+  exporter->add_option("--folder", export_options.folder,
+                       "Only this folder (path below the top folder, e.g. Inbox/Projects) and its subfolders");
+  exporter->add_flag("--overwrite", export_options.overwrite, "Write into a directory that is not empty");
+  exporter->add_flag("-q,--quiet", export_options.quiet, "Print nothing but errors");
+  exporter->add_flag("--recover", export_options.read.recover,
+                     "Read a file whose B-trees are damaged (as the reading commands' --recover)");
+  exporter->add_flag("--deleted", export_options.read.include_deleted,
+                     "With --recover: also items found only in stale B-tree pages (deleted items)");
+
   ProfileCommandOptions profile_options;
   auto* profile = app.add_subcommand("profile", "MAPI profiles of this user and their PST services (docs/MAPI.md)");
   profile->require_subcommand(1);
@@ -209,6 +230,7 @@ int run(int argc, char** argv) {
   if (*import) return cmd_import(import_options);
   if (*repair) return cmd_repair(repair_options);
   if (*recover) return cmd_recover(recover_options);
+  if (*exporter) return cmd_export(export_options);
   if (*profile) {
     if (*profile_list) profile_options.action = ProfileAction::kList;
     if (*profile_create) profile_options.action = ProfileAction::kCreate;

@@ -24,7 +24,7 @@ Status open_gmime() {
   }
   PSTKIT_GMIME_FUNCTIONS(PSTKIT_GMIME_RESOLVE)
 #undef PSTKIT_GMIME_RESOLVE
-  if (!library) return Status::unsupported(std::string("MIME import needs GMime 3 (") + kGMimeLibrary + "): " + error);
+  if (!library) return Status::unsupported(std::string("MIME import and export need GMime 3 (") + kGMimeLibrary + "): " + error);
   api = loaded;
   api.g_mime_init();
   return Status::ok();

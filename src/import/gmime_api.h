@@ -1,9 +1,10 @@
 // GMime (with GLib and GObject), opened on first use. Only MIME import
-// parses MIME, but linking GMime made every command load it and its eight
-// dependencies at start; libgmime-3.0.so.0 is now dlopen'ed the first time
-// a message is parsed, and every GMime and GLib function of src/import is
-// called through the table below. Only files of src/import include this,
-// and they include GMime only through it.
+// (parsing) and export (writing) use MIME, but linking GMime made every
+// command load it and its eight dependencies at start; libgmime-3.0.so.0 is
+// now dlopen'ed the first time a message is parsed or written, and every
+// GMime and GLib function of src/import and src/export is called through the
+// table below. Only files of those two include this, and they include GMime
+// only through it.
 #pragma once
 
 // The cast macros (GMIME_PART(obj)...) become plain casts instead of calls to
@@ -17,7 +18,7 @@
 
 namespace pstkit::mime {
 
-// Every GMime, GObject and GLib function src/import calls. Each pointer has
+// Every GMime, GObject and GLib function src/import and src/export call. Each pointer has
 // the prototype of the library's header (decltype), so calls are checked
 // as if the functions were linked.
 #define PSTKIT_GMIME_FUNCTIONS(X)                    \
@@ -81,6 +82,33 @@ namespace pstkit::mime {
   X(internet_address_list_length)                    \
   X(internet_address_mailbox_get_addr)               \
   X(internet_address_mailbox_get_type)               \
+  X(g_mime_data_wrapper_new_with_stream)             \
+  X(g_mime_format_options_free)                      \
+  X(g_mime_format_options_new)                       \
+  X(g_mime_format_options_set_newline_format)        \
+  X(g_mime_message_add_mailbox)                      \
+  X(g_mime_message_new)                              \
+  X(g_mime_message_part_new_with_message)            \
+  X(g_mime_message_set_date)                         \
+  X(g_mime_message_set_message_id)                   \
+  X(g_mime_message_set_mime_part)                    \
+  X(g_mime_message_set_subject)                      \
+  X(g_mime_multipart_add)                            \
+  X(g_mime_multipart_new_with_subtype)               \
+  X(g_mime_multipart_set_boundary)                   \
+  X(g_mime_object_append_header)                     \
+  X(g_mime_object_encode)                            \
+  X(g_mime_object_set_content_type_parameter)        \
+  X(g_mime_object_set_disposition)                   \
+  X(g_mime_object_set_header)                        \
+  X(g_mime_part_new_with_type)                       \
+  X(g_mime_part_set_content)                         \
+  X(g_mime_part_set_content_encoding)                \
+  X(g_mime_part_set_content_id)                      \
+  X(g_mime_part_set_filename)                        \
+  X(g_mime_text_part_new_with_subtype)               \
+  X(g_mime_text_part_set_text)                       \
+  X(g_date_time_new_from_unix_utc)                   \
   X(g_object_unref)                                  \
   X(g_type_check_instance_is_a)                      \
   X(g_base64_decode)                                 \
@@ -104,7 +132,7 @@ inline constexpr const char* kGMimeLibrary = "libgmime-3.0.so.0";
 
 // Opens GMime, resolves the table and runs g_mime_init, once per process
 // (thread-safe). The error, when GMime cannot be loaded, is returned on
-// every call: "MIME import needs GMime 3 (libgmime-3.0.so.0): <dlerror>".
+// every call: "MIME import and export need GMime 3 (libgmime-3.0.so.0): <dlerror>".
 Status load_gmime();
 
 // The table. Only valid after load_gmime() returned ok: every path into

@@ -1,7 +1,7 @@
 // Ownership of GMime and GLib objects. GMime is a C library with reference
 // counted GObjects and g_malloc'd strings; these wrappers release them on
 // every path, so no caller writes g_object_unref or g_free by hand.
-// Only files of src/import include this (it pulls in the GMime headers).
+// Only files of src/import and src/export include this (it pulls in the GMime headers).
 #pragma once
 
 #include "import/gmime_api.h"
@@ -35,6 +35,8 @@ class GRef {
     p_ = nullptr;
   }
   T* get() const { return p_; }
+  // Gives the reference up to the caller (e.g. to wrap it as a base type).
+  T* release() { return std::exchange(p_, nullptr); }
   explicit operator bool() const { return p_ != nullptr; }
 
  private:

@@ -109,7 +109,7 @@ def main() -> int:
             env = {"LD_LIBRARY_PATH": fake}
             pst2 = os.path.join(scratch, "never.pst")
             rc, _, err = loaded_libraries([pstkit, "import", "--create", pst2, eml], scratch, env)
-            named = "MIME import needs GMime 3 (libgmime-3.0.so.0)" in err
+            named = "MIME import and export need GMime 3 (libgmime-3.0.so.0)" in err
             report(rc == 1 and named and not os.path.exists(pst2),
                    f"import with an unusable libgmime-3.0.so.0: exit {rc}, "
                    f"{'PST not created' if not os.path.exists(pst2) else 'PST CREATED'}: {err.strip()[:300]}")

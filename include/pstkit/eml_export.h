@@ -1,0 +1,44 @@
+// A message as an Internet message (RFC 5322 with MIME), converted the way
+// Outlook converts MAPI messages to MIME ([MS-OXCMAIL] 2.1, MAPI to MIME).
+//
+// The headers are the stored Internet headers (PidTagTransportMessageHeaders)
+// where the message has them, else built from its properties: From/Sender,
+// To/Cc/Bcc from the recipient table, Subject, Date, Message-ID,
+// In-Reply-To, References, Importance. Bodies: plain text and HTML (both as
+// multipart/alternative); attachments with their names (RFC 2231 when not
+// ASCII), MIME types and content ids (inline parts an HTML body refers to by
+// cid: in multipart/related); embedded messages as message/rfc822, to any
+// depth (up to max_depth). MIME boundaries are derived from the message, so
+// that converting the same message twice gives the same bytes.
+//
+// Needs GMime 3 (libgmime-3.0.so.0), opened on first use like MIME import.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "pstkit/bytes.h"
+#include "pstkit/messaging.h"
+#include "pstkit/status.h"
+
+namespace pstkit {
+
+struct EmlOptions {
+  // Embedded messages deeper than this are left out (and listed in notes).
+  int max_depth = 32;
+  // Line ends: CRLF as RFC 5322 writes them, or LF (mbox, Maildir).
+  bool crlf = true;
+};
+
+struct EmlResult {
+  Bytes data;
+  // What could not be converted and was left out ("attachment 3: cannot read
+  // its data: ..."); the rest of the message is there.
+  std::vector<std::string> notes;
+};
+
+// Converts one message. Fails only when nothing sensible can be written
+// (GMime missing); unreadable parts are left out and named in notes.
+Result<EmlResult> message_to_eml(const Message& message, const EmlOptions& options = {});
+
+}  // namespace pstkit
