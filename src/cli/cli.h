@@ -68,6 +68,8 @@ std::string filetime_to_iso(uint64_t filetime);
 std::string base64(ByteView data);
 std::string sha256_hex(const ndb::Node& node, Status* error);
 std::string sha256_hex(ByteView data);
+// SHA-256 of a file's contents, read in pieces.
+std::string sha256_file_hex(const std::string& path, Status* error);
 
 // Commands.
 struct DumpOptions {
@@ -108,7 +110,7 @@ int cmd_import(const ImportCommandOptions& options);
 struct ExportCommandOptions {
   std::vector<std::string> files;
   std::string out_dir;
-  std::string format = "eml";
+  std::string format = "eml";  // eml, mbox, maildir, thunderbird (export_writers.h)
   std::string folder;  // only this folder (path below the IPM subtree) and below
   bool overwrite = false;
   bool quiet = false;

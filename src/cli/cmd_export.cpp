@@ -1,5 +1,6 @@
-// pstkit export FILE... -o DIR --format eml: every item as an .eml file
-// (pstkit/eml_export.h) in a directory tree that mirrors the folders, and
+// pstkit export FILE... -o DIR --format eml|mbox|maildir|thunderbird: every
+// item converted to RFC 5322 (pstkit/eml_export.h) and written in the
+// format's layout (export_writers.h), which mirrors the folders, and
 // manifest.json saying, per folder, what was found, exported and not, with
 // the SHA-256 of every file written.
 #include <sys/stat.h>
@@ -13,6 +14,7 @@
 #include <set>
 
 #include "cli/cli.h"
+#include "cli/export_writers.h"
 #include "cli/folder_walk.h"
 #include "pstkit/eml_export.h"
 
@@ -64,27 +66,30 @@ class Exporter {
   // could not be written).
   bool run(const Store& store, const fs::path& base, nlohmann::ordered_json& source) {
     source["folders"] = nlohmann::ordered_json::array();
+    layout_ = ExportLayout::make(options_.format, base, options_.out_dir);
     const std::optional<Nid> ipm = store.ipm_subtree_nid();
     const std::vector<std::string> wanted = split_path(options_.folder);
-    std::map<Nid, fs::path> dirs;                  // folder → its directory
+    std::map<Nid, std::vector<std::string>> dirs;  // folder → its directory names below the root
     std::map<Nid, std::vector<std::string>> below;  // folder → path below the IPM subtree
     std::map<fs::path, std::set<std::string>> taken;
     bool ok = true;
     bool selected_any = false;
     walk_folders(store, [&](const FolderVisit& v) {
       // Where this folder lives: its parent's directory plus its own name.
-      fs::path dir = base;
+      std::vector<std::string> dir;
       std::optional<std::vector<std::string>> ipm_path;
       if (ipm && v.nid == *ipm) ipm_path.emplace();
       if (v.depth > 0) {
         Nid parent = parent_of_.count(v.nid) ? parent_of_[v.nid] : 0;
-        dir = dirs.count(parent) ? dirs[parent] : base;
+        if (dirs.count(parent)) dir = dirs[parent];
         std::string name = directory_name(v.path.empty() ? std::to_string(v.nid) : v.path.back());
-        if (!taken[dir].insert(name).second) {
+        fs::path parent_key;
+        for (const auto& n : dir) parent_key /= n;
+        if (!taken[parent_key].insert(name).second) {
           name += " (" + std::to_string(v.nid) + ")";
-          taken[dir].insert(name);
+          taken[parent_key].insert(name);
         }
-        dir /= name;
+        dir.push_back(name);
         if (!ipm_path && below.count(parent)) {
           ipm_path = below[parent];
           ipm_path->push_back(v.path.empty() ? "" : v.path.back());
@@ -101,7 +106,12 @@ class Exporter {
           return true;
       }
       selected_any = true;
-      ok = export_folder(store, v, dir, source);
+      FolderPlace place;
+      place.names = dir;
+      place.below_ipm_subtree = ipm_path.has_value();  // the IPM subtree itself or a folder below it
+      place.is_ipm_subtree = ipm && v.nid == *ipm;
+      place.display_name = v.folder ? v.folder->name() : "";
+      ok = export_folder(store, v, place, source);
       return ok;
     });
     if (!wanted.empty() && !selected_any) {
@@ -118,64 +128,76 @@ class Exporter {
   const ExportCommandOptions& options_;
   nlohmann::ordered_json& manifest_;
   std::map<Nid, Nid> parent_of_;
+  std::unique_ptr<ExportLayout> layout_;
   bool partial_ = false;
   size_t exported_ = 0;
 
-  bool export_folder(const Store& store, const FolderVisit& v, const fs::path& dir, nlohmann::ordered_json& source) {
+  bool export_folder(const Store& store, const FolderVisit& v, const FolderPlace& place,
+                     nlohmann::ordered_json& source) {
     nlohmann::ordered_json entry;
     std::string display;
     for (const auto& p : v.path) display += (display.empty() ? "" : "/") + p;
     entry["path"] = display;
     entry["nid"] = v.nid;
-    if (!v.folder) {
-      entry["error"] = v.error.message();
+    auto give_up = [&](const std::string& why) {
+      entry["error"] = why;
       partial_ = true;
       source["folders"].push_back(std::move(entry));
       return true;
-    }
+    };
+    if (!v.folder) return give_up(v.error.message());
     auto nids = v.folder->content_nids();
-    if (!nids) {
-      entry["error"] = "contents table: " + nids.status().message();
-      partial_ = true;
-      source["folders"].push_back(std::move(entry));
-      return true;
-    }
+    if (!nids) return give_up("contents table: " + nids.status().message());
     entry["found"] = nids->size();
     nlohmann::ordered_json failed = nlohmann::ordered_json::array();
     nlohmann::ordered_json incomplete = nlohmann::ordered_json::array();
     size_t exported = 0;
-    std::error_code ec;
-    if (!nids->empty()) fs::create_directories(dir, ec);
-    if (ec) {
-      manifest_["stopped"] = dir.string() + ": " + ec.message();
+    std::string error;
+    auto stop = [&](const std::string& why) {
+      manifest_["stopped"] = why;
+      entry["exported"] = exported;
+      if (!failed.empty()) entry["failed"] = std::move(failed);
       source["folders"].push_back(std::move(entry));
       return false;
+    };
+    if (nids->empty() && !layout_->keeps_empty(place)) {
+      entry["exported"] = 0;
+      source["folders"].push_back(std::move(entry));
+      return true;
     }
+    std::unique_ptr<FolderSink> sink = layout_->open(place, &error);
+    if (!sink) return stop(error);
+    EmlOptions eml_options;
+    eml_options.crlf = layout_->crlf();
     for (Nid nid : *nids) {
       auto message = store.open_message(nid);
       if (!message) {
         failed.push_back({{"nid", nid}, {"reason", message.status().message()}});
         continue;
       }
-      auto eml = message_to_eml(*message);
+      auto eml = message_to_eml(*message, eml_options);
       if (!eml) {
         failed.push_back({{"nid", nid}, {"reason", eml.status().message()}});
         continue;
       }
-      fs::path file = dir / (std::to_string(nid) + ".eml");
-      std::string error;
-      if (!write_file(file, eml->data, &error)) {
-        manifest_["stopped"] = error;
+      if (!sink->add(*message, eml->data, &error)) {
         failed.push_back({{"nid", nid}, {"reason", error}});
-        entry["exported"] = exported;
-        entry["failed"] = std::move(failed);
-        source["folders"].push_back(std::move(entry));
-        return false;
+        return stop(error);
       }
-      manifest_["files"][fs::relative(file, options_.out_dir).string()] = sha256_hex(eml->data);
       if (!eml->notes.empty()) incomplete.push_back({{"nid", nid}, {"left_out", eml->notes}});
       ++exported;
       ++exported_;
+    }
+    if (!sink->finish(&error)) return stop(error);
+    entry["output"] = sink->location();
+    for (const ExportedFile& f : sink->files()) {
+      std::string sha = f.sha256;
+      if (sha.empty()) {
+        Status s;
+        sha = sha256_file_hex((fs::path(options_.out_dir) / f.path).string(), &s);
+        if (!s.is_ok()) return stop(s.message());
+      }
+      manifest_["files"][f.path] = sha;
     }
     entry["exported"] = exported;
     if (!failed.empty()) entry["failed"] = std::move(failed);
@@ -189,8 +211,8 @@ class Exporter {
 }  // namespace
 
 int cmd_export(const ExportCommandOptions& options) {
-  if (options.format != "eml") {
-    std::cerr << "pstkit: export: format " << options.format << " is not supported (eml)\n";
+  if (!ExportLayout::make(options.format, options.out_dir, options.out_dir)) {
+    std::cerr << "pstkit: export: format " << options.format << " is not supported\n";
     return kExitUsage;
   }
   const fs::path out = options.out_dir;

@@ -1,11 +1,14 @@
 // Rendering of property names and values for show and dump.
 #include <nettle/sha2.h>
 
+#include <cerrno>
 #include <charconv>
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <iostream>
+#include <vector>
 
 #include "cli/cli.h"
 #include "pstkit/ndb_salvage.h"
@@ -232,6 +235,25 @@ struct Sha256 {
 std::string sha256_hex(ByteView data) {
   Sha256 h;
   h.update(data);
+  return h.hex();
+}
+
+std::string sha256_file_hex(const std::string& path, Status* error) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) {
+    if (error) *error = Status::io_error(path + ": " + std::strerror(errno));
+    return {};
+  }
+  Sha256 h;
+  std::vector<uint8_t> buffer(1 << 16);
+  size_t n;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), f)) > 0) h.update(ByteView(buffer.data(), n));
+  const bool failed = std::ferror(f);
+  std::fclose(f);
+  if (failed) {
+    if (error) *error = Status::io_error(path + ": read error");
+    return {};
+  }
   return h.hex();
 }
 

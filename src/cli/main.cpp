@@ -154,15 +154,17 @@ int run(int argc, char** argv) {
 
   ExportCommandOptions export_options;
   auto* exporter = app.add_subcommand(
-      "export", "Export every item as a file (eml: RFC 5322 messages converted as Outlook converts them), in "
-                "directories named after the folders, with manifest.json (per folder: items found, exported, "
+      "export", "Export every item as an RFC 5322 message converted as Outlook converts it, as .eml files, "
+                "mbox files, Maildir++ or a Thunderbird tree named after the folders, with manifest.json (per folder: items found, exported, "
                 "failed and why; SHA-256 of every file); exit 3 when some items could not be exported");
   exporter->add_option("FILE", export_options.files, "PST or OST files (several: each into DIR/<its name>)")
       ->required();
   exporter->add_option("-o,--output", export_options.out_dir, "Output directory (created; must be empty)")
       ->required();
-  exporter->add_option("--format", export_options.format, "Output format")
-      ->check(CLI::IsMember({"eml"}))
+  exporter->add_option("--format", export_options.format,
+                       "eml: one RFC 5322 file per item; mbox: one mboxrd file per folder; maildir: Maildir++ "
+                       "(flags in the file names); thunderbird: a Local Folders tree (Inbox + Inbox.sbd/)")
+      ->check(CLI::IsMember({"eml", "mbox", "maildir", "thunderbird"}))
       ->capture_default_str();
   exporter->add_option("--folder", export_options.folder,
                        "Only this folder (path below the top folder, e.g. Inbox/Projects) and its subfolders");

@@ -1,0 +1,275 @@
+#include "cli/export_writers.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+
+#include "cli/cli.h"
+
+namespace pstkit::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// [MS-OXPROPS] properties the mail flags come from.
+constexpr uint16_t kLastVerbExecuted = 0x1081;
+constexpr uint16_t kFlagStatus = 0x1090;
+constexpr uint16_t kSentRepresentingSmtpAddress = 0x5D02;
+constexpr uint16_t kSentRepresentingEmailAddress = 0x0065;
+constexpr uint16_t kCreationTime = 0x3007;
+constexpr int32_t kMsgFlagRead = 0x1;    // MS-OXCMSG 2.2.1.6 mfRead
+constexpr int32_t kMsgFlagUnsent = 0x8;  // mfUnsent: a draft
+
+struct MailFlags {
+  bool read = false, answered = false, forwarded = false, flagged = false, draft = false;
+};
+
+MailFlags flags_of(const Message& message) {
+  const PropertyBag& p = message.properties();
+  MailFlags f;
+  const int32_t flags = p.get_i32(prop::kMessageFlags).value_or(0);
+  f.read = flags & kMsgFlagRead;
+  f.draft = flags & kMsgFlagUnsent;
+  f.flagged = p.get_i32(kFlagStatus).value_or(0) == 2;  // followupFlagged
+  switch (p.get_i32(kLastVerbExecuted).value_or(0)) {     // MS-OXOMSG 2.2.1.4
+    case 102:                                             // NOTEIVERB_REPLYTOSENDER
+    case 103: f.answered = true; break;                   // NOTEIVERB_REPLYTOALL
+    case 104: f.forwarded = true; break;                  // NOTEIVERB_FORWARD
+    default: break;
+  }
+  return f;
+}
+
+// Delivery time (else submit, else creation) in Unix seconds; 0 if none.
+int64_t delivery_time(const Message& message) {
+  const PropertyBag& p = message.properties();
+  std::optional<uint64_t> t = p.get_time(prop::kMessageDeliveryTime);
+  if (!t) t = p.get_time(prop::kClientSubmitTime);
+  if (!t) t = p.get_time(kCreationTime);
+  if (!t || *t < 116444736000000000ULL) return 0;
+  return int64_t((*t - 116444736000000000ULL) / 10000000ULL);
+}
+
+std::string io_error(const fs::path& path) { return path.string() + ": " + std::strerror(errno ? errno : EIO); }
+
+std::string relative_to(const fs::path& path, const fs::path& out) { return fs::relative(path, out).string(); }
+
+// ---- one .eml file per item ---------------------------------------------
+
+class EmlSink : public FolderSink {
+ public:
+  EmlSink(fs::path dir, fs::path out) : dir_(std::move(dir)), out_(std::move(out)) {
+    location_ = relative_to(dir_, out_);
+  }
+  bool add(const Message& message, const Bytes& eml, std::string* error) override {
+    if (!created_) {
+      std::error_code ec;
+      fs::create_directories(dir_, ec);
+      if (ec) return *error = dir_.string() + ": " + ec.message(), false;
+      created_ = true;
+    }
+    fs::path file = dir_ / (std::to_string(message.nid()) + ".eml");
+    std::ofstream f(file, std::ios::binary | std::ios::trunc);
+    if (f) f.write(reinterpret_cast<const char*>(eml.data()), std::streamsize(eml.size()));
+    if (f) f.close();
+    if (!f) return *error = io_error(file), false;
+    files_.push_back({relative_to(file, out_), sha256_hex(eml)});
+    return true;
+  }
+  bool finish(std::string*) override { return true; }
+
+ private:
+  fs::path dir_, out_;
+  bool created_ = false;
+};
+
+// ---- mboxrd (mbox and Thunderbird) ---------------------------------------
+
+// "From sender Www Mmm dd hh:mm:ss yyyy" (the asctime form mbox readers parse).
+std::string from_line(const Message& message) {
+  const PropertyBag& p = message.properties();
+  std::string sender = p.get_string(kSentRepresentingSmtpAddress).value_or("");
+  if (sender.empty()) sender = p.get_string(kSentRepresentingEmailAddress).value_or("");
+  if (sender.find('@') == std::string::npos) sender.clear();
+  if (sender.empty() || sender.find_first_of(" \t\r\n") != std::string::npos) sender = "MAILER-DAEMON";
+  std::time_t t = std::time_t(delivery_time(message));
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char when[32];
+  std::strftime(when, sizeof when, "%a %b %e %H:%M:%S %Y", &tm);
+  return "From " + sender + " " + when + "\n";
+}
+
+class MboxSink : public FolderSink {
+ public:
+  MboxSink(fs::path file, fs::path out, bool mozilla) : file_(std::move(file)), out_(std::move(out)), mozilla_(mozilla) {
+    location_ = relative_to(file_, out_);
+  }
+  bool open(std::string* error) {
+    std::error_code ec;
+    fs::create_directories(file_.parent_path(), ec);
+    if (ec) return *error = file_.parent_path().string() + ": " + ec.message(), false;
+    stream_.open(file_, std::ios::binary | std::ios::trunc);
+    if (!stream_) return *error = io_error(file_), false;
+    return true;
+  }
+  bool add(const Message& message, const Bytes& eml, std::string* error) override {
+    const MailFlags f = flags_of(message);
+    std::string text = from_line(message);
+    // mbox flags (Status, X-Status), which mail readers and Python's mailbox read.
+    text += std::string("Status: ") + (f.read ? "RO" : "O") + "\n";
+    std::string x;
+    if (f.answered) x += 'A';
+    if (f.flagged) x += 'F';
+    if (f.draft) x += 'T';
+    if (!x.empty()) text += "X-Status: " + x + "\n";
+    if (mozilla_) {
+      // Thunderbird's own flags: read 0x1, replied 0x2, marked 0x4, forwarded 0x1000.
+      unsigned m = (f.read ? 0x1 : 0) | (f.answered ? 0x2 : 0) | (f.flagged ? 0x4 : 0) | (f.forwarded ? 0x1000 : 0);
+      char line[64];
+      std::snprintf(line, sizeof line, "X-Mozilla-Status: %04x\nX-Mozilla-Status2: 00000000\n", m);
+      text += line;
+    }
+    // mboxrd: a body line that reads ">*From " gains one more ">".
+    std::string_view body(reinterpret_cast<const char*>(eml.data()), eml.size());
+    size_t pos = 0;
+    while (pos < body.size()) {
+      size_t end = body.find('\n', pos);
+      std::string_view line = body.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
+      size_t q = 0;
+      while (q < line.size() && line[q] == '>') ++q;
+      if (line.substr(q, 5) == "From ") text += '>';
+      text += line;
+      text += '\n';
+      if (end == std::string_view::npos) break;
+      pos = end + 1;
+    }
+    text += '\n';  // the blank line that ends a message
+    stream_.write(text.data(), std::streamsize(text.size()));
+    if (!stream_) return *error = io_error(file_), false;
+    return true;
+  }
+  bool finish(std::string* error) override {
+    stream_.close();
+    if (!stream_) return *error = io_error(file_), false;
+    files_.push_back({relative_to(file_, out_), ""});
+    return true;
+  }
+
+ private:
+  fs::path file_, out_;
+  bool mozilla_;
+  std::ofstream stream_;
+};
+
+// ---- Maildir++ ------------------------------------------------------------
+
+class MaildirSink : public FolderSink {
+ public:
+  MaildirSink(fs::path dir, fs::path out) : dir_(std::move(dir)), out_(std::move(out)) {
+    location_ = relative_to(dir_, out_);
+  }
+  bool open(bool subfolder, std::string* error) {
+    std::error_code ec;
+    for (const char* sub : {"cur", "new", "tmp"}) fs::create_directories(dir_ / sub, ec);
+    if (ec) return *error = dir_.string() + ": " + ec.message(), false;
+    if (subfolder) std::ofstream(dir_ / "maildirfolder");  // Maildir++ marks its subfolders so
+    return true;
+  }
+  bool add(const Message& message, const Bytes& eml, std::string* error) override {
+    const MailFlags f = flags_of(message);
+    const int64_t when = delivery_time(message);
+    // Info flags in ASCII order (maildir(5)): Draft, Flagged, Passed, Replied, Seen.
+    std::string info = ":2,";
+    if (f.draft) info += 'D';
+    if (f.flagged) info += 'F';
+    if (f.forwarded) info += 'P';
+    if (f.answered) info += 'R';
+    if (f.read) info += 'S';
+    // A unique name derived from the item, so a second export names it alike.
+    const std::string unique = std::to_string(when) + ".N" + std::to_string(message.nid()) + ".pstkit";
+    fs::path tmp = dir_ / "tmp" / unique;
+    fs::path final = dir_ / "cur" / (unique + info);
+    {
+      std::ofstream s(tmp, std::ios::binary | std::ios::trunc);
+      if (s) s.write(reinterpret_cast<const char*>(eml.data()), std::streamsize(eml.size()));
+      if (s) s.close();
+      if (!s) return *error = io_error(tmp), false;
+    }
+    // The delivery time as the file time (readers sort and date by it).
+    struct timespec times[2] = {{time_t(when), 0}, {time_t(when), 0}};
+    ::utimensat(AT_FDCWD, tmp.c_str(), times, 0);
+    if (::rename(tmp.c_str(), final.c_str()) != 0) return *error = io_error(final), false;
+    files_.push_back({relative_to(final, out_), sha256_hex(eml)});
+    return true;
+  }
+  bool finish(std::string*) override { return true; }
+
+ private:
+  fs::path dir_, out_;
+};
+
+// Maildir++ folder names: components joined by "."; a "." inside a name
+// would split it, so it becomes "_".
+std::string maildir_component(std::string name) {
+  for (char& c : name)
+    if (c == '.') c = '_';
+  return name;
+}
+
+class Layout : public ExportLayout {
+ public:
+  Layout(std::string format, fs::path base, fs::path out)
+      : format_(std::move(format)), base_(std::move(base)), out_(std::move(out)) {}
+  bool crlf() const override { return format_ == "eml"; }
+  bool keeps_empty(const FolderPlace& place) const override {
+    if (format_ == "eml") return false;
+    // Maildir++'s top folder (cur/, new/, tmp/ in DIR) is the IPM subtree.
+    if (format_ == "maildir") return place.below_ipm_subtree;
+    return place.below_ipm_subtree && !place.is_ipm_subtree;
+  }
+
+  std::unique_ptr<FolderSink> open(const FolderPlace& place, std::string* error) override {
+    fs::path dir = base_;
+    for (const auto& n : place.names) dir /= n;
+    if (format_ == "eml") return std::make_unique<EmlSink>(dir, out_);
+    if (format_ == "mbox") {
+      auto sink = std::make_unique<MboxSink>(dir / "mbox", out_, false);
+      return sink->open(error) ? std::move(sink) : nullptr;
+    }
+    // The mail clients' trees start below the IPM subtree.
+    std::vector<std::string> names = place.names;
+    if (place.below_ipm_subtree && !names.empty()) names.erase(names.begin());
+    if (format_ == "maildir") {
+      std::string folder;
+      for (const auto& n : names) folder += "." + maildir_component(n);
+      auto sink = std::make_unique<MaildirSink>(base_ / folder, out_);
+      return sink->open(!folder.empty(), error) ? std::move(sink) : nullptr;
+    }
+    // thunderbird: Inbox is a file, its subfolders are in Inbox.sbd/.
+    if (names.empty()) names.push_back(place.display_name.empty() ? "Unnamed" : place.display_name);
+    fs::path file = base_;
+    for (size_t i = 0; i + 1 < names.size(); ++i) file /= names[i] + ".sbd";
+    file /= names.back();
+    auto sink = std::make_unique<MboxSink>(file, out_, true);
+    return sink->open(error) ? std::move(sink) : nullptr;
+  }
+
+ private:
+  std::string format_;
+  fs::path base_, out_;
+};
+
+}  // namespace
+
+std::unique_ptr<ExportLayout> ExportLayout::make(const std::string& format, const fs::path& base, const fs::path& out) {
+  if (format != "eml" && format != "mbox" && format != "maildir" && format != "thunderbird") return nullptr;
+  return std::make_unique<Layout>(format, base, out);
+}
+
+}  // namespace pstkit::cli
