@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Exporting mail: `pstkit export --format eml` side by side with `readpst -e`
+# (its default parallel jobs and -j 0) and `pffexport -f all`, on the same
+# files, all writing to the same file system, in one run.
+#
+# Usage: bench/export_bench.sh [--build DIR] [--workdir DIR] [--runs N] FILE...
+#
+#   --build DIR     build directory with pstkit (default: build under the repo root)
+#   --workdir DIR   where the outputs go (default: a temporary directory under
+#                   $TMPDIR, removed at the end); every tool writes there
+#   --runs N        runs of each command (default 1); the best wall time is shown
+#
+# Each command is timed with /usr/bin/time (wall, CPU, peak RSS); the output
+# directory is emptied before each run. Prints, per file, one line per tool
+# and pstkit's wall time as a multiple of each peer's.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+build="$root/build"
+workdir=""
+runs=1
+files=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --build) build=$2; shift 2 ;;
+    --workdir) workdir=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    -*) echo "export_bench.sh: unknown option $1" >&2; exit 2 ;;
+    *) files+=("$1"); shift ;;
+  esac
+done
+((${#files[@]} > 0)) || { echo "usage: export_bench.sh [--build DIR] [--workdir DIR] [--runs N] FILE..." >&2; exit 2; }
+[[ -x "$build/pstkit" ]] || { echo "export_bench.sh: $build/pstkit not built" >&2; exit 2; }
+cleanup=""
+if [[ -z "$workdir" ]]; then
+  workdir=$(mktemp -d "${TMPDIR:-/tmp}/pstkit-export-bench.XXXXXX")
+  cleanup=$workdir
+fi
+trap '[[ -n "$cleanup" ]] && rm -rf "$cleanup"' EXIT
+mkdir -p "$workdir"
+
+best_wall=""
+timed() {  # timed LABEL OUTDIR CMD... -> prints a line; best wall time in $best_wall
+  local label=$1 out=$2; shift 2
+  local best="" line="" i
+  for ((i = 0; i < runs; i++)); do
+    rm -rf "$out"; mkdir -p "$out"
+    if ! /usr/bin/time -o "$workdir/time.txt" -f '%e %U %S %M' "$@" > /dev/null 2> "$workdir/stderr.txt"; then
+      # readpst and pffexport exit non-zero on items they cannot read; their output still counts.
+      [[ -s "$workdir/time.txt" ]] || { echo "  $label failed: $(tail -1 "$workdir/stderr.txt")"; best_wall=""; return; }
+    fi
+    read -r wall user sys rss < <(tail -1 "$workdir/time.txt")
+    if [[ -z $best ]] || awk -v a="$wall" -v b="$best" 'BEGIN { exit !(a < b) }'; then
+      best=$wall
+      line=$(awk -v l="$label" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" \
+        'BEGIN { printf "  %-34s %8.2f s wall %8.2f s CPU %8.1f MB peak RSS", l, w, u + s, r / 1024 }')
+    fi
+  done
+  local n
+  n=$(find "$out" -type f | wc -l)
+  echo "$line  $n files"
+  best_wall=$best
+}
+
+echo "## export; load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; best of $runs"
+for f in "${files[@]}"; do
+  echo "### $(basename "$f") ($(du -h "$f" | cut -f1))"
+  timed "pstkit export --format eml" "$workdir/pstkit" "$build/pstkit" export -q --overwrite -o "$workdir/pstkit" "$f"
+  ours=$best_wall
+  declare -A peer=()
+  if command -v readpst > /dev/null; then
+    timed "readpst -e (default jobs)" "$workdir/readpst" readpst -q -e -o "$workdir/readpst" "$f"
+    peer[readpst_e]=$best_wall
+    timed "readpst -e -j 0" "$workdir/readpst0" readpst -q -e -j 0 -o "$workdir/readpst0" "$f"
+    peer[readpst_e_j0]=$best_wall
+  fi
+  if command -v pffexport > /dev/null; then
+    timed "pffexport -f all" "$workdir/pffexport" pffexport -q -f all -t "$workdir/pffexport/out" "$f"
+    peer[pffexport]=$best_wall
+  fi
+  for k in "${!peer[@]}"; do
+    [[ -n ${peer[$k]} && -n $ours ]] &&
+      awk -v k="$k" -v p="${peer[$k]}" -v o="$ours" 'BEGIN { if (o > 0) printf "  pstkit is %.1fx as fast as %s\n", p / o, k }'
+  done
+  unset peer
+done
