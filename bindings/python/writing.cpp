@@ -25,14 +25,10 @@ using ltp::time_value;
 
 // Property ids used here beyond those in pstkit/messaging.h ([MS-OXPROPS]).
 constexpr uint16_t kConversationTopic = 0x0070;
-constexpr uint16_t kSentRepresentingAddressType = 0x0064;
-constexpr uint16_t kSentRepresentingEmail = 0x0065;
-constexpr uint16_t kSenderAddressType = 0x0C1E;
 constexpr uint16_t kDisplayBcc = 0x0E02;
 constexpr uint16_t kDisplayCc = 0x0E03;
 constexpr uint16_t kDisplayTo = 0x0E04;
 constexpr uint16_t kObjectType = 0x0FFE;
-constexpr uint16_t kCreationTime = 0x3007;
 constexpr uint16_t kLastModificationTime = 0x3008;
 constexpr uint16_t kDisplayType = 0x3900;
 constexpr int32_t kMsgFlagRead = 0x0001;      // [MS-OXCMSG] 2.2.1.6 mfRead
@@ -137,7 +133,7 @@ NewAttachment attachment_argument(py::handle value, uint64_t now) {
                   string_value(prop::kAttachFilename, name),
                   string_value(prop::kDisplayName, name),
                   string_value(prop::kAttachMimeTag, mime_type.cast<std::string>()),
-                  time_value(kCreationTime, now),
+                  time_value(prop::kCreationTime, now),
                   time_value(kLastModificationTime, now)};
   if (const size_t dot = name.rfind('.'); dot != std::string::npos) {
     a.properties.push_back(string_value(prop::kAttachExtension, name.substr(dot)));
@@ -190,7 +186,7 @@ class PyWriter {
                     string_value(kConversationTopic, subject),
                     time_value(prop::kClientSubmitTime, when),
                     time_value(prop::kMessageDeliveryTime, when),
-                    time_value(kCreationTime, now),
+                    time_value(prop::kCreationTime, now),
                     time_value(kLastModificationTime, now),
                     int32_value(prop::kMessageFlags, read ? kMsgFlagRead : 0)};
     if (!body.is_none()) m.properties.push_back(string_value(prop::kBody, body.cast<std::string>()));
@@ -208,10 +204,10 @@ class PyWriter {
     if (!sender.is_none()) {
       const Address from = address_argument(sender);
       for (PropValue v : {string_value(prop::kSenderName, from.name),
-                          string_value(prop::kSenderEmailAddress, from.email), string_value(kSenderAddressType, "SMTP"),
+                          string_value(prop::kSenderEmailAddress, from.email), string_value(prop::kSenderAddressType, "SMTP"),
                           string_value(prop::kSentRepresentingName, from.name),
-                          string_value(kSentRepresentingEmail, from.email),
-                          string_value(kSentRepresentingAddressType, "SMTP")}) {
+                          string_value(prop::kSentRepresentingEmailAddress, from.email),
+                          string_value(prop::kSentRepresentingAddressType, "SMTP")}) {
         m.properties.push_back(std::move(v));
       }
     }

@@ -66,6 +66,19 @@ inline constexpr uint16_t kRecordKey = 0x0FF9;
 inline constexpr uint16_t kPstPassword = 0x67FF;
 inline constexpr uint16_t kLtpRowId = 0x67F2;
 inline constexpr uint16_t kSmtpAddress = 0x39FE;
+inline constexpr uint16_t kSentRepresentingAddressType = 0x0064;
+inline constexpr uint16_t kSentRepresentingEmailAddress = 0x0065;
+inline constexpr uint16_t kTransportMessageHeaders = 0x007D;
+inline constexpr uint16_t kSenderAddressType = 0x0C1E;
+inline constexpr uint16_t kInternetMessageId = 0x1035;
+inline constexpr uint16_t kInternetReferences = 0x1039;
+inline constexpr uint16_t kInReplyToId = 0x1042;
+inline constexpr uint16_t kLastVerbExecuted = 0x1081;
+inline constexpr uint16_t kFlagStatus = 0x1090;
+inline constexpr uint16_t kCreationTime = 0x3007;
+inline constexpr uint16_t kSearchKey = 0x300B;
+inline constexpr uint16_t kSenderSmtpAddress = 0x5D01;
+inline constexpr uint16_t kSentRepresentingSmtpAddress = 0x5D02;
 }  // namespace prop
 
 // MS-OXCMSG 2.2.2.9 PidTagAttachMethod.

@@ -17,11 +17,6 @@ namespace {
 namespace fs = std::filesystem;
 
 // [MS-OXPROPS] properties the mail flags come from.
-constexpr uint16_t kLastVerbExecuted = 0x1081;
-constexpr uint16_t kFlagStatus = 0x1090;
-constexpr uint16_t kSentRepresentingSmtpAddress = 0x5D02;
-constexpr uint16_t kSentRepresentingEmailAddress = 0x0065;
-constexpr uint16_t kCreationTime = 0x3007;
 constexpr int32_t kMsgFlagRead = 0x1;    // MS-OXCMSG 2.2.1.6 mfRead
 constexpr int32_t kMsgFlagUnsent = 0x8;  // mfUnsent: a draft
 
@@ -35,8 +30,8 @@ MailFlags flags_of(const Message& message) {
   const int32_t flags = p.get_i32(prop::kMessageFlags).value_or(0);
   f.read = flags & kMsgFlagRead;
   f.draft = flags & kMsgFlagUnsent;
-  f.flagged = p.get_i32(kFlagStatus).value_or(0) == 2;  // followupFlagged
-  switch (p.get_i32(kLastVerbExecuted).value_or(0)) {     // MS-OXOMSG 2.2.1.4
+  f.flagged = p.get_i32(prop::kFlagStatus).value_or(0) == 2;  // followupFlagged
+  switch (p.get_i32(prop::kLastVerbExecuted).value_or(0)) {     // MS-OXOMSG 2.2.1.4
     case 102:                                             // NOTEIVERB_REPLYTOSENDER
     case 103: f.answered = true; break;                   // NOTEIVERB_REPLYTOALL
     case 104: f.forwarded = true; break;                  // NOTEIVERB_FORWARD
@@ -50,7 +45,7 @@ int64_t delivery_time(const Message& message) {
   const PropertyBag& p = message.properties();
   std::optional<uint64_t> t = p.get_time(prop::kMessageDeliveryTime);
   if (!t) t = p.get_time(prop::kClientSubmitTime);
-  if (!t) t = p.get_time(kCreationTime);
+  if (!t) t = p.get_time(prop::kCreationTime);
   if (!t || *t < 116444736000000000ULL) return 0;
   return int64_t((*t - 116444736000000000ULL) / 10000000ULL);
 }
@@ -93,8 +88,8 @@ class EmlSink : public FolderSink {
 // "From sender Www Mmm dd hh:mm:ss yyyy" (the asctime form mbox readers parse).
 std::string from_line(const Message& message) {
   const PropertyBag& p = message.properties();
-  std::string sender = p.get_string(kSentRepresentingSmtpAddress).value_or("");
-  if (sender.empty()) sender = p.get_string(kSentRepresentingEmailAddress).value_or("");
+  std::string sender = p.get_string(prop::kSentRepresentingSmtpAddress).value_or("");
+  if (sender.empty()) sender = p.get_string(prop::kSentRepresentingEmailAddress).value_or("");
   if (sender.find('@') == std::string::npos) sender.clear();
   if (sender.empty() || sender.find_first_of(" \t\r\n") != std::string::npos) sender = "MAILER-DAEMON";
   std::time_t t = std::time_t(delivery_time(message));

@@ -18,19 +18,10 @@ using mime::GRef;
 using mime::gmime;
 
 // [MS-OXPROPS] ids this conversion reads besides messaging.h's.
-constexpr uint16_t kTransportMessageHeaders = 0x007D;
 constexpr uint16_t kSentRepresentingAddrType = 0x0064;
-constexpr uint16_t kSentRepresentingEmailAddress = 0x0065;
 constexpr uint16_t kSenderAddrType = 0x0C1E;
-constexpr uint16_t kInternetReferences = 0x1039;
-constexpr uint16_t kInternetMessageId = 0x1035;
-constexpr uint16_t kInReplyToId = 0x1042;
-constexpr uint16_t kCreationTime = 0x3007;
-constexpr uint16_t kSearchKey = 0x300B;
 constexpr uint16_t kAttachLongPathname = 0x370D;
 constexpr uint16_t kAttachPathname = 0x3708;
-constexpr uint16_t kSenderSmtpAddress = 0x5D01;
-constexpr uint16_t kSentRepresentingSmtpAddress = 0x5D02;
 
 constexpr uint64_t kFnvOffset = 0xcbf29ce484222325ULL;
 uint64_t fnv1a(std::string_view data, uint64_t hash = kFnvOffset) {
@@ -150,7 +141,7 @@ class EmlBuilder {
     // Boundaries are derived from the message (its search key, node id and
     // place), never random: exporting it again gives the same bytes.
     uint64_t key = fnv1a(where, fnv1a(std::to_string(message.nid())));
-    if (const Bytes* sk = props.get_binary(kSearchKey))
+    if (const Bytes* sk = props.get_binary(prop::kSearchKey))
       key = fnv1a(std::string_view(reinterpret_cast<const char*>(sk->data()), sk->size()), key);
     message_key_ = key;
     next_boundary_ = 0;
@@ -161,7 +152,7 @@ class EmlBuilder {
     // kept them; what they lack (and the subject, which the user may have
     // changed since) from its properties.
     std::set<std::string> present;
-    std::string stored = props.get_string(kTransportMessageHeaders).value_or("");
+    std::string stored = props.get_string(prop::kTransportMessageHeaders).value_or("");
     if (!trim(stored).empty()) present = copy_stored_headers(object, stored);
     build_headers(message, out.get(), present);
 
@@ -228,9 +219,9 @@ class EmlBuilder {
   void build_headers(const Message& message, GMimeMessage* out, const std::set<std::string>& present) {
     const PropertyBag& props = message.properties();
     auto has = [&](const char* name) { return present.count(name) != 0; };
-    Mailbox from = mailbox_of(props, prop::kSentRepresentingName, kSentRepresentingSmtpAddress,
-                              kSentRepresentingAddrType, kSentRepresentingEmailAddress);
-    Mailbox sender = mailbox_of(props, prop::kSenderName, kSenderSmtpAddress, kSenderAddrType,
+    Mailbox from = mailbox_of(props, prop::kSentRepresentingName, prop::kSentRepresentingSmtpAddress,
+                              kSentRepresentingAddrType, prop::kSentRepresentingEmailAddress);
+    Mailbox sender = mailbox_of(props, prop::kSenderName, prop::kSenderSmtpAddress, kSenderAddrType,
                                 prop::kSenderEmailAddress);
     if (from.empty()) from = sender;
     if (!from.empty() && !has("from"))
@@ -260,7 +251,7 @@ class EmlBuilder {
 
     std::optional<uint64_t> when = props.get_time(prop::kClientSubmitTime);
     if (!when) when = props.get_time(prop::kMessageDeliveryTime);
-    if (!when) when = props.get_time(kCreationTime);
+    if (!when) when = props.get_time(prop::kCreationTime);
     if (when && !has("date")) {
       GDateTime* date = gmime().g_date_time_new_from_unix_utc(unix_seconds(*when));
       if (date) {
@@ -273,13 +264,13 @@ class EmlBuilder {
       if (!v.empty() && is_ascii(v) && !has(lower_ascii(name).c_str()))
         gmime().g_mime_object_set_header(GMIME_OBJECT(out), name, v.c_str(), nullptr);
     };
-    std::string id = trim(props.get_string(kInternetMessageId).value_or(""));
+    std::string id = trim(props.get_string(prop::kInternetMessageId).value_or(""));
     if (!id.empty() && is_ascii(id) && !has("message-id")) {
       if (id.front() == '<' && id.back() == '>') id = id.substr(1, id.size() - 2);
       gmime().g_mime_message_set_message_id(out, id.c_str());
     }
-    ascii_header(kInReplyToId, "In-Reply-To");
-    ascii_header(kInternetReferences, "References");
+    ascii_header(prop::kInReplyToId, "In-Reply-To");
+    ascii_header(prop::kInternetReferences, "References");
     if (auto importance = props.get_i32(prop::kImportance); importance && *importance != 1 && !has("importance")) {
       gmime().g_mime_object_set_header(GMIME_OBJECT(out), "Importance", *importance == 2 ? "high" : "low", nullptr);
     }

@@ -63,15 +63,14 @@ Bytes smtp_search_key(std::string_view address) {
 namespace pstkit::mime {
 
 void apply_mail_flags(const MailFlags& flags, std::vector<PropValue>& props) {
-  constexpr uint16_t kLastVerbExecuted = 0x1081;
   constexpr int32_t kVerbReplyToSender = 102;  // EXCHIVERB_REPLYTOSENDER
   constexpr int32_t kFollowupFlagged = 2;
   int32_t message_flags = 0;
   if (flags.read) message_flags |= kMsgFlagRead;
   if (flags.draft) message_flags |= kMsgFlagUnsent;
   set_property(props, int32_value(prop::kMessageFlags, message_flags));
-  if (flags.flagged) set_property(props, int32_value(pid::kFlagStatus, kFollowupFlagged));
-  if (flags.answered) set_property(props, int32_value(kLastVerbExecuted, kVerbReplyToSender));
+  if (flags.flagged) set_property(props, int32_value(prop::kFlagStatus, kFollowupFlagged));
+  if (flags.answered) set_property(props, int32_value(prop::kLastVerbExecuted, kVerbReplyToSender));
 }
 
 }  // namespace pstkit::mime

@@ -50,11 +50,11 @@ std::vector<Mailbox> mailboxes(InternetAddressList* list) {
 struct AddressGroupIds {
   uint16_t name, address_type, email, smtp, entry_id, search_key;
 };
-constexpr AddressGroupIds kSentRepresenting{prop::kSentRepresentingName, pid::kSentRepresentingAddressType,
-                                            pid::kSentRepresentingEmailAddress, pid::kSentRepresentingSmtpAddress,
+constexpr AddressGroupIds kSentRepresenting{prop::kSentRepresentingName, prop::kSentRepresentingAddressType,
+                                            prop::kSentRepresentingEmailAddress, prop::kSentRepresentingSmtpAddress,
                                             pid::kSentRepresentingEntryId, pid::kSentRepresentingSearchKey};
-constexpr AddressGroupIds kSender{prop::kSenderName,       pid::kSenderAddressType, prop::kSenderEmailAddress,
-                                  pid::kSenderSmtpAddress, pid::kSenderEntryId,     pid::kSenderSearchKey};
+constexpr AddressGroupIds kSender{prop::kSenderName,       prop::kSenderAddressType, prop::kSenderEmailAddress,
+                                  prop::kSenderSmtpAddress, pid::kSenderEntryId,     pid::kSenderSearchKey};
 
 void set_address_group(std::vector<PropValue>& props, const AddressGroupIds& ids, const Mailbox& m) {
   set_property(props, string_value(ids.name, m.display()));
@@ -87,7 +87,7 @@ std::vector<PropValue> recipient_row(const Mailbox& m, int32_t type) {
   const Bytes entry_id = one_off_entry_id(m.display(), m.address);
   row.push_back(binary_value(pid::kEntryId, entry_id));
   row.push_back(binary_value(pid::kRecipientEntryId, entry_id));
-  row.push_back(binary_value(pid::kSearchKey, smtp_search_key(m.address)));
+  row.push_back(binary_value(prop::kSearchKey, smtp_search_key(m.address)));
   return row;
 }
 

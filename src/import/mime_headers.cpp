@@ -128,11 +128,11 @@ void map_envelope(GMimeMessage* message, const ConvertContext& context, const st
   // [MS-OXCMAIL] 2.2.3.2: Message-ID, In-Reply-To and References as written,
   // angle brackets kept.
   const std::string message_id = header_value(object, "Message-ID");
-  if (!message_id.empty()) set_property(props, string_value(pid::kInternetMessageId, sanitize_utf8(message_id)));
+  if (!message_id.empty()) set_property(props, string_value(prop::kInternetMessageId, sanitize_utf8(message_id)));
   const std::string in_reply_to = header_value(object, "In-Reply-To");
-  if (!in_reply_to.empty()) set_property(props, string_value(pid::kInReplyToId, sanitize_utf8(in_reply_to)));
+  if (!in_reply_to.empty()) set_property(props, string_value(prop::kInReplyToId, sanitize_utf8(in_reply_to)));
   const std::string references = header_value(object, "References");
-  if (!references.empty()) set_property(props, string_value(pid::kInternetReferences, sanitize_utf8(references)));
+  if (!references.empty()) set_property(props, string_value(prop::kInternetReferences, sanitize_utf8(references)));
 
   set_property(props, int32_value(prop::kImportance, importance_of(object)));
   const std::string priority = to_lower(header_value(object, "Priority"));
@@ -149,7 +149,7 @@ void map_envelope(GMimeMessage* message, const ConvertContext& context, const st
   }
 
   // The whole header block, as Outlook keeps it for "View > Message source".
-  set_property(props, string_value(pid::kTransportMessageHeaders,
+  set_property(props, string_value(prop::kTransportMessageHeaders,
                                    to_crlf(decode_8bit_header(received_headers, context.options->fallback_codepage))));
 
   apply_mail_flags(mail_flags_of(object), props);

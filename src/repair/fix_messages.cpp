@@ -25,8 +25,6 @@ namespace {
 using ndb::Nid;
 
 constexpr int32_t kMsgFlagHasAttach = 0x10;  // MS-OXCMSG 2.2.1.6 mfHasAttach
-constexpr uint16_t kSearchKey = 0x300B;      // PidTagSearchKey
-constexpr uint16_t kCreationTime = 0x3007;
 constexpr uint16_t kLastModificationTime = 0x3008;
 constexpr uint16_t kDisplayBcc = 0x0E02;
 constexpr uint16_t kDisplayCc = 0x0E03;
@@ -276,16 +274,16 @@ Status StoreFixer::fix_message(Nid nid) {
     fixed.push_back("message class");
   }
   (void)st;
-  if (damaged && !bag.has(kSearchKey)) {
+  if (damaged && !bag.has(prop::kSearchKey)) {
     std::random_device random;
     Bytes key(16);
     for (auto& b : key) b = uint8_t(random());
-    set.push_back(PropValue{ltp::make_tag(kSearchKey, ltp::kPtypBinary), key});
+    set.push_back(PropValue{ltp::make_tag(prop::kSearchKey, ltp::kPtypBinary), key});
     fixed.push_back("search key");
   }
   const uint64_t now = filetime_now();
-  if (damaged && !bag.has(kCreationTime)) {
-    set.push_back(PropValue{ltp::make_tag(kCreationTime, ltp::kPtypTime), le64(now)});
+  if (damaged && !bag.has(prop::kCreationTime)) {
+    set.push_back(PropValue{ltp::make_tag(prop::kCreationTime, ltp::kPtypTime), le64(now)});
     fixed.push_back("creation time");
   }
   if (damaged && !bag.has(kLastModificationTime)) {
