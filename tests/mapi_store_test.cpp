@@ -376,7 +376,7 @@ TEST_F(MapiStore, ReceiveFolderDefaultsToTheInboxAndFollowsSetReceiveFolder) {
                                     reinterpret_cast<LPENTRYID>(waste.v->Value.bin.lpb)),
             S_OK);
   ASSERT_EQ(store->GetReceiveFolder((LPTSTR) "IPM.Special.Sub", 0, &cb, &id, &cls), S_OK);
-  EXPECT_STREQ(reinterpret_cast<char*>(cls), "ipm.special");
+  EXPECT_STREQ(reinterpret_cast<char*>(cls), "IPM.Special");  // as it was set
   ULONG same = 0;
   ASSERT_EQ(store->CompareEntryIDs(cb, id, waste.v->Value.bin.cb, reinterpret_cast<LPENTRYID>(waste.v->Value.bin.lpb),
                                    0, &same),
