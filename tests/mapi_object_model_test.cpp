@@ -1,7 +1,8 @@
 // Issue 9's object model gaps: table notifications (imapitable-advise.md,
-// table_notification.md) and CONVENIENT_DEPTH hierarchy tables
-// (imapicontainer-gethierarchytable.md). Each test is named after the
-// documented behaviour.
+// table_notification.md), CONVENIENT_DEPTH hierarchy tables
+// (imapicontainer-gethierarchytable.md) and receive folders kept in the file
+// (imsgstore-setreceivefolder.md). Each test is named after the documented
+// behaviour.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -425,6 +426,59 @@ TEST_F(MapiGaps, ConvenientDepthListsTheWholeSubtreeDepthFirstWithPrDepth) {
   EXPECT_EQ(added->strings[1], "A3");
   EXPECT_EQ(added->longs[2], 4);
   EXPECT_EQ(added->prior, a2_key);
+}
+
+// ---- Receive folders in the file ---------------------------------------------
+
+std::string class_of(LPTSTR cls) { return cls ? reinterpret_cast<char*>(cls) : "<null>"; }
+
+TEST_F(MapiGaps, SetReceiveFolderIsKeptInTheStoreAndReadAfterReopening) {
+  const Bytes waste = prop_bytes(store_.p, PR_IPM_WASTEBASKET_ENTRYID);
+  const Bytes inbox = prop_bytes(inbox_.p, PR_ENTRYID);
+  ASSERT_FALSE(waste.empty());
+  ASSERT_EQ(store_->SetReceiveFolder((LPTSTR) "IPM.Special", 0, ULONG(waste.size()),
+                                     reinterpret_cast<LPENTRYID>(const_cast<uint8_t*>(waste.data()))),
+            S_OK);
+  inbox_.reset();
+  subtree_.reset();
+  store_.reset();
+
+  // Closed and opened again (read-only): the setting is still there.
+  ASSERT_EQ(open_pst_store(path_, 0, store_.out()), S_OK);
+  ULONG cb = 0;
+  LPENTRYID id = nullptr;
+  LPTSTR cls = nullptr;
+  ASSERT_EQ(store_->GetReceiveFolder((LPTSTR) "ipm.special.sub", 0, &cb, &id, &cls), S_OK);
+  EXPECT_EQ(Bytes(reinterpret_cast<uint8_t*>(id), reinterpret_cast<uint8_t*>(id) + cb), waste);
+  EXPECT_EQ(class_of(cls), "IPM.Special");  // as it was set
+  MAPIFreeBuffer(id);
+  MAPIFreeBuffer(cls);
+  // Other classes: the default receive folder (the Inbox), no explicit class.
+  ASSERT_EQ(store_->GetReceiveFolder((LPTSTR) "IPM.Note", 0, &cb, &id, &cls), S_OK);
+  EXPECT_EQ(Bytes(reinterpret_cast<uint8_t*>(id), reinterpret_cast<uint8_t*>(id) + cb), inbox);
+  EXPECT_EQ(class_of(cls), "");
+  MAPIFreeBuffer(id);
+  MAPIFreeBuffer(cls);
+  Ptr<IMAPITable> table;
+  ASSERT_EQ(store_->GetReceiveFolderTable(0, table.out()), S_OK);
+  set_columns(table.p, {PR_MESSAGE_CLASS_A, PR_ENTRYID});
+  EXPECT_EQ(strings(table.p), (std::vector<std::string>{"", "IPM.Special"}));
+  // A read-only store keeps its settings.
+  EXPECT_EQ(store_->SetReceiveFolder((LPTSTR) "IPM.Other", 0, ULONG(waste.size()),
+                                     reinterpret_cast<LPENTRYID>(const_cast<uint8_t*>(waste.data()))),
+            MAPI_E_NO_ACCESS);
+  store_.reset();
+
+  // Removed with a null entry ID, also across reopening.
+  ASSERT_EQ(open_pst_store(path_, MDB_WRITE, store_.out()), S_OK);
+  ASSERT_EQ(store_->SetReceiveFolder((LPTSTR) "IPM.SPECIAL", 0, 0, nullptr), S_OK);
+  store_.reset();
+  ASSERT_EQ(open_pst_store(path_, 0, store_.out()), S_OK);
+  ASSERT_EQ(store_->GetReceiveFolder((LPTSTR) "IPM.Special", 0, &cb, &id, &cls), S_OK);
+  EXPECT_EQ(Bytes(reinterpret_cast<uint8_t*>(id), reinterpret_cast<uint8_t*>(id) + cb), inbox);
+  EXPECT_EQ(class_of(cls), "");
+  MAPIFreeBuffer(id);
+  MAPIFreeBuffer(cls);
 }
 
 }  // namespace
