@@ -1,8 +1,8 @@
 // Issue 9's object model gaps: table notifications (imapitable-advise.md,
 // table_notification.md), CONVENIENT_DEPTH hierarchy tables
-// (imapicontainer-gethierarchytable.md) and receive folders kept in the file
-// (imsgstore-setreceivefolder.md). Each test is named after the documented
-// behaviour.
+// (imapicontainer-gethierarchytable.md), receive folders kept in the file
+// (imsgstore-setreceivefolder.md) and CopyTo of messages
+// (imapiprop-copyto.md). Each test is named after the documented behaviour.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -479,6 +479,185 @@ TEST_F(MapiGaps, SetReceiveFolderIsKeptInTheStoreAndReadAfterReopening) {
   EXPECT_EQ(class_of(cls), "");
   MAPIFreeBuffer(id);
   MAPIFreeBuffer(cls);
+}
+
+// ---- CopyTo / CopyProps of messages -------------------------------------------
+
+// The first message of Inbox ("Hello": one recipient, one 300-byte attachment).
+Bytes hello_id(LPMAPIFOLDER inbox) {
+  Ptr<IMAPITable> contents;
+  EXPECT_EQ(inbox->GetContentsTable(0, contents.out()), S_OK);
+  set_columns(contents.p, {PR_ENTRYID});
+  LPSRowSet rows = nullptr;
+  EXPECT_EQ(contents->QueryRows(1, 0, &rows), S_OK);
+  Bytes id = bin_of(rows->aRow[0].lpProps[0]);
+  FreeProws(rows);
+  return id;
+}
+
+ULONG rows_in(LPMAPITABLE table) {
+  ULONG n = 0;
+  EXPECT_EQ(table->GetRowCount(0, &n), S_OK);
+  return n;
+}
+
+Bytes attachment_data(LPMESSAGE message, ULONG number) {
+  Ptr<IAttach> attach;
+  if (message->OpenAttach(number, nullptr, 0, attach.out()) != S_OK) return {};
+  Ptr<IStream> stream;
+  if (attach->OpenProperty(PR_ATTACH_DATA_BIN, &IID_IStream, 0, 0, stream.unknown()) != S_OK) return {};
+  Bytes out;
+  uint8_t buf[4096];
+  ULONG got = 0;
+  while (stream->Read(buf, sizeof buf, &got) == S_OK && got > 0) out.insert(out.end(), buf, buf + got);
+  return out;
+}
+
+std::string subject_of(LPMAPIPROP obj) {
+  LPSPropValue v = nullptr;
+  if (HrGetOneProp(obj, PR_SUBJECT_A, &v) != S_OK) return "<none>";
+  std::string s = v->Value.lpszA;
+  MAPIFreeBuffer(v);
+  return s;
+}
+
+TEST_F(MapiGaps, MessageCopyToCopiesRecipientsAndAttachmentsUnlessExcluded) {
+  Ptr<IMessage> source;
+  ASSERT_EQ(open(hello_id(inbox_.p), 0, source.unknown()), S_OK);
+
+  // imapiprop-copyto.md: everything, sub-objects included.
+  Bytes copy_id;
+  {
+    Ptr<IMessage> copy;
+    ASSERT_EQ(inbox_->CreateMessage(nullptr, 0, copy.out()), S_OK);
+    ASSERT_EQ(source->CopyTo(0, nullptr, nullptr, 0, nullptr, &IID_IMessage, copy.p, 0, nullptr), S_OK);
+    ASSERT_EQ(copy->SaveChanges(KEEP_OPEN_READWRITE), S_OK);
+    copy_id = prop_bytes(copy.p, PR_ENTRYID);
+  }
+  {
+    Ptr<IMessage> copy;
+    ASSERT_EQ(open(copy_id, 0, copy.unknown()), S_OK);  // as stored
+    EXPECT_EQ(subject_of(copy.p), "Hello");
+    Ptr<IMAPITable> recipients, attachments;
+    ASSERT_EQ(copy->GetRecipientTable(0, recipients.out()), S_OK);
+    set_columns(recipients.p, {PR_DISPLAY_NAME_A});
+    EXPECT_EQ(strings(recipients.p), std::vector<std::string>{"Ann"});
+    ASSERT_EQ(copy->GetAttachmentTable(0, attachments.out()), S_OK);
+    EXPECT_EQ(rows_in(attachments.p), 1u);
+    EXPECT_EQ(attachment_data(copy.p, 0), Bytes(300, 0x5A));
+  }
+
+  // Excluded with PR_MESSAGE_RECIPIENTS and PR_MESSAGE_ATTACHMENTS.
+  {
+    Ptr<IMessage> copy;
+    ASSERT_EQ(inbox_->CreateMessage(nullptr, 0, copy.out()), S_OK);
+    SizedSPropTagArray(2, exclude) = {2, {PR_MESSAGE_RECIPIENTS, PR_MESSAGE_ATTACHMENTS}};
+    ASSERT_EQ(source->CopyTo(0, nullptr, reinterpret_cast<LPSPropTagArray>(&exclude), 0, nullptr, &IID_IMessage,
+                             copy.p, 0, nullptr),
+              S_OK);
+    Ptr<IMAPITable> recipients, attachments;
+    ASSERT_EQ(copy->GetRecipientTable(0, recipients.out()), S_OK);
+    EXPECT_EQ(rows_in(recipients.p), 0u);
+    ASSERT_EQ(copy->GetAttachmentTable(0, attachments.out()), S_OK);
+    EXPECT_EQ(rows_in(attachments.p), 0u);
+    EXPECT_EQ(subject_of(copy.p), "Hello");
+  }
+
+  // CopyProps: only what the list names; PR_MESSAGE_ATTACHMENTS copies the
+  // attachments.
+  {
+    Ptr<IMessage> copy;
+    ASSERT_EQ(inbox_->CreateMessage(nullptr, 0, copy.out()), S_OK);
+    SizedSPropTagArray(1, include) = {1, {PR_MESSAGE_ATTACHMENTS}};
+    ASSERT_EQ(source->CopyProps(reinterpret_cast<LPSPropTagArray>(&include), 0, nullptr, &IID_IMessage, copy.p, 0,
+                                nullptr),
+              S_OK);
+    Ptr<IMAPITable> recipients, attachments;
+    ASSERT_EQ(copy->GetRecipientTable(0, recipients.out()), S_OK);
+    EXPECT_EQ(rows_in(recipients.p), 0u);
+    ASSERT_EQ(copy->GetAttachmentTable(0, attachments.out()), S_OK);
+    EXPECT_EQ(rows_in(attachments.p), 1u);
+    EXPECT_EQ(attachment_data(copy.p, 0), Bytes(300, 0x5A));
+    EXPECT_EQ(subject_of(copy.p), "<none>");
+  }
+}
+
+TEST_F(MapiGaps, StoredEmbeddedMessageOpenedWithMapiModifyIsSavedThroughItsAttachmentAndParent) {
+  // A message with an embedded message, made through the interfaces.
+  Bytes outer_id;
+  {
+    Ptr<IMessage> outer;
+    ASSERT_EQ(inbox_->CreateMessage(nullptr, 0, outer.out()), S_OK);
+    SPropValue v{};
+    v.ulPropTag = PR_SUBJECT_A;
+    v.Value.lpszA = const_cast<char*>("Outer");
+    ASSERT_EQ(outer->SetProps(1, &v, nullptr), S_OK);
+    Ptr<IAttach> attach;
+    ULONG number = 0;
+    ASSERT_EQ(outer->CreateAttach(nullptr, 0, &number, attach.out()), S_OK);
+    Ptr<IMessage> inner;
+    ASSERT_EQ(attach->OpenProperty(PR_ATTACH_DATA_OBJ, &IID_IMessage, 0, MAPI_CREATE | MAPI_MODIFY, inner.unknown()),
+              S_OK);
+    SPropValue iv[2]{};
+    iv[0].ulPropTag = PR_SUBJECT_A;
+    iv[0].Value.lpszA = const_cast<char*>("Inner");
+    iv[1].ulPropTag = PR_MESSAGE_CLASS_A;
+    iv[1].Value.lpszA = const_cast<char*>("IPM.Note.Inner");
+    ASSERT_EQ(inner->SetProps(2, iv, nullptr), S_OK);
+    ASSERT_EQ(inner->SaveChanges(0), S_OK);
+    ASSERT_EQ(attach->SaveChanges(0), S_OK);
+    ASSERT_EQ(outer->SaveChanges(KEEP_OPEN_READWRITE), S_OK);
+    outer_id = prop_bytes(outer.p, PR_ENTRYID);
+  }
+  // Opened again from the store, changed through PR_ATTACH_DATA_OBJ with
+  // MAPI_MODIFY, saved: embedded message, attachment, parent.
+  {
+    Ptr<IMessage> outer;
+    ASSERT_EQ(open(outer_id, MAPI_MODIFY, outer.unknown()), S_OK);
+    Ptr<IAttach> attach;
+    ASSERT_EQ(outer->OpenAttach(0, nullptr, MAPI_MODIFY, attach.out()), S_OK);
+    Ptr<IMessage> inner;
+    ASSERT_EQ(attach->OpenProperty(PR_ATTACH_DATA_OBJ, &IID_IMessage, 0, MAPI_MODIFY, inner.unknown()), S_OK);
+    EXPECT_EQ(subject_of(inner.p), "Inner");
+    SPropValue v{};
+    v.ulPropTag = PR_SUBJECT_A;
+    v.Value.lpszA = const_cast<char*>("Changed");
+    ASSERT_EQ(inner->SetProps(1, &v, nullptr), S_OK);
+    ASSERT_EQ(inner->SaveChanges(0), S_OK);
+    ASSERT_EQ(attach->SaveChanges(0), S_OK);
+    ASSERT_EQ(outer->SaveChanges(0), S_OK);
+  }
+  Bytes copy_id;
+  {
+    Ptr<IMessage> outer;
+    ASSERT_EQ(open(outer_id, 0, outer.unknown()), S_OK);
+    Ptr<IMAPITable> attachments;
+    ASSERT_EQ(outer->GetAttachmentTable(0, attachments.out()), S_OK);
+    EXPECT_EQ(rows_in(attachments.p), 1u);
+    Ptr<IAttach> attach;
+    ASSERT_EQ(outer->OpenAttach(0, nullptr, 0, attach.out()), S_OK);
+    Ptr<IMessage> inner;
+    ASSERT_EQ(attach->OpenProperty(PR_ATTACH_DATA_OBJ, &IID_IMessage, 0, 0, inner.unknown()), S_OK);
+    EXPECT_EQ(subject_of(inner.p), "Changed");
+    LPSPropValue cls = nullptr;
+    ASSERT_EQ(HrGetOneProp(inner.p, PR_MESSAGE_CLASS_A, &cls), S_OK);
+    EXPECT_STREQ(cls->Value.lpszA, "IPM.Note.Inner");  // the rest is kept
+    MAPIFreeBuffer(cls);
+
+    // CopyTo of the parent copies the embedded message too.
+    Ptr<IMessage> copy;
+    ASSERT_EQ(inbox_->CreateMessage(nullptr, 0, copy.out()), S_OK);
+    ASSERT_EQ(outer->CopyTo(0, nullptr, nullptr, 0, nullptr, &IID_IMessage, copy.p, 0, nullptr), S_OK);
+    ASSERT_EQ(copy->SaveChanges(KEEP_OPEN_READWRITE), S_OK);
+    copy_id = prop_bytes(copy.p, PR_ENTRYID);
+  }
+  Ptr<IMessage> copy;
+  ASSERT_EQ(open(copy_id, 0, copy.unknown()), S_OK);
+  Ptr<IAttach> attach;
+  ASSERT_EQ(copy->OpenAttach(0, nullptr, 0, attach.out()), S_OK);
+  Ptr<IMessage> inner;
+  ASSERT_EQ(attach->OpenProperty(PR_ATTACH_DATA_OBJ, &IID_IMessage, 0, 0, inner.unknown()), S_OK);
+  EXPECT_EQ(subject_of(inner.p), "Changed");
 }
 
 }  // namespace
