@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <sys/wait.h>
 #include <filesystem>
 #include <string>
 #include <unistd.h>
@@ -50,6 +52,18 @@ struct Ptr {
 };
 
 using Bytes = std::vector<uint8_t>;
+
+// `pstkit check FILE`: its exit status and output.
+std::pair<int, std::string> check_file(const std::string& path) {
+  std::string out;
+  FILE* f = ::popen((std::string(PSTKIT_CLI_PATH) + " check '" + path + "' 2>&1").c_str(), "r");
+  if (f == nullptr) return {-1, out};
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  const int status = ::pclose(f);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
 
 Bytes bin_of(const SPropValue& v) { return Bytes(v.Value.bin.lpb, v.Value.bin.lpb + v.Value.bin.cb); }
 
@@ -479,6 +493,9 @@ TEST_F(MapiGaps, SetReceiveFolderIsKeptInTheStoreAndReadAfterReopening) {
   EXPECT_EQ(class_of(cls), "");
   MAPIFreeBuffer(id);
   MAPIFreeBuffer(cls);
+  // The rewritten table is a valid TC.
+  auto [status, out] = check_file(path_);
+  EXPECT_EQ(status, 0) << out;
 }
 
 // ---- CopyTo / CopyProps of messages -------------------------------------------
@@ -658,6 +675,8 @@ TEST_F(MapiGaps, StoredEmbeddedMessageOpenedWithMapiModifyIsSavedThroughItsAttac
   Ptr<IMessage> inner;
   ASSERT_EQ(attach->OpenProperty(PR_ATTACH_DATA_OBJ, &IID_IMessage, 0, 0, inner.unknown()), S_OK);
   EXPECT_EQ(subject_of(inner.p), "Changed");
+  auto [status, out] = check_file(path_);
+  EXPECT_EQ(status, 0) << out;
 }
 
 }  // namespace
