@@ -109,4 +109,15 @@ class PstTableSource final : public RowSource {
   std::optional<ltp::TableContext> tc_;  // nullopt: the object has no such table
 };
 
+// A folder's hierarchy table with CONVENIENT_DEPTH
+// (imapicontainer-gethierarchytable.md): every folder below `owner`, depth
+// first (each folder followed by its subfolders, in hierarchy-table order),
+// each row as its parent's hierarchy table gives it with PR_DEPTH its level
+// below `owner` (0 for a subfolder of `owner`; pidtagdepth: relative to the
+// container). Row ids are folder NIDs. A folder reached twice (a cycle in a
+// damaged file) is listed once; folders nested deeper than
+// kMaxHierarchyDepth levels are a kCorrupt error naming the folder.
+inline constexpr int kMaxHierarchyDepth = 256;
+Result<std::unique_ptr<RowSource>> open_hierarchy_subtree(const Store& store, uint32_t owner);
+
 }  // namespace pstkit::mapi

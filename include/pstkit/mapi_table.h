@@ -365,6 +365,37 @@ class TableCursor {
   // FreeBookmark; the predefined bookmarks are ignored.
   Status free_bookmark(Bookmark bookmark);
 
+  // What a change of the source did to one row of this view
+  // (table_notification.md): the row entered the view, left it, or changed
+  // in it. `prior` is the visible row before it now (nullopt: it is first);
+  // `values` are its columns (the current SetColumns) for kAdded/kModified.
+  // `key`/`prior_key`: the rows' PR_INSTANCE_KEY (track_instance_keys).
+  struct RowChange {
+    enum Kind { kAdded, kDeleted, kModified } kind = kModified;
+    RowId row = 0;
+    std::optional<RowId> prior;
+    std::vector<PropValue> values;
+    Bytes key;
+    std::optional<Bytes> prior_key;
+  };
+  // Keeps each row's PR_INSTANCE_KEY, read with the sort keys, so that a
+  // change names even a row the source no longer holds. A row without the
+  // column: its id, 4 bytes little-endian (as the PST row sources compute it).
+  void track_instance_keys() {
+    track_keys_ = true;
+    built_ = false;
+  }
+  // Re-reads the source after rows changed in it (`changed`: rows whose
+  // values may differ; rows that appeared or vanished are found by the
+  // re-read). The cursor stays on its row (or where the row was) and
+  // bookmarks stay on theirs. Changes come deleted rows first, then added
+  // and modified rows in view order; rows the restriction hides give none.
+  // Without a built view nothing is read and nothing is reported.
+  Result<std::vector<RowChange>> refresh(std::span<const RowId> changed);
+  // Marks the view out of date: the next call that reads it refreshes it
+  // first (as refresh, reporting nothing).
+  void invalidate() { stale_ = built_; }
+
  private:
   struct BookmarkState {
     RowId row = 0;
@@ -385,6 +416,9 @@ class TableCursor {
   SortOrderSet sort_;
 
   bool built_ = false;
+  bool stale_ = false;  // built, but the source changed since (invalidate)
+  bool track_keys_ = false;
+  std::vector<Bytes> keys_;         // PR_INSTANCE_KEY per row (track_keys_)
   std::vector<RowId> ids_;          // every row, source order
   std::vector<bool> row_visible_;   // passes the restriction
   std::vector<uint32_t> order_;     // every row index, sorted

@@ -4,9 +4,10 @@
 // a stored attachment's data is read from its node block by block (memory
 // bounded whatever its size); a new or changed attachment's data is kept in
 // memory until the message's SaveChanges writes it. PR_ATTACH_DATA_OBJ with
-// IID_IMessage opens a stored embedded message read-only, or with
-// MAPI_CREATE a new one (its SaveChanges gives its content to the
-// attachment, whose SaveChanges gives it to the message).
+// IID_IMessage opens a stored embedded message read-only, with MAPI_MODIFY
+// a writable copy of it, or with MAPI_CREATE a new one (its SaveChanges
+// gives its content to the attachment, whose SaveChanges gives it to the
+// message).
 #include <new>
 
 #include "mapi/com_message.h"
@@ -113,9 +114,25 @@ HRESULT ComAttach::open_special(ULONG tag, LPCIID iid, ULONG, ULONG flags, LPUNK
   if (prop_type(tag) == kPtObject) {
     *handled = true;
     if (*iid != IID_IMessage) return fail(MAPI_E_INTERFACE_NOT_SUPPORTED, "OpenProperty: PR_ATTACH_DATA_OBJ");
+    if (writing && !(flags & MAPI_CREATE) && !slot_.staged) {
+      // MAPI_MODIFY on a stored embedded message: a writable copy whose
+      // SaveChanges gives its content to this attachment (stage_embedded),
+      // whose SaveChanges gives it to the message, which writes it.
+      if (!stored_ || !stored_->is_embedded_message())
+        return fail(MAPI_E_NOT_FOUND, "OpenProperty: the attachment holds no stored embedded message");
+      auto embedded = stored_->embedded_message();
+      if (!embedded) return fail(scode_of(embedded.status()), embedded.status().message());
+      auto* m = new (std::nothrow) ComMessage(state_, 0, 0, true, false);
+      if (m == nullptr) return MAPI_E_NOT_ENOUGH_MEMORY;
+      if (Status s = m->load(&*embedded); !s.is_ok()) {
+        m->Release();
+        return fail(scode_of(s), s.message());
+      }
+      m->embed_in(this);
+      *out = static_cast<IMessage*>(m);
+      return S_OK;
+    }
     if (writing) {
-      if (!(flags & MAPI_CREATE) && !slot_.staged)
-        return fail(MAPI_E_NO_SUPPORT, "OpenProperty: changing a stored embedded message");
       // A new embedded message (MAPI_CREATE replaces any content).
       if (Status s = stage_all(); !s.is_ok() && (flags & MAPI_CREATE) == 0) return fail(scode_of(s), s.message());
       slot_.staged = true;

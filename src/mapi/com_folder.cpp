@@ -25,15 +25,20 @@ constexpr PropTag kPrMessageFlagsTag = prop_tag(0x0E07, kPtLong);
 // A PstTableSource that keeps its store alive, reads under the store's lock
 // and opens the table again after a commit (a table opened before a write
 // would otherwise read blocks the write released). Row ids are NIDs, which
-// commits do not change, so a cursor's rows stay valid.
+// commits do not change, so a cursor's rows stay valid. `subtree`: the
+// CONVENIENT_DEPTH hierarchy table (open_hierarchy_subtree).
 class StoreTableSource final : public RowSource {
  public:
-  StoreTableSource(std::shared_ptr<StoreState> state, Nid owner, PstTableKind kind)
-      : state_(std::move(state)), owner_(owner), kind_(kind) {}
+  StoreTableSource(std::shared_ptr<StoreState> state, Nid owner, PstTableKind kind, bool subtree)
+      : state_(std::move(state)), owner_(owner), kind_(kind), subtree_(subtree) {}
 
   Status open() {
-    PSTKIT_ASSIGN_OR_RETURN(auto source, PstTableSource::open(state_->store(), owner_, kind_));
-    source_ = std::move(source);
+    if (subtree_) {
+      PSTKIT_ASSIGN_OR_RETURN(source_, open_hierarchy_subtree(state_->store(), owner_));
+    } else {
+      PSTKIT_ASSIGN_OR_RETURN(auto source, PstTableSource::open(state_->store(), owner_, kind_));
+      source_ = std::move(source);
+    }
     generation_ = state_->generation;
     return Status::ok();
   }
@@ -68,24 +73,93 @@ class StoreTableSource final : public RowSource {
     return source_->for_each_sub_row(row, subobject, columns, visit);
   }
 
+  // Follows the store's changes for the table over this source: the rows
+  // an object notification concerns (imapitable-advise.md). Kept alive by
+  // the source; the store holds it weakly.
+  class Follower final : public StoreState::TableWatcher {
+   public:
+    Follower(StoreState& state, Nid owner, PstTableKind kind, bool subtree, std::shared_ptr<TableUpdates> updates)
+        : state_(state), owner_(owner), kind_(kind), subtree_(subtree), updates_(std::move(updates)) {}
+    void on_change(const StoreState::ObjectChange& c) override {
+      std::vector<RowId> rows;
+      auto add = [&](Nid n) {
+        if (n != 0 && std::find(rows.begin(), rows.end(), n) == rows.end()) rows.push_back(n);
+      };
+      const bool moved = c.event == fnevObjectMoved;
+      const Nid moved_from = c.old_nid != 0 ? c.old_nid : c.nid;
+      if (kind_ == PstTableKind::kContents || kind_ == PstTableKind::kAssociatedContents) {
+        if (c.object_type != MAPI_MESSAGE) return;
+        const bool associated = ndb::nid_type(c.nid) == ndb::kNidTypeAssocMessage;
+        if (associated != (kind_ == PstTableKind::kAssociatedContents)) return;
+        if (c.parent == owner_) add(c.nid);
+        if (moved && c.old_parent == owner_) add(moved_from);
+      } else if (c.object_type == MAPI_FOLDER) {
+        // The folder's row, and its parent's (PR_SUBFOLDERS may change).
+        if (holds(c.parent)) add(c.nid);
+        if (moved && holds(c.old_parent)) add(moved_from);
+        if (c.parent != owner_ && holds(state_.parent_of(c.parent))) add(c.parent);
+        if (moved && c.old_parent != owner_ && holds(state_.parent_of(c.old_parent))) add(c.old_parent);
+      } else if (c.object_type == MAPI_MESSAGE) {
+        // A folder's counts (PR_CONTENT_COUNT, PR_CONTENT_UNREAD) changed.
+        if (c.parent != owner_ && holds(state_.parent_of(c.parent))) add(c.parent);
+        if (moved && c.old_parent != owner_ && holds(state_.parent_of(c.old_parent))) add(c.old_parent);
+      }
+      if (!rows.empty()) updates_->rows_changed(rows);
+    }
+
+   private:
+    // Whether `folder`'s subfolders are rows of this hierarchy table.
+    bool holds(Nid folder) const {
+      if (folder == 0) return false;
+      if (!subtree_) return folder == owner_;
+      for (int depth = 0; depth < kMaxHierarchyDepth; ++depth) {
+        if (folder == owner_) return true;
+        const Nid up = state_.parent_of(folder);
+        if (up == 0 || up == folder) return false;
+        folder = up;
+      }
+      return false;
+    }
+    StoreState& state_;
+    Nid owner_;
+    PstTableKind kind_;
+    bool subtree_;
+    std::shared_ptr<TableUpdates> updates_;
+  };
+  void follow(std::shared_ptr<TableUpdates> updates) {
+    follower_ = std::make_shared<Follower>(*state_, owner_, kind_, subtree_, std::move(updates));
+    state_->table_watchers.push_back(follower_);
+  }
+
  private:
   Status current() { return generation_ == state_->generation ? Status::ok() : open(); }
   std::shared_ptr<StoreState> state_;
   Nid owner_;
   PstTableKind kind_;
-  std::unique_ptr<PstTableSource> source_;
+  bool subtree_;
+  std::unique_ptr<RowSource> source_;
   uint64_t generation_ = 0;
+  std::shared_ptr<Follower> follower_;
 };
 
+// A folder's table (TBLTYPE_DYNAMIC: it follows this process's changes of
+// the store and notifies its sinks, see StoreTableSource::Follower).
 HRESULT open_table(const std::shared_ptr<StoreState>& state, Nid owner, PstTableKind kind, LPMAPITABLE* out,
-                   std::string* detail) {
-  auto source = std::make_shared<StoreTableSource>(state, owner, kind);
+                   std::string* detail, bool subtree = false) {
+  auto source = std::make_shared<StoreTableSource>(state, owner, kind, subtree);
   Status s = source->open();
   if (!s.is_ok()) {
     *detail = s.message();
     return scode_of(s);
   }
-  return create_table(std::move(source), out);
+  TableOptions options;
+  options.table_type = TBLTYPE_DYNAMIC;
+  options.outer_lock = &state->mutex;
+  std::shared_ptr<TableUpdates> updates;
+  HRESULT hr = create_table(source, out, options, &updates);
+  if (FAILED(hr)) return hr;
+  source->follow(std::move(updates));
+  return S_OK;
 }
 
 // An LPTSTR argument as UTF-8: wchar_t with MAPI_UNICODE, else 8-bit text
@@ -150,17 +224,16 @@ class ComFolder final : public IMAPIFolder, public PropObjectBase {
     return FAILED(hr) ? fail(hr, detail) : hr;
   }
 
-  // imapicontainer-gethierarchytable.md. CONVENIENT_DEPTH (every level
-  // below, with PR_DEPTH) is not supported yet: MAPI_E_TOO_COMPLEX.
+  // imapicontainer-gethierarchytable.md. CONVENIENT_DEPTH: every level
+  // below, depth first, with PR_DEPTH (open_hierarchy_subtree).
   STDMETHODIMP GetHierarchyTable(ULONG flags, LPMAPITABLE* out) override {
     std::lock_guard lock(state_->mutex);
     if (out == nullptr) return fail(MAPI_E_INVALID_PARAMETER, "GetHierarchyTable: null out pointer");
     *out = nullptr;
     if (flags & ~(CONVENIENT_DEPTH | MAPI_DEFERRED_ERRORS | MAPI_UNICODE | SHOW_SOFT_DELETES))
       return fail(MAPI_E_UNKNOWN_FLAGS, "GetHierarchyTable: unknown flags");
-    if (flags & CONVENIENT_DEPTH) return fail(MAPI_E_TOO_COMPLEX, "GetHierarchyTable: CONVENIENT_DEPTH");
     std::string detail;
-    HRESULT hr = open_table(state_, nid_, PstTableKind::kHierarchy, out, &detail);
+    HRESULT hr = open_table(state_, nid_, PstTableKind::kHierarchy, out, &detail, (flags & CONVENIENT_DEPTH) != 0);
     return FAILED(hr) ? fail(hr, detail) : hr;
   }
 
@@ -415,11 +488,17 @@ class ComFolder final : public IMAPIFolder, public PropObjectBase {
       }
     }
     if (flags & GENERATE_RECEIPT_ONLY) return partial ? MAPI_W_PARTIAL_COMPLETION : S_OK;
+    std::vector<Nid> changed;
     for (Nid n : targets) {
-      if (!apply_read_flag(*state_, n, flags).is_ok()) partial = true;
+      if (apply_read_flag(*state_, n, flags).is_ok()) {
+        changed.push_back(n);
+      } else {
+        partial = true;
+      }
     }
     std::string detail;
     if (HRESULT hr = state_->commit(&detail); FAILED(hr)) return fail(hr, detail);
+    for (Nid n : changed) state_->notify_object(fnevObjectModified, MAPI_MESSAGE, n, nid_);
     return partial ? MAPI_W_PARTIAL_COMPLETION : S_OK;
   }
 
@@ -453,6 +532,7 @@ class ComFolder final : public IMAPIFolder, public PropObjectBase {
     if (!s.is_ok()) return fail(scode_of(s), s.message());
     std::string detail;
     if (HRESULT hr = state_->commit(&detail); FAILED(hr)) return fail(hr, detail);
+    state_->notify_object(fnevObjectModified, MAPI_MESSAGE, *nid, nid_);
     return S_OK;
   }
 

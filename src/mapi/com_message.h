@@ -74,6 +74,8 @@ class ComMessage final : public IMessage, public PropObjectBase {
   uint32_t codepage() const override;
   bool read_only_property(uint16_t id) const override;
   HRESULT open_special(ULONG tag, LPCIID iid, ULONG options, ULONG flags, LPUNKNOWN* out, bool* handled) override;
+  // Recipients and attachments (com_copy.cpp).
+  HRESULT copy_sub_objects(LPMAPIPROP dest, const std::function<bool(uint16_t)>& wanted, ULONG flags) override;
 
  private:
   ~ComMessage() override;
@@ -120,6 +122,8 @@ class ComAttach final : public IAttach, public PropObjectBase {
   bool read_only_property(uint16_t id) const override;
   HRESULT open_special(ULONG tag, LPCIID iid, ULONG options, ULONG flags, LPUNKNOWN* out, bool* handled) override;
   HRESULT write_through(const std::vector<PropValue>& set, const std::vector<uint16_t>& removed) override;
+  // The data or the embedded message (com_copy.cpp).
+  HRESULT copy_sub_objects(LPMAPIPROP dest, const std::function<bool(uint16_t)>& wanted, ULONG flags) override;
 
  private:
   ~ComAttach() override;

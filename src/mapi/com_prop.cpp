@@ -135,6 +135,16 @@ void StoreState::notify_object(ULONG event, ULONG object_type, Nid nid, Nid pare
   }
   notify(n, nid, parent);
   if (old_parent != 0 && old_parent != parent) notify(n, 0xFFFFFFFF, old_parent);
+  // The open tables: a copy first, a watcher may open or close tables.
+  std::vector<std::shared_ptr<TableWatcher>> watchers;
+  std::erase_if(table_watchers, [&](const std::weak_ptr<TableWatcher>& w) {
+    auto live = w.lock();
+    if (!live) return true;
+    watchers.push_back(std::move(live));
+    return false;
+  });
+  const ObjectChange change{event, object_type, nid, parent, old_nid, old_parent};
+  for (auto& w : watchers) w->on_change(change);
 }
 
 StoreState::~StoreState() {
@@ -518,9 +528,15 @@ HRESULT PropObjectBase::prop_CopyTo(ULONG ciidExclude, LPCIID rgiidExclude, LPSP
   }
   std::vector<PropValue> values;
   for (const auto& [id, v] : props_) {
-    if (!skip.count(id)) values.push_back(v);
+    // PT_OBJECT values are sub-objects (copy_sub_objects), not values.
+    if (!skip.count(id) && v.type() != kPtObject) values.push_back(v);
   }
   HRESULT hr = copy_values(*this, values, target, flags, problems);
+  if (SUCCEEDED(hr)) {
+    // imapiprop-copyto.md: everything, sub-objects included, unless excluded.
+    HRESULT sub = copy_sub_objects(target, [&](uint16_t id) { return skip.count(id) == 0; }, flags);
+    if (FAILED(sub)) hr = fail(sub, "CopyTo: copying recipients, attachments or attachment data");
+  }
   target->Release();
   return hr;
 }
@@ -536,10 +552,19 @@ HRESULT PropObjectBase::prop_CopyProps(LPSPropTagArray include, LPMAPIPROGRESS p
   LPMAPIPROP target = nullptr;
   if (HRESULT hr = destination(iid, dest, &target); FAILED(hr)) return fail(hr, "CopyProps: bad destination");
   std::vector<PropValue> values;
+  std::set<uint16_t> included;
   for (ULONG i = 0; i < include->cValues; ++i) {
-    if (const PropValue* v = find(prop_id(include->aulPropTag[i]))) values.push_back(*v);
+    included.insert(prop_id(include->aulPropTag[i]));
+    const PropValue* v = find(prop_id(include->aulPropTag[i]));
+    if (v != nullptr && v->type() != kPtObject) values.push_back(*v);
   }
   HRESULT hr = copy_values(*this, values, target, flags, problems);
+  if (SUCCEEDED(hr)) {
+    // imapiprop-copyprops.md: PR_MESSAGE_RECIPIENTS / PR_MESSAGE_ATTACHMENTS
+    // in the list copy the recipients / attachments.
+    HRESULT sub = copy_sub_objects(target, [&](uint16_t id) { return included.count(id) != 0; }, flags);
+    if (FAILED(sub)) hr = fail(sub, "CopyProps: copying recipients, attachments or attachment data");
+  }
   target->Release();
   return hr;
 }

@@ -70,6 +70,21 @@ struct StoreState {
   // to the sinks advised on the store, the object or its parent folder.
   void notify_object(ULONG event, ULONG object_type, Nid nid, Nid parent, Nid old_nid = 0, Nid old_parent = 0);
   void notify(const NOTIFICATION& notification, Nid nid, Nid parent);
+
+  // The folder tables open on this store (com_folder.cpp) follow its
+  // changes: notify_object also tells each of them, which turns the change
+  // into its rows' table notifications (imapitable-advise.md).
+  struct ObjectChange {
+    ULONG event = 0;
+    ULONG object_type = 0;
+    Nid nid = 0, parent = 0, old_nid = 0, old_parent = 0;
+  };
+  class TableWatcher {
+   public:
+    virtual ~TableWatcher() = default;
+    virtual void on_change(const ObjectChange& change) = 0;
+  };
+  std::vector<std::weak_ptr<TableWatcher>> table_watchers;
   ~StoreState();
 };
 
@@ -125,6 +140,15 @@ class PropObjectBase {
   virtual HRESULT open_special(ULONG /*tag*/, LPCIID /*iid*/, ULONG /*options*/, ULONG /*flags*/,
                                LPUNKNOWN* /*out*/, bool* handled) {
     *handled = false;
+    return S_OK;
+  }
+  // CopyTo/CopyProps of what is not a property value: a message's
+  // recipients and attachments, an attachment's data and embedded message
+  // (imapiprop-copyto.md). `wanted(id)` says whether property `id`
+  // (PR_MESSAGE_RECIPIENTS, PR_MESSAGE_ATTACHMENTS, PR_ATTACH_DATA_BIN...)
+  // is to be copied. Called after the values were set on `dest`.
+  virtual HRESULT copy_sub_objects(LPMAPIPROP /*dest*/, const std::function<bool(uint16_t)>& /*wanted*/,
+                                   ULONG /*flags*/) {
     return S_OK;
   }
 

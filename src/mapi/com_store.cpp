@@ -16,6 +16,7 @@
 #include "mapi/com_prop.h"
 #include "mapi/open_stores.h"
 #include "mapi/pst_store.h"
+#include "mapi/receive_folders.h"
 #include "pstkit/codepage.h"
 #include "pstkit/mapi/mspst.h"
 
@@ -100,22 +101,27 @@ class ComStore final : public IMsgStore, public PropObjectBase {
     return FAILED(hr) ? fail(hr, detail) : hr;
   }
 
-  // imsgstore-setreceivefolder.md. The receive folders set here are kept by
-  // the store object for its life, not written to the file (MS-PST documents
-  // no receive folder table of a PST's own); a null entry ID removes the
-  // class's setting.
+  // imsgstore-setreceivefolder.md. The setting is written to the store's
+  // receive folder table (receive_folders.h) and committed; a null entry ID
+  // removes the class's setting. A read-only store: MAPI_E_NO_ACCESS.
   STDMETHODIMP SetReceiveFolder(LPTSTR message_class, ULONG flags, ULONG cb, LPENTRYID id) override {
     std::lock_guard lock(state_->mutex);
     if (flags & ~MAPI_UNICODE) return fail(MAPI_E_UNKNOWN_FLAGS, "SetReceiveFolder: unknown flags");
-    const std::string cls = lower(class_argument(message_class, flags));
-    if (id == nullptr || cb == 0) {
-      receive_folders_.erase(cls);
-      return S_OK;
+    if (!state_->writable) return fail(MAPI_E_NO_ACCESS, "SetReceiveFolder: the store is read-only");
+    const std::string cls = class_argument(message_class, flags);
+    Nid folder = 0;
+    if (id != nullptr && cb != 0) {
+      auto nid = decode_entry_id(ByteView(reinterpret_cast<const uint8_t*>(id), cb), state_->uid);
+      if (!nid) return fail(entry_id_scode(nid.status()), nid.status().message());
+      if (!state_->store().open_folder(*nid)) return fail(MAPI_E_NOT_FOUND, "SetReceiveFolder: no such folder");
+      folder = *nid;
     }
-    auto nid = decode_entry_id(ByteView(reinterpret_cast<const uint8_t*>(id), cb), state_->uid);
-    if (!nid) return fail(entry_id_scode(nid.status()), nid.status().message());
-    if (!state_->store().open_folder(*nid)) return fail(MAPI_E_NOT_FOUND, "SetReceiveFolder: no such folder");
-    receive_folders_[cls] = *nid;
+    if (Status s = write_receive_folder(*state_->writer, cls, folder); !s.is_ok()) {
+      (void)state_->writer->rollback();
+      return fail(scode_of(s), s.message());
+    }
+    std::string detail;
+    if (HRESULT hr = state_->commit(&detail); FAILED(hr)) return fail(hr, detail);
     return S_OK;
   }
 
@@ -133,10 +139,12 @@ class ComStore final : public IMsgStore, public PropObjectBase {
     std::string cls = lower(class_argument(message_class, flags));
     std::string matched;
     std::optional<Nid> folder;
+    auto settings = receive_folders();
+    if (!settings) return fail(scode_of(settings.status()), settings.status().message());
     for (std::string prefix = cls;; ) {
-      if (auto it = receive_folders_.find(prefix); it != receive_folders_.end()) {
-        folder = it->second;
-        matched = prefix;
+      if (auto it = settings->find(prefix); it != settings->end()) {
+        folder = it->second.folder;
+        matched = it->second.message_class;
         break;
       }
       if (prefix.empty()) break;
@@ -175,8 +183,11 @@ class ComStore final : public IMsgStore, public PropObjectBase {
     std::lock_guard lock(state_->mutex);
     if (flags & ~(MAPI_UNICODE | MAPI_DEFERRED_ERRORS)) return fail(MAPI_E_UNKNOWN_FLAGS, "GetReceiveFolderTable");
     if (out == nullptr) return fail(MAPI_E_INVALID_PARAMETER, "GetReceiveFolderTable: null pointer");
-    std::map<std::string, Nid> all = receive_folders_;
-    if (!all.count("")) {
+    auto settings = receive_folders();
+    if (!settings) return fail(scode_of(settings.status()), settings.status().message());
+    std::map<std::string, Nid> all;
+    for (const auto& [key, r] : *settings) all[r.message_class] = r.folder;
+    if (!settings->count("")) {
       if (auto d = default_receive_folder()) all[""] = *d;
     }
     std::vector<InMemoryRowSource::Row> rows;
@@ -307,8 +318,20 @@ class ComStore final : public IMsgStore, public PropObjectBase {
     if (auto i = inbox()) return i;
     return state_->store().ipm_subtree_nid();
   }
-
-  std::map<std::string, Nid> receive_folders_;
+  // The store's receive folder table by lower-case class. The row for ""
+  // naming the root folder, which a new store holds (write_empty_store, as
+  // Outlook writes a PST that is not a delivery location), is no setting:
+  // the default receive folder is then the Inbox (default_receive_folder),
+  // where clients such as MFCMAPI's GetInbox expect it.
+  Result<std::map<std::string, ReceiveFolder>> receive_folders() const {
+    PSTKIT_ASSIGN_OR_RETURN(auto rows, read_receive_folders(state_->store()));
+    std::map<std::string, ReceiveFolder> out;
+    for (auto& r : rows) {
+      if (r.message_class.empty() && r.folder == ndb::kNidRootFolder) continue;
+      out[lower(r.message_class)] = std::move(r);
+    }
+    return out;
+  }
 };
 
 }  // namespace

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
+#include <span>
 
 #include "pstkit/mapi/mapix.h"
 #include "pstkit/mapi_table.h"
@@ -13,11 +15,30 @@ namespace pstkit::mapi::capi {
 struct TableOptions {
   // What GetStatus reports as the table type (imapitable-getstatus.md).
   ULONG table_type = TBLTYPE_SNAPSHOT;
+  // Taken before the table's own lock by every method: the store's mutex
+  // for a store's tables, under which the store reports changes
+  // (TableUpdates), so both paths take the two locks in the same order.
+  std::recursive_mutex* outer_lock = nullptr;
+};
+
+// How the owner of a row source tells the table over it that rows changed
+// (imapitable-advise.md, table_notification.md). The table re-reads its
+// view: at once when a client advised it, sending each sink one
+// fnevTableModified notification per row that entered, left or changed in
+// the view (TABLE_ROW_ADDED / DELETED / MODIFIED, or TABLE_ERROR if the
+// re-read failed); else at its next use. Does nothing once the table is
+// released.
+class TableUpdates {
+ public:
+  virtual ~TableUpdates() = default;
+  virtual void rows_changed(std::span<const RowId> rows) = 0;
 };
 
 // A new IMAPITable (reference count 1) reading `source`, which it keeps
 // alive. *out is null on failure (MAPI_E_INVALID_PARAMETER for a null source
 // or out pointer, MAPI_E_NOT_ENOUGH_MEMORY).
-HRESULT create_table(std::shared_ptr<RowSource> source, LPMAPITABLE* out, TableOptions options = {});
+// With `updates`, also the handle its source's owner reports changes through.
+HRESULT create_table(std::shared_ptr<RowSource> source, LPMAPITABLE* out, TableOptions options = {},
+                     std::shared_ptr<TableUpdates>* updates = nullptr);
 
 }  // namespace pstkit::mapi::capi

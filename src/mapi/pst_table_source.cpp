@@ -1,5 +1,7 @@
 // Row sources over a PST's folder and message tables (pstkit/mapi_folder_table.h).
 #include <algorithm>
+#include <map>
+#include <unordered_set>
 #include <string>
 
 #include "pstkit/codepage.h"
@@ -254,6 +256,101 @@ Status PstTableSource::for_each_sub_row(RowId row, PropTag subobject, std::span<
   });
   if (!scanned.is_ok() && !(scanned.code() == Code::kNotFound && scanned.detail() == kStop)) return scanned;
   return Status::ok();
+}
+
+namespace {
+
+class SubtreeSource final : public RowSource {
+ public:
+  SubtreeSource(const Store& store, uint32_t owner, std::unique_ptr<PstTableSource> top)
+      : store_(store), owner_(owner), top_(std::move(top)) {}
+
+  uint64_t row_count_hint() const override { return top_->row_count_hint(); }
+  std::vector<PropTag> default_columns() const override { return top_->default_columns(); }
+  std::vector<PropTag> available_columns() const override { return top_->available_columns(); }
+
+  Status scan(std::span<const PropTag> columns,
+              const std::function<Status(RowId, std::span<const PropValue>)>& visit) override {
+    std::unordered_set<uint32_t> seen{owner_};
+    return walk(*top_, 0, columns, visit, seen);
+  }
+
+  Result<std::vector<std::vector<PropValue>>> read_rows(std::span<const RowId> rows,
+                                                        std::span<const PropTag> columns) override {
+    std::vector<std::vector<PropValue>> out;
+    out.reserve(rows.size());
+    std::map<uint32_t, std::unique_ptr<PstTableSource>> parents;
+    for (RowId row : rows) {
+      // The row's parent (its NBT entry) and its level below the owner.
+      const uint32_t nid = uint32_t(row);
+      PSTKIT_ASSIGN_OR_RETURN(auto entry, store_.db().find_node(nid));
+      const uint32_t parent = entry.parent_nid;
+      int32_t depth = 0;
+      for (uint32_t up = parent; up != owner_; ++depth) {
+        if (depth >= kMaxHierarchyDepth) return Status::not_found("folder " + hex(nid) + " is not below " + hex(owner_));
+        PSTKIT_ASSIGN_OR_RETURN(auto e, store_.db().find_node(up));
+        if (e.parent_nid == up) return Status::not_found("folder " + hex(nid) + " is not below " + hex(owner_));
+        up = e.parent_nid;
+      }
+      auto& source = parents[parent];
+      if (!source) {
+        PSTKIT_ASSIGN_OR_RETURN(source, PstTableSource::open(store_, parent, PstTableKind::kHierarchy));
+      }
+      const RowId one[] = {row};
+      PSTKIT_ASSIGN_OR_RETURN(auto values, source->read_rows(one, columns));
+      if (values.empty()) return Status::not_found("folder " + hex(nid) + " in the hierarchy table of " + hex(parent));
+      set_depth(values[0], columns, depth);
+      out.push_back(std::move(values[0]));
+    }
+    return out;
+  }
+
+  Status for_each_sub_row(RowId, PropTag, std::span<const PropTag>, const SubRowVisitor&) override {
+    return Status::unsupported("table too complex: hierarchy rows have no recipients or attachments");
+  }
+
+ private:
+  static void set_depth(std::vector<PropValue>& row, std::span<const PropTag> columns, int32_t depth) {
+    for (size_t i = 0; i < columns.size() && i < row.size(); ++i) {
+      if (prop_id(columns[i]) == prop_id(kPrDepth) && prop_type(columns[i]) == kPtLong) {
+        row[i] = PropValue::long_(kPrDepth, depth);
+      }
+    }
+  }
+
+  // The rows of `table` at `depth`, each followed by its own subtree.
+  Status walk(PstTableSource& table, int32_t depth, std::span<const PropTag> columns,
+              const std::function<Status(RowId, std::span<const PropValue>)>& visit,
+              std::unordered_set<uint32_t>& seen) {
+    std::vector<PropValue> row;
+    return table.scan(columns, [&](RowId id, std::span<const PropValue> values) -> Status {
+      const uint32_t nid = uint32_t(id);
+      if (!seen.insert(nid).second) return Status::ok();  // a cycle: listed once
+      row.assign(values.begin(), values.end());
+      set_depth(row, columns, depth);
+      PSTKIT_RETURN_IF_ERROR(visit(id, row));
+      const uint8_t type = ndb::nid_type(nid);
+      if (type != ndb::kNidTypeNormalFolder) return Status::ok();  // search folders have no subfolders
+      if (depth + 1 >= kMaxHierarchyDepth) {
+        return Status::corrupt("hierarchy table", Status::kNoOffset,
+                               "folder " + hex(nid) + " is nested deeper than " + std::to_string(kMaxHierarchyDepth) +
+                                   " levels");
+      }
+      PSTKIT_ASSIGN_OR_RETURN(auto child, PstTableSource::open(store_, nid, PstTableKind::kHierarchy));
+      return walk(*child, depth + 1, columns, visit, seen);
+    });
+  }
+
+  const Store& store_;
+  uint32_t owner_;
+  std::unique_ptr<PstTableSource> top_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<RowSource>> open_hierarchy_subtree(const Store& store, uint32_t owner) {
+  PSTKIT_ASSIGN_OR_RETURN(auto top, PstTableSource::open(store, owner, PstTableKind::kHierarchy));
+  return std::unique_ptr<RowSource>(new SubtreeSource(store, owner, std::move(top)));
 }
 
 }  // namespace pstkit::mapi

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <numeric>
 #include <optional>
+#include <unordered_map>
 
 #include "mapi/row_sorter.h"
 #include "pstkit/mapi_table.h"
@@ -18,6 +19,11 @@ constexpr std::string_view kUnableToCompletePrefix = "unable to complete: ";
 constexpr size_t kFindBatch = 256;
 
 bool starts_with(const std::string& s, std::string_view prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
+
+constexpr PropTag kInstanceKeyTag = prop_tag(0x0FF6, kPtBinary);  // PR_INSTANCE_KEY
+
+// A row's id as an instance key: 4 bytes little-endian.
+Bytes id_key(RowId id) { return Bytes{uint8_t(id), uint8_t(id >> 8), uint8_t(id >> 16), uint8_t(id >> 24)}; }
 
 }  // namespace
 
@@ -77,7 +83,78 @@ std::vector<PropTag> TableCursor::query_columns(bool all_columns) const {
   return all_columns ? source_.available_columns() : columns_;
 }
 
-Status TableCursor::ensure_built() { return built_ ? Status::ok() : rebuild(); }
+Status TableCursor::ensure_built() {
+  if (stale_) return refresh({}).status();
+  return built_ ? Status::ok() : rebuild();
+}
+
+Result<std::vector<TableCursor::RowChange>> TableCursor::refresh(std::span<const RowId> changed) {
+  std::vector<RowChange> changes;
+  stale_ = false;
+  if (!built_) return changes;
+  // The view before: which rows were visible, and the row under the cursor.
+  std::unordered_map<RowId, uint32_t> was_visible;  // row -> old position
+  std::unordered_map<RowId, Bytes> old_keys;         // of the rows that were visible
+  for (uint32_t i = 0; i < visible_.size(); ++i) {
+    was_visible.emplace(ids_[visible_[i]], i);
+    if (track_keys_) old_keys.emplace(ids_[visible_[i]], keys_[visible_[i]]);
+  }
+  const bool at_end = position_ >= visible_.size();
+  const RowId current = at_end ? 0 : ids_[visible_[position_]];
+  const size_t old_position = position_;
+  PSTKIT_RETURN_IF_ERROR(rebuild());
+  std::unordered_map<RowId, uint32_t> now_visible;
+  for (uint32_t i = 0; i < visible_.size(); ++i) now_visible.emplace(ids_[visible_[i]], i);
+  // The cursor stays on its row; if the row left the view, at the same
+  // position (imapitable-seekrow.md leaves this to the provider).
+  if (at_end) {
+    position_ = visible_.size();
+  } else if (auto it = now_visible.find(current); it != now_visible.end()) {
+    position_ = it->second;
+  } else {
+    position_ = std::min(old_position, visible_.size());
+  }
+  std::unordered_map<RowId, bool> asked;
+  for (RowId r : changed) asked.emplace(r, true);
+  std::vector<std::pair<uint32_t, RowId>> deleted;
+  for (const auto& [row, pos] : was_visible) {
+    if (!now_visible.count(row)) deleted.emplace_back(pos, row);
+  }
+  std::sort(deleted.begin(), deleted.end());
+  for (const auto& [pos, row] : deleted) {
+    RowChange c;
+    c.kind = RowChange::kDeleted;
+    c.row = row;
+    c.key = track_keys_ ? old_keys[row] : id_key(row);
+    changes.push_back(std::move(c));
+  }
+  std::vector<RowId> read;
+  for (uint32_t i = 0; i < visible_.size(); ++i) {
+    const RowId row = ids_[visible_[i]];
+    const bool added = !was_visible.count(row);
+    if (!added && !asked.count(row)) continue;
+    RowChange c;
+    c.kind = added ? RowChange::kAdded : RowChange::kModified;
+    c.row = row;
+    c.key = track_keys_ ? keys_[visible_[i]] : id_key(row);
+    if (i > 0) {
+      c.prior = ids_[visible_[i - 1]];
+      c.prior_key = track_keys_ ? keys_[visible_[i - 1]] : id_key(*c.prior);
+    }
+    changes.push_back(std::move(c));
+    read.push_back(row);
+  }
+  if (!read.empty()) {
+    PSTKIT_ASSIGN_OR_RETURN(auto rows, source_.read_rows(read, columns_));
+    size_t k = 0;
+    for (RowChange& c : changes) {
+      if (c.kind == RowChange::kDeleted) continue;
+      if (k < rows.size()) c.values = std::move(rows[k]);
+      ++k;
+    }
+  }
+  return changes;
+}
 
 Status TableCursor::rebuild() {
   // The columns one scan reads: the sort keys, then what the restriction
@@ -90,6 +167,8 @@ Status TableCursor::rebuild() {
     }
   }
   const size_t key_count = sort_.keys.size();
+  if (track_keys_) scan_columns.push_back(kInstanceKeyTag);  // last
+  std::vector<Bytes> keys;
   std::vector<RowId> ids;
   std::vector<bool> visible;
   // Sort keys go to the sorter as they are read and are not kept: a row
@@ -108,6 +187,10 @@ Status TableCursor::rebuild() {
       PSTKIT_ASSIGN_OR_RETURN(passes, matches(row, *restriction_, &sub));
     }
     if (sorter) PSTKIT_RETURN_IF_ERROR(sorter->add(uint32_t(ids.size()), row.first(key_count)));
+    if (track_keys_) {
+      const PropValue& key = row.back();
+      keys.push_back(key.tag == kInstanceKeyTag ? Bytes(key.bytes.begin(), key.bytes.end()) : id_key(id));
+    }
     ids.push_back(id);
     visible.push_back(passes);
     return Status::ok();
@@ -126,12 +209,14 @@ Status TableCursor::rebuild() {
     if (visible[order[i]]) visible_rows.push_back(order[i]);
   }
   ids_ = std::move(ids);
+  keys_ = std::move(keys);
   row_visible_ = std::move(visible);
   order_ = std::move(order);
   rank_ = std::move(rank);
   visible_ = std::move(visible_rows);
   position_ = 0;
   built_ = true;
+  stale_ = false;
   return Status::ok();
 }
 
