@@ -205,6 +205,19 @@ TEST_F(MapiCrashRecovery, FlagRules) {
   EXPECT_TRUE(pstkit::Store::open(path_).is_ok());
 }
 
+TEST_F(MapiCrashRecovery, TheLastMapiUninitializeClosesTheRecordOfStoresStillHeld) {
+  EXPECT_EQ(record_state(), 'O');
+  MAPIUninitialize();  // the client still holds store_
+  EXPECT_EQ(record_state(), 'C');
+  ASSERT_EQ(MAPIInitialize(nullptr), S_OK);  // balances the fixture's TearDown
+  bool improper = true;
+  store_->Release();
+  store_ = nullptr;
+  auto next = OpenRecord::open_writer(path_, &improper);
+  ASSERT_TRUE(next.is_ok());
+  EXPECT_FALSE(improper);
+}
+
 TEST_F(MapiCrashRecovery, AnUpdateInProgressIsNotFlushedNorLocked) {
   auto state = state_of(path_);
   ASSERT_TRUE(state);

@@ -32,6 +32,7 @@
 #include <system_error>
 #include <thread>
 
+#include "mapi/capi_runtime.h"
 #include "mapi/com_prop.h"
 #include "mapi/open_stores.h"
 #include "pstkit/check.h"
@@ -311,6 +312,36 @@ void check_in_background(const std::string& path, const std::weak_ptr<StoreState
   }
 }
 
+// The last MAPIUninitialize ends MAPI cleanly even if the client still holds
+// store objects (mapiuninitialize.md: no MAPI call may follow): every store
+// no call is updating has what is pending committed and its record marked
+// closed, so that the process's end is not taken for a crash.
+void close_records_at_uninitialize() {
+  for_each_open_store([](const std::shared_ptr<StoreState>& state) {
+    StoreRecovery* r = state->recovery.get();
+    if (r == nullptr || !r->record || r->locked.load()) return;
+    if (!state->mutex.try_lock()) return;
+    std::lock_guard lock(state->mutex, std::adopt_lock);
+    if (SUCCEEDED(state->flush(nullptr))) (void)r->record->mark_closed_if_alone();
+  });
+}
+
+// Registers close_records_at_uninitialize once per MAPIInitialize cycle.
+void hook_uninitialize() {
+  static std::mutex mutex;
+  static bool hooked = false;
+  std::lock_guard lock(mutex);
+  if (hooked) return;
+  hooked = true;
+  add_uninitialize_hook([] {
+    {
+      std::lock_guard relock(mutex);
+      hooked = false;
+    }
+    close_records_at_uninitialize();
+  });
+}
+
 }  // namespace
 
 StoreRecovery::~StoreRecovery() {
@@ -349,6 +380,7 @@ HRESULT prepare_store_recovery(const std::shared_ptr<StoreState>& state, std::st
     improper = OpenRecord::peek_improper_close(state->path);
   }
   (void)start_recovery_thread();
+  if (r->record) hook_uninitialize();
   state->recovery = std::move(r);
   if (improper) {
     set_report(state->path, kStatusAvailable, kImproperClose);
