@@ -81,6 +81,8 @@ Nid StoreState::parent_of(Nid nid) const {
 
 HRESULT StoreState::commit(std::string* detail) {
   if (!writer) return MAPI_E_NO_ACCESS;
+  if (HRESULT refused = refuse_if_crash_locked(*this, detail); FAILED(refused)) return refused;
+  crash_fault_point();
   Status s = writer->commit();
   if (!s.is_ok()) {
     if (detail) *detail = s.message();

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "mapi/capi_convert.h"
+#include "mapi/crash_recovery.h"
 #include "mapi/last_error.h"
 #include "pstkit/mapi/mapix.h"
 #include "pstkit/mapi_entry_id.h"
@@ -37,6 +38,10 @@ namespace pstkit::mapi::capi {
 struct StoreState {
   std::recursive_mutex mutex;
   std::string path;
+  // Crash recovery and the open-by-MAPI record (crash_recovery.h); declared
+  // before the writer so that it outlives it (the record is marked closed
+  // after the writer's last commit).
+  std::unique_ptr<StoreRecovery> recovery;
   bool writable = false;
   bool logged_off = false;
   // Counts commits: objects and tables re-read what they show when it moved.

@@ -365,9 +365,15 @@ HRESULT open_pst_store(const std::string& path, ULONG flags, LPMDB* out) {
     }
     if (!state->writer) {
       auto reader = Store::open(path);
-      if (!reader) return reader.status().code() == Code::kNotFound ? MAPI_E_NOT_FOUND : MAPI_E_CORRUPT_DATA;
+      if (!reader) {
+        const Code code = reader.status().code();
+        if (code == Code::kBusy) return MAPI_E_BUSY;  // crash-locked (MAPICrashRecovery)
+        return code == Code::kNotFound ? MAPI_E_NOT_FOUND : MAPI_E_CORRUPT_DATA;
+      }
       state->reader = std::move(*reader);
     }
+    // The crash lock, the open-by-MAPI record and the improper-close check.
+    if (HRESULT hr = prepare_store_recovery(state, nullptr); FAILED(hr)) return hr;
     if (auto uid = store_provider_uid(state->store())) state->uid = *uid;
     register_open_store(state);
     auto* store = new ComStore(std::move(state));

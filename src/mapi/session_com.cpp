@@ -19,6 +19,7 @@
 #include "mapi/com_admin.h"
 #include "mapi/com_object.h"
 #include "mapi/com_table.h"
+#include "mapi/crash_recovery.h"
 #include "mapi/last_error.h"
 #include "mapi/pst_store.h"
 #include "mapi/session.h"
@@ -307,6 +308,10 @@ class ComSession final : public ComObject<ComSession, IMAPISession, IID_IMAPISes
       std::string text = p.disabled ? "Disabled: " + p.failure : (p.logged_on ? "Available" : "Not started");
       add(p.resource_type, p.service_display, p.provider_display, p.dll_name, flags, code, text);
     }
+    // A data file this process found not closed properly: its check, running
+    // or done (docs/MAPI.md "Did not close properly").
+    for (const auto& r : data_file_reports())
+      add(kMapiStoreProvider, r.path, "Data file check", "", 0, r.status_code, r.text);
     std::vector<PropTag> columns = {kPrRowId,
                                     kPrInstanceKey,
                                     kPrResourceType,

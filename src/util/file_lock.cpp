@@ -165,6 +165,28 @@ class Hold final : public ReaderHold {
 
 }  // namespace
 
+Status check_crash_lock(int fd, const std::string& path) {
+  if (!conflicts(fd, F_WRLCK, kCrashLockByte)) return Status::ok();
+  return Status::busy(path + ": locked by crash recovery of " + describe_holders(fd, kCrashLockByte, false) +
+                      " (MAPICrashRecovery) until that process ends");
+}
+
+Status check_crash_lock(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return Status::ok();
+  Status s = check_crash_lock(fd, path);
+  ::close(fd);
+  return s;
+}
+
+bool set_crash_lock(int fd, bool writable) {
+  // ofd() only: no allocation, no lock of this process (a signal handler's
+  // recovery may run it).
+  return ofd(fd, F_OFD_SETLK, writable ? F_WRLCK : F_RDLCK, kCrashLockByte) == 0;
+}
+
+void clear_crash_lock(int fd) { (void)ofd(fd, F_OFD_SETLK, F_UNLCK, kCrashLockByte); }
+
 std::chrono::milliseconds default_timeout() {
   if (const char* s = std::getenv("PSTKIT_LOCK_TIMEOUT")) {
     char* end = nullptr;
@@ -175,6 +197,7 @@ std::chrono::milliseconds default_timeout() {
 }
 
 Status lock_writer(int fd, const std::string& path, const LockWait& wait, bool let_waiters_first) {
+  PSTKIT_RETURN_IF_ERROR(check_crash_lock(fd, path));
   if (let_waiters_first) {
     // Between batches: if other writers are waiting, let one of them take
     // the lock before this one takes it again (bounded, in case a waiter
@@ -208,6 +231,10 @@ bool writer_active(const std::string& path) {
 Result<std::unique_ptr<ReaderHold>> hold_shared(const std::string& path, const LockWait& wait) {
   std::unique_lock<std::mutex> lock(registry_mu);
   PSTKIT_ASSIGN_OR_RETURN(Shared * s, entry(path));
+  if (Status crashed = check_crash_lock(s->fd, path); !crashed.is_ok()) {
+    release_if_idle(path);
+    return crashed;
+  }
   if (s->readers == 0 && !s->exclusive) {
     const int fd = s->fd;
     lock.unlock();  // the wait may be long; other threads' holds go on

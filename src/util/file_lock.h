@@ -14,7 +14,11 @@
 //                       readers wait for it, so a stream of readers cannot
 //                       starve a commit;
 //   kWriterWaitingByte  held shared by writers waiting for kWriterByte: a
-//                       writer between batches lets them take their turn.
+//                       writer between batches lets them take their turn;
+//   kCrashLockByte      held by a process whose MAPICrashRecovery flushed the
+//                       file (docs/MAPI.md "Crash recovery"): every opener
+//                       checks it first and is refused at once (kBusy), no
+//                       wait, until that process ends or lifts it.
 //
 // Waits are bounded and, once, say whom they wait for: OFD locks show pid -1
 // in /proc/locks, so the holder is found by its descriptor in
@@ -34,6 +38,20 @@ inline constexpr off_t kWriterByte = off_t{1} << 62;
 inline constexpr off_t kReadersByte = kWriterByte + 1;
 inline constexpr off_t kCommitPendingByte = kWriterByte + 2;
 inline constexpr off_t kWriterWaitingByte = kWriterByte + 3;
+inline constexpr off_t kCrashLockByte = kWriterByte + 4;
+
+// Status::busy naming the holder ("FILE: locked by crash recovery of pid N
+// (...) (MAPICrashRecovery) until it ends") if another descriptor holds the
+// crash lock of the file fd refers to; ok otherwise. lock_writer and
+// hold_shared call it first; the MAPI runtime calls it before each update.
+Status check_crash_lock(int fd, const std::string& path);
+// The same by path (ok when the file cannot be opened: the caller's own open
+// reports that).
+Status check_crash_lock(const std::string& path);
+// Takes (true) or drops the crash lock through fd, exclusive when fd is open
+// for writing, else shared. One fcntl: async-signal-safe.
+bool set_crash_lock(int fd, bool writable);
+void clear_crash_lock(int fd);
 
 // The timeout from $PSTKIT_LOCK_TIMEOUT (seconds), else 60 s.
 std::chrono::milliseconds default_timeout();

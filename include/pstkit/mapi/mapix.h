@@ -221,7 +221,18 @@ STDAPI_(ULONG) MAPIFreeBuffer(LPVOID lpBuffer);
 #define MAPICRASH_RECOVER ((ULONG)0x00000001)
 #define MAPICRASH_CONTINUE ((ULONG)0x00000002)
 #define MAPICRASH_SYSTEM_SHUTDOWN ((ULONG)0x00000004)
+// Called from a signal handler it is async-signal-safe (docs/MAPI.md "Crash
+// recovery"); its work is bounded by $PSTKIT_CRASH_RECOVERY_TIMEOUT seconds.
 STDAPI_(void) MAPICrashRecovery(ULONG ulFlags);
+// pstkit's own (Windows clients use an UnhandledExceptionFilter and
+// WM_ENDSESSION): installs handlers for SIGSEGV, SIGBUS, SIGILL, SIGFPE and
+// SIGABRT that call MAPICrashRecovery(MAPICRASH_RECOVER), then (with
+// PSTKIT_CRASH_HANDLERS_STOP) stop the process with SIGSTOP, then take the
+// signal's default action; and for SIGTERM (system shutdown) one that calls
+// MAPICrashRecovery(MAPICRASH_RECOVER | MAPICRASH_SYSTEM_SHUTDOWN) and ends
+// the process. S_OK, MAPI_E_UNKNOWN_FLAGS or MAPI_E_CALL_FAILED.
+#define PSTKIT_CRASH_HANDLERS_STOP ((ULONG)0x00000001)
+STDAPI PstkitInstallCrashHandlers(ULONG ulFlags);
 // mapigetdefaultmalloc.md
 STDAPI_(LPMALLOC) MAPIGetDefaultMalloc(void);
 

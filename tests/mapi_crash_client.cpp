@@ -1,0 +1,326 @@
+// A MAPI client that crashes, for tests/scripts/test_crash_recovery.py
+// (issue 10 parts 2 and 3). Uses only MAPI and PstkitInstallCrashHandlers.
+//
+//   mapi_crash_client run MODE N A.pst B.pst C.pst
+//       One profile with an MSUPST MS service per file (created if missing),
+//       all three opened with MDB_WRITE; a folder "Crash" in each; then N
+//       messages, message i into store i % 3, each saved with SaveChanges
+//       and announced on stdout as "saved K SUBJECT" once it returned S_OK.
+//       Then, by MODE:
+//         segv      handlers installed (PSTKIT_CRASH_HANDLERS_STOP): a write
+//                   to an unmapped address; the handler recovers and stops
+//         continue  an own SIGSEGV handler: MAPICrashRecovery(RECOVER),
+//                   SIGSTOP, then after SIGCONT MAPICrashRecovery(CONTINUE),
+//                   "continued" on stdout, SIGSTOP again
+//         wait      no handler: "waiting" on stdout, then sleeps (to be
+//                   killed with SIGKILL)
+//       With PSTKIT_FAULT_SIGSEGV_IN_COMMIT=K (and MODE segv) the K-th commit
+//       (3 folder creations come first) crashes in the middle of its update.
+//   mapi_crash_client open FILE.pst
+//       Opens FILE with MDB_WRITE through a session, waits (up to 60 s) for
+//       the check of a file that did not close properly, prints each status
+//       table row about it as "report TEXT", then "opened". Exit status 0;
+//       3 when the store is crash-locked (MAPI_E_BUSY, or its service
+//       disabled saying so); 1 on another error (printed).
+#include <mapix.h>
+#include <mapiutil.h>
+#include <mspst.h>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+void Say(const std::string& line) {
+    std::string s = line + "\n";
+    size_t done = 0;
+    while (done < s.size()) {
+        const ssize_t n = write(STDOUT_FILENO, s.data() + done, s.size() - done);
+        if (n <= 0) return;
+        done += size_t(n);
+    }
+}
+
+std::string Absolute(const char* file) {
+    std::string path = file;
+    if (path[0] != '/') {
+        char cwd[PATH_MAX];
+        if (getcwd(cwd, sizeof(cwd))) path = std::string(cwd) + "/" + path;
+    }
+    return path;
+}
+
+// The UIDs of the MSUPST MS services of a profile, in table order.
+HRESULT PstServiceUids(LPSERVICEADMIN lpServiceAdmin, std::vector<MAPIUID>* uids) {
+    enum { iSvcName, iSvcUID, cptaSvc };
+    SizedSPropTagArray(cptaSvc, sptCols) = {cptaSvc, {PR_SERVICE_NAME_A, PR_SERVICE_UID}};
+    LPMAPITABLE lpTable = NULL;
+    LPSRowSet lpRows = NULL;
+    HRESULT hRes = lpServiceAdmin->GetMsgServiceTable(0, &lpTable);
+    if (FAILED(hRes)) return hRes;
+    hRes = HrQueryAllRows(lpTable, (LPSPropTagArray)&sptCols, NULL, NULL, 0, &lpRows);
+    if (SUCCEEDED(hRes)) {
+        for (ULONG i = 0; i < lpRows->cRows; i++) {
+            const SPropValue* p = lpRows->aRow[i].lpProps;
+            if (PROP_TYPE(p[iSvcName].ulPropTag) == PT_STRING8 &&
+                std::strcmp(p[iSvcName].Value.lpszA, "MSUPST MS") == 0 && p[iSvcUID].Value.bin.cb == sizeof(MAPIUID)) {
+                MAPIUID uid;
+                std::memcpy(&uid, p[iSvcUID].Value.bin.lpb, sizeof(MAPIUID));
+                uids->push_back(uid);
+            }
+        }
+    }
+    FreeProws(lpRows);
+    lpTable->Release();
+    return hRes;
+}
+
+HRESULT CreateProfile(const std::wstring& profile, const std::vector<std::string>& paths) {
+    LPPROFADMIN lpProfAdmin = NULL;
+    LPSERVICEADMIN lpServiceAdmin = NULL;
+    HRESULT hRes = MAPIAdminProfiles(0, &lpProfAdmin);
+    if (FAILED(hRes)) return hRes;
+    hRes = lpProfAdmin->CreateProfile((LPTSTR)profile.c_str(), NULL, 0, MAPI_UNICODE);
+    if (SUCCEEDED(hRes)) hRes = lpProfAdmin->AdminServices((LPTSTR)profile.c_str(), NULL, 0, MAPI_UNICODE, &lpServiceAdmin);
+    for (size_t k = 0; SUCCEEDED(hRes) && k < paths.size(); k++) {
+        std::vector<MAPIUID> before, after;
+        hRes = PstServiceUids(lpServiceAdmin, &before);
+        const std::wstring name = L"Store " + std::to_wstring(k);
+        if (SUCCEEDED(hRes))
+            hRes = lpServiceAdmin->CreateMsgService((LPTSTR)L"MSUPST MS", (LPTSTR)name.c_str(), 0, MAPI_UNICODE);
+        if (SUCCEEDED(hRes)) hRes = PstServiceUids(lpServiceAdmin, &after);
+        if (SUCCEEDED(hRes) && after.size() != before.size() + 1) hRes = MAPI_E_CALL_FAILED;
+        if (SUCCEEDED(hRes)) {
+            MAPIUID uid = after.back();
+            for (const MAPIUID& a : after) {
+                bool old = false;
+                for (const MAPIUID& b : before) old = old || std::memcmp(&a, &b, sizeof a) == 0;
+                if (!old) uid = a;
+            }
+            const std::wstring wpath(paths[k].begin(), paths[k].end());  // ASCII paths only here
+            SPropValue val;
+            val.ulPropTag = PR_PST_PATH_W;
+            val.Value.lpszW = const_cast<LPWSTR>(wpath.c_str());
+            hRes = lpServiceAdmin->ConfigureMsgService(&uid, 0, MAPI_UNICODE, 1, &val);
+        }
+    }
+    if (lpServiceAdmin) lpServiceAdmin->Release();
+    lpProfAdmin->Release();
+    return hRes;
+}
+
+void DeleteProfile(const std::wstring& profile) {
+    LPPROFADMIN lpProfAdmin = NULL;
+    if (SUCCEEDED(MAPIAdminProfiles(0, &lpProfAdmin))) {
+        lpProfAdmin->DeleteProfile((LPTSTR)profile.c_str(), MAPI_UNICODE);
+        lpProfAdmin->Release();
+    }
+}
+
+HRESULT OpenStores(LPMAPISESSION lpSession, std::vector<LPMDB>* stores) {
+    enum { iEntryID, cptaStores };
+    SizedSPropTagArray(cptaStores, sptStores) = {cptaStores, {PR_ENTRYID}};
+    LPMAPITABLE lpTable = NULL;
+    LPSRowSet lpRows = NULL;
+    HRESULT hRes = lpSession->GetMsgStoresTable(0, &lpTable);
+    if (FAILED(hRes)) return hRes;
+    hRes = HrQueryAllRows(lpTable, (LPSPropTagArray)&sptStores, NULL, NULL, 0, &lpRows);
+    for (ULONG i = 0; SUCCEEDED(hRes) && i < lpRows->cRows; i++) {
+        const SBinary& eid = lpRows->aRow[i].lpProps[iEntryID].Value.bin;
+        LPMDB lpMDB = NULL;
+        hRes = lpSession->OpenMsgStore(0, eid.cb, (LPENTRYID)eid.lpb, NULL, MDB_WRITE | MDB_NO_DIALOG, &lpMDB);
+        if (SUCCEEDED(hRes)) stores->push_back(lpMDB);
+    }
+    if (lpRows) FreeProws(lpRows);
+    lpTable->Release();
+    return hRes;
+}
+
+HRESULT OpenCrashFolder(LPMDB lpMDB, LPMAPIFOLDER* lppFolder) {
+    LPSPropValue lpSubtree = NULL;
+    LPMAPIFOLDER lpIpm = NULL;
+    ULONG ulObjType = 0;
+    HRESULT hRes = HrGetOneProp(lpMDB, PR_IPM_SUBTREE_ENTRYID, &lpSubtree);
+    if (SUCCEEDED(hRes))
+        hRes = lpMDB->OpenEntry(lpSubtree->Value.bin.cb, (LPENTRYID)lpSubtree->Value.bin.lpb, &IID_IMAPIFolder,
+                                MAPI_MODIFY, &ulObjType, (LPUNKNOWN*)&lpIpm);
+    MAPIFreeBuffer(lpSubtree);
+    if (SUCCEEDED(hRes))
+        hRes = lpIpm->CreateFolder(FOLDER_GENERIC, (LPTSTR)L"Crash", NULL, NULL, OPEN_IF_EXISTS | MAPI_UNICODE,
+                                   lppFolder);
+    if (lpIpm) lpIpm->Release();
+    return hRes;
+}
+
+HRESULT SaveOne(LPMAPIFOLDER lpFolder, const std::string& subject) {
+    LPMESSAGE lpMessage = NULL;
+    HRESULT hRes = lpFolder->CreateMessage(NULL, 0, &lpMessage);
+    if (FAILED(hRes)) return hRes;
+    const std::string body = "Body of " + subject + "\r\n";
+    SPropValue props[3];
+    props[0].ulPropTag = PR_MESSAGE_CLASS_A;
+    props[0].Value.lpszA = const_cast<char*>("IPM.Note");
+    props[1].ulPropTag = PR_SUBJECT_A;
+    props[1].Value.lpszA = const_cast<char*>(subject.c_str());
+    props[2].ulPropTag = PR_BODY_A;
+    props[2].Value.lpszA = const_cast<char*>(body.c_str());
+    hRes = lpMessage->SetProps(3, props, NULL);
+    if (SUCCEEDED(hRes)) hRes = lpMessage->SaveChanges(0);
+    lpMessage->Release();
+    return hRes;
+}
+
+// The "continue" variant's own handler: recover, stop, lift, stop again.
+void ContinueHandler(int) {
+    MAPICrashRecovery(MAPICRASH_RECOVER);
+    raise(SIGSTOP);
+    MAPICrashRecovery(MAPICRASH_CONTINUE);
+    const char line[] = "continued\n";
+    (void)!write(STDOUT_FILENO, line, sizeof line - 1);
+    raise(SIGSTOP);
+    _exit(0);
+}
+
+int Fail(const char* step, HRESULT hRes) {
+    char buf[128];
+    std::snprintf(buf, sizeof buf, "failed %s 0x%08X", step, static_cast<unsigned>(hRes));
+    Say(buf);
+    return hRes == MAPI_E_BUSY ? 3 : 1;
+}
+
+int Run(const std::string& mode, unsigned long n, const std::vector<std::string>& paths) {
+    const std::wstring profile = L"mapi_crash_client " + std::to_wstring(getpid());
+    HRESULT hRes = MAPIInitialize(NULL);
+    if (FAILED(hRes)) return Fail("MAPIInitialize", hRes);
+    hRes = CreateProfile(profile, paths);
+    if (FAILED(hRes)) return Fail("profile", hRes);
+    LPMAPISESSION lpSession = NULL;
+    hRes = MAPILogonEx(0, (LPTSTR)profile.c_str(), NULL,
+                       MAPI_EXTENDED | MAPI_NEW_SESSION | MAPI_EXPLICIT_PROFILE | MAPI_NO_MAIL | MAPI_UNICODE,
+                       &lpSession);
+    if (FAILED(hRes)) return Fail("logon", hRes);  // the profile stays: PSTKIT_PROFILE_DIR is the test's
+    std::vector<LPMDB> stores;
+    hRes = OpenStores(lpSession, &stores);
+    if (FAILED(hRes)) return Fail("open stores", hRes);
+    if (stores.size() != paths.size()) return Fail("open stores (count)", MAPI_E_NOT_FOUND);
+    std::vector<LPMAPIFOLDER> folders(stores.size(), nullptr);
+    for (size_t k = 0; k < stores.size(); k++) {
+        hRes = OpenCrashFolder(stores[k], &folders[k]);
+        if (FAILED(hRes)) return Fail("create folder", hRes);
+    }
+    if (mode == "segv") {
+        hRes = PstkitInstallCrashHandlers(PSTKIT_CRASH_HANDLERS_STOP);
+        if (FAILED(hRes)) return Fail("install handlers", hRes);
+    } else if (mode == "continue") {
+        struct sigaction sa {};
+        sa.sa_handler = ContinueHandler;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGSEGV, &sa, nullptr);
+    }
+    const std::string tag = std::to_string(getpid());
+    for (unsigned long i = 0; i < n; i++) {
+        const size_t k = i % stores.size();
+        const std::string subject = "Crash test " + tag + " message " + std::to_string(i);
+        hRes = SaveOne(folders[k], subject);
+        if (FAILED(hRes)) return Fail("save", hRes);
+        Say("saved " + std::to_string(k) + " " + subject);
+    }
+    if (mode == "wait") {
+        Say("waiting");
+        for (;;) pause();
+    }
+    Say("crashing");
+    static volatile uintptr_t unmapped = 8;  // read at run time: a real fault, no warning
+    *reinterpret_cast<volatile int*>(unmapped) = 1;  // SIGSEGV
+    return 1;
+}
+
+int Open(const std::string& path) {
+    const std::wstring profile = L"mapi_crash_client open " + std::to_wstring(getpid());
+    HRESULT hRes = MAPIInitialize(NULL);
+    if (FAILED(hRes)) return Fail("MAPIInitialize", hRes);
+    hRes = CreateProfile(profile, {path});
+    if (FAILED(hRes)) return Fail("profile", hRes);
+    LPMAPISESSION lpSession = NULL;
+    hRes = MAPILogonEx(0, (LPTSTR)profile.c_str(), NULL,
+                       MAPI_EXTENDED | MAPI_NEW_SESSION | MAPI_EXPLICIT_PROFILE | MAPI_NO_MAIL | MAPI_UNICODE,
+                       &lpSession);
+    if (FAILED(hRes)) return Fail("logon", hRes);
+    std::vector<LPMDB> stores;
+    hRes = OpenStores(lpSession, &stores);
+    if (FAILED(hRes)) return Fail("open store", hRes);
+    if (stores.empty()) {
+        // The store provider failed its logon: the status table says why.
+        LPMAPITABLE lpTable = NULL;
+        LPSRowSet lpRows = NULL;
+        SizedSPropTagArray(1, sptStatus) = {1, {PR_STATUS_STRING_A}};
+        std::string why;
+        if (SUCCEEDED(lpSession->GetStatusTable(0, &lpTable))) {
+            if (SUCCEEDED(HrQueryAllRows(lpTable, (LPSPropTagArray)&sptStatus, NULL, NULL, 0, &lpRows))) {
+                for (ULONG i = 0; i < lpRows->cRows; i++) {
+                    const SPropValue& p = lpRows->aRow[i].lpProps[0];
+                    if (PROP_TYPE(p.ulPropTag) == PT_STRING8 && std::strncmp(p.Value.lpszA, "Disabled", 8) == 0)
+                        why += std::string(p.Value.lpszA) + "; ";
+                }
+                FreeProws(lpRows);
+            }
+            lpTable->Release();
+        }
+        Say("failed open store: " + why);
+        return why.find("locked by crash recovery") != std::string::npos ? 3 : 1;
+    }
+    // The data file check's rows of the status table, once it has finished.
+    enum { iDisplay, iProvider, iStatus, cptaCols };
+    SizedSPropTagArray(cptaCols, sptCols) = {cptaCols, {PR_DISPLAY_NAME_A, PR_PROVIDER_DISPLAY_A, PR_STATUS_STRING_A}};
+    std::vector<std::string> reports;
+    for (int tries = 0; tries < 600; tries++) {
+        reports.clear();
+        LPMAPITABLE lpTable = NULL;
+        LPSRowSet lpRows = NULL;
+        hRes = lpSession->GetStatusTable(0, &lpTable);
+        if (FAILED(hRes)) return Fail("status table", hRes);
+        hRes = HrQueryAllRows(lpTable, (LPSPropTagArray)&sptCols, NULL, NULL, 0, &lpRows);
+        lpTable->Release();
+        if (FAILED(hRes)) return Fail("status rows", hRes);
+        bool checking = false;
+        for (ULONG i = 0; i < lpRows->cRows; i++) {
+            const SPropValue* p = lpRows->aRow[i].lpProps;
+            if (PROP_TYPE(p[iProvider].ulPropTag) != PT_STRING8 ||
+                std::strcmp(p[iProvider].Value.lpszA, "Data file check") != 0)
+                continue;
+            const std::string text = PROP_TYPE(p[iStatus].ulPropTag) == PT_STRING8 ? p[iStatus].Value.lpszA : "";
+            if (text.find("is being checked") != std::string::npos) checking = true;
+            reports.push_back(text);
+        }
+        FreeProws(lpRows);
+        if (!checking) break;
+        usleep(100000);
+    }
+    for (const auto& r : reports) Say("report " + r);
+    Say("opened");
+    for (LPMDB s : stores) s->Release();
+    lpSession->Logoff(0, 0, 0);
+    lpSession->Release();
+    DeleteProfile(profile);
+    MAPIUninitialize();
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc == 7 && std::strcmp(argv[1], "run") == 0) {
+        return Run(argv[2], std::strtoul(argv[3], NULL, 10), {Absolute(argv[4]), Absolute(argv[5]), Absolute(argv[6])});
+    }
+    if (argc == 3 && std::strcmp(argv[1], "open") == 0) return Open(Absolute(argv[2]));
+    std::fprintf(stderr, "usage: mapi_crash_client run segv|continue|wait N A.pst B.pst C.pst | open FILE.pst\n");
+    return 2;
+}
