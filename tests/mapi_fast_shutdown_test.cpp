@@ -343,6 +343,14 @@ TEST_F(FastShutdownTest, AProviderWhoseInitFailsIsRetriedOnceThenItsServiceIsDis
                    "STORE_optin status 1", "store-optin QueryFastShutdown"}));
 }
 
+TEST_F(FastShutdownTest, ATransportWhoseInitFailsHasNotStartedAndFailsNoService) {
+  auto log = in_child({"XP_failinit", "STORE_optin"}, [this](LPMAPISESSION s) { return client_sequence(s); });
+  ASSERT_GE(log.size(), 4u);
+  EXPECT_EQ(Lines(log.begin(), log.begin() + 4),
+            (Lines{"transport-failinit Init", "store-optin Init", "store-optin QueryFastShutdown",
+                   "client QueryFastShutdown 0x00000000"}));
+}
+
 TEST_F(FastShutdownTest, TransportsOfLibrariesAreNotLoadedUnderMapiNoMail) {
   auto log = in_child({"XP_optin", "STORE_optin"}, [this](LPMAPISESSION s) { return client_sequence(s); },
                       MAPI_EXTENDED | MAPI_NEW_SESSION | MAPI_EXPLICIT_PROFILE | MAPI_NO_MAIL);

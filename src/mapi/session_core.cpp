@@ -570,7 +570,9 @@ SessionStatus logon(const LogonRequest& req, std::unique_ptr<Session>* out) {
         // A provider of a library is loaded (its XPProviderInit,
         // ABProviderInit or MSProviderInit) so that the session holds its
         // provider object; other transports start when first needed, and
-        // pstkit has none of its own to start.
+        // pstkit has none of its own to start. A transport that cannot be
+        // loaded has not started: that fails no service.
+        const bool may_not_start = row.resource_type == kMapiTransportProvider;
         if (!fn && !row.dll_name.empty() && loader) {
           fn = [loader, dll = row.dll_name, type = row.resource_type](const ProviderLogonContext& c,
                                                                        ProviderLogonInfo* logon_info) {
@@ -601,6 +603,10 @@ SessionStatus logon(const LogonRequest& req, std::unique_ptr<Session>* out) {
         if (s.scode == kSessionLimit || s.scode == kUserCancel) {
           undo();
           return s;
+        }
+        if (!s.ok() && may_not_start) {
+          row.failure = s.detail;
+          continue;
         }
         if (!s.ok()) {
           if (failure.empty()) failure = s.detail.empty() ? "provider logon failed" : s.detail;
