@@ -12,7 +12,7 @@ releasing anything. Afterwards every store passes `pstkit check`, and
 N is --per-store (default $PSTKIT_FAST_SHUTDOWN_PER_STORE, else 200: 1,000
 messages, which SaveChanges, committing each, writes in under a minute on a
 loaded 2-core machine); `--per-store 2000` is the issue's 10,000 messages
-(6.5 minutes there).
+(under 6 minutes there).
 Usage: test_fast_shutdown.py --pstkit BUILD/pstkit [--per-store N]
 Closes with "N passed, M failed".
 """
