@@ -119,6 +119,10 @@ struct ProviderLogonInfo {
   ProviderUid record_key{};  // the store's PR_RECORD_KEY (its entry IDs' provider UID)
   std::string store_path;    // the file, for PST stores ("" otherwise)
   bool unicode = true;       // PST: a Unicode store
+  // A provider object loaded from the provider's library (its
+  // MSProviderInit, ABProviderInit or XPProviderInit), held by the session
+  // until it ends; dropping the last reference shuts the provider down.
+  std::shared_ptr<void> provider_object;
 };
 
 using ProviderLogonFn = std::function<SessionStatus(const ProviderLogonContext&, ProviderLogonInfo*)>;
@@ -134,6 +138,19 @@ void register_provider_logon(const std::string& provider_section, ProviderLogonF
 // the password) needs it: PR_PST_PW_SZ_OLD of the section, else a password
 // given through the UI (MAPI_LOGON_UI or MAPI_PASSWORD_UI) on the retry.
 SessionStatus pst_provider_logon(const ProviderLogonContext& context, ProviderLogonInfo* info);
+
+// Logs on a provider that names its own library (PR_PROVIDER_DLL_NAME) and
+// has no registered logon function: loads the library and calls its entry
+// point for `resource_type`, leaving the provider object in
+// info->provider_object. Installed by the MAPI runtime (src/mapi); without
+// one such providers fail to log on. Returns the previous loader.
+using ProviderLibraryLoader = std::function<SessionStatus(const ProviderLogonContext&, const std::string& dll_name,
+                                                          uint32_t resource_type, ProviderLogonInfo*)>;
+ProviderLibraryLoader set_provider_library_loader(ProviderLibraryLoader loader);
+
+// Sessions of this process in which the provider of catalog section
+// `provider_section` is logged on now.
+int provider_sessions(const std::string& provider_section);
 
 // ---------------------------------------------------------------------------
 // A session.

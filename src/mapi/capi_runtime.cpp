@@ -5,6 +5,7 @@
 // tearing the subsystem down when the count falls to zero.
 #include "mapi/capi_runtime.h"
 
+#include <atomic>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -25,11 +26,17 @@ Runtime& runtime() {
   return *r;
 }
 
+std::atomic<bool> g_fast_shutdown_done{false};
+
 constexpr ULONG kKnownInitFlags = MAPI_MULTITHREAD_NOTIFICATIONS | MAPI_NO_COINIT | MAPI_NT_SERVICE;
 
 }  // namespace
 
+void mark_fast_shutdown_done() { g_fast_shutdown_done = true; }
+bool fast_shutdown_done() { return g_fast_shutdown_done; }
+
 bool runtime_initialized() {
+  if (fast_shutdown_done()) return false;
   Runtime& r = runtime();
   std::lock_guard lock(r.mutex);
   return r.references > 0;
@@ -60,6 +67,7 @@ void remove_uninitialize_hook(HookToken token) {
 using namespace pstkit::mapi::capi;
 
 STDAPI MAPIInitialize(LPVOID lpMapiInit) {
+  if (fast_shutdown_done()) return MAPI_E_CALL_FAILED;
   ULONG flags = 0;
   if (lpMapiInit != nullptr) {
     // Step 1 of mapiinitialize.md: parameters and flags.
@@ -80,6 +88,7 @@ STDAPI_(void) MAPIUninitialize(void) {
   {
     Runtime& r = runtime();
     std::lock_guard lock(r.mutex);
+    if (fast_shutdown_done()) return;  // the process is exiting: nothing more runs
     if (r.references == 0) return;  // unbalanced: nothing to undo
     if (--r.references > 0) return;
     hooks.swap(r.hooks);

@@ -30,6 +30,15 @@ ULONG runtime_init_flags();
 // MAPI. The returned token cancels the hook (remove_uninitialize_hook),
 // e.g. when the session it would end has already logged off.
 using HookToken = uint64_t;
+
+// After a successful IMAPIClientShutdown::DoFastShutdown the process is
+// about to exit: best-practices-for-fast-shutdown.md forbids any further
+// MAPI call, MAPIUninitialize included. From then on runtime_initialized()
+// is false (every entry point answers MAPI_E_NOT_INITIALIZED, as before
+// MAPIInitialize), MAPIInitialize fails with MAPI_E_CALL_FAILED and
+// MAPIUninitialize does nothing: no hook runs, nothing is written.
+void mark_fast_shutdown_done();
+bool fast_shutdown_done();
 HookToken add_uninitialize_hook(std::function<void()> hook);
 void remove_uninitialize_hook(HookToken token);
 

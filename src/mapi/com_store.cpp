@@ -14,6 +14,7 @@
 
 #include "mapi/capi_runtime.h"
 #include "mapi/com_prop.h"
+#include "mapi/fast_shutdown.h"
 #include "mapi/open_stores.h"
 #include "mapi/pst_store.h"
 #include "mapi/receive_folders.h"
@@ -351,7 +352,10 @@ HRESULT open_pst_store(const std::string& path, ULONG flags, LPMDB* out) {
     state->path = path;
     Status error;
     if (flags & (MDB_WRITE | MAPI_BEST_ACCESS)) {
-      auto writer = StoreWriter::open(path);
+      // Through store_env(): after DoFastShutdown nothing more is written.
+      ndb::WriterOptions options;
+      options.env = store_env();
+      auto writer = StoreWriter::open(path, options);
       if (writer) {
         state->writer = std::move(*writer);
         state->writable = true;

@@ -20,6 +20,7 @@
 #include "mapi/com_object.h"
 #include "mapi/com_table.h"
 #include "mapi/crash_recovery.h"
+#include "mapi/fast_shutdown.h"
 #include "mapi/last_error.h"
 #include "mapi/pst_store.h"
 #include "mapi/session.h"
@@ -181,6 +182,10 @@ class ComSession final : public ComObject<ComSession, IMAPISession, IID_IMAPISes
       *ppv = nullptr;
       return MAPI_E_END_OF_SESSION;
     }
+    // imapiclientshutdowniunknown.md: "obtained by calling QueryInterface on
+    // any IMAPISession" (docs/MAPI.md "Fast shutdown").
+    if (ppv != nullptr && riid == IID_IMAPIClientShutdown)
+      return create_client_shutdown(reinterpret_cast<LPMAPICLIENTSHUTDOWN*>(ppv));
     return ComObject::QueryInterface(riid, ppv);
   }
 
@@ -553,6 +558,7 @@ class ComSession final : public ComObject<ComSession, IMAPISession, IID_IMAPISes
 
  private:
   bool ended() const {
+    if (fast_shutdown_done()) return true;  // after DoFastShutdown no MAPI call succeeds
     std::lock_guard lock(state_->mutex);
     return !state_->session || state_->session->ended();
   }
@@ -712,6 +718,7 @@ STDAPI MAPILogonEx(ULONG_PTR ulUIParam, LPTSTR lpszProfileName, LPTSTR lpszPassw
   };
   req.profile = text(lpszProfileName);
   req.password = text(lpszPassword);
+  install_provider_library_loader();  // providers of libraries: MSProviderInit & co.
   std::unique_ptr<Session> session;
   SessionStatus s = logon(req, &session);
   if (!s.ok()) return s.scode;

@@ -52,6 +52,7 @@ bool is_pst_service(const std::string& name) {
 struct Registry {
   std::mutex mutex;
   std::map<std::string, ProviderLogonFn> functions;
+  ProviderLibraryLoader library_loader;
   std::map<std::string, int> active;  // provider section -> sessions logged on
 };
 Registry& registry() {
@@ -172,6 +173,15 @@ static bool same_store_entry_id(ByteView a, ByteView b) {
 // ---------------------------------------------------------------------------
 // Provider logon.
 
+ProviderLibraryLoader set_provider_library_loader(ProviderLibraryLoader loader) {
+  auto& r = registry();
+  std::lock_guard lock(r.mutex);
+  std::swap(r.library_loader, loader);
+  return loader;
+}
+
+int provider_sessions(const std::string& provider_section) { return active_count(provider_section); }
+
 void register_provider_logon(const std::string& provider_section, ProviderLogonFn fn) {
   auto& r = registry();
   std::lock_guard lock(r.mutex);
@@ -247,17 +257,23 @@ void SessionCore::end(int32_t scode, const std::string& message) {
   std::vector<Session::EventListener> to_tell;
   std::unique_ptr<ProfileUse> released;
   std::vector<std::string> sections;
+  std::vector<std::shared_ptr<void>> provider_objects;  // shut down outside the lock
   {
     std::lock_guard lock(mutex);
     if (ended) return;
     ended = true;
     released = std::move(use);
-    for (auto& p : providers)
+    for (auto& p : providers) {
       if (p.logged_on) sections.push_back(p.provider_section);
+      if (p.logon.provider_object) provider_objects.push_back(std::move(p.logon.provider_object));
+    }
     for (auto& [id, l] : listeners) to_tell.push_back(l);
     listeners.clear();
   }
   for (auto& s : sections) change_active(s, -1);
+  // imsprovider-shutdown.md: the provider is shut down and released once
+  // the session no longer uses it (the last snapshot of its row gone).
+  provider_objects.clear();
   if (released) (void)released->release();
   for (auto& l : to_tell) l(scode, message);
 }
@@ -541,15 +557,30 @@ SessionStatus logon(const LogonRequest& req, std::unique_ptr<Session>* out) {
       failure.clear();
       for (size_t i = 0; i < order.size(); ++i) {
         SessionProvider& row = rows[first + i];
-        // Transports start when first needed; pstkit has no transport to start.
-        if (row.logged_on || row.resource_type == kMapiTransportProvider) continue;
+        if (row.logged_on) continue;
         ProviderLogonFn fn;
+        ProviderLibraryLoader loader;
         {
           auto& r = registry();
           std::lock_guard lock(r.mutex);
           if (auto it = r.functions.find(row.provider_section); it != r.functions.end()) fn = it->second;
+          loader = r.library_loader;
         }
         if (!fn && is_pst_service(svc.name)) fn = pst_provider_logon;
+        // A provider of a library is loaded (its XPProviderInit,
+        // ABProviderInit or MSProviderInit) so that the session holds its
+        // provider object; other transports start when first needed, and
+        // pstkit has none of its own to start. A transport that cannot be
+        // loaded has not started: that fails no service.
+        const bool may_not_start = row.resource_type == kMapiTransportProvider;
+        if (!fn && !row.dll_name.empty() && loader) {
+          fn = [loader, dll = row.dll_name, type = row.resource_type](const ProviderLogonContext& c,
+                                                                       ProviderLogonInfo* logon_info) {
+            return loader(c, dll, type, logon_info);
+          };
+        } else if (row.resource_type == kMapiTransportProvider) {
+          continue;
+        }
         SessionStatus s;
         ProviderLogonInfo info;
         if (!fn) {
@@ -572,6 +603,10 @@ SessionStatus logon(const LogonRequest& req, std::unique_ptr<Session>* out) {
         if (s.scode == kSessionLimit || s.scode == kUserCancel) {
           undo();
           return s;
+        }
+        if (!s.ok() && may_not_start) {
+          row.failure = s.detail;
+          continue;
         }
         if (!s.ok()) {
           if (failure.empty()) failure = s.detail.empty() ? "provider logon failed" : s.detail;
@@ -602,6 +637,7 @@ SessionStatus logon(const LogonRequest& req, std::unique_ptr<Session>* out) {
           logged_sections.erase(std::find(logged_sections.begin(), logged_sections.end(), row.provider_section));
         }
         row.logged_on = false;
+        row.logon = {};  // releases a loaded provider object
         row.store_entry_id.clear();
         row.disabled = true;
         row.failure = failure;
