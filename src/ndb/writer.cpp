@@ -767,10 +767,34 @@ class Writer final : public WritableDatabase {
   }
 
   Result<bool> yield_to_other_writers() override {
-    if (changed_ || force_commit_) return Status::invalid_argument("yield_to_other_writers: uncommitted changes");
+    PSTKIT_RETURN_IF_ERROR(release_writer_lock());
+    return reacquire_writer_lock();
+  }
+
+  bool holds_writer_lock() const override { return holds_writer_lock_; }
+
+  Status release_writer_lock() override {
+    if (changed_ || force_commit_) return Status::invalid_argument("release_writer_lock: uncommitted changes");
+    if (!holds_writer_lock_) return Status::ok();
     PSTKIT_RETURN_IF_ERROR(file_->lock(FileLock::kWriter, LockMode::kUnlock, wait_));
     // Without the lock, nothing may be written (not even a wipe at close).
     holds_writer_lock_ = false;
+    return Status::ok();
+  }
+
+  // Compares the header in the file with the one this state was loaded
+  // from: every commit rewrites it (new B-tree roots, CRCs), so any commit
+  // of another writer shows there. Read without a lock, a header torn by a
+  // commit's in-place write differs too, which only costs a reload.
+  Result<bool> changed_by_other_writer() const override {
+    if (holds_writer_lock_) return false;
+    Bytes head(raw_header_.size());
+    PSTKIT_RETURN_IF_ERROR(file_->read(0, head.size(), head.data()));
+    return head != raw_header_;
+  }
+
+  Result<bool> reacquire_writer_lock() override {
+    if (holds_writer_lock_) return false;
     // Another writer may grow the file: a fresh descriptor sees its size.
     // Or replace it (`pstkit repair` renames a new file over path): the
     // file at path is opened again, as in open().
