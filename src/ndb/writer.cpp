@@ -743,12 +743,30 @@ class Writer final : public WritableDatabase {
   // commit freed. So what a commit freed is wiped by a later commit or the
   // close of the same writer once the quiet time has passed; what deleted nodes
   // held is wiped at close in any case. Each extent is wiped only if it is
-  // still free. Free space needs no journal or sync.
+  // still free, and not quiet now: another writer may have used the space
+  // and freed it again since, lately enough that a lock-less reader of its
+  // state still reads it (the shared record of recent frees says so; a
+  // writer holding the lock has read it since any other commit). Free space
+  // needs no journal or sync.
   Status wipe_deferred() {
     const auto now = std::chrono::steady_clock::now();
+    std::vector<RecentFrees::Extent> quiet;
+    bool quiet_loaded = false;
+    auto quiet_now = [&](uint64_t offset, uint64_t size) {
+      if (!quiet_loaded) {
+        quiet = recent_frees_.quiet();
+        std::sort(quiet.begin(), quiet.end());
+        quiet_loaded = true;
+      }
+      // The first quiet extent ending after offset overlaps when it starts before offset + size.
+      auto it = std::lower_bound(quiet.begin(), quiet.end(), offset, [](const RecentFrees::Extent& e, uint64_t at) {
+        return e.first + e.second <= at;
+      });
+      return it != quiet.end() && it->first < offset + size;
+    };
     while (!wipe_later_.empty() && now - wipe_later_.front().first >= options_.freed_space_quiet_time) {
       for (const auto& [offset, size] : wipe_later_.front().second) {
-        if (!amap_.is_free(offset, size)) continue;
+        if (!amap_.is_free(offset, size) || quiet_now(offset, size)) continue;
         PSTKIT_RETURN_IF_ERROR(zero(offset, size));
       }
       wipe_later_.erase(wipe_later_.begin());
