@@ -12,13 +12,15 @@
 namespace pstkit::mapi::capi {
 namespace {
 
+// Never destroyed: the background flusher may still use them while the
+// process exits.
 std::mutex& registry_mutex() {
-  static std::mutex m;
-  return m;
+  static auto* m = new std::mutex;
+  return *m;
 }
 std::vector<std::weak_ptr<StoreState>>& registry() {
-  static std::vector<std::weak_ptr<StoreState>> stores;
-  return stores;
+  static auto* stores = new std::vector<std::weak_ptr<StoreState>>;
+  return *stores;
 }
 
 }  // namespace
