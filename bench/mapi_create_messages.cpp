@@ -1,13 +1,17 @@
 // Creates small messages through MAPI, for bench/mapi_create_bench.sh.
 //
-//   mapi_create_messages mapi FILE.pst N   N messages into the folder
+//   mapi_create_messages mapi FILE.pst N [FIRST]
+//                                          N messages into the folder
 //                                          "Bench" of FILE (created if
 //                                          missing) through CreateMessage,
 //                                          SetProps, ModifyRecipients and
 //                                          SaveChanges, one message at a time
-//   mapi_create_messages mbox OUT.mbox N   the same N messages as an mbox,
+//   mapi_create_messages mbox OUT.mbox N [FIRST]
+//                                          the same N messages as an mbox,
 //                                          for `pstkit import` to compare
 //
+// Messages are numbered from FIRST (default 0), so that several writers of
+// one store (tests/scripts/test_shared_store.py) write different ones.
 // Message i: class IPM.Note, subject "Bench message i", a plain body of
 // about 300 bytes, the sender "Alice Martin <alice@example.com>", one To
 // recipient "Bob Chen <bob@example.com>", delivered at 2026-01-01 00:00 UTC
@@ -48,10 +52,10 @@ std::string Narrow(const std::wstring& w) {
     return s;
 }
 
-int WriteMbox(const char* path, unsigned long n) {
+int WriteMbox(const char* path, unsigned long first, unsigned long n) {
     std::FILE* f = std::fopen(path, "w");
     if (!f) return 1;
-    for (unsigned long i = 0; i < n; i++) {
+    for (unsigned long i = first; i < first + n; i++) {
         const time_t when = kUnix2026 + static_cast<time_t>(i) * 60;
         char date[64];
         std::strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", std::gmtime(&when));
@@ -190,7 +194,7 @@ HRESULT CreateOne(LPMAPIFOLDER lpFolder, unsigned long i) {
     return hRes;
 }
 
-int CreateThroughMapi(const char* file, unsigned long n) {
+int CreateThroughMapi(const char* file, unsigned long first, unsigned long n) {
     char absolute[PATH_MAX];
     std::string path = realpath(file, absolute) ? absolute : file;
     if (path[0] != '/') {
@@ -227,15 +231,21 @@ int CreateThroughMapi(const char* file, unsigned long n) {
     if (SUCCEEDED(hRes))
         hRes = lpIpm->CreateFolder(FOLDER_GENERIC, (LPTSTR)L"Bench", NULL, NULL, OPEN_IF_EXISTS | MAPI_UNICODE,
                                    &lpFolder);
-    for (unsigned long i = 0; SUCCEEDED(hRes) && i < n; i++) {
+    for (unsigned long i = first; SUCCEEDED(hRes) && i < first + n; i++) {
         step = "create message";
         hRes = CreateOne(lpFolder, i);
     }
     if (lpFolder) lpFolder->Release();
     if (lpIpm) lpIpm->Release();
+    // StoreLogoff commits what write-behind still holds: its failure is the
+    // failure of the last saves.
     if (lpMDB) {
         ULONG flags = LOGOFF_ORDERLY;
-        lpMDB->StoreLogoff(&flags);
+        HRESULT hLogoff = lpMDB->StoreLogoff(&flags);
+        if (SUCCEEDED(hRes) && FAILED(hLogoff)) {
+            step = "store logoff";
+            hRes = hLogoff;
+        }
         lpMDB->Release();
     }
     if (lpSession) {
@@ -254,13 +264,14 @@ int CreateThroughMapi(const char* file, unsigned long n) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 4) {
-        std::fprintf(stderr, "usage: mapi_create_messages mapi FILE.pst N | mbox OUT.mbox N\n");
+    if (argc != 4 && argc != 5) {
+        std::fprintf(stderr, "usage: mapi_create_messages mapi FILE.pst N [FIRST] | mbox OUT.mbox N [FIRST]\n");
         return 2;
     }
     const unsigned long n = std::strtoul(argv[3], NULL, 10);
-    if (std::strcmp(argv[1], "mbox") == 0) return WriteMbox(argv[2], n);
-    if (std::strcmp(argv[1], "mapi") == 0) return CreateThroughMapi(argv[2], n);
-    std::fprintf(stderr, "usage: mapi_create_messages mapi FILE.pst N | mbox OUT.mbox N\n");
+    const unsigned long first = argc == 5 ? std::strtoul(argv[4], NULL, 10) : 0;
+    if (std::strcmp(argv[1], "mbox") == 0) return WriteMbox(argv[2], first, n);
+    if (std::strcmp(argv[1], "mapi") == 0) return CreateThroughMapi(argv[2], first, n);
+    std::fprintf(stderr, "usage: mapi_create_messages mapi FILE.pst N [FIRST] | mbox OUT.mbox N [FIRST]\n");
     return 2;
 }

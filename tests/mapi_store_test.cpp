@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "mapi/capi_convert.h"
+#include "mapi/open_stores.h"
 #include "mapi/pst_store.h"
 #include "pstkit/mapi/mapiguid.h"
 #include "pstkit/mapi/mapitags.h"
@@ -838,6 +839,8 @@ TEST_F(MapiStore, ModifyRecipientsAddsModifiesAndRemovesByRowId) {
   msg->GetLastError(saved, 0, &err);
   ASSERT_EQ(saved, S_OK) << (err && err->lpszError ? reinterpret_cast<const char*>(err->lpszError) : "");
   MAPIFreeBuffer(err);
+  // Saved messages reach the file in write-behind batches (docs/MAPI.md).
+  ASSERT_EQ(pstkit::mapi::capi::flush_open_stores(nullptr), S_OK);
   auto reader = pstkit::Store::open(path);
   auto id = entry_id_of(msg.p);
   std::array<uint8_t, 16> uid{};

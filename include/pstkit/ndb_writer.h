@@ -141,6 +141,22 @@ class WritableDatabase : public Database {
   // writer changed it meanwhile. Returns whether it did (what the caller
   // read before is then stale). Fails if there are uncommitted changes.
   virtual Result<bool> yield_to_other_writers() = 0;
+
+  // ---- writers that share the file (MAPI stores, docs/COMMIT_PROTOCOL.md)
+  //
+  // The two halves of yield_to_other_writers, for a writer that holds the
+  // lock only while it has staged changes. release_writer_lock fails if
+  // there are uncommitted changes; until reacquire_writer_lock, commit()
+  // fails and nothing is written. reacquire_writer_lock (writers already
+  // waiting go first, the wait bounded by lock_timeout) reloads the file if
+  // another writer changed it and returns whether it did.
+  virtual Status release_writer_lock() = 0;
+  virtual Result<bool> reacquire_writer_lock() = 0;
+  virtual bool holds_writer_lock() const = 0;
+  // Without the writer lock: whether the file's header differs from the one
+  // this state was loaded from (another writer committed since, or is
+  // committing). One read of the header; false while the lock is held.
+  virtual Result<bool> changed_by_other_writer() const = 0;
 };
 
 

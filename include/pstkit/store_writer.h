@@ -120,6 +120,20 @@ class StoreWriter {
   // messages stay valid unless another writer deleted them.
   Status let_other_writers_commit();
 
+  // Writers sharing the file (several processes' MAPI stores, docs/MAPI.md
+  // "Shared stores"): with release_when_idle on, the writer lock is held
+  // only from the first change to its commit or rollback; the first change
+  // after takes it again (bounded wait: a kBusy error) and continues from
+  // the file as other writers left it. Turning it off takes the lock again.
+  Status set_release_when_idle(bool on);
+  // Gives the writer lock up if release_when_idle is on and nothing is staged.
+  Status release_lock_if_idle();
+  bool holds_writer_lock() const;
+  // Without the writer lock: reloads the store if another writer committed
+  // since it was read (one read of the header when nothing changed). Returns
+  // whether it reloaded. Without effect while the lock is held.
+  Result<bool> catch_up();
+
   struct Impl;
 
  private:

@@ -6,9 +6,12 @@
 #include "mapi/capi_runtime.h"
 
 #include <atomic>
+#include <cstdio>
 #include <mutex>
 #include <utility>
 #include <vector>
+
+#include "mapi/open_stores.h"
 
 namespace pstkit::mapi::capi {
 namespace {
@@ -79,7 +82,10 @@ STDAPI MAPIInitialize(LPVOID lpMapiInit) {
   Runtime& r = runtime();
   std::lock_guard lock(r.mutex);
   if (r.references == ULONG(-1)) return MAPI_E_SESSION_LIMIT;
-  if (r.references++ == 0) r.init_flags = flags;
+  if (r.references++ == 0) {
+    r.init_flags = flags;
+    allow_background_flush();
+  }
   return S_OK;
 }
 
@@ -95,4 +101,9 @@ STDAPI_(void) MAPIUninitialize(void) {
     r.init_flags = 0;
   }
   for (auto it = hooks.rbegin(); it != hooks.rend(); ++it) it->second();
+  // Write-behind ends with the subsystem: no background flush runs after
+  // this, and what stores still batch is committed now (docs/MAPI.md).
+  stop_background_flush();
+  std::string detail;
+  if (FAILED(flush_open_stores(&detail))) std::fprintf(stderr, "pstkit: MAPIUninitialize: %s\n", detail.c_str());
 }

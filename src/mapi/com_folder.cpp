@@ -416,7 +416,7 @@ class ComFolder final : public IMAPIFolder, public PropObjectBase {
     }
     std::string detail;
     if (!s.is_ok()) {
-      (void)state_->writer->rollback();
+      state_->abandon_staged("rolled back");
       return fail(scode_of(s), s.message());
     }
     if (HRESULT hr = state_->commit(&detail); FAILED(hr)) return fail(hr, detail);
@@ -448,7 +448,7 @@ class ComFolder final : public IMAPIFolder, public PropObjectBase {
       return fail(MAPI_E_HAS_MESSAGES, "DeleteFolder: the folder has messages");
     Status s = state_->writer->delete_folder(*nid);
     if (!s.is_ok()) {
-      (void)state_->writer->rollback();
+      state_->abandon_staged("rolled back");
       // The store's special folders cannot be deleted.
       return fail(s.code() == Code::kInvalidArgument ? MAPI_E_NO_ACCESS : scode_of(s), s.message());
     }
@@ -624,7 +624,7 @@ class ComFolder final : public IMAPIFolder, public PropObjectBase {
     }
     if (s.is_ok() && !removed.empty()) s = state_->writer->remove_folder_properties(nid_, removed);
     if (!s.is_ok()) {
-      (void)state_->writer->rollback();
+      state_->abandon_staged("rolled back");
       return fail(scode_of(s), s.message());
     }
     std::string detail;

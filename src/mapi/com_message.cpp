@@ -191,6 +191,9 @@ STDMETHODIMP ComMessage::SaveChanges(ULONG flags) {
   if ((flags & KEEP_OPEN_READONLY) && (flags & KEEP_OPEN_READWRITE))
     return fail(MAPI_E_INVALID_PARAMETER, "SaveChanges: KEEP_OPEN_READONLY with KEEP_OPEN_READWRITE");
   if (!modify_) return fail(MAPI_E_NO_ACCESS, "SaveChanges: the message is not open for writing");
+  // A deferred commit of earlier saves failed: reported here, once, and
+  // this save not attempted (docs/MAPI.md "Write-behind").
+  if (std::string detail; HRESULT earlier = state_->take_deferred_error(&detail)) return fail(earlier, detail);
   HRESULT hr = S_OK;
   if (embedded_in_ != nullptr) {
     auto content = to_new_message();
@@ -211,11 +214,11 @@ HRESULT ComMessage::save_new() {
   if (!content) return fail(scode_of(content.status()), content.status().message());
   auto nid = state_->writer->create_message(folder_, *content);
   if (!nid) {
-    (void)state_->writer->rollback();
+    state_->abandon_staged(nid.status().message());
     return fail(scode_of(nid.status()), nid.status().message());
   }
   std::string detail;
-  if (HRESULT hr = state_->commit(&detail); FAILED(hr)) return fail(hr, detail);
+  if (HRESULT hr = state_->save_deferred(&detail); FAILED(hr)) return fail(hr, detail);
   nid_ = *nid;
   state_->notify_object(fnevObjectCreated, MAPI_MESSAGE, nid_, folder_);
   Status s = load();
@@ -256,11 +259,11 @@ HRESULT ComMessage::save_stored(ULONG flags) {
     if (s.is_ok()) s = state_->writer->add_attachment(nid_, attachment_from_slot(slot, codepage_)).status();
   }
   if (!s.is_ok()) {
-    (void)state_->writer->rollback();
+    state_->abandon_staged(s.message());
     return fail(scode_of(s), s.message());
   }
   std::string detail;
-  if (HRESULT hr = state_->commit(&detail); FAILED(hr)) return fail(hr, detail);
+  if (HRESULT hr = state_->save_deferred(&detail); FAILED(hr)) return fail(hr, detail);
   state_->notify_object(fnevObjectModified, MAPI_MESSAGE, nid_, folder_);
   s = load();
   return s.is_ok() ? S_OK : fail(scode_of(s), s.message());
@@ -506,7 +509,7 @@ STDMETHODIMP ComMessage::SetReadFlag(ULONG flags) {
     if (!state_->writable) return fail(MAPI_E_NO_ACCESS, "SetReadFlag: the store is read-only");
     Status s = set_read_flag(*state_, nid_, flags);
     if (!s.is_ok()) {
-      (void)state_->writer->rollback();
+      state_->abandon_staged("rolled back");
       return fail(scode_of(s), s.message());
     }
     std::string detail;

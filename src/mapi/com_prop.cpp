@@ -2,10 +2,14 @@
 // store shares with its objects. See com_prop.h.
 #include "mapi/com_prop.h"
 
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
 #include "mapi/com_table.h"
+#include "mapi/open_stores.h"
 #include "pstkit/codepage.h"
 #include "pstkit/utf.h"
 
@@ -83,9 +87,17 @@ HRESULT StoreState::commit(std::string* detail) {
   if (!writer) return MAPI_E_NO_ACCESS;
   if (HRESULT refused = refuse_if_crash_locked(*this, detail); FAILED(refused)) return refused;
   crash_fault_point();
+  const size_t saved = batch_messages;
+  batch_messages = 0;
+  batch_deadline.reset();
   Status s = writer->commit();
   if (!s.is_ok()) {
-    if (detail) *detail = s.message();
+    // The writer rolled everything back, the batch's saved messages too.
+    if (detail) {
+      *detail = s.message();
+      if (saved > 0) *detail += " (" + std::to_string(saved) + " saved messages not written)";
+    }
+    ++generation;
     return scode_of(s);
   }
   ++generation;
@@ -94,8 +106,99 @@ HRESULT StoreState::commit(std::string* detail) {
 
 HRESULT StoreState::flush(std::string* detail) {
   std::lock_guard lock(mutex);
+  if (HRESULT hr = take_deferred_error(detail); FAILED(hr)) return hr;
   if (!writer || !writer->has_changes()) return S_OK;
   return commit(detail);
+}
+
+HRESULT StoreState::save_deferred(std::string* detail) {
+  if (!writer) return MAPI_E_NO_ACCESS;
+  ++batch_messages;
+  ++generation;
+  if (batch_messages >= write_behind.batch_limit) return commit(detail);
+  if (!batch_deadline) {
+    batch_deadline = std::chrono::steady_clock::now() + write_behind.flush_delay;
+    schedule_background_flush(*batch_deadline);
+  }
+  return S_OK;
+}
+
+HRESULT StoreState::take_deferred_error(std::string* detail) {
+  const HRESULT hr = deferred_error;
+  if (FAILED(hr) && detail) *detail = "an earlier deferred commit failed: " + deferred_detail;
+  deferred_error = S_OK;
+  deferred_detail.clear();
+  return hr;
+}
+
+void StoreState::abandon_staged(const std::string& why) {
+  if (!writer) return;
+  if (batch_messages > 0 && !FAILED(deferred_error)) {
+    deferred_error = MAPI_E_CALL_FAILED;
+    deferred_detail = std::to_string(batch_messages) + " saved messages were not written: a later change failed (" +
+                      why + ")";
+  }
+  batch_messages = 0;
+  batch_deadline.reset();
+  (void)writer->rollback();
+  ++generation;
+}
+
+std::optional<std::chrono::steady_clock::time_point> StoreState::flush_if_due(
+    std::chrono::steady_clock::time_point now) {
+  std::lock_guard lock(mutex);
+  if (!batch_deadline) return std::nullopt;
+  if (now < *batch_deadline) return batch_deadline;
+  std::string detail;
+  if (HRESULT hr = commit(&detail); FAILED(hr) && !FAILED(deferred_error)) {
+    deferred_error = hr;
+    deferred_detail = detail;
+  }
+  return std::nullopt;
+}
+
+void StoreState::catch_up() {
+  if (writer) {
+    // A failed check leaves the state read before; a change then takes the
+    // lock again and reloads (or reports the error).
+    auto reloaded = writer->catch_up();
+    if (reloaded && *reloaded) ++generation;
+  }
+}
+
+WriteBehindSettings WriteBehindSettings::from_environment() {
+  WriteBehindSettings out;
+  auto number = [](const char* name) -> std::optional<long long> {
+    const char* text = std::getenv(name);
+    if (text == nullptr || *text == 0) return std::nullopt;
+    char* end = nullptr;
+    const long long v = std::strtoll(text, &end, 10);
+    if (*end != 0) return std::nullopt;
+    return v;
+  };
+  if (auto n = number("PSTKIT_MAPI_BATCH"); n && *n >= 1) out.batch_limit = size_t(std::min<long long>(*n, 100000));
+  if (auto ms = number("PSTKIT_MAPI_FLUSH_MS"); ms) {
+    out.flush_delay = std::chrono::milliseconds(std::clamp<long long>(*ms, 1, 10000));
+  }
+  return out;
+}
+
+// ---- StoreMutex ---------------------------------------------------------------
+
+void StoreMutex::lock() {
+  mutex_.lock();
+  if (depth_++ == 0) state_.catch_up();
+}
+
+bool StoreMutex::try_lock() {
+  if (!mutex_.try_lock()) return false;
+  if (depth_++ == 0) state_.catch_up();
+  return true;
+}
+
+void StoreMutex::unlock() {
+  if (--depth_ == 0 && state_.writer && !state_.batch_deadline) (void)state_.writer->release_lock_if_idle();
+  mutex_.unlock();
 }
 
 void StoreState::notify(const NOTIFICATION& notification, Nid nid, Nid parent) {
@@ -151,7 +254,17 @@ void StoreState::notify_object(ULONG event, ULONG object_type, Nid nid, Nid pare
 
 StoreState::~StoreState() {
   for (auto& [connection, s] : sinks) s.sink->Release();
-  if (writer && writer->has_changes()) (void)writer->rollback();
+  // The store's last Release: saved messages still in a batch are committed
+  // (write-behind); anything else staged was never saved.
+  if (writer && writer->has_changes()) {
+    if (batch_messages > 0) {
+      std::string detail;
+      if (FAILED(commit(&detail))) std::fprintf(stderr, "pstkit: %s: saving at the store's release failed: %s\n",
+                                                path.c_str(), detail.c_str());
+    } else {
+      (void)writer->rollback();
+    }
+  }
 }
 
 HRESULT scode_of(const Status& status) {
@@ -164,7 +277,10 @@ HRESULT scode_of(const Status& status) {
     case Code::kUnsupported: return MAPI_E_NO_SUPPORT;
     case Code::kAlreadyExists: return MAPI_E_COLLISION;
     case Code::kBusy: return MAPI_E_BUSY;
-    case Code::kIoError: return MAPI_E_DISK_ERROR;
+    // A bounded wait for another process's lock that ran out (file_lock.cpp
+    // says so in its message; its code is kIoError for the CLI's sake).
+    case Code::kIoError:
+      return status.message().find(": timed out after ") != std::string::npos ? MAPI_E_BUSY : MAPI_E_DISK_ERROR;
     default: return MAPI_E_CALL_FAILED;
   }
 }

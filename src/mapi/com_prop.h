@@ -12,6 +12,7 @@
 // folder is written and committed at once, and SaveChanges does nothing.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -33,10 +34,39 @@
 
 namespace pstkit::mapi::capi {
 
-// One opened PST: a StoreWriter when opened with MDB_WRITE (it holds the
-// file's writer lock until the store object is released), else a reader.
+struct StoreState;
+
+// A store's mutex (recursive), held by every MAPI call for its whole update.
+// Its outermost lock, the start of a call, first catches up with what other
+// processes committed (StoreState::catch_up); its outermost unlock gives the
+// writer lock up when nothing is staged (docs/MAPI.md "Shared stores").
+class StoreMutex {
+ public:
+  explicit StoreMutex(StoreState& state) : state_(state) {}
+  void lock();
+  bool try_lock();
+  void unlock();
+
+ private:
+  std::recursive_mutex mutex_;
+  unsigned depth_ = 0;
+  StoreState& state_;
+};
+
+// Write-behind settings, read from the environment when a store opens
+// (docs/MAPI.md "Write-behind"): a batch of saved messages commits when it
+// holds batch_limit of them or flush_delay after its first.
+struct WriteBehindSettings {
+  size_t batch_limit = 500;                          // $PSTKIT_MAPI_BATCH; 1: a commit per SaveChanges
+  std::chrono::milliseconds flush_delay{200};        // $PSTKIT_MAPI_FLUSH_MS, 1 ms to 10 s
+  static WriteBehindSettings from_environment();
+};
+
+// One opened PST: a StoreWriter when opened with MDB_WRITE, else a reader.
+// The writer holds the file's writer lock only while it has staged changes,
+// so that other processes can write the store too.
 struct StoreState {
-  std::recursive_mutex mutex;
+  StoreMutex mutex{*this};
   std::string path;
   // Crash recovery and the open-by-MAPI record (crash_recovery.h); declared
   // before the writer so that it outlives it (the record is marked closed
@@ -44,11 +74,37 @@ struct StoreState {
   std::unique_ptr<StoreRecovery> recovery;
   bool writable = false;
   bool logged_off = false;
-  // Counts commits: objects and tables re-read what they show when it moved.
+  // Counts changes seen (this store's commits and saves, other processes'
+  // commits): objects and tables re-read what they show when it moved.
   uint64_t generation = 0;
   std::unique_ptr<StoreWriter> writer;
   std::unique_ptr<Store> reader;
   ProviderUid uid{};
+
+  // ---- write-behind (writers)
+  WriteBehindSettings write_behind;
+  // Messages saved since the last commit, and when the batch must commit.
+  size_t batch_messages = 0;
+  std::optional<std::chrono::steady_clock::time_point> batch_deadline;
+  // A deferred commit that failed, reported by the next SaveChanges, flush
+  // or logoff (then cleared).
+  HRESULT deferred_error = S_OK;
+  std::string deferred_detail;
+
+  // After a message's SaveChanges staged it in the writer: commits the batch
+  // when it is full, else leaves it for the background flusher.
+  HRESULT save_deferred(std::string* detail);
+  // The failure of a deferred commit not reported yet (S_OK: none), cleared.
+  HRESULT take_deferred_error(std::string* detail);
+  // Drops what the writer staged after a change failed half-way; saved
+  // messages of the pending batch go with it, which becomes a deferred error.
+  void abandon_staged(const std::string& why);
+  // Commits the batch if its deadline has passed; returns the deadline of
+  // a batch still pending. Takes the store's mutex.
+  std::optional<std::chrono::steady_clock::time_point> flush_if_due(std::chrono::steady_clock::time_point now);
+  // Another process committed since this store was read: reload (writers
+  // without staged changes; readers keep the state they opened).
+  void catch_up();
 
   const Store& store() const { return writer ? writer->store() : *reader; }
   Bytes entry_id(Nid nid) const { return encode_entry_id(uid, nid); }

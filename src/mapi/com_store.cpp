@@ -217,6 +217,10 @@ class ComStore final : public IMsgStore, public PropObjectBase {
     const ULONG in = *flags;
     if (in & ~kInput) return fail(MAPI_E_UNKNOWN_FLAGS, "StoreLogoff: unknown flags");
     if ((in & (in - 1)) != 0) return fail(MAPI_E_INVALID_PARAMETER, "StoreLogoff: flags are mutually exclusive");
+    // Saved messages still in a write-behind batch are committed now; a
+    // failure (or an earlier deferred one) is this call's.
+    std::string detail;
+    if (HRESULT hr = state_->flush(&detail); FAILED(hr)) return fail(hr, detail);
     state_->logged_off = true;
     *flags = 0;
     return S_OK;
@@ -359,6 +363,10 @@ HRESULT open_pst_store(const std::string& path, ULONG flags, LPMDB* out) {
       if (writer) {
         state->writer = std::move(*writer);
         state->writable = true;
+        state->write_behind = WriteBehindSettings::from_environment();
+        // Other processes may write the store while this one has nothing
+        // staged (docs/MAPI.md "Shared stores").
+        if (Status s = state->writer->set_release_when_idle(true); !s.is_ok()) return scode_of(s);
       } else {
         error = writer.status();
         if (!(flags & MAPI_BEST_ACCESS)) {

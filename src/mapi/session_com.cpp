@@ -22,6 +22,7 @@
 #include "mapi/crash_recovery.h"
 #include "mapi/fast_shutdown.h"
 #include "mapi/last_error.h"
+#include "mapi/open_stores.h"
 #include "mapi/pst_store.h"
 #include "mapi/session.h"
 #include "pstkit/mapi/mspst.h"
@@ -503,8 +504,12 @@ class ComSession final : public ComObject<ComSession, IMAPISession, IID_IMAPISes
     if (ulFlags & ~(MAPI_LOGOFF_SHARED | MAPI_LOGOFF_UI)) return fail(MAPI_E_UNKNOWN_FLAGS, "Logoff: unknown flags");
     if (ulReserved != 0) return fail(MAPI_E_INVALID_PARAMETER, "Logoff: ulReserved must be 0");
     if (HookToken h = state_->hook.exchange(0); h != 0) remove_uninitialize_hook(h);
+    // Write-behind: saved messages still batched in any open store are
+    // committed at logoff; a failure is reported here (docs/MAPI.md).
+    std::string flush_detail;
+    const HRESULT flushed = flush_open_stores(&flush_detail);
     state_->logoff((ulFlags & MAPI_LOGOFF_SHARED) != 0);
-    return S_OK;
+    return FAILED(flushed) ? fail(flushed, "Logoff: " + flush_detail) : S_OK;
   }
 
   // imapisession-setdefaultstore.md. MAPI_DEFAULT_STORE makes the store the

@@ -223,6 +223,7 @@ int32_t unread_of(const std::vector<PropValue>& props) { return (flags_of(props)
 }  // namespace
 
 Result<Nid> StoreWriter::create_message(Nid folder, const NewMessage& message) {
+  PSTKIT_RETURN_IF_ERROR(impl_->begin_change());
   Impl& m = *impl_;
   PSTKIT_ASSIGN_OR_RETURN(FolderEdit * fe, m.edit(folder));
   (void)fe;
@@ -289,6 +290,7 @@ static Status refresh_message_row(StoreWriter::Impl& m, Nid message, const std::
 
 Status StoreWriter::set_message_properties(Nid message, const std::vector<PropValue>& properties,
                                            const std::vector<NamedValue>& named) {
+  PSTKIT_RETURN_IF_ERROR(impl_->begin_change());
   Impl& m = *impl_;
   PSTKIT_ASSIGN_OR_RETURN(auto before, m.message_props(message));
   // New text in the code page the message's strings are read with.
@@ -321,6 +323,7 @@ Status StoreWriter::set_message_properties(Nid message, const std::vector<PropVa
 }
 
 Status StoreWriter::remove_message_properties(Nid message, const std::vector<uint16_t>& ids) {
+  PSTKIT_RETURN_IF_ERROR(impl_->begin_change());
   Impl& m = *impl_;
   PSTKIT_ASSIGN_OR_RETURN(auto before, m.message_props(message));
   PSTKIT_RETURN_IF_ERROR(rewrite_message(m, message, [&](ltp::PcBuilder& pc) -> Status {
@@ -331,6 +334,7 @@ Status StoreWriter::remove_message_properties(Nid message, const std::vector<uin
 }
 
 Status StoreWriter::replace_recipients(Nid message, const std::vector<std::vector<PropValue>>& recipients) {
+  PSTKIT_RETURN_IF_ERROR(impl_->begin_change());
   Impl& m = *impl_;
   PSTKIT_ASSIGN_OR_RETURN(auto before, m.message_props(message));
   const uint32_t cp = m.view->codepage_of(before);
@@ -355,6 +359,7 @@ Status StoreWriter::replace_recipients(Nid message, const std::vector<std::vecto
 }
 
 Result<Nid> StoreWriter::add_attachment(Nid message, const NewAttachment& attachment) {
+  PSTKIT_RETURN_IF_ERROR(impl_->begin_change());
   Impl& m = *impl_;
   PSTKIT_ASSIGN_OR_RETURN(Message msg, m.view->open_message(message));
   PSTKIT_ASSIGN_OR_RETURN(auto existing, msg.attachment_nids());
@@ -397,6 +402,7 @@ Result<Nid> StoreWriter::add_attachment(Nid message, const NewAttachment& attach
 }
 
 Status StoreWriter::delete_attachment(Nid message, Nid attachment) {
+  PSTKIT_RETURN_IF_ERROR(impl_->begin_change());
   Impl& m = *impl_;
   PSTKIT_ASSIGN_OR_RETURN(auto node, m.db->open_node(message));
   PSTKIT_ASSIGN_OR_RETURN(auto tnode, node->subnode(kAttachmentTable));
@@ -425,6 +431,7 @@ Status StoreWriter::delete_attachment(Nid message, Nid attachment) {
 }
 
 Status StoreWriter::delete_message(Nid message) {
+  PSTKIT_RETURN_IF_ERROR(impl_->begin_change());
   Impl& m = *impl_;
   PSTKIT_ASSIGN_OR_RETURN(ndb::NodeEntry e, m.db->find_node(message));
   PSTKIT_ASSIGN_OR_RETURN(auto props, m.message_props(message));
@@ -439,6 +446,7 @@ Status StoreWriter::delete_message(Nid message) {
 }
 
 Status StoreWriter::move_message(Nid message, Nid to_folder) {
+  PSTKIT_RETURN_IF_ERROR(impl_->begin_change());
   Impl& m = *impl_;
   PSTKIT_ASSIGN_OR_RETURN(ndb::NodeEntry e, m.db->find_node(message));
   if (e.parent_nid == to_folder) return Status::ok();
@@ -462,6 +470,7 @@ Status StoreWriter::move_message(Nid message, Nid to_folder) {
 }
 
 Result<Nid> StoreWriter::copy_message(Nid message, Nid to_folder) {
+  PSTKIT_RETURN_IF_ERROR(impl_->begin_change());
   Impl& m = *impl_;
   PSTKIT_ASSIGN_OR_RETURN(ndb::NodeEntry e, m.db->find_node(message));
   PSTKIT_ASSIGN_OR_RETURN(FolderEdit * target, m.edit(to_folder));
@@ -480,6 +489,9 @@ Result<Nid> StoreWriter::copy_message(Nid message, Nid to_folder) {
   return copy;
 }
 
-Result<uint16_t> StoreWriter::named_property_id(const NamedProperty& name) { return impl_->named_id(name); }
+Result<uint16_t> StoreWriter::named_property_id(const NamedProperty& name) {
+  PSTKIT_RETURN_IF_ERROR(impl_->begin_change());
+  return impl_->named_id(name);
+}
 
 }  // namespace pstkit

@@ -155,17 +155,54 @@ Status StoreWriter::commit() {
     (void)rollback();
     return s;
   }
-  return impl_->view->reload();
+  PSTKIT_RETURN_IF_ERROR(impl_->view->reload());
+  return release_lock_if_idle();
 }
 
 Status StoreWriter::let_other_writers_commit() {
   if (has_changes()) return Status::invalid_argument("let_other_writers_commit: uncommitted changes");
   PSTKIT_ASSIGN_OR_RETURN(bool reloaded, impl_->db->yield_to_other_writers());
   if (!reloaded) return Status::ok();
-  // What was read from the file before is stale.
-  impl_->names.reset();
-  impl_->names_dirty = false;
-  return impl_->view->reload();
+  return impl_->forget_stale_state();
+}
+
+Status StoreWriter::Impl::forget_stale_state() {
+  names.reset();
+  names_dirty = false;
+  return view->reload();
+}
+
+Status StoreWriter::Impl::begin_change() {
+  if (db->holds_writer_lock()) return Status::ok();
+  PSTKIT_ASSIGN_OR_RETURN(bool reloaded, db->reacquire_writer_lock());
+  return reloaded ? forget_stale_state() : Status::ok();
+}
+
+Status StoreWriter::set_release_when_idle(bool on) {
+  impl_->release_when_idle = on;
+  if (on) return release_lock_if_idle();
+  return impl_->begin_change();
+}
+
+Status StoreWriter::release_lock_if_idle() {
+  if (!impl_->release_when_idle || has_changes() || !impl_->db->holds_writer_lock()) return Status::ok();
+  return impl_->db->release_writer_lock();
+}
+
+bool StoreWriter::holds_writer_lock() const { return impl_->db->holds_writer_lock(); }
+
+Result<bool> StoreWriter::catch_up() {
+  if (impl_->db->holds_writer_lock()) return false;
+  PSTKIT_ASSIGN_OR_RETURN(bool changed, impl_->db->changed_by_other_writer());
+  if (!changed) return false;
+  // The state is reloaded under the lock, so that no commit is half-way
+  // through its in-place writes; the lock is given up again at once.
+  PSTKIT_ASSIGN_OR_RETURN(bool reloaded, impl_->db->reacquire_writer_lock());
+  Status s = reloaded ? impl_->forget_stale_state() : Status::ok();
+  Status released = impl_->db->release_writer_lock();
+  PSTKIT_RETURN_IF_ERROR(s);
+  PSTKIT_RETURN_IF_ERROR(released);
+  return reloaded;
 }
 
 Status StoreWriter::rollback() {
@@ -174,7 +211,8 @@ Status StoreWriter::rollback() {
   impl_->names.reset();
   impl_->names_dirty = false;
   PSTKIT_RETURN_IF_ERROR(impl_->db->rollback());
-  return impl_->view->reload();
+  PSTKIT_RETURN_IF_ERROR(impl_->view->reload());
+  return release_lock_if_idle();
 }
 
 // ---------------------------------------------------------------- staging
@@ -358,6 +396,7 @@ Result<Nid> StoreWriter::find_folder(const std::vector<std::string>& path) const
 }
 
 Result<Nid> StoreWriter::create_folder(Nid parent, const std::string& name, const std::string& container_class) {
+  PSTKIT_RETURN_IF_ERROR(impl_->begin_change());
   Impl& m = *impl_;
   PSTKIT_ASSIGN_OR_RETURN(FolderEdit * pe, m.edit(parent));
   (void)pe;
@@ -399,6 +438,7 @@ Result<Nid> StoreWriter::create_folder(Nid parent, const std::string& name, cons
 }
 
 Status StoreWriter::rename_folder(Nid folder, const std::string& name) {
+  PSTKIT_RETURN_IF_ERROR(impl_->begin_change());
   Impl& m = *impl_;
   PSTKIT_ASSIGN_OR_RETURN(ltp::PcBuilder * pc, m.folder_pc(folder));
   uint16_t st = 0;
@@ -411,6 +451,7 @@ Status StoreWriter::rename_folder(Nid folder, const std::string& name) {
 }
 
 Status StoreWriter::set_folder_properties(Nid folder, const std::vector<PropValue>& properties) {
+  PSTKIT_RETURN_IF_ERROR(impl_->begin_change());
   Impl& m = *impl_;
   for (const auto& p : properties) {
     const uint16_t id = p.id();
@@ -441,6 +482,7 @@ Status StoreWriter::set_folder_properties(Nid folder, const std::vector<PropValu
 }
 
 Status StoreWriter::remove_folder_properties(Nid folder, const std::vector<uint16_t>& prop_ids) {
+  PSTKIT_RETURN_IF_ERROR(impl_->begin_change());
   Impl& m = *impl_;
   for (uint16_t id : prop_ids) {
     if (id == prop::kContentCount || id == prop::kContentUnread || id == prop::kSubfolders ||
@@ -473,6 +515,7 @@ bool is_special_folder(const Store& s, Nid folder) {
 }  // namespace
 
 Status StoreWriter::move_folder(Nid folder, Nid new_parent) {
+  PSTKIT_RETURN_IF_ERROR(impl_->begin_change());
   Impl& m = *impl_;
   if (is_special_folder(*m.view, folder)) return Status::invalid_argument("cannot move a special folder");
   // A folder cannot move below itself.
@@ -499,6 +542,7 @@ Status StoreWriter::move_folder(Nid folder, Nid new_parent) {
 }
 
 Status StoreWriter::delete_folder(Nid folder) {
+  PSTKIT_RETURN_IF_ERROR(impl_->begin_change());
   Impl& m = *impl_;
   if (is_special_folder(*m.view, folder)) return Status::invalid_argument("cannot delete a special folder");
   PSTKIT_ASSIGN_OR_RETURN(FolderEdit * fe, m.edit(folder));

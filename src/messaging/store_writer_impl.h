@@ -54,6 +54,15 @@ struct StoreWriter::Impl {
   Status init();
   Status load_templates();
 
+  // Shared writing (StoreWriter::set_release_when_idle): the writer lock is
+  // given up while nothing is staged.
+  bool release_when_idle = false;
+  // Before a change: takes the writer lock again if it was given up, and
+  // forgets what was read from an older state when another writer committed.
+  Status begin_change();
+  // What was read from the file before is stale: reload the view.
+  Status forget_stale_state();
+
   // Staged folder parts.
   Result<FolderEdit*> edit(Nid folder);
   Result<ltp::PcBuilder*> folder_pc(Nid folder);

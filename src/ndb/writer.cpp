@@ -743,12 +743,30 @@ class Writer final : public WritableDatabase {
   // commit freed. So what a commit freed is wiped by a later commit or the
   // close of the same writer once the quiet time has passed; what deleted nodes
   // held is wiped at close in any case. Each extent is wiped only if it is
-  // still free. Free space needs no journal or sync.
+  // still free, and not quiet now: another writer may have used the space
+  // and freed it again since, lately enough that a lock-less reader of its
+  // state still reads it (the shared record of recent frees says so; a
+  // writer holding the lock has read it since any other commit). Free space
+  // needs no journal or sync.
   Status wipe_deferred() {
     const auto now = std::chrono::steady_clock::now();
+    std::vector<RecentFrees::Extent> quiet;
+    bool quiet_loaded = false;
+    auto quiet_now = [&](uint64_t offset, uint64_t size) {
+      if (!quiet_loaded) {
+        quiet = recent_frees_.quiet();
+        std::sort(quiet.begin(), quiet.end());
+        quiet_loaded = true;
+      }
+      // The first quiet extent ending after offset overlaps when it starts before offset + size.
+      auto it = std::lower_bound(quiet.begin(), quiet.end(), offset, [](const RecentFrees::Extent& e, uint64_t at) {
+        return e.first + e.second <= at;
+      });
+      return it != quiet.end() && it->first < offset + size;
+    };
     while (!wipe_later_.empty() && now - wipe_later_.front().first >= options_.freed_space_quiet_time) {
       for (const auto& [offset, size] : wipe_later_.front().second) {
-        if (!amap_.is_free(offset, size)) continue;
+        if (!amap_.is_free(offset, size) || quiet_now(offset, size)) continue;
         PSTKIT_RETURN_IF_ERROR(zero(offset, size));
       }
       wipe_later_.erase(wipe_later_.begin());
@@ -767,10 +785,34 @@ class Writer final : public WritableDatabase {
   }
 
   Result<bool> yield_to_other_writers() override {
-    if (changed_ || force_commit_) return Status::invalid_argument("yield_to_other_writers: uncommitted changes");
+    PSTKIT_RETURN_IF_ERROR(release_writer_lock());
+    return reacquire_writer_lock();
+  }
+
+  bool holds_writer_lock() const override { return holds_writer_lock_; }
+
+  Status release_writer_lock() override {
+    if (changed_ || force_commit_) return Status::invalid_argument("release_writer_lock: uncommitted changes");
+    if (!holds_writer_lock_) return Status::ok();
     PSTKIT_RETURN_IF_ERROR(file_->lock(FileLock::kWriter, LockMode::kUnlock, wait_));
     // Without the lock, nothing may be written (not even a wipe at close).
     holds_writer_lock_ = false;
+    return Status::ok();
+  }
+
+  // Compares the header in the file with the one this state was loaded
+  // from: every commit rewrites it (new B-tree roots, CRCs), so any commit
+  // of another writer shows there. Read without a lock, a header torn by a
+  // commit's in-place write differs too, which only costs a reload.
+  Result<bool> changed_by_other_writer() const override {
+    if (holds_writer_lock_) return false;
+    Bytes head(raw_header_.size());
+    PSTKIT_RETURN_IF_ERROR(file_->read(0, head.size(), head.data()));
+    return head != raw_header_;
+  }
+
+  Result<bool> reacquire_writer_lock() override {
+    if (holds_writer_lock_) return false;
     // Another writer may grow the file: a fresh descriptor sees its size.
     // Or replace it (`pstkit repair` renames a new file over path): the
     // file at path is opened again, as in open().

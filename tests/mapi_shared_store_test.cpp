@@ -1,0 +1,353 @@
+// Stores shared by several processes and write-behind SaveChanges (issue 10
+// part 1, docs/MAPI.md "Shared stores" and "Write-behind"): a MAPI store
+// opened for writing holds the writer lock only while it has staged changes,
+// sees what other processes commit, and commits saved messages in batches
+// (at N messages, T ms after the first, at StoreLogoff, at its last Release,
+// through flush_open_stores), reporting a failed deferred commit later.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include "mapi/open_stores.h"
+#include "mapi/pst_store.h"
+#include "pstkit/mapi/mapitags.h"
+#include "pstkit/mapi/mapiutil.h"
+#include "pstkit/mapi/mapix.h"
+#include "pstkit/mapi_entry_id.h"
+#include "pstkit/messaging.h"
+#include "pstkit/store_writer.h"
+#include "util/file_lock.h"
+
+using pstkit::mapi::capi::open_pst_store;
+using namespace std::chrono;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+template <typename T>
+struct Ptr {
+  T* p = nullptr;
+  Ptr() = default;
+  Ptr(const Ptr&) = delete;
+  Ptr& operator=(const Ptr&) = delete;
+  ~Ptr() { reset(); }
+  void reset() {
+    if (p) p->Release();
+    p = nullptr;
+  }
+  T** out() {
+    reset();
+    return &p;
+  }
+  T* operator->() const { return p; }
+};
+
+// Environment variables set for one test, restored after.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    ::setenv(name, value, 1);
+  }
+  ~ScopedEnv() {
+    if (old_.empty()) ::unsetenv(name_.c_str());
+    else ::setenv(name_.c_str(), old_.c_str(), 1);
+  }
+
+ private:
+  std::string name_, old_;
+};
+
+class SharedStore : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(MAPIInitialize(nullptr), S_OK);
+    path_ = ::testing::TempDir() + "shared_store_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".pst";
+    fs::remove(path_);
+    auto w = pstkit::StoreWriter::create(path_, pstkit::NewStoreOptions{});
+    ASSERT_TRUE(w) << w.status().message();
+    auto folder = (*w)->create_folder((*w)->ipm_subtree(), "Shared");
+    ASSERT_TRUE(folder);
+    folder_ = *folder;
+    ASSERT_TRUE((*w)->commit().is_ok());
+  }
+  void TearDown() override {
+    MAPIUninitialize();
+    std::error_code ec;
+    fs::remove(path_, ec);
+    fs::remove(path_ + "-journal", ec);
+  }
+
+  // Messages in the folder as the file holds them (a reader of the
+  // committed state, as another process would see it).
+  size_t messages_in_file() {
+    auto store = pstkit::Store::open(path_);
+    if (!store) return size_t(-1);
+    auto folder = (*store)->open_folder(folder_);
+    if (!folder) return size_t(-1);
+    auto rows = folder->contents();
+    return rows ? rows->size() : size_t(-1);
+  }
+
+  HRESULT open_folder(LPMDB store, LPMAPIFOLDER* out) {
+    const pstkit::Bytes eid = entry_id_of_folder(store);
+    ULONG type = 0;
+    return store->OpenEntry(ULONG(eid.size()), reinterpret_cast<LPENTRYID>(const_cast<uint8_t*>(eid.data())),
+                            &IID_IMAPIFolder, MAPI_MODIFY, &type, reinterpret_cast<LPUNKNOWN*>(out));
+  }
+  pstkit::Bytes entry_id_of_folder(LPMDB store) {
+    std::array<uint8_t, 16> uid{};
+    EXPECT_EQ(pstkit::mapi::capi::pst_store_record_key(store, &uid), S_OK);
+    return pstkit::mapi::encode_entry_id(uid, folder_);
+  }
+
+  static HRESULT save_message(LPMAPIFOLDER folder, const char* subject) {
+    Ptr<IMessage> msg;
+    HRESULT hr = folder->CreateMessage(nullptr, 0, msg.out());
+    if (FAILED(hr)) return hr;
+    SPropValue props[2]{};
+    props[0].ulPropTag = PR_SUBJECT_A;
+    props[0].Value.lpszA = const_cast<char*>(subject);
+    props[1].ulPropTag = PR_MESSAGE_CLASS_A;
+    props[1].Value.lpszA = const_cast<char*>("IPM.Note");
+    hr = msg->SetProps(2, props, nullptr);
+    return FAILED(hr) ? hr : msg->SaveChanges(0);
+  }
+
+  static ULONG contents_rows(LPMAPIFOLDER folder) {
+    Ptr<IMAPITable> table;
+    if (FAILED(folder->GetContentsTable(0, table.out()))) return ULONG(-1);
+    ULONG n = 0;
+    return SUCCEEDED(table->GetRowCount(0, &n)) ? n : ULONG(-1);
+  }
+
+  std::string path_;
+  pstkit::Nid folder_ = 0;
+};
+
+// Two processes with the store open for writing at once: before, the
+// second waited for the first's writer lock, held from open to release,
+// and failed MAPI_E_BUSY. Each sees the other's saved message.
+TEST_F(SharedStore, TwoProcessesWriteTheStoreAtOnceAndSeeEachOthersMessages) {
+  ScopedEnv timeout("PSTKIT_LOCK_TIMEOUT", "3");
+  ScopedEnv batch("PSTKIT_MAPI_BATCH", "1");
+  Ptr<IMsgStore> store;
+  ASSERT_EQ(open_pst_store(path_, MDB_WRITE, store.out()), S_OK);
+  Ptr<IMAPIFolder> folder;
+  ASSERT_EQ(open_folder(store.p, folder.out()), S_OK);
+  ASSERT_EQ(contents_rows(folder.p), 0u);
+
+  int ready[2], go[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  ASSERT_EQ(::pipe(go), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // The parent still has the store open for writing.
+    int code = 10;
+    {
+      Ptr<IMsgStore> other;
+      if (open_pst_store(path_, MDB_WRITE, other.out()) == S_OK) {
+        Ptr<IMAPIFolder> f;
+        code = 11;
+        if (open_folder(other.p, f.out()) == S_OK && save_message(f.p, "from the child") == S_OK) code = 12;
+        char c = 0;
+        (void)!::write(ready[1], "x", 1);
+        (void)!::read(go[0], &c, 1);  // the parent saved its message
+        if (code == 12) code = contents_rows(f.p) == 2 ? 0 : 13;
+      }
+    }
+    ::_exit(code);
+  }
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  // The child's message, committed by another process, shows at once.
+  EXPECT_EQ(contents_rows(folder.p), 1u);
+  ASSERT_EQ(save_message(folder.p, "from the parent"), S_OK);
+  EXPECT_EQ(contents_rows(folder.p), 2u);
+  ASSERT_EQ(::write(go[1], "x", 1), 1);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "10: open failed, 11: save failed, 13: the parent's message not seen";
+  for (int fd : {ready[0], ready[1], go[0], go[1]}) ::close(fd);
+  store.reset();
+  folder.reset();
+  EXPECT_EQ(messages_in_file(), 2u);
+}
+
+// The writer lock is held only while something is staged: between calls an
+// idle MAPI writer lets a plain StoreWriter (another writer) open the file.
+TEST_F(SharedStore, AnIdleMapiWriterDoesNotHoldTheWriterLock) {
+  ScopedEnv timeout("PSTKIT_LOCK_TIMEOUT", "1");
+  ScopedEnv batch("PSTKIT_MAPI_BATCH", "1");
+  Ptr<IMsgStore> store;
+  ASSERT_EQ(open_pst_store(path_, MDB_WRITE, store.out()), S_OK);
+  EXPECT_FALSE(pstkit::filelock::writer_active(path_));
+  Ptr<IMAPIFolder> folder;
+  ASSERT_EQ(open_folder(store.p, folder.out()), S_OK);
+  ASSERT_EQ(save_message(folder.p, "one"), S_OK);
+  EXPECT_FALSE(pstkit::filelock::writer_active(path_));
+  {
+    auto w = pstkit::StoreWriter::open(path_);
+    ASSERT_TRUE(w) << w.status().message();
+    pstkit::NewMessage m;
+    m.properties.push_back(pstkit::ltp::string_value(pstkit::prop::kSubject, "from a StoreWriter"));
+    ASSERT_TRUE((*w)->create_message(folder_, m));
+    ASSERT_TRUE((*w)->commit().is_ok());
+  }
+  EXPECT_EQ(contents_rows(folder.p), 2u);
+  ASSERT_EQ(save_message(folder.p, "three"), S_OK);
+  EXPECT_EQ(contents_rows(folder.p), 3u);
+  store.reset();
+  folder.reset();
+  EXPECT_EQ(messages_in_file(), 3u);
+}
+
+// Write-behind: a saved message reaches the file within the delay, not at
+// SaveChanges (before, every SaveChanges committed).
+TEST_F(SharedStore, WriteBehindCommitsWithinTheDelay) {
+  ScopedEnv delay("PSTKIT_MAPI_FLUSH_MS", "300");
+  ScopedEnv batch("PSTKIT_MAPI_BATCH", "1000");
+  Ptr<IMsgStore> store;
+  ASSERT_EQ(open_pst_store(path_, MDB_WRITE, store.out()), S_OK);
+  Ptr<IMAPIFolder> folder;
+  ASSERT_EQ(open_folder(store.p, folder.out()), S_OK);
+  const auto saved = steady_clock::now();
+  ASSERT_EQ(save_message(folder.p, "deferred"), S_OK);
+  // This process sees it at once; the file does not hold it yet.
+  EXPECT_EQ(contents_rows(folder.p), 1u);
+  EXPECT_EQ(messages_in_file(), 0u);
+  EXPECT_TRUE(pstkit::filelock::writer_active(path_));  // the batch holds the lock
+  while (messages_in_file() != 1u && steady_clock::now() - saved < seconds(5)) std::this_thread::sleep_for(10ms);
+  const auto took = steady_clock::now() - saved;
+  EXPECT_EQ(messages_in_file(), 1u);
+  EXPECT_GE(took, milliseconds(250));
+  EXPECT_LT(took, milliseconds(2000));
+  // The committed batch gave the writer lock back.
+  std::this_thread::sleep_for(20ms);
+  EXPECT_FALSE(pstkit::filelock::writer_active(path_));
+}
+
+TEST_F(SharedStore, WriteBehindCommitsAFullBatchAtOnce) {
+  ScopedEnv delay("PSTKIT_MAPI_FLUSH_MS", "10000");
+  ScopedEnv batch("PSTKIT_MAPI_BATCH", "3");
+  Ptr<IMsgStore> store;
+  ASSERT_EQ(open_pst_store(path_, MDB_WRITE, store.out()), S_OK);
+  Ptr<IMAPIFolder> folder;
+  ASSERT_EQ(open_folder(store.p, folder.out()), S_OK);
+  ASSERT_EQ(save_message(folder.p, "1"), S_OK);
+  ASSERT_EQ(save_message(folder.p, "2"), S_OK);
+  EXPECT_EQ(messages_in_file(), 0u);
+  ASSERT_EQ(save_message(folder.p, "3"), S_OK);
+  EXPECT_EQ(messages_in_file(), 3u);
+  ASSERT_EQ(save_message(folder.p, "4"), S_OK);
+  EXPECT_EQ(messages_in_file(), 3u);
+}
+
+TEST_F(SharedStore, WriteBehindFlushesAtStoreLogoffAndAtTheLastRelease) {
+  ScopedEnv delay("PSTKIT_MAPI_FLUSH_MS", "10000");
+  ScopedEnv batch("PSTKIT_MAPI_BATCH", "1000");
+  {
+    Ptr<IMsgStore> store;
+    ASSERT_EQ(open_pst_store(path_, MDB_WRITE, store.out()), S_OK);
+    Ptr<IMAPIFolder> folder;
+    ASSERT_EQ(open_folder(store.p, folder.out()), S_OK);
+    ASSERT_EQ(save_message(folder.p, "before logoff"), S_OK);
+    EXPECT_EQ(messages_in_file(), 0u);
+    ULONG flags = LOGOFF_ORDERLY;
+    ASSERT_EQ(store->StoreLogoff(&flags), S_OK);
+    EXPECT_EQ(messages_in_file(), 1u);
+  }
+  {
+    Ptr<IMsgStore> store;
+    ASSERT_EQ(open_pst_store(path_, MDB_WRITE, store.out()), S_OK);
+    Ptr<IMAPIFolder> folder;
+    ASSERT_EQ(open_folder(store.p, folder.out()), S_OK);
+    ASSERT_EQ(save_message(folder.p, "before release"), S_OK);
+    EXPECT_EQ(messages_in_file(), 1u);
+    folder.reset();
+    store.reset();  // the last object of the store
+    EXPECT_EQ(messages_in_file(), 2u);
+  }
+}
+
+// Fast shutdown and MAPIUninitialize stop the flusher: no deferred commit
+// runs after stop_background_flush; flush_open_stores then commits.
+TEST_F(SharedStore, NoBackgroundFlushAfterStopAndFlushOpenStoresCommits) {
+  ScopedEnv delay("PSTKIT_MAPI_FLUSH_MS", "50");
+  ScopedEnv batch("PSTKIT_MAPI_BATCH", "1000");
+  Ptr<IMsgStore> store;
+  ASSERT_EQ(open_pst_store(path_, MDB_WRITE, store.out()), S_OK);
+  Ptr<IMAPIFolder> folder;
+  ASSERT_EQ(open_folder(store.p, folder.out()), S_OK);
+  pstkit::mapi::capi::stop_background_flush();
+  ASSERT_EQ(save_message(folder.p, "pending"), S_OK);
+  std::this_thread::sleep_for(400ms);
+  EXPECT_EQ(messages_in_file(), 0u);
+  std::string detail;
+  EXPECT_EQ(pstkit::mapi::capi::flush_open_stores(&detail), S_OK) << detail;
+  EXPECT_EQ(messages_in_file(), 1u);
+  pstkit::mapi::capi::allow_background_flush();
+  ASSERT_EQ(save_message(folder.p, "timed again"), S_OK);
+  const auto saved = steady_clock::now();
+  while (messages_in_file() != 2u && steady_clock::now() - saved < seconds(5)) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(messages_in_file(), 2u);
+}
+
+// A deferred commit that fails (here: another process's reader keeps the
+// commit out past the lock timeout) is reported by the next SaveChanges,
+// once; the file keeps its last committed state and checks clean.
+TEST_F(SharedStore, AFailedDeferredCommitIsReportedByTheNextSaveChanges) {
+  ScopedEnv timeout("PSTKIT_LOCK_TIMEOUT", "1");
+  ScopedEnv delay("PSTKIT_MAPI_FLUSH_MS", "50");
+  ScopedEnv batch("PSTKIT_MAPI_BATCH", "1000");
+  Ptr<IMsgStore> store;
+  ASSERT_EQ(open_pst_store(path_, MDB_WRITE, store.out()), S_OK);
+  Ptr<IMAPIFolder> folder;
+  ASSERT_EQ(open_folder(store.p, folder.out()), S_OK);
+
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // A pstkit reader of another process: holds the readers lock for 2 s.
+    // (This test's file was never read by the parent, so the child does not
+    // share a readers descriptor with it.)
+    auto db = pstkit::ndb::Database::open(path_);
+    const char c = db.is_ok() ? 'y' : 'n';
+    (void)!::write(ready[1], &c, 1);
+    std::this_thread::sleep_for(2000ms);
+    ::_exit(0);
+  }
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  ASSERT_EQ(c, 'y');
+  ASSERT_EQ(save_message(folder.p, "lost"), S_OK);
+  // The flusher tries at 50 ms and waits 1 s for the reader.
+  std::this_thread::sleep_for(1500ms);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ::close(ready[0]);
+  ::close(ready[1]);
+  EXPECT_EQ(messages_in_file(), 0u);
+  EXPECT_EQ(save_message(folder.p, "reports"), MAPI_E_BUSY);
+  // Reported once: the next save goes through.
+  EXPECT_EQ(save_message(folder.p, "kept"), S_OK);
+  std::string detail;
+  EXPECT_EQ(pstkit::mapi::capi::flush_open_stores(&detail), S_OK) << detail;
+  EXPECT_EQ(messages_in_file(), 1u);
+}
+
+}  // namespace

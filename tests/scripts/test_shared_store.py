@@ -1,0 +1,199 @@
+#!/usr/bin/python3
+"""Four writers of one PST at once, two through MAPI and two `pstkit import`,
+while `pstkit dump` and libpff read it in loops (issue 10 part 1).
+
+The MAPI writers (bench/mapi_create_messages: CreateMessage, SetProps,
+ModifyRecipients and SaveChanges per message, through a profile and a
+MAPILogonEx session) hold the writer lock only while a write-behind batch
+is pending; the imports take turns with them at batch boundaries
+(docs/MAPI.md "Shared stores", docs/COMMIT_PROTOCOL.md).
+
+Afterwards: every writer exited 0, every message arrived exactly once
+(count and subjects, through pstkit and libpff), `pstkit check` is clean,
+and no reader failed: no `pstkit dump` (which takes the readers lock), and
+no libpff run (which takes no lock) that finished within the 10 s quiet
+time that protects lock-less readers (docs/COMMIT_PROTOCOL.md); a libpff
+run that took longer (a loaded machine) and failed is printed as a NOTE.
+
+Usage: test_shared_store.py --pstkit BIN [--messages N]   (N per writer, default 2500)
+Closes with "N passed, M failed".
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import shutil
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+FOLDER = "Bench"  # the folder mapi_create_messages writes to
+KINDS = ["mapi", "import", "mapi", "import"]
+# Space a commit frees stays unused this long (WriterOptions::freed_space_quiet_time).
+QUIET_SECONDS = 10.0
+
+
+def run(cmd, timeout=600, env=None):
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, text=True, env=env)
+
+
+class ReaderLoop(threading.Thread):
+    """Runs a reading command over and over until stopped; counts failures."""
+
+    def __init__(self, name, cmd, judge, lockless=False):
+        super().__init__(daemon=True)
+        self.name, self.cmd, self.judge, self.lockless = name, cmd, judge, lockless
+        self.longest = 0.0
+        self.beyond_quiet = []
+        self.stop = threading.Event()
+        self.runs = 0
+        self.failures = []
+
+    def run(self):
+        while not self.stop.is_set():
+            t0 = time.monotonic()
+            r = run(self.cmd)
+            took = time.monotonic() - t0
+            self.runs += 1
+            self.longest = max(self.longest, took)
+            problem = self.judge(r)
+            if problem and self.lockless and took > QUIET_SECONDS:
+                # Beyond the guarantee: a reader without locks is safe only
+                # if it finishes within the quiet time (COMMIT_PROTOCOL.md).
+                self.beyond_quiet.append("%.1f s run: %s" % (took, problem))
+            elif problem:
+                self.failures.append(problem)
+
+
+def judge_dump(r):
+    if r.returncode != 0:
+        return "dump exit %d: %s" % (r.returncode, r.stderr.strip()[-300:])
+    try:
+        for line in r.stdout.splitlines():
+            json.loads(line)
+    except ValueError as e:
+        return "dump printed bad JSON: %s" % e
+    return None
+
+
+def judge_libpff(r):
+    if r.returncode != 0:
+        return "libpff exit %d: %s" % (r.returncode, r.stderr.strip()[-300:])
+    for line in r.stdout.splitlines():
+        o = json.loads(line)
+        if o.get("type") == "error":
+            return "libpff: %s" % line[:300]
+    return None
+
+
+def folder_subjects(lines):
+    subjects = []
+    for line in lines:
+        o = json.loads(line)
+        if o.get("type") == "item" and o.get("folder", o.get("path", []))[-1:] == [FOLDER]:
+            subjects.append(o.get("subject", ""))
+    return subjects
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pstkit", required=True)
+    ap.add_argument("--messages", type=int, default=2500, help="messages per writer")
+    args = ap.parse_args()
+    pstkit = os.path.abspath(args.pstkit)
+    creator = os.path.join(os.path.dirname(pstkit), "mapi_create_messages")
+    if not os.access(creator, os.X_OK):
+        print("FAIL  %s not built" % creator)
+        print("0 passed, 1 failed")
+        return 1
+    work = tempfile.mkdtemp(prefix="pstkit-shared-")
+    problems = []
+    try:
+        pst = os.path.join(work, "shared.pst")
+        for cmd in ([pstkit, "create", pst], [pstkit, "mkdir", pst, FOLDER]):
+            r = run(cmd)
+            if r.returncode != 0:
+                print("FAIL  %s: %s" % (" ".join(cmd[:2]), r.stderr.strip()))
+                print("0 passed, 1 failed")
+                return 1
+        n = args.messages
+        env = dict(os.environ, PSTKIT_LOCK_TIMEOUT="120", PSTKIT_PROFILE_DIR=os.path.join(work, "profiles"))
+        cmds = []
+        for w, kind in enumerate(KINDS):
+            if kind == "mapi":
+                cmds.append([creator, "mapi", pst, str(n), str(w * n)])
+            else:
+                mbox = os.path.join(work, "w%d.mbox" % w)
+                r = run([creator, "mbox", mbox, str(n), str(w * n)])
+                if r.returncode != 0:
+                    problems.append("mbox %d: %s" % (w, r.stderr.strip()))
+                cmds.append([pstkit, "import", pst, mbox, "--folder", FOLDER])
+        readers = [
+            ReaderLoop("pstkit dump", [pstkit, "dump", "--json", pst], judge_dump),
+            ReaderLoop("libpff", ["/usr/bin/python3", os.path.join(REPO, "tools", "libpff_dump.py"), pst],
+                       judge_libpff, lockless=True),
+        ]
+        for t in readers:
+            t.start()
+        t0 = time.monotonic()
+        procs = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                 for c in cmds]
+        outs = [p.communicate(timeout=1200) for p in procs]
+        seconds = time.monotonic() - t0
+        for t in readers:
+            t.stop.set()
+        for t in readers:
+            t.join(timeout=300)
+        for w, (p, (out, err)) in enumerate(zip(procs, outs)):
+            if p.returncode != 0:
+                problems.append("%s writer %d exit %d: %s" % (KINDS[w], w, p.returncode, err.strip()[-300:]))
+        expected = sorted("Bench message %d" % i for i in range(len(KINDS) * n))
+        dump = run([pstkit, "dump", "--json", pst])
+        if dump.returncode != 0:
+            problems.append("final dump exit %d: %s" % (dump.returncode, dump.stderr.strip()[-300:]))
+        else:
+            got = sorted(folder_subjects(dump.stdout.splitlines()))
+            if got != expected:
+                missing = sorted(set(expected) - set(got))
+                problems.append("pstkit sees %d messages, expected %d (missing %s, %d duplicates)"
+                                % (len(got), len(expected), missing[:5], len(got) - len(set(got))))
+        check = run([pstkit, "check", pst])
+        if check.returncode != 0:
+            problems.append("check exit %d: %s" % (check.returncode, (check.stdout + check.stderr).strip()[-300:]))
+        lib = run(["/usr/bin/python3", os.path.join(REPO, "tools", "libpff_dump.py"), pst])
+        if judge_libpff(lib):
+            problems.append("final " + judge_libpff(lib))
+        elif sorted(folder_subjects(lib.stdout.splitlines())) != expected:
+            problems.append("libpff sees %d messages, expected %d"
+                            % (len(folder_subjects(lib.stdout.splitlines())), len(expected)))
+        for t in readers:
+            for f in t.failures[:3]:
+                problems.append("%s failed during the writes: %s" % (t.name, f))
+            if len(t.failures) > 3:
+                problems.append("%s failed %d times in all" % (t.name, len(t.failures)))
+        summary = ("%d writers (%s) of %d messages each in %.1f s; reads meanwhile: %s"
+                   % (len(KINDS), ", ".join(KINDS), n, seconds,
+                      ", ".join("%s %d (%d failed, longest %.1f s)" % (t.name, t.runs, len(t.failures), t.longest)
+                                for t in readers)))
+        for t in readers:
+            for f in t.beyond_quiet[:3]:
+                print("NOTE  %s read for longer than the %.0f s quiet time and failed (not guaranteed): %s"
+                      % (t.name, QUIET_SECONDS, f[:300]))
+        if problems:
+            print("FAIL  %s" % summary)
+            for p in problems:
+                print("      %s" % p)
+        else:
+            print("OK    %s" % summary)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print("%d passed, %d failed" % (0 if problems else 1, 1 if problems else 0))
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
