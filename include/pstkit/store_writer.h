@@ -126,6 +126,10 @@ class StoreWriter {
   // after takes it again (bounded wait: a kBusy error) and continues from
   // the file as other writers left it. Turning it off takes the lock again.
   Status set_release_when_idle(bool on);
+  // Before a change made through db() directly (a node StoreWriter has no
+  // method for): takes the writer lock again when it was given up while
+  // idle, continuing from the file as other writers left it.
+  Status begin_raw_change();
   // Gives the writer lock up if release_when_idle is on and nothing is staged.
   Status release_lock_if_idle();
   bool holds_writer_lock() const;

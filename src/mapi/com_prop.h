@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "mapi/capi_convert.h"
+#include "mapi/com_table.h"
 #include "mapi/crash_recovery.h"
 #include "mapi/last_error.h"
 #include "pstkit/mapi/mapix.h"
@@ -40,12 +41,12 @@ struct StoreState;
 // Its outermost lock, the start of a call, first catches up with what other
 // processes committed (StoreState::catch_up); its outermost unlock gives the
 // writer lock up when nothing is staged (docs/MAPI.md "Shared stores").
-class StoreMutex {
+class StoreMutex final : public TableOuterLock {
  public:
   explicit StoreMutex(StoreState& state) : state_(state) {}
-  void lock();
+  void lock() override;
   bool try_lock();
-  void unlock();
+  void unlock() override;
 
  private:
   std::recursive_mutex mutex_;

@@ -343,9 +343,9 @@ class ComTable final : public ComObject<ComTable, IMAPITable, IID_IMAPITable> {
   struct Locks {
     explicit Locks(ComTable& t)
         : outer(t.options_.outer_lock ? std::unique_lock(*t.options_.outer_lock)
-                                      : std::unique_lock<std::recursive_mutex>()),
+                                      : std::unique_lock<TableOuterLock>()),
           own(t.mutex_) {}
-    std::unique_lock<std::recursive_mutex> outer;
+    std::unique_lock<TableOuterLock> outer;
     std::unique_lock<std::mutex> own;
   };
 

@@ -12,13 +12,24 @@
 
 namespace pstkit::mapi::capi {
 
+// A lock a table takes around every call, before its own: a store's mutex
+// (StoreMutex), under which the store reports changes to its tables.
+class TableOuterLock {
+ public:
+  virtual void lock() = 0;
+  virtual void unlock() = 0;
+
+ protected:
+  ~TableOuterLock() = default;
+};
+
 struct TableOptions {
   // What GetStatus reports as the table type (imapitable-getstatus.md).
   ULONG table_type = TBLTYPE_SNAPSHOT;
   // Taken before the table's own lock by every method: the store's mutex
   // for a store's tables, under which the store reports changes
   // (TableUpdates), so both paths take the two locks in the same order.
-  std::recursive_mutex* outer_lock = nullptr;
+  TableOuterLock* outer_lock = nullptr;
 };
 
 // How the owner of a row source tells the table over it that rows changed

@@ -93,7 +93,7 @@ int64_t monotonic_ms() {
 
 // The store's mutex if no thread keeps it for long: a thread in the middle
 // of a call may finish it, the crashed thread never does.
-bool try_lock_for(std::recursive_mutex& mutex, int ms) {
+bool try_lock_for(StoreMutex& mutex, int ms) {
   const int64_t until = monotonic_ms() + ms;
   while (true) {
     if (mutex.try_lock()) return true;
@@ -312,11 +312,14 @@ void check_in_background(const std::string& path, const std::weak_ptr<StoreState
   }
 }
 
-// The last MAPIUninitialize ends MAPI cleanly even if the client still holds
-// store objects (mapiuninitialize.md: no MAPI call may follow): every store
-// no call is updating has what is pending committed and its record marked
-// closed, so that the process's end is not taken for a crash.
-void close_records_at_uninitialize() {
+}  // namespace
+
+// The last MAPIUninitialize (and DoFastShutdown) ends MAPI cleanly even if
+// the client still holds store objects (mapiuninitialize.md: no MAPI call
+// may follow): every store no call is updating has what is pending
+// committed and its record marked closed, so that the process's end is not
+// taken for a crash.
+void close_open_records() {
   for_each_open_store([](const std::shared_ptr<StoreState>& state) {
     StoreRecovery* r = state->recovery.get();
     if (r == nullptr || !r->record || r->locked.load()) return;
@@ -326,7 +329,9 @@ void close_records_at_uninitialize() {
   });
 }
 
-// Registers close_records_at_uninitialize once per MAPIInitialize cycle.
+namespace {
+
+// Registers close_open_records once per MAPIInitialize cycle.
 void hook_uninitialize() {
   static std::mutex mutex;
   static bool hooked = false;
@@ -338,7 +343,7 @@ void hook_uninitialize() {
       std::lock_guard relock(mutex);
       hooked = false;
     }
-    close_records_at_uninitialize();
+    close_open_records();
   });
 }
 

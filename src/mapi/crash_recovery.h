@@ -44,6 +44,11 @@ HRESULT prepare_store_recovery(const std::shared_ptr<StoreState>& state, std::st
 // before every commit and OpenEntry.
 HRESULT refuse_if_crash_locked(const StoreState& state, std::string* detail);
 
+// Commits what every open store holds and marks its open-by-MAPI record
+// closed (unless another process uses the store, or an update is in
+// progress): the last MAPIUninitialize and DoFastShutdown end MAPI cleanly.
+void close_open_records();
+
 // Test-only fault point (PSTKIT_FAULT_SIGSEGV_IN_COMMIT=N): raises SIGSEGV
 // in the N-th commit of the process, with the store's mutex held and the
 // update staged but not committed.

@@ -8,8 +8,8 @@
 #include "mapi/fast_shutdown.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <atomic>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -19,6 +19,7 @@
 #include "mapi/capi_runtime.h"
 #include "mapi/com_object.h"
 #include "mapi/com_prop.h"
+#include "mapi/crash_recovery.h"
 #include "mapi/open_stores.h"
 #include "pstkit/mapi/mapispi.h"
 #include "pstkit/mapi_session.h"
@@ -208,6 +209,7 @@ class PstProviderShutdown final : public IMAPIProviderShutdown {
       for (auto& [token, stop] : w.stops) stops.push_back(stop);
     }
     for (auto& stop : stops) stop();
+    stop_background_flush();  // write-behind's timed commits: DoFastShutdown commits what is left
     for_each_open_store([](const std::shared_ptr<StoreState>& s) { (void)s->flush(nullptr); });
     return S_OK;
   }
@@ -218,11 +220,14 @@ class PstProviderShutdown final : public IMAPIProviderShutdown {
   STDMETHODIMP DoFastShutdown() override {
     std::vector<std::shared_ptr<StoreState>> stores;
     for_each_open_store([&](const std::shared_ptr<StoreState>& s) { stores.push_back(s); });
-    std::vector<std::unique_lock<std::recursive_mutex>> locks;
+    std::vector<std::unique_lock<StoreMutex>> locks;
     for (auto& s : stores) locks.emplace_back(s->mutex);
     for (auto& s : stores) {
       if (FAILED(s->flush(nullptr))) return MAPI_E_CALL_FAILED;
     }
+    // A fast shutdown is a clean end: the next open must not report an
+    // improper close.
+    close_open_records();
     g_writes_refused = true;
     return S_OK;
   }

@@ -67,6 +67,8 @@ Result<std::vector<ReceiveFolder>> read_receive_folders(const Store& store) {
 }
 
 Status write_receive_folder(StoreWriter& writer, const std::string& message_class, Nid folder) {
+  // A shared store's writer may have given its lock up while idle.
+  PSTKIT_RETURN_IF_ERROR(writer.begin_raw_change());
   const Store& store = writer.store();
   const ndb::FileFormat format = store.header().format;
   const bool ansi = format == ndb::FileFormat::kAnsi;

@@ -184,6 +184,8 @@ Status StoreWriter::set_release_when_idle(bool on) {
   return impl_->begin_change();
 }
 
+Status StoreWriter::begin_raw_change() { return impl_->begin_change(); }
+
 Status StoreWriter::release_lock_if_idle() {
   if (!impl_->release_when_idle || has_changes() || !impl_->db->holds_writer_lock()) return Status::ok();
   return impl_->db->release_writer_lock();
