@@ -102,7 +102,8 @@ def folder_subjects(lines):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--pstkit", required=True)
-    ap.add_argument("--messages", type=int, default=2500, help="messages per writer")
+    ap.add_argument("--messages", type=int, default=int(os.environ.get("PSTKIT_SHARED_MESSAGES", "2500")),
+                    help="messages per writer (default 2,500, or $PSTKIT_SHARED_MESSAGES: CI's sanitizer stage samples)")
     args = ap.parse_args()
     pstkit = os.path.abspath(args.pstkit)
     creator = os.path.join(os.path.dirname(pstkit), "mapi_create_messages")
