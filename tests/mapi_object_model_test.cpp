@@ -15,6 +15,7 @@
 
 #include "mapi/capi_convert.h"
 #include "mapi/pst_store.h"
+#include "mapi_test_ptr.h"
 #include "pstkit/mapi/mapiguid.h"
 #include "pstkit/mapi/mapitags.h"
 #include "pstkit/mapi/mapiutil.h"
@@ -28,28 +29,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-template <typename T>
-struct Ptr {
-  T* p = nullptr;
-  Ptr() = default;
-  Ptr(const Ptr&) = delete;
-  Ptr& operator=(const Ptr&) = delete;
-  ~Ptr() { reset(); }
-  void reset() {
-    if (p) p->Release();
-    p = nullptr;
-  }
-  T** out() {
-    reset();
-    return &p;
-  }
-  LPUNKNOWN* unknown() {
-    reset();
-    return reinterpret_cast<LPUNKNOWN*>(&p);
-  }
-  T* operator->() const { return p; }
-  explicit operator bool() const { return p != nullptr; }
-};
+using mapi_test::Ptr;
 
 using Bytes = std::vector<uint8_t>;
 

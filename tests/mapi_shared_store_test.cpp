@@ -18,6 +18,7 @@
 
 #include "mapi/open_stores.h"
 #include "mapi/pst_store.h"
+#include "mapi_test_ptr.h"
 #include "pstkit/mapi/mapitags.h"
 #include "pstkit/mapi/mapiutil.h"
 #include "pstkit/mapi/mapix.h"
@@ -33,23 +34,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-template <typename T>
-struct Ptr {
-  T* p = nullptr;
-  Ptr() = default;
-  Ptr(const Ptr&) = delete;
-  Ptr& operator=(const Ptr&) = delete;
-  ~Ptr() { reset(); }
-  void reset() {
-    if (p) p->Release();
-    p = nullptr;
-  }
-  T** out() {
-    reset();
-    return &p;
-  }
-  T* operator->() const { return p; }
-};
+using mapi_test::Ptr;
 
 // Environment variables set for one test, restored after.
 class ScopedEnv {

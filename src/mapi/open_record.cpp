@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "pstkit/env.h"
+#include "util/file_lock.h"
 
 namespace pstkit::mapi::capi {
 namespace {
@@ -18,21 +19,7 @@ constexpr size_t kRecordSize = 16;
 constexpr off_t kUsersByte = 0;
 constexpr off_t kGateByte = 1;
 
-// One OFD lock call (async-signal-safe): 0 done, 1 (GETLK) held by another
-// descriptor, -1 refused or failed.
-int ofd(int fd, int cmd, short type, off_t byte) {
-  struct flock fl {};
-  fl.l_type = type;
-  fl.l_whence = SEEK_SET;
-  fl.l_start = byte;
-  fl.l_len = 1;
-  while (true) {
-    const int rc = ::fcntl(fd, cmd, &fl);
-    if (rc == 0 && cmd == F_OFD_GETLK) return fl.l_type == F_UNLCK ? 0 : 1;
-    if (rc == 0) return 0;
-    if (errno != EINTR) return -1;
-  }
-}
+int ofd(int fd, int cmd, short type, off_t byte) { return filelock::ofd_lock_byte(fd, cmd, type, byte); }
 
 // The state byte ('O', 'C'), or 0 when the record is not one of ours (empty
 // because creation was interrupted, damaged, another version).

@@ -24,20 +24,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// One F_OFD_SETLK/F_OFD_GETLK call on one byte.
-int ofd(int fd, int cmd, short type, off_t byte) {
-  struct flock fl {};
-  fl.l_type = type;
-  fl.l_whence = SEEK_SET;
-  fl.l_start = byte;
-  fl.l_len = 1;
-  fl.l_pid = 0;  // required by OFD locks
-  while (true) {
-    const int rc = ::fcntl(fd, cmd, &fl);
-    if (rc == 0 && cmd == F_OFD_GETLK) return fl.l_type == F_UNLCK ? 0 : 1;
-    if (rc == 0 || errno != EINTR) return rc == 0 ? 0 : -1;
-  }
-}
+int ofd(int fd, int cmd, short type, off_t byte) { return ofd_lock_byte(fd, cmd, type, byte); }
 
 bool try_lock(int fd, short type, off_t byte, Status* error) {
   if (ofd(fd, F_OFD_SETLK, type, byte) == 0) return true;
@@ -164,6 +151,20 @@ class Hold final : public ReaderHold {
 };
 
 }  // namespace
+
+int ofd_lock_byte(int fd, int cmd, short type, off_t byte) {
+  struct flock fl {};
+  fl.l_type = type;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = byte;
+  fl.l_len = 1;
+  fl.l_pid = 0;  // required by OFD locks
+  while (true) {
+    const int rc = ::fcntl(fd, cmd, &fl);
+    if (rc == 0 && cmd == F_OFD_GETLK) return fl.l_type == F_UNLCK ? 0 : 1;
+    if (rc == 0 || errno != EINTR) return rc == 0 ? 0 : -1;
+  }
+}
 
 Status check_crash_lock(int fd, const std::string& path) {
   if (!conflicts(fd, F_WRLCK, kCrashLockByte)) return Status::ok();

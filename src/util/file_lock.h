@@ -53,6 +53,12 @@ Status check_crash_lock(const std::string& path);
 bool set_crash_lock(int fd, bool writable);
 void clear_crash_lock(int fd);
 
+// One F_OFD_SETLK / F_OFD_GETLK call (cmd) of lock type `type` on one
+// byte, retried on EINTR; async-signal-safe. 0 done (GETLK: nobody else
+// holds a conflicting lock), 1 (GETLK) another descriptor holds one, -1
+// refused or failed (errno set).
+int ofd_lock_byte(int fd, int cmd, short type, off_t byte);
+
 // The timeout from $PSTKIT_LOCK_TIMEOUT (seconds), else 60 s.
 std::chrono::milliseconds default_timeout();
 
