@@ -16,14 +16,13 @@ Closes with "N passed, M failed".
 """
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
-import threading
 import shutil
 import time
+from concurrent_readers import ReaderLoop, folder_subjects, judge_dump, judge_libpff  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -49,56 +48,6 @@ def write_mbox(path, writer, count):
 
 def run(cmd, timeout=300):
     return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, text=True)
-
-
-class ReaderLoop(threading.Thread):
-    """Runs a reading command over and over until stopped; counts failures."""
-
-    def __init__(self, name, cmd, judge):
-        super().__init__(daemon=True)
-        self.name, self.cmd, self.judge = name, cmd, judge
-        self.stop = threading.Event()
-        self.runs = 0
-        self.failures = []
-
-    def run(self):
-        while not self.stop.is_set():
-            r = run(self.cmd)
-            self.runs += 1
-            problem = self.judge(r)
-            if problem:
-                self.failures.append(problem)
-
-
-def judge_dump(r):
-    if r.returncode != 0:
-        return "dump exit %d: %s" % (r.returncode, r.stderr.strip()[-300:])
-    try:
-        for line in r.stdout.splitlines():
-            json.loads(line)
-    except ValueError as e:
-        return "dump printed bad JSON: %s" % e
-    return None
-
-
-def judge_libpff(r):
-    if r.returncode != 0:
-        return "libpff exit %d: %s" % (r.returncode, r.stderr.strip()[-300:])
-    for line in r.stdout.splitlines():
-        o = json.loads(line)
-        if o.get("type") == "error":
-            return "libpff: %s" % line[:300]
-    return None
-
-
-def folder_subjects(lines):
-    """Subjects of the items in FOLDER, from dump/libpff JSON lines."""
-    subjects = []
-    for line in lines:
-        o = json.loads(line)
-        if o.get("type") == "item" and o.get("folder", o.get("path", []))[-1:] == [FOLDER]:
-            subjects.append(o.get("subject", ""))
-    return subjects
 
 
 def main():
@@ -148,7 +97,7 @@ def main():
         if dump.returncode != 0:
             problems.append("final dump exit %d: %s" % (dump.returncode, dump.stderr.strip()[-300:]))
         else:
-            got = sorted(folder_subjects(dump.stdout.splitlines()))
+            got = sorted(folder_subjects(dump.stdout.splitlines(), FOLDER))
             if got != expected:
                 missing = sorted(set(expected) - set(got))
                 extra = len(got) - len(set(got))
@@ -160,9 +109,9 @@ def main():
         lib = run(["/usr/bin/python3", os.path.join(REPO, "tools", "libpff_dump.py"), pst])
         if judge_libpff(lib):
             problems.append("final " + judge_libpff(lib))
-        elif sorted(folder_subjects(lib.stdout.splitlines())) != expected:
+        elif sorted(folder_subjects(lib.stdout.splitlines(), FOLDER)) != expected:
             problems.append("libpff sees %d messages, expected %d"
-                            % (len(folder_subjects(lib.stdout.splitlines())), len(expected)))
+                            % (len(folder_subjects(lib.stdout.splitlines(), FOLDER)), len(expected)))
         for t in readers:
             for f in t.failures[:3]:
                 problems.append("%s failed during the imports: %s" % (t.name, f))

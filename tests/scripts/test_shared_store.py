@@ -20,83 +20,20 @@ Closes with "N passed, M failed".
 """
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
-import threading
 import shutil
 import time
+from concurrent_readers import QUIET_SECONDS, ReaderLoop, folder_subjects, judge_dump, judge_libpff  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 FOLDER = "Bench"  # the folder mapi_create_messages writes to
 KINDS = ["mapi", "import", "mapi", "import"]
-# Space a commit frees stays unused this long (WriterOptions::freed_space_quiet_time).
-QUIET_SECONDS = 10.0
-
-
 def run(cmd, timeout=600, env=None):
     return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, text=True, env=env)
-
-
-class ReaderLoop(threading.Thread):
-    """Runs a reading command over and over until stopped; counts failures."""
-
-    def __init__(self, name, cmd, judge, lockless=False):
-        super().__init__(daemon=True)
-        self.name, self.cmd, self.judge, self.lockless = name, cmd, judge, lockless
-        self.longest = 0.0
-        self.beyond_quiet = []
-        self.stop = threading.Event()
-        self.runs = 0
-        self.failures = []
-
-    def run(self):
-        while not self.stop.is_set():
-            t0 = time.monotonic()
-            r = run(self.cmd)
-            took = time.monotonic() - t0
-            self.runs += 1
-            self.longest = max(self.longest, took)
-            problem = self.judge(r)
-            if problem and self.lockless and took > QUIET_SECONDS:
-                # Beyond the guarantee: a reader without locks is safe only
-                # if it finishes within the quiet time (COMMIT_PROTOCOL.md).
-                self.beyond_quiet.append("%.1f s run: %s" % (took, problem))
-            elif problem:
-                self.failures.append(problem)
-
-
-def judge_dump(r):
-    if r.returncode != 0:
-        return "dump exit %d: %s" % (r.returncode, r.stderr.strip()[-300:])
-    try:
-        for line in r.stdout.splitlines():
-            json.loads(line)
-    except ValueError as e:
-        return "dump printed bad JSON: %s" % e
-    return None
-
-
-def judge_libpff(r):
-    if r.returncode != 0:
-        return "libpff exit %d: %s" % (r.returncode, r.stderr.strip()[-300:])
-    for line in r.stdout.splitlines():
-        o = json.loads(line)
-        if o.get("type") == "error":
-            return "libpff: %s" % line[:300]
-    return None
-
-
-def folder_subjects(lines):
-    subjects = []
-    for line in lines:
-        o = json.loads(line)
-        if o.get("type") == "item" and o.get("folder", o.get("path", []))[-1:] == [FOLDER]:
-            subjects.append(o.get("subject", ""))
-    return subjects
 
 
 def main():
@@ -157,7 +94,7 @@ def main():
         if dump.returncode != 0:
             problems.append("final dump exit %d: %s" % (dump.returncode, dump.stderr.strip()[-300:]))
         else:
-            got = sorted(folder_subjects(dump.stdout.splitlines()))
+            got = sorted(folder_subjects(dump.stdout.splitlines(), FOLDER))
             if got != expected:
                 missing = sorted(set(expected) - set(got))
                 problems.append("pstkit sees %d messages, expected %d (missing %s, %d duplicates)"
@@ -168,9 +105,9 @@ def main():
         lib = run(["/usr/bin/python3", os.path.join(REPO, "tools", "libpff_dump.py"), pst])
         if judge_libpff(lib):
             problems.append("final " + judge_libpff(lib))
-        elif sorted(folder_subjects(lib.stdout.splitlines())) != expected:
+        elif sorted(folder_subjects(lib.stdout.splitlines(), FOLDER)) != expected:
             problems.append("libpff sees %d messages, expected %d"
-                            % (len(folder_subjects(lib.stdout.splitlines())), len(expected)))
+                            % (len(folder_subjects(lib.stdout.splitlines(), FOLDER)), len(expected)))
         for t in readers:
             for f in t.failures[:3]:
                 problems.append("%s failed during the writes: %s" % (t.name, f))
