@@ -29,6 +29,9 @@
 #include <cstring>
 #include <ctime>
 #include <string>
+#include <vector>
+
+#include "mapi_sample_profile.h"
 
 namespace {
 
@@ -73,76 +76,8 @@ int WriteMbox(const char* path, unsigned long first, unsigned long n) {
     return std::fclose(f) == 0 ? 0 : 1;
 }
 
-HRESULT FindServiceUid(LPSERVICEADMIN lpServiceAdmin, MAPIUID* lpUid) {
-    enum { iSvcName, iSvcUID, cptaSvc };
-    SizedSPropTagArray(cptaSvc, sptCols) = {cptaSvc, {PR_SERVICE_NAME_A, PR_SERVICE_UID}};
-    LPMAPITABLE lpTable = NULL;
-    LPSRowSet lpRows = NULL;
-    HRESULT hRes = lpServiceAdmin->GetMsgServiceTable(0, &lpTable);
-    if (FAILED(hRes)) return hRes;
-    hRes = HrQueryAllRows(lpTable, (LPSPropTagArray)&sptCols, NULL, NULL, 0, &lpRows);
-    if (SUCCEEDED(hRes)) {
-        hRes = MAPI_E_NOT_FOUND;
-        for (ULONG i = 0; i < lpRows->cRows; i++) {
-            const SPropValue* p = lpRows->aRow[i].lpProps;
-            if (PROP_TYPE(p[iSvcName].ulPropTag) == PT_STRING8 && std::strcmp(p[iSvcName].Value.lpszA, "MSUPST MS") == 0 &&
-                p[iSvcUID].Value.bin.cb == sizeof(MAPIUID)) {
-                std::memcpy(lpUid, p[iSvcUID].Value.bin.lpb, sizeof(MAPIUID));
-                hRes = S_OK;
-            }
-        }
-    }
-    FreeProws(lpRows);
-    lpTable->Release();
-    return hRes;
-}
-
-HRESULT CreateProfile(const std::wstring& profile, const std::wstring& path) {
-    LPPROFADMIN lpProfAdmin = NULL;
-    LPSERVICEADMIN lpServiceAdmin = NULL;
-    HRESULT hRes = MAPIAdminProfiles(0, &lpProfAdmin);
-    if (FAILED(hRes)) return hRes;
-    hRes = lpProfAdmin->CreateProfile((LPTSTR)profile.c_str(), NULL, 0, MAPI_UNICODE);
-    if (SUCCEEDED(hRes)) hRes = lpProfAdmin->AdminServices((LPTSTR)profile.c_str(), NULL, 0, MAPI_UNICODE, &lpServiceAdmin);
-    if (SUCCEEDED(hRes)) hRes = lpServiceAdmin->CreateMsgService((LPTSTR)L"MSUPST MS", (LPTSTR)L"Bench", 0, MAPI_UNICODE);
-    MAPIUID uid = {};
-    if (SUCCEEDED(hRes)) hRes = FindServiceUid(lpServiceAdmin, &uid);
-    if (SUCCEEDED(hRes)) {
-        SPropValue val;
-        val.ulPropTag = PR_PST_PATH_W;
-        val.Value.lpszW = const_cast<LPWSTR>(path.c_str());
-        hRes = lpServiceAdmin->ConfigureMsgService(&uid, 0, MAPI_UNICODE, 1, &val);
-    }
-    if (lpServiceAdmin) lpServiceAdmin->Release();
-    lpProfAdmin->Release();
-    return hRes;
-}
-
-void DeleteProfile(const std::wstring& profile) {
-    LPPROFADMIN lpProfAdmin = NULL;
-    if (SUCCEEDED(MAPIAdminProfiles(0, &lpProfAdmin))) {
-        lpProfAdmin->DeleteProfile((LPTSTR)profile.c_str(), MAPI_UNICODE);
-        lpProfAdmin->Release();
-    }
-}
-
-HRESULT OpenStore(LPMAPISESSION lpSession, LPMDB* lppMDB) {
-    enum { iEntryID, cptaStores };
-    SizedSPropTagArray(cptaStores, sptStores) = {cptaStores, {PR_ENTRYID}};
-    LPMAPITABLE lpTable = NULL;
-    LPSRowSet lpRows = NULL;
-    HRESULT hRes = lpSession->GetMsgStoresTable(0, &lpTable);
-    if (FAILED(hRes)) return hRes;
-    hRes = HrQueryAllRows(lpTable, (LPSPropTagArray)&sptStores, NULL, NULL, 0, &lpRows);
-    if (SUCCEEDED(hRes) && lpRows->cRows == 0) hRes = MAPI_E_NOT_FOUND;
-    if (SUCCEEDED(hRes)) {
-        const SBinary& eid = lpRows->aRow[0].lpProps[iEntryID].Value.bin;
-        hRes = lpSession->OpenMsgStore(0, eid.cb, (LPENTRYID)eid.lpb, NULL, MDB_WRITE | MDB_NO_DIALOG, lppMDB);
-    }
-    FreeProws(lpRows);
-    lpTable->Release();
-    return hRes;
-}
+using mapi_sample::CreatePstProfile;
+using mapi_sample::DeleteProfile;
 
 HRESULT CreateOne(LPMAPIFOLDER lpFolder, unsigned long i) {
     LPMESSAGE lpMessage = NULL;
@@ -201,15 +136,14 @@ int CreateThroughMapi(const char* file, unsigned long first, unsigned long n) {
         char cwd[PATH_MAX];
         if (getcwd(cwd, sizeof(cwd))) path = std::string(cwd) + "/" + path;
     }
-    const std::wstring wpath(path.begin(), path.end());  // ASCII paths only here
     const std::wstring profile = L"mapi_create_messages " + std::to_wstring(getpid());
     HRESULT hRes = MAPIInitialize(NULL);
     if (FAILED(hRes)) return 1;
     LPMAPISESSION lpSession = NULL;
     LPMDB lpMDB = NULL;
-    LPMAPIFOLDER lpIpm = NULL, lpFolder = NULL;
+    LPMAPIFOLDER lpFolder = NULL;
     const char* step = "profile";
-    hRes = CreateProfile(profile, wpath);
+    hRes = CreatePstProfile(profile, {path});
     const bool created = SUCCEEDED(hRes);
     if (SUCCEEDED(hRes)) {
         step = "logon";
@@ -219,24 +153,18 @@ int CreateThroughMapi(const char* file, unsigned long first, unsigned long n) {
     }
     if (SUCCEEDED(hRes)) {
         step = "open store";
-        hRes = OpenStore(lpSession, &lpMDB);
+        std::vector<LPMDB> stores;
+        hRes = mapi_sample::OpenStores(lpSession, &stores);
+        if (SUCCEEDED(hRes) && stores.size() != 1) hRes = MAPI_E_NOT_FOUND;
+        if (!stores.empty()) lpMDB = stores[0];
+        for (size_t k = 1; k < stores.size(); k++) stores[k]->Release();
     }
-    LPSPropValue lpSubtree = NULL;
-    ULONG ulObjType = 0;
-    if (SUCCEEDED(hRes)) hRes = HrGetOneProp(lpMDB, PR_IPM_SUBTREE_ENTRYID, &lpSubtree);
-    if (SUCCEEDED(hRes))
-        hRes = lpMDB->OpenEntry(lpSubtree->Value.bin.cb, (LPENTRYID)lpSubtree->Value.bin.lpb, &IID_IMAPIFolder,
-                                MAPI_MODIFY, &ulObjType, (LPUNKNOWN*)&lpIpm);
-    MAPIFreeBuffer(lpSubtree);
-    if (SUCCEEDED(hRes))
-        hRes = lpIpm->CreateFolder(FOLDER_GENERIC, (LPTSTR)L"Bench", NULL, NULL, OPEN_IF_EXISTS | MAPI_UNICODE,
-                                   &lpFolder);
+    if (SUCCEEDED(hRes)) hRes = mapi_sample::OpenIpmFolder(lpMDB, L"Bench", &lpFolder);
     for (unsigned long i = first; SUCCEEDED(hRes) && i < first + n; i++) {
         step = "create message";
         hRes = CreateOne(lpFolder, i);
     }
     if (lpFolder) lpFolder->Release();
-    if (lpIpm) lpIpm->Release();
     // StoreLogoff commits what write-behind still holds: its failure is the
     // failure of the last saves.
     if (lpMDB) {

@@ -33,93 +33,14 @@
 #include <string>
 #include <vector>
 
+#include "mapi_sample_profile.h"
+
 namespace {
 
-std::wstring Wide(const std::string& s) { return std::wstring(s.begin(), s.end()); }  // ASCII paths only
+using mapi_sample::CreatePstProfile;
+using mapi_sample::OpenStores;
 
-// The PR_SERVICE_UIDs of the profile's "MSUPST MS" services.
-HRESULT PstServiceUids(LPSERVICEADMIN lpServiceAdmin, std::vector<std::string>* uids) {
-    SizedSPropTagArray(2, sptCols) = {2, {PR_SERVICE_NAME_A, PR_SERVICE_UID}};
-    LPMAPITABLE lpTable = NULL;
-    LPSRowSet lpRows = NULL;
-    HRESULT hRes = lpServiceAdmin->GetMsgServiceTable(0, &lpTable);
-    if (FAILED(hRes)) return hRes;
-    hRes = HrQueryAllRows(lpTable, (LPSPropTagArray)&sptCols, NULL, NULL, 0, &lpRows);
-    if (SUCCEEDED(hRes)) {
-        for (ULONG i = 0; i < lpRows->cRows; i++) {
-            const SPropValue* p = lpRows->aRow[i].lpProps;
-            if (PROP_TYPE(p[0].ulPropTag) == PT_STRING8 && std::strcmp(p[0].Value.lpszA, "MSUPST MS") == 0 &&
-                p[1].Value.bin.cb == sizeof(MAPIUID))
-                uids->emplace_back(reinterpret_cast<const char*>(p[1].Value.bin.lpb), sizeof(MAPIUID));
-        }
-        FreeProws(lpRows);
-    }
-    lpTable->Release();
-    return hRes;
-}
-
-HRESULT CreateProfile(const std::wstring& profile, const std::vector<std::string>& paths) {
-    LPPROFADMIN lpProfAdmin = NULL;
-    LPSERVICEADMIN lpServiceAdmin = NULL;
-    HRESULT hRes = MAPIAdminProfiles(0, &lpProfAdmin);
-    if (FAILED(hRes)) return hRes;
-    hRes = lpProfAdmin->CreateProfile((LPTSTR)profile.c_str(), NULL, 0, MAPI_UNICODE);
-    if (SUCCEEDED(hRes)) hRes = lpProfAdmin->AdminServices((LPTSTR)profile.c_str(), NULL, 0, MAPI_UNICODE, &lpServiceAdmin);
-    std::set<std::string> configured;
-    for (size_t s = 0; SUCCEEDED(hRes) && s < paths.size(); s++) {
-        const std::wstring name = L"Store " + std::to_wstring(s);
-        hRes = lpServiceAdmin->CreateMsgService((LPTSTR)L"MSUPST MS", (LPTSTR)name.c_str(), 0, MAPI_UNICODE);
-        std::vector<std::string> uids;
-        if (SUCCEEDED(hRes)) hRes = PstServiceUids(lpServiceAdmin, &uids);
-        for (const std::string& uid : uids) {
-            if (FAILED(hRes) || !configured.insert(uid).second) continue;  // the new service only
-            const std::wstring wpath = Wide(paths[s]);
-            SPropValue val;
-            val.ulPropTag = PR_PST_PATH_W;
-            val.Value.lpszW = const_cast<LPWSTR>(wpath.c_str());
-            MAPIUID muid;
-            std::memcpy(&muid, uid.data(), sizeof muid);
-            hRes = lpServiceAdmin->ConfigureMsgService(&muid, 0, MAPI_UNICODE, 1, &val);
-        }
-    }
-    if (lpServiceAdmin) lpServiceAdmin->Release();
-    lpProfAdmin->Release();
-    return hRes;
-}
-
-HRESULT OpenStores(LPMAPISESSION lpSession, std::vector<LPMDB>* stores) {
-    SizedSPropTagArray(1, sptStores) = {1, {PR_ENTRYID}};
-    LPMAPITABLE lpTable = NULL;
-    LPSRowSet lpRows = NULL;
-    HRESULT hRes = lpSession->GetMsgStoresTable(0, &lpTable);
-    if (FAILED(hRes)) return hRes;
-    hRes = HrQueryAllRows(lpTable, (LPSPropTagArray)&sptStores, NULL, NULL, 0, &lpRows);
-    for (ULONG i = 0; SUCCEEDED(hRes) && i < lpRows->cRows; i++) {
-        const SBinary& eid = lpRows->aRow[i].lpProps[0].Value.bin;
-        LPMDB lpMDB = NULL;
-        hRes = lpSession->OpenMsgStore(0, eid.cb, (LPENTRYID)eid.lpb, NULL, MDB_WRITE | MDB_NO_DIALOG, &lpMDB);
-        if (SUCCEEDED(hRes)) stores->push_back(lpMDB);
-    }
-    if (lpRows) FreeProws(lpRows);
-    lpTable->Release();
-    return hRes;
-}
-
-HRESULT OpenFolder(LPMDB lpMDB, LPMAPIFOLDER* lppFolder) {
-    LPSPropValue lpSubtree = NULL;
-    LPMAPIFOLDER lpIpm = NULL;
-    ULONG ulObjType = 0;
-    HRESULT hRes = HrGetOneProp(lpMDB, PR_IPM_SUBTREE_ENTRYID, &lpSubtree);
-    if (SUCCEEDED(hRes))
-        hRes = lpMDB->OpenEntry(lpSubtree->Value.bin.cb, (LPENTRYID)lpSubtree->Value.bin.lpb, &IID_IMAPIFolder,
-                                MAPI_MODIFY, &ulObjType, (LPUNKNOWN*)&lpIpm);
-    MAPIFreeBuffer(lpSubtree);
-    if (SUCCEEDED(hRes))
-        hRes = lpIpm->CreateFolder(FOLDER_GENERIC, (LPTSTR)L"Shutdown", NULL, NULL, OPEN_IF_EXISTS | MAPI_UNICODE,
-                                   lppFolder);
-    if (lpIpm) lpIpm->Release();
-    return hRes;
-}
+HRESULT OpenFolder(LPMDB lpMDB, LPMAPIFOLDER* lppFolder) { return mapi_sample::OpenIpmFolder(lpMDB, L"Shutdown", lppFolder); }
 
 HRESULT SaveOne(LPMAPIFOLDER lpFolder, size_t store, unsigned long i) {
     LPMESSAGE lpMessage = NULL;
@@ -173,7 +94,7 @@ int main(int argc, char** argv) {
     HRESULT hRes = MAPIInitialize(NULL);
     if (FAILED(hRes)) return Fail("MAPIInitialize", hRes);
     const std::wstring profile = L"mapi_shutdown_client " + std::to_wstring(getpid());
-    hRes = CreateProfile(profile, paths);
+    hRes = CreatePstProfile(profile, paths);
     if (FAILED(hRes)) return Fail("profile", hRes);
     LPMAPISESSION lpSession = NULL;
     hRes = MAPILogonEx(0, (LPTSTR)profile.c_str(), NULL,

@@ -37,6 +37,8 @@
 #include <string>
 #include <vector>
 
+#include "../bench/mapi_sample_profile.h"
+
 namespace {
 
 void Say(const std::string& line) {
@@ -58,107 +60,11 @@ std::string Absolute(const char* file) {
     return path;
 }
 
-// The UIDs of the MSUPST MS services of a profile, in table order.
-HRESULT PstServiceUids(LPSERVICEADMIN lpServiceAdmin, std::vector<MAPIUID>* uids) {
-    enum { iSvcName, iSvcUID, cptaSvc };
-    SizedSPropTagArray(cptaSvc, sptCols) = {cptaSvc, {PR_SERVICE_NAME_A, PR_SERVICE_UID}};
-    LPMAPITABLE lpTable = NULL;
-    LPSRowSet lpRows = NULL;
-    HRESULT hRes = lpServiceAdmin->GetMsgServiceTable(0, &lpTable);
-    if (FAILED(hRes)) return hRes;
-    hRes = HrQueryAllRows(lpTable, (LPSPropTagArray)&sptCols, NULL, NULL, 0, &lpRows);
-    if (SUCCEEDED(hRes)) {
-        for (ULONG i = 0; i < lpRows->cRows; i++) {
-            const SPropValue* p = lpRows->aRow[i].lpProps;
-            if (PROP_TYPE(p[iSvcName].ulPropTag) == PT_STRING8 &&
-                std::strcmp(p[iSvcName].Value.lpszA, "MSUPST MS") == 0 && p[iSvcUID].Value.bin.cb == sizeof(MAPIUID)) {
-                MAPIUID uid;
-                std::memcpy(&uid, p[iSvcUID].Value.bin.lpb, sizeof(MAPIUID));
-                uids->push_back(uid);
-            }
-        }
-    }
-    FreeProws(lpRows);
-    lpTable->Release();
-    return hRes;
-}
+using mapi_sample::CreatePstProfile;
+using mapi_sample::DeleteProfile;
+using mapi_sample::OpenStores;
 
-HRESULT CreateProfile(const std::wstring& profile, const std::vector<std::string>& paths) {
-    LPPROFADMIN lpProfAdmin = NULL;
-    LPSERVICEADMIN lpServiceAdmin = NULL;
-    HRESULT hRes = MAPIAdminProfiles(0, &lpProfAdmin);
-    if (FAILED(hRes)) return hRes;
-    hRes = lpProfAdmin->CreateProfile((LPTSTR)profile.c_str(), NULL, 0, MAPI_UNICODE);
-    if (SUCCEEDED(hRes)) hRes = lpProfAdmin->AdminServices((LPTSTR)profile.c_str(), NULL, 0, MAPI_UNICODE, &lpServiceAdmin);
-    for (size_t k = 0; SUCCEEDED(hRes) && k < paths.size(); k++) {
-        std::vector<MAPIUID> before, after;
-        hRes = PstServiceUids(lpServiceAdmin, &before);
-        const std::wstring name = L"Store " + std::to_wstring(k);
-        if (SUCCEEDED(hRes))
-            hRes = lpServiceAdmin->CreateMsgService((LPTSTR)L"MSUPST MS", (LPTSTR)name.c_str(), 0, MAPI_UNICODE);
-        if (SUCCEEDED(hRes)) hRes = PstServiceUids(lpServiceAdmin, &after);
-        if (SUCCEEDED(hRes) && after.size() != before.size() + 1) hRes = MAPI_E_CALL_FAILED;
-        if (SUCCEEDED(hRes)) {
-            MAPIUID uid = after.back();
-            for (const MAPIUID& a : after) {
-                bool old = false;
-                for (const MAPIUID& b : before) old = old || std::memcmp(&a, &b, sizeof a) == 0;
-                if (!old) uid = a;
-            }
-            const std::wstring wpath(paths[k].begin(), paths[k].end());  // ASCII paths only here
-            SPropValue val;
-            val.ulPropTag = PR_PST_PATH_W;
-            val.Value.lpszW = const_cast<LPWSTR>(wpath.c_str());
-            hRes = lpServiceAdmin->ConfigureMsgService(&uid, 0, MAPI_UNICODE, 1, &val);
-        }
-    }
-    if (lpServiceAdmin) lpServiceAdmin->Release();
-    lpProfAdmin->Release();
-    return hRes;
-}
-
-void DeleteProfile(const std::wstring& profile) {
-    LPPROFADMIN lpProfAdmin = NULL;
-    if (SUCCEEDED(MAPIAdminProfiles(0, &lpProfAdmin))) {
-        lpProfAdmin->DeleteProfile((LPTSTR)profile.c_str(), MAPI_UNICODE);
-        lpProfAdmin->Release();
-    }
-}
-
-HRESULT OpenStores(LPMAPISESSION lpSession, std::vector<LPMDB>* stores) {
-    enum { iEntryID, cptaStores };
-    SizedSPropTagArray(cptaStores, sptStores) = {cptaStores, {PR_ENTRYID}};
-    LPMAPITABLE lpTable = NULL;
-    LPSRowSet lpRows = NULL;
-    HRESULT hRes = lpSession->GetMsgStoresTable(0, &lpTable);
-    if (FAILED(hRes)) return hRes;
-    hRes = HrQueryAllRows(lpTable, (LPSPropTagArray)&sptStores, NULL, NULL, 0, &lpRows);
-    for (ULONG i = 0; SUCCEEDED(hRes) && i < lpRows->cRows; i++) {
-        const SBinary& eid = lpRows->aRow[i].lpProps[iEntryID].Value.bin;
-        LPMDB lpMDB = NULL;
-        hRes = lpSession->OpenMsgStore(0, eid.cb, (LPENTRYID)eid.lpb, NULL, MDB_WRITE | MDB_NO_DIALOG, &lpMDB);
-        if (SUCCEEDED(hRes)) stores->push_back(lpMDB);
-    }
-    if (lpRows) FreeProws(lpRows);
-    lpTable->Release();
-    return hRes;
-}
-
-HRESULT OpenCrashFolder(LPMDB lpMDB, LPMAPIFOLDER* lppFolder) {
-    LPSPropValue lpSubtree = NULL;
-    LPMAPIFOLDER lpIpm = NULL;
-    ULONG ulObjType = 0;
-    HRESULT hRes = HrGetOneProp(lpMDB, PR_IPM_SUBTREE_ENTRYID, &lpSubtree);
-    if (SUCCEEDED(hRes))
-        hRes = lpMDB->OpenEntry(lpSubtree->Value.bin.cb, (LPENTRYID)lpSubtree->Value.bin.lpb, &IID_IMAPIFolder,
-                                MAPI_MODIFY, &ulObjType, (LPUNKNOWN*)&lpIpm);
-    MAPIFreeBuffer(lpSubtree);
-    if (SUCCEEDED(hRes))
-        hRes = lpIpm->CreateFolder(FOLDER_GENERIC, (LPTSTR)L"Crash", NULL, NULL, OPEN_IF_EXISTS | MAPI_UNICODE,
-                                   lppFolder);
-    if (lpIpm) lpIpm->Release();
-    return hRes;
-}
+HRESULT OpenCrashFolder(LPMDB lpMDB, LPMAPIFOLDER* lppFolder) { return mapi_sample::OpenIpmFolder(lpMDB, L"Crash", lppFolder); }
 
 HRESULT SaveOne(LPMAPIFOLDER lpFolder, const std::string& subject) {
     LPMESSAGE lpMessage = NULL;
@@ -200,7 +106,7 @@ int Run(const std::string& mode, unsigned long n, const std::vector<std::string>
     const std::wstring profile = L"mapi_crash_client " + std::to_wstring(getpid());
     HRESULT hRes = MAPIInitialize(NULL);
     if (FAILED(hRes)) return Fail("MAPIInitialize", hRes);
-    hRes = CreateProfile(profile, paths);
+    hRes = CreatePstProfile(profile, paths);
     if (FAILED(hRes)) return Fail("profile", hRes);
     LPMAPISESSION lpSession = NULL;
     hRes = MAPILogonEx(0, (LPTSTR)profile.c_str(), NULL,
@@ -247,7 +153,7 @@ int Open(const std::string& path) {
     const std::wstring profile = L"mapi_crash_client open " + std::to_wstring(getpid());
     HRESULT hRes = MAPIInitialize(NULL);
     if (FAILED(hRes)) return Fail("MAPIInitialize", hRes);
-    hRes = CreateProfile(profile, {path});
+    hRes = CreatePstProfile(profile, {path});
     if (FAILED(hRes)) return Fail("profile", hRes);
     LPMAPISESSION lpSession = NULL;
     hRes = MAPILogonEx(0, (LPTSTR)profile.c_str(), NULL,
