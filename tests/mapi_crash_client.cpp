@@ -181,6 +181,12 @@ int Open(const std::string& path) {
             lpTable->Release();
         }
         Say("failed open store: " + why);
+        // Ends the session like any client (a leak checker would otherwise
+        // fail the run at exit).
+        lpSession->Logoff(0, 0, 0);
+        lpSession->Release();
+        DeleteProfile(profile);
+        MAPIUninitialize();
         return why.find("locked by crash recovery") != std::string::npos ? 3 : 1;
     }
     // The data file check's rows of the status table, once it has finished.
