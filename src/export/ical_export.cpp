@@ -72,11 +72,9 @@ bool starts_with(const std::string& s, const char* prefix) {
 enum class Kind { kEvent, kTodo, kJournal, kNone };
 
 Kind kind_of(const std::string& cls) {
-  if (starts_with(cls, "IPM.Appointment") || starts_with(cls, "IPM.Schedule.Meeting.Request") ||
-      starts_with(cls, "IPM.Schedule.Meeting.Canceled") || starts_with(cls, "IPM.Schedule.Meeting.Resp.Pos") ||
-      starts_with(cls, "IPM.Schedule.Meeting.Resp.Neg") || starts_with(cls, "IPM.Schedule.Meeting.Resp.Tent") ||
-      starts_with(cls, "IPM.Schedule.Meeting"))
-    return Kind::kEvent;
+  // Meeting requests, responses and cancellations (MS-OXOCAL 2.2.6-2.2.8)
+  // are all IPM.Schedule.Meeting.*.
+  if (starts_with(cls, "IPM.Appointment") || starts_with(cls, "IPM.Schedule.Meeting")) return Kind::kEvent;
   if (starts_with(cls, "IPM.Task")) return Kind::kTodo;
   if (starts_with(cls, "IPM.Activity")) return Kind::kJournal;
   return Kind::kNone;

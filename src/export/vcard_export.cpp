@@ -231,14 +231,13 @@ void write_contact(Lines& out, const Message& m, const Props& p, bool v3, std::v
     out.add(params, escape_text(*address));
   }
   if (auto im = p.str(ps::kPsetidAddress, kLidInstantMessagingAddress)) out.add(v3 ? "X-MS-IMADDRESS" : "IMPP", escape_text(*im));
-  if (auto bday = date_seconds(p.time(ps::kPsetidAddress, kLidBirthdayLocal)).has_value()
-                      ? date_seconds(p.time(ps::kPsetidAddress, kLidBirthdayLocal))
-                      : date_seconds(p.bag().get_time(kTagBirthday)))
-    out.add("BDAY", vcard_date(*bday, v3));
-  if (auto ann = date_seconds(p.time(ps::kPsetidAddress, kLidWeddingAnniversaryLocal)).has_value()
-                     ? date_seconds(p.time(ps::kPsetidAddress, kLidWeddingAnniversaryLocal))
-                     : date_seconds(p.bag().get_time(kTagWeddingAnniversary)))
-    out.add(v3 ? "X-ANNIVERSARY" : "ANNIVERSARY", vcard_date(*ann, v3));
+  // The local dates (PidLidBirthdayLocal, MS-OXOCNTC 2.2.1.5.2) where present.
+  std::optional<int64_t> bday = date_seconds(p.time(ps::kPsetidAddress, kLidBirthdayLocal));
+  if (!bday) bday = date_seconds(p.bag().get_time(kTagBirthday));
+  if (bday) out.add("BDAY", vcard_date(*bday, v3));
+  std::optional<int64_t> anniversary = date_seconds(p.time(ps::kPsetidAddress, kLidWeddingAnniversaryLocal));
+  if (!anniversary) anniversary = date_seconds(p.bag().get_time(kTagWeddingAnniversary));
+  if (anniversary) out.add(v3 ? "X-ANNIVERSARY" : "ANNIVERSARY", vcard_date(*anniversary, v3));
   for (uint16_t tag : {kTagBusinessHomePage, kTagPersonalHomePage})
     if (auto url = p.str(tag)) out.add(tag == kTagBusinessHomePage ? "URL;TYPE=work" : "URL;TYPE=home", escape_text(*url));
   if (auto url = p.str(ps::kPsetidAddress, kLidHtml);
