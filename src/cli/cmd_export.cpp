@@ -242,7 +242,8 @@ class Exporter {
       ++exported_;
     }
     if (!sink->finish(&error)) return stop(error);
-    entry["output"] = sink->location();
+    // ics / vcf: a folder whose items were all skipped has no directory.
+    if (!item_format || exported > 0) entry["output"] = sink->location();
     for (const ExportedFile& f : sink->files()) {
       std::string sha = f.sha256;
       if (sha.empty()) {

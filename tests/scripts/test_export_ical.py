@@ -603,7 +603,10 @@ def check_generated(pstkit, summary, work):
     folders = {f["path"]: f for s in m["sources"] for f in s["folders"]}
     inbox = [f for p, f in folders.items() if p.endswith("Inbox")][0]
     incomplete = {i["nid"]: i["left_out"] for f in folders.values() for i in f.get("incomplete", [])}
+    tasks_dir = [f for p, f in folders.items() if p.endswith("Tasks")][0].get("output", "")
+    no_dirs = all("output" not in f or os.path.isdir(os.path.join(out, f["output"])) for f in folders.values())
     ok = (r.returncode == 3 and not bad and inbox.get("skipped") == 1 and inbox.get("exported") == 1
+          and no_dirs and os.path.isdir(os.path.join(out, tasks_dir))
           and list(incomplete) == [by_kind["damaged"]] and "recurrence blob" in incomplete[by_kind["damaged"]][0])
     summary.result("generated: ics export, manifest (skipped, damaged blob noted, exit 3)", ok,
                    f"exit {r.returncode}, {bad[:3]}, inbox {inbox}, incomplete {incomplete}")
