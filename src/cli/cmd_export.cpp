@@ -1,5 +1,6 @@
-// pstkit export FILE... -o DIR --format eml|mbox|maildir|thunderbird: every
-// item converted to RFC 5322 (pstkit/eml_export.h) and written in the
+// pstkit export FILE... -o DIR --format eml|mbox|maildir|thunderbird|msg:
+// every item converted to RFC 5322 (pstkit/eml_export.h), or to an Outlook
+// .msg file (pstkit/msg_export.h) for msg, and written in the
 // format's layout (export_writers.h), which mirrors the folders, and
 // manifest.json saying, per folder, what was found, exported and not, with
 // the SHA-256 of every file written.
@@ -17,6 +18,7 @@
 #include "cli/export_writers.h"
 #include "cli/folder_walk.h"
 #include "pstkit/eml_export.h"
+#include "pstkit/msg_export.h"
 
 namespace pstkit::cli {
 namespace {
@@ -175,16 +177,30 @@ class Exporter {
         failed.push_back({{"nid", nid}, {"reason", message.status().message()}});
         continue;
       }
-      auto eml = message_to_eml(*message, eml_options);
-      if (!eml) {
-        failed.push_back({{"nid", nid}, {"reason", eml.status().message()}});
-        continue;
+      Bytes data;
+      std::vector<std::string> notes;
+      if (options_.format == "msg") {
+        auto msg = message_to_msg(store, *message);
+        if (!msg) {
+          failed.push_back({{"nid", nid}, {"reason", msg.status().message()}});
+          continue;
+        }
+        data = std::move(msg->data);
+        notes = std::move(msg->notes);
+      } else {
+        auto eml = message_to_eml(*message, eml_options);
+        if (!eml) {
+          failed.push_back({{"nid", nid}, {"reason", eml.status().message()}});
+          continue;
+        }
+        data = std::move(eml->data);
+        notes = std::move(eml->notes);
       }
-      if (!sink->add(*message, eml->data, &error)) {
+      if (!sink->add(*message, data, &error)) {
         failed.push_back({{"nid", nid}, {"reason", error}});
         return stop(error);
       }
-      if (!eml->notes.empty()) incomplete.push_back({{"nid", nid}, {"left_out", eml->notes}});
+      if (!notes.empty()) incomplete.push_back({{"nid", nid}, {"left_out", notes}});
       ++exported;
       ++exported_;
     }

@@ -54,11 +54,12 @@ std::string io_error(const fs::path& path) { return path.string() + ": " + std::
 
 std::string relative_to(const fs::path& path, const fs::path& out) { return fs::relative(path, out).string(); }
 
-// ---- one .eml file per item ---------------------------------------------
+// ---- one .eml (or .msg) file per item -----------------------------------
 
 class EmlSink : public FolderSink {
  public:
-  EmlSink(fs::path dir, fs::path out) : dir_(std::move(dir)), out_(std::move(out)) {
+  EmlSink(fs::path dir, fs::path out, std::string extension)
+      : dir_(std::move(dir)), out_(std::move(out)), extension_(std::move(extension)) {
     location_ = relative_to(dir_, out_);
   }
   bool add(const Message& message, const Bytes& eml, std::string* error) override {
@@ -68,7 +69,7 @@ class EmlSink : public FolderSink {
       if (ec) return *error = dir_.string() + ": " + ec.message(), false;
       created_ = true;
     }
-    fs::path file = dir_ / (std::to_string(message.nid()) + ".eml");
+    fs::path file = dir_ / (std::to_string(message.nid()) + extension_);
     std::ofstream f(file, std::ios::binary | std::ios::trunc);
     if (f) f.write(reinterpret_cast<const char*>(eml.data()), std::streamsize(eml.size()));
     if (f) f.close();
@@ -80,6 +81,7 @@ class EmlSink : public FolderSink {
 
  private:
   fs::path dir_, out_;
+  std::string extension_;
   bool created_ = false;
 };
 
@@ -223,7 +225,7 @@ class Layout : public ExportLayout {
       : format_(std::move(format)), base_(std::move(base)), out_(std::move(out)) {}
   bool crlf() const override { return format_ == "eml"; }
   bool keeps_empty(const FolderPlace& place) const override {
-    if (format_ == "eml") return false;
+    if (format_ == "eml" || format_ == "msg") return false;
     // Maildir++'s top folder (cur/, new/, tmp/ in DIR) is the IPM subtree.
     if (format_ == "maildir") return place.below_ipm_subtree;
     return place.below_ipm_subtree && !place.is_ipm_subtree;
@@ -232,7 +234,7 @@ class Layout : public ExportLayout {
   std::unique_ptr<FolderSink> open(const FolderPlace& place, std::string* error) override {
     fs::path dir = base_;
     for (const auto& n : place.names) dir /= n;
-    if (format_ == "eml") return std::make_unique<EmlSink>(dir, out_);
+    if (format_ == "eml" || format_ == "msg") return std::make_unique<EmlSink>(dir, out_, "." + format_);
     if (format_ == "mbox") {
       auto sink = std::make_unique<MboxSink>(dir / "mbox", out_, false);
       return sink->open(error) ? std::move(sink) : nullptr;
@@ -263,7 +265,8 @@ class Layout : public ExportLayout {
 }  // namespace
 
 std::unique_ptr<ExportLayout> ExportLayout::make(const std::string& format, const fs::path& base, const fs::path& out) {
-  if (format != "eml" && format != "mbox" && format != "maildir" && format != "thunderbird") return nullptr;
+  if (format != "eml" && format != "mbox" && format != "maildir" && format != "thunderbird" && format != "msg")
+    return nullptr;
   return std::make_unique<Layout>(format, base, out);
 }
 

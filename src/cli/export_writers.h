@@ -4,6 +4,7 @@
 //   maildir      Maildir++: DIR is the top folder, DIR/.Inbox.Projects/ a
 //                subfolder, each with cur/ new/ tmp/; flags in the file names
 //   thunderbird  a Local Folders tree: DIR/Inbox (mbox) + DIR/Inbox.sbd/
+//   msg          DIR/<folder path>/<node id>.msg, one Outlook .msg file per item
 // Flags (read, answered, forwarded, flagged, draft) come from the message's
 // properties; mbox-style files carry them as Status/X-Status (and
 // X-Mozilla-Status for Thunderbird), Maildir in its info suffix.
@@ -29,7 +30,7 @@ struct ExportedFile {
 class FolderSink {
  public:
   virtual ~FolderSink() = default;
-  // Adds one item (its RFC 5322 bytes). False, with *error, when writing
+  // Adds one item (its RFC 5322 bytes, or .msg file for msg). False, with *error, when writing
   // failed: the export stops there.
   virtual bool add(const Message& message, const Bytes& eml, std::string* error) = 0;
   // Closes what the folder wrote. False, with *error, when that failed.
@@ -58,7 +59,7 @@ struct FolderPlace {
 class ExportLayout {
  public:
   virtual ~ExportLayout() = default;
-  // One of "eml", "mbox", "maildir", "thunderbird" (nullptr otherwise);
+  // One of "eml", "mbox", "maildir", "thunderbird", "msg" (nullptr otherwise);
   // `base` is the output directory of one source file, `out` the export's
   // (paths in files() are relative to it).
   static std::unique_ptr<ExportLayout> make(const std::string& format, const std::filesystem::path& base,

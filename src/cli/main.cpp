@@ -155,7 +155,7 @@ int run(int argc, char** argv) {
   ExportCommandOptions export_options;
   auto* exporter = app.add_subcommand(
       "export", "Export every item as an RFC 5322 message converted as Outlook converts it, as .eml files, "
-                "mbox files, Maildir++ or a Thunderbird tree named after the folders, with manifest.json (per folder: items found, exported, "
+                "mbox files, Maildir++ or a Thunderbird tree named after the folders, or as Outlook .msg files, with manifest.json (per folder: items found, exported, "
                 "failed and why; SHA-256 of every file); exit 3 when some items could not be exported");
   exporter->add_option("FILE", export_options.files, "PST or OST files (several: each into DIR/<its name>)")
       ->required();
@@ -163,8 +163,9 @@ int run(int argc, char** argv) {
       ->required();
   exporter->add_option("--format", export_options.format,
                        "eml: one RFC 5322 file per item; mbox: one mboxrd file per folder; maildir: Maildir++ "
-                       "(flags in the file names); thunderbird: a Local Folders tree (Inbox + Inbox.sbd/)")
-      ->check(CLI::IsMember({"eml", "mbox", "maildir", "thunderbird"}))
+                       "(flags in the file names); thunderbird: a Local Folders tree (Inbox + Inbox.sbd/); "
+                       "msg: one Outlook .msg file per item")
+      ->check(CLI::IsMember({"eml", "mbox", "maildir", "thunderbird", "msg"}))
       ->capture_default_str();
   exporter->add_option("--folder", export_options.folder,
                        "Only this folder (path below the top folder, e.g. Inbox/Projects) and its subfolders");
