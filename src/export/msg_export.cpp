@@ -267,8 +267,8 @@ class MsgBuilder {
     for (const PropValue& v : extra) by_file_id[v.id()] = {v.id(), &v};
     if (!unnamed.empty()) {
       std::string ids;
-      for (uint16_t id : unnamed) ids += (ids.empty() ? "" : ", ") + hex8(id).substr(4);
-      note(where, "named properties the store's name map does not name, left out: 0x" + ids);
+      for (uint16_t id : unnamed) ids += (ids.empty() ? "0x" : ", 0x") + hex8(id).substr(4);
+      note(where, "named properties the store's name map does not name, left out: " + ids);
     }
     for (const auto& [id, source] : by_file_id) write_value(w, id, *source.second, bag.codepage(), where);
   }

@@ -4,11 +4,13 @@ On the generated sample and on a corpus file with many named properties: for
 every item, to_msg() equals the exported file byte for byte and is the same
 twice; python3-olefile opens it with the subject of the item; and every named
 property of the file (ids 0x8000+, resolved through the file's own map in
-__nameid_version1.0) is a named property of the item with the same value.
+__nameid_version1.0) is, by the store's name map (`pstkit show --json FILE
+0x61`), a named property of the item with the same value.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import struct
 
@@ -36,8 +38,8 @@ def guid_text(raw: bytes) -> str:
     return "{%08X-%04X-%04X-%s-%s}" % (d1, d2, d3, rest[:4], rest[4:])
 
 
-def name_map(ole) -> dict[int, str]:
-    """{property id: "{GUID}:0xLID" or "{GUID}:name"} from __nameid_version1.0 (MS-OXMSG 2.2.3)."""
+def name_map(ole) -> dict[int, tuple[str, str]]:
+    """{property id: (GUID, "0xLID" or the name)} from __nameid_version1.0 (MS-OXMSG 2.2.3)."""
     guids = ole.openstream("__nameid_version1.0/__substg1.0_00020102").read()
     entries = ole.openstream("__nameid_version1.0/__substg1.0_00030102").read()
     strings = ole.openstream("__nameid_version1.0/__substg1.0_00040102").read()
@@ -55,9 +57,15 @@ def name_map(ole) -> dict[int, str]:
             (length,) = struct.unpack_from("<I", strings, key)
             name = strings[key + 4:key + 4 + length].decode("utf-16-le")
         else:
-            name = f"0x{key:04X}"
-        out[0x8000 + index] = f"{guid}:{name}"
+            name = f"0x{key:x}"
+        out[0x8000 + index] = (guid, name)
     return out
+
+
+def store_name_map(cli, pst) -> dict[tuple[str, str], int]:
+    """{(GUID, "0xLID" or name): the store's id} from `pstkit show --json FILE 0x61`."""
+    entries = json.loads(run_cli(cli, "show", "--json", pst, "0x61").stdout)["entries"]
+    return {(e["set"].upper(), e["lid"] if "lid" in e else e["string"]): int(e["id"], 16) for e in entries}
 
 
 def named_values(ole) -> dict[int, object]:
@@ -90,6 +98,7 @@ def exported_files(cli, pst, out):
 
 def check_store(cli, pst, out):
     exported = exported_files(cli, pst, out)
+    store_ids = store_name_map(cli, pst)
     store = pstkit.open(pst)
     seen = named_checked = 0
     for folder in walk(store.root()):
@@ -106,7 +115,9 @@ def check_store(cli, pst, out):
                 names = name_map(ole)
                 for pid, value in named_values(ole).items():
                     assert pid in names, f"item {item.nid}: id {pid:#x} not in the file's name map"
-                    want = item.property(names[pid])
+                    assert names[pid] in store_ids, f"item {item.nid}: {names[pid]} not in the store's name map"
+                    # The store's value of the property of that name, by the store's id.
+                    want = item.property(store_ids[names[pid]])
                     if isinstance(want, str):
                         want = want.split("\x00")[0]
                     assert want == value, f"item {item.nid}: {names[pid]} is {want!r} in the store, {value!r} in the file"

@@ -111,6 +111,11 @@ def check_object(ole, path, header_size, problems, named_ids, where):
             want = n + 2 if ptype == 0x001F else n
             if size != want:
                 problems.append(f"{where}: {tag:08X} entry size {size}, stream {n}")
+            if ptype == 0x001F:
+                # A MAPI string ends at its first NUL: the size counts the one terminator.
+                text = ole.openstream("/".join(path + [name])).read()
+                if any(text[k] == 0 and text[k + 1] == 0 for k in range(0, len(text) - 1, 2)):
+                    problems.append(f"{where}: {tag:08X} holds a NUL before its end")
             if ptype in (0x101F, 0x1102):
                 count = n // (4 if ptype == 0x101F else 8)
                 for k in range(count):
