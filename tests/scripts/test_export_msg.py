@@ -6,7 +6,8 @@ For generated stores (make_sample_pst, Unicode and ANSI) and every corpus file
   * the exit status is 0 when the manifest says complete, 3 when it lists
     failed or incomplete items; one .msg per exported item, each with the
     SHA-256 the manifest gives, named <folder path>/<node id>.msg;
-  * python3-olefile opens every file, and its structure is MS-OXMSG's: the
+  * python3-olefile opens every file: a version 3 compound file (512-byte
+    sectors) whose directories are in MS-CFB order, with MS-OXMSG's objects: the
     property stream of every object (32-byte header at the top, 24 in
     embedded messages, 8 in recipients and attachments, with the counts of
     recipient and attachment storages), a stream for every variable-size
@@ -135,6 +136,34 @@ def check_object(ole, path, header_size, problems, named_ids, where):
                 check_object(ole, inner, 24, problems, named_ids, f"{where}/{n}/msg")
 
 
+def check_directory_order(ole, problems):
+    """MS-CFB 2.6.4: each storage's children form a binary search tree under
+    the order (name length, then upper-cased name); red nodes have no red
+    child."""
+    entries = ole.direntries
+    nostream = 0xFFFFFFFF
+
+    def in_order(sid, out, depth=0):
+        if sid == nostream or depth > 10000 or sid >= len(entries) or entries[sid] is None:
+            return
+        e = entries[sid]
+        for child in (e.sid_left, e.sid_right):
+            if child != nostream and e.color == 0 and child < len(entries) and entries[child] and \
+                    entries[child].color == 0:
+                problems.append(f"directory: red entry {e.name!r} has a red child")
+        in_order(e.sid_left, out, depth + 1)
+        out.append(e.name)
+        in_order(e.sid_right, out, depth + 1)
+
+    for e in entries:
+        if e is not None and e.entry_type in (olefile.STGTY_STORAGE, olefile.STGTY_ROOT):
+            names = []
+            in_order(e.sid_child, names)
+            keys = [(len(n), n.upper()) for n in names]
+            if keys != sorted(keys) or len(set(keys)) != len(keys):
+                problems.append(f"directory of {e.name!r} not in MS-CFB order")
+
+
 def check_structure(path):
     """Problems with a .msg file's MS-CFB / MS-OXMSG structure (olefile)."""
     problems = []
@@ -147,6 +176,7 @@ def check_structure(path):
             problems.append(f"root CLSID {ole.root.clsid}")
         if ole.sector_size != 512 or ole.dll_version != 3:
             problems.append(f"CFB version {ole.dll_version}, sector {ole.sector_size}")
+        check_directory_order(ole, problems)
         named = set()
         check_object(ole, [], 32, problems, named, "")
         entries = "__nameid_version1.0/__substg1.0_00030102"
