@@ -101,6 +101,10 @@ HRESULT StoreState::commit(std::string* detail) {
     return scode_of(s);
   }
   ++generation;
+  // Derived at the end of the call, after the call reported its own
+  // changes; other store objects on the file look at once.
+  needs_sync = true;
+  wake_change_watch();
   return S_OK;
 }
 
@@ -162,7 +166,10 @@ void StoreState::catch_up() {
     // A failed check leaves the state read before; a change then takes the
     // lock again and reloads (or reports the error).
     auto reloaded = writer->catch_up();
-    if (reloaded && *reloaded) ++generation;
+    if (reloaded && *reloaded) {
+      ++generation;
+      needs_sync = true;
+    }
   }
 }
 
@@ -187,26 +194,37 @@ WriteBehindSettings WriteBehindSettings::from_environment() {
 
 void StoreMutex::lock() {
   mutex_.lock();
-  if (depth_++ == 0) state_.catch_up();
+  if (depth_++ == 0) begin_call();
 }
 
 bool StoreMutex::try_lock() {
   if (!mutex_.try_lock()) return false;
-  if (depth_++ == 0) state_.catch_up();
+  if (depth_++ == 0) begin_call();
   return true;
 }
 
+void StoreMutex::begin_call() {
+  state_.catch_up();
+  // What another process committed is delivered before the call goes on.
+  if (state_.needs_sync) state_.sync_changes();
+}
+
 void StoreMutex::unlock() {
+  // This call's commits: what they brought in from other writers (a commit
+  // reloads when another committed first) is derived now, depth still 1 so
+  // that a sink calling the store does not begin a call of its own.
+  // A listener that just came (an Advise) gets its baseline here.
+  if (depth_ == 1 && (state_.needs_sync || (!state_.baseline && state_.listening()))) state_.sync_changes();
   if (--depth_ == 0 && state_.writer && !state_.batch_deadline) (void)state_.writer->release_lock_if_idle();
   mutex_.unlock();
 }
 
-void StoreState::notify(const NOTIFICATION& notification, Nid nid, Nid parent) {
+void StoreState::notify(const NOTIFICATION& notification, Nid nid, Nid parent, Nid old_parent) {
   // Copy the sinks first: a sink may Unadvise from OnNotify.
   std::vector<LPMAPIADVISESINK> targets;
   for (auto& [connection, s] : sinks) {
     if ((s.mask & notification.ulEventType) == 0) continue;
-    if (s.nid != 0 && s.nid != nid && s.nid != parent) continue;
+    if (s.nid != 0 && s.nid != nid && s.nid != parent && (old_parent == 0 || s.nid != old_parent)) continue;
     s.sink->AddRef();
     targets.push_back(s.sink);
   }
@@ -218,28 +236,39 @@ void StoreState::notify(const NOTIFICATION& notification, Nid nid, Nid parent) {
 }
 
 void StoreState::notify_object(ULONG event, ULONG object_type, Nid nid, Nid parent, Nid old_nid, Nid old_parent) {
-  Bytes id = entry_id(nid), parent_id = entry_id(parent), old_id, old_parent_id;
+  if (baseline) {
+    // Reported here: the next derivation of changes must not report it again.
+    reported_here.insert(nid);
+    if (old_nid != 0) reported_here.insert(old_nid);
+  }
+  deliver_object(ObjectChange{event, object_type, nid, parent, old_nid, old_parent}, true);
+}
+
+void StoreState::deliver_object(const ObjectChange& c, bool tell_tables) {
+  Bytes id = entry_id(c.nid), parent_id = entry_id(c.parent), old_id, old_parent_id;
   NOTIFICATION n{};
-  n.ulEventType = event;
+  n.ulEventType = c.event;
   n.info.obj.cbEntryID = ULONG(id.size());
   n.info.obj.lpEntryID = reinterpret_cast<LPENTRYID>(id.data());
-  n.info.obj.ulObjType = object_type;
-  if (parent != 0) {
+  n.info.obj.ulObjType = c.object_type;
+  if (c.parent != 0) {
     n.info.obj.cbParentID = ULONG(parent_id.size());
     n.info.obj.lpParentID = reinterpret_cast<LPENTRYID>(parent_id.data());
   }
-  if (old_nid != 0) {
-    old_id = entry_id(old_nid);
+  if (c.old_nid != 0) {
+    old_id = entry_id(c.old_nid);
     n.info.obj.cbOldID = ULONG(old_id.size());
     n.info.obj.lpOldID = reinterpret_cast<LPENTRYID>(old_id.data());
   }
-  if (old_parent != 0) {
-    old_parent_id = entry_id(old_parent);
+  if (c.old_parent != 0) {
+    old_parent_id = entry_id(c.old_parent);
     n.info.obj.cbOldParentID = ULONG(old_parent_id.size());
     n.info.obj.lpOldParentID = reinterpret_cast<LPENTRYID>(old_parent_id.data());
   }
-  notify(n, nid, parent);
-  if (old_parent != 0 && old_parent != parent) notify(n, 0xFFFFFFFF, old_parent);
+  // One call: a sink advised on the store, the object, its folder or (a
+  // move) its old folder gets the notification once.
+  notify(n, c.nid, c.parent, c.old_parent);
+  if (!tell_tables) return;
   // The open tables: a copy first, a watcher may open or close tables.
   std::vector<std::shared_ptr<TableWatcher>> watchers;
   std::erase_if(table_watchers, [&](const std::weak_ptr<TableWatcher>& w) {
@@ -248,8 +277,76 @@ void StoreState::notify_object(ULONG event, ULONG object_type, Nid nid, Nid pare
     watchers.push_back(std::move(live));
     return false;
   });
-  const ObjectChange change{event, object_type, nid, parent, old_nid, old_parent};
-  for (auto& w : watchers) w->on_change(change);
+  for (auto& w : watchers) w->on_change(c);
+}
+
+bool StoreState::listening() {
+  constexpr ULONG kObjectEvents =
+      fnevObjectCreated | fnevObjectDeleted | fnevObjectModified | fnevObjectMoved | fnevObjectCopied;
+  for (const auto& [connection, s] : sinks)
+    if (s.mask & kObjectEvents) return true;
+  bool advised = false;
+  std::erase_if(table_watchers, [&](const std::weak_ptr<TableWatcher>& w) {
+    auto live = w.lock();
+    if (!live) return true;
+    advised = advised || live->advised();
+    return false;
+  });
+  return advised;
+}
+
+void StoreState::sync_changes() {
+  if (syncing) return;  // a sink's call that commits: the outer derivation goes on
+  needs_sync = false;
+  if (!listening()) {
+    baseline.reset();
+    reported_here.clear();
+    return;
+  }
+  auto now = take_snapshot(store(), baseline ? &*baseline : nullptr);
+  if (!now) {
+    // Unreadable now (a damaged page): derive from the old baseline later.
+    needs_sync = true;
+    return;
+  }
+  if (!baseline) {
+    baseline = std::move(*now);
+    reported_here.clear();
+    return;
+  }
+  std::vector<DerivedChange> derived = diff_snapshots(*baseline, *now);
+  baseline = std::move(*now);
+  std::set<Nid> skip;
+  skip.swap(reported_here);
+  std::vector<ObjectChange> changes;
+  for (const DerivedChange& d : derived) {
+    if (skip.count(d.nid) != 0 || (d.old_nid != 0 && skip.count(d.old_nid) != 0)) continue;
+    changes.push_back(ObjectChange{d.event, d.object_type, d.nid, d.parent, d.old_nid, d.old_parent});
+  }
+  if (changes.empty()) return;
+  syncing = true;
+  for (const ObjectChange& c : changes) deliver_object(c, false);
+  // The tables re-read their view once for the whole commit.
+  std::vector<std::shared_ptr<TableWatcher>> watchers;
+  std::erase_if(table_watchers, [&](const std::weak_ptr<TableWatcher>& w) {
+    auto live = w.lock();
+    if (!live) return true;
+    watchers.push_back(std::move(live));
+    return false;
+  });
+  for (auto& w : watchers) w->on_changes(changes);
+  syncing = false;
+}
+
+bool StoreState::poll_changes() {
+  if (!mutex.try_lock()) return true;
+  const bool listens = listening();
+  if (!listens) {
+    baseline.reset();
+    reported_here.clear();
+  }
+  mutex.unlock();
+  return listens;
 }
 
 StoreState::~StoreState() {

@@ -12,6 +12,7 @@
 // folder is written and committed at once, and SaveChanges does nothing.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -19,6 +20,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,7 @@
 #include "mapi/com_table.h"
 #include "mapi/crash_recovery.h"
 #include "mapi/last_error.h"
+#include "mapi/store_changes.h"
 #include "pstkit/mapi/mapix.h"
 #include "pstkit/mapi_entry_id.h"
 #include "pstkit/mapi_folder_table.h"
@@ -49,6 +52,7 @@ class StoreMutex final : public TableOuterLock {
   void unlock() override;
 
  private:
+  void begin_call();
   std::recursive_mutex mutex_;
   unsigned depth_ = 0;
   StoreState& state_;
@@ -131,7 +135,9 @@ struct StoreState {
   // Delivers an object notification (fnevObjectCreated ... fnevObjectCopied)
   // to the sinks advised on the store, the object or its parent folder.
   void notify_object(ULONG event, ULONG object_type, Nid nid, Nid parent, Nid old_nid = 0, Nid old_parent = 0);
-  void notify(const NOTIFICATION& notification, Nid nid, Nid parent);
+  // To the sinks advised on the whole store, on nid, parent or old_parent
+  // (a move's old folder), each once.
+  void notify(const NOTIFICATION& notification, Nid nid, Nid parent, Nid old_parent = 0);
 
   // The folder tables open on this store (com_folder.cpp) follow its
   // changes: notify_object also tells each of them, which turns the change
@@ -145,8 +151,36 @@ struct StoreState {
    public:
     virtual ~TableWatcher() = default;
     virtual void on_change(const ObjectChange& change) = 0;
+    virtual void on_changes(std::span<const ObjectChange> changes) = 0;
+    // Whether a client advised the table (imapitable-advise.md).
+    virtual bool advised() const = 0;
   };
   std::vector<std::weak_ptr<TableWatcher>> table_watchers;
+  // notify_object without recording the object as reported here.
+  void deliver_object(const ObjectChange& change, bool tell_tables);
+
+  // ---- changes made elsewhere (docs/MAPI.md "Notifications across
+  // processes"): another process, or another store object of this one,
+  // committed. They are derived from the file (store_changes.h) when this
+  // store has a listener: a sink advised on it or on one of its tables.
+  //
+  // The state notifications were last derived from (none while nobody
+  // listens), and the objects this store object reported itself since: its
+  // own changes, which the next derivation must not report again.
+  std::optional<StoreSnapshot> baseline;
+  std::set<Nid> reported_here;
+  // Set by a commit or a reload: derive at the start or end of the call.
+  bool needs_sync = false;
+  bool syncing = false;
+  // Whether anyone listens: a store sink or an advised table.
+  bool listening();
+  // Derives what changed since the baseline and delivers it to the sinks and
+  // tables, skipping what this store reported itself. The mutex is held.
+  void sync_changes();
+  // For the background watch: without waiting, takes the mutex (which
+  // catches up and derives, StoreMutex::lock) and says whether the store
+  // still has listeners. A store whose mutex is busy counts as listening.
+  bool poll_changes();
   ~StoreState();
 };
 

@@ -69,6 +69,9 @@ class ComStore final : public IMsgStore, public PropObjectBase {
     const ULONG_PTR c = state_->next_connection++;
     state_->sinks[c] = {nid, mask, sink};
     *connection = c;
+    // Other processes' changes reach the sink too (docs/MAPI.md
+    // "Notifications across processes").
+    watch_for_changes();
     return S_OK;
   }
 
