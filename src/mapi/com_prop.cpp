@@ -373,11 +373,9 @@ HRESULT scode_of(const Status& status) {
     case Code::kInvalidArgument: return MAPI_E_INVALID_PARAMETER;
     case Code::kUnsupported: return MAPI_E_NO_SUPPORT;
     case Code::kAlreadyExists: return MAPI_E_COLLISION;
+    // A bounded wait for another process's lock that ran out, a crash lock.
     case Code::kBusy: return MAPI_E_BUSY;
-    // A bounded wait for another process's lock that ran out (file_lock.cpp
-    // says so in its message; its code is kIoError for the CLI's sake).
-    case Code::kIoError:
-      return status.message().find(": timed out after ") != std::string::npos ? MAPI_E_BUSY : MAPI_E_DISK_ERROR;
+    case Code::kIoError: return MAPI_E_DISK_ERROR;
     default: return MAPI_E_CALL_FAILED;
   }
 }
