@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <csignal>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -366,6 +367,101 @@ TEST_F(SharedNotify, AnotherStoreObjectsCommitsInThisProcessReachTheOthersSinks)
   thread.join();
   EXPECT_EQ(rc, 0);
   for (int fd : {to_reader[0], to_reader[1], to_writer[0], to_writer[1]}) ::close(fd);
+}
+
+// A store opened read-only (no MDB_WRITE) follows the file too: before, it
+// held the readers lock for its life, so the writer's commits waited for it
+// (and failed after the timeout), and it never saw them.
+TEST_F(SharedNotify, AReadOnlyStoreLetsOthersCommitAndGetsTheirNotifications) {
+  ::setenv("PSTKIT_LOCK_TIMEOUT", "2", 1);
+  Ptr<IMsgStore> reader;
+  ASSERT_EQ(open_pst_store(path_, 0, reader.out()), S_OK);
+  int to_reader[2], to_writer[2];
+  ASSERT_EQ(::pipe(to_reader), 0);
+  ASSERT_EQ(::pipe(to_writer), 0);
+  const Bytes folder = folder_id(reader.p);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(to_reader[0]);
+    ::close(to_writer[1]);
+    LPMDB store = nullptr;
+    int rc = open_pst_store(path_, MDB_WRITE, &store) == S_OK ? 0 : 80;
+    if (rc == 0) rc = run_writer_steps(store, folder, to_reader[1], to_writer[0]);
+    if (store) store->Release();
+    if (rc != 0) write_blob(to_reader[1], {});
+    ::_exit(rc);
+  }
+  ::close(to_reader[1]);
+  ::close(to_writer[0]);
+  check_steps(reader.p, to_reader[0], to_writer[1]);
+  ::close(to_writer[1]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ::unsetenv("PSTKIT_LOCK_TIMEOUT");
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "writer status " << status;
+  ::close(to_reader[0]);
+  // And what it reads is the file as the writer left it: "one" deleted,
+  // "two" moved away.
+  Ptr<IMAPIFolder> shared;
+  ASSERT_EQ(open_by_id(reader.p, folder, &IID_IMAPIFolder, 0, shared.unknown()), S_OK);
+  Ptr<IMAPITable> contents;
+  ASSERT_EQ(shared->GetContentsTable(0, contents.out()), S_OK);
+  ULONG rows = 99;
+  ASSERT_EQ(contents->GetRowCount(0, &rows), S_OK);
+  EXPECT_EQ(rows, 0u);
+  Ptr<IMAPITable> hierarchy;
+  ASSERT_EQ(shared->GetHierarchyTable(0, hierarchy.out()), S_OK);
+  ASSERT_EQ(hierarchy->GetRowCount(0, &rows), S_OK);
+  EXPECT_EQ(rows, 1u);  // "Sub"
+}
+
+// A store another process locked with MAPICrashRecovery after this one
+// opened it: every call fails MAPI_E_BUSY, naming the crash recovery, until
+// that process ends (before, only commits and OpenEntry were refused).
+TEST_F(SharedNotify, CallsOnAStoreCrashLockedByAnotherProcessFailBusyUntilItEnds) {
+  Ptr<IMsgStore> store;
+  ASSERT_EQ(open_pst_store(path_, MDB_WRITE, store.out()), S_OK);
+  const Bytes folder = folder_id(store.p);
+  Ptr<IMAPIFolder> shared;
+  ASSERT_EQ(open_by_id(store.p, folder, &IID_IMAPIFolder, MAPI_MODIFY, shared.unknown()), S_OK);
+  // The crashing client of test_crash_recovery.py: it saves a message in
+  // each of three stores (this one first), crashes, and its handler runs
+  // MAPICrashRecovery(MAPICRASH_RECOVER), then stops.
+  const std::string client = fs::path(PSTKIT_CLI_PATH).parent_path() / "mapi_crash_client";
+  const std::string b = path_ + ".b.pst", c = path_ + ".c.pst", profiles = path_ + ".profiles";
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::setenv("PSTKIT_PROFILE_DIR", profiles.c_str(), 1);
+    ::execl(client.c_str(), client.c_str(), "run", "segv", "1", path_.c_str(), b.c_str(), c.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, WUNTRACED), child);
+  ASSERT_TRUE(WIFSTOPPED(status)) << "the client did not stop after its recovery: status " << status;
+  LPSPropValue value = nullptr;
+  EXPECT_EQ(HrGetOneProp(shared.p, PR_DISPLAY_NAME_A, &value), MAPI_E_BUSY);
+  LPMAPIERROR error = nullptr;
+  ASSERT_EQ(shared->GetLastError(MAPI_E_BUSY, 0, &error), S_OK);
+  ASSERT_NE(error, nullptr);
+  EXPECT_NE(std::string(error->lpszError).find("crash recovery"), std::string::npos) << error->lpszError;
+  MAPIFreeBuffer(error);
+  Ptr<IMAPITable> table;
+  EXPECT_EQ(shared->GetContentsTable(0, table.out()), MAPI_E_BUSY);
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  std::error_code ec;
+  for (const auto& f : {b, c}) {
+    fs::remove(f, ec);
+    fs::remove(f + ".pstkit-open", ec);
+  }
+  fs::remove_all(profiles, ec);
+  ASSERT_EQ(HrGetOneProp(shared.p, PR_DISPLAY_NAME_A, &value), S_OK);
+  EXPECT_STREQ(value->Value.lpszA, "Shared");
+  MAPIFreeBuffer(value);
+  EXPECT_EQ(shared->GetContentsTable(0, table.out()), S_OK);
 }
 
 // A writer that is not MAPI (what `pstkit import` does: StoreWriter, many

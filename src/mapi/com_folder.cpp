@@ -34,6 +34,7 @@ class StoreTableSource final : public RowSource {
       : state_(std::move(state)), owner_(owner), kind_(kind), subtree_(subtree) {}
 
   Status open() {
+    if (std::string why; FAILED(state_->refused(&why))) return Status::busy(why);
     if (subtree_) {
       PSTKIT_ASSIGN_OR_RETURN(source_, open_hierarchy_subtree(state_->store(), owner_));
     } else {
@@ -58,12 +59,14 @@ class StoreTableSource final : public RowSource {
   Status scan(std::span<const PropTag> columns,
               const std::function<Status(RowId, std::span<const PropValue>)>& visit) override {
     std::lock_guard lock(state_->mutex);
+    if (std::string why; FAILED(state_->refused(&why))) return Status::busy(why);
     PSTKIT_RETURN_IF_ERROR(current());
     return source_->scan(columns, visit);
   }
   Result<std::vector<std::vector<PropValue>>> read_rows(std::span<const RowId> rows,
                                                         std::span<const PropTag> columns) override {
     std::lock_guard lock(state_->mutex);
+    if (std::string why; FAILED(state_->refused(&why))) return Status::busy(why);
     PSTKIT_RETURN_IF_ERROR(current());
     return source_->read_rows(rows, columns);
   }

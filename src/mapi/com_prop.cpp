@@ -170,7 +170,21 @@ void StoreState::catch_up() {
       ++generation;
       needs_sync = true;
     }
+  } else if (following != nullptr && reader) {
+    // A read-only store follows the file the same way (a failure keeps the
+    // state it has; a crash lock is reported by refused()).
+    auto followed = following->follow_commits();
+    if (followed && *followed) {
+      (void)reader->reload();
+      ++generation;
+      needs_sync = true;
+    }
   }
+}
+
+HRESULT StoreState::refused(std::string* detail) const {
+  if (detail != nullptr && FAILED(crash_refusal)) *detail = crash_refusal_detail;
+  return crash_refusal;
 }
 
 WriteBehindSettings WriteBehindSettings::from_environment() {
@@ -204,6 +218,12 @@ bool StoreMutex::try_lock() {
 }
 
 void StoreMutex::begin_call() {
+  // A store that crash recovery locked, here or in another process, since
+  // this process opened it: every call fails (MAPI_E_BUSY) while the lock
+  // lasts, as an open would (docs/MAPI.md "Crash recovery").
+  state_.crash_refusal_detail.clear();
+  state_.crash_refusal = refuse_if_crash_locked(state_, &state_.crash_refusal_detail);
+  if (FAILED(state_.crash_refusal)) return;
   state_.catch_up();
   // What another process committed is delivered before the call goes on.
   if (state_.needs_sync) state_.sync_changes();
@@ -469,6 +489,7 @@ HRESULT PropObjectBase::prop_GetLastError(HRESULT hResult, ULONG ulFlags, LPMAPI
 // reference's "identifier of zero" is not what MAPI providers return, nor
 // what clients test with PROP_ID).
 HRESULT PropObjectBase::prop_GetProps(LPSPropTagArray tags, ULONG flags, ULONG* count, LPSPropValue* values) {
+  if (std::string why; state_ && FAILED(state_->refused(&why))) return fail(state_->refused(nullptr), why);
   if (flags & ~MAPI_UNICODE) return fail(MAPI_E_UNKNOWN_FLAGS, "GetProps: unknown flags");
   if (count == nullptr || values == nullptr) return fail(MAPI_E_INVALID_PARAMETER, "GetProps: null out pointer");
   *count = 0;
@@ -516,6 +537,7 @@ HRESULT PropObjectBase::prop_GetProps(LPSPropTagArray tags, ULONG flags, ULONG* 
 
 // imapiprop-getproplist.md.
 HRESULT PropObjectBase::prop_GetPropList(ULONG flags, LPSPropTagArray* out) {
+  if (std::string why; state_ && FAILED(state_->refused(&why))) return fail(state_->refused(nullptr), why);
   if (flags & ~MAPI_UNICODE) return fail(MAPI_E_UNKNOWN_FLAGS, "GetPropList: unknown flags");
   if (out == nullptr) return fail(MAPI_E_INVALID_PARAMETER, "GetPropList: null out pointer");
   *out = nullptr;
@@ -534,6 +556,7 @@ HRESULT PropObjectBase::prop_GetPropList(ULONG flags, LPSPropTagArray* out) {
 // imapiprop-setprops.md: values the object refuses are reported in the
 // problem array, the others are set.
 HRESULT PropObjectBase::prop_SetProps(ULONG count, LPSPropValue values, LPSPropProblemArray* problems) {
+  if (std::string why; state_ && FAILED(state_->refused(&why))) return fail(state_->refused(nullptr), why);
   if (problems) *problems = nullptr;
   if (values == nullptr && count > 0) return fail(MAPI_E_INVALID_PARAMETER, "SetProps: null value array");
   if (!modify_) return fail(MAPI_E_NO_ACCESS, "SetProps: the object is read-only");
@@ -591,6 +614,7 @@ HRESULT PropObjectBase::set_values(const std::vector<PropValue>& values, std::ve
 
 // imapiprop-deleteprops.md.
 HRESULT PropObjectBase::prop_DeleteProps(LPSPropTagArray tags, LPSPropProblemArray* problems) {
+  if (std::string why; state_ && FAILED(state_->refused(&why))) return fail(state_->refused(nullptr), why);
   if (problems) *problems = nullptr;
   if (tags == nullptr) return fail(MAPI_E_INVALID_PARAMETER, "DeleteProps: null tag array");
   if (!modify_) return fail(MAPI_E_NO_ACCESS, "DeleteProps: the object is read-only");
@@ -623,6 +647,7 @@ HRESULT PropObjectBase::prop_DeleteProps(LPSPropTagArray tags, LPSPropProblemArr
 // (PT_UNICODE as UTF-16LE, the bytes Windows clients expect of a stream);
 // the derived objects add attachment data, embedded messages and tables.
 HRESULT PropObjectBase::prop_OpenProperty(ULONG tag, LPCIID iid, ULONG options, ULONG flags, LPUNKNOWN* out) {
+  if (std::string why; state_ && FAILED(state_->refused(&why))) return fail(state_->refused(nullptr), why);
   if (out == nullptr || iid == nullptr) return fail(MAPI_E_INVALID_PARAMETER, "OpenProperty: null pointer");
   *out = nullptr;
   if (flags & ~(MAPI_CREATE | MAPI_MODIFY | MAPI_DEFERRED_ERRORS | STREAM_APPEND))
@@ -727,6 +752,7 @@ HRESULT copy_values(PropObjectBase& from, const std::vector<PropValue>& values, 
 HRESULT PropObjectBase::prop_CopyTo(ULONG ciidExclude, LPCIID rgiidExclude, LPSPropTagArray exclude,
                                     LPMAPIPROGRESS progress, LPCIID iid, LPVOID dest, ULONG flags,
                                     LPSPropProblemArray* problems) {
+  if (std::string why; state_ && FAILED(state_->refused(&why))) return fail(state_->refused(nullptr), why);
   (void)progress;
   if (problems) *problems = nullptr;
   if (flags & ~(MAPI_MOVE | MAPI_NOREPLACE | MAPI_DIALOG | MAPI_DECLINE_OK))
@@ -757,6 +783,7 @@ HRESULT PropObjectBase::prop_CopyTo(ULONG ciidExclude, LPCIID rgiidExclude, LPSP
 // imapiprop-copyprops.md.
 HRESULT PropObjectBase::prop_CopyProps(LPSPropTagArray include, LPMAPIPROGRESS progress, LPCIID iid, LPVOID dest,
                                        ULONG flags, LPSPropProblemArray* problems) {
+  if (std::string why; state_ && FAILED(state_->refused(&why))) return fail(state_->refused(nullptr), why);
   (void)progress;
   if (problems) *problems = nullptr;
   if (flags & ~(MAPI_MOVE | MAPI_NOREPLACE | MAPI_DIALOG | MAPI_DECLINE_OK))
@@ -785,6 +812,7 @@ HRESULT PropObjectBase::prop_CopyProps(LPSPropTagArray include, LPMAPIPROGRESS p
 // imapiprop-getnamesfromids.md.
 HRESULT PropObjectBase::prop_GetNamesFromIDs(LPSPropTagArray* tags, LPGUID guid, ULONG flags, ULONG* count,
                                              LPMAPINAMEID** names) {
+  if (std::string why; state_ && FAILED(state_->refused(&why))) return fail(state_->refused(nullptr), why);
   if (flags & ~(MAPI_NO_STRINGS | MAPI_NO_IDS)) return fail(MAPI_E_UNKNOWN_FLAGS, "GetNamesFromIDs: unknown flags");
   if (tags == nullptr || count == nullptr || names == nullptr)
     return fail(MAPI_E_INVALID_PARAMETER, "GetNamesFromIDs: null pointer");
@@ -855,6 +883,7 @@ HRESULT PropObjectBase::prop_GetNamesFromIDs(LPSPropTagArray* tags, LPGUID guid,
 // store's name-to-ID map (MS-PST 2.4.7) and commits it at once, so the id
 // stays valid for every object of the store.
 HRESULT PropObjectBase::prop_GetIDsFromNames(ULONG count, LPMAPINAMEID* names, ULONG flags, LPSPropTagArray* out) {
+  if (std::string why; state_ && FAILED(state_->refused(&why))) return fail(state_->refused(nullptr), why);
   if (flags & ~MAPI_CREATE) return fail(MAPI_E_UNKNOWN_FLAGS, "GetIDsFromNames: unknown flags");
   if (out == nullptr || (count > 0 && names == nullptr))
     return fail(MAPI_E_INVALID_PARAMETER, "GetIDsFromNames: null pointer");

@@ -29,6 +29,7 @@
 #include "mapi/crash_recovery.h"
 #include "mapi/last_error.h"
 #include "mapi/store_changes.h"
+#include "ndb/following_database.h"
 #include "pstkit/mapi/mapix.h"
 #include "pstkit/mapi_entry_id.h"
 #include "pstkit/mapi_folder_table.h"
@@ -84,6 +85,14 @@ struct StoreState {
   uint64_t generation = 0;
   std::unique_ptr<StoreWriter> writer;
   std::unique_ptr<Store> reader;
+  // The reader's database, which follows other processes' commits (a
+  // read-only store holds no lock between calls; ndb/following_database.h).
+  ndb::FollowingDatabase* following = nullptr;
+  // Set at the start of each call: MAPI_E_BUSY while the file is crash-locked.
+  HRESULT crash_refusal = S_OK;
+  std::string crash_refusal_detail;
+  // S_OK, or the refusal every call returns (its text in *detail).
+  HRESULT refused(std::string* detail) const;
   ProviderUid uid{};
 
   // ---- write-behind (writers)
@@ -108,7 +117,7 @@ struct StoreState {
   // a batch still pending. Takes the store's mutex.
   std::optional<std::chrono::steady_clock::time_point> flush_if_due(std::chrono::steady_clock::time_point now);
   // Another process committed since this store was read: reload (writers
-  // without staged changes; readers keep the state they opened).
+  // without staged changes; readers through `following`).
   void catch_up();
 
   const Store& store() const { return writer ? writer->store() : *reader; }
