@@ -7,11 +7,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
+#include "pstkit/check.h"
+#include "pstkit/env.h"
 #include "pstkit/messaging.h"
 #include "pstkit/ndb.h"
 #include "pstkit/ndb_writer.h"
@@ -61,6 +64,8 @@ TEST_F(LockTest, SecondWriterWaitsNamesTheHolderAndTimesOutLeavingTheFileUnchang
   ASSERT_FALSE(second.is_ok());
   EXPECT_NE(second.status().message().find("timed out"), std::string::npos) << second.status().message();
   EXPECT_NE(second.status().message().find("another writer"), std::string::npos) << second.status().message();
+  // A wait that ran out is "busy" (MAPI_E_BUSY), not an I/O error.
+  EXPECT_EQ(second.status().code(), Code::kBusy) << second.status().message();
   EXPECT_GE(waited, milliseconds(300));
   EXPECT_LT(waited, milliseconds(5000));
   // Said once, naming the holder: this process.
@@ -68,6 +73,36 @@ TEST_F(LockTest, SecondWriterWaitsNamesTheHolderAndTimesOutLeavingTheFileUnchang
   EXPECT_NE(notices[0].find("pid " + std::to_string(::getpid())), std::string::npos) << notices[0];
   EXPECT_EQ(read_all(path_), before);
   EXPECT_FALSE(fs::exists(path_ + "-journal"));
+}
+
+// check, kept out by a commit in progress past the wait: refused as busy,
+// not reported as a damaged file (before, only kIoError was told apart).
+TEST_F(LockTest, CheckKeptOutPastTheWaitIsBusyNotADamagedFile) {
+  // Another process holds the readers lock exclusively, as a commit does.
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto file = Env::posix()->open(path_, OpenMode::kExisting);
+    if (!file.is_ok() || !(*file)->lock(FileLock::kReaders, LockMode::kExclusive, LockWait{}).is_ok()) ::_exit(1);
+    (void)!::write(ready[1], "r", 1);
+    ::sleep(30);
+    ::_exit(0);
+  }
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  check::CheckOptions o;
+  ::setenv("PSTKIT_LOCK_TIMEOUT", "0.3", 1);
+  auto r = check::check_file(path_, o);
+  ::unsetenv("PSTKIT_LOCK_TIMEOUT");
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ::close(ready[0]);
+  ::close(ready[1]);
+  ASSERT_FALSE(r.is_ok()) << "reported as a finding instead of refused";
+  EXPECT_EQ(r.status().code(), Code::kBusy) << r.status().message();
+  EXPECT_NE(r.status().message().find("timed out"), std::string::npos) << r.status().message();
 }
 
 TEST_F(LockTest, SecondWriterGetsTheLockWhenTheFirstCloses) {

@@ -125,6 +125,10 @@ int Run(const std::string& mode, unsigned long n, const std::vector<std::string>
     if (mode == "segv") {
         hRes = PstkitInstallCrashHandlers(PSTKIT_CRASH_HANDLERS_STOP);
         if (FAILED(hRes)) return Fail("install handlers", hRes);
+    } else if (mode == "term") {
+        // SIGTERM (system shutdown) gets MAPICRASH_RECOVER | MAPICRASH_SYSTEM_SHUTDOWN.
+        hRes = PstkitInstallCrashHandlers(0);
+        if (FAILED(hRes)) return Fail("install handlers", hRes);
     } else if (mode == "continue") {
         struct sigaction sa {};
         sa.sa_handler = ContinueHandler;
@@ -139,7 +143,7 @@ int Run(const std::string& mode, unsigned long n, const std::vector<std::string>
         if (FAILED(hRes)) return Fail("save", hRes);
         Say("saved " + std::to_string(k) + " " + subject);
     }
-    if (mode == "wait") {
+    if (mode == "wait" || mode == "term") {
         Say("waiting");
         for (;;) pause();
     }
@@ -233,6 +237,6 @@ int main(int argc, char** argv) {
         return Run(argv[2], std::strtoul(argv[3], NULL, 10), {Absolute(argv[4]), Absolute(argv[5]), Absolute(argv[6])});
     }
     if (argc == 3 && std::strcmp(argv[1], "open") == 0) return Open(Absolute(argv[2]));
-    std::fprintf(stderr, "usage: mapi_crash_client run segv|continue|wait N A.pst B.pst C.pst | open FILE.pst\n");
+    std::fprintf(stderr, "usage: mapi_crash_client run segv|continue|wait|term N A.pst B.pst C.pst | open FILE.pst\n");
     return 2;
 }

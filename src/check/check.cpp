@@ -51,7 +51,8 @@ Result<Report> check_file(const std::string& path, const CheckOptions& options) 
   db_options.cache_bytes = options.cache_bytes;
   auto db = ndb::Database::open(path, db_options);
   if (db.is_ok()) return check_database(**db, options);
-  if (db.status().code() == Code::kIoError) return db.status();
+  // A file that cannot be read, or is locked (kBusy), is not described as damaged.
+  if (db.status().code() == Code::kIoError || db.status().code() == Code::kBusy) return db.status();
 
   // The reader refuses the header: describe what is wrong with it.
   Report report;

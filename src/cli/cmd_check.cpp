@@ -63,7 +63,7 @@ int cmd_check(const std::string& file, bool json) {
     // One line on stderr says why; a file that opened (not a PST, an
     // unsupported version) also gets its finding and summary on stdout.
     print_error(file, checked.status());
-    if (checked.status().code() == Code::kIoError) return kExitBadInput;
+    if (checked.status().code() == Code::kIoError || checked.status().code() == Code::kBusy) return kExitBadInput;
   }
   const check::Report r = checked.is_ok() ? std::move(*checked) : refused_report(checked.status());
   uint64_t suppressed = 0;

@@ -21,7 +21,8 @@ namespace {
 
 // Errors of the PST itself, after which nothing more can be written.
 bool is_store_failure(const Status& s) {
-  return s.code() == Code::kIoError || s.code() == Code::kCorrupt || s.code() == Code::kTruncated;
+  return s.code() == Code::kIoError || s.code() == Code::kBusy || s.code() == Code::kCorrupt ||
+         s.code() == Code::kTruncated;
 }
 
 std::string join_path(const std::string& dir, const std::string& name) {

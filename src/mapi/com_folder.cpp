@@ -10,6 +10,7 @@
 
 #include "mapi/com_prop.h"
 #include "mapi/com_table.h"
+#include "mapi/open_stores.h"
 #include "pstkit/codepage.h"
 #include "pstkit/mapi_folder_table.h"
 
@@ -33,6 +34,7 @@ class StoreTableSource final : public RowSource {
       : state_(std::move(state)), owner_(owner), kind_(kind), subtree_(subtree) {}
 
   Status open() {
+    if (std::string why; FAILED(state_->refused(&why))) return Status::busy(why);
     if (subtree_) {
       PSTKIT_ASSIGN_OR_RETURN(source_, open_hierarchy_subtree(state_->store(), owner_));
     } else {
@@ -57,12 +59,14 @@ class StoreTableSource final : public RowSource {
   Status scan(std::span<const PropTag> columns,
               const std::function<Status(RowId, std::span<const PropValue>)>& visit) override {
     std::lock_guard lock(state_->mutex);
+    if (std::string why; FAILED(state_->refused(&why))) return Status::busy(why);
     PSTKIT_RETURN_IF_ERROR(current());
     return source_->scan(columns, visit);
   }
   Result<std::vector<std::vector<PropValue>>> read_rows(std::span<const RowId> rows,
                                                         std::span<const PropTag> columns) override {
     std::lock_guard lock(state_->mutex);
+    if (std::string why; FAILED(state_->refused(&why))) return Status::busy(why);
     PSTKIT_RETURN_IF_ERROR(current());
     return source_->read_rows(rows, columns);
   }
@@ -80,8 +84,18 @@ class StoreTableSource final : public RowSource {
    public:
     Follower(StoreState& state, Nid owner, PstTableKind kind, bool subtree, std::shared_ptr<TableUpdates> updates)
         : state_(state), owner_(owner), kind_(kind), subtree_(subtree), updates_(std::move(updates)) {}
-    void on_change(const StoreState::ObjectChange& c) override {
+    void on_change(const StoreState::ObjectChange& c) override { on_changes({&c, 1}); }
+    // Several changes (another process's commit): one re-read of the view.
+    void on_changes(std::span<const StoreState::ObjectChange> changes) override {
       std::vector<RowId> rows;
+      for (const auto& c : changes) collect(c, rows);
+      if (!rows.empty()) updates_->rows_changed(rows);
+    }
+    bool advised() const override { return updates_->advised(); }
+
+   private:
+    // The rows of this table change `c` concerns.
+    void collect(const StoreState::ObjectChange& c, std::vector<RowId>& rows) const {
       auto add = [&](Nid n) {
         if (n != 0 && std::find(rows.begin(), rows.end(), n) == rows.end()) rows.push_back(n);
       };
@@ -104,10 +118,7 @@ class StoreTableSource final : public RowSource {
         if (c.parent != owner_ && holds(state_.parent_of(c.parent))) add(c.parent);
         if (moved && c.old_parent != owner_ && holds(state_.parent_of(c.old_parent))) add(c.old_parent);
       }
-      if (!rows.empty()) updates_->rows_changed(rows);
     }
-
-   private:
     // Whether `folder`'s subfolders are rows of this hierarchy table.
     bool holds(Nid folder) const {
       if (folder == 0) return false;
@@ -155,6 +166,7 @@ HRESULT open_table(const std::shared_ptr<StoreState>& state, Nid owner, PstTable
   TableOptions options;
   options.table_type = TBLTYPE_DYNAMIC;
   options.outer_lock = &state->mutex;
+  options.on_advise = watch_for_changes;
   std::shared_ptr<TableUpdates> updates;
   HRESULT hr = create_table(source, out, options, &updates);
   if (FAILED(hr)) return hr;

@@ -101,6 +101,10 @@ HRESULT StoreState::commit(std::string* detail) {
     return scode_of(s);
   }
   ++generation;
+  // Derived at the end of the call, after the call reported its own
+  // changes; other store objects on the file look at once.
+  needs_sync = true;
+  wake_change_watch();
   return S_OK;
 }
 
@@ -162,8 +166,25 @@ void StoreState::catch_up() {
     // A failed check leaves the state read before; a change then takes the
     // lock again and reloads (or reports the error).
     auto reloaded = writer->catch_up();
-    if (reloaded && *reloaded) ++generation;
+    if (reloaded && *reloaded) {
+      ++generation;
+      needs_sync = true;
+    }
+  } else if (following != nullptr && reader) {
+    // A read-only store follows the file the same way (a failure keeps the
+    // state it has; a crash lock is reported by refused()).
+    auto followed = following->follow_commits();
+    if (followed && *followed) {
+      (void)reader->reload();
+      ++generation;
+      needs_sync = true;
+    }
   }
+}
+
+HRESULT StoreState::refused(std::string* detail) const {
+  if (detail != nullptr && FAILED(crash_refusal)) *detail = crash_refusal_detail;
+  return crash_refusal;
 }
 
 WriteBehindSettings WriteBehindSettings::from_environment() {
@@ -187,26 +208,43 @@ WriteBehindSettings WriteBehindSettings::from_environment() {
 
 void StoreMutex::lock() {
   mutex_.lock();
-  if (depth_++ == 0) state_.catch_up();
+  if (depth_++ == 0) begin_call();
 }
 
 bool StoreMutex::try_lock() {
   if (!mutex_.try_lock()) return false;
-  if (depth_++ == 0) state_.catch_up();
+  if (depth_++ == 0) begin_call();
   return true;
 }
 
+void StoreMutex::begin_call() {
+  // A store that crash recovery locked, here or in another process, since
+  // this process opened it: every call fails (MAPI_E_BUSY) while the lock
+  // lasts, as an open would (docs/MAPI.md "Crash recovery").
+  state_.crash_refusal_detail.clear();
+  state_.crash_refusal = refuse_if_crash_locked(state_, &state_.crash_refusal_detail);
+  if (FAILED(state_.crash_refusal)) return;
+  state_.catch_up();
+  // What another process committed is delivered before the call goes on.
+  if (state_.needs_sync) state_.sync_changes();
+}
+
 void StoreMutex::unlock() {
+  // This call's commits: what they brought in from other writers (a commit
+  // reloads when another committed first) is derived now, depth still 1 so
+  // that a sink calling the store does not begin a call of its own.
+  // A listener that just came (an Advise) gets its baseline here.
+  if (depth_ == 1 && (state_.needs_sync || (!state_.baseline && state_.listening()))) state_.sync_changes();
   if (--depth_ == 0 && state_.writer && !state_.batch_deadline) (void)state_.writer->release_lock_if_idle();
   mutex_.unlock();
 }
 
-void StoreState::notify(const NOTIFICATION& notification, Nid nid, Nid parent) {
+void StoreState::notify(const NOTIFICATION& notification, Nid nid, Nid parent, Nid old_parent) {
   // Copy the sinks first: a sink may Unadvise from OnNotify.
   std::vector<LPMAPIADVISESINK> targets;
   for (auto& [connection, s] : sinks) {
     if ((s.mask & notification.ulEventType) == 0) continue;
-    if (s.nid != 0 && s.nid != nid && s.nid != parent) continue;
+    if (s.nid != 0 && s.nid != nid && s.nid != parent && (old_parent == 0 || s.nid != old_parent)) continue;
     s.sink->AddRef();
     targets.push_back(s.sink);
   }
@@ -218,28 +256,39 @@ void StoreState::notify(const NOTIFICATION& notification, Nid nid, Nid parent) {
 }
 
 void StoreState::notify_object(ULONG event, ULONG object_type, Nid nid, Nid parent, Nid old_nid, Nid old_parent) {
-  Bytes id = entry_id(nid), parent_id = entry_id(parent), old_id, old_parent_id;
+  if (baseline) {
+    // Reported here: the next derivation of changes must not report it again.
+    reported_here.insert(nid);
+    if (old_nid != 0) reported_here.insert(old_nid);
+  }
+  deliver_object(ObjectChange{event, object_type, nid, parent, old_nid, old_parent}, true);
+}
+
+void StoreState::deliver_object(const ObjectChange& c, bool tell_tables) {
+  Bytes id = entry_id(c.nid), parent_id = entry_id(c.parent), old_id, old_parent_id;
   NOTIFICATION n{};
-  n.ulEventType = event;
+  n.ulEventType = c.event;
   n.info.obj.cbEntryID = ULONG(id.size());
   n.info.obj.lpEntryID = reinterpret_cast<LPENTRYID>(id.data());
-  n.info.obj.ulObjType = object_type;
-  if (parent != 0) {
+  n.info.obj.ulObjType = c.object_type;
+  if (c.parent != 0) {
     n.info.obj.cbParentID = ULONG(parent_id.size());
     n.info.obj.lpParentID = reinterpret_cast<LPENTRYID>(parent_id.data());
   }
-  if (old_nid != 0) {
-    old_id = entry_id(old_nid);
+  if (c.old_nid != 0) {
+    old_id = entry_id(c.old_nid);
     n.info.obj.cbOldID = ULONG(old_id.size());
     n.info.obj.lpOldID = reinterpret_cast<LPENTRYID>(old_id.data());
   }
-  if (old_parent != 0) {
-    old_parent_id = entry_id(old_parent);
+  if (c.old_parent != 0) {
+    old_parent_id = entry_id(c.old_parent);
     n.info.obj.cbOldParentID = ULONG(old_parent_id.size());
     n.info.obj.lpOldParentID = reinterpret_cast<LPENTRYID>(old_parent_id.data());
   }
-  notify(n, nid, parent);
-  if (old_parent != 0 && old_parent != parent) notify(n, 0xFFFFFFFF, old_parent);
+  // One call: a sink advised on the store, the object, its folder or (a
+  // move) its old folder gets the notification once.
+  notify(n, c.nid, c.parent, c.old_parent);
+  if (!tell_tables) return;
   // The open tables: a copy first, a watcher may open or close tables.
   std::vector<std::shared_ptr<TableWatcher>> watchers;
   std::erase_if(table_watchers, [&](const std::weak_ptr<TableWatcher>& w) {
@@ -248,8 +297,76 @@ void StoreState::notify_object(ULONG event, ULONG object_type, Nid nid, Nid pare
     watchers.push_back(std::move(live));
     return false;
   });
-  const ObjectChange change{event, object_type, nid, parent, old_nid, old_parent};
-  for (auto& w : watchers) w->on_change(change);
+  for (auto& w : watchers) w->on_change(c);
+}
+
+bool StoreState::listening() {
+  constexpr ULONG kObjectEvents =
+      fnevObjectCreated | fnevObjectDeleted | fnevObjectModified | fnevObjectMoved | fnevObjectCopied;
+  for (const auto& [connection, s] : sinks)
+    if (s.mask & kObjectEvents) return true;
+  bool advised = false;
+  std::erase_if(table_watchers, [&](const std::weak_ptr<TableWatcher>& w) {
+    auto live = w.lock();
+    if (!live) return true;
+    advised = advised || live->advised();
+    return false;
+  });
+  return advised;
+}
+
+void StoreState::sync_changes() {
+  if (syncing) return;  // a sink's call that commits: the outer derivation goes on
+  needs_sync = false;
+  if (!listening()) {
+    baseline.reset();
+    reported_here.clear();
+    return;
+  }
+  auto now = take_snapshot(store(), baseline ? &*baseline : nullptr);
+  if (!now) {
+    // Unreadable now (a damaged page): derive from the old baseline later.
+    needs_sync = true;
+    return;
+  }
+  if (!baseline) {
+    baseline = std::move(*now);
+    reported_here.clear();
+    return;
+  }
+  std::vector<DerivedChange> derived = diff_snapshots(*baseline, *now);
+  baseline = std::move(*now);
+  std::set<Nid> skip;
+  skip.swap(reported_here);
+  std::vector<ObjectChange> changes;
+  for (const DerivedChange& d : derived) {
+    if (skip.count(d.nid) != 0 || (d.old_nid != 0 && skip.count(d.old_nid) != 0)) continue;
+    changes.push_back(ObjectChange{d.event, d.object_type, d.nid, d.parent, d.old_nid, d.old_parent});
+  }
+  if (changes.empty()) return;
+  syncing = true;
+  for (const ObjectChange& c : changes) deliver_object(c, false);
+  // The tables re-read their view once for the whole commit.
+  std::vector<std::shared_ptr<TableWatcher>> watchers;
+  std::erase_if(table_watchers, [&](const std::weak_ptr<TableWatcher>& w) {
+    auto live = w.lock();
+    if (!live) return true;
+    watchers.push_back(std::move(live));
+    return false;
+  });
+  for (auto& w : watchers) w->on_changes(changes);
+  syncing = false;
+}
+
+bool StoreState::poll_changes() {
+  if (!mutex.try_lock()) return true;
+  const bool listens = listening();
+  if (!listens) {
+    baseline.reset();
+    reported_here.clear();
+  }
+  mutex.unlock();
+  return listens;
 }
 
 StoreState::~StoreState() {
@@ -276,11 +393,9 @@ HRESULT scode_of(const Status& status) {
     case Code::kInvalidArgument: return MAPI_E_INVALID_PARAMETER;
     case Code::kUnsupported: return MAPI_E_NO_SUPPORT;
     case Code::kAlreadyExists: return MAPI_E_COLLISION;
+    // A bounded wait for another process's lock that ran out, a crash lock.
     case Code::kBusy: return MAPI_E_BUSY;
-    // A bounded wait for another process's lock that ran out (file_lock.cpp
-    // says so in its message; its code is kIoError for the CLI's sake).
-    case Code::kIoError:
-      return status.message().find(": timed out after ") != std::string::npos ? MAPI_E_BUSY : MAPI_E_DISK_ERROR;
+    case Code::kIoError: return MAPI_E_DISK_ERROR;
     default: return MAPI_E_CALL_FAILED;
   }
 }
@@ -374,6 +489,7 @@ HRESULT PropObjectBase::prop_GetLastError(HRESULT hResult, ULONG ulFlags, LPMAPI
 // reference's "identifier of zero" is not what MAPI providers return, nor
 // what clients test with PROP_ID).
 HRESULT PropObjectBase::prop_GetProps(LPSPropTagArray tags, ULONG flags, ULONG* count, LPSPropValue* values) {
+  if (std::string why; state_ && FAILED(state_->refused(&why))) return fail(state_->refused(nullptr), why);
   if (flags & ~MAPI_UNICODE) return fail(MAPI_E_UNKNOWN_FLAGS, "GetProps: unknown flags");
   if (count == nullptr || values == nullptr) return fail(MAPI_E_INVALID_PARAMETER, "GetProps: null out pointer");
   *count = 0;
@@ -421,6 +537,7 @@ HRESULT PropObjectBase::prop_GetProps(LPSPropTagArray tags, ULONG flags, ULONG* 
 
 // imapiprop-getproplist.md.
 HRESULT PropObjectBase::prop_GetPropList(ULONG flags, LPSPropTagArray* out) {
+  if (std::string why; state_ && FAILED(state_->refused(&why))) return fail(state_->refused(nullptr), why);
   if (flags & ~MAPI_UNICODE) return fail(MAPI_E_UNKNOWN_FLAGS, "GetPropList: unknown flags");
   if (out == nullptr) return fail(MAPI_E_INVALID_PARAMETER, "GetPropList: null out pointer");
   *out = nullptr;
@@ -439,6 +556,7 @@ HRESULT PropObjectBase::prop_GetPropList(ULONG flags, LPSPropTagArray* out) {
 // imapiprop-setprops.md: values the object refuses are reported in the
 // problem array, the others are set.
 HRESULT PropObjectBase::prop_SetProps(ULONG count, LPSPropValue values, LPSPropProblemArray* problems) {
+  if (std::string why; state_ && FAILED(state_->refused(&why))) return fail(state_->refused(nullptr), why);
   if (problems) *problems = nullptr;
   if (values == nullptr && count > 0) return fail(MAPI_E_INVALID_PARAMETER, "SetProps: null value array");
   if (!modify_) return fail(MAPI_E_NO_ACCESS, "SetProps: the object is read-only");
@@ -496,6 +614,7 @@ HRESULT PropObjectBase::set_values(const std::vector<PropValue>& values, std::ve
 
 // imapiprop-deleteprops.md.
 HRESULT PropObjectBase::prop_DeleteProps(LPSPropTagArray tags, LPSPropProblemArray* problems) {
+  if (std::string why; state_ && FAILED(state_->refused(&why))) return fail(state_->refused(nullptr), why);
   if (problems) *problems = nullptr;
   if (tags == nullptr) return fail(MAPI_E_INVALID_PARAMETER, "DeleteProps: null tag array");
   if (!modify_) return fail(MAPI_E_NO_ACCESS, "DeleteProps: the object is read-only");
@@ -528,6 +647,7 @@ HRESULT PropObjectBase::prop_DeleteProps(LPSPropTagArray tags, LPSPropProblemArr
 // (PT_UNICODE as UTF-16LE, the bytes Windows clients expect of a stream);
 // the derived objects add attachment data, embedded messages and tables.
 HRESULT PropObjectBase::prop_OpenProperty(ULONG tag, LPCIID iid, ULONG options, ULONG flags, LPUNKNOWN* out) {
+  if (std::string why; state_ && FAILED(state_->refused(&why))) return fail(state_->refused(nullptr), why);
   if (out == nullptr || iid == nullptr) return fail(MAPI_E_INVALID_PARAMETER, "OpenProperty: null pointer");
   *out = nullptr;
   if (flags & ~(MAPI_CREATE | MAPI_MODIFY | MAPI_DEFERRED_ERRORS | STREAM_APPEND))
@@ -632,6 +752,7 @@ HRESULT copy_values(PropObjectBase& from, const std::vector<PropValue>& values, 
 HRESULT PropObjectBase::prop_CopyTo(ULONG ciidExclude, LPCIID rgiidExclude, LPSPropTagArray exclude,
                                     LPMAPIPROGRESS progress, LPCIID iid, LPVOID dest, ULONG flags,
                                     LPSPropProblemArray* problems) {
+  if (std::string why; state_ && FAILED(state_->refused(&why))) return fail(state_->refused(nullptr), why);
   (void)progress;
   if (problems) *problems = nullptr;
   if (flags & ~(MAPI_MOVE | MAPI_NOREPLACE | MAPI_DIALOG | MAPI_DECLINE_OK))
@@ -662,6 +783,7 @@ HRESULT PropObjectBase::prop_CopyTo(ULONG ciidExclude, LPCIID rgiidExclude, LPSP
 // imapiprop-copyprops.md.
 HRESULT PropObjectBase::prop_CopyProps(LPSPropTagArray include, LPMAPIPROGRESS progress, LPCIID iid, LPVOID dest,
                                        ULONG flags, LPSPropProblemArray* problems) {
+  if (std::string why; state_ && FAILED(state_->refused(&why))) return fail(state_->refused(nullptr), why);
   (void)progress;
   if (problems) *problems = nullptr;
   if (flags & ~(MAPI_MOVE | MAPI_NOREPLACE | MAPI_DIALOG | MAPI_DECLINE_OK))
@@ -690,6 +812,7 @@ HRESULT PropObjectBase::prop_CopyProps(LPSPropTagArray include, LPMAPIPROGRESS p
 // imapiprop-getnamesfromids.md.
 HRESULT PropObjectBase::prop_GetNamesFromIDs(LPSPropTagArray* tags, LPGUID guid, ULONG flags, ULONG* count,
                                              LPMAPINAMEID** names) {
+  if (std::string why; state_ && FAILED(state_->refused(&why))) return fail(state_->refused(nullptr), why);
   if (flags & ~(MAPI_NO_STRINGS | MAPI_NO_IDS)) return fail(MAPI_E_UNKNOWN_FLAGS, "GetNamesFromIDs: unknown flags");
   if (tags == nullptr || count == nullptr || names == nullptr)
     return fail(MAPI_E_INVALID_PARAMETER, "GetNamesFromIDs: null pointer");
@@ -760,6 +883,7 @@ HRESULT PropObjectBase::prop_GetNamesFromIDs(LPSPropTagArray* tags, LPGUID guid,
 // store's name-to-ID map (MS-PST 2.4.7) and commits it at once, so the id
 // stays valid for every object of the store.
 HRESULT PropObjectBase::prop_GetIDsFromNames(ULONG count, LPMAPINAMEID* names, ULONG flags, LPSPropTagArray* out) {
+  if (std::string why; state_ && FAILED(state_->refused(&why))) return fail(state_->refused(nullptr), why);
   if (flags & ~MAPI_CREATE) return fail(MAPI_E_UNKNOWN_FLAGS, "GetIDsFromNames: unknown flags");
   if (out == nullptr || (count > 0 && names == nullptr))
     return fail(MAPI_E_INVALID_PARAMETER, "GetIDsFromNames: null pointer");

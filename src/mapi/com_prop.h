@@ -12,6 +12,7 @@
 // folder is written and committed at once, and SaveChanges does nothing.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -19,6 +20,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,8 @@
 #include "mapi/com_table.h"
 #include "mapi/crash_recovery.h"
 #include "mapi/last_error.h"
+#include "mapi/store_changes.h"
+#include "ndb/following_database.h"
 #include "pstkit/mapi/mapix.h"
 #include "pstkit/mapi_entry_id.h"
 #include "pstkit/mapi_folder_table.h"
@@ -49,6 +53,7 @@ class StoreMutex final : public TableOuterLock {
   void unlock() override;
 
  private:
+  void begin_call();
   std::recursive_mutex mutex_;
   unsigned depth_ = 0;
   StoreState& state_;
@@ -80,6 +85,14 @@ struct StoreState {
   uint64_t generation = 0;
   std::unique_ptr<StoreWriter> writer;
   std::unique_ptr<Store> reader;
+  // The reader's database, which follows other processes' commits (a
+  // read-only store holds no lock between calls; ndb/following_database.h).
+  ndb::FollowingDatabase* following = nullptr;
+  // Set at the start of each call: MAPI_E_BUSY while the file is crash-locked.
+  HRESULT crash_refusal = S_OK;
+  std::string crash_refusal_detail;
+  // S_OK, or the refusal every call returns (its text in *detail).
+  HRESULT refused(std::string* detail) const;
   ProviderUid uid{};
 
   // ---- write-behind (writers)
@@ -104,7 +117,7 @@ struct StoreState {
   // a batch still pending. Takes the store's mutex.
   std::optional<std::chrono::steady_clock::time_point> flush_if_due(std::chrono::steady_clock::time_point now);
   // Another process committed since this store was read: reload (writers
-  // without staged changes; readers keep the state they opened).
+  // without staged changes; readers through `following`).
   void catch_up();
 
   const Store& store() const { return writer ? writer->store() : *reader; }
@@ -131,7 +144,9 @@ struct StoreState {
   // Delivers an object notification (fnevObjectCreated ... fnevObjectCopied)
   // to the sinks advised on the store, the object or its parent folder.
   void notify_object(ULONG event, ULONG object_type, Nid nid, Nid parent, Nid old_nid = 0, Nid old_parent = 0);
-  void notify(const NOTIFICATION& notification, Nid nid, Nid parent);
+  // To the sinks advised on the whole store, on nid, parent or old_parent
+  // (a move's old folder), each once.
+  void notify(const NOTIFICATION& notification, Nid nid, Nid parent, Nid old_parent = 0);
 
   // The folder tables open on this store (com_folder.cpp) follow its
   // changes: notify_object also tells each of them, which turns the change
@@ -145,8 +160,36 @@ struct StoreState {
    public:
     virtual ~TableWatcher() = default;
     virtual void on_change(const ObjectChange& change) = 0;
+    virtual void on_changes(std::span<const ObjectChange> changes) = 0;
+    // Whether a client advised the table (imapitable-advise.md).
+    virtual bool advised() const = 0;
   };
   std::vector<std::weak_ptr<TableWatcher>> table_watchers;
+  // notify_object without recording the object as reported here.
+  void deliver_object(const ObjectChange& change, bool tell_tables);
+
+  // ---- changes made elsewhere (docs/MAPI.md "Notifications across
+  // processes"): another process, or another store object of this one,
+  // committed. They are derived from the file (store_changes.h) when this
+  // store has a listener: a sink advised on it or on one of its tables.
+  //
+  // The state notifications were last derived from (none while nobody
+  // listens), and the objects this store object reported itself since: its
+  // own changes, which the next derivation must not report again.
+  std::optional<StoreSnapshot> baseline;
+  std::set<Nid> reported_here;
+  // Set by a commit or a reload: derive at the start or end of the call.
+  bool needs_sync = false;
+  bool syncing = false;
+  // Whether anyone listens: a store sink or an advised table.
+  bool listening();
+  // Derives what changed since the baseline and delivers it to the sinks and
+  // tables, skipping what this store reported itself. The mutex is held.
+  void sync_changes();
+  // For the background watch: without waiting, takes the mutex (which
+  // catches up and derives, StoreMutex::lock) and says whether the store
+  // still has listeners. A store whose mutex is busy counts as listening.
+  bool poll_changes();
   ~StoreState();
 };
 

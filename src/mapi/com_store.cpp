@@ -69,6 +69,9 @@ class ComStore final : public IMsgStore, public PropObjectBase {
     const ULONG_PTR c = state_->next_connection++;
     state_->sinks[c] = {nid, mask, sink};
     *connection = c;
+    // Other processes' changes reach the sink too (docs/MAPI.md
+    // "Notifications across processes").
+    watch_for_changes();
     return S_OK;
   }
 
@@ -376,13 +379,20 @@ HRESULT open_pst_store(const std::string& path, ULONG flags, LPMDB* out) {
       }
     }
     if (!state->writer) {
-      auto reader = Store::open(path);
+      // Read-only: without the readers lock between calls, so that other
+      // processes' commits do not wait for this store, which follows them
+      // (docs/MAPI.md "Shared stores").
+      auto db = ndb::open_following(path);
+      ndb::FollowingDatabase* following = db ? db->get() : nullptr;
+      auto reader = db ? Store::open(std::unique_ptr<ndb::Database>(std::move(*db)))
+                       : Result<std::unique_ptr<Store>>(db.status());
       if (!reader) {
         const Code code = reader.status().code();
-        if (code == Code::kBusy) return MAPI_E_BUSY;  // crash-locked (MAPICrashRecovery)
+        if (code == Code::kBusy) return MAPI_E_BUSY;  // crash-locked (MAPICrashRecovery), or a commit past the wait
         return code == Code::kNotFound ? MAPI_E_NOT_FOUND : MAPI_E_CORRUPT_DATA;
       }
       state->reader = std::move(*reader);
+      state->following = following;
     }
     // The crash lock, the open-by-MAPI record and the improper-close check.
     if (HRESULT hr = prepare_store_recovery(state, nullptr); FAILED(hr)) return hr;

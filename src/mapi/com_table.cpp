@@ -15,6 +15,7 @@
 // MAPI_E_NO_SUPPORT after checking their arguments.
 #include "mapi/com_table.h"
 
+#include <atomic>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -36,13 +37,14 @@ class TableLink final : public TableUpdates {
  public:
   explicit TableLink(ComTable* table) : table_(table) {}
   void rows_changed(std::span<const RowId> rows) override;
+  bool advised() const override;
   void cut() {
     std::lock_guard lock(mutex_);
     table_ = nullptr;
   }
 
  private:
-  std::recursive_mutex mutex_;
+  mutable std::recursive_mutex mutex_;
   ComTable* table_;
 };
 
@@ -71,11 +73,13 @@ class ComTable final : public ComObject<ComTable, IMAPITable, IID_IMAPITable> {
       if (auto built = cursor_.row_count(); !built) return fail(from_status(built.status()));
       ULONG_PTR connection = next_connection_++;
       sinks_.emplace(connection, lpAdviseSink);
+      sink_count_ = sinks_.size();
       lpAdviseSink->AddRef();
       *lpulConnection = connection;
     } catch (const std::bad_alloc&) {
       return MAPI_E_NOT_ENOUGH_MEMORY;
     }
+    if (options_.on_advise != nullptr) options_.on_advise();
     return S_OK;
   }
   STDMETHODIMP Unadvise(ULONG_PTR ulConnection) override {
@@ -86,6 +90,7 @@ class ComTable final : public ComObject<ComTable, IMAPITable, IID_IMAPITable> {
       if (it == sinks_.end()) return MAPI_E_NOT_FOUND;
       sink = it->second;
       sinks_.erase(it);
+      sink_count_ = sinks_.size();
     }
     sink->Release();
     return S_OK;
@@ -225,6 +230,8 @@ class ComTable final : public ComObject<ComTable, IMAPITable, IID_IMAPITable> {
   // TableUpdates::rows_changed. Sinks are called after the table's lock is
   // released (a sink may call the table, or release it: nothing of the
   // table is touched after the first call).
+  bool has_sinks() const { return sink_count_ != 0; }
+
   void rows_changed(std::span<const RowId> rows) {
     std::vector<LPMAPIADVISESINK> targets;
     std::vector<NOTIFICATION> notes;
@@ -359,6 +366,7 @@ class ComTable final : public ComObject<ComTable, IMAPITable, IID_IMAPITable> {
   TableOptions options_;
   LastError last_;
   std::map<ULONG_PTR, LPMAPIADVISESINK> sinks_;
+  std::atomic<size_t> sink_count_{0};  // sinks_.size(), read without the table's lock (TableLink::advised)
   ULONG_PTR next_connection_ = 1;
   std::shared_ptr<TableLink> link_;
 };
@@ -366,6 +374,11 @@ class ComTable final : public ComObject<ComTable, IMAPITable, IID_IMAPITable> {
 void TableLink::rows_changed(std::span<const RowId> rows) {
   std::lock_guard lock(mutex_);
   if (table_ != nullptr) table_->rows_changed(rows);
+}
+
+bool TableLink::advised() const {
+  std::lock_guard lock(mutex_);
+  return table_ != nullptr && table_->has_sinks();
 }
 
 }  // namespace

@@ -30,6 +30,9 @@ struct TableOptions {
   // for a store's tables, under which the store reports changes
   // (TableUpdates), so both paths take the two locks in the same order.
   TableOuterLock* outer_lock = nullptr;
+  // Called after each successful Advise (outside the table's lock): a
+  // store's tables start the watch for other processes' changes with it.
+  void (*on_advise)() = nullptr;
 };
 
 // How the owner of a row source tells the table over it that rows changed
@@ -43,6 +46,9 @@ class TableUpdates {
  public:
   virtual ~TableUpdates() = default;
   virtual void rows_changed(std::span<const RowId> rows) = 0;
+  // Whether the table has sinks (then the owner derives changes it did not
+  // make itself, docs/MAPI.md "Notifications across processes").
+  virtual bool advised() const = 0;
 };
 
 // A new IMAPITable (reference count 1) reading `source`, which it keeps

@@ -2,7 +2,9 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <condition_variable>
+#include <cstdlib>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -131,6 +133,7 @@ void schedule_background_flush(std::chrono::steady_clock::time_point deadline) {
 }
 
 void stop_background_flush() {
+  stop_change_watch();
   Flusher& f = flusher();
   pthread_t thread{};
   {
@@ -147,8 +150,117 @@ void stop_background_flush() {
 
 void allow_background_flush() {
   Flusher& f = flusher();
-  std::lock_guard lock(f.mutex);
-  f.stopped = false;
+  {
+    std::lock_guard lock(f.mutex);
+    f.stopped = false;
+  }
+  allow_change_watch();
+}
+
+namespace {
+
+// The watch for changes made elsewhere: its own thread, so that a store
+// waiting for the writer lock while it catches up (another store object of
+// this process holds it for a batch) never holds up the flusher that will
+// release it.
+struct Watcher {
+  std::mutex mutex;
+  std::condition_variable wake;
+  bool running = false;
+  bool stopping = false;
+  bool stopped = false;
+  bool poll_now = false;
+  std::chrono::milliseconds period{50};
+  pthread_t thread{};
+};
+
+Watcher& watcher() {
+  static Watcher* w = new Watcher;  // never destroyed, like the flusher
+  return *w;
+}
+
+std::chrono::milliseconds watch_period_from_environment() {
+  const char* text = std::getenv("PSTKIT_MAPI_WATCH_MS");
+  if (text == nullptr || *text == 0) return std::chrono::milliseconds(50);
+  char* end = nullptr;
+  const long long v = std::strtoll(text, &end, 10);
+  if (*end != 0) return std::chrono::milliseconds(50);
+  return std::chrono::milliseconds(std::clamp<long long>(v, 5, 1000));
+}
+
+void* watcher_main(void*) {
+  Watcher& w = watcher();
+  std::unique_lock lock(w.mutex);
+  while (!w.stopping) {
+    if (!w.poll_now) w.wake.wait_for(lock, w.period);
+    if (w.stopping) break;
+    w.poll_now = false;
+    lock.unlock();
+    bool any = false;
+    for_each_open_store([&](const std::shared_ptr<StoreState>& state) { any = state->poll_changes() || any; });
+    lock.lock();
+    // Nobody listens any more: the thread ends (the next Advise starts one).
+    if (!any && !w.poll_now) {
+      w.running = false;
+      pthread_detach(pthread_self());
+      return nullptr;
+    }
+  }
+  return nullptr;
+}
+
+void watcher_reset_after_fork() {
+  Watcher& w = watcher();
+  w.running = false;
+  w.stopping = false;
+  w.poll_now = false;
+  w.mutex.unlock();
+}
+void watcher_prepare_fork() { watcher().mutex.lock(); }
+void watcher_parent_after_fork() { watcher().mutex.unlock(); }
+
+}  // namespace
+
+void watch_for_changes() {
+  static std::once_flag atfork;
+  std::call_once(atfork,
+                 [] { pthread_atfork(watcher_prepare_fork, watcher_parent_after_fork, watcher_reset_after_fork); });
+  Watcher& w = watcher();
+  std::lock_guard lock(w.mutex);
+  if (w.stopped || w.running) return;
+  w.period = watch_period_from_environment();
+  w.stopping = false;
+  // Without a thread, changes are seen at the next call on the store.
+  if (pthread_create(&w.thread, nullptr, watcher_main, nullptr) == 0) w.running = true;
+}
+
+void wake_change_watch() {
+  Watcher& w = watcher();
+  std::lock_guard lock(w.mutex);
+  if (!w.running) return;
+  w.poll_now = true;
+  w.wake.notify_one();
+}
+
+void stop_change_watch() {
+  Watcher& w = watcher();
+  pthread_t thread{};
+  {
+    std::lock_guard lock(w.mutex);
+    w.stopped = true;
+    if (!w.running) return;
+    w.stopping = true;
+    w.running = false;
+    thread = w.thread;
+    w.wake.notify_one();
+  }
+  pthread_join(thread, nullptr);
+}
+
+void allow_change_watch() {
+  Watcher& w = watcher();
+  std::lock_guard lock(w.mutex);
+  w.stopped = false;
 }
 
 }  // namespace pstkit::mapi::capi

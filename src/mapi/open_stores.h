@@ -38,7 +38,36 @@ void schedule_background_flush(std::chrono::steady_clock::time_point deadline);
 // pending batches stay pending (flush them with flush_open_stores). Called by
 // MAPIUninitialize and fast shutdown. Never from the flusher itself (a
 // store's flush or an advise sink).
+// Both also stop and allow the change watch (below).
 void stop_background_flush();
 void allow_background_flush();
+
+// ---- the watch for changes made elsewhere (docs/MAPI.md "Notifications
+// across processes")
+//
+// A thread of its own that, while some store has a listener (a sink advised
+// on it or on one of its tables), looks at every open store each
+// $PSTKIT_MAPI_WATCH_MS (50 ms, bounded to 5 ms–1 s) with
+// StoreState::poll_changes: one read of the file's header when nothing
+// changed. It ends when no store has a listener. Started by Advise.
+void watch_for_changes();
+// Looks at once: a store object of this process committed, so the others
+// on the same file need not wait for the period.
+void wake_change_watch();
+void stop_change_watch();
+void allow_change_watch();
+
+// ---- the watch for changes made elsewhere (docs/MAPI.md "Notifications
+// across processes")
+//
+// The same thread, while some store has a listener (an advised sink or
+// table), looks at each open store every $PSTKIT_MAPI_WATCH_MS (50 ms,
+// bounded to 5 ms–1 s): StoreState::poll_changes, one read of the file's
+// header when nothing changed. A store whose listeners all went stops it.
+// Called by Advise (stores, tables).
+void watch_for_changes();
+// Looks at once (a store object of this process committed: the others on
+// the same file need not wait for the next period).
+void wake_change_watch();
 
 }  // namespace pstkit::mapi::capi

@@ -4,11 +4,13 @@
 #include <algorithm>
 #include <cstring>
 #include <mutex>
+#include <optional>
 
 #include "ndb/block_database.h"
 #include "ndb/btree_reader.h"
 #include "ndb/byte_source.h"
 #include "ndb/data_tree.h"
+#include "ndb/following_database.h"
 #include "ndb/journal.h"
 #include "ndb/lru_cache.h"
 #include "ndb/page.h"
@@ -47,14 +49,24 @@ class FileNode final : public Node {
 
 class DatabaseImpl final : public BlockDatabase {
  public:
-  DatabaseImpl(std::unique_ptr<ByteSource> src, Header h, const Options& o)
-      : BlockDatabase(std::move(src), h, o), trees_(*src_, header_) {}
+  DatabaseImpl(std::unique_ptr<ByteSource> src, Header h, const Options& o) : BlockDatabase(std::move(src), h, o) {
+    trees_.emplace(*src_, header_);
+  }
 
-  Result<NodeEntry> find_node(Nid nid) const override { return trees_.find_node(nid); }
-  Result<BlockEntry> find_block(Bid bid) const override { return trees_.find_block(bid); }
+  Result<NodeEntry> find_node(Nid nid) const override { return trees_->find_node(nid); }
+  Result<BlockEntry> find_block(Bid bid) const override { return trees_->find_block(bid); }
+
+  // Another committed state of the same file (FollowingDatabase). Cached
+  // blocks stay valid: a BID names one block's content for good.
+  void follow(std::unique_ptr<ByteSource> src, const Header& h) {
+    trees_.reset();
+    src_ = std::move(src);
+    header_ = h;
+    trees_.emplace(*src_, header_);
+  }
 
   Status for_each_node(const std::function<bool(const NodeEntry&)>& visit) const override {
-    return trees_.walk(kPageNbt, [&](const BTreePage& p) {
+    return trees_->walk(kPageNbt, [&](const BTreePage& p) {
       for (const auto& e : p.nodes) {
         if (!visit(e)) return false;
       }
@@ -63,7 +75,7 @@ class DatabaseImpl final : public BlockDatabase {
   }
 
   Status for_each_block(const std::function<bool(const BlockEntry&)>& visit) const override {
-    return trees_.walk(kPageBbt, [&](const BTreePage& p) {
+    return trees_->walk(kPageBbt, [&](const BTreePage& p) {
       for (const auto& e : p.blocks) {
         if (!visit(e)) return false;
       }
@@ -72,7 +84,7 @@ class DatabaseImpl final : public BlockDatabase {
   }
 
  private:
-  BTreeReader trees_;
+  std::optional<BTreeReader> trees_;  // over src_ and header_, made again when they change
 };
 
 Result<SharedBytes> FileNode::block(size_t i) const {
@@ -315,6 +327,66 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, const 
   // The last committed state, never a commit half-way (docs/COMMIT_PROTOCOL.md).
   PSTKIT_ASSIGN_OR_RETURN(auto src, open_committed_file(path, options.lock_timeout));
   return open_source(std::move(src), options);
+}
+
+namespace {
+
+// The first bytes of a file, which hold its header (MS-PST 2.2.2.6): what a
+// commit changes.
+Result<Bytes> head_of(const ByteSource& src) {
+  Bytes head(std::min<uint64_t>(src.size(), 4096));
+  PSTKIT_RETURN_IF_ERROR(src.read(0, head.size(), head.data()));
+  return head;
+}
+
+class FollowingDatabaseImpl final : public FollowingDatabase {
+ public:
+  FollowingDatabaseImpl(std::string path, const Options& options, Bytes head, std::unique_ptr<DatabaseImpl> db)
+      : path_(std::move(path)), options_(options), head_(std::move(head)), db_(std::move(db)) {}
+
+  Result<bool> follow_commits() override {
+    PSTKIT_ASSIGN_OR_RETURN(auto src, open_committed_file(path_, options_.lock_timeout, nullptr, false));
+    PSTKIT_ASSIGN_OR_RETURN(Bytes head, head_of(*src));
+    if (head == head_ && src->size() == db_->file_size()) return false;
+    PSTKIT_ASSIGN_OR_RETURN(Header h, parse_header(head, src->size()));
+    db_->follow(std::move(src), h);
+    head_ = std::move(head);
+    return true;
+  }
+
+  const Header& header() const override { return db_->header(); }
+  uint64_t file_size() const override { return db_->file_size(); }
+  Result<NodeEntry> find_node(Nid nid) const override { return db_->find_node(nid); }
+  Result<BlockEntry> find_block(Bid bid) const override { return db_->find_block(bid); }
+  Status for_each_node(const std::function<bool(const NodeEntry&)>& visit) const override {
+    return db_->for_each_node(visit);
+  }
+  Status for_each_block(const std::function<bool(const BlockEntry&)>& visit) const override {
+    return db_->for_each_block(visit);
+  }
+  Result<SharedBytes> read_block(Bid bid) const override { return db_->read_block(bid); }
+  Status read_raw(uint64_t offset, size_t len, uint8_t* out) const override { return db_->read_raw(offset, len, out); }
+  Result<std::unique_ptr<Node>> open_node(Nid nid) const override { return db_->open_node(nid); }
+  Result<std::unique_ptr<Node>> open_node(Nid nid, Bid data_bid, Bid subnode_bid) const override {
+    return db_->open_node(nid, data_bid, subnode_bid);
+  }
+
+ private:
+  std::string path_;
+  Options options_;
+  Bytes head_;
+  std::unique_ptr<DatabaseImpl> db_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<FollowingDatabase>> open_following(const std::string& path, const Options& options) {
+  PSTKIT_ASSIGN_OR_RETURN(auto src, open_committed_file(path, options.lock_timeout, nullptr, false));
+  PSTKIT_ASSIGN_OR_RETURN(Bytes head, head_of(*src));
+  PSTKIT_ASSIGN_OR_RETURN(Header h, parse_header(head, src->size()));
+  auto db = std::make_unique<DatabaseImpl>(std::move(src), h, options);
+  return std::unique_ptr<FollowingDatabase>(
+      std::make_unique<FollowingDatabaseImpl>(path, options, std::move(head), std::move(db)));
 }
 
 Result<std::unique_ptr<Database>> Database::open_memory(Bytes image, const Options& options) {

@@ -232,7 +232,7 @@ class LockedSource final : public ByteSource {
 
 Result<std::unique_ptr<ByteSource>> open_committed_file(const std::string& path,
                                                         std::chrono::milliseconds lock_timeout,
-                                                        PendingJournal* pending) {
+                                                        PendingJournal* pending, bool hold_lock) {
   LockWait wait;
   wait.timeout = lock_timeout.count() >= 0 ? lock_timeout : filelock::default_timeout();
   // The lock before the first byte is read: no commit of another process
@@ -240,6 +240,7 @@ Result<std::unique_ptr<ByteSource>> open_committed_file(const std::string& path,
   PSTKIT_ASSIGN_OR_RETURN(auto hold, filelock::hold_shared(path, wait));
   PSTKIT_ASSIGN_OR_RETURN(auto file, open_file_source(path));
   PSTKIT_ASSIGN_OR_RETURN(auto committed, committed_source(std::move(file), path, pending));
+  if (!hold_lock) return committed;  // the hold ends here
   return std::unique_ptr<ByteSource>(std::make_unique<LockedSource>(std::move(hold), std::move(committed)));
 }
 

@@ -78,8 +78,10 @@ Result<std::unique_ptr<ByteSource>> committed_source(std::unique_ptr<ByteSource>
 // How pstkit reads a file by path: under the shared readers lock (held by
 // the returned source; a commit in progress is waited for up to
 // lock_timeout, negative: the default), through committed_source.
+// hold_lock false: the lock is held only while this opens (the header and
+// journal are read), then dropped; see Options::hold_readers_lock.
 Result<std::unique_ptr<ByteSource>> open_committed_file(const std::string& path,
                                                         std::chrono::milliseconds lock_timeout,
-                                                        PendingJournal* pending = nullptr);
+                                                        PendingJournal* pending = nullptr, bool hold_lock = true);
 
 }  // namespace pstkit::ndb

@@ -642,7 +642,7 @@ Result<std::unique_ptr<Database>> open_inferring_source(std::unique_ptr<ByteSour
   if (parsed) {
     h = *parsed;
   } else {
-    if (parsed.status().code() == Code::kIoError) return parsed.status();
+    if (parsed.status().code() == Code::kIoError || parsed.status().code() == Code::kBusy) return parsed.status();
     inf.inferred = true;
     inf.header_error = parsed.status();
     PSTKIT_ASSIGN_OR_RETURN(h, infer_header(*src, inf));

@@ -115,7 +115,8 @@ std::string finding_line(const check::Finding& f) {
 Result<check::Report> check_or_refusal(const std::string& path) {
   auto r = check::check_file(path);
   if (r.is_ok()) return std::move(*r);
-  if (r.status().code() == Code::kIoError) return r.status();
+  // Unreadable or locked (kBusy: a lock wait ran out, a crash lock): not damage.
+  if (r.status().code() == Code::kIoError || r.status().code() == Code::kBusy) return r.status();
   check::Finding f;
   f.code = "FILE_UNREADABLE";
   f.severity = check::Severity::kError;

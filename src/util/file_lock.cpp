@@ -81,8 +81,9 @@ Status wait_for(int fd, short type, off_t byte, const std::string& path, const L
     if ((!may_try || may_try()) && try_lock(fd, type, byte, &error)) return Status::ok();
     if (!error.is_ok()) return error;
   }
-  return Status::io_error(path + ": timed out after " + seconds_text(wait.timeout) + " waiting for " + whom + " (" +
-                          holders + "); the file is unchanged");
+  // kBusy: the wait ran out (MAPI_E_BUSY for MAPI callers, exit 1 for the CLI).
+  return Status::busy(path + ": timed out after " + seconds_text(wait.timeout) + " waiting for " + whom + " (" +
+                      holders + "); the file is unchanged");
 }
 
 // ---- the process-wide readers-lock descriptors

@@ -212,6 +212,58 @@ def check_round(summary, name, pstkit, client, work, mode, n, full):
         summary.ok(name, "%d messages" % n)
 
 
+def check_sigterm(summary, name, pstkit, client, work, n):
+    """A client with PstkitInstallCrashHandlers and saved messages still in
+    its write-behind batches gets a real SIGTERM: they are flushed (and the
+    stores locked until it ends), it dies of the signal, and afterwards the
+    files hold every saved message, check clean and open with no
+    "did not close properly" report."""
+    stores = [os.path.join(work, x + ".pst") for x in ("a", "b", "c")]
+    # Batches that would stay pending for 10 s: only the handler's flush
+    # writes them before the process ends.
+    extra = {"PSTKIT_MAPI_BATCH": "100000", "PSTKIT_MAPI_FLUSH_MS": "10000"}
+    c = Client(client, work, "term", n, stores, extra)
+    problems = []
+    try:
+        if not c.wait_for("waiting"):
+            summary.error(name, "the client did not save its messages: " + common.one_line(c.text(), 400))
+            return
+        saved = c.saved()
+        before = {k: subjects_in(pstkit, stores[k])[1] or set() for k in range(3)}
+        pending = sum(1 for k in range(3) for s in saved.get(k, []) if s not in before[k])
+        if pending == 0:
+            problems.append("no saved message was pending before SIGTERM: the test shows nothing")
+        c.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = c.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            rc = None
+        if rc != -signal.SIGTERM:
+            problems.append("the client ended with %r, not by SIGTERM" % rc)
+    finally:
+        c.kill()
+    for k in range(3):
+        r, subjects = subjects_in(pstkit, stores[k])
+        if r.returncode != 0 or subjects is None:
+            problems.append("dump of store %d: %s %s" % (k, r.describe(), common.one_line(r.stderr, 200)))
+            continue
+        missing = [s for s in saved.get(k, []) if s not in subjects]
+        if missing:
+            problems.append("store %d lost saved messages: %s" % (k, missing[:3]))
+        r = common.run([pstkit, "check", stores[k]], timeout=120)
+        if r.returncode != 0:
+            problems.append("check of store %d: %s" % (k, common.one_line(r.stdout + r.stderr, 300)))
+        r, reports = open_through_mapi(client, work, stores[k])
+        if r.returncode != 0:
+            problems.append("MAPI open of store %d: %s %s" % (k, r.describe(), common.one_line(r.stdout + r.stderr, 200)))
+        elif reports:
+            problems.append("store %d: an improper-close report after SIGTERM's recovery: %s" % (k, reports))
+    if problems:
+        summary.diff(name, problems)
+    else:
+        summary.ok(name, "%d messages, %d of them pending at SIGTERM" % (n, pending))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--pstkit", required=True)
@@ -241,6 +293,13 @@ def main():
 
     for mode in ("segv", "continue", "kill", "midupdate"):
         scratch(mode, mode, 6, True)
+    work = tempfile.mkdtemp(prefix="pstkit-crashrec-")
+    try:
+        check_sigterm(summary, "sigterm: write-behind flushed, no improper close", pstkit, client, work, 9)
+    except Exception as e:
+        summary.error("sigterm", "%s: %s" % (type(e).__name__, e))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     for i in range(args.rounds):
         mode = rng.choice(["segv", "kill", "midupdate", "segv"])
         n = rng.randrange(0 if mode != "midupdate" else 0, 12)
