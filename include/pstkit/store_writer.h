@@ -75,6 +75,15 @@ class StoreWriter {
   // staged changes and reloads the view, so references into an earlier
   // call's result (names().entries()...) do not survive the next call.
   const Store& store() const;
+  // The store for reading items — messages with their recipients and
+  // attachments — and the store's code page, as they are now. Unlike
+  // store(), it writes nothing first: items are written when they are
+  // created or changed, while folder edits (PCs, tables, the search queue)
+  // stay staged until commit. Reading a message back after each save of a
+  // batch thus costs no table writes (each store() call writes every staged
+  // table anew). Folders, tables and the name map read through it are as of
+  // the last store() or commit: read those through store().
+  const Store& item_store() const;
   ndb::WritableDatabase& db();
 
   // NID of the IPM subtree ("Top of Outlook data file").

@@ -69,7 +69,7 @@ ComMessage::ComMessage(std::shared_ptr<StoreState> state, Nid folder, Nid nid, b
     : folder_(folder), nid_(nid), associated_(associated) {
   state_ = std::move(state);
   modify_ = modify;
-  codepage_ = state_->store().codepage();
+  codepage_ = state_->items().codepage();
   if (nid_ == 0) {
     // A new message: unsent, read (it is the user's own), associated when
     // created with MAPI_ASSOCIATED (pidtagmessageflags-canonical-property.md).
@@ -94,7 +94,7 @@ Status ComMessage::load(const Message* embedded) {
   if (embedded) {
     m = *embedded;
   } else {
-    PSTKIT_ASSIGN_OR_RETURN(m, state_->store().open_message(nid_));
+    PSTKIT_ASSIGN_OR_RETURN(m, state_->items().open_message(nid_));
   }
   codepage_ = m.codepage();
   props_.clear();
@@ -229,7 +229,7 @@ HRESULT ComMessage::save_new() {
 // MAPI_E_OBJECT_CHANGED when it was saved by another object since this one
 // loaded it (PR_LAST_MODIFICATION_TIME moved), unless FORCE_SAVE.
 HRESULT ComMessage::save_stored(ULONG flags) {
-  auto current = state_->store().open_message(nid_);
+  auto current = state_->items().open_message(nid_);
   if (!current) return fail(MAPI_E_OBJECT_DELETED, "SaveChanges: the message was deleted");
   const uint64_t now = uint64_t(current->properties().get_time(kPrLastModificationTime).value_or(0));
   if (now != loaded_modification_time_ && !(flags & FORCE_SAVE))
@@ -515,7 +515,7 @@ STDMETHODIMP ComMessage::SetReadFlag(ULONG flags) {
     std::string detail;
     if (HRESULT hr = state_->commit(&detail); FAILED(hr)) return fail(hr, detail);
     // This object's own write is not a conflict for its next SaveChanges.
-    if (auto m = state_->store().open_message(nid_)) {
+    if (auto m = state_->items().open_message(nid_)) {
       loaded_modification_time_ = m->properties().get_time(kPrLastModificationTime).value_or(0);
     }
     state_->notify_object(fnevObjectModified, MAPI_MESSAGE, nid_, folder_);

@@ -121,6 +121,10 @@ struct StoreState {
   void catch_up();
 
   const Store& store() const { return writer ? writer->store() : *reader; }
+  // For reading messages and the code page: without store()'s writing of
+  // every staged folder table (StoreWriter::item_store), so that the saves
+  // of a write-behind batch write each table once, at the commit.
+  const Store& items() const { return writer ? writer->item_store() : *reader; }
   Bytes entry_id(Nid nid) const { return encode_entry_id(uid, nid); }
   // The parent folder of a folder or message (its NBT entry), 0 if unknown.
   Nid parent_of(Nid nid) const;

@@ -140,6 +140,8 @@ const Store& StoreWriter::store() const {
   return *impl_->view;
 }
 
+const Store& StoreWriter::item_store() const { return *impl_->view; }
+
 ndb::WritableDatabase& StoreWriter::db() { return *impl_->db; }
 
 Nid StoreWriter::ipm_subtree() const { return impl_->view->ipm_subtree_nid().value_or(0x8022); }

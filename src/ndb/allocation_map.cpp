@@ -92,9 +92,60 @@ bool AllocationMap::allocate_in_region(uint64_t region, uint64_t slots, uint64_t
   return false;
 }
 
+bool AllocationMap::allocate_reusable(uint64_t slots, uint64_t step, uint64_t* at) {
+  for (auto it = reusable_.begin(); it != reusable_.end(); ++it) {
+    const uint64_t first = it->first, end = it->second;
+    const uint64_t i = (first + step - 1) / step * step;
+    if (i + slots > end) continue;
+    // Ranges lie within one region (each is a freed block, merged only
+    // with neighbours), so a run inside one never straddles regions; the
+    // check stays for safety.
+    if (i / kSlotsPerRegion != (i + slots - 1) / kSlotsPerRegion) continue;
+    bool free = true;
+    for (uint64_t k = 0; k < slots && free; ++k) free = !bits_[i + k];
+    if (!free) continue;
+    reusable_.erase(it);
+    if (first < i) reusable_[first] = i;
+    if (i + slots < end) reusable_[i + slots] = end;
+    *at = i;
+    return true;
+  }
+  return false;
+}
+
+void AllocationMap::free_now(uint64_t offset, uint64_t size) {
+  if (offset < kFirstAMapOffset || size == 0) return;
+  uint64_t first = (offset - kFirstAMapOffset) / kSlotSize;
+  const uint64_t count = (size + kSlotSize - 1) / kSlotSize;
+  if (first + count > bits_.size()) return;
+  set_bits(first, count, false);
+  uint64_t end = first + count;
+  // Merge with the ranges either side, within the region.
+  const uint64_t region = first / kSlotsPerRegion;
+  auto next = reusable_.lower_bound(first);
+  if (next != reusable_.end() && next->first == end && (next->second - 1) / kSlotsPerRegion == region) {
+    end = next->second;
+    next = reusable_.erase(next);
+  }
+  if (next != reusable_.begin()) {
+    auto prev = std::prev(next);
+    if (prev->second == first && prev->first / kSlotsPerRegion == region) {
+      first = prev->first;
+      reusable_.erase(prev);
+    }
+  }
+  reusable_[first] = end;
+}
+
 uint64_t AllocationMap::allocate(uint64_t size, uint64_t align) {
   const uint64_t slots = (size + kSlotSize - 1) / kSlotSize;
   const uint64_t step = std::max<uint64_t>(1, align / kSlotSize);
+  // Space this transaction wrote and freed again first: no state any
+  // reader may be reading uses it.
+  if (uint64_t at = 0; !reusable_.empty() && allocate_reusable(slots, step, &at)) {
+    set_bits(at, slots, true);
+    return kFirstAMapOffset + at * kSlotSize;
+  }
   // Next-fit: from the hint to the end of the file; then, only when a
   // good part of the file is free, wrapping around to reuse it (the hint's
   // region before the hint last); otherwise the file grows. Space freed
@@ -143,6 +194,7 @@ std::vector<std::pair<uint64_t, uint64_t>> AllocationMap::apply_frees() {
     freed.emplace_back(offset, count * kSlotSize);
   }
   pending_frees_.clear();
+  reusable_.clear();
   return freed;
 }
 

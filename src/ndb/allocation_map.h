@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -49,6 +50,11 @@ class AllocationMap {
   void free_later(uint64_t offset, uint64_t size);
   // Applies deferred frees (at commit); returns the extents freed.
   std::vector<std::pair<uint64_t, uint64_t>> apply_frees();
+  // Frees at once space that no committed state uses (a block written and
+  // replaced within the same transaction): no reader, whatever its locks,
+  // can hold a reference to it, so allocate() hands it out again first.
+  // Forgotten at commit (apply_frees), when it becomes ordinary free space.
+  void free_now(uint64_t offset, uint64_t size);
   void mark_allocated(uint64_t offset, uint64_t size);
   bool is_allocated(uint64_t offset, uint64_t size) const;
   // True when every slot of the extent is free.
@@ -84,6 +90,10 @@ class AllocationMap {
   std::vector<std::pair<uint64_t, uint64_t>> quiet_;
   std::vector<uint32_t> free_in_region_;  // free slots per region: lets a search skip full regions
   std::vector<std::pair<uint64_t, uint64_t>> pending_frees_;
+  // Slot ranges [first, end) freed by free_now in this transaction, reused
+  // before the next-fit search: first -> end, adjacent ranges merged.
+  std::map<uint64_t, uint64_t> reusable_;
+  bool allocate_reusable(uint64_t slots, uint64_t step, uint64_t* at);
   std::set<uint64_t> dirty_;
   uint64_t first_new_region_ = 0;
   uint64_t search_hint_ = 0;  // slot to start searching from

@@ -542,7 +542,17 @@ class Writer final : public WritableDatabase {
       PSTKIT_RETURN_IF_ERROR(release_children(e.bid, *b));
     }
     PSTKIT_RETURN_IF_ERROR(bbt_->erase(bid_key(e.bid)));
-    amap_.free_later(e.offset, block_disk_size(h_, e.stored_size));
+    if (bid_key(e.bid) >= std::max(committed_.bid_next_b, first_written_bid_)) {
+      // Written by this transaction (BIDs only grow; first_written_bid_
+      // covers a file whose bidNextB lags its newest block): no committed state,
+      // hence no reader, uses it, so it is reused at once. Without this, a
+      // table written again and again within one transaction (a client
+      // reading its folder between the saves of a batch) left a copy per
+      // write in the file.
+      amap_.free_now(e.offset, block_disk_size(h_, e.stored_size));
+    } else {
+      amap_.free_later(e.offset, block_disk_size(h_, e.stored_size));
+    }
     if (deleting_) deleted_now_.emplace_back(e.offset, block_disk_size(h_, e.stored_size));
     std::lock_guard<std::mutex> lock(mu_);
     blocks_.put(bid_key(e.bid), nullptr, 0);
