@@ -349,6 +349,9 @@ class EmlBuilder {
       return out;
     }
 
+    if (options_.omit_file_attachments || !attachment_extension_accepted(filename, options_.attachment_extensions))
+      return std::nullopt;
+
     Bytes data;
     if (attachment->has_data()) {
       auto read = attachment->read_data();
@@ -403,6 +406,20 @@ class EmlBuilder {
       return body;
     }
     std::vector<Prepared> parts;
+    if (options_.rtf_body_attachment && !options_.omit_file_attachments &&
+        attachment_extension_accepted("rtf-body.rtf", options_.attachment_extensions)) {
+      auto rtf = message.body_rtf();
+      if (!rtf) {
+        note(where + "RTF body", "cannot decompress it: " + rtf.status().message());
+      } else if (*rtf) {
+        GRef<GMimePart> part(gmime().g_mime_part_new_with_type("application", "rtf"));
+        set_content(part.get(), std::string_view(reinterpret_cast<const char*>((*rtf)->data()), (*rtf)->size()));
+        gmime().g_mime_part_set_content_encoding(part.get(), GMIME_CONTENT_ENCODING_BASE64);
+        gmime().g_mime_object_set_disposition(GMIME_OBJECT(part.get()), "attachment");
+        gmime().g_mime_part_set_filename(part.get(), "rtf-body.rtf");
+        parts.push_back({GRef<GMimeObject>(GMIME_OBJECT(part.release())), false});
+      }
+    }
     int index = 0;
     for (Nid nid : *nids) {
       if (auto p = attachment_part(message, nid, index++, depth, where, html_text)) parts.push_back(std::move(*p));
@@ -428,6 +445,14 @@ class EmlBuilder {
 };
 
 }  // namespace
+
+bool attachment_extension_accepted(const std::string& filename, const std::vector<std::string>& extensions) {
+  if (extensions.empty()) return true;
+  const size_t dot = filename.rfind('.');
+  if (dot == std::string::npos) return true;
+  const std::string ext = lower_ascii(filename.substr(dot));
+  return std::any_of(extensions.begin(), extensions.end(), [&](const std::string& e) { return lower_ascii(e) == ext; });
+}
 
 Result<EmlResult> message_to_eml(const Message& message, const EmlOptions& options) {
   PSTKIT_RETURN_IF_ERROR(mime::load_mime_parser());
