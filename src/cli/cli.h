@@ -113,7 +113,8 @@ int cmd_import(const ImportCommandOptions& options);
 struct ExportCommandOptions {
   std::vector<std::string> files;
   std::string out_dir;
-  std::string format = "eml";  // eml, mbox, maildir, thunderbird (export_writers.h)
+  std::string format = "eml";  // eml, mbox, maildir, thunderbird, ics, vcf (export_writers.h)
+  std::string vcard = "4.0";   // --vcard: 4.0 or 3.0
   std::string folder;  // only this folder (path below the IPM subtree) and below
   bool overwrite = false;
   bool quiet = false;

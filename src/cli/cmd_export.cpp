@@ -17,6 +17,7 @@
 #include "cli/export_writers.h"
 #include "cli/folder_walk.h"
 #include "pstkit/eml_export.h"
+#include "pstkit/ical_export.h"
 
 namespace pstkit::cli {
 namespace {
@@ -132,6 +133,24 @@ class Exporter {
   bool partial_ = false;
   size_t exported_ = 0;
 
+  // The .ics or .vcf of an item exported as .eml, when it has one; what
+  // could not be converted goes to notes. False when writing failed.
+  bool add_beside(const Store& store, const Message& message, FolderSink& sink, const VcardOptions& vcard_options,
+                  std::vector<std::string>& notes, std::string* error) {
+    if (options_.format != "eml") return true;
+    const std::string cls = message.message_class();
+    const bool ics = has_icalendar_form(cls);
+    if (!ics && !has_vcard_form(cls)) return true;
+    auto item = ics ? message_to_icalendar(message, store.names()) : message_to_vcard(message, store.names(), vcard_options);
+    const std::string extension = ics ? "ics" : "vcf";
+    if (!item) {
+      notes.push_back(extension + ": " + item.status().message());
+      return true;
+    }
+    for (const std::string& n : item->notes) notes.push_back(extension + ": " + n);
+    return sink.add_beside(message, extension, item->data, error);
+  }
+
   bool export_folder(const Store& store, const FolderVisit& v, const FolderPlace& place,
                      nlohmann::ordered_json& source) {
     nlohmann::ordered_json entry;
@@ -169,10 +188,37 @@ class Exporter {
     if (!sink) return stop(error);
     EmlOptions eml_options;
     eml_options.crlf = layout_->crlf();
+    VcardOptions vcard_options;
+    vcard_options.version3 = options_.vcard == "3.0";
+    const bool item_format = options_.format == "ics" || options_.format == "vcf";
+    size_t skipped = 0;
     for (Nid nid : *nids) {
       auto message = store.open_message(nid);
       if (!message) {
         failed.push_back({{"nid", nid}, {"reason", message.status().message()}});
+        continue;
+      }
+      if (item_format) {
+        // ics / vcf: items of other types are counted, not exported.
+        const std::string cls = message->message_class();
+        const bool ics = options_.format == "ics";
+        if (!(ics ? has_icalendar_form(cls) : has_vcard_form(cls))) {
+          ++skipped;
+          continue;
+        }
+        auto item = ics ? message_to_icalendar(*message, store.names())
+                        : message_to_vcard(*message, store.names(), vcard_options);
+        if (!item) {
+          failed.push_back({{"nid", nid}, {"reason", item.status().message()}});
+          continue;
+        }
+        if (!sink->add(*message, item->data, &error)) {
+          failed.push_back({{"nid", nid}, {"reason", error}});
+          return stop(error);
+        }
+        if (!item->notes.empty()) incomplete.push_back({{"nid", nid}, {"left_out", item->notes}});
+        ++exported;
+        ++exported_;
         continue;
       }
       auto eml = message_to_eml(*message, eml_options);
@@ -184,12 +230,20 @@ class Exporter {
         failed.push_back({{"nid", nid}, {"reason", error}});
         return stop(error);
       }
-      if (!eml->notes.empty()) incomplete.push_back({{"nid", nid}, {"left_out", eml->notes}});
+      // Contacts, appointments and tasks also get their .vcf / .ics beside
+      // the .eml (formats with mailboxes have no place for them).
+      std::vector<std::string> notes = eml->notes;
+      if (!add_beside(store, *message, *sink, vcard_options, notes, &error)) {
+        failed.push_back({{"nid", nid}, {"reason", error}});
+        return stop(error);
+      }
+      if (!notes.empty()) incomplete.push_back({{"nid", nid}, {"left_out", notes}});
       ++exported;
       ++exported_;
     }
     if (!sink->finish(&error)) return stop(error);
-    entry["output"] = sink->location();
+    // ics / vcf: a folder whose items were all skipped has no directory.
+    if (!item_format || exported > 0) entry["output"] = sink->location();
     for (const ExportedFile& f : sink->files()) {
       std::string sha = f.sha256;
       if (sha.empty()) {
@@ -200,6 +254,7 @@ class Exporter {
       manifest_["files"][f.path] = sha;
     }
     entry["exported"] = exported;
+    if (item_format) entry["skipped"] = skipped;
     if (!failed.empty()) entry["failed"] = std::move(failed);
     if (!incomplete.empty()) entry["incomplete"] = std::move(incomplete);
     if (entry.contains("failed") || entry.contains("incomplete")) partial_ = true;

@@ -25,7 +25,10 @@
 #include "cli/export_writers.h"
 #include "pstkit/codepage.h"
 #include "pstkit/eml_export.h"
+#include "export/item_text.h"
 #include "pstkit/ical_export.h"
+#include "pstkit/msg_export.h"
+#include "pstkit/property_names.h"
 
 namespace pstkit::cli {
 namespace {
@@ -58,6 +61,7 @@ struct ReadpstOptions {
 
 const char* kProgram = "pstkit readpst";
 constexpr Nid kOstIpmSubtree = 0x2142;
+constexpr uint32_t kLidEmail1Address = 0x8083;  // PidLidEmail1EmailAddress, MS-OXOCNTC 2.2.1.2.3
 
 void usage(std::ostream& out) {
   out << "Usage: " << kProgram << " [OPTIONS] PSTFILE\n"
@@ -185,7 +189,8 @@ struct Child {
 
 class Readpst {
  public:
-  Readpst(const ReadpstOptions& options, const Store& store) : options_(options), store_(store) {
+  Readpst(const ReadpstOptions& options, const Store& store)
+      : options_(options), store_(store), named_ids_(store.names()) {
     eml_options_.crlf = false;  // readpst writes LF line ends in every layout
     eml_options_.omit_file_attachments = options.mode == Mode::kSeparate && !options.mh;
     eml_options_.attachment_extensions = options.attachment_extensions;
@@ -225,6 +230,7 @@ class Readpst {
 
   const ReadpstOptions& options_;
   const Store& store_;
+  const item_text::NamedIds named_ids_;
   EmlOptions eml_options_;
   std::string error_;
   size_t written_ = 0;
@@ -414,27 +420,27 @@ class Readpst {
     return ok;
   }
 
-  // The text of an item of a non-mail kind, as it goes into its file.
+  // The text of an item of a non-mail kind, as it goes into its file:
+  // pstkit's iCalendar and vCard (3.0, as readpst writes), or readpst -cl's
+  // "name <address>" line.
   Result<std::string> item_text(const Message& message, Kind kind) {
-    switch (kind) {
-      case Kind::kContact: {
-        if (options_.contact_list) {
-          const PropertyBag& p = message.properties();
-          std::string name = p.get_string(prop::kDisplayName).value_or("");
-          std::string address = contact_email_address(message);
-          return name + " <" + address + ">\n";
-        }
-        PSTKIT_ASSIGN_OR_RETURN(std::string card, contact_to_vcard(message, VcardOptions{}));
-        return card + "\n";
-      }
-      case Kind::kAppointment:
-      case Kind::kJournal: {
-        PSTKIT_ASSIGN_OR_RETURN(std::string ics, item_to_ics(message, IcsOptions{}));
-        return ics + "\n";
-      }
-      default: break;
+    if (kind == Kind::kContact && options_.contact_list) {
+      const item_text::Props p(message.properties(), named_ids_);
+      const std::string name = p.str(prop::kDisplayName).value_or("");
+      const std::string address = p.str(property_sets::kPsetidAddress, kLidEmail1Address).value_or("");
+      return name + " <" + address + ">\n";
     }
-    return Status::invalid_argument("not a calendar, journal or contact item");
+    Result<ItemExport> item = kind == Kind::kContact
+                                  ? message_to_vcard(message, store_.names(), VcardOptions{.version3 = true})
+                                  : message_to_icalendar(message, store_.names());
+    if (!item) return item.status();
+    std::string text(item->data.begin(), item->data.end());
+    // readpst's files use LF line ends; an item ends with an empty line.
+    std::string lf;
+    lf.reserve(text.size());
+    for (size_t i = 0; i < text.size(); ++i)
+      if (!(text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n')) lf += text[i];
+    return lf + "\n";
   }
 
   bool write_item(const fs::path& dir, const Message& message, Kind kind, int32_t number,
@@ -453,9 +459,9 @@ class Readpst {
       if (!write_small_file(dir / (base + (options_.extensions ? ".eml" : "")), data)) return false;
       if (!options_.mh && !write_separate_attachments(dir, base, message)) return false;
       if (options_.msg_too) {
-        auto msg = message_to_msg(message);
+        auto msg = message_to_msg(store_, message);
         if (!msg) return fail("item " + std::to_string(message.nid()) + ": .msg: " + msg.status().message());
-        const std::string_view bytes(reinterpret_cast<const char*>(msg->data()), msg->size());
+        const std::string_view bytes(reinterpret_cast<const char*>(msg->data.data()), msg->data.size());
         if (!write_small_file(dir / (base + ".msg"), bytes)) return false;
       }
       return true;

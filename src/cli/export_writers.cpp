@@ -58,17 +58,22 @@ std::string relative_to(const fs::path& path, const fs::path& out) { return fs::
 
 class EmlSink : public FolderSink {
  public:
-  EmlSink(fs::path dir, fs::path out) : dir_(std::move(dir)), out_(std::move(out)) {
+  EmlSink(fs::path dir, fs::path out, std::string extension = "eml")
+      : dir_(std::move(dir)), out_(std::move(out)), extension_(std::move(extension)) {
     location_ = relative_to(dir_, out_);
   }
   bool add(const Message& message, const Bytes& eml, std::string* error) override {
+    return add_beside(message, extension_, eml, error);
+  }
+  bool add_beside(const Message& message, const std::string& extension, const Bytes& eml,
+                  std::string* error) override {
     if (!created_) {
       std::error_code ec;
       fs::create_directories(dir_, ec);
       if (ec) return *error = dir_.string() + ": " + ec.message(), false;
       created_ = true;
     }
-    fs::path file = dir_ / (std::to_string(message.nid()) + ".eml");
+    fs::path file = dir_ / (std::to_string(message.nid()) + "." + extension);
     std::ofstream f(file, std::ios::binary | std::ios::trunc);
     if (f) f.write(reinterpret_cast<const char*>(eml.data()), std::streamsize(eml.size()));
     if (f) f.close();
@@ -80,6 +85,7 @@ class EmlSink : public FolderSink {
 
  private:
   fs::path dir_, out_;
+  std::string extension_;
   bool created_ = false;
 };
 
@@ -194,7 +200,7 @@ class Layout : public ExportLayout {
       : format_(std::move(format)), base_(std::move(base)), out_(std::move(out)) {}
   bool crlf() const override { return format_ == "eml"; }
   bool keeps_empty(const FolderPlace& place) const override {
-    if (format_ == "eml") return false;
+    if (format_ == "eml" || format_ == "ics" || format_ == "vcf") return false;
     // Maildir++'s top folder (cur/, new/, tmp/ in DIR) is the IPM subtree.
     if (format_ == "maildir") return place.below_ipm_subtree;
     return place.below_ipm_subtree && !place.is_ipm_subtree;
@@ -203,7 +209,7 @@ class Layout : public ExportLayout {
   std::unique_ptr<FolderSink> open(const FolderPlace& place, std::string* error) override {
     fs::path dir = base_;
     for (const auto& n : place.names) dir /= n;
-    if (format_ == "eml") return std::make_unique<EmlSink>(dir, out_);
+    if (format_ == "eml" || format_ == "ics" || format_ == "vcf") return std::make_unique<EmlSink>(dir, out_, format_);
     if (format_ == "mbox") {
       auto sink = std::make_unique<MboxSink>(dir / "mbox", out_, false);
       return sink->open(error) ? std::move(sink) : nullptr;
@@ -264,7 +270,9 @@ void append_mboxrd(std::string* text, std::string_view body) {
 }
 
 std::unique_ptr<ExportLayout> ExportLayout::make(const std::string& format, const fs::path& base, const fs::path& out) {
-  if (format != "eml" && format != "mbox" && format != "maildir" && format != "thunderbird") return nullptr;
+  if (format != "eml" && format != "mbox" && format != "maildir" && format != "thunderbird" && format != "ics" &&
+      format != "vcf")
+    return nullptr;
   return std::make_unique<Layout>(format, base, out);
 }
 

@@ -4,6 +4,7 @@
 //   maildir      Maildir++: DIR is the top folder, DIR/.Inbox.Projects/ a
 //                subfolder, each with cur/ new/ tmp/; flags in the file names
 //   thunderbird  a Local Folders tree: DIR/Inbox (mbox) + DIR/Inbox.sbd/
+//   ics, vcf     DIR/<folder path>/<node id>.ics or .vcf, one per item
 // Flags (read, answered, forwarded, flagged, draft) come from the message's
 // properties; mbox-style files carry them as Status/X-Status (and
 // X-Mozilla-Status for Thunderbird), Maildir in its info suffix.
@@ -40,6 +41,14 @@ class FolderSink {
   // Adds one item (its RFC 5322 bytes). False, with *error, when writing
   // failed: the export stops there.
   virtual bool add(const Message& message, const Bytes& eml, std::string* error) = 0;
+  // Adds a file beside the item's own one (<node id>.<extension>: the .ics
+  // or .vcf of an .eml); formats that keep items in mailboxes have no place
+  // for one and ignore it.
+  virtual bool add_beside(const Message& message, const std::string& extension, const Bytes& data,
+                          std::string* error) {
+    (void)message, (void)extension, (void)data, (void)error;
+    return true;
+  }
   // Closes what the folder wrote. False, with *error, when that failed.
   virtual bool finish(std::string* error) = 0;
   // Files written so far.
@@ -66,7 +75,7 @@ struct FolderPlace {
 class ExportLayout {
  public:
   virtual ~ExportLayout() = default;
-  // One of "eml", "mbox", "maildir", "thunderbird" (nullptr otherwise);
+  // One of "eml", "mbox", "maildir", "thunderbird", "ics", "vcf" (nullptr otherwise);
   // `base` is the output directory of one source file, `out` the export's
   // (paths in files() are relative to it).
   static std::unique_ptr<ExportLayout> make(const std::string& format, const std::filesystem::path& base,

@@ -171,8 +171,13 @@ int run(int argc, char** argv) {
       ->required();
   exporter->add_option("--format", export_options.format,
                        "eml: one RFC 5322 file per item; mbox: one mboxrd file per folder; maildir: Maildir++ "
-                       "(flags in the file names); thunderbird: a Local Folders tree (Inbox + Inbox.sbd/)")
-      ->check(CLI::IsMember({"eml", "mbox", "maildir", "thunderbird"}))
+                       "(flags in the file names); thunderbird: a Local Folders tree (Inbox + Inbox.sbd/); ics: one "
+                       "iCalendar file per appointment, meeting, task and journal entry; vcf: one vCard per contact "
+                       "and distribution list (other items are counted as skipped)")
+      ->check(CLI::IsMember({"eml", "mbox", "maildir", "thunderbird", "ics", "vcf"}))
+      ->capture_default_str();
+  exporter->add_option("--vcard", export_options.vcard, "vCard version of .vcf files: 4.0 (RFC 6350) or 3.0 (RFC 2426)")
+      ->check(CLI::IsMember({"4.0", "3.0"}))
       ->capture_default_str();
   exporter->add_option("--folder", export_options.folder,
                        "Only this folder (path below the top folder, e.g. Inbox/Projects) and its subfolders");

@@ -1,0 +1,209 @@
+#include "export/item_text.h"
+
+#include "pstkit/codepage.h"
+
+namespace pstkit::item_text {
+
+NamedIds::NamedIds(const NameMap& names) {
+  for (const auto& [id, np] : names.entries()) {
+    if (np.is_string) by_name_.emplace(std::make_pair(np.guid, np.name), id);
+    else by_lid_.emplace(std::make_pair(np.guid, np.lid), id);
+  }
+}
+
+std::optional<uint16_t> NamedIds::lid(const Guid& set, uint32_t lid) const {
+  auto it = by_lid_.find({set, lid});
+  if (it == by_lid_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<uint16_t> NamedIds::name(const Guid& set, const std::string& name) const {
+  auto it = by_name_.find({set, name});
+  if (it == by_name_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<std::string> Props::str(uint16_t tag_id) const {
+  auto s = bag_.get_string(tag_id);
+  if (!s || s->empty()) return std::nullopt;
+  return s;
+}
+
+const PropValue* Props::value(const Guid& set, uint32_t lid) const {
+  auto id = ids_.lid(set, lid);
+  return id ? bag_.find(*id) : nullptr;
+}
+
+std::optional<std::string> Props::str(const Guid& set, uint32_t lid) const {
+  auto id = ids_.lid(set, lid);
+  return id ? str(*id) : std::nullopt;
+}
+
+std::optional<int32_t> Props::i32(const Guid& set, uint32_t lid) const {
+  auto id = ids_.lid(set, lid);
+  return id ? bag_.get_i32(*id) : std::nullopt;
+}
+
+std::optional<bool> Props::boolean(const Guid& set, uint32_t lid) const {
+  auto id = ids_.lid(set, lid);
+  return id ? bag_.get_bool(*id) : std::nullopt;
+}
+
+std::optional<uint64_t> Props::time(const Guid& set, uint32_t lid) const {
+  auto id = ids_.lid(set, lid);
+  return id ? bag_.get_time(*id) : std::nullopt;
+}
+
+std::optional<double> Props::f64(const Guid& set, uint32_t lid) const {
+  const PropValue* v = value(set, lid);
+  if (!v) return std::nullopt;
+  auto d = v->as_double();
+  if (!d) return std::nullopt;
+  return *d;
+}
+
+const Bytes* Props::binary(const Guid& set, uint32_t lid) const {
+  auto id = ids_.lid(set, lid);
+  return id ? bag_.get_binary(*id) : nullptr;
+}
+
+std::vector<std::string> Props::strings(const Guid& set, const std::string& name) const {
+  std::vector<std::string> out;
+  auto id = ids_.name(set, name);
+  const PropValue* v = id ? bag_.find(*id) : nullptr;
+  if (!v) return out;
+  if (v->type() == ltp::kPtypMultipleFlag + ltp::kPtypString) {
+    if (auto s = v->mv_strings()) out = std::move(*s);
+  } else if (v->type() == ltp::kPtypMultipleFlag + ltp::kPtypString8) {
+    if (auto e = v->mv_elements())
+      for (const Bytes& b : *e) out.push_back(decode_codepage(b, bag_.codepage()));
+  } else if (auto s = bag_.get_string(*id)) {
+    out.push_back(*s);
+  }
+  return out;
+}
+
+std::vector<Bytes> Props::binaries(const Guid& set, uint32_t lid) const {
+  const PropValue* v = value(set, lid);
+  if (!v || v->type() != ltp::kPtypMultipleFlag + ltp::kPtypBinary) return {};
+  auto e = v->mv_elements();
+  return e ? std::move(*e) : std::vector<Bytes>{};
+}
+
+std::string escape_text(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case ';': out += "\\;"; break;
+      case ',': out += "\\,"; break;
+      case '\r':
+        if (i + 1 < s.size() && s[i + 1] == '\n') ++i;
+        out += "\\n";
+        break;
+      case '\n': out += "\\n"; break;
+      default:
+        // Other control characters are not allowed in TEXT (RFC 5545 3.3.11).
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\t') break;
+        out += c;
+    }
+  }
+  return out;
+}
+
+void Lines::add(const std::string& name_and_params, const std::string& value) {
+  const std::string line = name_and_params + ":" + value;
+  size_t pos = 0, width = 75;  // the first line 75 octets, the next 74 after the space
+  while (line.size() - pos > width) {
+    size_t cut = pos + width;
+    while (cut > pos && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;
+    text_.append(line, pos, cut - pos);
+    text_ += "\r\n ";
+    pos = cut;
+    width = 74;
+  }
+  text_.append(line, pos, std::string::npos);
+  text_ += "\r\n";
+}
+
+Civil civil_from_seconds_since_1601(int64_t seconds) {
+  constexpr int64_t kDaysFrom1601To1970 = 134774;
+  int64_t days = seconds / 86400;
+  int64_t rem = seconds % 86400;
+  if (rem < 0) rem += 86400, --days;
+  // Howard Hinnant's civil_from_days.
+  const int64_t z = days - kDaysFrom1601To1970 + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = unsigned(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  Civil c;
+  c.day = doy - (153 * mp + 2) / 5 + 1;
+  c.month = mp < 10 ? mp + 3 : mp - 9;
+  c.year = int64_t(yoe) + era * 400 + (c.month <= 2);
+  c.hour = unsigned(rem / 3600);
+  c.minute = unsigned(rem / 60 % 60);
+  c.second = unsigned(rem % 60);
+  return c;
+}
+
+namespace {
+std::string digits(int64_t v, int width) {
+  std::string s = std::to_string(v < 0 ? 0 : v);
+  if (int(s.size()) < width) s.insert(0, size_t(width) - s.size(), '0');
+  return s;
+}
+}  // namespace
+
+std::string format_date(int64_t seconds) {
+  const Civil c = civil_from_seconds_since_1601(seconds);
+  return digits(c.year, 4) + digits(c.month, 2) + digits(c.day, 2);
+}
+
+std::string format_date_time(int64_t seconds) {
+  const Civil c = civil_from_seconds_since_1601(seconds);
+  return format_date(seconds) + "T" + digits(c.hour, 2) + digits(c.minute, 2) + digits(c.second, 2);
+}
+
+bool plausible_filetime(uint64_t ft) {
+  // 1601-01-02 .. 9999-12-31: outside, a time is a placeholder (Outlook's
+  // "none" is 4501-01-01, which is inside and handled by callers).
+  return ft >= 864000000000ULL && ft <= 2650467743999999999ULL;
+}
+
+std::optional<std::string> format_utc(uint64_t ft) {
+  if (!plausible_filetime(ft)) return std::nullopt;
+  return format_date_time(filetime_seconds(ft)) + "Z";
+}
+
+std::string base64(const Bytes& data) {
+  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((data.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < data.size(); i += 3) {
+    const uint32_t v = (uint32_t(data[i]) << 16) | (uint32_t(data[i + 1]) << 8) | data[i + 2];
+    out += k[v >> 18], out += k[(v >> 12) & 63], out += k[(v >> 6) & 63], out += k[v & 63];
+  }
+  if (i + 1 == data.size()) {
+    const uint32_t v = uint32_t(data[i]) << 16;
+    out += k[v >> 18], out += k[(v >> 12) & 63], out += "==";
+  } else if (i + 2 == data.size()) {
+    const uint32_t v = (uint32_t(data[i]) << 16) | (uint32_t(data[i + 1]) << 8);
+    out += k[v >> 18], out += k[(v >> 12) & 63], out += k[(v >> 6) & 63], out += '=';
+  }
+  return out;
+}
+
+std::string hex_upper(const Bytes& data) {
+  static const char* k = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(data.size() * 2);
+  for (uint8_t b : data) out += k[b >> 4], out += k[b & 15];
+  return out;
+}
+
+}  // namespace pstkit::item_text

@@ -1,0 +1,86 @@
+// What the iCalendar and vCard writers share: named-property lookup by set
+// and LID, content lines with RFC 5545 / RFC 6350 escaping and 75-octet
+// folding, and dates.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "pstkit/guid.h"
+#include "pstkit/messaging.h"
+
+namespace pstkit::item_text {
+
+// The ids (>= 0x8000) a store gave to named properties: (set, LID) and
+// (set, name) to id, from its name-to-id map.
+class NamedIds {
+ public:
+  explicit NamedIds(const NameMap& names);
+  std::optional<uint16_t> lid(const Guid& set, uint32_t lid) const;
+  std::optional<uint16_t> name(const Guid& set, const std::string& name) const;
+
+ private:
+  std::map<std::pair<Guid, uint32_t>, uint16_t> by_lid_;
+  std::map<std::pair<Guid, std::string>, uint16_t> by_name_;
+};
+
+// A property bag read through the named ids.
+class Props {
+ public:
+  Props(const PropertyBag& bag, const NamedIds& ids) : bag_(bag), ids_(ids) {}
+  const PropertyBag& bag() const { return bag_; }
+  std::optional<std::string> str(uint16_t tag_id) const;  // empty strings read as absent
+  std::optional<std::string> str(const Guid& set, uint32_t lid) const;
+  std::optional<int32_t> i32(const Guid& set, uint32_t lid) const;
+  std::optional<bool> boolean(const Guid& set, uint32_t lid) const;
+  std::optional<uint64_t> time(const Guid& set, uint32_t lid) const;
+  std::optional<double> f64(const Guid& set, uint32_t lid) const;
+  const Bytes* binary(const Guid& set, uint32_t lid) const;
+  const PropValue* value(const Guid& set, uint32_t lid) const;
+  std::vector<std::string> strings(const Guid& set, const std::string& name) const;  // PtypMultipleString
+  std::vector<Bytes> binaries(const Guid& set, uint32_t lid) const;                  // PtypMultipleBinary
+
+ private:
+  const PropertyBag& bag_;
+  const NamedIds& ids_;
+};
+
+// RFC 5545 3.3.11 / RFC 6350 3.4 TEXT escaping: \ ; , and newlines.
+std::string escape_text(const std::string& s);
+
+// Content lines, each ended with CRLF and folded at 75 octets (never
+// inside a UTF-8 sequence) (RFC 5545 3.1, RFC 6350 3.2).
+class Lines {
+ public:
+  void add(const std::string& name_and_params, const std::string& value);
+  std::string& text() { return text_; }
+
+ private:
+  std::string text_;
+};
+
+// FILETIME (100 ns since 1601) to minutes since 1601.
+inline int64_t filetime_minutes(uint64_t ft) { return int64_t(ft / 600000000ULL); }
+// Seconds since 1601 of a FILETIME.
+inline int64_t filetime_seconds(uint64_t ft) { return int64_t(ft / 10000000ULL); }
+
+struct Civil {
+  int64_t year;
+  unsigned month, day, hour, minute, second;
+};
+Civil civil_from_seconds_since_1601(int64_t seconds);
+// "20240131T143000" and "20240131".
+std::string format_date_time(int64_t seconds_since_1601);
+std::string format_date(int64_t seconds_since_1601);
+// A PtypTime in UTC: "20240131T143000Z"; nullopt before 1601 or after 9999.
+std::optional<std::string> format_utc(uint64_t filetime);
+bool plausible_filetime(uint64_t filetime);
+
+std::string base64(const Bytes& data);
+std::string hex_upper(const Bytes& data);
+
+}  // namespace pstkit::item_text
