@@ -12,6 +12,7 @@
 
 #include "binding.h"
 #include "pstkit/eml_export.h"
+#include "pstkit/msg_export.h"
 #include "pstkit/codepage.h"
 #include "pstkit/ndb_salvage.h"
 
@@ -110,6 +111,11 @@ class PyItem {
     auto eml = message_to_eml(message_);
     if (!eml) raise(eml.status());
     return to_bytes(eml->data);
+  }
+  py::bytes to_msg() const {
+    auto msg = message_to_msg(*store_, message_);
+    if (!msg) raise(msg.status());
+    return to_bytes(msg->data);
   }
   py::object rtf() const {
     auto rtf = take(message_.body_rtf());
@@ -367,6 +373,8 @@ void bind_reading(py::module_& m) {
       .def_property_readonly("attachment_count", &PyItem::attachment_count)
       .def("to_eml", &PyItem::to_eml,
            "The item as an RFC 5322 message (bytes), converted as `pstkit export --format eml` converts it")
+      .def("to_msg", &PyItem::to_msg,
+           "The item as an Outlook .msg file (bytes), converted as `pstkit export --format msg` converts it")
       .def("properties", &PyItem::properties)
       .def("property", &PyItem::property, py::arg("name_or_tag"))
       .def("recipients", &PyItem::recipients)

@@ -1,5 +1,6 @@
-// pstkit export FILE... -o DIR --format eml|mbox|maildir|thunderbird: every
-// item converted to RFC 5322 (pstkit/eml_export.h) and written in the
+// pstkit export FILE... -o DIR --format eml|mbox|maildir|thunderbird|msg:
+// every item converted to RFC 5322 (pstkit/eml_export.h), or to an Outlook
+// .msg file (pstkit/msg_export.h) for msg, and written in the
 // format's layout (export_writers.h), which mirrors the folders, and
 // manifest.json saying, per folder, what was found, exported and not, with
 // the SHA-256 of every file written.
@@ -18,6 +19,7 @@
 #include "cli/folder_walk.h"
 #include "pstkit/eml_export.h"
 #include "pstkit/ical_export.h"
+#include "pstkit/msg_export.h"
 
 namespace pstkit::cli {
 namespace {
@@ -221,18 +223,31 @@ class Exporter {
         ++exported_;
         continue;
       }
-      auto eml = message_to_eml(*message, eml_options);
-      if (!eml) {
-        failed.push_back({{"nid", nid}, {"reason", eml.status().message()}});
-        continue;
+      Bytes data;
+      std::vector<std::string> notes;
+      if (options_.format == "msg") {
+        auto msg = message_to_msg(store, *message);
+        if (!msg) {
+          failed.push_back({{"nid", nid}, {"reason", msg.status().message()}});
+          continue;
+        }
+        data = std::move(msg->data);
+        notes = std::move(msg->notes);
+      } else {
+        auto eml = message_to_eml(*message, eml_options);
+        if (!eml) {
+          failed.push_back({{"nid", nid}, {"reason", eml.status().message()}});
+          continue;
+        }
+        data = std::move(eml->data);
+        notes = std::move(eml->notes);
       }
-      if (!sink->add(*message, eml->data, &error)) {
+      if (!sink->add(*message, data, &error)) {
         failed.push_back({{"nid", nid}, {"reason", error}});
         return stop(error);
       }
       // Contacts, appointments and tasks also get their .vcf / .ics beside
       // the .eml (formats with mailboxes have no place for them).
-      std::vector<std::string> notes = eml->notes;
       if (!add_beside(store, *message, *sink, vcard_options, notes, &error)) {
         failed.push_back({{"nid", nid}, {"reason", error}});
         return stop(error);

@@ -54,7 +54,7 @@ std::string io_error(const fs::path& path) { return path.string() + ": " + std::
 
 std::string relative_to(const fs::path& path, const fs::path& out) { return fs::relative(path, out).string(); }
 
-// ---- one .eml file per item ---------------------------------------------
+// ---- one .eml (or .msg) file per item -----------------------------------
 
 class EmlSink : public FolderSink {
  public:
@@ -200,7 +200,7 @@ class Layout : public ExportLayout {
       : format_(std::move(format)), base_(std::move(base)), out_(std::move(out)) {}
   bool crlf() const override { return format_ == "eml"; }
   bool keeps_empty(const FolderPlace& place) const override {
-    if (format_ == "eml" || format_ == "ics" || format_ == "vcf") return false;
+    if (format_ == "eml" || format_ == "msg" || format_ == "ics" || format_ == "vcf") return false;
     // Maildir++'s top folder (cur/, new/, tmp/ in DIR) is the IPM subtree.
     if (format_ == "maildir") return place.below_ipm_subtree;
     return place.below_ipm_subtree && !place.is_ipm_subtree;
@@ -209,7 +209,8 @@ class Layout : public ExportLayout {
   std::unique_ptr<FolderSink> open(const FolderPlace& place, std::string* error) override {
     fs::path dir = base_;
     for (const auto& n : place.names) dir /= n;
-    if (format_ == "eml" || format_ == "ics" || format_ == "vcf") return std::make_unique<EmlSink>(dir, out_, format_);
+    if (format_ == "eml" || format_ == "msg" || format_ == "ics" || format_ == "vcf")
+      return std::make_unique<EmlSink>(dir, out_, format_);
     if (format_ == "mbox") {
       auto sink = std::make_unique<MboxSink>(dir / "mbox", out_, false);
       return sink->open(error) ? std::move(sink) : nullptr;
@@ -270,8 +271,8 @@ void append_mboxrd(std::string* text, std::string_view body) {
 }
 
 std::unique_ptr<ExportLayout> ExportLayout::make(const std::string& format, const fs::path& base, const fs::path& out) {
-  if (format != "eml" && format != "mbox" && format != "maildir" && format != "thunderbird" && format != "ics" &&
-      format != "vcf")
+  if (format != "eml" && format != "mbox" && format != "maildir" && format != "thunderbird" && format != "msg" &&
+      format != "ics" && format != "vcf")
     return nullptr;
   return std::make_unique<Layout>(format, base, out);
 }

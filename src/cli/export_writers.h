@@ -5,6 +5,7 @@
 //                subfolder, each with cur/ new/ tmp/; flags in the file names
 //   thunderbird  a Local Folders tree: DIR/Inbox (mbox) + DIR/Inbox.sbd/
 //   ics, vcf     DIR/<folder path>/<node id>.ics or .vcf, one per item
+//   msg          DIR/<folder path>/<node id>.msg, one Outlook .msg file per item
 // Flags (read, answered, forwarded, flagged, draft) come from the message's
 // properties; mbox-style files carry them as Status/X-Status (and
 // X-Mozilla-Status for Thunderbird), Maildir in its info suffix.
@@ -38,7 +39,7 @@ void append_mboxrd(std::string* text, std::string_view message);
 class FolderSink {
  public:
   virtual ~FolderSink() = default;
-  // Adds one item (its RFC 5322 bytes). False, with *error, when writing
+  // Adds one item (its RFC 5322 bytes, or .msg file for msg). False, with *error, when writing
   // failed: the export stops there.
   virtual bool add(const Message& message, const Bytes& eml, std::string* error) = 0;
   // Adds a file beside the item's own one (<node id>.<extension>: the .ics
@@ -75,7 +76,7 @@ struct FolderPlace {
 class ExportLayout {
  public:
   virtual ~ExportLayout() = default;
-  // One of "eml", "mbox", "maildir", "thunderbird", "ics", "vcf" (nullptr otherwise);
+  // One of "eml", "mbox", "maildir", "thunderbird", "msg", "ics", "vcf" (nullptr otherwise);
   // `base` is the output directory of one source file, `out` the export's
   // (paths in files() are relative to it).
   static std::unique_ptr<ExportLayout> make(const std::string& format, const std::filesystem::path& base,

@@ -163,7 +163,7 @@ int run(int argc, char** argv) {
   ExportCommandOptions export_options;
   auto* exporter = app.add_subcommand(
       "export", "Export every item as an RFC 5322 message converted as Outlook converts it, as .eml files, "
-                "mbox files, Maildir++ or a Thunderbird tree named after the folders, with manifest.json (per folder: items found, exported, "
+                "mbox files, Maildir++ or a Thunderbird tree named after the folders, or as Outlook .msg files, with manifest.json (per folder: items found, exported, "
                 "failed and why; SHA-256 of every file); exit 3 when some items could not be exported");
   exporter->add_option("FILE", export_options.files, "PST or OST files (several: each into DIR/<its name>)")
       ->required();
@@ -171,10 +171,10 @@ int run(int argc, char** argv) {
       ->required();
   exporter->add_option("--format", export_options.format,
                        "eml: one RFC 5322 file per item; mbox: one mboxrd file per folder; maildir: Maildir++ "
-                       "(flags in the file names); thunderbird: a Local Folders tree (Inbox + Inbox.sbd/); ics: one "
-                       "iCalendar file per appointment, meeting, task and journal entry; vcf: one vCard per contact "
-                       "and distribution list (other items are counted as skipped)")
-      ->check(CLI::IsMember({"eml", "mbox", "maildir", "thunderbird", "ics", "vcf"}))
+                       "(flags in the file names); thunderbird: a Local Folders tree (Inbox + Inbox.sbd/); msg: one "
+                       "Outlook .msg file per item; ics: one iCalendar file per appointment, meeting, task and journal "
+                       "entry; vcf: one vCard per contact and distribution list (other items are counted as skipped)")
+      ->check(CLI::IsMember({"eml", "mbox", "maildir", "thunderbird", "msg", "ics", "vcf"}))
       ->capture_default_str();
   exporter->add_option("--vcard", export_options.vcard, "vCard version of .vcf files: 4.0 (RFC 6350) or 3.0 (RFC 2426)")
       ->check(CLI::IsMember({"4.0", "3.0"}))

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reading commands load no MIME, ICU or crypto library; import loads GMime.
+"""Reading commands load no MIME, compound file, ICU or crypto library; import loads GMime.
 
 Usage: test_lazy_libraries.py --pstkit BIN [--corpus DIR]
 
@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
 # Libraries no reading command may load (prefixes of sonames).
-NOT_FOR_READING = ("libgmime-", "libglib-", "libgobject-", "libgio-", "libicu", "libcrypto.", "libssl.")
+NOT_FOR_READING = ("libgmime-", "libgsf-", "libglib-", "libgobject-", "libgio-", "libicu", "libcrypto.", "libssl.")
 FILES = ["hughbe-pstreader_simiden-pst2john/2003_compressable-encryption_quickbrownfox.pst",
          "pst-extractor-npm/enron.pst"]
 ZLIB = "/lib/x86_64-linux-gnu/libz.so.1"
