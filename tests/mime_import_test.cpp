@@ -15,6 +15,7 @@
 #include "import/mime_text.h"
 #include "pstkit/check.h"
 #include "pstkit/mime_import.h"
+#include "pstkit/rtf.h"
 #include "pstkit/utf.h"
 
 namespace pstkit::mime {
@@ -186,6 +187,36 @@ TEST(MimeImportMessage, PlainMessageEnvelope) {
     EXPECT_EQ(i32(r, kDisplayType), 0);
   }
   EXPECT_TRUE(m.attachments.empty());
+}
+
+TEST(MimeImportMessage, RtfAlternativeIsTheRtfBodyNotAnAttachment) {
+  // What pstkit export writes for an RTF body: text, the HTML made from it,
+  // and the RTF itself as a text/rtf alternative.
+  const std::string rtf = "{\\rtf1\\ansi Hello {\\b world}\\par}";
+  const std::string eml =
+      "From: a@example.com\r\nSubject: rtf\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/alternative; boundary=b\r\n\r\n"
+      "--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello world\r\n"
+      "--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Hello <b>world</b></p>\r\n"
+      "--b\r\nContent-Type: text/rtf\r\n\r\n" + rtf + "\r\n--b--\r\n";
+  const NewMessage m = convert(eml);
+  EXPECT_TRUE(m.attachments.empty());
+  const Bytes compressed = bin(m.properties, prop::kRtfCompressed);
+  ASSERT_FALSE(compressed.empty());
+  auto back = rtf::decompress(ByteView(compressed.data(), compressed.size()));
+  ASSERT_TRUE(back.is_ok()) << back.status().message();
+  EXPECT_EQ(text(*back).substr(0, rtf.size()), rtf);
+  EXPECT_EQ(i32(m.properties, kNativeBody), 2);  // RTF
+  EXPECT_EQ(str(m.properties, prop::kBody), "Hello world");
+  // Outside multipart/alternative, or named, it stays an attachment.
+  const std::string attached =
+      "From: a@example.com\r\nSubject: rtf\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+      "--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+      "--b\r\nContent-Type: text/rtf\r\n\r\n" + rtf + "\r\n--b--\r\n";
+  const NewMessage a = convert(attached);
+  EXPECT_EQ(a.attachments.size(), 1u);
+  EXPECT_TRUE(bin(a.properties, prop::kRtfCompressed).empty());
 }
 
 TEST(MimeImportMessage, MissingDateAndFromStillConvert) {

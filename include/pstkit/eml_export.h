@@ -28,7 +28,21 @@ struct EmlOptions {
   int max_depth = 32;
   // Line ends: CRLF as RFC 5322 writes them, or LF (mbox, Maildir).
   bool crlf = true;
+  // Leave out attachments that are files (embedded messages stay): for
+  // layouts that write them beside the message (readpst -S).
+  bool omit_file_attachments = false;
+  // Keep only file attachments whose name ends in one of these extensions
+  // (".pdf", compared without regard to case); attachments without a name
+  // or an extension are kept. Empty keeps all (readpst -a).
+  std::vector<std::string> attachment_extensions;
+  // Also attach the RTF body, decompressed, as "rtf-body.rtf"
+  // (application/rtf), as readpst does unless -b.
+  bool rtf_body_attachment = false;
 };
+
+// Whether a file attachment named `filename` passes `extensions` (see
+// EmlOptions::attachment_extensions).
+bool attachment_extension_accepted(const std::string& filename, const std::vector<std::string>& extensions);
 
 struct EmlResult {
   Bytes data;

@@ -33,6 +33,9 @@ struct ReadOptions {
   // --codepage: the store's code page for 8-bit strings of objects that name
   // none, in place of the recorded or inferred one; 0 when not given.
   uint32_t codepage = 0;
+  // The code page of 8-bit strings of objects that name none and of stores
+  // that record none (readpst -C); 0 keeps StoreOptions' default.
+  uint32_t default_codepage = 0;
 };
 
 // Opens a store or prints why not (returns nullptr). With options.recover,
@@ -118,6 +121,10 @@ struct ExportCommandOptions {
   ReadOptions read;
 };
 int cmd_export(const ExportCommandOptions& options);
+
+// pstkit readpst ARGS... / pstkit-readpst ARGS... (cmd_readpst.cpp,
+// docs/READPST.md): readpst's command line and output layout.
+int cmd_readpst(const std::vector<std::string>& args);
 
 // pstkit repair / recover (cmd_repair.cpp, cmd_recover.cpp; docs/REPAIR.md).
 struct RepairCommandOptions {

@@ -91,21 +91,6 @@ class EmlSink : public FolderSink {
 
 // ---- mboxrd (mbox and Thunderbird) ---------------------------------------
 
-// "From sender Www Mmm dd hh:mm:ss yyyy" (the asctime form mbox readers parse).
-std::string from_line(const Message& message) {
-  const PropertyBag& p = message.properties();
-  std::string sender = p.get_string(prop::kSentRepresentingSmtpAddress).value_or("");
-  if (sender.empty()) sender = p.get_string(prop::kSentRepresentingEmailAddress).value_or("");
-  if (sender.find('@') == std::string::npos) sender.clear();
-  if (sender.empty() || sender.find_first_of(" \t\r\n") != std::string::npos) sender = "MAILER-DAEMON";
-  std::time_t t = std::time_t(delivery_time(message));
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char when[32];
-  std::strftime(when, sizeof when, "%a %b %e %H:%M:%S %Y", &tm);
-  return "From " + sender + " " + when + "\n";
-}
-
 class MboxSink : public FolderSink {
  public:
   MboxSink(fs::path file, fs::path out, bool mozilla) : file_(std::move(file)), out_(std::move(out)), mozilla_(mozilla) {
@@ -121,7 +106,7 @@ class MboxSink : public FolderSink {
   }
   bool add(const Message& message, const Bytes& eml, std::string* error) override {
     const MailFlags f = flags_of(message);
-    std::string text = from_line(message);
+    std::string text = mbox_from_line(message);
     // mbox flags (Status, X-Status), which mail readers and Python's mailbox read.
     text += std::string("Status: ") + (f.read ? "RO" : "O") + "\n";
     std::string x;
@@ -136,21 +121,7 @@ class MboxSink : public FolderSink {
       std::snprintf(line, sizeof line, "X-Mozilla-Status: %04x\nX-Mozilla-Status2: 00000000\n", m);
       text += line;
     }
-    // mboxrd: a body line that reads ">*From " gains one more ">".
-    std::string_view body(reinterpret_cast<const char*>(eml.data()), eml.size());
-    size_t pos = 0;
-    while (pos < body.size()) {
-      size_t end = body.find('\n', pos);
-      std::string_view line = body.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
-      size_t q = 0;
-      while (q < line.size() && line[q] == '>') ++q;
-      if (line.substr(q, 5) == "From ") text += '>';
-      text += line;
-      text += '\n';
-      if (end == std::string_view::npos) break;
-      pos = end + 1;
-    }
-    text += '\n';  // the blank line that ends a message
+    append_mboxrd(&text, std::string_view(reinterpret_cast<const char*>(eml.data()), eml.size()));
     stream_.write(text.data(), std::streamsize(text.size()));
     if (!stream_) return *error = io_error(file_), false;
     return true;
@@ -268,6 +239,36 @@ class Layout : public ExportLayout {
 };
 
 }  // namespace
+
+std::string mbox_from_line(const Message& message) {
+  const PropertyBag& p = message.properties();
+  std::string sender = p.get_string(prop::kSentRepresentingSmtpAddress).value_or("");
+  if (sender.empty()) sender = p.get_string(prop::kSentRepresentingEmailAddress).value_or("");
+  if (sender.find('@') == std::string::npos) sender.clear();
+  if (sender.empty() || sender.find_first_of(" \t\r\n") != std::string::npos) sender = "MAILER-DAEMON";
+  std::time_t t = std::time_t(delivery_time(message));
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char when[32];
+  std::strftime(when, sizeof when, "%a %b %e %H:%M:%S %Y", &tm);
+  return "From " + sender + " " + when + "\n";
+}
+
+void append_mboxrd(std::string* text, std::string_view body) {
+  size_t pos = 0;
+  while (pos < body.size()) {
+    size_t end = body.find('\n', pos);
+    std::string_view line = body.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
+    size_t q = 0;
+    while (q < line.size() && line[q] == '>') ++q;
+    if (line.substr(q, 5) == "From ") *text += '>';
+    *text += line;
+    *text += '\n';
+    if (end == std::string_view::npos) break;
+    pos = end + 1;
+  }
+  *text += '\n';  // the blank line that ends a message
+}
 
 std::unique_ptr<ExportLayout> ExportLayout::make(const std::string& format, const fs::path& base, const fs::path& out) {
   if (format != "eml" && format != "mbox" && format != "maildir" && format != "thunderbird" && format != "msg" &&

@@ -28,6 +28,14 @@ struct ExportedFile {
   std::string sha256;
 };
 
+// The "From sender Www Mmm dd hh:mm:ss yyyy" line that starts a message in
+// an mbox file (the sender's SMTP address, else MAILER-DAEMON; the
+// delivery time in UTC).
+std::string mbox_from_line(const Message& message);
+// Appends a message to mbox text with mboxrd quoting (a line that reads
+// ">*From " gains one more ">") and the blank line that ends it.
+void append_mboxrd(std::string* text, std::string_view message);
+
 class FolderSink {
  public:
   virtual ~FolderSink() = default;

@@ -32,6 +32,7 @@ constexpr size_t kReadingBlockCacheBytes = size_t{256} << 10;
 StoreOptions store_options(const ReadOptions& options) {
   StoreOptions o;
   o.codepage_override = options.codepage;
+  if (options.default_codepage != 0) o.default_codepage = options.default_codepage;
   o.ndb.cache_bytes = kReadingBlockCacheBytes;
   return o;
 }

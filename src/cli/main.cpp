@@ -29,6 +29,14 @@ bool report_unknown_command(const CLI::App& app, int argc, char** argv) {
 }
 
 int run(int argc, char** argv) {
+  // readpst's command line is getopt's, not CLI11's: `pstkit readpst ...`
+  // and the pstkit-readpst link go straight to it.
+  const std::string program = argc > 0 ? std::string(argv[0]) : std::string();
+  const std::string base = program.substr(program.find_last_of('/') == std::string::npos ? 0 : program.find_last_of('/') + 1);
+  if (base == "pstkit-readpst") return cmd_readpst(std::vector<std::string>(argv + 1, argv + argc));
+  if (argc > 1 && std::string(argv[1]) == "readpst")
+    return cmd_readpst(std::vector<std::string>(argv + 2, argv + argc));
+
   CLI::App app{"pstkit: read, verify and write Outlook .pst/.ost files.\n"
                "Exit status: 0 success, 1 damaged/unsupported/unreadable input or failed operation, 2 usage error."};
   app.require_subcommand(1);
@@ -204,6 +212,11 @@ int run(int argc, char** argv) {
   auto* profile_show = profile->add_subcommand("show", "A profile's message services, providers and settings");
   profile_show->add_option("NAME", profile_options.name, "Profile name")->required();
   profile_show->add_flag("--json", profile_options.json, "Print one JSON object");
+
+  // Listed for --help; run above (its options are readpst's: `pstkit readpst -h`).
+  app.add_subcommand("readpst",
+                     "readpst's command line and output layouts (-r, -S, -M, -e, -k, -u, -m ...) over pstkit's reader, "
+                     "also installed as pstkit-readpst: `pstkit readpst -h` lists the options");
 
   if (report_unknown_command(app, argc, argv)) return kExitUsage;
   try {

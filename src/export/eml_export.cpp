@@ -9,6 +9,7 @@
 #include "import/gmime_handles.h"
 #include "pstkit/codepage.h"
 #include "pstkit/mime_import.h"
+#include "pstkit/rtf_html.h"
 #include "pstkit/utf.h"
 
 namespace pstkit {
@@ -282,12 +283,14 @@ class EmlBuilder {
     return GRef<GMimeObject>(GMIME_OBJECT(part.release()));
   }
 
-  GRef<GMimeObject> html_part(const Message& message, const Bytes& html) {
+  // `charset` names the bytes' charset when they are not the stored HTML
+  // (an RTF body's HTML is UTF-8).
+  GRef<GMimeObject> html_part(const Message& message, const Bytes& html, const std::string& charset = "") {
     std::string_view bytes(reinterpret_cast<const char*>(html.data()), html.size());
     GRef<GMimePart> part(gmime().g_mime_part_new_with_type("text", "html"));
     set_content(part.get(), bytes);
-    gmime().g_mime_object_set_content_type_parameter(GMIME_OBJECT(part.get()), "charset",
-                                                     html_charset(message, bytes).c_str());
+    gmime().g_mime_object_set_content_type_parameter(
+        GMIME_OBJECT(part.get()), "charset", (charset.empty() ? html_charset(message, bytes) : charset).c_str());
     return GRef<GMimeObject>(GMIME_OBJECT(part.release()));
   }
 
@@ -349,6 +352,9 @@ class EmlBuilder {
       return out;
     }
 
+    if (options_.omit_file_attachments || !attachment_extension_accepted(filename, options_.attachment_extensions))
+      return std::nullopt;
+
     Bytes data;
     if (attachment->has_data()) {
       auto read = attachment->read_data();
@@ -381,18 +387,51 @@ class EmlBuilder {
   GRef<GMimeObject> build_body(const Message& message, int depth, const std::string& where) {
     std::optional<std::string> text = message.body_text();
     std::optional<Bytes> html = message.body_html();
+    // Without an HTML body, the RTF body gives one ([MS-OXRTFEX]: the HTML
+    // Outlook encapsulated, else a rendering, with the RTF kept beside it as
+    // text/rtf, which pstkit import takes back as the RTF body).
+    std::string html_charset_name;
+    std::optional<std::string> rtf_kept;
+    if (!html) {
+      auto rtf = message.body_rtf();
+      if (!rtf) {
+        note(where + "RTF body", "cannot decompress it: " + rtf.status().message());
+      } else if (*rtf) {
+        const std::string_view source(reinterpret_cast<const char*>((*rtf)->data()), (*rtf)->size());
+        auto converted = rtf::rtf_to_html(source, message.codepage());
+        if (!converted) {
+          note(where + "RTF body", converted.status().message());
+        } else if (converted->origin == rtf::RtfOrigin::kText) {
+          if (!text) text = converted->text;
+        } else {
+          html = Bytes(converted->html.begin(), converted->html.end());
+          html_charset_name = "utf-8";
+          if (converted->origin == rtf::RtfOrigin::kRtf) {
+            if (!text) text = converted->text;
+            rtf_kept = std::string(source);
+          }
+        }
+      }
+    }
     std::string html_text = html ? std::string(reinterpret_cast<const char*>(html->data()), html->size()) : "";
 
     GRef<GMimeObject> body;
-    if (text && html) {
+    if (html && (text || rtf_kept)) {
       auto alternative = multipart("alternative");
-      auto t = text_part(*text);
-      auto h = html_part(message, *html);
-      gmime().g_mime_multipart_add(alternative.get(), t.get());
+      if (text) {
+        auto t = text_part(*text);
+        gmime().g_mime_multipart_add(alternative.get(), t.get());
+      }
+      auto h = html_part(message, *html, html_charset_name);
       gmime().g_mime_multipart_add(alternative.get(), h.get());
+      if (rtf_kept) {
+        GRef<GMimePart> r(gmime().g_mime_part_new_with_type("text", "rtf"));
+        set_content(r.get(), *rtf_kept);
+        gmime().g_mime_multipart_add(alternative.get(), GMIME_OBJECT(r.get()));
+      }
       body = GRef<GMimeObject>(GMIME_OBJECT(alternative.release()));
     } else if (html) {
-      body = html_part(message, *html);
+      body = html_part(message, *html, html_charset_name);
     } else {
       body = text_part(text.value_or(""));
     }
@@ -403,6 +442,20 @@ class EmlBuilder {
       return body;
     }
     std::vector<Prepared> parts;
+    if (options_.rtf_body_attachment && !options_.omit_file_attachments &&
+        attachment_extension_accepted("rtf-body.rtf", options_.attachment_extensions)) {
+      auto rtf = message.body_rtf();
+      if (!rtf) {
+        note(where + "RTF body", "cannot decompress it: " + rtf.status().message());
+      } else if (*rtf) {
+        GRef<GMimePart> part(gmime().g_mime_part_new_with_type("application", "rtf"));
+        set_content(part.get(), std::string_view(reinterpret_cast<const char*>((*rtf)->data()), (*rtf)->size()));
+        gmime().g_mime_part_set_content_encoding(part.get(), GMIME_CONTENT_ENCODING_BASE64);
+        gmime().g_mime_object_set_disposition(GMIME_OBJECT(part.get()), "attachment");
+        gmime().g_mime_part_set_filename(part.get(), "rtf-body.rtf");
+        parts.push_back({GRef<GMimeObject>(GMIME_OBJECT(part.release())), false});
+      }
+    }
     int index = 0;
     for (Nid nid : *nids) {
       if (auto p = attachment_part(message, nid, index++, depth, where, html_text)) parts.push_back(std::move(*p));
@@ -428,6 +481,14 @@ class EmlBuilder {
 };
 
 }  // namespace
+
+bool attachment_extension_accepted(const std::string& filename, const std::vector<std::string>& extensions) {
+  if (extensions.empty()) return true;
+  const size_t dot = filename.rfind('.');
+  if (dot == std::string::npos) return true;
+  const std::string ext = lower_ascii(filename.substr(dot));
+  return std::any_of(extensions.begin(), extensions.end(), [&](const std::string& e) { return lower_ascii(e) == ext; });
+}
 
 Result<EmlResult> message_to_eml(const Message& message, const EmlOptions& options) {
   PSTKIT_RETURN_IF_ERROR(mime::load_mime_parser());

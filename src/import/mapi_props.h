@@ -54,6 +54,7 @@ inline constexpr int32_t kMsgFlagUnsent = 0x0008;
 inline constexpr int32_t kAttachRenderedInBody = 0x0004;
 // [MS-OXCMSG] 2.2.1.11 PidTagNativeBody values.
 inline constexpr int32_t kNativeBodyPlain = 1;
+inline constexpr int32_t kNativeBodyRtf = 2;
 inline constexpr int32_t kNativeBodyHtml = 3;
 
 using ltp::binary_value;

@@ -19,13 +19,15 @@
 #include "import/mime_text.h"
 #include "pstkit/codepage.h"
 #include "pstkit/property_names.h"
+#include "pstkit/rtf.h"
 #include "pstkit/utf.h"
 
 namespace pstkit::mime {
 
 namespace {
 
-constexpr int kMaxPartNesting = 64;  // GMime stops deeper nesting; so do we
+constexpr int kMaxPartNesting = 64;
+constexpr uint16_t kRtfInSync = 0x0E1F;  // PidTagRtfInSync  // GMime stops deeper nesting; so do we
 
 struct TextBody {
   Bytes bytes;
@@ -279,9 +281,17 @@ class ContentWalker {
     GMimeObject* object = GMIME_OBJECT(part);
     const std::string type = mime_type_of(object);
     const bool plain = type == "text/plain";
-    if (!plain && type != "text/html") return false;
+    const bool rtf = type == "text/rtf" || type == "application/rtf";
+    if (!plain && !rtf && type != "text/html") return false;
     const std::string disposition = to_lower(or_empty(gmime().g_mime_object_get_disposition(object)));
     if (disposition == "attachment" || gmime().g_mime_part_get_filename(part)) return false;
+    if (rtf) {
+      // An RTF alternative (as pstkit export writes for RTF bodies) is the
+      // message's RTF body, not an attachment.
+      if (!in_alternative() || rtf_) return false;
+      rtf_ = part_content(part);
+      return true;
+    }
     std::optional<TextBody>& slot = plain ? plain_ : html_;
     const std::optional<TextBody>& other = plain ? html_ : plain_;
     if (slot || (other && !in_alternative())) return false;
@@ -422,6 +432,13 @@ class ContentWalker {
     } else if (plain_) {
       set_property(props, int32_value(pid::kNativeBody, kNativeBodyPlain));
     }
+    if (rtf_) {
+      // MS-OXRTFCP: kept compressed, as Outlook keeps RTF bodies; the RTF is
+      // the native body the other forms were made from.
+      set_property(props, binary_value(prop::kRtfCompressed, rtf::compress(ByteView(rtf_->data(), rtf_->size()))));
+      set_property(props, bool_value(kRtfInSync, true));
+      set_property(props, int32_value(pid::kNativeBody, kNativeBodyRtf));
+    }
     if (internet_codepage) {
       set_property(props, int32_value(prop::kInternetCodepage, int32_t(internet_codepage)));
       set_property(props, int32_value(prop::kMessageCodepage, int32_t(message_codepage_for(internet_codepage))));
@@ -469,6 +486,7 @@ class ContentWalker {
   const ConvertContext& context_;
   NewMessage& out_;
   std::optional<TextBody> plain_, html_;
+  std::optional<Bytes> rtf_;
   std::string html_text_;
   std::vector<RelatedAttachment> related_;
   unsigned unnamed_ = 0;

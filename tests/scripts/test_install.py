@@ -123,6 +123,13 @@ def main():
                 summary.error("installed CLI", "%s: %s" % (" ".join(step[1:2]), common.one_line(r.stderr, 300)))
                 return summary.close()
         summary.ok("installed CLI", "create, mkdir")
+        # pstkit-readpst is installed beside it and runs readpst's command line.
+        readpst = os.path.join(prefix, "bin", "pstkit-readpst")
+        rp = common.run([readpst, "-V"], timeout=60)
+        if rp.returncode != 0 or b"pstkit-readpst" not in rp.stdout:
+            summary.error("installed pstkit-readpst", common.one_line(rp.stdout + rp.stderr, 300))
+        else:
+            summary.ok("installed pstkit-readpst", common.one_line(rp.stdout))
         ls = common.run([cli, "ls", "-r", pst], timeout=60)
         expected_names = ["Projects", "Alpha"]
 
