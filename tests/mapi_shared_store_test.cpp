@@ -221,8 +221,12 @@ TEST_F(SharedStore, WriteBehindCommitsWithinTheDelay) {
   EXPECT_EQ(messages_in_file(), 1u);
   EXPECT_GE(took, milliseconds(250));
   EXPECT_LT(took, milliseconds(2000));
-  // The committed batch gave the writer lock back.
-  std::this_thread::sleep_for(20ms);
+  // The committed batch gives the writer lock back: the flusher releases it
+  // just after the commit point the file shows, so wait for it (boundedly;
+  // a loaded machine may deschedule the flusher between the two).
+  const auto committed = steady_clock::now();
+  while (pstkit::filelock::writer_active(path_) && steady_clock::now() - committed < seconds(2))
+    std::this_thread::sleep_for(5ms);
   EXPECT_FALSE(pstkit::filelock::writer_active(path_));
 }
 
