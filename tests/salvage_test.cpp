@@ -660,6 +660,36 @@ TEST_P(SalvageTest, SpilledIndexAndCheckEqualTheInMemoryOnes) {
   EXPECT_EQ(check_lines(intact), healthy);
 }
 
+// A temporary file that cannot be made (a full disk, a missing $TMPDIR) is
+// an error from repair and recover, with FILE unchanged and no OUT written.
+TEST_P(SalvageTest, SpillFailureIsAnErrorAndChangesNothing) {
+  overwrite(header_.nbt_root.ib, header_.page_size, 0xAA);
+  overwrite(header_.bbt_root.ib, header_.page_size, 0x00);
+  const Bytes before = read_bytes(0, size_t(fs::file_size(path_)));
+  const char* old_tmp = std::getenv("TMPDIR");
+  const std::string saved = old_tmp ? old_tmp : "";
+  ::setenv("TMPDIR", "/nonexistent-pstkit-spill-dir", 1);
+  ScopedSpillBudget tiny(256);
+  const std::string out = (dir_ / "out.pst").string();
+  auto rec = repair::recover_file(path_, out, {});
+  repair::FileRepairOptions options;
+  options.no_backup = true;
+  auto rep = repair::repair_file(path_, options);
+  if (old_tmp) {
+    ::setenv("TMPDIR", saved.c_str(), 1);
+  } else {
+    ::unsetenv("TMPDIR");
+  }
+  ASSERT_FALSE(rec.is_ok());
+  EXPECT_EQ(rec.status().code(), Code::kIoError);
+  EXPECT_NE(rec.status().message().find("temporary file in /nonexistent-pstkit-spill-dir"), std::string::npos)
+      << rec.status().message();
+  EXPECT_FALSE(fs::exists(out));
+  ASSERT_FALSE(rep.is_ok());
+  EXPECT_EQ(rep.status().code(), Code::kIoError);
+  EXPECT_EQ(read_bytes(0, before.size()), before);
+}
+
 TEST_P(SalvageTest, GarbageAndTruncationNeverCrash) {
   const auto size = fs::file_size(path_);
   for (uint64_t cut : {uint64_t(600), uint64_t(0x4400), size / 3, size / 2, size - 100}) {
