@@ -10,12 +10,14 @@
 #include <map>
 #include <set>
 
+#include "ndb/index_status.h"
 #include "ndb/page.h"
 #include "pstkit/check.h"
 #include "pstkit/ndb_salvage.h"
 #include "pstkit/repair.h"
 #include "pstkit/store_writer.h"
 #include "test_bytes.h"
+#include "util/spill_array.h"
 
 namespace pstkit {
 namespace {
@@ -571,6 +573,121 @@ TEST_P(SalvageTest, DeletedNodesComeBackOnlyOnRequest) {
               }).is_ok());
   EXPECT_TRUE(saw_gone);
   EXPECT_EQ(visited, nodes_.size());  // the deleted one replaces itself: same count as before
+}
+
+// Findings of check_file as lines, for comparing two runs.
+std::vector<std::string> check_lines(const std::string& path) {
+  auto r = check::check_file(path);
+  EXPECT_TRUE(r.is_ok()) << r.status().message();
+  std::vector<std::string> out;
+  if (!r.is_ok()) return out;
+  for (const check::Finding& f : r->findings) {
+    out.push_back(f.code + " " + f.structure + " " + pstkit::hex(f.offset) + " " + pstkit::hex(f.id) + " " + f.message);
+  }
+  out.push_back("errors " + std::to_string(r->errors) + " warnings " + std::to_string(r->warnings) + " blocks " +
+                std::to_string(r->counters.blocks) + " nodes " + std::to_string(r->counters.nodes));
+  return out;
+}
+
+// A spill budget for one scope (util/spill_array.h).
+struct ScopedSpillBudget {
+  explicit ScopedSpillBudget(size_t bytes) { set_spill_budget_bytes(bytes); }
+  ~ScopedSpillBudget() { set_spill_budget_bytes(0); }
+};
+
+// Issue 8: with a budget of 256 bytes the checker's records and the
+// salvaged index go to temporary files; what they find must not change.
+TEST_P(SalvageTest, SpilledIndexAndCheckEqualTheInMemoryOnes) {
+  auto index_of = [](ndb::Database& db) {
+    std::vector<std::string> out;
+    EXPECT_TRUE(db.for_each_node([&](const ndb::NodeEntry& e) {
+                    out.push_back("node " + pstkit::hex(e.nid) + " " + pstkit::hex(e.data_bid) + " " +
+                                  pstkit::hex(e.subnode_bid) + " " + pstkit::hex(e.parent_nid));
+                    return true;
+                  }).is_ok());
+    EXPECT_TRUE(db.for_each_block([&](const ndb::BlockEntry& e) {
+                    out.push_back("block " + pstkit::hex(e.bid) + " " + pstkit::hex(e.offset) + " " +
+                                  std::to_string(e.stored_size) + " " + std::to_string(e.ref_count));
+                    return true;
+                  }).is_ok());
+    return out;
+  };
+  // A healthy file's check: every block and node has its record.
+  const std::string intact = (dir_ / "intact.pst").string();
+  fs::copy_file(path_, intact);
+  const std::vector<std::string> healthy = check_lines(intact);
+  // A damaged one: both roots gone, a leaked block (its BBT entry's cRef off).
+  overwrite(header_.nbt_root.ib, header_.page_size, 0xAA);
+  overwrite(header_.bbt_root.ib, header_.page_size, 0x00);
+  const std::vector<std::string> damaged = check_lines(path_);
+  ndb::SalvageReport report;
+  auto db = salvage(&report);
+  ASSERT_TRUE(db);
+  const std::vector<std::string> index = index_of(*db);
+  EXPECT_EQ(read_subjects(std::move(db)), subjects_);
+  const std::string recovered = (dir_ / "recovered.pst").string();
+  auto rec = repair::recover_file(path_, recovered, {});
+  ASSERT_TRUE(rec.is_ok()) << rec.status().message();
+  EXPECT_EQ(rec->errors_after, 0u);
+  const std::vector<std::string> recovered_check = check_lines(recovered);
+  auto recovered_db = ndb::Database::open(recovered);
+  ASSERT_TRUE(recovered_db.is_ok());
+  const std::vector<std::string> recovered_index = index_of(**recovered_db);
+  recovered_db->reset();
+  fs::remove(recovered);
+
+  ScopedSpillBudget tiny(256);
+  const uint64_t files = spill_files_created();
+  ndb::SalvageReport spilled_report;
+  auto spilled = salvage(&spilled_report);
+  ASSERT_TRUE(spilled);
+  EXPECT_GT(spill_files_created(), files);  // the spilling path was taken
+  EXPECT_EQ(spilled_report.nodes_from_scan, report.nodes_from_scan);
+  EXPECT_EQ(spilled_report.blocks_from_scan, report.blocks_from_scan);
+  EXPECT_EQ(index_of(*spilled), index);
+  EXPECT_TRUE(ndb::index_status(*spilled).is_ok());
+  EXPECT_EQ(read_subjects(std::move(spilled)), subjects_);
+  EXPECT_EQ(check_lines(path_), damaged);
+  auto rec2 = repair::recover_file(path_, recovered, {});
+  ASSERT_TRUE(rec2.is_ok()) << rec2.status().message();
+  EXPECT_EQ(rec2->errors_after, 0u);
+  // The same file: same blocks, nodes and findings (only times and the
+  // random search keys of recreated items could differ, and none are).
+  EXPECT_EQ(check_lines(recovered), recovered_check);
+  auto recovered_db2 = ndb::Database::open(recovered);
+  ASSERT_TRUE(recovered_db2.is_ok());
+  EXPECT_EQ(index_of(**recovered_db2), recovered_index);
+  EXPECT_EQ(check_lines(intact), healthy);
+}
+
+// A temporary file that cannot be made (a full disk, a missing $TMPDIR) is
+// an error from repair and recover, with FILE unchanged and no OUT written.
+TEST_P(SalvageTest, SpillFailureIsAnErrorAndChangesNothing) {
+  overwrite(header_.nbt_root.ib, header_.page_size, 0xAA);
+  overwrite(header_.bbt_root.ib, header_.page_size, 0x00);
+  const Bytes before = read_bytes(0, size_t(fs::file_size(path_)));
+  const char* old_tmp = std::getenv("TMPDIR");
+  const std::string saved = old_tmp ? old_tmp : "";
+  ::setenv("TMPDIR", "/nonexistent-pstkit-spill-dir", 1);
+  ScopedSpillBudget tiny(256);
+  const std::string out = (dir_ / "out.pst").string();
+  auto rec = repair::recover_file(path_, out, {});
+  repair::FileRepairOptions options;
+  options.no_backup = true;
+  auto rep = repair::repair_file(path_, options);
+  if (old_tmp) {
+    ::setenv("TMPDIR", saved.c_str(), 1);
+  } else {
+    ::unsetenv("TMPDIR");
+  }
+  ASSERT_FALSE(rec.is_ok());
+  EXPECT_EQ(rec.status().code(), Code::kIoError);
+  EXPECT_NE(rec.status().message().find("temporary file in /nonexistent-pstkit-spill-dir"), std::string::npos)
+      << rec.status().message();
+  EXPECT_FALSE(fs::exists(out));
+  ASSERT_FALSE(rep.is_ok());
+  EXPECT_EQ(rep.status().code(), Code::kIoError);
+  EXPECT_EQ(read_bytes(0, before.size()), before);
 }
 
 TEST_P(SalvageTest, GarbageAndTruncationNeverCrash) {

@@ -31,7 +31,7 @@ uint64_t extent_id(const Context& c, const Extent& e) {
     case Extent::kReserved: return 0;
     case Extent::kPage: return c.pages[e.ref].bid;
     case Extent::kMapPage: return e.begin;
-    case Extent::kBlock: return c.blocks[e.ref].entry.bid;
+    case Extent::kBlock: return c.blocks.get(e.ref).entry.bid;
   }
   return 0;
 }
@@ -85,8 +85,7 @@ ExtentCursor::ExtentCursor(const Context& c, uint64_t from) : c_(c) {
   page_ = size_t(std::lower_bound(c.extents.begin(), c.extents.end(), from,
                                   [](const Extent& e, uint64_t at) { return e.begin < at; }) -
                  c.extents.begin());
-  block_ = c.blocks_by_offset.lower_bound(
-      from, [&c](uint32_t i, uint64_t at) { return uint64_t(c.blocks[i].entry.offset) < at; });
+  block_ = c.blocks_by_offset.lower_bound(from, [](const OffsetRecord& r, uint64_t at) { return r.offset < at; });
   find_block();
   pick();
 }
@@ -108,11 +107,10 @@ void ExtentCursor::find_block() {
   const uint32_t max_data = h.max_block_size - h.block_trailer_size;
   have_block_ = false;
   for (; block_ < c_.blocks_by_offset.size(); ++block_) {
-    const uint32_t i = c_.blocks_by_offset[block_];
-    const PackedBlockEntry& e = c_.blocks[i].entry;
+    const OffsetRecord e = c_.blocks_by_offset.get(block_);
     if (e.stored_size > max_data || e.offset > c_.file_size) continue;
     const uint64_t end = std::min(c_.file_size, e.offset + ndb::block_disk_size(h, e.stored_size));
-    block_extent_ = Extent(e.offset, end, Extent::kBlock, i);
+    block_extent_ = Extent(e.offset, end, Extent::kBlock, e.index);
     have_block_ = true;
     return;
   }
@@ -134,28 +132,28 @@ void check_blocks(Context& c) {
   // again in BID order below, where its findings are reported (in the
   // order a BID-ordered pass gives). The order is kept for check_overlaps
   // and check_maps: by offset, then size, then BID.
-  {
-    std::vector<uint32_t> order(c.blocks.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = uint32_t(i);
-    std::sort(order.begin(), order.end(), [&c](uint32_t a, uint32_t b) {
-      const PackedBlockEntry& x = c.blocks[a].entry;
-      const PackedBlockEntry& y = c.blocks[b].entry;
-      if (x.offset != y.offset) return x.offset < y.offset;
-      if (x.stored_size != y.stored_size) return x.stored_size < y.stored_size;
-      return a < b;
-    });
-    c.blocks_by_offset.clear();
-    for (uint32_t i : order) c.blocks_by_offset.push_back(i);
+  c.blocks_by_offset.clear();
+  for (size_t i = 0; i < c.blocks.size(); ++i) {
+    const PackedBlockEntry e = c.blocks.get(i).entry;
+    c.blocks_by_offset.push_back({e.offset, e.stored_size, uint32_t(i)});
   }
+  // Usually in order already (blocks are written in BID order).
+  c.blocks_by_offset.stable_sort([](const OffsetRecord& x, const OffsetRecord& y) {
+    if (x.offset != y.offset) return x.offset < y.offset;
+    if (x.stored_size != y.stored_size) return x.stored_size < y.stored_size;
+    return x.index < y.index;
+  });
   WindowReader window(c);
   const RawRead read = [&window](uint64_t offset, size_t len, uint8_t* out) { return window.read(offset, len, out); };
   for (size_t k = 0; k < c.blocks_by_offset.size(); ++k) {
-    BlockRecord& r = c.blocks[c.blocks_by_offset[k]];
+    const uint32_t i = c.blocks_by_offset.get(k).index;
     // Verified here, decoded later only where a pass needs the contents.
-    if (!read_verified_block(c, r.entry, nullptr, /*decode=*/false, &read).is_ok()) r.damaged = true;
+    if (!read_verified_block(c, c.blocks.get(i).entry, nullptr, /*decode=*/false, &read).is_ok()) {
+      c.blocks.update(i, [](BlockRecord& r) { r.damaged = true; });
+    }
   }
   for (size_t i = 0; i < c.blocks.size(); ++i) {
-    const BlockRecord& r = c.blocks[i];
+    const BlockRecord r = c.blocks.get(i);
     ++counters.blocks;
     if (r.damaged) {
       (void)read_verified_block(c, r.entry, &c.sink, /*decode=*/false);

@@ -14,26 +14,40 @@ constexpr size_t kHeaderBytes = 4096;    // enough for every header layout
 
 }  // namespace
 
-Report check_database(const ndb::Database& db, const CheckOptions& options) {
+Result<Report> run_check(const ndb::Database& db, const CheckOptions& options) {
   Report report;
   FindingSink sink(report, options.max_findings_per_code);
   Bytes head(size_t(std::min<uint64_t>(db.file_size(), kHeaderBytes)));
   if (db.read_raw(0, head.size(), head.data()).is_ok()) check_header(head, db.file_size(), sink);
 
   Context c(db, options, sink);
+  // A pass after a failed temporary file would only read zeros.
+  const auto spill_ok = [&c] { return c.spill_status().is_ok(); };
   check_btrees(c);
   check_header_counters(c);
   check_blocks(c);
-  check_overlaps(c);
-  check_references(c);
-  check_maps(c);
+  if (spill_ok()) check_overlaps(c);
+  if (spill_ok()) check_references(c);
+  if (spill_ok()) check_maps(c);
   // The extents and the offset order are only the maps' input: freed
   // before the LTP pass, so that its sets do not add to them.
   std::vector<Extent>().swap(c.extents);
+  if (Status s = c.spill_status(); !s.is_ok()) return s;
   c.blocks_by_offset.clear();
   if (options.check_ltp) check_ltp(c);
-  if (options.check_folders) check_folders(c);
-  check_search_queue(c);
+  if (options.check_folders && spill_ok()) check_folders(c);
+  if (spill_ok()) check_search_queue(c);
+  if (Status s = c.spill_status(); !s.is_ok()) return s;
+  return report;
+}
+
+Report check_database(const ndb::Database& db, const CheckOptions& options) {
+  auto r = run_check(db, options);
+  if (r.is_ok()) return std::move(*r);
+  // The report would be wrong: one error says why there is none.
+  Report report;
+  FindingSink sink(report, options.max_findings_per_code);
+  sink.add(Issue::kFileUnreadable, "temporary file", kNone, kNone, r.status().message());
   return report;
 }
 
@@ -50,7 +64,7 @@ Result<Report> check_file(const std::string& path, const CheckOptions& options) 
   ndb::Options db_options;
   db_options.cache_bytes = options.cache_bytes;
   auto db = ndb::Database::open(path, db_options);
-  if (db.is_ok()) return check_database(**db, options);
+  if (db.is_ok()) return run_check(**db, options);
   // A file that cannot be read, or is locked (kBusy), is not described as damaged.
   if (db.status().code() == Code::kIoError || db.status().code() == Code::kBusy) return db.status();
 

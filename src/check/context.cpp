@@ -21,25 +21,37 @@ void FindingSink::add(Issue issue, std::string structure, uint64_t offset, uint6
   report_.findings.push_back({info.code, info.severity, std::move(structure), offset, id, std::move(message)});
 }
 
-const NodeRecord* Context::find_node(ndb::Nid nid) const {
-  const size_t i = nodes.lower_bound(nid, [](const NodeRecord& r, ndb::Nid k) { return r.entry.nid < k; });
-  return i < nodes.size() && nodes[i].entry.nid == nid ? &nodes[i] : nullptr;
+Status Context::spill_status() const {
+  for (const Status* s : {&nodes.status(), &blocks.status(), &blocks_by_offset.status()}) {
+    if (!s->is_ok()) return *s;
+  }
+  return spill_failed;
 }
 
-const BlockRecord* Context::find_block(ndb::Bid bid) const {
+std::optional<NodeRecord> Context::find_node(ndb::Nid nid) const {
+  const size_t i = nodes.lower_bound(nid, [](const NodeRecord& r, ndb::Nid k) { return r.entry.nid < k; });
+  if (i >= nodes.size()) return std::nullopt;
+  NodeRecord r = nodes.get(i);
+  if (r.entry.nid != nid) return std::nullopt;
+  return r;
+}
+
+size_t Context::find_block_index(ndb::Bid bid) const {
   const ndb::Bid key = ndb::bid_key(bid);
   const size_t i =
       blocks.lower_bound(key, [](const BlockRecord& r, ndb::Bid k) { return ndb::bid_key(r.entry.bid) < k; });
-  return i < blocks.size() && ndb::bid_key(blocks[i].entry.bid) == key ? &blocks[i] : nullptr;
+  return i < blocks.size() && ndb::bid_key(blocks.get(i).entry.bid) == key ? i : kNoBlock;
 }
 
-BlockRecord* Context::find_block(ndb::Bid bid) {
-  return const_cast<BlockRecord*>(static_cast<const Context*>(this)->find_block(bid));
+std::optional<BlockRecord> Context::find_block(ndb::Bid bid) const {
+  const size_t i = find_block_index(bid);
+  if (i == kNoBlock) return std::nullopt;
+  return blocks.get(i);
 }
 
 Result<SharedBytes> Context::read_block(ndb::Bid bid) const {
-  const BlockRecord* r = find_block(bid);
-  if (r == nullptr) {
+  const std::optional<BlockRecord> r = find_block(bid);
+  if (!r) {
     return Status::corrupt(kAlreadyReported, Status::kNoOffset, "block " + hex(bid) + " is not in the BBT");
   }
   if (r->damaged) {

@@ -6,16 +6,17 @@
 #include <array>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
-#include "check/chunked_array.h"
 #include "check/issues.h"
 #include "ndb/lru_cache.h"
 #include "pstkit/check.h"
 #include "pstkit/ndb.h"
+#include "util/spill_array.h"
 
 namespace pstkit::check {
 
@@ -90,6 +91,16 @@ struct BlockRecord {
 };
 static_assert(sizeof(BlockRecord) == 32);
 
+// A block in the order of the file: its offset and size (what the offset
+// passes need, without looking up its record) and its index in
+// Context::blocks.
+struct OffsetRecord {
+  uint64_t offset = 0;
+  uint32_t stored_size = 0;
+  uint32_t index = 0;
+};
+static_assert(sizeof(OffsetRecord) == 16);
+
 // Bytes of the file some structure occupies: what it is comes from the
 // record it points at. Pages and map pages are kept as extents; a block's
 // is made when needed from its record (see ExtentCursor).
@@ -156,26 +167,34 @@ struct Context {
     sink.add(issue, std::move(structure), offset, id, std::move(message));
   }
 
-  // Filled by check_btrees.
+  // Filled by check_btrees. One record a node and a block: kept within a
+  // constant budget of memory, the rest in a temporary file (SpillArray).
   std::vector<PageRecord> pages;    // NBT and BBT pages reached
-  ChunkedArray<NodeRecord> nodes;   // sorted by NID afterwards
-  ChunkedArray<BlockRecord> blocks;  // sorted by BID afterwards
+  SpillArray<NodeRecord> nodes;     // sorted by NID afterwards
+  SpillArray<BlockRecord> blocks;   // sorted by BID afterwards
   bool nbt_complete = true;         // every NBT page was readable
   bool bbt_complete = true;
-  // Set by check_blocks: indices into blocks by offset, then by size (4
-  // bytes a block instead of a 16-byte extent each).
-  ChunkedArray<uint32_t, 14> blocks_by_offset;
+  // Set by check_blocks: the blocks by offset, then size, then index.
+  SpillArray<OffsetRecord> blocks_by_offset;
   // Set by check_overlaps: the bytes of every structure but blocks (the
   // header, B-tree and map pages), sorted by begin, then end.
   std::vector<Extent> extents;
   // Set by check_references: every data and subnode tree was walked whole.
   bool references_complete = true;
+  // A pass's own SpillArray that failed (spill_status reports it).
+  Status spill_failed;
   // Nodes whose heap or table problems the LTP pass already reported.
   std::unordered_set<ndb::Nid> ltp_failed;
 
-  const NodeRecord* find_node(ndb::Nid nid) const;
-  BlockRecord* find_block(ndb::Bid bid);
-  const BlockRecord* find_block(ndb::Bid bid) const;
+  // The first error of the temporary file the records spilled to (a full
+  // disk), or ok: with one, the report means nothing.
+  Status spill_status() const;
+
+  std::optional<NodeRecord> find_node(ndb::Nid nid) const;
+  // Index of bid's record in blocks, or kNoBlock.
+  static constexpr size_t kNoBlock = SIZE_MAX;
+  size_t find_block_index(ndb::Bid bid) const;
+  std::optional<BlockRecord> find_block(ndb::Bid bid) const;
 
   // A block's decoded contents for data and subnode trees and the LTP
   // pass. Damaged or missing blocks fail with structure kAlreadyReported.
@@ -211,6 +230,10 @@ Result<Bytes> read_verified_block(const Context& c, const ndb::BlockEntry& e, Fi
 // not depend on the database's own B-tree lookups.
 Result<std::unique_ptr<ndb::Node>> open_checked_node(const Context& c, ndb::Nid nid, ndb::Bid data_bid,
                                                      ndb::Bid subnode_bid);
+
+// check_database, failing when the temporary file that bounds the records'
+// memory fails (a full disk): check_file returns that error.
+Result<Report> run_check(const ndb::Database& db, const CheckOptions& options);
 
 // The passes, in the order check_database runs them.
 void check_header(ByteView head, uint64_t file_size, FindingSink& sink);

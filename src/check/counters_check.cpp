@@ -10,7 +10,7 @@ void check_header_counters(Context& c) {
   const ndb::Header& h = c.header;
   // bidNextB: BIDs advance by 4; every block BID in use is below it.
   ndb::Bid max_block = 0;
-  for (size_t i = 0; i < c.blocks.size(); ++i) max_block = std::max(max_block, ndb::bid_key(c.blocks[i].entry.bid));
+  for (const BlockRecord& r : c.blocks) max_block = std::max(max_block, ndb::bid_key(r.entry.bid));
   if (!c.blocks.empty() && max_block >= h.bid_next_b) {
     c.add(Issue::kHeaderBidNext, "header", kNone, max_block,
           "bidNextB " + hex(h.bid_next_b) + " is not above block BID " + hex(max_block) + " in use");

@@ -27,7 +27,7 @@ void check_required(Context& c) {
       {ndb::kNidRootFolder, "root folder"},
   };
   for (const auto& [nid, name] : required) {
-    if (c.find_node(nid) == nullptr) {
+    if (!c.find_node(nid)) {
       c.add(Issue::kNodeRequired, "NBT", kNone, nid, std::string("the ") + name + " node " + hex(nid) + " is missing");
     }
   }
@@ -44,8 +44,7 @@ void check_parents(Context& c) {
   for (const NodeRecord& n : c.nodes) {
     const ndb::NodeEntry& e = n.entry;
     if (e.parent_nid == 0 || !has_folder_parent(e.nid)) continue;
-    const NodeRecord* parent = c.find_node(e.parent_nid);
-    if (parent == nullptr) {
+    if (!c.find_node(e.parent_nid)) {
       c.add(Issue::kNbtParent, "NBT entry", n.page, e.nid,
             "node " + hex(e.nid) + " names parent " + hex(e.parent_nid) + ", which is not in the NBT");
     } else if (!is_folder(e.parent_nid)) {
@@ -66,9 +65,12 @@ class FolderChecker {
  public:
   explicit FolderChecker(Context& c) : c_(c) {
     for (const NodeRecord& n : c.nodes) {
-      if (n.entry.parent_nid != 0 && n.entry.parent_nid != n.entry.nid) children_[n.entry.parent_nid].push_back(n.entry.nid);
+      if (n.entry.parent_nid != 0 && n.entry.parent_nid != n.entry.nid) children_.push_back({n.entry.parent_nid, n.entry.nid});
     }
+    // By parent; each parent's children stay in NID order.
+    children_.stable_sort([](const Child& a, const Child& b) { return a.parent < b.parent; });
   }
+  Status spill_status() const { return children_.status(); }
 
   void run() {
     for (const NodeRecord& n : c_.nodes) {
@@ -82,14 +84,18 @@ class FolderChecker {
   void check_rows(ndb::Nid folder, ndb::Nid table_nid, const FolderTable& t, uint8_t child_type, Issue issue);
 
   Context& c_;
-  std::unordered_map<ndb::Nid, std::vector<ndb::Nid>> children_;
+  // Every node that names a parent: one a node, so kept in a SpillArray.
+  struct Child {
+    ndb::Nid parent, nid;
+  };
+  SpillArray<Child> children_;
   std::map<std::pair<ndb::Bid, ndb::Bid>, std::shared_ptr<const std::unordered_set<uint32_t>>> rows_;
 };
 
 FolderTable FolderChecker::read_table(ndb::Nid table_nid) {
   FolderTable t;
-  const NodeRecord* r = c_.find_node(table_nid);
-  if (r == nullptr) return t;
+  const std::optional<NodeRecord> r = c_.find_node(table_nid);
+  if (!r) return t;
   t.present = true;
   // The LTP pass already reported tables it could not open.
   if (c_.ltp_failed.count(table_nid)) return t;
@@ -141,9 +147,11 @@ void FolderChecker::check_folder(const NodeRecord& folder) {
   check_rows(f, assoc, read[2], ndb::kNidTypeAssocMessage, Issue::kFolderContents);
 
   // The other direction: every child the NBT gives this folder is listed.
-  auto kids = children_.find(f);
-  if (kids == children_.end()) return;
-  for (ndb::Nid child : kids->second) {
+  for (size_t k = children_.lower_bound(f, [](const Child& c, ndb::Nid p) { return c.parent < p; });
+       k < children_.size(); ++k) {
+    const Child kid = children_.get(k);
+    if (kid.parent != f) break;
+    const ndb::Nid child = kid.nid;
     const uint8_t t = ndb::nid_type(child);
     const FolderTable* table = is_folder(child)                       ? &read[0]
                                : t == ndb::kNidTypeNormalMessage ? &read[1]
@@ -169,8 +177,8 @@ void FolderChecker::check_rows(ndb::Nid folder, ndb::Nid table_nid, const Folder
       c_.add(issue, "TC", kNone, table_nid, at + " has the wrong NID type for this table");
       continue;
     }
-    const NodeRecord* n = c_.find_node(id);
-    if (n == nullptr) {
+    const std::optional<NodeRecord> n = c_.find_node(id);
+    if (!n) {
       c_.add(issue, "TC", kNone, table_nid, at + " names a node that is not in the NBT");
     } else if (n->entry.parent_nid != folder) {
       c_.add(issue, "TC", kNone, table_nid, at + " names a node whose parent is " + hex(n->entry.parent_nid));
@@ -188,7 +196,9 @@ void check_folders(Context& c) {
   }
   check_required(c);
   check_parents(c);
-  FolderChecker(c).run();
+  FolderChecker folders(c);
+  folders.run();
+  if (!folders.spill_status().is_ok()) c.spill_failed = folders.spill_status();
 }
 
 }  // namespace pstkit::check

@@ -110,8 +110,8 @@ class LtpChecker {
 
   bool may_be_shared(const ndb::NodeEntry& e) const {
     const ndb::Bid key = e.data_bid != 0 ? e.data_bid : e.subnode_bid;
-    const BlockRecord* r = key != 0 ? c_.find_block(key) : nullptr;
-    return r == nullptr || r->references != 1;
+    const std::optional<BlockRecord> r = key != 0 ? c_.find_block(key) : std::nullopt;
+    return !r || r->references != 1;
   }
 
   // Reports once when the decoding budget is spent.
@@ -159,8 +159,8 @@ void LtpChecker::check_node(ndb::Nid top, ndb::Nid nid, ndb::Bid data, ndb::Bid 
                             std::vector<ndb::Bid>& path) {
   const bool top_level = depth == 0;
   const std::string where = top_level ? "node " + hex(nid) : "node " + hex(top) + " subnode " + hex(nid);
-  const BlockRecord* first = data != 0 ? c_.find_block(data) : nullptr;
-  const uint64_t offset = first != nullptr ? first->entry.offset : kNone;
+  const std::optional<BlockRecord> first = data != 0 ? c_.find_block(data) : std::nullopt;
+  const uint64_t offset = first ? uint64_t(first->entry.offset) : kNone;
   auto opened = open_checked_node(c_, nid, data, sub);
   if (!opened.is_ok()) {
     add(Issue::kNodeData, "node", offset, nid, where, opened.status());

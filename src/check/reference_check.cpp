@@ -57,7 +57,7 @@ class ReferenceWalker {
     // An orphaned internal block still references its children: expand it
     // so that only the orphan, not its whole subtree, is reported.
     for (size_t i = 0; i < c_.blocks.size(); ++i) {
-      BlockRecord& r = c_.blocks[i];
+      const BlockRecord r = c_.blocks.get(i);
       if (r.references != 0 || r.damaged || !ndb::bid_is_internal(r.entry.bid)) continue;
       if (r.expanded != BlockRecord::kNotExpanded) continue;
       auto data = c_.read_block(r.entry.bid);
@@ -65,7 +65,7 @@ class ReferenceWalker {
       const uint8_t btype = (**data)[0];
       if (btype != 0x01 && btype != 0x02) continue;  // not a tree block: nothing to count
       const Role role = btype == 0x01 ? Role::kData : Role::kSubnode;
-      r.expanded = expanded_as(role);
+      c_.blocks.update(i, [&](BlockRecord& w) { w.expanded = expanded_as(role); });
       pending_.push_back({r.entry.bid, role, 0});
       drain();
     }
@@ -82,11 +82,12 @@ class ReferenceWalker {
   }
   void reference(ndb::Bid bid, Role role, const Referrer& from);
   void expand(const Pending& p);
-  void expand_xblock(BlockRecord& r, ByteView v, const Pending& p);
-  void expand_subnode_block(BlockRecord& r, ByteView v, const Pending& p);
-  void damaged(BlockRecord& r, Issue issue, const std::string& message) {
+  // r: the record at index i of c_.blocks, as it was when read.
+  void expand_xblock(size_t index, const BlockRecord& r, ByteView v, const Pending& p);
+  void expand_subnode_block(size_t index, const BlockRecord& r, ByteView v, const Pending& p);
+  void damaged(size_t i, const BlockRecord& r, Issue issue, const std::string& message) {
     c_.add(issue, issue == Issue::kDataTree ? "XBLOCK" : "SLBLOCK", r.entry.offset, r.entry.bid, message);
-    r.damaged = true;
+    c_.blocks.update(i, [](BlockRecord& w) { w.damaged = true; });
     c_.references_complete = false;
   }
   ndb::Bid bid_at(ByteView v, size_t at) const { return ansi_ ? ndb::Bid(v.u32(at)) : v.u64(at); }
@@ -101,8 +102,8 @@ class ReferenceWalker {
 
 void ReferenceWalker::reference(ndb::Bid bid, Role role, const Referrer& from) {
   const std::string who = owner_text(from.owner) + ": ";
-  BlockRecord* r = c_.find_block(bid);
-  if (r == nullptr) {
+  const size_t i = c_.find_block_index(bid);
+  if (i == Context::kNoBlock) {
     // With part of the BBT unreadable (already an error), absent BIDs are
     // expected: count them instead of reporting each one.
     if (c_.bbt_complete) {
@@ -114,7 +115,11 @@ void ReferenceWalker::reference(ndb::Bid bid, Role role, const Referrer& from) {
     if (ndb::bid_is_internal(bid)) c_.references_complete = false;
     return;
   }
-  if (r->references != UINT32_MAX) ++r->references;
+  BlockRecord r;
+  c_.blocks.update(i, [&r](BlockRecord& w) {
+    if (w.references != UINT32_MAX) ++w.references;
+    r = w;
+  });
   const bool internal = ndb::bid_is_internal(bid);
   const Issue tree_issue = is_data_role(role) ? Issue::kDataTree : Issue::kSubnodeTree;
   if (role == Role::kDataLeaf && internal) {
@@ -129,22 +134,22 @@ void ReferenceWalker::reference(ndb::Bid bid, Role role, const Referrer& from) {
     return;
   }
   if (!internal) return;
-  if (r->expanded != BlockRecord::kNotExpanded) {
+  if (r.expanded != BlockRecord::kNotExpanded) {
     // Shared internal blocks are fine (copied nodes); a block used as both
     // a data tree and a subnode tree is not.
-    if (r->expanded != expanded_as(role)) {
+    if (r.expanded != expanded_as(role)) {
       c_.add(tree_issue, from.structure, from.offset, bid,
              who + "block " + hex(bid) + " is used both as a data tree and as a subnode tree");
     }
     return;
   }
-  r->expanded = expanded_as(role);
+  c_.blocks.update(i, [role](BlockRecord& w) { w.expanded = expanded_as(role); });
   pending_.push_back({bid, role, from.owner});
 }
 
 void ReferenceWalker::expand(const Pending& p) {
-  BlockRecord* r = c_.find_block(p.bid);
-  if (r == nullptr || r->damaged) {
+  const size_t i = c_.find_block_index(p.bid);
+  if (i == Context::kNoBlock || c_.blocks.get(i).damaged) {
     c_.references_complete = false;  // its children cannot be counted
     return;
   }
@@ -154,22 +159,23 @@ void ReferenceWalker::expand(const Pending& p) {
     return;
   }
   const ByteView v(**data);
+  const BlockRecord r = c_.blocks.get(i);
   if (is_data_role(p.role)) {
-    expand_xblock(*r, v, p);
+    expand_xblock(i, r, v, p);
   } else {
-    expand_subnode_block(*r, v, p);
+    expand_subnode_block(i, r, v, p);
   }
 }
 
 // MS-PST 2.2.2.8.3.2.1 XBLOCK / 2.2.2.8.3.2.2 XXBLOCK: btype 0x01, cLevel,
 // cEnt, lcbTotal, rgbid.
-void ReferenceWalker::expand_xblock(BlockRecord& r, ByteView v, const Pending& p) {
+void ReferenceWalker::expand_xblock(size_t index, const BlockRecord& r, ByteView v, const Pending& p) {
   const std::string who = owner_text(p.owner) + ": block " + hex(r.entry.bid);
-  if (!v.has(0, 8)) return damaged(r, Issue::kDataTree, who + " is too short for an XBLOCK");
-  if (v.u8(0) != 0x01) return damaged(r, Issue::kDataTree, who + " has btype " + hex(v.u8(0)) + ", expected 0x1");
+  if (!v.has(0, 8)) return damaged(index, r, Issue::kDataTree, who + " is too short for an XBLOCK");
+  if (v.u8(0) != 0x01) return damaged(index, r, Issue::kDataTree, who + " has btype " + hex(v.u8(0)) + ", expected 0x1");
   const uint8_t level = v.u8(1);
   if (level < 1 || level > 2 || (p.role == Role::kXBlock && level != 1)) {
-    return damaged(r, Issue::kDataTree,
+    return damaged(index, r, Issue::kDataTree,
                    who + " has cLevel " + std::to_string(level) +
                        (p.role == Role::kXBlock ? ", expected 1 under an XXBLOCK" : ", expected 1 or 2"));
   }
@@ -177,18 +183,18 @@ void ReferenceWalker::expand_xblock(BlockRecord& r, ByteView v, const Pending& p
   const uint32_t total = v.u32(4);
   const size_t bid_size = ansi_ ? 4 : 8;
   if (!v.has(8, count * bid_size)) {
-    return damaged(r, Issue::kDataTree,
+    return damaged(index, r, Issue::kDataTree,
                    who + " lists " + std::to_string(count) + " BIDs in " + std::to_string(v.size()) + " bytes");
   }
-  if (count == 0) return damaged(r, Issue::kDataTree, who + " lists no BIDs");
+  if (count == 0) return damaged(index, r, Issue::kDataTree, who + " lists no BIDs");
   const Referrer from{level == 1 ? "XBLOCK" : "XXBLOCK", r.entry.offset, p.owner};
   uint64_t sum = 0;
   bool sum_known = true;
   for (size_t i = 0; i < count; ++i) {
     const ndb::Bid child = bid_at(v, 8 + i * bid_size);
     reference(child, level == 1 ? Role::kDataLeaf : Role::kXBlock, from);
-    const BlockRecord* cr = c_.find_block(child);
-    if (cr == nullptr) {
+    const std::optional<BlockRecord> cr = c_.find_block(child);
+    if (!cr) {
       sum_known = false;
     } else if (level == 1) {
       sum += cr->entry.inflated_size;
@@ -210,23 +216,23 @@ void ReferenceWalker::expand_xblock(BlockRecord& r, ByteView v, const Pending& p
 
 // MS-PST 2.2.2.8.3.3.1.2 SLBLOCK / 2.2.2.8.3.3.2.2 SIBLOCK: btype 0x02,
 // cLevel 0 or 1, cEnt, (dwPadding), SLENTRY or SIENTRY records.
-void ReferenceWalker::expand_subnode_block(BlockRecord& r, ByteView v, const Pending& p) {
+void ReferenceWalker::expand_subnode_block(size_t index, const BlockRecord& r, ByteView v, const Pending& p) {
   const std::string who = owner_text(p.owner) + ": block " + hex(r.entry.bid);
   const size_t header = ansi_ ? 4 : 8;
-  if (!v.has(0, header)) return damaged(r, Issue::kSubnodeTree, who + " is too short for an SLBLOCK");
+  if (!v.has(0, header)) return damaged(index, r, Issue::kSubnodeTree, who + " is too short for an SLBLOCK");
   if (v.u8(0) != 0x02) {
-    return damaged(r, Issue::kSubnodeTree, who + " has btype " + hex(v.u8(0)) + ", expected 0x2");
+    return damaged(index, r, Issue::kSubnodeTree, who + " has btype " + hex(v.u8(0)) + ", expected 0x2");
   }
   const uint8_t level = v.u8(1);
   if (level > 1 || (p.role == Role::kSubnodeLeaf && level != 0)) {
-    return damaged(r, Issue::kSubnodeTree,
+    return damaged(index, r, Issue::kSubnodeTree,
                    who + " has cLevel " + std::to_string(level) +
                        (p.role == Role::kSubnodeLeaf ? ", expected 0 under an SIBLOCK" : ", expected 0 or 1"));
   }
   const size_t count = v.u16(2);
   const size_t entry = level == 0 ? (ansi_ ? 12 : 24) : (ansi_ ? 8 : 16);
   if (!v.has(header, count * entry)) {
-    return damaged(r, Issue::kSubnodeTree,
+    return damaged(index, r, Issue::kSubnodeTree,
                    who + " lists " + std::to_string(count) + " entries in " + std::to_string(v.size()) + " bytes");
   }
   const Referrer from{level == 0 ? "SLBLOCK" : "SIBLOCK", r.entry.offset, p.owner};
@@ -273,8 +279,7 @@ void check_references(Context& c) {
           "part of the NBT or of a data/subnode tree is unreadable: blocks are checked only for "
           "reference counts below the references found");
   }
-  for (size_t i = 0; i < c.blocks.size(); ++i) {
-    const BlockRecord& r = c.blocks[i];
+  for (const BlockRecord& r : c.blocks) {
     const ndb::BlockEntry e = r.entry;
     if (r.references == 0) {
       if (complete) {

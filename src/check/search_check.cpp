@@ -16,8 +16,8 @@ constexpr uint64_t kSudSize = 20;
 }  // namespace
 
 void check_search_queue(Context& c) {
-  const NodeRecord* n = c.find_node(ndb::kNidSearchManagementQueue);
-  if (n == nullptr) return;
+  const std::optional<NodeRecord> n = c.find_node(ndb::kNidSearchManagementQueue);
+  if (!n) return;
   const ndb::NodeEntry& e = n->entry;
   // Unreadable data was reported by the reference pass.
   auto node = open_checked_node(c, e.nid, e.data_bid, e.subnode_bid);

@@ -8,14 +8,17 @@
 #include <algorithm>
 #include <map>
 #include <type_traits>
+#include <mutex>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "ndb/block_database.h"
 #include "ndb/btree_reader.h"
 #include "ndb/byte_source.h"
+#include "ndb/index_status.h"
 #include "ndb/journal.h"
 #include "ndb/page.h"
+#include "util/spill_array.h"
 
 namespace pstkit::ndb {
 namespace {
@@ -31,8 +34,8 @@ bool by_bid(const BlockEntry& a, const BlockEntry& b) { return bid_key(a.bid) < 
 
 // Calls visit on the entries of the tree's readable leaves and on extras,
 // merged in key order (extras never repeat a key the tree has).
-template <typename Entry, typename Key>
-void merge_visit(const BTreeReader& trees, uint8_t type, const std::vector<Entry>& extras, Key key,
+template <typename Entry, typename Key, typename Get>
+void merge_visit(const BTreeReader& trees, uint8_t type, size_t extra_count, Get extra, Key key,
                  const std::function<bool(const Entry&)>& visit) {
   size_t x = 0;
   bool stop = false;
@@ -44,7 +47,7 @@ void merge_visit(const BTreeReader& trees, uint8_t type, const std::vector<Entry
       [&](const BTreePage& page) {
         auto leaf = [&](const auto& entries) {
           for (const auto& e : entries) {
-            while (x < extras.size() && key(extras[x]) < key(e)) emit(extras[x++]);
+            while (x < extra_count && key(extra(x)) < key(e)) emit(extra(x++));
             emit(e);
           }
         };
@@ -55,7 +58,7 @@ void merge_visit(const BTreeReader& trees, uint8_t type, const std::vector<Entry
         }
       },
       [](const KeyRange&, const Status&) {});
-  while (x < extras.size()) emit(extras[x++]);
+  while (x < extra_count) emit(extra(x++));
 }
 
 // One pass over [0, limit) of src as a file of h's format: on_block for
@@ -161,7 +164,7 @@ Result<Bytes> read_block_correcting(const Header& h, const ByteSource& src, cons
   return decode_block(h, e, ByteView(raw), true);
 }
 
-class SalvagedDatabase final : public BlockDatabase {
+class SalvagedDatabase final : public BlockDatabase, public SpilledIndex {
  public:
   // roots_inferred: the header was inferred, so its roots are a guess (the
   // newest pages no other page names) and may name an old or partial tree.
@@ -176,9 +179,12 @@ class SalvagedDatabase final : public BlockDatabase {
       auto r = trees_.find_node(nid);
       if (r || extra_nodes_.empty()) return r;
     }
-    auto it = std::lower_bound(extra_nodes_.begin(), extra_nodes_.end(), NodeEntry{nid, 0, 0, 0}, by_nid);
-    if (it == extra_nodes_.end() || it->nid != nid) return Status::not_found("node " + hex(nid) + " was not salvaged");
-    return *it;
+    std::lock_guard<std::mutex> lock(index_mu_);
+    const size_t i = extra_nodes_.lower_bound(nid, [](const NodeEntry& e, Nid k) { return e.nid < k; });
+    if (i == extra_nodes_.size()) return Status::not_found("node " + hex(nid) + " was not salvaged");
+    const NodeEntry e = extra_nodes_.get(i);
+    if (e.nid != nid) return Status::not_found("node " + hex(nid) + " was not salvaged");
+    return e;
   }
 
   Result<BlockEntry> find_block(Bid bid) const override {
@@ -188,28 +194,52 @@ class SalvagedDatabase final : public BlockDatabase {
     }
     BlockEntry probe;
     probe.bid = bid;
-    auto it = std::lower_bound(extra_blocks_.begin(), extra_blocks_.end(), probe, by_bid);
-    if (it != extra_blocks_.end() && bid_key(it->bid) == bid_key(bid)) return *it;
+    {
+      std::lock_guard<std::mutex> lock(index_mu_);
+      const size_t i =
+          extra_blocks_.lower_bound(bid_key(bid), [](const BlockEntry& e, Bid k) { return bid_key(e.bid) < k; });
+      if (i < extra_blocks_.size()) {
+        const BlockEntry e = extra_blocks_.get(i);
+        if (bid_key(e.bid) == bid_key(bid)) return e;
+      }
+    }
     // An intact block the BBT does not name, asked for by a node entry that
     // only a scanned page gave (the BBT page that named it is damaged or
     // newer than the guessed root).
-    it = std::lower_bound(loose_blocks_.begin(), loose_blocks_.end(), probe, by_bid);
+    const auto it = std::lower_bound(loose_blocks_.begin(), loose_blocks_.end(), probe, by_bid);
     if (it != loose_blocks_.end() && bid_key(it->bid) == bid_key(bid)) return *it;
     return Status::not_found("block " + hex(bid) + " was not salvaged");
   }
 
   bool index_may_be_incomplete() const override { return guess_partial_ || !lost_nodes_.empty(); }
 
+  Status index_status() const override {
+    std::lock_guard<std::mutex> lock(index_mu_);
+    if (!extra_nodes_.status().is_ok()) return extra_nodes_.status();
+    return extra_blocks_.status();
+  }
+
   // Unlike the B-tree database, these step over unreadable pages: what is
   // under them comes from the salvaged entries.
   Status for_each_node(const std::function<bool(const NodeEntry&)>& visit) const override {
-    merge_visit<NodeEntry>(trees_, kPageNbt, extra_nodes_, [](const NodeEntry& e) { return e.nid; }, visit);
+    merge_visit<NodeEntry>(
+        trees_, kPageNbt, extra_nodes_.size(),
+        [this](size_t i) {
+          std::lock_guard<std::mutex> lock(index_mu_);
+          return extra_nodes_.get(i);
+        },
+        [](const NodeEntry& e) { return e.nid; }, visit);
     return Status::ok();
   }
 
   Status for_each_block(const std::function<bool(const BlockEntry&)>& visit) const override {
-    merge_visit<BlockEntry>(trees_, kPageBbt, extra_blocks_, [](const BlockEntry& e) { return bid_key(e.bid); },
-                            visit);
+    merge_visit<BlockEntry>(
+        trees_, kPageBbt, extra_blocks_.size(),
+        [this](size_t i) {
+          std::lock_guard<std::mutex> lock(index_mu_);
+          return extra_blocks_.get(i);
+        },
+        [](const BlockEntry& e) { return bid_key(e.bid); }, visit);
     return Status::ok();
   }
 
@@ -250,18 +280,22 @@ class SalvagedDatabase final : public BlockDatabase {
     Bid bid = 0;
     uint64_t first = 0, last = 0;
   };
-  Status scan(const SalvageOptions& options, SalvageReport& report, std::vector<NodeCandidate>& candidates,
+  Status scan(const SalvageOptions& options, SalvageReport& report, SpillArray<NodeCandidate>& candidates,
               std::vector<PageSpan>& spans);
   bool wanted_from_scan(const SalvageOptions& options, Nid nid) const;
   bool entry_is_sane(const NodeEntry& e) const;
-  void choose_nodes(const SalvageOptions& options, std::vector<NodeCandidate>& candidates,
+  void choose_nodes(const SalvageOptions& options, SpillArray<NodeCandidate>& candidates,
                     std::vector<PageSpan>& spans);
 
   BTreeReader trees_;
   std::vector<KeyRange> lost_nodes_;      // NID ranges under unreadable NBT pages
   std::vector<KeyRange> lost_blocks_;     // BID ranges under unreadable BBT pages
-  std::vector<NodeEntry> extra_nodes_;    // sorted by nid
-  std::vector<BlockEntry> extra_blocks_;  // sorted by bid_key
+  // One entry a node and a block when the trees are lost: kept within a
+  // constant memory budget, the rest in a temporary file. Lookups may come
+  // from several threads; the arrays' page caches are not thread-safe.
+  mutable std::mutex index_mu_;
+  SpillArray<NodeEntry> extra_nodes_;    // sorted by nid
+  SpillArray<BlockEntry> extra_blocks_;  // sorted by bid_key
   std::vector<BlockEntry> alternates_;    // sorted by bid_key; other copies of BBT blocks
   // Sorted by bid_key: intact blocks no BBT entry names, kept only when the
   // trees are damaged or guessed (find_block's last resort, never listed).
@@ -298,7 +332,7 @@ bool SalvagedDatabase::entry_is_sane(const NodeEntry& e) const {
 // 5.3, 5.5); a B-tree page when its trailer does (2.2.2.7.1). Blocks and
 // pages both end on a block_align boundary.
 Status SalvagedDatabase::scan(const SalvageOptions& options, SalvageReport& report,
-                              std::vector<NodeCandidate>& candidates, std::vector<PageSpan>& spans) {
+                              SpillArray<NodeCandidate>& candidates, std::vector<PageSpan>& spans) {
   const bool keep_loose = roots_inferred_ || !lost_nodes_.empty() || !lost_blocks_.empty();
   std::vector<BlockEntry> guessed_tree_lacks;
   // A corrected block or page is counted only when it is used.
@@ -385,30 +419,37 @@ Status SalvagedDatabase::scan(const SalvageOptions& options, SalvageReport& repo
 // is missing). Entries of pages whose CRC fails count only when sane. Unless
 // deleted nodes are asked for, an entry is dropped when a newer intact page
 // spans its NID without listing it: the node was deleted since.
-void SalvagedDatabase::choose_nodes(const SalvageOptions& options, std::vector<NodeCandidate>& candidates,
+void SalvagedDatabase::choose_nodes(const SalvageOptions& options, SpillArray<NodeCandidate>& candidates,
                                     std::vector<PageSpan>& spans) {
-  std::sort(candidates.begin(), candidates.end(), [](const NodeCandidate& a, const NodeCandidate& b) {
+  // Stable: the key is total but for duplicates of one entry, which agree.
+  candidates.stable_sort([](const NodeCandidate& a, const NodeCandidate& b) {
     if (a.entry.nid != b.entry.nid) return a.entry.nid < b.entry.nid;
     if (a.page_bid != b.page_bid) return a.page_bid > b.page_bid;
     return a.page_intact > b.page_intact;
   });
   std::sort(spans.begin(), spans.end(), [](const PageSpan& a, const PageSpan& b) { return a.bid > b.bid; });
+  // One NID's candidates at a time (a few: one per scanned page listing it).
+  std::vector<NodeCandidate> group;
   for (size_t i = 0; i < candidates.size();) {
-    size_t j = i;
-    while (j < candidates.size() && candidates[j].entry.nid == candidates[i].entry.nid) ++j;
-    const NodeCandidate* chosen = nullptr;
-    for (size_t k = i; k < j && !chosen; ++k) {
-      if (entry_is_sane(candidates[k].entry)) chosen = &candidates[k];
+    group.clear();
+    const Nid nid = candidates.get(i).entry.nid;
+    for (; i < candidates.size(); ++i) {
+      const NodeCandidate c = candidates.get(i);
+      if (c.entry.nid != nid) break;
+      group.push_back(c);
     }
-    for (size_t k = i; k < j && !chosen; ++k) {
-      if (candidates[k].page_intact) chosen = &candidates[k];
+    const NodeCandidate* chosen = nullptr;
+    for (size_t k = 0; k < group.size() && !chosen; ++k) {
+      if (entry_is_sane(group[k].entry)) chosen = &group[k];
+    }
+    for (size_t k = 0; k < group.size() && !chosen; ++k) {
+      if (group[k].page_intact) chosen = &group[k];
     }
     if (chosen && !options.include_deleted) {
-      const Nid nid = chosen->entry.nid;
       for (const PageSpan& span : spans) {
         if (span.bid <= chosen->page_bid) break;
         if (span.first > nid || span.last < nid) continue;
-        const bool lists = std::any_of(candidates.begin() + long(i), candidates.begin() + long(j),
+        const bool lists = std::any_of(group.begin(), group.end(),
                                        [&](const NodeCandidate& c) { return c.page_bid == span.bid; });
         if (!lists) {
           chosen = nullptr;
@@ -417,7 +458,6 @@ void SalvagedDatabase::choose_nodes(const SalvageOptions& options, std::vector<N
       }
     }
     if (chosen) extra_nodes_.push_back(chosen->entry);
-    i = j;
   }
 }
 
@@ -457,9 +497,10 @@ Status SalvagedDatabase::build(const SalvageOptions& options, SalvageReport& rep
     guess_partial_ = !consistent;
   }
 
-  std::vector<NodeCandidate> candidates;
+  SpillArray<NodeCandidate> candidates;
   std::vector<PageSpan> spans;
   PSTKIT_RETURN_IF_ERROR(scan(options, report, candidates, spans));
+  PSTKIT_RETURN_IF_ERROR(candidates.status());
 
   // Blocks: one copy per BID (blocks are immutable, so copies agree). The
   // index is kept for the whole rebuild: the capacity the scan's growth
@@ -471,14 +512,28 @@ Status SalvagedDatabase::build(const SalvageOptions& options, SalvageReport& rep
             v.end());
     v.shrink_to_fit();
   };
-  one_per_bid(extra_blocks_);
+  {
+    // Usually in order already: blocks are written in BID order.
+    extra_blocks_.stable_sort(by_bid);
+    size_t kept = 0;
+    for (size_t i = 0; i < extra_blocks_.size(); ++i) {
+      const BlockEntry e = extra_blocks_.get(i);
+      if (kept > 0 && bid_key(extra_blocks_.get(kept - 1).bid) == bid_key(e.bid)) continue;
+      if (kept != i) extra_blocks_.set(kept, e);
+      ++kept;
+    }
+    extra_blocks_.truncate(kept);
+  }
   one_per_bid(loose_blocks_);
   report.blocks_from_scan = extra_blocks_.size();
 
   // Nodes (after the blocks: an entry is judged by whether its blocks exist).
   choose_nodes(options, candidates, spans);
-  std::sort(extra_nodes_.begin(), extra_nodes_.end(), by_nid);
+  candidates.clear();
+  extra_nodes_.stable_sort(by_nid);
   report.nodes_from_scan = extra_nodes_.size();
+  PSTKIT_RETURN_IF_ERROR(extra_blocks_.status());
+  PSTKIT_RETURN_IF_ERROR(extra_nodes_.status());
 
   // Keep an alternate copy only where the BBT's own copy is damaged.
   std::stable_sort(alternates_.begin(), alternates_.end(), by_bid);

@@ -21,6 +21,7 @@
 #include <cstring>
 #include <utility>
 
+#include "ndb/index_status.h"
 #include "ndb/journal.h"
 #include "pstkit/check.h"
 #include "pstkit/env.h"
@@ -369,6 +370,8 @@ Result<FileRepairResult> repair_file_with(const std::string& named_path, const F
       ro.crypt = h.crypt;
     }
     PSTKIT_ASSIGN_OR_RETURN(RebuildReport report, engine.rebuild(*source, dest, ro));
+    // A salvaged index whose temporary file failed found nothing since.
+    PSTKIT_RETURN_IF_ERROR(ndb::index_status(*source));
     source.reset();
     release_freed_memory();
     if (pass == 1) {
@@ -458,6 +461,7 @@ Result<FileRepairResult> recover_file_with(const std::string& in_path, const std
   PSTKIT_ASSIGN_OR_RETURN(auto source, engine.open(in_path, options.include_deleted, &notes));
   for (const Change& c : notes) ro.on_change(c);
   PSTKIT_ASSIGN_OR_RETURN(result.rebuild, engine.rebuild(*source, temp, ro));
+  PSTKIT_RETURN_IF_ERROR(ndb::index_status(*source));
   source.reset();
   release_freed_memory();
   result.rebuild.changes = changes;
