@@ -155,6 +155,22 @@ TEST_F(CrashRecovery, RecordInAReadOnlyDirectoryIsAClearError) {
   EXPECT_NE(r.status().message().find(".pstkit-open"), std::string::npos) << r.status().message();
 }
 
+// What root (as CI runs) meets instead of a read-only directory: a record
+// that cannot be created or opened for writing is a clear error naming it,
+// never a hang, and the store stays as it was.
+TEST_F(CrashRecovery, RecordThatCannotBeWrittenIsAClearError) {
+  const std::string record = OpenRecord::path_for(path_);
+  fs::create_directory(record);  // a directory where the record file belongs
+  const auto before = fs::file_size(path_);
+  bool improper = false;
+  auto r = OpenRecord::open_writer(path_, &improper);
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find(".pstkit-open"), std::string::npos) << r.status().message();
+  EXPECT_EQ(fs::file_size(path_), before);
+  EXPECT_FALSE(OpenRecord::peek_improper_close(path_));  // a reader is not misled either
+  fs::remove(record);
+}
+
 // MAPICrashRecovery through a store opened like a session opens it.
 class MapiCrashRecovery : public CrashRecovery {
  protected:

@@ -289,7 +289,10 @@ void StoreState::deliver_object(const ObjectChange& c, bool tell_tables) {
   // move) its old folder gets the notification once.
   notify(n, c.nid, c.parent, c.old_parent);
   if (!tell_tables) return;
-  // The open tables: a copy first, a watcher may open or close tables.
+  for (auto& w : live_table_watchers()) w->on_change(c);
+}
+
+std::vector<std::shared_ptr<StoreState::TableWatcher>> StoreState::live_table_watchers() {
   std::vector<std::shared_ptr<TableWatcher>> watchers;
   std::erase_if(table_watchers, [&](const std::weak_ptr<TableWatcher>& w) {
     auto live = w.lock();
@@ -297,7 +300,7 @@ void StoreState::deliver_object(const ObjectChange& c, bool tell_tables) {
     watchers.push_back(std::move(live));
     return false;
   });
-  for (auto& w : watchers) w->on_change(c);
+  return watchers;
 }
 
 bool StoreState::listening() {
@@ -305,14 +308,9 @@ bool StoreState::listening() {
       fnevObjectCreated | fnevObjectDeleted | fnevObjectModified | fnevObjectMoved | fnevObjectCopied;
   for (const auto& [connection, s] : sinks)
     if (s.mask & kObjectEvents) return true;
-  bool advised = false;
-  std::erase_if(table_watchers, [&](const std::weak_ptr<TableWatcher>& w) {
-    auto live = w.lock();
-    if (!live) return true;
-    advised = advised || live->advised();
-    return false;
-  });
-  return advised;
+  for (const auto& w : live_table_watchers())
+    if (w->advised()) return true;
+  return false;
 }
 
 void StoreState::sync_changes() {
@@ -347,14 +345,7 @@ void StoreState::sync_changes() {
   syncing = true;
   for (const ObjectChange& c : changes) deliver_object(c, false);
   // The tables re-read their view once for the whole commit.
-  std::vector<std::shared_ptr<TableWatcher>> watchers;
-  std::erase_if(table_watchers, [&](const std::weak_ptr<TableWatcher>& w) {
-    auto live = w.lock();
-    if (!live) return true;
-    watchers.push_back(std::move(live));
-    return false;
-  });
-  for (auto& w : watchers) w->on_changes(changes);
+  for (auto& w : live_table_watchers()) w->on_changes(changes);
   syncing = false;
 }
 

@@ -169,6 +169,9 @@ struct StoreState {
     virtual bool advised() const = 0;
   };
   std::vector<std::weak_ptr<TableWatcher>> table_watchers;
+  // The watchers still alive (the dead ones are dropped): a copy, since a
+  // watcher told of a change may open or close tables.
+  std::vector<std::shared_ptr<TableWatcher>> live_table_watchers();
   // notify_object without recording the object as reported here.
   void deliver_object(const ObjectChange& change, bool tell_tables);
 

@@ -337,3 +337,23 @@ class CliSession:
         if r.returncode != 0:
             raise RuntimeError(f"make_sample_pst: {r.describe()} {one_line(r.stderr)}")
         return p
+
+
+def sample_and_corpus_targets(build: str, work: str, corpus_arg: str | None,
+                              summary: "Summary") -> list[tuple[str, str]]:
+    """(name, path) of the generated samples (Unicode and ANSI, made in
+    `work` by BUILD/make_sample_pst) and of every corpus file (sampled by
+    $PSTKIT_CORPUS_STRIDE); a missing corpus is a failure in CI."""
+    sample = os.path.join(work, "sample.pst")
+    sample_ansi = os.path.join(work, "sample-ansi.pst")
+    make = os.path.join(build, "make_sample_pst")
+    subprocess.run([make, sample], check=True, capture_output=True)
+    subprocess.run([make, sample_ansi, "--ansi"], check=True, capture_output=True)
+    targets = [("sample.pst", sample), ("sample-ansi.pst", sample_ansi)]
+    corpus = find_corpus(corpus_arg)
+    if corpus:
+        targets += [(row.file, row.path) for row in corpus_files(corpus)]
+    elif in_ci():
+        summary.error("corpus", "not found")
+    return targets
+

@@ -29,7 +29,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
@@ -176,17 +175,8 @@ def main():
     summary = common.Summary()
     work = tempfile.mkdtemp(prefix="pstkit-export-")
     try:
-        sample = os.path.join(work, "sample.pst")
-        sample_ansi = os.path.join(work, "sample-ansi.pst")
-        subprocess.run([os.path.join(build, "make_sample_pst"), sample], check=True, capture_output=True)
-        subprocess.run([os.path.join(build, "make_sample_pst"), sample_ansi, "--ansi"], check=True,
-                       capture_output=True)
-        targets = [("sample.pst", sample), ("sample-ansi.pst", sample_ansi)]
-        corpus = common.find_corpus(args.corpus)
-        if corpus:
-            targets += [(row.file, row.path) for row in common.corpus_files(corpus)]
-        elif common.in_ci():
-            summary.error("corpus", "not found")
+        targets = common.sample_and_corpus_targets(build, work, args.corpus, summary)
+        sample = targets[0][1]
 
         for i, (name, path) in enumerate(targets):
             out = os.path.join(work, f"out{i}")
