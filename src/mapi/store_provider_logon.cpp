@@ -50,7 +50,8 @@ class StoreSupport final : public IMAPISupport {
     const ULONG left = --refs_;
     // Only the runtime's reference left: the provider released its store
     // (shutting-down-a-message-store-provider.md, MAPI's Release steps).
-    if (left == 1) end_logon(true);
+    // After a fast shutdown no provider method is called.
+    if (left == 1) end_logon(!fast_shutdown_done());
     if (left == 0) delete this;
     return left;
   }
