@@ -209,6 +209,27 @@ TEST_F(StoreProviderTest, TwoOpensAreTwoLogonsEachLoggedOffAtItsStoresRelease) {
             (std::vector<std::string>{"ok IMsgStore::Release", "ok IMSLogon::Logoff", "ok IMSLogon::Release"}));
 }
 
+TEST_F(StoreProviderTest, SessionOpenEntryOfTheStoreEntryIdLogsOnToo) {
+  log_on("STORE_ok");
+  const StoreRow row = store_row();
+  ULONG type = 0;
+  LPUNKNOWN unknown = nullptr;
+  ASSERT_EQ(session_->OpenEntry(ULONG(row.entry_id.size()),
+                                reinterpret_cast<LPENTRYID>(const_cast<BYTE*>(row.entry_id.data())), nullptr, 0,
+                                &type, &unknown),
+            S_OK);
+  EXPECT_EQ(type, ULONG(MAPI_STORE));
+  auto* store = static_cast<LPMDB>(unknown);
+  SizedSPropTagArray(1, tags) = {1, {PR_DISPLAY_NAME_A}};
+  ULONG n = 0;
+  LPSPropValue v = nullptr;
+  ASSERT_EQ(store->GetProps(reinterpret_cast<LPSPropTagArray>(&tags), 0, &n, &v), S_OK);
+  EXPECT_STREQ(v[0].Value.lpszA, "Test store (ok)");
+  MAPIFreeBuffer(v);
+  store->Release();
+  EXPECT_EQ(log_lines(), concat(kLogonCalls, {"ok IMsgStore::Release", "ok IMSLogon::Logoff", "ok IMSLogon::Release"}));
+}
+
 TEST_F(StoreProviderTest, ALogonFailureReachesTheClientWithTheProvidersMapiError) {
   log_on("STORE_faillogon");
   const StoreRow row = store_row();
