@@ -158,13 +158,18 @@ class MapiSessionTest : public ::testing::Test {
     ::setenv("PSTKIT_PROFILE_DIR", dir_.path().c_str(), 1);
     ASSERT_EQ(MAPIInitialize(nullptr), S_OK);
     set_ui_callback({});
+    // The runtime's own opener, put back for the tests that run after.
+    saved_opener_ = capi::set_store_opener({});
+    capi::set_store_opener(saved_opener_);
   }
   void TearDown() override {
     set_ui_callback({});
-    capi::set_store_opener({});
+    capi::set_store_opener(saved_opener_);
     MAPIUninitialize();
     ::unsetenv("PSTKIT_PROFILE_DIR");
   }
+
+  capi::StoreOpener saved_opener_;
 
   ProfileStore store() {
     auto s = ProfileStore::open(dir_.path());

@@ -22,6 +22,7 @@
 #include "mapi/crash_recovery.h"
 #include "mapi/open_stores.h"
 #include "pstkit/mapi/mapispi.h"
+#include "pstkit/mapi_profiles.h"
 #include "pstkit/mapi_session.h"
 #include "util/shared_library.h"
 
@@ -104,12 +105,19 @@ struct LoadedProvider {
   LPUNKNOWN object = nullptr;  // IMSProvider, IABProvider or IXPProvider: one reference
   std::string name;            // the library, for messages
   uint64_t sequence = 0;       // logon order
+  std::mutex ends_mutex;
+  std::vector<std::function<void(bool)>> ends;  // at_provider_end
 
   ~LoadedProvider() {
+    // shutting-down-a-message-store-provider.md: the store logons end
+    // (IMSLogon::Logoff, Release) before the provider is shut down.
+    const bool calls_allowed = !fast_shutdown_done();
+    for (auto& end : ends) end(calls_allowed);
+    ends.clear();
     // imsprovider-shutdown.md (and the AB and transport pages): Shutdown
     // just before the provider object is released. Not after a fast
     // shutdown: the process is exiting and providers are ready for it.
-    if (!fast_shutdown_done()) {
+    if (calls_allowed) {
       ULONG flags = 0;
       if (resource_type == MAPI_STORE_PROVIDER) static_cast<LPMSPROVIDER>(object)->Shutdown(&flags);
       else if (resource_type == MAPI_AB_PROVIDER) static_cast<LPABPROVIDER>(object)->Shutdown(&flags);
@@ -173,6 +181,11 @@ SessionStatus load_provider_library(const ProviderLogonContext& context, const s
     all.providers.push_back(loaded);
   }
   if (info->display_name.empty() && context.service != nullptr) info->display_name = dll_name;
+  // The store's record key in the message stores table, until the store is
+  // open: the provider's PR_PROVIDER_UID, which is also the unwrapped store
+  // entry ID IMSProvider::Logon is given (store_provider_logon.cpp).
+  if (resource_type == MAPI_STORE_PROVIDER && context.provider != nullptr)
+    std::copy(context.provider->uid.begin(), context.provider->uid.end(), info->record_key.begin());
   info->provider_object = std::move(loaded);
   return {};
 }
@@ -380,6 +393,21 @@ HRESULT create_client_shutdown(LPMAPICLIENTSHUTDOWN* out) {
   if (out == nullptr) return MAPI_E_INVALID_PARAMETER;
   *out = new (std::nothrow) ClientShutdown;
   return *out == nullptr ? MAPI_E_NOT_ENOUGH_MEMORY : S_OK;
+}
+
+LPMSPROVIDER library_store_provider(const std::shared_ptr<void>& provider_object) {
+  // Every provider_object is a LoadedProvider: load_provider_library is the
+  // only code that sets one.
+  auto* loaded = static_cast<LoadedProvider*>(provider_object.get());
+  if (loaded == nullptr || loaded->resource_type != MAPI_STORE_PROVIDER) return nullptr;
+  return static_cast<LPMSPROVIDER>(loaded->object);
+}
+
+void at_provider_end(const std::shared_ptr<void>& provider_object, std::function<void(bool)> end) {
+  auto* loaded = static_cast<LoadedProvider*>(provider_object.get());
+  if (loaded == nullptr) return;
+  std::lock_guard lock(loaded->ends_mutex);
+  loaded->ends.push_back(std::move(end));
 }
 
 void install_provider_library_loader() {

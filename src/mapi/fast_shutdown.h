@@ -10,10 +10,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "mapi/shutdown_policy.h"
 #include "pstkit/env.h"
+#include "pstkit/mapi/mapispi.h"
 #include "pstkit/mapi/mapix.h"
 
 namespace pstkit::mapi::capi {
@@ -28,6 +30,17 @@ HRESULT create_client_shutdown(LPMAPICLIENTSHUTDOWN* out);
 // (PR_PROVIDER_DLL_NAME) through their MSProviderInit, ABProviderInit or
 // XPProviderInit. Idempotent; MAPILogonEx calls it.
 void install_provider_library_loader();
+
+// The IMSProvider a store provider's library returned at logon, held by
+// `provider_object` (ProviderLogonInfo::provider_object); null when that
+// is not a store provider loaded from a library. No reference is added:
+// the object lives as long as `provider_object`.
+LPMSPROVIDER library_store_provider(const std::shared_ptr<void>& provider_object);
+// Runs `end` when the session drops the provider, just before its
+// Shutdown (shutting-down-a-message-store-provider.md: the store logons
+// are logged off first). `calls_allowed` is false after a fast shutdown,
+// when no provider method may be called, only references released.
+void at_provider_end(const std::shared_ptr<void>& provider_object, std::function<void(bool calls_allowed)> end);
 
 // Work a store provider does in the background (a write-behind flush
 // thread, compaction, indexing): NotifyProcessShutdown of the PST provider

@@ -31,6 +31,9 @@ struct StoreOpenRequest {
   SessionProvider provider;       // the store provider: service, path, record key, display name
   std::string profile;
   LPMAPISESSION session = nullptr;  // the session opening it (no reference taken)
+  // Where an opener may explain a failure (a provider's MAPIERROR), for
+  // the session's GetLastError; may be null.
+  std::string* error_detail = nullptr;
 };
 using StoreOpener = std::function<HRESULT(const StoreOpenRequest&, LPMDB*)>;
 // Installs the function that opens stores (an empty one removes it);

@@ -25,6 +25,7 @@
 #include "mapi/open_stores.h"
 #include "mapi/pst_store.h"
 #include "mapi/session.h"
+#include "mapi/store_provider_logon.h"
 #include "pstkit/mapi/mspst.h"
 
 namespace pstkit::mapi::capi {
@@ -54,10 +55,16 @@ HRESULT default_profile_section(const std::string& profile, const std::string&, 
 }
 
 // OpenMsgStore of a PST or OST service: the PST provider (pst_store.h) on
-// the file the service names. Stores of third-party providers would come
-// from their MSProviderInit, which pstkit does not load yet.
+// the file the service names. A store provider loaded from its library
+// (MSProviderInit) opens its store in IMSProvider::Logon
+// (store_provider_logon.h).
 HRESULT default_store_opener(const StoreOpenRequest& request, LPMDB* out) {
-  if (request.provider.logon.store_path.empty()) return MAPI_E_NO_SUPPORT;
+  if (request.provider.logon.store_path.empty()) {
+    std::string error;
+    HRESULT hr = logon_library_store(request, out, &error);
+    if (FAILED(hr) && request.error_detail != nullptr) *request.error_detail = std::move(error);
+    return hr;
+  }
   return open_pst_store(request.provider.logon.store_path, request.flags, out);
 }
 
@@ -621,12 +628,15 @@ class ComSession final : public ComObject<ComSession, IMAPISession, IID_IMAPISes
       req.write = !read_only;
       if (read_only) req.flags &= ~ULONG(MDB_WRITE);
     }
+    std::string provider_error;
+    req.error_detail = &provider_error;
     auto opener = copy_hook(&Hooks::store_opener);
     if (!opener) return fail(MAPI_E_NO_SUPPORT, "no message store objects in this build");
     HRESULT hr = opener(req, out);
     if (FAILED(hr)) {
       *out = nullptr;
-      return record(hr, "the store provider could not open " + store->logon.display_name);
+      return record(hr, "the store provider could not open " + store->logon.display_name +
+                            (provider_error.empty() ? "" : ": " + provider_error));
     }
     if (*out == nullptr) return fail(MAPI_E_CALL_FAILED, "the store provider returned no store");
     return hr;
