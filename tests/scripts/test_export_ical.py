@@ -590,7 +590,14 @@ def check_generated(pstkit, summary, work):
     try:
         import pstkit as binding
     except ImportError as e:
-        summary.error("generated store", f"the Python binding is not built ({e})")
+        # Sanitizer builds have no binding (a python3 process does not load
+        # their runtime, CMakeLists.txt): the test stage's build covers it.
+        cache = os.path.join(os.path.dirname(os.path.abspath(pstkit)), "CMakeCache.txt")
+        sanitized = os.path.isfile(cache) and "PSTKIT_SANITIZE:BOOL=ON" in open(cache).read()
+        if sanitized:
+            summary.skip("generated store", "a sanitizer build has no Python binding")
+        else:
+            summary.error("generated store", f"the Python binding is not built ({e})")
         return
     pst = os.path.join(work, "calendar.pst")
     photo = bytes.fromhex("FFD8FFE000104A464946") + bytes(range(256)) * 4 + b"\xFF\xD9"
