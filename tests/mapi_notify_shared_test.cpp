@@ -162,6 +162,9 @@ int run_writer_steps(LPMDB store, const Bytes& folder_id, int to_reader, int fro
   };
   Ptr<IMAPIFolder> folder;
   if (FAILED(open_by_id(store, folder_id, &IID_IMAPIFolder, MAPI_MODIFY, folder.unknown()))) return 1;
+  // The reader says when its sinks are advised.
+  char start = 0;
+  if (::read(from_reader, &start, 1) != 1) return 1;
   // 1. a new message
   Ptr<IMessage> one;
   if (FAILED(folder->CreateMessage(nullptr, 0, one.out())) || FAILED(set_subject(one.p, "one")) ||
@@ -246,6 +249,8 @@ class SharedNotify : public ::testing::Test {
     SizedSPropTagArray(2, columns) = {2, {PR_INSTANCE_KEY, PR_SUBJECT_A}};
     ASSERT_EQ(contents->SetColumns(reinterpret_cast<LPSPropTagArray>(&columns), 0), S_OK);
     ASSERT_EQ(contents->Advise(fnevTableModified, table_sink.sink.p, &c3), S_OK);
+    const char advised = 1;
+    ASSERT_EQ(::write(to_writer, &advised, 1), 1);  // the writer starts now
 
     struct Expect {
       ULONG event, type;
@@ -318,12 +323,12 @@ class SharedNotify : public ::testing::Test {
 
 // Another process commits: before, its changes reached only its own sinks.
 TEST_F(SharedNotify, AnotherProcessesCommitsReachThisProcesssStoreFolderAndTableSinks) {
-  Ptr<IMsgStore> reader;
-  ASSERT_EQ(open_pst_store(path_, MDB_WRITE, reader.out()), S_OK);
+  // Fork before this process starts any thread (the store's flusher and
+  // watch threads): a child forked while a thread holds the allocator's
+  // lock (ASan's) would wait for it forever.
   int to_reader[2], to_writer[2];
   ASSERT_EQ(::pipe(to_reader), 0);
   ASSERT_EQ(::pipe(to_writer), 0);
-  const Bytes folder = folder_id(reader.p);
   const pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
@@ -331,13 +336,15 @@ TEST_F(SharedNotify, AnotherProcessesCommitsReachThisProcesssStoreFolderAndTable
     ::close(to_writer[1]);
     LPMDB store = nullptr;
     int rc = open_pst_store(path_, MDB_WRITE, &store) == S_OK ? 0 : 80;
-    if (rc == 0) rc = run_writer_steps(store, folder, to_reader[1], to_writer[0]);
+    if (rc == 0) rc = run_writer_steps(store, folder_id(store), to_reader[1], to_writer[0]);
     if (store) store->Release();
     if (rc != 0) write_blob(to_reader[1], {});
     ::_exit(rc);
   }
   ::close(to_reader[1]);
   ::close(to_writer[0]);
+  Ptr<IMsgStore> reader;
+  ASSERT_EQ(open_pst_store(path_, MDB_WRITE, reader.out()), S_OK);
   check_steps(reader.p, to_reader[0], to_writer[1]);
   ::close(to_writer[1]);
   int status = 0;
@@ -374,12 +381,12 @@ TEST_F(SharedNotify, AnotherStoreObjectsCommitsInThisProcessReachTheOthersSinks)
 // (and failed after the timeout), and it never saw them.
 TEST_F(SharedNotify, AReadOnlyStoreLetsOthersCommitAndGetsTheirNotifications) {
   ::setenv("PSTKIT_LOCK_TIMEOUT", "2", 1);
-  Ptr<IMsgStore> reader;
-  ASSERT_EQ(open_pst_store(path_, 0, reader.out()), S_OK);
+  // Fork before this process starts any thread (the store's flusher and
+  // watch threads): a child forked while a thread holds the allocator's
+  // lock (ASan's) would wait for it forever.
   int to_reader[2], to_writer[2];
   ASSERT_EQ(::pipe(to_reader), 0);
   ASSERT_EQ(::pipe(to_writer), 0);
-  const Bytes folder = folder_id(reader.p);
   const pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
@@ -387,13 +394,15 @@ TEST_F(SharedNotify, AReadOnlyStoreLetsOthersCommitAndGetsTheirNotifications) {
     ::close(to_writer[1]);
     LPMDB store = nullptr;
     int rc = open_pst_store(path_, MDB_WRITE, &store) == S_OK ? 0 : 80;
-    if (rc == 0) rc = run_writer_steps(store, folder, to_reader[1], to_writer[0]);
+    if (rc == 0) rc = run_writer_steps(store, folder_id(store), to_reader[1], to_writer[0]);
     if (store) store->Release();
     if (rc != 0) write_blob(to_reader[1], {});
     ::_exit(rc);
   }
   ::close(to_reader[1]);
   ::close(to_writer[0]);
+  Ptr<IMsgStore> reader;
+  ASSERT_EQ(open_pst_store(path_, 0, reader.out()), S_OK);
   check_steps(reader.p, to_reader[0], to_writer[1]);
   ::close(to_writer[1]);
   int status = 0;
@@ -404,7 +413,7 @@ TEST_F(SharedNotify, AReadOnlyStoreLetsOthersCommitAndGetsTheirNotifications) {
   // And what it reads is the file as the writer left it: "one" deleted,
   // "two" moved away.
   Ptr<IMAPIFolder> shared;
-  ASSERT_EQ(open_by_id(reader.p, folder, &IID_IMAPIFolder, 0, shared.unknown()), S_OK);
+  ASSERT_EQ(open_by_id(reader.p, folder_id(reader.p), &IID_IMAPIFolder, 0, shared.unknown()), S_OK);
   Ptr<IMAPITable> contents;
   ASSERT_EQ(shared->GetContentsTable(0, contents.out()), S_OK);
   ULONG rows = 99;
@@ -468,6 +477,28 @@ TEST_F(SharedNotify, CallsOnAStoreCrashLockedByAnotherProcessFailBusyUntilItEnds
 // messages in one commit): one TABLE_ROW_ADDED per new row, one
 // fnevObjectCreated per message.
 TEST_F(SharedNotify, ANonMapiWritersMessagesBecomeRowAddedNotifications) {
+  // The writer is forked before this process starts its threads (see
+  // above) and waits for the sinks to be advised.
+  constexpr int kMessages = 25;
+  int go[2];
+  ASSERT_EQ(::pipe(go), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(go[1]);
+    char start = 0;
+    if (::read(go[0], &start, 1) != 1) ::_exit(4);
+    auto w = pstkit::StoreWriter::open(path_);
+    if (!w) ::_exit(1);
+    for (int i = 0; i < kMessages; ++i) {
+      pstkit::NewMessage m;
+      const std::string subject = "imported " + std::to_string(i);
+      m.properties.push_back({0x0037001F, pstkit::utf8_to_utf16le(subject)});
+      if (!(*w)->create_message(folder_, m)) ::_exit(2);
+    }
+    ::_exit((*w)->commit().is_ok() ? 0 : 3);
+  }
+  ::close(go[0]);
   Ptr<IMsgStore> reader;
   ASSERT_EQ(open_pst_store(path_, MDB_WRITE, reader.out()), S_OK);
   const Bytes folder = folder_id(reader.p);
@@ -479,20 +510,9 @@ TEST_F(SharedNotify, ANonMapiWritersMessagesBecomeRowAddedNotifications) {
   Ptr<IMAPITable> contents;
   ASSERT_EQ(shared->GetContentsTable(0, contents.out()), S_OK);
   ASSERT_EQ(contents->Advise(fnevTableModified, table_sink.sink.p, &c2), S_OK);
-  constexpr int kMessages = 25;
-  const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    auto w = pstkit::StoreWriter::open(path_);
-    if (!w) ::_exit(1);
-    for (int i = 0; i < kMessages; ++i) {
-      pstkit::NewMessage m;
-      const std::string subject = "imported " + std::to_string(i);
-      m.properties.push_back({0x0037001F, pstkit::utf8_to_utf16le(subject)});
-      if (!(*w)->create_message(folder_, m)) ::_exit(2);
-    }
-    ::_exit((*w)->commit().is_ok() ? 0 : 3);
-  }
+  const char start = 1;
+  ASSERT_EQ(::write(go[1], &start, 1), 1);
+  ::close(go[1]);
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
