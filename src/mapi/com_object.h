@@ -3,6 +3,7 @@
 // handed to the caller), the object deleted when it reaches 0, and
 // QueryInterface answering IID_IUnknown and the one interface implemented
 // (else E_NOINTERFACE), with the AddRef the COM rules ask of a success.
+// A Derived with on_release(ULONG left) is told of every Release.
 //
 //   class ComTable final : public ComObject<ComTable, IMAPITable, IID_IMAPITable> { ... };
 #pragma once
@@ -30,6 +31,9 @@ class ComObject : public Interface {
   STDMETHODIMP_(ULONG) AddRef() override { return ++refs_; }
   STDMETHODIMP_(ULONG) Release() override {
     const ULONG left = --refs_;
+    // An object that must act when references go (not only at the last
+    // one) says so with on_release(left).
+    if constexpr (requires(Derived& d) { d.on_release(left); }) static_cast<Derived*>(this)->on_release(left);
     if (left == 0) delete static_cast<Derived*>(this);
     return left;
   }

@@ -30,30 +30,16 @@
 namespace pstkit::mapi::capi {
 namespace {
 
-class StoreSupport final : public IMAPISupport {
+class StoreSupport final : public ComObject<StoreSupport, IMAPISupport, IID_IMAPISup> {
  public:
   StoreSupport(std::string profile, std::string dll_name, const MapiUid& provider_uid)
       : profile_(std::move(profile)), dll_name_(std::move(dll_name)), provider_uid_(provider_uid) {}
 
-  STDMETHODIMP QueryInterface(REFIID riid, void** ppv) override {
-    if (ppv == nullptr) return E_INVALIDARG;
-    if (riid == IID_IUnknown || riid == IID_IMAPISup) {
-      AddRef();
-      *ppv = static_cast<IMAPISupport*>(this);
-      return S_OK;
-    }
-    *ppv = nullptr;
-    return E_NOINTERFACE;
-  }
-  STDMETHODIMP_(ULONG) AddRef() override { return ++refs_; }
-  STDMETHODIMP_(ULONG) Release() override {
-    const ULONG left = --refs_;
-    // Only the runtime's reference left: the provider released its store
-    // (shutting-down-a-message-store-provider.md, MAPI's Release steps).
-    // After a fast shutdown no provider method is called.
+  // Only the runtime's reference left: the provider released its store
+  // (shutting-down-a-message-store-provider.md, MAPI's Release steps).
+  // After a fast shutdown no provider method is called.
+  void on_release(ULONG left) {
     if (left == 1) end_logon(!fast_shutdown_done());
-    if (left == 0) delete this;
-    return left;
   }
 
   // After a successful Logon: the logon object, one reference.
@@ -211,6 +197,7 @@ class StoreSupport final : public IMAPISupport {
   STDMETHODIMP GetSvcConfigSupportObj(ULONG, LPMAPISUP*) override { return no_support("GetSvcConfigSupportObj"); }
 
  private:
+  friend class ComObject<StoreSupport, IMAPISupport, IID_IMAPISup>;
   ~StoreSupport() { end_logon(false); }
 
   HRESULT fail(HRESULT hr, std::string detail) { return last_.set(hr, std::move(detail)); }
@@ -231,7 +218,6 @@ class StoreSupport final : public IMAPISupport {
     }
   };
 
-  std::atomic<ULONG> refs_{1};
   std::atomic<LPMSLOGON> logon_{nullptr};
   const std::string profile_;
   const std::string dll_name_;
