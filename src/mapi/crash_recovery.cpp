@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -179,8 +180,16 @@ bool read_all(int fd, void* buf, size_t size) {
   return true;
 }
 
+// Set by the recovery thread once it runs (before its first read). The
+// starter waits for it so that the thread's start-up, which allocates, is
+// over before the caller goes on: a fork() during it would give the child an
+// allocator lock that no thread of the child releases (ASan's allocator,
+// unlike glibc's, takes no lock around fork).
+std::atomic<bool> g_recovery_thread_running{false};
+
 void recovery_thread() {
   Request req{};
+  g_recovery_thread_running = true;
   while (read_all(g_channel.request_r, &req, sizeof req)) {
     Reply reply{req.seq, 0};
     if (req.flags & MAPICRASH_RECOVER) {
@@ -230,11 +239,14 @@ bool start_recovery_thread() {
   g_channel.reply_r = reply[0];
   g_channel.reply_w = reply[1];
   g_channel.timeout_ms = timeout_from_env();
+  g_recovery_thread_running = false;
   try {
     std::thread(recovery_thread).detach();
   } catch (const std::system_error&) {
     return false;
   }
+  for (int waited_ms = 0; !g_recovery_thread_running.load() && waited_ms < 2000; ++waited_ms)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   g_channel.owner = ::getpid();
   g_channel.ready = true;
   return true;
