@@ -9,12 +9,18 @@
 #include <mapiutil.h>
 #include <mapix.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -99,6 +105,53 @@ class StoreProviderTest : public ::testing::Test {
     return row;
   }
 
+  // The provider's store, opened through the stores table's entry ID.
+  LPMDB open_store() {
+    const StoreRow row = store_row();
+    LPMDB store = nullptr;
+    EXPECT_EQ(session_->OpenMsgStore(0, ULONG(row.entry_id.size()),
+                                     reinterpret_cast<LPENTRYID>(const_cast<BYTE*>(row.entry_id.data())), nullptr,
+                                     MDB_NO_DIALOG, &store),
+              S_OK);
+    return store;
+  }
+
+  struct StatusRow {
+    std::string display, text, dll;
+    LONG code = -1, methods = -1, object_type = -1;
+    std::vector<BYTE> store_record_key;  // empty: not in the row
+  };
+  // The status table's store provider rows (PR_RESOURCE_TYPE
+  // MAPI_STORE_PROVIDER), with the provider's own column too.
+  std::vector<StatusRow> store_status_rows() {
+    std::vector<StatusRow> out;
+    LPMAPITABLE table = nullptr;
+    EXPECT_EQ(session_->GetStatusTable(0, &table), S_OK);
+    if (table == nullptr) return out;
+    SizedSPropTagArray(8, cols) = {8,
+                                   {PR_RESOURCE_TYPE, PR_DISPLAY_NAME_A, PR_STATUS_CODE, PR_STATUS_STRING_A,
+                                    PR_RESOURCE_METHODS, PR_STORE_RECORD_KEY, PR_PROVIDER_DLL_NAME_A, PR_OBJECT_TYPE}};
+    LPSRowSet rows = nullptr;
+    EXPECT_EQ(HrQueryAllRows(table, reinterpret_cast<LPSPropTagArray>(&cols), nullptr, nullptr, 0, &rows), S_OK);
+    table->Release();
+    if (rows == nullptr) return out;
+    for (ULONG i = 0; i < rows->cRows; ++i) {
+      const SPropValue* p = rows->aRow[i].lpProps;
+      if (p[0].ulPropTag != PR_RESOURCE_TYPE || ULONG(p[0].Value.l) != MAPI_STORE_PROVIDER) continue;
+      StatusRow r;
+      if (p[1].ulPropTag == PR_DISPLAY_NAME_A) r.display = p[1].Value.lpszA;
+      if (p[2].ulPropTag == PR_STATUS_CODE) r.code = p[2].Value.l;
+      if (p[3].ulPropTag == PR_STATUS_STRING_A) r.text = p[3].Value.lpszA;
+      if (p[4].ulPropTag == PR_RESOURCE_METHODS) r.methods = p[4].Value.l;
+      if (p[5].ulPropTag == PR_STORE_RECORD_KEY) r.store_record_key = bytes(p[5].Value.bin);
+      if (p[6].ulPropTag == PR_PROVIDER_DLL_NAME_A) r.dll = p[6].Value.lpszA;
+      if (p[7].ulPropTag == PR_OBJECT_TYPE) r.object_type = p[7].Value.l;
+      out.push_back(r);
+    }
+    FreeProws(rows);
+    return out;
+  }
+
   std::vector<std::string> log_lines() const {
     std::vector<std::string> lines;
     std::ifstream in(log_);
@@ -117,7 +170,10 @@ const std::vector<std::string> kLogonCalls = {
     "ok support NewUID distinct",
     "ok support CompareEntryIDs 1 0",
     "ok support OpenProfileSection own section",
-    "ok support Subscribe no support, explained",
+    "ok support Subscribe without a key refused, explained",
+    "ok support Unsubscribe of no registration: not found",
+    "ok support ModifyStatusRow bad flags",
+    "ok support ModifyStatusRow",
 };
 
 std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
@@ -159,15 +215,16 @@ TEST_F(StoreProviderTest, OpenMsgStoreLogsOnThroughIMSProviderAndTheClientReadsT
   ULONG flags = LOGOFF_ORDERLY;
   EXPECT_EQ(store->StoreLogoff(&flags), S_OK);
   store->Release();
-  EXPECT_EQ(log_lines(), concat(kLogonCalls, {"ok IMsgStore::StoreLogoff", "ok IMsgStore::Release",
-                                              "ok IMSLogon::Logoff", "ok IMSLogon::Release"}));
+  EXPECT_EQ(log_lines(), concat(kLogonCalls, {"ok IMsgStore::StoreLogoff", "ok support ModifyStatusRow update",
+                                              "ok IMsgStore::Release", "ok IMSLogon::Logoff", "ok IMSLogon::Release"}));
   // Session Logoff: the provider is shut down, then released.
   EXPECT_EQ(session_->Logoff(0, 0, 0), S_OK);
   session_->Release();
   session_ = nullptr;
   EXPECT_EQ(log_lines(),
-            concat(kLogonCalls, {"ok IMsgStore::StoreLogoff", "ok IMsgStore::Release", "ok IMSLogon::Logoff",
-                                 "ok IMSLogon::Release", "ok IMSProvider::Shutdown", "ok IMSProvider::Release"}));
+            concat(kLogonCalls, {"ok IMsgStore::StoreLogoff", "ok support ModifyStatusRow update",
+                                 "ok IMsgStore::Release", "ok IMSLogon::Logoff", "ok IMSLogon::Release",
+                                 "ok IMSProvider::Shutdown", "ok IMSProvider::Release"}));
 }
 
 TEST_F(StoreProviderTest, AStoreStillOpenAtSessionLogoffIsLoggedOffBeforeTheProviderShutsDown) {
@@ -228,6 +285,238 @@ TEST_F(StoreProviderTest, SessionOpenEntryOfTheStoreEntryIdLogsOnToo) {
   MAPIFreeBuffer(v);
   store->Release();
   EXPECT_EQ(log_lines(), concat(kLogonCalls, {"ok IMsgStore::Release", "ok IMSLogon::Logoff", "ok IMSLogon::Release"}));
+}
+
+// A client's advise sink: records what OnNotify brings (copied out), and
+// counts its references without freeing itself (it lives on the stack).
+class RecordingSink final : public IMAPIAdviseSink {
+ public:
+  struct Got {
+    ULONG event = 0;
+    std::vector<BYTE> entry_id, parent_id;
+    std::string message_class;
+    ULONG message_flags = 0;
+    const void* entry_id_at = nullptr;  // where the notification's copy was
+    std::thread::id thread;
+  };
+  explicit RecordingSink(ULONG answer = 0) : answer_(answer) {}
+  STDMETHODIMP QueryInterface(REFIID riid, void** ppv) override {
+    if (ppv == nullptr) return E_INVALIDARG;
+    *ppv = nullptr;
+    if (riid != IID_IUnknown && riid != IID_IMAPIAdviseSink) return E_NOINTERFACE;
+    AddRef();
+    *ppv = static_cast<IMAPIAdviseSink*>(this);
+    return S_OK;
+  }
+  STDMETHODIMP_(ULONG) AddRef() override { return ++refs_; }
+  STDMETHODIMP_(ULONG) Release() override { return --refs_; }
+  STDMETHODIMP_(ULONG) OnNotify(ULONG count, LPNOTIFICATION notifications) override {
+    std::lock_guard lock(mutex_);
+    for (ULONG i = 0; i < count; ++i) {
+      const NOTIFICATION& n = notifications[i];
+      Got g;
+      g.event = n.ulEventType;
+      g.thread = std::this_thread::get_id();
+      if (n.ulEventType == fnevNewMail) {
+        const auto& m = n.info.newmail;
+        g.entry_id.assign(reinterpret_cast<LPBYTE>(m.lpEntryID), reinterpret_cast<LPBYTE>(m.lpEntryID) + m.cbEntryID);
+        g.parent_id.assign(reinterpret_cast<LPBYTE>(m.lpParentID),
+                           reinterpret_cast<LPBYTE>(m.lpParentID) + m.cbParentID);
+        if (m.lpszMessageClass != nullptr) g.message_class = reinterpret_cast<const char*>(m.lpszMessageClass);
+        g.message_flags = m.ulMessageFlags;
+        g.entry_id_at = m.lpEntryID;
+      }
+      got_.push_back(g);
+    }
+    cv_.notify_all();
+    return answer_;
+  }
+  ULONG refs() const { return refs_; }
+  std::vector<Got> got() {
+    std::lock_guard lock(mutex_);
+    return got_;
+  }
+  bool wait_for(size_t n) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, std::chrono::seconds(10), [&] { return got_.size() >= n; });
+  }
+
+ private:
+  std::atomic<ULONG> refs_{1};
+  const ULONG answer_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<Got> got_;
+};
+
+BYTE kMessageId[] = {0, 0, 0, 0, 0xAA, 0xBB, 0xCC, 0x01};
+BYTE kFolderId[] = {0, 0, 0, 0, 0xAA, 0xBB, 0xCC, 0x02};
+
+NOTIFICATION new_mail() {
+  NOTIFICATION n;
+  std::memset(&n, 0, sizeof n);
+  n.ulEventType = fnevNewMail;
+  n.info.newmail.cbEntryID = sizeof kMessageId;
+  n.info.newmail.lpEntryID = reinterpret_cast<LPENTRYID>(kMessageId);
+  n.info.newmail.cbParentID = sizeof kFolderId;
+  n.info.newmail.lpParentID = reinterpret_cast<LPENTRYID>(kFolderId);
+  n.info.newmail.lpszMessageClass = T("IPM.Note");
+  n.info.newmail.ulMessageFlags = MSGFLAG_UNMODIFIED;
+  return n;
+}
+
+TEST_F(StoreProviderTest, AProviderSubscribesTheClientsSinkAndItsNotifyReachesItBeforeReturning) {
+  log_on("STORE_ok");
+  LPMDB store = open_store();
+  ASSERT_NE(store, nullptr);
+  RecordingSink mail;
+  RecordingSink critical;
+  ULONG_PTR mail_connection = 0;
+  ULONG_PTR critical_connection = 0;
+  // Store-wide: the provider subscribes with NOTIFY_SYNC under its record key.
+  ASSERT_EQ(store->Advise(0, nullptr, fnevNewMail, &mail, &mail_connection), S_OK);
+  ASSERT_EQ(store->Advise(0, nullptr, fnevCriticalError, &critical, &critical_connection), S_OK);
+  EXPECT_NE(mail_connection, 0u);
+  EXPECT_NE(mail_connection, critical_connection);
+  EXPECT_EQ(mail.refs(), 2u);  // MAPI holds the sink while subscribed
+
+  NOTIFICATION n = new_mail();
+  ASSERT_EQ(store->NotifyNewMail(&n), S_OK);
+  // Delivered before Notify returned, on this thread, as MAPI's copy.
+  auto got = mail.got();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].event, ULONG(fnevNewMail));
+  EXPECT_EQ(got[0].entry_id, std::vector<BYTE>(std::begin(kMessageId), std::end(kMessageId)));
+  EXPECT_EQ(got[0].parent_id, std::vector<BYTE>(std::begin(kFolderId), std::end(kFolderId)));
+  EXPECT_EQ(got[0].message_class, "IPM.Note");
+  EXPECT_EQ(got[0].message_flags, ULONG(MSGFLAG_UNMODIFIED));
+  EXPECT_NE(got[0].entry_id_at, static_cast<const void*>(kMessageId));
+  EXPECT_EQ(got[0].thread, std::this_thread::get_id());
+  // The other sink asked for critical errors only.
+  EXPECT_TRUE(critical.got().empty());
+
+  // Unadvise: the provider unsubscribes and MAPI releases the sink.
+  EXPECT_EQ(store->Unadvise(mail_connection), S_OK);
+  EXPECT_EQ(mail.refs(), 1u);
+  EXPECT_EQ(store->Unadvise(mail_connection), MAPI_E_NOT_FOUND);
+  ASSERT_EQ(store->NotifyNewMail(&n), S_OK);
+  EXPECT_EQ(mail.got().size(), 1u);
+
+  // The end of the logon ends the registrations left.
+  EXPECT_EQ(critical.refs(), 2u);
+  store->Release();
+  EXPECT_EQ(critical.refs(), 1u);
+  EXPECT_TRUE(critical.got().empty());
+}
+
+TEST_F(StoreProviderTest, WithoutNotifySyncTheNotificationIsQueuedAndDeliveredOnAnotherThread) {
+  log_on("STORE_ok");
+  LPMDB store = open_store();
+  ASSERT_NE(store, nullptr);
+  // An object's entry ID: the provider subscribes without NOTIFY_SYNC.
+  RecordingSink folder;
+  ULONG_PTR connection = 0;
+  ASSERT_EQ(store->Advise(sizeof kFolderId, reinterpret_cast<LPENTRYID>(kFolderId), fnevNewMail | fnevObjectCreated,
+                          &folder, &connection),
+            S_OK);
+  NOTIFICATION n = new_mail();
+  ASSERT_EQ(store->NotifyNewMail(&n), S_OK);
+  ASSERT_TRUE(folder.wait_for(1));
+  auto got = folder.got();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].event, ULONG(fnevNewMail));
+  EXPECT_EQ(got[0].entry_id, std::vector<BYTE>(std::begin(kMessageId), std::end(kMessageId)));
+  EXPECT_NE(got[0].thread, std::this_thread::get_id());
+  // The store's end waits for the queue and releases the registration.
+  store->Release();
+  EXPECT_EQ(folder.refs(), 1u);
+  EXPECT_EQ(folder.got().size(), 1u);
+}
+
+TEST_F(StoreProviderTest, ACallbackThatDiscontinuesStopsTheNotificationAndNotifyReportsItCanceled) {
+  log_on("STORE_ok");
+  LPMDB store = open_store();
+  ASSERT_NE(store, nullptr);
+  RecordingSink first(CALLBACK_DISCONTINUE);
+  RecordingSink second;
+  ULONG_PTR c1 = 0;
+  ULONG_PTR c2 = 0;
+  ASSERT_EQ(store->Advise(0, nullptr, fnevNewMail, &first, &c1), S_OK);
+  ASSERT_EQ(store->Advise(0, nullptr, fnevNewMail, &second, &c2), S_OK);
+  NOTIFICATION n = new_mail();
+  ASSERT_EQ(store->NotifyNewMail(&n), S_OK);
+  EXPECT_EQ(first.got().size(), 1u);
+  EXPECT_TRUE(second.got().empty());
+  auto lines = log_lines();
+  EXPECT_NE(std::find(lines.begin(), lines.end(), "ok support Notify canceled"), lines.end());
+  // A notification of no event type is refused before any sink sees it.
+  n.ulEventType = 0x00004000;
+  EXPECT_EQ(store->NotifyNewMail(&n), MAPI_E_INVALID_PARAMETER);
+  EXPECT_EQ(first.got().size(), 1u);
+  store->Release();
+  EXPECT_EQ(first.refs(), 1u);
+  EXPECT_EQ(second.refs(), 1u);
+}
+
+TEST_F(StoreProviderTest, TheProvidersStatusRowIsInTheStatusTableWhileItsLogonLasts) {
+  log_on("STORE_ok");
+  const std::string dll = std::string(PSTKIT_TEST_PROVIDER_DIR) + "/libmapi_test_store_provider_ok.so";
+  // Before a logon: the runtime's row of the provider.
+  auto rows = store_status_rows();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].text, "Available");
+  EXPECT_TRUE(rows[0].store_record_key.empty());
+  const std::string runtime_display = rows[0].display;
+
+  LPMDB store = open_store();
+  ASSERT_NE(store, nullptr);
+  rows = store_status_rows();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].display, "Test store status");
+  EXPECT_EQ(rows[0].code, LONG(STATUS_AVAILABLE));
+  EXPECT_EQ(rows[0].text, "Connected to the test server");
+  EXPECT_EQ(rows[0].methods, LONG(STATUS_VALIDATE_STATE));
+  EXPECT_EQ(rows[0].store_record_key, store_row().record_key);
+  // The columns MAPI computes are MAPI's.
+  EXPECT_EQ(rows[0].dll, dll);
+  EXPECT_EQ(rows[0].object_type, LONG(MAPI_STATUS));
+  {
+    // The same row in a Unicode table.
+    LPMAPITABLE table = nullptr;
+    ASSERT_EQ(session_->GetStatusTable(MAPI_UNICODE, &table), S_OK);
+    SizedSPropTagArray(2, cols) = {2, {PR_RESOURCE_TYPE, PR_STATUS_STRING_W}};
+    LPSRowSet set = nullptr;
+    ASSERT_EQ(HrQueryAllRows(table, reinterpret_cast<LPSPropTagArray>(&cols), nullptr, nullptr, 0, &set), S_OK);
+    table->Release();
+    int found = 0;
+    for (ULONG i = 0; i < set->cRows; ++i) {
+      const SPropValue* p = set->aRow[i].lpProps;
+      if (ULONG(p[0].Value.l) != MAPI_STORE_PROVIDER) continue;
+      ASSERT_EQ(p[1].ulPropTag, ULONG(PR_STATUS_STRING_W));
+      EXPECT_EQ(std::wstring(p[1].Value.lpszW), L"Connected to the test server");
+      ++found;
+    }
+    FreeProws(set);
+    EXPECT_EQ(found, 1);
+  }
+
+  // StoreLogoff: the provider updates two columns (STATUSROW_UPDATE).
+  ULONG flags = LOGOFF_ORDERLY;
+  EXPECT_EQ(store->StoreLogoff(&flags), S_OK);
+  rows = store_status_rows();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].display, "Test store status");
+  EXPECT_EQ(rows[0].code, LONG(STATUS_OFFLINE));
+  EXPECT_EQ(rows[0].text, "Logged off");
+  EXPECT_EQ(rows[0].methods, LONG(STATUS_VALIDATE_STATE));
+
+  // The logon ends with the store's last Release: its row goes.
+  store->Release();
+  rows = store_status_rows();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].display, runtime_display);
+  EXPECT_EQ(rows[0].text, "Available");
+  EXPECT_TRUE(rows[0].store_record_key.empty());
 }
 
 TEST_F(StoreProviderTest, ALogonFailureReachesTheClientWithTheProvidersMapiError) {

@@ -7,7 +7,15 @@
 //   faillogon  Logon fails with MAPI_E_NETWORK_ERROR and a MAPIERROR
 // Its IMsgStore answers GetProps of PR_DISPLAY_NAME, PR_RECORD_KEY,
 // PR_ENTRYID and PR_STORE_SUPPORT_MASK, StoreLogoff and the IUnknown
-// methods; everything else is MAPI_E_NO_SUPPORT. The store and its
+// methods, and leaves notifications to MAPI (supporting-event-
+// notification.md): Advise subscribes the client's sink through
+// IMAPISupport::Subscribe under the key of the advise source (the store's
+// record key for the whole store, NOTIFY_SYNC; an object's entry ID,
+// asynchronous), Unadvise unsubscribes it, and NotifyNewMail sends the
+// notification through IMAPISupport::Notify to the store's key and to its
+// parent folder's. At logon it puts its row in the status table
+// (ModifyStatusRow); StoreLogoff updates it (STATUSROW_UPDATE) to
+// STATUS_OFFLINE. Everything else is MAPI_E_NO_SUPPORT. The store and its
 // IMSLogon are created and freed together (imsprovider-logon.md); the
 // store's last Release releases the support object
 // (shutting-down-a-message-store-provider.md). Every call of interest is
@@ -17,6 +25,7 @@
 #include <mapitags.h>
 
 #include <atomic>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -77,8 +86,9 @@ class Store final : public IMsgStore {
     return MAPI_E_NO_SUPPORT;
   }
   STDMETHODIMP GetIDsFromNames(ULONG, LPMAPINAMEID*, ULONG, LPSPropTagArray*) override { return MAPI_E_NO_SUPPORT; }
-  STDMETHODIMP Advise(ULONG, LPENTRYID, ULONG, LPMAPIADVISESINK, ULONG_PTR*) override { return MAPI_E_NO_SUPPORT; }
-  STDMETHODIMP Unadvise(ULONG_PTR) override { return MAPI_E_NO_SUPPORT; }
+  STDMETHODIMP Advise(ULONG cbEntryID, LPENTRYID lpEntryID, ULONG ulEventMask, LPMAPIADVISESINK lpAdviseSink,
+                      ULONG_PTR* lpulConnection) override;
+  STDMETHODIMP Unadvise(ULONG_PTR ulConnection) override;
   STDMETHODIMP CompareEntryIDs(ULONG, LPENTRYID, ULONG, LPENTRYID, ULONG, ULONG*) override {
     return MAPI_E_NO_SUPPORT;
   }
@@ -91,7 +101,7 @@ class Store final : public IMsgStore {
   STDMETHODIMP GetOutgoingQueue(ULONG, LPMAPITABLE*) override { return MAPI_E_NO_SUPPORT; }
   STDMETHODIMP SetLockState(LPMESSAGE, ULONG) override { return MAPI_E_NO_SUPPORT; }
   STDMETHODIMP FinishedMsg(ULONG, ULONG, LPENTRYID) override { return MAPI_E_NO_SUPPORT; }
-  STDMETHODIMP NotifyNewMail(LPNOTIFICATION) override { return MAPI_E_NO_SUPPORT; }
+  STDMETHODIMP NotifyNewMail(LPNOTIFICATION lpNotification) override;
 
  private:
   StorePair* pair_;
@@ -190,6 +200,56 @@ STDMETHODIMP Store::StoreLogoff(ULONG* lpulFlags) {
   if (!pair_->logged_off && pair_->support != nullptr) {
     pair_->support->StoreLogoffTransports(lpulFlags);
     pair_->logged_off = true;
+    // The status row says so; the other columns stay as they were.
+    SPropValue update[2];
+    update[0].ulPropTag = PR_STATUS_CODE;
+    update[0].Value.l = LONG(STATUS_OFFLINE);
+    update[1].ulPropTag = PR_STATUS_STRING_A;
+    update[1].Value.lpszA = const_cast<LPSTR>("Logged off");
+    if (pair_->support->ModifyStatusRow(2, update, STATUSROW_UPDATE) == S_OK) log_call("support ModifyStatusRow update");
+  }
+  return S_OK;
+}
+
+// The notification key of an advise source (notifkey.md): the store's
+// record key, or the object's entry ID.
+std::vector<BYTE> notif_key(const std::vector<BYTE>& bytes) {
+  std::vector<BYTE> key(CbNewNOTIFKEY(bytes.size()));
+  auto* k = reinterpret_cast<LPNOTIFKEY>(key.data());
+  k->cb = ULONG(bytes.size());
+  std::memcpy(k->ab, bytes.data(), bytes.size());
+  return key;
+}
+
+STDMETHODIMP Store::Advise(ULONG cbEntryID, LPENTRYID lpEntryID, ULONG ulEventMask, LPMAPIADVISESINK lpAdviseSink,
+                           ULONG_PTR* lpulConnection) {
+  if (pair_->support == nullptr) return MAPI_E_CALL_FAILED;
+  const bool store_wide = cbEntryID == 0 || lpEntryID == nullptr;
+  std::vector<BYTE> key = notif_key(
+      store_wide ? pair_->record_key
+                 : std::vector<BYTE>(reinterpret_cast<LPBYTE>(lpEntryID), reinterpret_cast<LPBYTE>(lpEntryID) + cbEntryID));
+  return pair_->support->Subscribe(reinterpret_cast<LPNOTIFKEY>(key.data()), ulEventMask,
+                                   store_wide ? NOTIFY_SYNC : 0, lpAdviseSink, lpulConnection);
+}
+
+STDMETHODIMP Store::Unadvise(ULONG_PTR ulConnection) {
+  if (pair_->support == nullptr) return MAPI_E_CALL_FAILED;
+  return pair_->support->Unsubscribe(ulConnection);
+}
+
+STDMETHODIMP Store::NotifyNewMail(LPNOTIFICATION lpNotification) {
+  if (lpNotification == nullptr) return MAPI_E_INVALID_PARAMETER;
+  if (pair_->support == nullptr) return MAPI_E_CALL_FAILED;
+  std::vector<std::vector<BYTE>> keys = {notif_key(pair_->record_key)};
+  if (lpNotification->ulEventType == fnevNewMail && lpNotification->info.newmail.lpParentID != nullptr) {
+    auto* parent = reinterpret_cast<LPBYTE>(lpNotification->info.newmail.lpParentID);
+    keys.push_back(notif_key(std::vector<BYTE>(parent, parent + lpNotification->info.newmail.cbParentID)));
+  }
+  for (auto& key : keys) {
+    ULONG flags = 0;
+    HRESULT hr = pair_->support->Notify(reinterpret_cast<LPNOTIFKEY>(key.data()), 1, lpNotification, &flags);
+    if (hr != S_OK) return hr;
+    if (flags & NOTIFY_CANCELED) log_call("support Notify canceled");
   }
   return S_OK;
 }
@@ -281,13 +341,34 @@ void check_support(LPMAPISUP sup, const std::vector<BYTE>& record_key) {
     if (v != nullptr) g_free(v);
     section->Release();
   }
+  // Subscribe needs a key and a sink; Unsubscribe a connection this logon
+  // made; ModifyStatusRow knows one flag.
   ULONG_PTR connection = 0;
-  if (sup->Subscribe(nullptr, 0, 0, nullptr, &connection) == MAPI_E_NO_SUPPORT) {
+  if (sup->Subscribe(nullptr, fnevNewMail, 0, nullptr, &connection) == MAPI_E_INVALID_PARAMETER) {
     LPMAPIERROR e = nullptr;
-    if (sup->GetLastError(MAPI_E_NO_SUPPORT, 0, &e) == S_OK && e != nullptr && e->lpszError != nullptr)
-      log_call("support Subscribe no support, explained");
+    if (sup->GetLastError(MAPI_E_INVALID_PARAMETER, 0, &e) == S_OK && e != nullptr && e->lpszError != nullptr)
+      log_call("support Subscribe without a key refused, explained");
     if (e != nullptr) g_free(e);
   }
+  if (sup->Unsubscribe(12345) == MAPI_E_NOT_FOUND) log_call("support Unsubscribe of no registration: not found");
+  if (sup->ModifyStatusRow(0, nullptr, 0x1) == MAPI_E_UNKNOWN_FLAGS) log_call("support ModifyStatusRow bad flags");
+  // status-tables.md: the columns a status object provides, and one of
+  // this provider's own.
+  SPropValue row[6];
+  row[0].ulPropTag = PR_DISPLAY_NAME_A;
+  row[0].Value.lpszA = const_cast<LPSTR>("Test store status");
+  row[1].ulPropTag = PR_STATUS_CODE;
+  row[1].Value.l = LONG(STATUS_AVAILABLE);
+  row[2].ulPropTag = PR_RESOURCE_METHODS;
+  row[2].Value.l = LONG(STATUS_VALIDATE_STATE);
+  row[3].ulPropTag = PR_STATUS_STRING_A;
+  row[3].Value.lpszA = const_cast<LPSTR>("Connected to the test server");
+  row[4].ulPropTag = PR_STORE_RECORD_KEY;
+  row[4].Value.bin.cb = ULONG(record_key.size());
+  row[4].Value.bin.lpb = const_cast<LPBYTE>(record_key.data());
+  row[5].ulPropTag = PR_RESOURCE_TYPE;  // MAPI's to compute: ignored
+  row[5].Value.l = 0;
+  if (sup->ModifyStatusRow(6, row, 0) == S_OK) log_call("support ModifyStatusRow");
 }
 
 class StoreProvider final : public IMSProvider {

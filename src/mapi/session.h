@@ -9,12 +9,40 @@
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "pstkit/mapi/mapix.h"
 #include "pstkit/mapi_session.h"
+#include "pstkit/mapi_table.h"
 
 namespace pstkit::mapi::capi {
+
+// The rows store provider logons give the session's status table through
+// their support object's IMAPISupport::ModifyStatusRow (status-tables.md).
+// While a logon has one, it stands in the table for the runtime's row of
+// its provider (the columns MAPI computes stay the runtime's); it goes when
+// the logon ends. One per IMAPISession object: the member that opened the
+// store sees the row.
+class ProviderStatusRows {
+ public:
+  struct Row {
+    ProviderUid provider_uid{};     // the provider whose runtime row it stands for
+    std::vector<PropValue> values;  // what the provider gave, one value per property ID
+  };
+  // A new row for `logon` (replacing its old one), or with `update`
+  // (STATUSROW_UPDATE) the values merged into its row, by property ID.
+  void set(const void* logon, const ProviderUid& provider_uid, std::vector<PropValue> values, bool update);
+  void remove(const void* logon);
+  // The rows, in the order their logons first set them.
+  std::vector<Row> rows() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::pair<const void*, Row>> rows_;
+};
 
 // What IMAPISession::OpenMsgStore (and OpenEntry/Advise for a store) asks
 // the store provider to open. The session has checked the flags and found
@@ -34,6 +62,8 @@ struct StoreOpenRequest {
   // Where an opener may explain a failure (a provider's MAPIERROR), for
   // the session's GetLastError; may be null.
   std::string* error_detail = nullptr;
+  // The session's provider status rows (ModifyStatusRow); may be null.
+  std::shared_ptr<ProviderStatusRows> status_rows;
 };
 using StoreOpener = std::function<HRESULT(const StoreOpenRequest&, LPMDB*)>;
 // Installs the function that opens stores (an empty one removes it);

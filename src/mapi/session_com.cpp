@@ -7,6 +7,7 @@
 // may be called). Stores are opened through the installed StoreOpener
 // (session.h); stores the session opened for OpenEntry and Advise are kept
 // until Logoff.
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <map>
@@ -94,6 +95,18 @@ PropTag string_tag(PropTag unicode_tag, bool wide) {
 PropValue string_value(PropTag unicode_tag, bool wide, const std::string& s) {
   return wide ? PropValue::unicode(unicode_tag, s) : PropValue::string8(string_tag(unicode_tag, false), s);
 }
+// A provider's value in the table's string kind (MAPI_UNICODE or not): the
+// runtime keeps both kinds as UTF-8 (8-bit strings from a provider are
+// taken as UTF-8, as everywhere in this runtime).
+PropValue table_string_kind(const PropValue& v, bool wide) {
+  const uint16_t base = v.type() & ~kMvFlag;
+  if (base != kPtString8 && base != kPtUnicode) return v;
+  const uint16_t want = wide ? kPtUnicode : kPtString8;
+  PropValue out = v;
+  out.tag = change_prop_type(v.tag, uint16_t((v.type() & kMvFlag) | want));
+  for (PropValue& e : out.values) e.tag = change_prop_type(e.tag, want);
+  return out;
+}
 
 constexpr PropTag kPrEntryId = 0x0FFF0102;
 constexpr PropTag kPrRecordKey = 0x0FF90102;
@@ -128,6 +141,8 @@ struct SessionState {
   };
   std::map<ULONG_PTR, Connection> connections;
   ULONG_PTR next_connection = 1;
+  // Rows the session's store provider logons gave (ModifyStatusRow).
+  std::shared_ptr<ProviderStatusRows> status_rows = std::make_shared<ProviderStatusRows>();
 
   // Logs off (idempotent): the stores' registrations are cancelled and the
   // stores and sinks released, outside the lock.
@@ -293,8 +308,12 @@ class ComSession final : public ComObject<ComSession, IMAPISession, IID_IMAPISes
     auto [providers, def] = snapshot();
     const bool no_mail = (logon_flags() & logon_flag::kNoMail) != 0;
     std::vector<InMemoryRowSource::Row> rows;
+    const std::vector<ProviderStatusRows::Row> given = state_->status_rows->rows();
+    // `extra`: a provider logon's own values (ModifyStatusRow), each in
+    // place of the runtime's of the same property ID.
     auto add = [&](uint32_t type, const std::string& display, const std::string& provider_display,
-                   const std::string& dll, uint32_t flags, uint32_t code, const std::string& text) {
+                   const std::string& dll, uint32_t flags, uint32_t code, const std::string& text,
+                   const std::vector<PropValue>& extra = {}) {
       InMemoryRowSource::Row row;
       row.id = RowId(rows.size() + 1);
       row.values = {PropValue::long_(kPrRowId, int32_t(rows.size() + 1)),
@@ -308,6 +327,10 @@ class ComSession final : public ComObject<ComSession, IMAPISession, IID_IMAPISes
                     PropValue::long_(kPrResourceMethods, 0),
                     PropValue::long_(kPrStatusCode, int32_t(code)),
                     string_value(kPrStatusStringW, wide, text)};
+      for (const PropValue& v : extra) {
+        std::erase_if(row.values, [&](const PropValue& mine) { return prop_id(mine.tag) == prop_id(v.tag); });
+        row.values.push_back(table_string_kind(v, wide));
+      }
       rows.push_back(std::move(row));
     };
     add(kMapiSubsystem, "MAPI Subsystem", "MAPI Subsystem", "", 0, kStatusAvailable, "Available");
@@ -319,7 +342,13 @@ class ComSession final : public ComObject<ComSession, IMAPISession, IID_IMAPISes
       if (def && *def == i) flags |= kStatusDefaultStore;
       uint32_t code = p.disabled ? kStatusFailure : (p.logged_on ? kStatusAvailable : kStatusOffline);
       std::string text = p.disabled ? "Disabled: " + p.failure : (p.logged_on ? "Available" : "Not started");
-      add(p.resource_type, p.service_display, p.provider_display, p.dll_name, flags, code, text);
+      bool replaced = false;
+      for (const auto& g : given) {
+        if (g.provider_uid != p.provider_uid) continue;
+        add(p.resource_type, p.service_display, p.provider_display, p.dll_name, flags, code, text, g.values);
+        replaced = true;
+      }
+      if (!replaced) add(p.resource_type, p.service_display, p.provider_display, p.dll_name, flags, code, text);
     }
     // A data file this process found not closed properly: its check, running
     // or done (docs/MAPI.md "Did not close properly").
@@ -619,6 +648,7 @@ class ComSession final : public ComObject<ComSession, IMAPISession, IID_IMAPISes
     req.provider = *store;
     req.profile = profile_names().first;
     req.session = this;
+    req.status_rows = state_->status_rows;
     if (flags & MDB_WRITE) {
       // An OST is served read-only; MAPI_BEST_ACCESS falls back to reading.
       const bool read_only = store->service_name == "PSTKIT OST" ||
@@ -708,6 +738,35 @@ ProfileSectionHook set_profile_section_hook(ProfileSectionHook hook) {
   std::lock_guard lock(h.mutex);
   std::swap(h.profile_section, hook);
   return hook;
+}
+
+void ProviderStatusRows::set(const void* logon, const ProviderUid& provider_uid, std::vector<PropValue> values,
+                             bool update) {
+  std::lock_guard lock(mutex_);
+  auto it = std::find_if(rows_.begin(), rows_.end(), [&](const auto& r) { return r.first == logon; });
+  if (it == rows_.end()) {
+    rows_.push_back({logon, Row{provider_uid, {}}});
+    it = rows_.end() - 1;
+  }
+  std::vector<PropValue>& row = it->second.values;
+  if (!update) row.clear();
+  for (PropValue& v : values) {
+    std::erase_if(row, [&](const PropValue& old) { return prop_id(old.tag) == prop_id(v.tag); });
+    row.push_back(std::move(v));
+  }
+}
+
+void ProviderStatusRows::remove(const void* logon) {
+  std::lock_guard lock(mutex_);
+  std::erase_if(rows_, [&](const auto& r) { return r.first == logon; });
+}
+
+std::vector<ProviderStatusRows::Row> ProviderStatusRows::rows() const {
+  std::lock_guard lock(mutex_);
+  std::vector<Row> out;
+  out.reserve(rows_.size());
+  for (const auto& r : rows_) out.push_back(r.second);
+  return out;
 }
 
 }  // namespace pstkit::mapi::capi

@@ -12,6 +12,7 @@
 // IMSProvider::Shutdown (at_provider_end).
 #include "mapi/store_provider_logon.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <mutex>
@@ -23,6 +24,7 @@
 #include "mapi/com_object.h"
 #include "mapi/fast_shutdown.h"
 #include "mapi/last_error.h"
+#include "mapi/support_notify.h"
 #include "pstkit/mapi/mapispi.h"
 #include "pstkit/mapi/mapiutil.h"
 #include "pstkit/mapi_profiles.h"
@@ -32,8 +34,13 @@ namespace {
 
 class StoreSupport final : public ComObject<StoreSupport, IMAPISupport, IID_IMAPISup> {
  public:
-  StoreSupport(std::string profile, std::string dll_name, const MapiUid& provider_uid)
-      : profile_(std::move(profile)), dll_name_(std::move(dll_name)), provider_uid_(provider_uid) {}
+  StoreSupport(std::string profile, std::string dll_name, const MapiUid& provider_uid,
+               const ProviderUid& session_provider, std::shared_ptr<ProviderStatusRows> status_rows)
+      : profile_(std::move(profile)),
+        dll_name_(std::move(dll_name)),
+        provider_uid_(provider_uid),
+        session_provider_(session_provider),
+        status_rows_(std::move(status_rows)) {}
 
   // Only the runtime's reference left: the provider released its store
   // (shutting-down-a-message-store-provider.md, MAPI's Release steps).
@@ -45,8 +52,14 @@ class StoreSupport final : public ComObject<StoreSupport, IMAPISupport, IID_IMAP
   // After a successful Logon: the logon object, one reference.
   void set_logon(LPMSLOGON logon) { logon_.store(logon); }
 
-  // IMSLogon::Logoff, then Release of the logon object; once.
+  // IMSLogon::Logoff, then Release of the logon object; once. The logon's
+  // status row and notification registrations end with it (also when
+  // Logon failed: what the provider set up during the call goes too).
   void end_logon(bool calls_allowed) {
+    if (!ended_.exchange(true)) {
+      if (status_rows_) status_rows_->remove(this);
+      support_unsubscribe_all(this);
+    }
     LPMSLOGON logon = logon_.exchange(nullptr);
     if (logon == nullptr) return;
     uids_.clear();
@@ -71,12 +84,72 @@ class StoreSupport final : public ComObject<StoreSupport, IMAPISupport, IID_IMAP
     *lppFreeBuffer = MAPIFreeBuffer;
     return S_OK;
   }
-  STDMETHODIMP Subscribe(LPNOTIFKEY, ULONG, ULONG, LPMAPIADVISESINK, ULONG_PTR*) override {
-    return no_support("Subscribe");
+  // imapisupport-subscribe.md: a registration of lpAdviseSink for the
+  // events of ulEventMask on the advise source lpKey names (support_notify.h).
+  STDMETHODIMP Subscribe(LPNOTIFKEY lpKey, ULONG ulEventMask, ULONG ulFlags, LPMAPIADVISESINK lpAdviseSink,
+                         ULONG_PTR* lpulConnection) override {
+    if (ulFlags & ~NOTIFY_SYNC) return fail(MAPI_E_UNKNOWN_FLAGS, "Subscribe: unknown flags");
+    if (lpKey == nullptr || lpKey->cb == 0 || lpAdviseSink == nullptr || lpulConnection == nullptr)
+      return fail(MAPI_E_INVALID_PARAMETER, "Subscribe: a null or empty key, or a null sink or lpulConnection");
+    *lpulConnection = 0;
+    if (ulEventMask == 0) return fail(MAPI_E_INVALID_PARAMETER, "Subscribe: ulEventMask names no event");
+    if (ended_) return fail(MAPI_E_END_OF_SESSION, "Subscribe: the store's logon has ended");
+    return support_subscribe(this, ByteView(lpKey->ab, lpKey->cb), ulEventMask, (ulFlags & NOTIFY_SYNC) != 0,
+                             lpAdviseSink, lpulConnection);
   }
-  STDMETHODIMP Unsubscribe(ULONG_PTR) override { return no_support("Unsubscribe"); }
-  STDMETHODIMP Notify(LPNOTIFKEY, ULONG, LPNOTIFICATION, ULONG*) override { return no_support("Notify"); }
-  STDMETHODIMP ModifyStatusRow(ULONG, LPSPropValue, ULONG) override { return no_support("ModifyStatusRow"); }
+  // imapisupport-unsubscribe.md: a registration made through this object.
+  STDMETHODIMP Unsubscribe(ULONG_PTR ulConnection) override {
+    if (ulConnection == 0) return fail(MAPI_E_INVALID_PARAMETER, "Unsubscribe: connection 0");
+    HRESULT hr = support_unsubscribe(this, ulConnection);
+    if (FAILED(hr)) return fail(hr, "Unsubscribe: no registration " + std::to_string(ulConnection) + " of this logon");
+    return hr;
+  }
+  // imapisupport-notify.md: to every sink subscribed for lpKey, synchronously
+  // or queued as it subscribed; NOTIFY_CANCELED out when a synchronous
+  // callback returned CALLBACK_DISCONTINUE.
+  STDMETHODIMP Notify(LPNOTIFKEY lpKey, ULONG cNotification, LPNOTIFICATION lpNotifications,
+                      ULONG* lpulFlags) override {
+    if (lpKey == nullptr || lpKey->cb == 0 || lpulFlags == nullptr || (cNotification != 0 && lpNotifications == nullptr))
+      return fail(MAPI_E_INVALID_PARAMETER, "Notify: a null or empty key, lpulFlags or lpNotifications");
+    if (*lpulFlags & ~MAPI_UNICODE) return fail(MAPI_E_UNKNOWN_FLAGS, "Notify: unknown flags");
+    bool canceled = false;
+    HRESULT hr = support_notify(ByteView(lpKey->ab, lpKey->cb), cNotification, lpNotifications,
+                                (*lpulFlags & MAPI_UNICODE) != 0, &canceled);
+    if (FAILED(hr)) return fail(hr, "Notify: a notification of an unknown event type, or out of memory");
+    *lpulFlags = canceled ? NOTIFY_CANCELED : 0;
+    return hr;
+  }
+  // imapisupport-modifystatusrow.md, status-tables.md: the logon's row of
+  // the session's status table, new or (STATUSROW_UPDATE) merged. The
+  // columns MAPI computes (PR_ENTRYID, PR_INSTANCE_KEY, PR_OBJECT_TYPE,
+  // PR_ROWID, PR_PROVIDER_DLL_NAME, PR_RESOURCE_FLAGS, PR_RESOURCE_TYPE)
+  // stay the runtime's; PT_ERROR, PT_NULL and PT_OBJECT values carry none.
+  STDMETHODIMP ModifyStatusRow(ULONG cValues, LPSPropValue lpColumnVals, ULONG ulFlags) override {
+    if (ulFlags & ~STATUSROW_UPDATE) return fail(MAPI_E_UNKNOWN_FLAGS, "ModifyStatusRow: unknown flags");
+    if (cValues != 0 && lpColumnVals == nullptr)
+      return fail(MAPI_E_INVALID_PARAMETER, "ModifyStatusRow: lpColumnVals is NULL");
+    if (ended_) return fail(MAPI_E_END_OF_SESSION, "ModifyStatusRow: the store's logon has ended");
+    if (!status_rows_) return no_support("ModifyStatusRow");
+    constexpr uint16_t kComputed[] = {0x0FFF, 0x0FF6, 0x0FFE, 0x3000, 0x300A, 0x3009, 0x3E03};
+    std::vector<PropValue> values;
+    try {
+      for (ULONG i = 0; i < cValues; ++i) {
+        const SPropValue& v = lpColumnVals[i];
+        const uint16_t type = PROP_TYPE(v.ulPropTag);
+        if (type == PT_ERROR || type == PT_NULL || type == PT_OBJECT) continue;
+        if (std::find(std::begin(kComputed), std::end(kComputed), PROP_ID(v.ulPropTag)) != std::end(kComputed))
+          continue;
+        PropValue converted;
+        if (Converted c = from_mapi(v, converted); !c.ok())
+          return fail(c.scode, "ModifyStatusRow: value " + std::to_string(i) + ": " + c.detail);
+        values.push_back(std::move(converted));
+      }
+      status_rows_->set(this, session_provider_, std::move(values), (ulFlags & STATUSROW_UPDATE) != 0);
+    } catch (const std::bad_alloc&) {
+      return fail(MAPI_E_NOT_ENOUGH_MEMORY, "ModifyStatusRow: out of memory");
+    }
+    return S_OK;
+  }
   // imapisupport-openprofilesection.md: a null lpUid is the provider's own
   // section.
   STDMETHODIMP OpenProfileSection(LPMAPIUID lpUid, ULONG ulFlags, LPPROFSECT* lppProfileObj) override {
@@ -219,9 +292,12 @@ class StoreSupport final : public ComObject<StoreSupport, IMAPISupport, IID_IMAP
   };
 
   std::atomic<LPMSLOGON> logon_{nullptr};
+  std::atomic<bool> ended_{false};
   const std::string profile_;
   const std::string dll_name_;
   const MapiUid provider_uid_;
+  const ProviderUid session_provider_;  // the session's row of the provider
+  const std::shared_ptr<ProviderStatusRows> status_rows_;
   Uids uids_;
   LastError last_{"pstkit MAPI support"};
 };
@@ -254,7 +330,8 @@ HRESULT logon_library_store(const StoreOpenRequest& request, LPMDB* out, std::st
   if (ms == nullptr) return MAPI_E_NO_SUPPORT;
   MapiUid provider_uid;
   std::copy(provider.provider_uid.begin(), provider.provider_uid.end(), provider_uid.begin());
-  auto* support = new (std::nothrow) StoreSupport(request.profile, provider.dll_name, provider_uid);
+  auto* support = new (std::nothrow)
+      StoreSupport(request.profile, provider.dll_name, provider_uid, provider.provider_uid, request.status_rows);
   if (support == nullptr) return MAPI_E_NOT_ENOUGH_MEMORY;
   Bytes entry_id = unwrapped_store_entry_id(request.entry_id);
   // imsprovider-logon.md: MDB_NO_DIALOG, MDB_WRITE, MDB_TEMPORARY,

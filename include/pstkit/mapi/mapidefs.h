@@ -102,6 +102,16 @@ typedef struct PSTKIT_MAPI_MAY_ALIAS {
 #define MAPI_SESSION ((ULONG)0x0000000B)
 #define MAPI_FORMINFO ((ULONG)0x0000000C)
 
+// The status table's PR_STATUS_CODE (pidtagstatuscode-canonical-property.md)
+// and PR_RESOURCE_METHODS (pidtagresourcemethods-canonical-property.md).
+#define STATUS_AVAILABLE ((ULONG)0x00000001)
+#define STATUS_OFFLINE ((ULONG)0x00000002)
+#define STATUS_FAILURE ((ULONG)0x00000004)
+#define STATUS_VALIDATE_STATE ((ULONG)0x00000001)
+#define STATUS_SETTINGS_DIALOG ((ULONG)0x00000002)
+#define STATUS_CHANGE_PASSWORD ((ULONG)0x00000004)
+#define STATUS_FLUSH_QUEUES ((ULONG)0x00000008)
+
 // Recipient types (PR_RECIPIENT_TYPE; pidtagrecipienttype-canonical-property.md).
 #define MAPI_ORIG 0
 #define MAPI_TO 1

@@ -60,6 +60,11 @@ typedef struct {
 #define NOTIFY_CANCELED ((ULONG)0x80000000)
 // imapisupport-subscribe.md
 #define NOTIFY_SYNC ((ULONG)0x40000000)
+// notifcallback.md: what a provider's synchronous callback returns to stop
+// the notification (Notify then reports NOTIFY_CANCELED).
+#define CALLBACK_DISCONTINUE ((ULONG)0x80000000)
+// imapisupport-modifystatusrow.md
+#define STATUSROW_UPDATE ((ULONG)0x10000000)
 
 // ---- IMAPISupport (imapisupportiunknown.md) ----------------------------------
 struct IMAPISupport : public IUnknown {
