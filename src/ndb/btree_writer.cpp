@@ -431,14 +431,19 @@ Status BTreeWriter::erase(uint64_t key) {
   return Status::ok();
 }
 
-Result<Bref> BTreeWriter::write_page(MemPage* p, const PageWriter& write, const PageReleaser& release) {
+Result<Bref> BTreeWriter::write_page(MemPage* p, const PageWriter& write, const PageReleaser& release,
+                                     const PageKeeper& keep) {
   if (!p->dirty) return p->disk;
   for (size_t i = 0; i < p->children.size(); ++i) {
     if (p->children[i] && p->children[i]->dirty) {
-      PSTKIT_ASSIGN_OR_RETURN(p->branches[i].child, write_page(p->children[i].get(), write, release));
+      PSTKIT_ASSIGN_OR_RETURN(p->branches[i].child, write_page(p->children[i].get(), write, release, keep));
     }
   }
   Bytes body = serialise_btree_page(h_, type_, p->level, p->branches, p->nodes, p->blocks, Bref{});
+  if (keep && p->disk.ib != 0 && keep(type_, body, p->disk)) {
+    p->dirty = false;
+    return p->disk;
+  }
   PSTKIT_ASSIGN_OR_RETURN(Bref ref, write(type_, std::move(body)));
   if (p->disk.ib != 0) release(p->disk);
   p->disk = ref;
@@ -446,13 +451,13 @@ Result<Bref> BTreeWriter::write_page(MemPage* p, const PageWriter& write, const 
   return ref;
 }
 
-Result<Bref> BTreeWriter::commit(const PageWriter& write, const PageReleaser& release) {
+Result<Bref> BTreeWriter::commit(const PageWriter& write, const PageReleaser& release, const PageKeeper& keep) {
   if (!root_ || !root_->dirty) {
     root_.reset();
     loaded_pages_ = pages_after_trim_ = 0;
     return root_ref_;
   }
-  PSTKIT_ASSIGN_OR_RETURN(root_ref_, write_page(root_.get(), write, release));
+  PSTKIT_ASSIGN_OR_RETURN(root_ref_, write_page(root_.get(), write, release, keep));
   for (const Bref& d : dropped_) release(d);
   dropped_.clear();
   root_.reset();  // reload lazily: memory stays flat across commits

@@ -18,6 +18,10 @@ using PageLoader = std::function<Result<BTreePage>(uint8_t type, const Bref& ref
 using PageWriter = std::function<Result<Bref>(uint8_t type, Bytes page)>;
 // Called for every page location that the new tree no longer uses.
 using PageReleaser = std::function<void(const Bref& old)>;
+// Whether the page at `old` already holds exactly `page` (serialised, not yet
+// sealed): then the changed page keeps its place instead of being written
+// again (optional).
+using PageKeeper = std::function<bool(uint8_t type, const Bytes& page, const Bref& old)>;
 
 class BTreeWriter {
  public:
@@ -52,8 +56,13 @@ class BTreeWriter {
 
   // Writes every changed page (children before parents), releases the pages
   // they replace, and returns the new root. Afterwards the tree is clean and
-  // drops its loaded pages so that memory stays flat.
-  Result<Bref> commit(const PageWriter& write, const PageReleaser& release);
+  // drops its loaded pages so that memory stays flat. A page that changes
+  // came back to what is on disk (a reference count raised and lowered
+  // again in one transaction, as a data tree rewritten around shared blocks
+  // does) keeps its place when `keep` says the disk holds it already: without
+  // that, every commit rewrote a page per shared block, and a folder's
+  // contents table made each commit cost more as the folder grew.
+  Result<Bref> commit(const PageWriter& write, const PageReleaser& release, const PageKeeper& keep = {});
   // Forgets uncommitted changes.
   void rollback(Bref committed_root);
 
@@ -66,7 +75,7 @@ class BTreeWriter {
   Status insert_entry(uint64_t key, const std::function<void(MemPage*, size_t, bool)>& store);
   void split_upwards(std::vector<std::pair<MemPage*, size_t>>& path, MemPage* leaf);
   Status visit_all(MemPage* p, const std::function<bool(MemPage*)>& on_leaf, bool& stop);
-  Result<Bref> write_page(MemPage* p, const PageWriter& write, const PageReleaser& release);
+  Result<Bref> write_page(MemPage* p, const PageWriter& write, const PageReleaser& release, const PageKeeper& keep);
   Bytes serialise(const MemPage* p, Bref placeholder) const;
   std::unique_ptr<MemPage> load(const Bref& ref, BTreePage&& page);
   // Drops loaded pages that hold no change (with everything under them:

@@ -651,9 +651,18 @@ class Writer final : public WritableDatabase {
       return ref;
     };
     auto release_page = [this](const Bref& old) { amap_.free_later(old.ib, 512); };
+    // A changed page whose bytes, sealed for its old place, are those already
+    // there (byte for byte: a damaged or foreign-formatted page is written
+    // anew) stays where it is.
+    auto keep_page = [this](uint8_t type, const Bytes& page, const Bref& old) {
+      Bytes sealed = page;
+      seal_page(h_, type, sealed, old, true);
+      Bytes on_disk(sealed.size());
+      return file_->read(old.ib, on_disk.size(), on_disk.data()).is_ok() && on_disk == sealed;
+    };
     // The BBT goes last: committing the NBT allocates only pages, never blocks.
-    PSTKIT_ASSIGN_OR_RETURN(h_.nbt_root, nbt_->commit(write_page, release_page));
-    PSTKIT_ASSIGN_OR_RETURN(h_.bbt_root, bbt_->commit(write_page, release_page));
+    PSTKIT_ASSIGN_OR_RETURN(h_.nbt_root, nbt_->commit(write_page, release_page, keep_page));
+    PSTKIT_ASSIGN_OR_RETURN(h_.bbt_root, bbt_->commit(write_page, release_page, keep_page));
     Bytes dlist;
     if (has_dlist_) {
       // The DList carries a page BID of its own, taken before the header is sealed.
