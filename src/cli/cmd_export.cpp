@@ -350,6 +350,7 @@ class Exporter {
     };
     if (nids->empty() && !layout_->keeps_empty(plan.place)) {
       entry["exported"] = 0;
+      if (type_mask_ != 0) entry["skipped_by_filter"] = 0;
       source["folders"].push_back(std::move(entry));
       return true;
     }

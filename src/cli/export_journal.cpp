@@ -118,7 +118,7 @@ bool ExportJournal::add_item(size_t source, Nid folder, Nid nid, const JournalIt
 
 bool ExportJournal::add_folder(size_t source, Nid folder, const nlohmann::ordered_json& entry,
                                const std::vector<JournalFile>& files, std::string* error) {
-  return append({{"s", source}, {"f", folder}, {"done", entry}, {"files", files_json(files)}}, true, error);
+  return append({{"s", source}, {"f", folder}, {"done", entry}, {"files", files_json(files)}}, false, error);
 }
 
 bool ExportJournal::append(const nlohmann::ordered_json& record, bool sync, std::string* error) {

@@ -2,8 +2,8 @@
 // export has written so far, so that `--resume` continues an interrupted
 // export instead of starting over. JSON lines, appended with write(2) as
 // the export goes (so a killed process loses at most the line being
-// written) and synced every kSyncEvery records and at the end of each
-// folder:
+// written) and synced every kSyncEvery records (a crash of the machine
+// loses at most those, which --resume then writes again):
 //   {"pstkit_export_journal":1,"options":{...}}          first line
 //   {"s":S,"f":F,"n":N,"files":[[PATH,SHA]...],"notes":[...]}
 //        item N of folder F of source S, exported into its own files
