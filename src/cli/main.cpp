@@ -191,6 +191,7 @@ int run(int argc, char** argv) {
       ->check(CLI::IsMember(item_type_names()));
   exporter->add_option("-j,--jobs", export_options.jobs,
                        "Worker threads converting items (0: one per core); the output is the same for any number")
+      ->check(CLI::Range(0u, 1024u))
       ->capture_default_str();
   exporter->add_flag("--resume", export_options.resume,
                      "Continue the interrupted export in DIR from its journal: files written whole are kept, the "
