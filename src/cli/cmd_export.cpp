@@ -479,7 +479,8 @@ int cmd_export(const ExportCommandOptions& options) {
       const auto manifest = nlohmann::json::parse(finished, nullptr, false);
       if (finished && !manifest.is_discarded() && manifest.is_object() && !manifest.contains("stopped")) {
         if (!options.quiet) std::cerr << "pstkit: export: " << options.out_dir << " is complete: nothing to resume\n";
-        return manifest.value("complete", false) ? kExitOk : kExitPartial;
+        const bool complete = manifest.contains("complete") && manifest["complete"] == true;
+        return complete ? kExitOk : kExitPartial;
       }
       std::cerr << "pstkit: export: --resume: " << options.out_dir << " holds no interrupted export (no "
                 << kExportJournalName << ")\n";

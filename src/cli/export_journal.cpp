@@ -68,8 +68,8 @@ std::unique_ptr<ExportJournal> ExportJournal::resume(const std::string& dir, con
       return nullptr;
     }
     if (first) {
-      if (record.value(kMagic, 0) != 1) return *error = path + ": not a pstkit export journal", nullptr;
-      if (record.value("options", nlohmann::ordered_json()) != options) {
+      if (!record.contains(kMagic) || record[kMagic] != 1) return *error = path + ": not a pstkit export journal", nullptr;
+      if (!record.contains("options") || record["options"] != options) {
         *options_differ = true;
         *error = "the export in " + dir + " was made with other options: " + record["options"].dump();
         return nullptr;
@@ -82,13 +82,19 @@ std::unique_ptr<ExportJournal> ExportJournal::resume(const std::string& dir, con
       return *error = path + ": not a journal line: " + line.substr(0, 80), nullptr;
     JournalFolder& folder = recorded[{record["s"].get<size_t>(), record["f"].get<Nid>()}];
     if (record.contains("done")) {
-      folder.done = record["done"];
-      folder.done_files = files_from(record.value("files", nlohmann::ordered_json()));
+      // Taken into the manifest as it is: only an entry shaped like one.
+      const auto& done = record["done"];
+      if (!done.is_object() || !done.contains("exported") || !done["exported"].is_number_unsigned() ||
+          !done.contains("found") || !done["found"].is_number_unsigned())
+        return *error = path + ": not a journal line: " + line.substr(0, 80), nullptr;
+      folder.done = done;
+      folder.done_files = files_from(record.contains("files") ? record["files"] : nlohmann::ordered_json());
     } else if (record.contains("n") && record["n"].is_number_unsigned()) {
       JournalItem item;
-      item.files = files_from(record.value("files", nlohmann::ordered_json()));
-      for (const auto& n : record.value("notes", nlohmann::ordered_json::array()))
-        if (n.is_string()) item.notes.push_back(n.get<std::string>());
+      item.files = files_from(record.contains("files") ? record["files"] : nlohmann::ordered_json());
+      if (record.contains("notes") && record["notes"].is_array())
+        for (const auto& n : record["notes"])
+          if (n.is_string()) item.notes.push_back(n.get<std::string>());
       folder.items[record["n"].get<Nid>()] = std::move(item);
     }
   }

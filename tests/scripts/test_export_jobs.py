@@ -13,7 +13,8 @@
     into the same tree and manifest as an export never interrupted, for eml
     (killed with 3 jobs, resumed with 1, a file damaged in between, which is
     written again), mbox and maildir; --resume of a finished export changes
-    nothing, --resume where there was no export is a usage error;
+    nothing, --resume where there was no export is a usage error, and a
+    damaged journal is an error that says so;
   * --type appointment exports just the appointments and meeting items
     dump lists (as .msg, on the corpus OST), counts the rest per folder as
     skipped_by_filter (found = exported + skipped_by_filter + failed) and
@@ -272,6 +273,21 @@ def main():
         r = export(pstkit, sample, os.path.join(work, "nothing"), "--resume")
         summary.result("--resume without an export", r.returncode == 2 and b"no interrupted export" in r.stderr,
                        f"exit {r.returncode}: {common.one_line(r.stderr)}")
+        for label, journal, want in (
+                ("a journal of junk", b"junk\n", b"not a journal line"),
+                ("another program's journal", b'{"pstkit_export_journal":"x"}\n', b"not a pstkit export journal"),
+                ("a journal with a damaged record", json.dumps({"pstkit_export_journal": 1, "options": {
+                    "files": [sample], "format": "eml", "vcard": "4.0", "folder": "", "types": [],
+                    "recover": False, "deleted": False, "codepage": 0, "default_codepage": 0}}).encode() +
+                 b'\n{"s":0,"f":1,"done":{"found":"many"}}\n', b"not a journal line")):
+            out = os.path.join(work, "damaged-journal")
+            os.makedirs(out)
+            with open(os.path.join(out, JOURNAL), "wb") as f:
+                f.write(journal)
+            r = export(pstkit, sample, out, "--resume")
+            summary.result(f"--resume with {label}", r.returncode in (1, 2) and want in r.stderr,
+                           f"exit {r.returncode}: {common.one_line(r.stderr)}")
+            shutil.rmtree(out, ignore_errors=True)
         check_type_filter(pstkit, pst, name, work, summary)
         check_progress(pstkit, sample, work, summary)
     finally:
