@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/cli.h"
+#include "cli/item_type.h"
 #include "cli/output.h"
 #include "pstkit/codepage.h"
 
@@ -167,7 +168,8 @@ int run(int argc, char** argv) {
                 "failed and why; SHA-256 of every file); exit 3 when some items could not be exported");
   exporter->add_option("FILE", export_options.files, "PST or OST files (several: each into DIR/<its name>)")
       ->required();
-  exporter->add_option("-o,--output", export_options.out_dir, "Output directory (created; must be empty)")
+  exporter->add_option("-o,--output", export_options.out_dir,
+                       "Output directory (created; must be empty, but see --resume and --overwrite)")
       ->required();
   exporter->add_option("--format", export_options.format,
                        "eml: one RFC 5322 file per item; mbox: one mboxrd file per folder; maildir: Maildir++ "
@@ -181,7 +183,22 @@ int run(int argc, char** argv) {
       ->capture_default_str();
   exporter->add_option("--folder", export_options.folder,
                        "Only this folder (path below the top folder, e.g. Inbox/Projects) and its subfolders");
-  exporter->add_flag("--overwrite", export_options.overwrite, "Write into a directory that is not empty");
+  exporter->add_option("--type", export_options.types,
+                       "Only items of these types, by message class (comma-separated): mail, contact, appointment "
+                       "(also meeting requests and responses), task, note, journal, distlist; the others are counted "
+                       "per folder as skipped_by_filter")
+      ->delimiter(',')
+      ->check(CLI::IsMember(item_type_names()));
+  exporter->add_option("-j,--jobs", export_options.jobs,
+                       "Worker threads converting items (0: one per core); the output is the same for any number")
+      ->check(CLI::Range(0u, 1024u))
+      ->capture_default_str();
+  exporter->add_flag("--resume", export_options.resume,
+                     "Continue the interrupted export in DIR from its journal: files written whole are kept, the "
+                     "rest is exported again (not with --overwrite)");
+  exporter->add_flag("--overwrite", export_options.overwrite,
+                     "Write into a directory that is not empty, starting over (an interrupted export's journal is "
+                     "discarded)");
   exporter->add_flag("-q,--quiet", export_options.quiet, "Print nothing but errors");
   exporter->add_flag("--recover", export_options.read.recover,
                      "Read a file whose B-trees are damaged (as the reading commands' --recover)");
