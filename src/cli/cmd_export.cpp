@@ -26,23 +26,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A folder name as a directory name: no "/" or NUL, not "." or "..", at most
-// 200 bytes (cut on a UTF-8 boundary).
-std::string directory_name(const std::string& name) {
-  std::string out;
-  for (char c : name) {
-    if (c == '/') out += '_';
-    else if (c != '\0') out += c;
-  }
-  if (out.size() > 200) {
-    size_t cut = 200;
-    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
-    out.resize(cut);
-  }
-  if (out.empty() || out == "." || out == "..") out = "_" + out;
-  return out;
-}
-
 bool directory_is_empty(const fs::path& dir) {
   std::error_code ec;
   return fs::directory_iterator(dir, ec) == fs::directory_iterator();
@@ -108,6 +91,8 @@ class Exporter {
             !std::equal(wanted.begin(), wanted.end(), ipm_path->begin()))
           return true;
       }
+      // --unit: only the unit's folder (the others were walked for their names).
+      if (options_.unit && v.nid != options_.unit->folder_nid) return true;
       selected_any = true;
       FolderPlace place;
       place.names = dir;
@@ -119,6 +104,11 @@ class Exporter {
     });
     if (!wanted.empty() && !selected_any) {
       source["error"] = "no folder " + options_.folder;
+      partial_ = true;
+    }
+    if (options_.unit && !selected_any) {
+      source["error"] = "unit " + options_.unit->id + ": no folder " + hex(options_.unit->folder_nid) +
+                        " (the file changed since it was planned)";
       partial_ = true;
     }
     return ok;
@@ -170,6 +160,12 @@ class Exporter {
     auto nids = v.folder->content_nids();
     if (!nids) return give_up("contents table: " + nids.status().message());
     entry["found"] = nids->size();
+    if (options_.unit) {
+      std::string why;
+      if (!select_unit_rows(*options_.unit, display, &*nids, &why)) return give_up(why);
+      entry["first"] = options_.unit->first;
+      entry["count"] = options_.unit->count;
+    }
     nlohmann::ordered_json failed = nlohmann::ordered_json::array();
     nlohmann::ordered_json incomplete = nlohmann::ordered_json::array();
     size_t exported = 0;
@@ -285,6 +281,13 @@ int cmd_export(const ExportCommandOptions& options) {
     std::cerr << "pstkit: export: format " << options.format << " is not supported\n";
     return kExitUsage;
   }
+  // Units of one file go into one tree side by side; a folder's mbox file
+  // would be written whole by each unit of the folder.
+  if (options.unit && (options.format == "mbox" || options.format == "thunderbird")) {
+    std::cerr << "pstkit: export: --unit writes eml, msg, maildir, ics or vcf, not " << options.format
+              << " (one mailbox file per folder; export the file whole instead)\n";
+    return kExitUsage;
+  }
   const fs::path out = options.out_dir;
   std::error_code ec;
   if (fs::exists(out, ec)) {
@@ -292,7 +295,7 @@ int cmd_export(const ExportCommandOptions& options) {
       std::cerr << "pstkit: export: " << options.out_dir << " exists and is not a directory\n";
       return kExitUsage;
     }
-    if (!directory_is_empty(out) && !options.overwrite) {
+    if (!directory_is_empty(out) && !options.overwrite && !options.unit) {
       std::cerr << "pstkit: export: " << options.out_dir << " is not empty (--overwrite to write into it)\n";
       return kExitUsage;
     }
@@ -303,6 +306,7 @@ int cmd_export(const ExportCommandOptions& options) {
 
   nlohmann::ordered_json manifest;
   manifest["format"] = options.format;
+  if (options.unit) manifest["unit"] = nlohmann::ordered_json::parse(work_unit_json(*options.unit));
   manifest["sources"] = nlohmann::ordered_json::array();
   manifest["files"] = nlohmann::ordered_json::object();
   Exporter exporter(options, manifest);
@@ -318,6 +322,10 @@ int cmd_export(const ExportCommandOptions& options) {
       while (!stems.insert(stem).second) stem += "_";
       base /= stem;
       source["directory"] = stem;
+    }
+    if (options.unit && !options.unit->directory.empty()) {
+      base /= options.unit->directory;
+      source["directory"] = options.unit->directory;
     }
     auto store = open_store_or_report(file, options.read);
     if (!store) {
@@ -339,7 +347,8 @@ int cmd_export(const ExportCommandOptions& options) {
 
   std::string text = manifest.dump(2) + "\n";
   std::string error;
-  if (!write_file(out / "manifest.json", Bytes(text.begin(), text.end()), &error)) {
+  const std::string manifest_name = options.unit ? "manifest-" + options.unit->id + ".json" : "manifest.json";
+  if (!write_file(out / manifest_name, Bytes(text.begin(), text.end()), &error)) {
     std::cerr << "pstkit: export: " << error << "\n";
     return kExitBadInput;
   }
@@ -350,7 +359,7 @@ int cmd_export(const ExportCommandOptions& options) {
   if (!any_opened) return kExitBadInput;
   if (!options.quiet)
     std::cerr << "pstkit: exported " << exporter.exported() << " items to " << options.out_dir
-              << (complete ? "" : " (incomplete: see manifest.json)") << "\n";
+              << (complete ? "" : " (incomplete: see " + manifest_name + ")") << "\n";
   return complete ? kExitOk : kExitPartial;
 }
 
