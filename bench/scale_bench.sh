@@ -11,7 +11,7 @@
 #   --workdir DIR      generated stores and outputs (default /work/bench-data/scale; stores are kept
 #                      and reused, outputs removed at the end)
 #   --files N          stores to generate (default 4)
-#   --messages M       messages per store (default 6000: about 150 MB with make_large_pst's defaults)
+#   --messages M       messages per store (default 4000: 98 MB with make_large_pst's defaults)
 #   --jobs J           GNU parallel -j (default 2)
 #   --target-bytes B   pstkit plan --target-bytes (default 32000000)
 #   --runs R           runs of each command (default 1); the best wall time is shown
@@ -27,7 +27,7 @@ root=$(cd "$here/.." && pwd)
 build="$root/build"
 workdir=/work/bench-data/scale
 nfiles=4
-messages=6000
+messages=4000
 jobs=2
 target=32000000
 runs=1

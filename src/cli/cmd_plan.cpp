@@ -78,7 +78,8 @@ Status content_sizes(const Store& store, Nid folder, std::vector<std::pair<Nid, 
 // report as they report that folder in a full run).
 bool plan_file(const Store& store, const std::string& file, const std::string& directory,
                const PlanCommandOptions& options) {
-  const std::string file_key = sha256_hex(ByteView(reinterpret_cast<const uint8_t*>(file.data()), file.size())).substr(0, 8);
+  const std::string file_key =
+      sha256_hex(ByteView(reinterpret_cast<const uint8_t*>(file.data()), file.size())).substr(0, 8);
   const std::optional<Nid> ipm = store.ipm_subtree_nid();
   const std::vector<std::string> wanted = split_path(options.folder);
   std::map<Nid, std::vector<std::string>> below;  // folder → path below the IPM subtree (as export's --folder)
@@ -88,7 +89,9 @@ bool plan_file(const Store& store, const std::string& file, const std::string& d
     std::cout << work_unit_json(unit) << '\n';
     return bool(std::cout);
   };
-  walk_folders(store, [&](const FolderVisit& v) {
+  // A hierarchy table that cannot be read makes the walk false: the
+  // folders below it are in no unit (nor in a full export).
+  ok &= walk_folders(store, [&](const FolderVisit& v) {
     for (const TableRow& row : v.subfolders) parent_of[row.nid] = v.nid;
     std::optional<std::vector<std::string>> ipm_path;
     if (ipm && v.nid == *ipm) ipm_path.emplace();

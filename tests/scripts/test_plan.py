@@ -148,7 +148,7 @@ def compare_dumps(pstkit, path, units, extra=()):
     return []
 
 
-def check_file(pstkit, name, path, work, summary, formats=("eml",)):
+def check_file(pstkit, name, path, work, summary, formats=("eml",), dumps=True):
     r, whole = plan(pstkit, [path], 1 << 40)
     if r.returncode != 0:
         summary.error(name, f"plan exit {r.returncode}: {r.stderr[-200:]!r}")
@@ -166,12 +166,13 @@ def check_file(pstkit, name, path, work, summary, formats=("eml",)):
         p, exported_fmt = compare_exports(pstkit, path, units, work, fmt)
         problems += [f"{fmt}: {x}" for x in p]
         exported = max(exported, exported_fmt)
-    problems += compare_dumps(pstkit, path, units)
+    if dumps:
+        problems += compare_dumps(pstkit, path, units)
     if problems:
         summary.diff(name, problems)
     else:
         summary.ok(name, f"{len(units)} units of <= {target} bytes ({split} starting inside a folder), "
-                         f"{exported} files as {'/'.join(formats)}, dumps agree")
+                         f"{exported} files as {'/'.join(formats)}" + (", dumps agree" if dumps else ""))
 
 
 def damage_bbt_root(pstkit, path, copy):
@@ -208,7 +209,8 @@ def main():
         for i, (name, path, formats) in enumerate(targets):
             scratch = os.path.join(work, f"t{i}")
             os.makedirs(scratch)
-            check_file(pstkit, name, path, scratch, summary, formats)
+            # The units' dumps on the first three (one process per unit: time).
+            check_file(pstkit, name, path, scratch, summary, formats, dumps=i < 3)
             shutil.rmtree(scratch, ignore_errors=True)
 
         # Several files: each unit names the directory export gives its file.
