@@ -97,6 +97,9 @@ par_files=$(find "$workdir/out-par" -type f ! -name 'manifest*.json' | wc -l)
 par2_cmd="parallel -j$jobs '$pstkit' export -q -o '$workdir/out-par' --unit {} :::: '$workdir/units.jsonl'"
 timed "parallel -j$jobs export --unit {} :::: units.jsonl" "$par2_cmd"
 
+xargs_cmd="xargs -d '\\n' -n1 -P$jobs '$pstkit' export -q -o '$workdir/out-par' --unit < '$workdir/units.jsonl'"
+timed "xargs -P$jobs export --unit (no GNU parallel)" "$xargs_cmd"
+
 if [[ "$seq_tree" == "$par_tree" ]]; then
   echo "  same $seq_files files, same bytes, sequential and by units"
 else
