@@ -38,23 +38,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A folder name as a directory name: no "/" or NUL, not "." or "..", at most
-// 200 bytes (cut on a UTF-8 boundary).
-std::string directory_name(const std::string& name) {
-  std::string out;
-  for (char c : name) {
-    if (c == '/') out += '_';
-    else if (c != '\0') out += c;
-  }
-  if (out.size() > 200) {
-    size_t cut = 200;
-    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
-    out.resize(cut);
-  }
-  if (out.empty() || out == "." || out == "..") out = "_" + out;
-  return out;
-}
-
 bool directory_is_empty(const fs::path& dir) {
   std::error_code ec;
   return fs::directory_iterator(dir, ec) == fs::directory_iterator();
@@ -170,6 +153,8 @@ class Exporter {
             !std::equal(wanted.begin(), wanted.end(), ipm_path->begin()))
           return true;
       }
+      // --unit: only the unit's folder (the others were walked for their names).
+      if (options_.unit && v.nid != options_.unit->folder_nid) return true;
       FolderPlan p;
       p.nid = v.nid;
       for (const auto& n : v.path) p.display_path += (p.display_path.empty() ? "" : "/") + n;
@@ -185,6 +170,11 @@ class Exporter {
     });
     if (!wanted.empty() && plans.empty()) {
       source["error"] = "no folder " + options_.folder;
+      partial_ = true;
+    }
+    if (options_.unit && plans.empty()) {
+      source["error"] = "unit " + options_.unit->id + ": no folder " + hex(options_.unit->folder_nid) +
+                        " (the file changed since it was planned)";
       partial_ = true;
     }
     return plans;
@@ -333,6 +323,12 @@ class Exporter {
     auto nids = folder->content_nids();
     if (!nids) return give_up("contents table: " + nids.status().message());
     entry["found"] = nids->size();
+    if (options_.unit) {
+      std::string why;
+      if (!select_unit_rows(*options_.unit, plan.display_path, &*nids, &why)) return give_up(why);
+      entry["first"] = options_.unit->first;
+      entry["count"] = options_.unit->count;
+    }
     if (progress_.enabled() && nids->size() != plan.content_count) {
       progress_.add_total(nids->size());
       progress_.advance(plan.content_count);  // the estimate is replaced by the count
@@ -468,6 +464,19 @@ int cmd_export(const ExportCommandOptions& options) {
     std::cerr << "pstkit: export: --resume continues an export, --overwrite starts it over: give one of them\n";
     return kExitUsage;
   }
+  // Units of one file go into one tree side by side; a folder's mbox file
+  // would be written whole by each unit of the folder.
+  if (options.unit && (options.format == "mbox" || options.format == "thunderbird")) {
+    std::cerr << "pstkit: export: --unit writes eml, msg, maildir, ics or vcf, not " << options.format
+              << " (one mailbox file per folder; export the file whole instead)\n";
+    return kExitUsage;
+  }
+  // The units of a plan share DIR and keep no journal: a unit that did not
+  // finish is run again whole (its files are rewritten with the same bytes).
+  if (options.unit && options.resume) {
+    std::cerr << "pstkit: export: --resume continues a whole export; run an interrupted unit again instead\n";
+    return kExitUsage;
+  }
   const fs::path out = options.out_dir;
   const fs::path journal_path = out / kExportJournalName;
   std::error_code ec;
@@ -497,7 +506,7 @@ int cmd_export(const ExportCommandOptions& options) {
       std::cerr << "pstkit: export: " << options.out_dir << " exists and is not a directory\n";
       return kExitUsage;
     }
-    if (!directory_is_empty(out) && !options.overwrite) {
+    if (!directory_is_empty(out) && !options.overwrite && !options.unit) {
       std::cerr << "pstkit: export: " << options.out_dir << " is not empty ("
                 << (fs::exists(journal_path, ec) ? "--resume to continue the interrupted export, " : "")
                 << "--overwrite to write into it)\n";
@@ -507,7 +516,7 @@ int cmd_export(const ExportCommandOptions& options) {
     std::cerr << "pstkit: export: cannot create " << options.out_dir << ": " << ec.message() << "\n";
     return kExitBadInput;
   }
-  if (!journal) {
+  if (!journal && !options.unit) {
     journal = ExportJournal::create(options.out_dir, journal_options(options), &error);
     if (!journal) {
       std::cerr << "pstkit: export: " << error << "\n";
@@ -518,6 +527,7 @@ int cmd_export(const ExportCommandOptions& options) {
   nlohmann::ordered_json manifest;
   manifest["format"] = options.format;
   if (!options.types.empty()) manifest["types"] = options.types;
+  if (options.unit) manifest["unit"] = nlohmann::ordered_json::parse(work_unit_json(*options.unit));
   manifest["sources"] = nlohmann::ordered_json::array();
   manifest["files"] = nlohmann::ordered_json::object();
   OrderedWorkers<RenderedItem> workers(resolve_jobs(options.jobs));
@@ -536,6 +546,10 @@ int cmd_export(const ExportCommandOptions& options) {
       while (!stems.insert(stem).second) stem += "_";
       base /= stem;
       source["directory"] = stem;
+    }
+    if (options.unit && !options.unit->directory.empty()) {
+      base /= options.unit->directory;
+      source["directory"] = options.unit->directory;
     }
     auto store = open_store_or_report(file, options.read);
     if (!store) {
@@ -559,21 +573,22 @@ int cmd_export(const ExportCommandOptions& options) {
   manifest["complete"] = complete;
 
   std::string text = manifest.dump(2) + "\n";
-  if (!write_file(out / "manifest.json", Bytes(text.begin(), text.end()), &error)) {
+  const std::string manifest_name = options.unit ? "manifest-" + options.unit->id + ".json" : "manifest.json";
+  if (!write_file(out / manifest_name, Bytes(text.begin(), text.end()), &error)) {
     std::cerr << "pstkit: export: " << error << "\n";
     return kExitBadInput;
   }
   if (stopped) {
     // The journal stays: --resume continues once the cause is fixed.
     std::cerr << "pstkit: export stopped: " << manifest.value("stopped", std::string())
-              << " (--resume continues it)\n";
+              << (options.unit ? " (run the unit again)\n" : " (--resume continues it)\n");
     return kExitBadInput;
   }
-  journal->remove();
+  if (journal) journal->remove();
   if (!any_opened) return kExitBadInput;
   if (!options.quiet)
     std::cerr << "pstkit: exported " << exporter.exported() << " items to " << options.out_dir
-              << (complete ? "" : " (incomplete: see manifest.json)") << "\n";
+              << (complete ? "" : " (incomplete: see " + manifest_name + ")") << "\n";
   return complete ? kExitOk : kExitPartial;
 }
 
