@@ -3,9 +3,15 @@
 # (its default parallel jobs and -j 0) and `pffexport -f all`, on the same
 # files, all writing to the same file system, in one run.
 #
-# Usage: bench/export_bench.sh [--build DIR] [--workdir DIR] [--runs N] FILE...
+# Usage: bench/export_bench.sh [--build DIR] [--workdir DIR] [--runs N]
+#                              [--pstkit-args ARGS]... [--no-peers] FILE...
 #
 #   --build DIR     build directory with pstkit (default: build under the repo root)
+#   --pstkit-args ARGS  extra arguments of one pstkit run, split on spaces
+#                   ("--jobs 2", "--format mbox --jobs 0"); repeated, each is
+#                   timed on its own line; the first is the one the peers are
+#                   compared with (default: one run with no extra arguments)
+#   --no-peers      time pstkit only (not readpst and pffexport)
 #   --workdir DIR   where the outputs go (default: a temporary directory under
 #                   $TMPDIR, removed at the end); every tool writes there
 #   --runs N        runs of each command (default 1); the best wall time is shown
@@ -21,16 +27,21 @@ build="$root/build"
 workdir=""
 runs=1
 files=()
+pstkit_args=()
+peers=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
     --workdir) workdir=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
+    --pstkit-args) pstkit_args+=("$2"); shift 2 ;;
+    --no-peers) peers=0; shift ;;
     -*) echo "export_bench.sh: unknown option $1" >&2; exit 2 ;;
     *) files+=("$1"); shift ;;
   esac
 done
-((${#files[@]} > 0)) || { echo "usage: export_bench.sh [--build DIR] [--workdir DIR] [--runs N] FILE..." >&2; exit 2; }
+((${#files[@]} > 0)) || { echo "usage: export_bench.sh [--build DIR] [--workdir DIR] [--runs N] [--pstkit-args ARGS]... [--no-peers] FILE..." >&2; exit 2; }
+((${#pstkit_args[@]} > 0)) || pstkit_args=("")
 [[ -x "$build/pstkit" ]] || { echo "export_bench.sh: $build/pstkit not built" >&2; exit 2; }
 cleanup=""
 if [[ -z "$workdir" ]]; then
@@ -66,16 +77,21 @@ timed() {  # timed LABEL OUTDIR CMD... -> prints a line; best wall time in $best
 echo "## export; load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; best of $runs"
 for f in "${files[@]}"; do
   echo "### $(basename "$f") ($(du -h "$f" | cut -f1))"
-  timed "pstkit export --format eml" "$workdir/pstkit" "$build/pstkit" export -q --overwrite -o "$workdir/pstkit" "$f"
-  ours=$best_wall
+  ours=""
+  for extra in "${pstkit_args[@]}"; do
+    read -r -a words <<< "$extra"
+    timed "pstkit export${extra:+ $extra}" "$workdir/pstkit" \
+      "$build/pstkit" export -q --overwrite "${words[@]}" -o "$workdir/pstkit" "$f"
+    [[ -n $ours ]] || ours=$best_wall
+  done
   declare -A peer=()
-  if command -v readpst > /dev/null; then
+  if ((peers)) && command -v readpst > /dev/null; then
     timed "readpst -e (default jobs)" "$workdir/readpst" readpst -q -e -o "$workdir/readpst" "$f"
     peer[readpst_e]=$best_wall
     timed "readpst -e -j 0" "$workdir/readpst0" readpst -q -e -j 0 -o "$workdir/readpst0" "$f"
     peer[readpst_e_j0]=$best_wall
   fi
-  if command -v pffexport > /dev/null; then
+  if ((peers)) && command -v pffexport > /dev/null; then
     timed "pffexport -f all" "$workdir/pffexport" pffexport -q -f all -t "$workdir/pffexport/out" "$f"
     peer[pffexport]=$best_wall
   fi

@@ -11,7 +11,7 @@ if(NOT HELP2MAN_EXECUTABLE)
 endif()
 
 # Every command of `pstkit --help` (the test fails when one is missing here).
-set(PSTKIT_MAN_COMMANDS info ls show dump check create mkdir rm mv import export readpst repair recover profile)
+set(PSTKIT_MAN_COMMANDS info ls show dump check create mkdir rm mv import export plan readpst repair recover profile)
 set(man_dir ${CMAKE_CURRENT_BINARY_DIR}/man)
 set(man_pages)
 

@@ -4,8 +4,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
-#include <unordered_map>
-#include <unordered_set>
+#include <vector>
 
 #include "check/context.h"
 #include "pstkit/ltp.h"
@@ -54,11 +53,15 @@ void check_parents(Context& c) {
   }
 }
 
-// One of a folder's tables: its row IDs, or nothing when it cannot be read.
+// One of a folder's tables: its row IDs (sorted, each once), or nothing
+// when it cannot be read. Four bytes a row: a folder of a million
+// messages costs 4 MB while it is checked, and only then.
 struct FolderTable {
   bool present = false;
   bool readable = false;
-  std::unordered_set<uint32_t> rows;
+  std::shared_ptr<const std::vector<uint32_t>> rows;
+
+  bool lists(uint32_t id) const { return rows && std::binary_search(rows->begin(), rows->end(), id); }
 };
 
 class FolderChecker {
@@ -89,8 +92,21 @@ class FolderChecker {
     ndb::Nid parent, nid;
   };
   SpillArray<Child> children_;
-  std::map<std::pair<ndb::Bid, ndb::Bid>, std::shared_ptr<const std::unordered_set<uint32_t>>> rows_;
+  // Row sets of tables whose blocks other nodes may name too (hostile
+  // files): read once. A table whose data block has one reference is its
+  // own, and is not kept once its folder is checked, so that memory does
+  // not grow with the number of folders and rows (issue 8).
+  std::map<std::pair<ndb::Bid, ndb::Bid>, std::shared_ptr<const std::vector<uint32_t>>> rows_;
 };
+
+// Whether another node may name the table's blocks: its data block (or,
+// without one, its subnode block) has a reference count other than one in
+// the reference pass's count (unknown blocks included).
+bool may_be_shared(const Context& c, const ndb::NodeEntry& e) {
+  const ndb::Bid key = e.data_bid != 0 ? e.data_bid : e.subnode_bid;
+  const std::optional<BlockRecord> r = key != 0 ? c.find_block(key) : std::nullopt;
+  return !r || r->references != 1 || !c.references_complete;
+}
 
 FolderTable FolderChecker::read_table(ndb::Nid table_nid) {
   FolderTable t;
@@ -101,12 +117,15 @@ FolderTable FolderChecker::read_table(ndb::Nid table_nid) {
   if (c_.ltp_failed.count(table_nid)) return t;
   // Tables naming the same blocks (hostile files) are read once.
   const auto key = std::make_pair(r->entry.data_bid, r->entry.subnode_bid);
-  if (auto it = rows_.find(key); it != rows_.end()) {
-    t.readable = it->second != nullptr;
-    if (t.readable) t.rows = *it->second;
-    return t;
+  const bool shared = may_be_shared(c_, r->entry);
+  if (shared) {
+    if (auto it = rows_.find(key); it != rows_.end()) {
+      t.readable = it->second != nullptr;
+      t.rows = it->second;
+      return t;
+    }
+    rows_[key] = nullptr;
   }
-  rows_[key] = nullptr;
   auto node = open_checked_node(c_, table_nid, r->entry.data_bid, r->entry.subnode_bid);
   if (!node.is_ok()) return t;
   ltp::Options options;
@@ -119,8 +138,13 @@ FolderTable FolderChecker::read_table(ndb::Nid table_nid) {
     return t;
   }
   t.readable = true;
-  for (const auto& e : tc->row_index()) t.rows.insert(e.row_id);
-  rows_[key] = std::make_shared<const std::unordered_set<uint32_t>>(t.rows);
+  auto rows = std::make_shared<std::vector<uint32_t>>();
+  rows->reserve(tc->row_index().size());
+  for (const auto& e : tc->row_index()) rows->push_back(e.row_id);
+  std::sort(rows->begin(), rows->end());
+  rows->erase(std::unique(rows->begin(), rows->end()), rows->end());
+  t.rows = std::move(rows);
+  if (shared) rows_[key] = t.rows;
   return t;
 }
 
@@ -157,7 +181,7 @@ void FolderChecker::check_folder(const NodeRecord& folder) {
                                : t == ndb::kNidTypeNormalMessage ? &read[1]
                                : t == ndb::kNidTypeAssocMessage  ? &read[2]
                                                                   : nullptr;
-    if (table == nullptr || !table->readable || table->rows.count(child)) continue;
+    if (table == nullptr || !table->readable || table->lists(child)) continue;
     c_.add(Issue::kFolderUnlisted, "NBT entry", kNone, child,
            "node " + hex(child) + " has parent folder " + hex(f) + " but is not in its " +
                (table == &read[0] ? "hierarchy" : table == &read[1] ? "contents" : "FAI contents") + " table");
@@ -168,9 +192,7 @@ void FolderChecker::check_folder(const NodeRecord& folder) {
 void FolderChecker::check_rows(ndb::Nid folder, ndb::Nid table_nid, const FolderTable& t, uint8_t child_type,
                                Issue issue) {
   if (!t.readable) return;
-  std::vector<uint32_t> rows(t.rows.begin(), t.rows.end());
-  std::sort(rows.begin(), rows.end());
-  for (uint32_t id : rows) {
+  for (uint32_t id : *t.rows) {
     const std::string at = "table " + hex(table_nid) + " of folder " + hex(folder) + ": row " + hex(id);
     const bool type_ok = child_type == 0 ? is_folder(id) : ndb::nid_type(id) == child_type;
     if (!type_ok) {

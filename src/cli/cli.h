@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,10 +75,39 @@ std::string sha256_hex(ByteView data);
 // SHA-256 of a file's contents, read in pieces.
 std::string sha256_file_hex(const std::string& path, Status* error);
 
+// A work unit of `pstkit plan` (cmd_plan.cpp): rows [first, first + count)
+// of one folder's contents table, in table order (the order export and dump
+// walk), of one file. docs/SCALE.md.
+struct WorkUnit {
+  std::string file;       // absolute path
+  std::string directory;  // a plan of several files: the file's directory below -o, as export names it
+  std::string folder;     // the folder's path as export's manifest and dump name it ("" for the root)
+  Nid folder_nid = 0;
+  uint64_t first = 0;
+  uint64_t count = 0;
+  uint64_t bytes = 0;     // PR_MESSAGE_SIZE of the items, summed
+  std::string id;         // stable id, [0-9a-z-] only: names the unit's manifest
+  // Planned with --recover (--deleted): the rows are those a recovering
+  // read gives, so the unit is run with the same reading.
+  bool recover = false;
+  bool include_deleted = false;
+};
+// The unit SPEC names: its JSON line itself, @FILE (a file holding it) or -
+// (standard input holding it). False, with *error, when it is not one unit.
+bool read_work_unit(const std::string& spec, WorkUnit* unit, std::string* error);
+// The unit as the JSON line plan prints (without the newline).
+std::string work_unit_json(const WorkUnit& unit);
+// Cuts a folder's contents-table NIDs down to the unit's rows; false, with
+// *error, when the folder is not the one the unit was planned on (another
+// path, fewer rows: the file changed since `pstkit plan`).
+bool select_unit_rows(const WorkUnit& unit, const std::string& folder_path, std::vector<Nid>* nids,
+                      std::string* error);
+
 // Commands.
 struct DumpOptions {
   bool json = true;
   bool full = false;
+  std::optional<WorkUnit> unit;  // --unit: the unit's folder line (when first is 0) and its items only
 };
 int cmd_info(const std::string& file, bool json, const ReadOptions& read = {});
 int cmd_ls(const std::string& file, bool recursive, bool json, const ReadOptions& read = {});
@@ -109,6 +139,14 @@ struct ImportCommandOptions {
 };
 int cmd_import(const ImportCommandOptions& options);
 
+struct PlanCommandOptions {
+  std::vector<std::string> files;
+  uint64_t target_bytes = 0;
+  std::string folder;  // only this folder (path below the IPM subtree) and below, as export --folder
+  ReadOptions read;
+};
+int cmd_plan(const PlanCommandOptions& options);
+
 // pstkit export (cmd_export.cpp): items as files, with manifest.json.
 struct ExportCommandOptions {
   std::vector<std::string> files;
@@ -116,9 +154,15 @@ struct ExportCommandOptions {
   std::string format = "eml";  // eml, mbox, maildir, thunderbird, ics, vcf (export_writers.h)
   std::string vcard = "4.0";   // --vcard: 4.0 or 3.0
   std::string folder;  // only this folder (path below the IPM subtree) and below
+  std::vector<std::string> types;  // --type: item types to export (item_type.h); empty: all
+  unsigned jobs = 1;               // worker threads; 0: one per core
+  bool resume = false;             // continue the interrupted export in out_dir
   bool overwrite = false;
   bool quiet = false;
   ReadOptions read;
+  // --unit: only this work unit's items (files[0] is its file), written as
+  // the full export of that file writes them, with manifest-<unit id>.json.
+  std::optional<WorkUnit> unit;
 };
 int cmd_export(const ExportCommandOptions& options);
 

@@ -28,13 +28,38 @@ class Dumper {
   // orphans() can print the messages no contents table leads to.
   void track_items() { tracking_ = true; }
 
-  void folder(const FolderVisit& v) {
+  // With a unit, only its rows of the folder's contents table, and the
+  // folder's own line only from the unit that starts at row 0 (so the
+  // units of a plan print every line of a full dump once).
+  void folder(const FolderVisit& v, const WorkUnit* unit = nullptr) {
     if (tracking_) folder_paths_[v.nid] = v.path;
     if (!v.folder) {
-      error_line(v.path, v.nid, v.error);
+      if (!unit || unit->first == 0) error_line(v.path, v.nid, v.error);
+      else damaged_ = true;
       return;
     }
     auto contents = v.folder->content_nids();
+    const uint64_t rows = contents ? contents->size() : 0;
+    if (unit && contents) {
+      std::string why, display;
+      for (const auto& p : v.path) display += (display.empty() ? "" : "/") + p;
+      if (!select_unit_rows(*unit, display, &*contents, &why)) {
+        error_line(v.path, v.nid, Status::invalid_argument(why));
+        damaged_ = true;
+        return;
+      }
+    }
+    if (unit && unit->first != 0) {
+      if (!contents) {
+        damaged_ = true;
+        return;
+      }
+      for (Nid nid : *contents) {
+        if (!out_.ok()) return;
+        item(v.path, nid);
+      }
+      return;
+    }
     out_.begin_object();
     out_.key("type");
     out_.string("folder");
@@ -42,7 +67,7 @@ class Dumper {
     out_.key("nid");
     out_.number(v.nid);
     out_.key("items");
-    out_.number(uint64_t(contents ? contents->size() : 0));
+    out_.number(rows);
     out_.key("subfolders");
     out_.number(uint64_t(v.subfolders.size()));
     out_.key("content_count");
@@ -408,12 +433,22 @@ int cmd_dump(const std::string& file, const DumpOptions& options, const ReadOpti
   auto store = open_store_or_report(file, read);
   if (!store) return kExitBadInput;
   Dumper dumper(*store, options.full);
-  if (read.recover) dumper.track_items();
+  // Orphans belong to no folder's rows, so to no unit: a full dump lists them.
+  if (read.recover && !options.unit) dumper.track_items();
+  const WorkUnit* unit = options.unit ? &*options.unit : nullptr;
+  bool unit_found = false;
   const bool ok = walk_folders(*store, [&](const FolderVisit& v) {
-    dumper.folder(v);
+    if (unit && v.nid != unit->folder_nid) return true;  // --unit: only its folder
+    unit_found = true;
+    dumper.folder(v, unit);
     return dumper.writing();
   });
-  if (read.recover) {
+  if (unit && !unit_found) {
+    std::cerr << "pstkit: unit " << unit->id << ": " << file << " has no folder " << hex(unit->folder_nid)
+              << " (the file changed since it was planned)\n";
+    return kExitBadInput;
+  }
+  if (read.recover && !options.unit) {
     const auto [listed, skipped] = dumper.orphans();
     dumper.flush();
     if (listed + skipped > 0) {

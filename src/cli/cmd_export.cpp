@@ -3,20 +3,32 @@
 // .msg file (pstkit/msg_export.h) for msg, and written in the
 // format's layout (export_writers.h), which mirrors the folders, and
 // manifest.json saying, per folder, what was found, exported and not, with
-// the SHA-256 of every file written.
+// the SHA-256 of every file written. Items are rendered on --jobs worker
+// threads and written by this thread in item order (ordered_workers.h), so
+// the output does not depend on the number of jobs; what was written is
+// journaled (export_journal.h) for --resume.
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "cli/cli.h"
+#include "cli/export_journal.h"
 #include "cli/export_writers.h"
 #include "cli/folder_walk.h"
+#include "cli/item_type.h"
+#include "cli/ordered_workers.h"
+#include "cli/progress.h"
 #include "pstkit/eml_export.h"
 #include "pstkit/ical_export.h"
 #include "pstkit/msg_export.h"
@@ -25,23 +37,6 @@ namespace pstkit::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A folder name as a directory name: no "/" or NUL, not "." or "..", at most
-// 200 bytes (cut on a UTF-8 boundary).
-std::string directory_name(const std::string& name) {
-  std::string out;
-  for (char c : name) {
-    if (c == '/') out += '_';
-    else if (c != '\0') out += c;
-  }
-  if (out.size() > 200) {
-    size_t cut = 200;
-    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
-    out.resize(cut);
-  }
-  if (out.empty() || out == "." || out == "..") out = "_" + out;
-  return out;
-}
 
 bool directory_is_empty(const fs::path& dir) {
   std::error_code ec;
@@ -60,30 +55,80 @@ bool write_file(const fs::path& path, const Bytes& data, std::string* error) {
   return true;
 }
 
+// Whether a format appends a folder's items to one mailbox file (which is
+// complete only when the folder is) rather than writing a file per item.
+bool appends_to_mailbox(const std::string& format) { return format == "mbox" || format == "thunderbird"; }
+
+// One item as a worker thread rendered it, for the writer to write.
+struct RenderedItem {
+  enum class Outcome {
+    kRendered,  // data (and beside) to write
+    kReused,    // --resume: the journal's files are there and intact
+    kFailed,    // failure says why
+    kFiltered,  // not one of the --type types
+    kNoForm,    // ics / vcf: an item of another type
+  };
+  Outcome outcome = Outcome::kFailed;
+  std::optional<Message> message;
+  std::string failure;
+  Bytes data;                    // the item's file (eml, msg, ics, vcf) or mailbox entry
+  std::string beside_extension;  // eml: the .ics or .vcf beside the .eml, if any
+  Bytes beside;
+  std::vector<std::string> notes;  // parts left out
+  const JournalItem* reused = nullptr;
+};
+
+// A folder selected for export, found by the first walk over the tree.
+struct FolderPlan {
+  Nid nid = 0;
+  std::string display_path;
+  FolderPlace place;
+  bool readable = false;  // the walk could open it; else `error` says why
+  std::string error;
+  size_t content_count = 0;  // PR_CONTENT_COUNT, for the progress bar's total
+};
+
+// Whether every file exists with the SHA-256 the journal recorded.
+bool files_intact(const fs::path& out, const std::vector<JournalFile>& files) {
+  for (const auto& [path, sha] : files) {
+    Status s;
+    if (sha.empty() || sha256_file_hex((out / path).string(), &s) != sha || !s.is_ok()) return false;
+  }
+  return true;
+}
+
 class Exporter {
  public:
-  Exporter(const ExportCommandOptions& options, nlohmann::ordered_json& manifest)
-      : options_(options), manifest_(manifest) {}
+  Exporter(const ExportCommandOptions& options, nlohmann::ordered_json& manifest, unsigned type_mask,
+           OrderedWorkers<RenderedItem>& workers, ProgressBar& progress, ExportJournal* journal)
+      : options_(options),
+        manifest_(manifest),
+        type_mask_(type_mask),
+        workers_(workers),
+        progress_(progress),
+        journal_(journal),
+        resuming_(options.resume) {
+    if (const char* stop = std::getenv("PSTKIT_TEST_EXPORT_KILL_AFTER")) kill_after_ = std::strtoull(stop, nullptr, 10);
+  }
 
-  // Exports one store into `base`. False when the export must stop (a file
-  // could not be written).
-  bool run(const Store& store, const fs::path& base, nlohmann::ordered_json& source) {
-    source["folders"] = nlohmann::ordered_json::array();
+  // The folders of a store to export, in the order they are written: the
+  // tree depth first, parents first, restricted by --folder.
+  std::vector<FolderPlan> plan(const Store& store, const fs::path& base, nlohmann::ordered_json& source) {
     layout_ = ExportLayout::make(options_.format, base, options_.out_dir);
     const std::optional<Nid> ipm = store.ipm_subtree_nid();
     const std::vector<std::string> wanted = split_path(options_.folder);
+    std::map<Nid, Nid> parent_of;
     std::map<Nid, std::vector<std::string>> dirs;  // folder → its directory names below the root
     std::map<Nid, std::vector<std::string>> below;  // folder → path below the IPM subtree
     std::map<fs::path, std::set<std::string>> taken;
-    bool ok = true;
-    bool selected_any = false;
+    std::vector<FolderPlan> plans;
     walk_folders(store, [&](const FolderVisit& v) {
       // Where this folder lives: its parent's directory plus its own name.
       std::vector<std::string> dir;
       std::optional<std::vector<std::string>> ipm_path;
       if (ipm && v.nid == *ipm) ipm_path.emplace();
       if (v.depth > 0) {
-        Nid parent = parent_of_.count(v.nid) ? parent_of_[v.nid] : 0;
+        Nid parent = parent_of.count(v.nid) ? parent_of[v.nid] : 0;
         if (dirs.count(parent)) dir = dirs[parent];
         std::string name = directory_name(v.path.empty() ? std::to_string(v.nid) : v.path.back());
         fs::path parent_key;
@@ -100,7 +145,7 @@ class Exporter {
       }
       dirs[v.nid] = dir;
       if (ipm_path) below[v.nid] = *ipm_path;
-      for (const TableRow& row : v.subfolders) parent_of_[row.nid] = v.nid;
+      for (const TableRow& row : v.subfolders) parent_of[row.nid] = v.nid;
 
       // --folder: only that folder and what is below it.
       if (!wanted.empty()) {
@@ -108,20 +153,42 @@ class Exporter {
             !std::equal(wanted.begin(), wanted.end(), ipm_path->begin()))
           return true;
       }
-      selected_any = true;
-      FolderPlace place;
-      place.names = dir;
-      place.below_ipm_subtree = ipm_path.has_value();  // the IPM subtree itself or a folder below it
-      place.is_ipm_subtree = ipm && v.nid == *ipm;
-      place.display_name = v.folder ? v.folder->name() : "";
-      ok = export_folder(store, v, place, source);
-      return ok;
+      // --unit: only the unit's folder (the others were walked for their names).
+      if (options_.unit && v.nid != options_.unit->folder_nid) return true;
+      FolderPlan p;
+      p.nid = v.nid;
+      for (const auto& n : v.path) p.display_path += (p.display_path.empty() ? "" : "/") + n;
+      p.place.names = dir;
+      p.place.below_ipm_subtree = ipm_path.has_value();  // the IPM subtree itself or a folder below it
+      p.place.is_ipm_subtree = ipm && v.nid == *ipm;
+      p.place.display_name = v.folder ? v.folder->name() : "";
+      p.readable = v.folder != nullptr;
+      if (!v.folder) p.error = v.error.message();
+      if (v.folder) p.content_count = size_t(std::max<int32_t>(0, v.folder->content_count()));
+      plans.push_back(std::move(p));
+      return true;
     });
-    if (!wanted.empty() && !selected_any) {
+    if (!wanted.empty() && plans.empty()) {
       source["error"] = "no folder " + options_.folder;
       partial_ = true;
     }
-    return ok;
+    if (options_.unit && plans.empty()) {
+      source["error"] = "unit " + options_.unit->id + ": no folder " + hex(options_.unit->folder_nid) +
+                        " (the file changed since it was planned)";
+      partial_ = true;
+    }
+    return plans;
+  }
+
+  // Exports the planned folders of source number `source_index` (after
+  // plan()). False when the export must stop (a file could not be written).
+  bool run(const Store& store, size_t source_index, const std::vector<FolderPlan>& plans,
+           nlohmann::ordered_json& source) {
+    source_index_ = source_index;
+    source["folders"] = nlohmann::ordered_json::array();
+    for (const FolderPlan& p : plans)
+      if (!export_folder(store, p, source)) return false;
+    return true;
   }
 
   bool partial() const { return partial_; }
@@ -130,46 +197,142 @@ class Exporter {
  private:
   const ExportCommandOptions& options_;
   nlohmann::ordered_json& manifest_;
-  std::map<Nid, Nid> parent_of_;
+  const unsigned type_mask_;  // 0: every type
+  OrderedWorkers<RenderedItem>& workers_;
+  ProgressBar& progress_;
+  ExportJournal* journal_;  // null: none (it could not be created is an error, so only in tests)
+  const bool resuming_;
   std::unique_ptr<ExportLayout> layout_;
+  size_t source_index_ = 0;
   bool partial_ = false;
   size_t exported_ = 0;
+  size_t consumed_ = 0;
+  uint64_t kill_after_ = 0;
 
-  // The .ics or .vcf of an item exported as .eml, when it has one; what
-  // could not be converted goes to notes. False when writing failed.
-  bool add_beside(const Store& store, const Message& message, FolderSink& sink, const VcardOptions& vcard_options,
-                  std::vector<std::string>& notes, std::string* error) {
-    if (options_.format != "eml") return true;
-    const std::string cls = message.message_class();
-    const bool ics = has_icalendar_form(cls);
-    if (!ics && !has_vcard_form(cls)) return true;
-    auto item = ics ? message_to_icalendar(message, store.names()) : message_to_vcard(message, store.names(), vcard_options);
-    const std::string extension = ics ? "ics" : "vcf";
-    if (!item) {
-      notes.push_back(extension + ": " + item.status().message());
-      return true;
+  // What a worker does with item `nid`: everything but writing.
+  RenderedItem render(const Store& store, Nid nid, const JournalFolder* recorded) const {
+    RenderedItem r;
+    // --resume: an item the interrupted export wrote whole is kept.
+    if (recorded && !appends_to_mailbox(options_.format)) {
+      auto it = recorded->items.find(nid);
+      if (it != recorded->items.end() && !it->second.files.empty() &&
+          files_intact(options_.out_dir, it->second.files)) {
+        r.outcome = RenderedItem::Outcome::kReused;
+        r.reused = &it->second;
+        return r;
+      }
     }
-    for (const std::string& n : item->notes) notes.push_back(extension + ": " + n);
-    return sink.add_beside(message, extension, item->data, error);
+    auto message = store.open_message(nid);
+    if (!message) {
+      r.failure = message.status().message();
+      return r;
+    }
+    const std::string cls = message->message_class();
+    if (type_mask_ != 0 && !(type_mask_ & unsigned(item_type_of(cls)))) {
+      r.outcome = RenderedItem::Outcome::kFiltered;
+      return r;
+    }
+    VcardOptions vcard_options;
+    vcard_options.version3 = options_.vcard == "3.0";
+    if (options_.format == "ics" || options_.format == "vcf") {
+      // ics / vcf: items of other types are counted, not exported.
+      const bool ics = options_.format == "ics";
+      if (!(ics ? has_icalendar_form(cls) : has_vcard_form(cls))) {
+        r.outcome = RenderedItem::Outcome::kNoForm;
+        return r;
+      }
+      auto item = ics ? message_to_icalendar(*message, store.names())
+                      : message_to_vcard(*message, store.names(), vcard_options);
+      if (!item) {
+        r.failure = item.status().message();
+        return r;
+      }
+      r.data = std::move(item->data);
+      r.notes = std::move(item->notes);
+    } else if (options_.format == "msg") {
+      auto msg = message_to_msg(store, *message);
+      if (!msg) {
+        r.failure = msg.status().message();
+        return r;
+      }
+      r.data = std::move(msg->data);
+      r.notes = std::move(msg->notes);
+    } else {
+      EmlOptions eml_options;
+      eml_options.crlf = layout_->crlf();
+      auto eml = message_to_eml(*message, eml_options);
+      if (!eml) {
+        r.failure = eml.status().message();
+        return r;
+      }
+      r.data = std::move(eml->data);
+      r.notes = std::move(eml->notes);
+      // Contacts, appointments and tasks also get their .vcf / .ics beside
+      // the .eml (formats with mailboxes have no place for them).
+      const bool ics = has_icalendar_form(cls);
+      if (options_.format == "eml" && (ics || has_vcard_form(cls))) {
+        auto item = ics ? message_to_icalendar(*message, store.names())
+                        : message_to_vcard(*message, store.names(), vcard_options);
+        const std::string extension = ics ? "ics" : "vcf";
+        if (!item) {
+          r.notes.push_back(extension + ": " + item.status().message());
+        } else {
+          for (const std::string& n : item->notes) r.notes.push_back(extension + ": " + n);
+          r.beside_extension = extension;
+          r.beside = std::move(item->data);
+        }
+      }
+    }
+    r.outcome = RenderedItem::Outcome::kRendered;
+    r.message = std::move(*message);
+    return r;
   }
 
-  bool export_folder(const Store& store, const FolderVisit& v, const FolderPlace& place,
+  // Adds a finished folder's entry and files to the manifest.
+  void record_folder(nlohmann::ordered_json& entry, const std::vector<JournalFile>& files,
                      nlohmann::ordered_json& source) {
+    for (const auto& [path, sha] : files) manifest_["files"][path] = sha;
+    if (entry.contains("failed") || entry.contains("incomplete") || entry.contains("error")) partial_ = true;
+    source["folders"].push_back(std::move(entry));
+  }
+
+  bool export_folder(const Store& store, const FolderPlan& plan, nlohmann::ordered_json& source) {
     nlohmann::ordered_json entry;
-    std::string display;
-    for (const auto& p : v.path) display += (display.empty() ? "" : "/") + p;
-    entry["path"] = display;
-    entry["nid"] = v.nid;
+    entry["path"] = plan.display_path;
+    entry["nid"] = plan.nid;
     auto give_up = [&](const std::string& why) {
       entry["error"] = why;
       partial_ = true;
       source["folders"].push_back(std::move(entry));
+      progress_.advance(plan.content_count);
       return true;
     };
-    if (!v.folder) return give_up(v.error.message());
-    auto nids = v.folder->content_nids();
+    if (!plan.readable) return give_up(plan.error);
+    const JournalFolder* recorded = resuming_ && journal_ ? journal_->folder(source_index_, plan.nid) : nullptr;
+    // --resume: a folder the interrupted export finished, whose files are
+    // all there and intact, is taken as it was.
+    if (recorded && recorded->done && files_intact(options_.out_dir, recorded->done_files)) {
+      nlohmann::ordered_json done = *recorded->done;
+      exported_ += done.value("exported", size_t{0});
+      progress_.advance(done.value("found", plan.content_count));
+      record_folder(done, recorded->done_files, source);
+      return true;
+    }
+    auto folder = store.open_folder(plan.nid);
+    if (!folder) return give_up(folder.status().message());
+    auto nids = folder->content_nids();
     if (!nids) return give_up("contents table: " + nids.status().message());
     entry["found"] = nids->size();
+    if (options_.unit) {
+      std::string why;
+      if (!select_unit_rows(*options_.unit, plan.display_path, &*nids, &why)) return give_up(why);
+      entry["first"] = options_.unit->first;
+      entry["count"] = options_.unit->count;
+    }
+    if (progress_.enabled() && nids->size() != plan.content_count) {
+      progress_.add_total(nids->size());
+      progress_.advance(plan.content_count);  // the estimate is replaced by the count
+    }
     nlohmann::ordered_json failed = nlohmann::ordered_json::array();
     nlohmann::ordered_json incomplete = nlohmann::ordered_json::array();
     size_t exported = 0;
@@ -181,102 +344,108 @@ class Exporter {
       source["folders"].push_back(std::move(entry));
       return false;
     };
-    if (nids->empty() && !layout_->keeps_empty(place)) {
+    if (nids->empty() && !layout_->keeps_empty(plan.place)) {
       entry["exported"] = 0;
+      if (type_mask_ != 0) entry["skipped_by_filter"] = 0;
       source["folders"].push_back(std::move(entry));
       return true;
     }
-    std::unique_ptr<FolderSink> sink = layout_->open(place, &error);
+    std::unique_ptr<FolderSink> sink = layout_->open(plan.place, &error);
     if (!sink) return stop(error);
-    EmlOptions eml_options;
-    eml_options.crlf = layout_->crlf();
-    VcardOptions vcard_options;
-    vcard_options.version3 = options_.vcard == "3.0";
     const bool item_format = options_.format == "ics" || options_.format == "vcf";
-    size_t skipped = 0;
-    for (Nid nid : *nids) {
-      auto message = store.open_message(nid);
-      if (!message) {
-        failed.push_back({{"nid", nid}, {"reason", message.status().message()}});
-        continue;
+    const bool mailbox = appends_to_mailbox(options_.format);
+    size_t skipped = 0, filtered = 0;
+    std::vector<JournalFile> folder_files;  // in the order written
+    size_t sink_files = 0;                  // of sink->files(), those already in folder_files
+    auto take_sink_files = [&](std::vector<JournalFile>* item_files) {
+      for (; sink_files < sink->files().size(); ++sink_files) {
+        const ExportedFile& f = sink->files()[sink_files];
+        folder_files.emplace_back(f.path, f.sha256);
+        if (item_files) item_files->emplace_back(f.path, f.sha256);
       }
-      if (item_format) {
-        // ics / vcf: items of other types are counted, not exported.
-        const std::string cls = message->message_class();
-        const bool ics = options_.format == "ics";
-        if (!(ics ? has_icalendar_form(cls) : has_vcard_form(cls))) {
-          ++skipped;
-          continue;
-        }
-        auto item = ics ? message_to_icalendar(*message, store.names())
-                        : message_to_vcard(*message, store.names(), vcard_options);
-        if (!item) {
-          failed.push_back({{"nid", nid}, {"reason", item.status().message()}});
-          continue;
-        }
-        if (!sink->add(*message, item->data, &error)) {
-          failed.push_back({{"nid", nid}, {"reason", error}});
-          return stop(error);
-        }
-        if (!item->notes.empty()) incomplete.push_back({{"nid", nid}, {"left_out", item->notes}});
-        ++exported;
-        ++exported_;
-        continue;
-      }
-      Bytes data;
-      std::vector<std::string> notes;
-      if (options_.format == "msg") {
-        auto msg = message_to_msg(store, *message);
-        if (!msg) {
-          failed.push_back({{"nid", nid}, {"reason", msg.status().message()}});
-          continue;
-        }
-        data = std::move(msg->data);
-        notes = std::move(msg->notes);
-      } else {
-        auto eml = message_to_eml(*message, eml_options);
-        if (!eml) {
-          failed.push_back({{"nid", nid}, {"reason", eml.status().message()}});
-          continue;
-        }
-        data = std::move(eml->data);
-        notes = std::move(eml->notes);
-      }
-      if (!sink->add(*message, data, &error)) {
-        failed.push_back({{"nid", nid}, {"reason", error}});
-        return stop(error);
-      }
-      // Contacts, appointments and tasks also get their .vcf / .ics beside
-      // the .eml (formats with mailboxes have no place for them).
-      if (!add_beside(store, *message, *sink, vcard_options, notes, &error)) {
-        failed.push_back({{"nid", nid}, {"reason", error}});
-        return stop(error);
-      }
-      if (!notes.empty()) incomplete.push_back({{"nid", nid}, {"left_out", notes}});
-      ++exported;
-      ++exported_;
-    }
+    };
+    const Nid folder_nid = plan.nid;
+    const bool completed = workers_.run(
+        nids->size(), [&](size_t i) { return render(store, (*nids)[i], recorded); },
+        [&](size_t i, RenderedItem&& r) {
+          const Nid nid = (*nids)[i];
+          progress_.advance();
+          test_kill_point();
+          switch (r.outcome) {
+            case RenderedItem::Outcome::kFailed:
+              failed.push_back({{"nid", nid}, {"reason", r.failure}});
+              return true;
+            case RenderedItem::Outcome::kFiltered: ++filtered; return true;
+            case RenderedItem::Outcome::kNoForm: ++skipped; return true;
+            case RenderedItem::Outcome::kReused:
+              for (const JournalFile& f : r.reused->files) folder_files.push_back(f);
+              if (!r.reused->notes.empty()) incomplete.push_back({{"nid", nid}, {"left_out", r.reused->notes}});
+              ++exported, ++exported_;
+              return true;
+            case RenderedItem::Outcome::kRendered: break;
+          }
+          JournalItem written;
+          if (!sink->add(*r.message, r.data, &error) ||
+              (!r.beside_extension.empty() && !sink->add_beside(*r.message, r.beside_extension, r.beside, &error))) {
+            failed.push_back({{"nid", nid}, {"reason", error}});
+            return false;
+          }
+          take_sink_files(&written.files);
+          if (!r.notes.empty()) incomplete.push_back({{"nid", nid}, {"left_out", r.notes}});
+          ++exported, ++exported_;
+          // A mailbox is complete only with its folder: its items are not
+          // journaled one by one.
+          if (journal_ && !mailbox) {
+            written.notes = std::move(r.notes);
+            if (!journal_->add_item(source_index_, folder_nid, nid, written, &error)) return false;
+          }
+          return true;
+        });
+    if (!completed) return stop(error);
     if (!sink->finish(&error)) return stop(error);
+    take_sink_files(nullptr);
     // ics / vcf: a folder whose items were all skipped has no directory.
     if (!item_format || exported > 0) entry["output"] = sink->location();
-    for (const ExportedFile& f : sink->files()) {
-      std::string sha = f.sha256;
-      if (sha.empty()) {
+    for (JournalFile& f : folder_files) {
+      if (f.second.empty()) {
         Status s;
-        sha = sha256_file_hex((fs::path(options_.out_dir) / f.path).string(), &s);
+        f.second = sha256_file_hex((fs::path(options_.out_dir) / f.first).string(), &s);
         if (!s.is_ok()) return stop(s.message());
       }
-      manifest_["files"][f.path] = sha;
     }
     entry["exported"] = exported;
     if (item_format) entry["skipped"] = skipped;
+    if (type_mask_ != 0) entry["skipped_by_filter"] = filtered;
     if (!failed.empty()) entry["failed"] = std::move(failed);
     if (!incomplete.empty()) entry["incomplete"] = std::move(incomplete);
-    if (entry.contains("failed") || entry.contains("incomplete")) partial_ = true;
-    source["folders"].push_back(std::move(entry));
+    if (journal_ && !journal_->add_folder(source_index_, folder_nid, entry, folder_files, &error)) return stop(error);
+    record_folder(entry, folder_files, source);
     return true;
   }
+
+  // Test-only fault injection (tests/scripts/test_export_jobs.py):
+  // PSTKIT_TEST_EXPORT_KILL_AFTER=N kills the process with SIGKILL when
+  // the writer takes item N, as an interruption would.
+  void test_kill_point() {
+    if (kill_after_ != 0 && ++consumed_ >= kill_after_) ::kill(::getpid(), SIGKILL);
+  }
 };
+
+// What an export's journal must agree on for --resume to continue it:
+// every option that changes what is written (not --jobs, -q, --overwrite).
+nlohmann::ordered_json journal_options(const ExportCommandOptions& options) {
+  nlohmann::ordered_json j;
+  j["files"] = options.files;
+  j["format"] = options.format;
+  j["vcard"] = options.vcard;
+  j["folder"] = options.folder;
+  j["types"] = options.types;
+  j["recover"] = options.read.recover;
+  j["deleted"] = options.read.include_deleted;
+  j["codepage"] = options.read.codepage;
+  j["default_codepage"] = options.read.default_codepage;
+  return j;
+}
 
 }  // namespace
 
@@ -285,30 +454,89 @@ int cmd_export(const ExportCommandOptions& options) {
     std::cerr << "pstkit: export: format " << options.format << " is not supported\n";
     return kExitUsage;
   }
+  unsigned type_mask = 0;
+  std::string error;
+  if (!parse_item_types(options.types, &type_mask, &error)) {
+    std::cerr << "pstkit: export: " << error << "\n";
+    return kExitUsage;
+  }
+  if (options.resume && options.overwrite) {
+    std::cerr << "pstkit: export: --resume continues an export, --overwrite starts it over: give one of them\n";
+    return kExitUsage;
+  }
+  // Units of one file go into one tree side by side; a folder's mbox file
+  // would be written whole by each unit of the folder.
+  if (options.unit && (options.format == "mbox" || options.format == "thunderbird")) {
+    std::cerr << "pstkit: export: --unit writes eml, msg, maildir, ics or vcf, not " << options.format
+              << " (one mailbox file per folder; export the file whole instead)\n";
+    return kExitUsage;
+  }
+  // The units of a plan share DIR and keep no journal: a unit that did not
+  // finish is run again whole (its files are rewritten with the same bytes).
+  if (options.unit && options.resume) {
+    std::cerr << "pstkit: export: --resume continues a whole export; run an interrupted unit again instead\n";
+    return kExitUsage;
+  }
   const fs::path out = options.out_dir;
+  const fs::path journal_path = out / kExportJournalName;
   std::error_code ec;
-  if (fs::exists(out, ec)) {
+  std::unique_ptr<ExportJournal> journal;
+  if (options.resume) {
+    if (!fs::exists(journal_path, ec)) {
+      // A finished export has its manifest and no journal: nothing to do.
+      std::ifstream finished(out / "manifest.json");
+      const auto manifest = nlohmann::json::parse(finished, nullptr, false);
+      if (finished && !manifest.is_discarded() && manifest.is_object() && !manifest.contains("stopped")) {
+        if (!options.quiet) std::cerr << "pstkit: export: " << options.out_dir << " is complete: nothing to resume\n";
+        const bool complete = manifest.contains("complete") && manifest["complete"] == true;
+        return complete ? kExitOk : kExitPartial;
+      }
+      std::cerr << "pstkit: export: --resume: " << options.out_dir << " holds no interrupted export (no "
+                << kExportJournalName << ")\n";
+      return kExitUsage;
+    }
+    bool options_differ = false;
+    journal = ExportJournal::resume(options.out_dir, journal_options(options), &error, &options_differ);
+    if (!journal) {
+      std::cerr << "pstkit: export: --resume: " << error << "\n";
+      return options_differ ? kExitUsage : kExitBadInput;
+    }
+  } else if (fs::exists(out, ec)) {
     if (!fs::is_directory(out, ec)) {
       std::cerr << "pstkit: export: " << options.out_dir << " exists and is not a directory\n";
       return kExitUsage;
     }
-    if (!directory_is_empty(out) && !options.overwrite) {
-      std::cerr << "pstkit: export: " << options.out_dir << " is not empty (--overwrite to write into it)\n";
+    if (!directory_is_empty(out) && !options.overwrite && !options.unit) {
+      std::cerr << "pstkit: export: " << options.out_dir << " is not empty ("
+                << (fs::exists(journal_path, ec) ? "--resume to continue the interrupted export, " : "")
+                << "--overwrite to write into it)\n";
       return kExitUsage;
     }
   } else if (!fs::create_directories(out, ec)) {
     std::cerr << "pstkit: export: cannot create " << options.out_dir << ": " << ec.message() << "\n";
     return kExitBadInput;
   }
+  if (!journal && !options.unit) {
+    journal = ExportJournal::create(options.out_dir, journal_options(options), &error);
+    if (!journal) {
+      std::cerr << "pstkit: export: " << error << "\n";
+      return kExitBadInput;
+    }
+  }
 
   nlohmann::ordered_json manifest;
   manifest["format"] = options.format;
+  if (!options.types.empty()) manifest["types"] = options.types;
+  if (options.unit) manifest["unit"] = nlohmann::ordered_json::parse(work_unit_json(*options.unit));
   manifest["sources"] = nlohmann::ordered_json::array();
   manifest["files"] = nlohmann::ordered_json::object();
-  Exporter exporter(options, manifest);
+  OrderedWorkers<RenderedItem> workers(resolve_jobs(options.jobs));
+  ProgressBar progress(!options.quiet);
+  Exporter exporter(options, manifest, type_mask, workers, progress, journal.get());
   bool stopped = false, any_opened = false;
   std::set<std::string> stems;
-  for (const std::string& file : options.files) {
+  for (size_t index = 0; index < options.files.size(); ++index) {
+    const std::string& file = options.files[index];
     nlohmann::ordered_json source;
     source["file"] = file;
     // One source: its folders straight into DIR; several: DIR/<file name>.
@@ -319,6 +547,10 @@ int cmd_export(const ExportCommandOptions& options) {
       base /= stem;
       source["directory"] = stem;
     }
+    if (options.unit && !options.unit->directory.empty()) {
+      base /= options.unit->directory;
+      source["directory"] = options.unit->directory;
+    }
     auto store = open_store_or_report(file, options.read);
     if (!store) {
       source["error"] = "cannot open the file";
@@ -326,10 +558,13 @@ int cmd_export(const ExportCommandOptions& options) {
       continue;
     }
     any_opened = true;
-    if (!exporter.run(*store, base, source)) stopped = true;
+    const std::vector<FolderPlan> plans = exporter.plan(*store, base, source);
+    for (const FolderPlan& p : plans) progress.add_total(p.content_count);
+    if (!exporter.run(*store, index, plans, source)) stopped = true;
     manifest["sources"].push_back(std::move(source));
     if (stopped) break;
   }
+  progress.finish();
   const bool complete = any_opened && !stopped && !exporter.partial() &&
                         manifest["sources"].size() == options.files.size() &&
                         std::none_of(manifest["sources"].begin(), manifest["sources"].end(),
@@ -338,19 +573,22 @@ int cmd_export(const ExportCommandOptions& options) {
   manifest["complete"] = complete;
 
   std::string text = manifest.dump(2) + "\n";
-  std::string error;
-  if (!write_file(out / "manifest.json", Bytes(text.begin(), text.end()), &error)) {
+  const std::string manifest_name = options.unit ? "manifest-" + options.unit->id + ".json" : "manifest.json";
+  if (!write_file(out / manifest_name, Bytes(text.begin(), text.end()), &error)) {
     std::cerr << "pstkit: export: " << error << "\n";
     return kExitBadInput;
   }
   if (stopped) {
-    std::cerr << "pstkit: export stopped: " << manifest.value("stopped", std::string()) << "\n";
+    // The journal stays: --resume continues once the cause is fixed.
+    std::cerr << "pstkit: export stopped: " << manifest.value("stopped", std::string())
+              << (options.unit ? " (run the unit again)\n" : " (--resume continues it)\n");
     return kExitBadInput;
   }
+  if (journal) journal->remove();
   if (!any_opened) return kExitBadInput;
   if (!options.quiet)
     std::cerr << "pstkit: exported " << exporter.exported() << " items to " << options.out_dir
-              << (complete ? "" : " (incomplete: see manifest.json)") << "\n";
+              << (complete ? "" : " (incomplete: see " + manifest_name + ")") << "\n";
   return complete ? kExitOk : kExitPartial;
 }
 

@@ -23,6 +23,7 @@
 
 #include "cli/cli.h"
 #include "cli/export_writers.h"
+#include "cli/ordered_workers.h"
 #include "pstkit/codepage.h"
 #include "pstkit/eml_export.h"
 #include "export/item_text.h"
@@ -53,6 +54,7 @@ struct ReadpstOptions {
   unsigned types = 0xff;
   bool overwrite = false;
   bool save_rtf = true;
+  unsigned jobs = 1;  // -j: worker threads converting items (readpst's 0: no parallel jobs, one)
   std::vector<std::string> attachment_extensions;
   std::string output_dir = ".";
   std::string file;
@@ -80,7 +82,7 @@ void usage(std::ostream& out) {
          "  -d FILE      Accepted for readpst's scripts; pstkit writes no debug log\n"
          "  -e           As -M, with the extensions .eml, .ics and .vcf\n"
          "  -h, --help   Show this help and exit\n"
-         "  -j JOBS      Accepted for readpst's scripts; pstkit runs one job (the output is the same)\n"
+         "  -j JOBS      Threads converting items (0: one); the output is the same for any number\n"
          "  -k           KMail layout: .FOLDER.directory/FOLDER.mbox\n"
          "  -m           As -e, and a .msg file beside each .eml\n"
          "  -o DIR       Output directory (must exist)\n"
@@ -187,10 +189,22 @@ struct Child {
   bool folder = false;
 };
 
+// One item as a worker converted it, for the writer (Readpst::render).
+struct RenderedItem {
+  bool skip = false;  // unreadable, or a kind readpst does not write or -t left out
+  Nid nid = 0;
+  Kind kind = Kind::kOther;
+  std::string error;  // the conversion failed: the export stops at this item
+  std::string text;   // what goes into the item's file, or is appended to its kind's file
+  std::vector<std::pair<std::string, Bytes>> attachments;  // -S: saved beside the item
+  Bytes msg;                                               // -m: the .msg beside the .eml
+  std::string msg_error;
+};
+
 class Readpst {
  public:
-  Readpst(const ReadpstOptions& options, const Store& store)
-      : options_(options), store_(store), named_ids_(store.names()) {
+  Readpst(const ReadpstOptions& options, const Store& store, OrderedWorkers<RenderedItem>& workers)
+      : options_(options), store_(store), named_ids_(store.names()), workers_(workers) {
     eml_options_.crlf = false;  // readpst writes LF line ends in every layout
     eml_options_.omit_file_attachments = options.mode == Mode::kSeparate && !options.mh;
     eml_options_.attachment_extensions = options.attachment_extensions;
@@ -231,6 +245,7 @@ class Readpst {
   const ReadpstOptions& options_;
   const Store& store_;
   const item_text::NamedIds named_ids_;
+  OrderedWorkers<RenderedItem>& workers_;
   EmlOptions eml_options_;
   std::string error_;
   size_t written_ = 0;
@@ -375,8 +390,11 @@ class Readpst {
 
     int32_t item_count = 0, skip_count = 0;
     bool ok = true;
-    for (const Child& child : children_of(folder)) {
+    const std::vector<Child> children = children_of(folder);
+    for (size_t i = 0; ok && i < children.size();) {
+      const Child& child = children[i];
       if (child.folder) {
+        ++i;
         auto sub = store_.open_folder(child.nid);
         if (!sub) {
           ++skip_count;
@@ -387,28 +405,26 @@ class Readpst {
         if (!has_children(*sub)) continue;
         if (!options_.include_deleted && strcasecmp(name.c_str(), "Deleted Items") == 0) continue;
         FolderInfo sub_info{name, folder_type(*sub), sub->content_count()};
-        if (!process(dir, sub_info, *sub)) {
-          ok = false;
-          break;
-        }
+        if (!process(dir, sub_info, *sub)) ok = false;
         continue;
       }
-      auto message = store_.open_message(child.nid);
-      if (!message) {
-        ++skip_count;
-        continue;
-      }
-      const Kind kind = kind_of(*message);
-      if (kind == Kind::kOther || !(options_.types & selector_of(kind))) {
-        ++skip_count;
-        continue;
-      }
-      ++item_count;
-      if (!write_item(dir, *message, kind, item_count, files)) {
-        ok = false;
-        break;
-      }
-      ++written_;
+      // The items up to the next subfolder: converted on the worker
+      // threads, written here in order.
+      size_t end = i;
+      while (end < children.size() && !children[end].folder) ++end;
+      ok = workers_.run(
+          end - i, [&](size_t k) { return render(children[i + k].nid); },
+          [&](size_t, RenderedItem&& item) {
+            if (item.skip) {
+              ++skip_count;
+              return true;
+            }
+            ++item_count;
+            if (!write_item(dir, item, item_count, files)) return false;
+            ++written_;
+            return true;
+          });
+      i = end;
     }
     if (!close_mailbox_files(&files)) ok = false;
     if (!options_.quiet) {
@@ -423,7 +439,7 @@ class Readpst {
   // The text of an item of a non-mail kind, as it goes into its file:
   // pstkit's iCalendar and vCard (3.0, as readpst writes), or readpst -cl's
   // "name <address>" line.
-  Result<std::string> item_text(const Message& message, Kind kind) {
+  Result<std::string> item_text(const Message& message, Kind kind) const {
     if (kind == Kind::kContact && options_.contact_list) {
       const item_text::Props p(message.properties(), named_ids_);
       const std::string name = p.str(prop::kDisplayName).value_or("");
@@ -443,63 +459,78 @@ class Readpst {
     return lf + "\n";
   }
 
-  bool write_item(const fs::path& dir, const Message& message, Kind kind, int32_t number,
-                  const std::vector<OpenFile>& files) {
-    if (kind == Kind::kEmail) {
-      auto eml = message_to_eml(message, eml_options_);
-      if (!eml) return fail("item " + std::to_string(message.nid()) + ": " + eml.status().message());
-      std::string_view data(reinterpret_cast<const char*>(eml->data.data()), eml->data.size());
-      if (options_.mode != Mode::kSeparate) {
-        std::string text = mbox_from_line(message);
-        append_mboxrd(&text, data);
-        const OpenFile& f = files[kind_index(kind)];
-        return write_all(f.stream, text) || io_fail(f.path);
-      }
-      const std::string base = std::to_string(number);
-      if (!write_small_file(dir / (base + (options_.extensions ? ".eml" : "")), data)) return false;
-      if (!options_.mh && !write_separate_attachments(dir, base, message)) return false;
-      if (options_.msg_too) {
-        auto msg = message_to_msg(store_, message);
-        if (!msg) return fail("item " + std::to_string(message.nid()) + ": .msg: " + msg.status().message());
-        const std::string_view bytes(reinterpret_cast<const char*>(msg->data.data()), msg->data.size());
-        if (!write_small_file(dir / (base + ".msg"), bytes)) return false;
-      }
-      return true;
+  // Everything a worker does for one item: open, classify, convert. A
+  // conversion that fails is kept as `error` and stops the export when the
+  // item's turn to be written comes, as readpst stops.
+  RenderedItem render(Nid nid) const {
+    RenderedItem r;
+    auto message = store_.open_message(nid);
+    if (!message) {
+      r.skip = true;
+      return r;
     }
-    auto text = item_text(message, kind);
-    if (!text) return fail("item " + std::to_string(message.nid()) + ": " + text.status().message());
+    r.nid = nid;
+    r.kind = kind_of(*message);
+    if (r.kind == Kind::kOther || !(options_.types & selector_of(r.kind))) {
+      r.skip = true;
+      return r;
+    }
+    if (r.kind != Kind::kEmail) {
+      auto text = item_text(*message, r.kind);
+      if (!text) r.error = "item " + std::to_string(nid) + ": " + text.status().message();
+      else r.text = std::move(*text);
+      return r;
+    }
+    auto eml = message_to_eml(*message, eml_options_);
+    if (!eml) {
+      r.error = "item " + std::to_string(nid) + ": " + eml.status().message();
+      return r;
+    }
+    const std::string_view data(reinterpret_cast<const char*>(eml->data.data()), eml->data.size());
     if (options_.mode != Mode::kSeparate) {
-      const OpenFile& f = files[kind_index(kind)];
-      return write_all(f.stream, *text) || io_fail(f.path);
+      r.text = mbox_from_line(*message);
+      append_mboxrd(&r.text, data);
+      return r;
     }
-    const char* ext = kind == Kind::kContact ? ".vcf" : ".ics";
-    return write_small_file(dir / (std::to_string(number) + (options_.extensions ? ext : "")), *text);
+    r.text.assign(data);
+    if (!options_.mh) separate_attachments(*message, &r.attachments);
+    if (options_.msg_too) {
+      auto msg = message_to_msg(store_, *message);
+      if (!msg) r.msg_error = "item " + std::to_string(nid) + ": .msg: " + msg.status().message();
+      else r.msg = std::move(msg->data);
+    }
+    return r;
   }
 
-  // readpst -S: each attachment as N-NAME (N-NAME-1... when taken), or
-  // N-attachK without a name; the RTF body first, as rtf-body.rtf.
-  bool write_separate_attachments(const fs::path& dir, const std::string& base, const Message& message) {
-    int counter = 0;
-    auto save = [&](std::string name, std::string_view data) {
-      ++counter;
-      fs::path path;
-      if (name.empty()) {
-        path = dir / (base + "-attach" + std::to_string(counter));
-      } else {
-        name = safe_name(name);
-        path = dir / (base + "-" + name);
-        for (int n = 1; path_exists(path); ++n) path = dir / (base + "-" + name + "-" + std::to_string(n));
-      }
-      return write_small_file(path, data);
-    };
+  bool write_item(const fs::path& dir, const RenderedItem& item, int32_t number, const std::vector<OpenFile>& files) {
+    if (!item.error.empty()) return fail(item.error);
+    if (options_.mode != Mode::kSeparate) {
+      const OpenFile& f = files[kind_index(item.kind)];
+      return write_all(f.stream, item.text) || io_fail(f.path);
+    }
+    const std::string base = std::to_string(number);
+    if (item.kind != Kind::kEmail) {
+      const char* ext = item.kind == Kind::kContact ? ".vcf" : ".ics";
+      return write_small_file(dir / (base + (options_.extensions ? ext : "")), item.text);
+    }
+    if (!write_small_file(dir / (base + (options_.extensions ? ".eml" : "")), item.text)) return false;
+    if (!options_.mh && !write_separate_attachments(dir, base, item.attachments)) return false;
+    if (options_.msg_too) {
+      if (!item.msg_error.empty()) return fail(item.msg_error);
+      const std::string_view bytes(reinterpret_cast<const char*>(item.msg.data()), item.msg.size());
+      if (!write_small_file(dir / (base + ".msg"), bytes)) return false;
+    }
+    return true;
+  }
+
+  // readpst -S: the files saved beside an item (name, empty for none; data):
+  // the RTF body first, as rtf-body.rtf, then each attachment with data.
+  void separate_attachments(const Message& message, std::vector<std::pair<std::string, Bytes>>* out) const {
     if (options_.save_rtf && attachment_extension_accepted("rtf-body.rtf", options_.attachment_extensions)) {
-      if (auto rtf = message.body_rtf(); rtf && *rtf) {
-        if (!save("rtf-body.rtf", std::string_view(reinterpret_cast<const char*>((*rtf)->data()), (*rtf)->size())))
-          return false;
-      }
+      if (auto rtf = message.body_rtf(); rtf && *rtf) out->emplace_back("rtf-body.rtf", Bytes((*rtf)->begin(), (*rtf)->end()));
     }
     auto nids = message.attachment_nids();
-    if (!nids) return true;  // the message file says what it has; nothing to save
+    if (!nids) return;  // the message file says what it has; nothing to save
     for (Nid nid : *nids) {
       auto attachment = message.open_attachment(nid);
       if (!attachment || attachment->is_embedded_message() || !attachment->has_data()) continue;
@@ -507,7 +538,26 @@ class Readpst {
       if (!attachment_extension_accepted(name, options_.attachment_extensions)) continue;
       auto data = attachment->read_data();
       if (!data) continue;
-      if (!save(name, std::string_view(reinterpret_cast<const char*>(data->data()), data->size()))) return false;
+      out->emplace_back(name, std::move(*data));
+    }
+  }
+
+  // Saves them as N-NAME (N-NAME-1... when taken), or N-attachK without a name.
+  bool write_separate_attachments(const fs::path& dir, const std::string& base,
+                                  const std::vector<std::pair<std::string, Bytes>>& attachments) {
+    int counter = 0;
+    for (const auto& [original, data] : attachments) {
+      ++counter;
+      fs::path path;
+      if (original.empty()) {
+        path = dir / (base + "-attach" + std::to_string(counter));
+      } else {
+        const std::string name = safe_name(original);
+        path = dir / (base + "-" + name);
+        for (int n = 1; path_exists(path); ++n) path = dir / (base + "-" + name + "-" + std::to_string(n));
+      }
+      if (!write_small_file(path, std::string_view(reinterpret_cast<const char*>(data.data()), data.size())))
+        return false;
     }
     return true;
   }
@@ -574,10 +624,11 @@ std::optional<int> parse(std::vector<std::string> args, ReadpstOptions* o) {
         char* end = nullptr;
         errno = 0;
         long jobs = std::strtol(optarg, &end, 10);
-        if (errno || end == optarg || *end || jobs < 0) {
-          std::cerr << kProgram << ": -j needs a number of jobs, not " << optarg << "\n";
+        if (errno || end == optarg || *end || jobs < 0 || jobs > 1024) {
+          std::cerr << kProgram << ": -j needs a number of jobs (0 to 1024), not " << optarg << "\n";
           return kExitUsage;
         }
+        o->jobs = jobs == 0 ? 1 : unsigned(jobs);
         break;
       }
       case 'k': o->mode = Mode::kKMail; break;
@@ -663,7 +714,8 @@ int cmd_readpst(const std::vector<std::string>& args) {
   std::string root_name = store->display_name();
   if (root_name.empty()) root_name = fs::path(options.file).filename().string();
 
-  Readpst readpst(options, *store);
+  OrderedWorkers<RenderedItem> workers(options.jobs);
+  Readpst readpst(options, *store, workers);
   if (!readpst.run(options.output_dir, root_name, *ipm)) {
     std::cerr << kProgram << ": " << readpst.error() << "\n";
     return kExitBadInput;

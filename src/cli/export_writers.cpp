@@ -240,6 +240,21 @@ class Layout : public ExportLayout {
 
 }  // namespace
 
+std::string directory_name(const std::string& name) {
+  std::string out;
+  for (char c : name) {
+    if (c == '/') out += '_';
+    else if (c != '\0') out += c;
+  }
+  if (out.size() > 200) {
+    size_t cut = 200;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
+    out.resize(cut);
+  }
+  if (out.empty() || out == "." || out == "..") out = "_" + out;
+  return out;
+}
+
 std::string mbox_from_line(const Message& message) {
   const PropertyBag& p = message.properties();
   std::string sender = p.get_string(prop::kSentRepresentingSmtpAddress).value_or("");

@@ -28,6 +28,10 @@ struct ExportedFile {
   std::string sha256;
 };
 
+// A folder (or source file) name as a directory name: no "/" or NUL, not
+// "." or "..", at most 200 bytes (cut on a UTF-8 boundary).
+std::string directory_name(const std::string& name);
+
 // The "From sender Www Mmm dd hh:mm:ss yyyy" line that starts a message in
 // an mbox file (the sender's SMTP address, else MAILER-DAEMON; the
 // delivery time in UTC).

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/cli.h"
+#include "cli/item_type.h"
 #include "cli/output.h"
 #include "pstkit/codepage.h"
 
@@ -76,8 +77,17 @@ int run(int argc, char** argv) {
   show->add_flag("--json", json, "Print one JSON object");
   add_recover(show);
 
+  // --unit SPEC of export and dump: a work unit of `pstkit plan`.
+  const char* unit_help =
+      "Only this work unit of pstkit plan: its JSON line, @FILE holding it, or - (read from standard input, as "
+      "GNU parallel --pipe -N1 gives it); FILE comes from the unit";
+  std::string dump_unit;
   auto* dump = app.add_subcommand("dump", "Stream every folder and item as JSON lines");
-  dump->add_option("FILE", file, "PST or OST file")->required();
+  auto* dump_file = dump->add_option("FILE", file, "PST or OST file");
+  dump->add_option("--unit", dump_unit, std::string(unit_help) +
+                                            "; prints the unit's items, and the folder's line when the unit "
+                                            "starts at its first item")
+      ->excludes(dump_file);
   dump->add_flag("--json", json, "JSON lines (the only format; accepted for clarity)");
   dump->add_flag("--full", full,
                  "Every property of every folder, item, recipient and attachment; attachment contents as size and "
@@ -165,9 +175,10 @@ int run(int argc, char** argv) {
       "export", "Export every item as an RFC 5322 message converted as Outlook converts it, as .eml files, "
                 "mbox files, Maildir++ or a Thunderbird tree named after the folders, or as Outlook .msg files, with manifest.json (per folder: items found, exported, "
                 "failed and why; SHA-256 of every file); exit 3 when some items could not be exported");
-  exporter->add_option("FILE", export_options.files, "PST or OST files (several: each into DIR/<its name>)")
-      ->required();
-  exporter->add_option("-o,--output", export_options.out_dir, "Output directory (created; must be empty)")
+  auto* export_files =
+      exporter->add_option("FILE", export_options.files, "PST or OST files (several: each into DIR/<its name>)");
+  exporter->add_option("-o,--output", export_options.out_dir,
+                       "Output directory (created; must be empty, but see --resume, --overwrite and --unit)")
       ->required();
   exporter->add_option("--format", export_options.format,
                        "eml: one RFC 5322 file per item; mbox: one mboxrd file per folder; maildir: Maildir++ "
@@ -181,7 +192,48 @@ int run(int argc, char** argv) {
       ->capture_default_str();
   exporter->add_option("--folder", export_options.folder,
                        "Only this folder (path below the top folder, e.g. Inbox/Projects) and its subfolders");
-  exporter->add_flag("--overwrite", export_options.overwrite, "Write into a directory that is not empty");
+  exporter->add_option("--type", export_options.types,
+                       "Only items of these types, by message class (comma-separated): mail, contact, appointment "
+                       "(also meeting requests and responses), task, note, journal, distlist; the others are counted "
+                       "per folder as skipped_by_filter")
+      ->delimiter(',')
+      ->check(CLI::IsMember(item_type_names()));
+  exporter->add_option("-j,--jobs", export_options.jobs,
+                       "Worker threads converting items (0: one per core); the output is the same for any number")
+      ->check(CLI::Range(0u, 1024u))
+      ->capture_default_str();
+  exporter->add_flag("--resume", export_options.resume,
+                     "Continue the interrupted export in DIR from its journal: files written whole are kept, the "
+                     "rest is exported again (not with --overwrite)");
+  exporter->add_flag("--overwrite", export_options.overwrite,
+                     "Write into a directory that is not empty, starting over (an interrupted export's journal is "
+                     "discarded)");
+  std::string export_unit;
+  exporter->add_option("--unit", export_unit,
+                       std::string(unit_help) +
+                           "; writes its items as the export of the whole file writes them, and "
+                           "manifest-UNIT.json, into DIR whether it is empty or not (formats eml, msg, maildir, "
+                           "ics, vcf)")
+      ->excludes(export_files)
+      ->excludes("--folder");
+
+  PlanCommandOptions plan_options;
+  auto* plan = app.add_subcommand(
+      "plan", "Cut the items of PST/OST files into work units of about --target-bytes each, one JSON line per "
+              "unit (file, folder, item range), for export --unit and dump --unit on many processes or machines "
+              "(docs/SCALE.md)");
+  plan->add_option("FILE", plan_options.files, "PST or OST files (several: units name the directory export gives each)")
+      ->required();
+  plan->add_option("--target-bytes", plan_options.target_bytes,
+                   "Bytes of messages (PR_MESSAGE_SIZE) per unit; a folder larger than that is cut into item "
+                   "ranges, an item larger than that is a unit of its own")
+      ->required();
+  plan->add_option("--folder", plan_options.folder,
+                   "Only this folder (path below the top folder, e.g. Inbox/Projects) and its subfolders");
+  plan->add_flag("--recover", plan_options.read.recover,
+                 "Read a file whose B-trees are damaged (as the reading commands' --recover)");
+  plan->add_flag("--deleted", plan_options.read.include_deleted,
+                 "With --recover: also items found only in stale B-tree pages (deleted items)");
   exporter->add_flag("-q,--quiet", export_options.quiet, "Print nothing but errors");
   exporter->add_flag("--recover", export_options.read.recover,
                      "Read a file whose B-trees are damaged (as the reading commands' --recover)");
@@ -241,7 +293,33 @@ int run(int argc, char** argv) {
   if (*info) return cmd_info(file, json, read);
   if (*ls) return cmd_ls(file, recursive, json, read);
   if (*show) return cmd_show(file, item, json, read);
-  if (*dump) return cmd_dump(file, DumpOptions{true, full}, read);
+  // export --unit / dump --unit: the file is the unit's.
+  auto load_unit = [](const char* command, const std::string& spec, std::optional<WorkUnit>* unit,
+                      std::vector<std::string>* files) {
+    WorkUnit u;
+    std::string error;
+    if (!read_work_unit(spec, &u, &error)) {
+      std::cerr << "pstkit: " << command << ": " << error << "\n";
+      return false;
+    }
+    files->assign(1, u.file);
+    *unit = std::move(u);
+    return true;
+  };
+  if (*dump) {
+    DumpOptions dump_options{true, full, std::nullopt};
+    if (!dump_unit.empty()) {
+      std::vector<std::string> files;
+      if (!load_unit("dump", dump_unit, &dump_options.unit, &files)) return kExitUsage;
+      file = files[0];
+      read.recover |= dump_options.unit->recover;
+      read.include_deleted |= dump_options.unit->include_deleted;
+    } else if (file.empty()) {
+      std::cerr << "pstkit: dump: FILE or --unit is required\n";
+      return kExitUsage;
+    }
+    return cmd_dump(file, dump_options, read);
+  }
   if (*check) return cmd_check(file, json);
   if (*create) return cmd_create(file, create_options);
   if (*mkdir) return cmd_mkdir(file, folder_path, parents);
@@ -250,7 +328,24 @@ int run(int argc, char** argv) {
   if (*import) return cmd_import(import_options);
   if (*repair) return cmd_repair(repair_options);
   if (*recover) return cmd_recover(recover_options);
-  if (*exporter) return cmd_export(export_options);
+  if (*exporter) {
+    if (!export_unit.empty()) {
+      if (!load_unit("export", export_unit, &export_options.unit, &export_options.files)) return kExitUsage;
+      export_options.read.recover |= export_options.unit->recover;
+      export_options.read.include_deleted |= export_options.unit->include_deleted;
+    } else if (export_options.files.empty()) {
+      std::cerr << "pstkit: export: FILE or --unit is required\n";
+      return kExitUsage;
+    }
+    return cmd_export(export_options);
+  }
+  if (*plan) {
+    if (plan_options.read.include_deleted && !plan_options.read.recover) {
+      std::cerr << "pstkit: --deleted needs --recover\n";
+      return kExitUsage;
+    }
+    return cmd_plan(plan_options);
+  }
   if (*profile) {
     if (*profile_list) profile_options.action = ProfileAction::kList;
     if (*profile_create) profile_options.action = ProfileAction::kCreate;

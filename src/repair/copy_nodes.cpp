@@ -22,6 +22,7 @@
 #include "pstkit/ltp.h"
 #include "pstkit/ltp_builder.h"
 #include "pstkit/repair.h"
+#include "util/spill_array.h"
 
 namespace pstkit::repair {
 namespace {
@@ -135,16 +136,21 @@ class NodeCopier {
 
 Status NodeCopier::run() {
   // The node list first: the total for progress, and one pass over the NBT.
-  std::vector<ndb::NodeEntry> nodes;
+  // One entry a node, so within SpillArray's memory budget (issue 8).
+  SpillArray<ndb::NodeEntry> nodes;
   PSTKIT_RETURN_IF_ERROR(src_.for_each_node([&](const ndb::NodeEntry& e) {
     nodes.push_back(e);
     return true;
   }));
+  PSTKIT_RETURN_IF_ERROR(nodes.status());
   report_.nodes_in_source += nodes.size();
   const uint64_t total = nodes.size();
   uint64_t done = 0;
   if (options_.progress) options_.progress(0, total);
-  for (const ndb::NodeEntry& e : nodes) {
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const ndb::NodeEntry e = nodes.get(i);
+    // A temporary file that failed reads as zeros from then on.
+    PSTKIT_RETURN_IF_ERROR(nodes.status());
     PSTKIT_RETURN_IF_ERROR(copy_top(e));
     ++done;
     if (options_.progress && (done % 256 == 0 || done == total)) options_.progress(done, total);

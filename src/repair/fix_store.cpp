@@ -98,6 +98,69 @@ std::vector<PropValue> StoreFixer::readable_props(Nid nid) const {
   return pc->all_readable();
 }
 
+// ---------------------------------------------------------------- ObjectIndex
+
+void ObjectIndex::clear() {
+  loaded_.clear();
+  added_.clear();
+}
+
+void ObjectIndex::load(Nid nid, Nid parent) { loaded_.push_back({nid, parent, false}); }
+
+// The NBT walk lists NIDs in order (MS-PST 2.2.2.7.7.4), so this is one
+// pass that finds them sorted.
+void ObjectIndex::finish_loading() {
+  loaded_.stable_sort([](const Loaded& a, const Loaded& b) { return a.nid < b.nid; });
+}
+
+size_t ObjectIndex::find_loaded(Nid nid) const {
+  const size_t i = loaded_.lower_bound(nid, [](const Loaded& e, Nid key) { return e.nid < key; });
+  return i < loaded_.size() && loaded_.get(i).nid == nid ? i : SIZE_MAX;
+}
+
+std::optional<ndb::Nid> ObjectIndex::parent_of(Nid nid) const {
+  if (const size_t i = find_loaded(nid); i != SIZE_MAX) {
+    const Loaded e = loaded_.get(i);
+    return e.erased ? std::nullopt : std::optional<Nid>(e.parent);
+  }
+  const auto it = added_.find(nid);
+  return it == added_.end() ? std::nullopt : std::optional<Nid>(it->second);
+}
+
+void ObjectIndex::set(Nid nid, Nid parent) {
+  if (const size_t i = find_loaded(nid); i != SIZE_MAX) {
+    loaded_.set(i, {nid, parent, false});
+  } else {
+    added_[nid] = parent;
+  }
+}
+
+void ObjectIndex::erase(Nid nid) {
+  if (const size_t i = find_loaded(nid); i != SIZE_MAX) {
+    loaded_.update(i, [](Loaded& e) { e.erased = true; });
+  } else {
+    added_.erase(nid);
+  }
+}
+
+void ObjectIndex::Iter::advance(bool past_current) {
+  const SpillArray<Loaded>& loaded = index_->loaded_;
+  while (next_loaded_ < loaded.size() && loaded.get(next_loaded_).erased) ++next_loaded_;
+  const auto added = past_current ? index_->added_.upper_bound(current_.first) : index_->added_.begin();
+  const bool have_loaded = next_loaded_ < loaded.size();
+  const bool have_added = added != index_->added_.end();
+  done_ = !have_loaded && !have_added;
+  if (done_) return;
+  if (have_loaded && (!have_added || loaded.get(next_loaded_).nid < added->first)) {
+    const Loaded e = loaded.get(next_loaded_++);
+    current_ = {e.nid, e.parent};
+  } else {
+    current_ = *added;
+  }
+}
+
+// ---------------------------------------------------------------- StoreFixer
+
 bool StoreFixer::exists(Nid nid) const { return db_.find_node(nid).is_ok(); }
 
 Status StoreFixer::rewrite_pc(Nid nid, const std::function<Status(ltp::PcBuilder&)>& edit) {
@@ -124,7 +187,7 @@ Status StoreFixer::set_parent(Nid nid, Nid parent) {
   PSTKIT_ASSIGN_OR_RETURN(NodeEntry e, db_.find_node(nid));
   e.parent_nid = parent;
   PSTKIT_RETURN_IF_ERROR(db_.put_node(e));
-  objects_[nid] = parent;
+  objects_.set(nid, parent);
   return Status::ok();
 }
 
@@ -156,7 +219,7 @@ Status StoreFixer::put_folder_pc(Nid nid, Nid parent, const std::string& name) {
 Status StoreFixer::create_folder(Nid nid, Nid parent, const std::string& name) {
   db_.reserve_nid(nid);
   PSTKIT_RETURN_IF_ERROR(put_folder_pc(nid, parent, name));
-  objects_[nid] = parent;
+  objects_.set(nid, parent);
   // Tables a lost folder left behind are kept: they are fixed with the others.
   if (ndb::nid_type(nid) == ndb::kNidTypeNormalFolder) {
     for (uint8_t t : kTableTypes) {
@@ -407,10 +470,12 @@ const std::vector<ltp::PropTag>& StoreFixer::columns_for(uint8_t table_type) con
 
 Status StoreFixer::take_inventory() {
   objects_.clear();
-  return db_.for_each_node([&](const NodeEntry& e) {
-    if (is_folder(e.nid) || is_message(e.nid)) objects_[e.nid] = e.parent_nid;
+  PSTKIT_RETURN_IF_ERROR(db_.for_each_node([&](const NodeEntry& e) {
+    if (is_folder(e.nid) || is_message(e.nid)) objects_.load(e.nid, e.parent_nid);
     return true;
-  });
+  }));
+  objects_.finish_loading();
+  return objects_.status();
 }
 
 // ---------------------------------------------------------------- LTP
@@ -532,9 +597,9 @@ Status StoreFixer::recover_deleted() {
   const std::set<Nid> deleted(report_->deleted_items.begin(), report_->deleted_items.end());
   Nid target = 0;
   for (Nid nid : deleted) {
-    auto it = objects_.find(nid);
-    if (it == objects_.end() || nid == ndb::kNidRootFolder || nid == ipm_) continue;
-    const Nid parent = it->second;
+    const std::optional<Nid> found_parent = objects_.parent_of(nid);
+    if (!found_parent || nid == ndb::kNidRootFolder || nid == ipm_) continue;
+    const Nid parent = *found_parent;
     if (deleted.count(parent) && objects_.count(parent) && ndb::nid_type(parent) == ndb::kNidTypeNormalFolder) {
       continue;
     }
@@ -558,7 +623,7 @@ Status StoreFixer::recover_deleted() {
 
 Status StoreFixer::fix_hierarchy() {
   // The root is its own parent (MS-PST 2.4.4.1.2); the IPM subtree is the root's child.
-  if (objects_.count(ndb::kNidRootFolder) && objects_[ndb::kNidRootFolder] != ndb::kNidRootFolder) {
+  if (objects_.count(ndb::kNidRootFolder) && objects_.parent_of(ndb::kNidRootFolder) != ndb::kNidRootFolder) {
     PSTKIT_RETURN_IF_ERROR(set_parent(ndb::kNidRootFolder, ndb::kNidRootFolder));
     note("ORPHAN_MOVED", "folder", ndb::kNidRootFolder, "the root folder is made its own parent again");
   }
@@ -570,7 +635,7 @@ Status StoreFixer::fix_hierarchy() {
   {
     std::set<Nid> path{ipm_};
     for (Nid cur = ipm_; cur != ndb::kNidRootFolder;) {
-      const Nid parent = objects_[cur];
+      const Nid parent = objects_.parent_of(cur).value_or(0);
       if (!valid_parent(parent) || path.count(parent)) {
         PSTKIT_RETURN_IF_ERROR(set_parent(ipm_, ndb::kNidRootFolder));
         note("ORPHAN_MOVED", "folder", ipm_,
@@ -583,8 +648,12 @@ Status StoreFixer::fix_hierarchy() {
     }
   }
   // Parents to recreate: lost normal folders that still have children.
-  std::vector<std::pair<Nid, Nid>> snapshot(objects_.begin(), objects_.end());
-  for (const auto& [nid, parent] : snapshot) {
+  // (Over the objects as they were: folders created on the way are not visited.)
+  SpillArray<ObjectIndex::Object> snapshot;
+  for (const auto& [nid, parent] : objects_) snapshot.push_back({nid, parent});
+  PSTKIT_RETURN_IF_ERROR(snapshot.status());
+  for (const ObjectIndex::Object& object : snapshot) {
+    const Nid nid = object.nid, parent = object.parent;
     if (nid == ndb::kNidRootFolder || valid_parent(parent)) continue;
     if (parent != 0 && ndb::nid_type(parent) == ndb::kNidTypeNormalFolder && !exists(parent)) {
       PSTKIT_ASSIGN_OR_RETURN(Nid lf, lost_and_found());
@@ -602,13 +671,17 @@ Status StoreFixer::fix_hierarchy() {
         nid, "parent " + hex(parent) + (exists(parent) ? " is not a folder" : " is missing")));
   }
   // Cycles: every folder must reach the root.
-  for (const auto& [start, unused] : std::vector<std::pair<Nid, Nid>>(objects_.begin(), objects_.end())) {
-    (void)unused;
-    if (!is_folder(start)) continue;
+  snapshot.clear();
+  for (const auto& [nid, parent] : objects_) {
+    if (is_folder(nid)) snapshot.push_back({nid, parent});
+  }
+  PSTKIT_RETURN_IF_ERROR(snapshot.status());
+  for (const ObjectIndex::Object& object : snapshot) {
+    const Nid start = object.nid;
     std::set<Nid> path{start};
     Nid cur = start;
     while (cur != ndb::kNidRootFolder) {
-      const Nid parent = objects_[cur];
+      const Nid parent = objects_.parent_of(cur).value_or(0);
       if (path.count(parent)) {
         PSTKIT_RETURN_IF_ERROR(move_to_lost_and_found(cur, "parent links form a cycle through " + hex(parent)));
         break;
@@ -711,7 +784,7 @@ static Status table_defect(const ltp::TableContext& tc) {
   return Status::ok();
 }
 
-Status StoreFixer::fix_table(Nid folder, uint8_t type, const std::set<Nid>& expected) {
+Status StoreFixer::fix_table(Nid folder, uint8_t type, const std::vector<Nid>& expected) {
   const Nid tnid = table_nid(folder, type);
   std::optional<ltp::TableContext> tc;
   std::string defect;
@@ -735,16 +808,23 @@ Status StoreFixer::fix_table(Nid folder, uint8_t type, const std::set<Nid>& expe
       }
     }
   }
-  std::set<Nid> present;
+  // Sorted, each once: four bytes a row (a folder's table, not the file).
+  std::vector<Nid> present;
   if (tc) {
-    for (const auto& e : tc->row_index()) present.insert(e.row_id);
+    present.reserve(tc->row_index().size());
+    for (const auto& e : tc->row_index()) present.push_back(e.row_id);
+    std::sort(present.begin(), present.end());
+    present.erase(std::unique(present.begin(), present.end()), present.end());
   }
+  const auto has = [](const std::vector<Nid>& sorted, Nid r) {
+    return std::binary_search(sorted.begin(), sorted.end(), r);
+  };
   std::vector<Nid> extra, missing, stale;
   for (Nid r : present) {
-    if (!expected.count(r)) extra.push_back(r);
+    if (!has(expected, r)) extra.push_back(r);
   }
   for (Nid r : expected) {
-    if (!present.count(r)) {
+    if (!has(present, r)) {
       missing.push_back(r);
     } else if (changed_objects_.count(r)) {
       stale.push_back(r);
@@ -813,38 +893,55 @@ Status StoreFixer::run() {
   PSTKIT_RETURN_IF_ERROR(fix_object_pcs());
   PSTKIT_RETURN_IF_ERROR(recover_deleted());
   PSTKIT_RETURN_IF_ERROR(fix_hierarchy());
-  for (const auto& [nid, parent] : std::map<Nid, Nid>(objects_)) {
-    if (ndb::nid_type(nid) == ndb::kNidTypeSearchFolder) PSTKIT_RETURN_IF_ERROR(fix_search_folder(nid));
-  }
-
-  // Children by folder, from the parent links as now fixed.
-  std::map<Nid, std::vector<Nid>> children;
+  std::vector<Nid> search_folders;
   for (const auto& [nid, parent] : objects_) {
-    if (nid != ndb::kNidRootFolder) children[parent].push_back(nid);
+    if (ndb::nid_type(nid) == ndb::kNidTypeSearchFolder) search_folders.push_back(nid);
   }
+  for (Nid nid : search_folders) PSTKIT_RETURN_IF_ERROR(fix_search_folder(nid));
+
+  // Children by folder, from the parent links as now fixed: one entry an
+  // object, so in a SpillArray, by parent and then NID.
+  SpillArray<ObjectIndex::Object> children;
   std::vector<Nid> folders;
   for (const auto& [nid, parent] : objects_) {
+    if (nid != ndb::kNidRootFolder) children.push_back({nid, parent});
     if (ndb::nid_type(nid) == ndb::kNidTypeNormalFolder) folders.push_back(nid);
   }
+  children.stable_sort([](const ObjectIndex::Object& a, const ObjectIndex::Object& b) { return a.parent < b.parent; });
+  PSTKIT_RETURN_IF_ERROR(children.status());
+  auto children_of = [&children](Nid folder) {
+    std::vector<Nid> kids;
+    for (size_t k = children.lower_bound(folder, [](const ObjectIndex::Object& o, Nid p) { return o.parent < p; });
+         k < children.size(); ++k) {
+      const ObjectIndex::Object o = children.get(k);
+      if (o.parent != folder) break;
+      kids.push_back(o.nid);
+    }
+    return kids;
+  };
   uint64_t done = 0;
   const uint64_t total = 2 * folders.size();
   for (Nid f : folders) {
-    PSTKIT_RETURN_IF_ERROR(fix_messages(children[f]));
-    PSTKIT_RETURN_IF_ERROR(fix_counts(f, children[f]));
+    const std::vector<Nid> kids = children_of(f);
+    PSTKIT_RETURN_IF_ERROR(children.status());
+    PSTKIT_RETURN_IF_ERROR(fix_messages(kids));
+    PSTKIT_RETURN_IF_ERROR(fix_counts(f, kids));
     PSTKIT_RETURN_IF_ERROR(commit_if_large());
     if (options_.progress) options_.progress(++done, total);
   }
   for (Nid f : folders) {
-    std::set<Nid> rows[3];
-    for (Nid k : children[f]) {
+    // Ascending, as the children are.
+    std::vector<Nid> rows[3];
+    for (Nid k : children_of(f)) {
       if (is_folder(k)) {
-        rows[0].insert(k);
+        rows[0].push_back(k);
       } else if (ndb::nid_type(k) == ndb::kNidTypeNormalMessage) {
-        rows[1].insert(k);
+        rows[1].push_back(k);
       } else {
-        rows[2].insert(k);
+        rows[2].push_back(k);
       }
     }
+    PSTKIT_RETURN_IF_ERROR(children.status());
     for (int i = 0; i < 3; ++i) PSTKIT_RETURN_IF_ERROR(fix_table(f, kTableTypes[i], rows[i]));
     PSTKIT_RETURN_IF_ERROR(commit_if_large());
     if (options_.progress) options_.progress(++done, total);
@@ -856,6 +953,7 @@ Status StoreFixer::run() {
       (is_folder(nid) ? report_->folders : report_->messages)++;
     }
   }
+  PSTKIT_RETURN_IF_ERROR(objects_.status());
   if (db_.has_changes()) PSTKIT_RETURN_IF_ERROR(db_.commit());
   return Status::ok();
 }

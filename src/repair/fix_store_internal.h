@@ -16,6 +16,7 @@
 #include "pstkit/messaging.h"
 #include "pstkit/ndb_writer.h"
 #include "pstkit/repair.h"
+#include "util/spill_array.h"
 
 namespace pstkit::repair {
 
@@ -38,6 +39,69 @@ inline uint64_t filetime_now() {
 }
 
 class MemoryEnv;
+
+// The store's folders and messages: NID -> nidParent, in NID order. One
+// entry a message, so the objects read from the NBT are kept in a
+// SpillArray (memory within its budget, whatever the file's size: issue
+// 8); the few objects repair adds (folders it creates) in a map beside it.
+class ObjectIndex {
+ public:
+  using Nid = ndb::Nid;
+  struct Object {
+    Nid nid = 0;
+    Nid parent = 0;
+  };
+
+  void clear();
+  // An object as the NBT lists it (each NID once), then finish_loading().
+  void load(Nid nid, Nid parent);
+  void finish_loading();
+  size_t count(Nid nid) const { return parent_of(nid) ? 1 : 0; }
+  std::optional<Nid> parent_of(Nid nid) const;
+  // Sets the parent of nid, adding it when absent.
+  void set(Nid nid, Nid parent);
+  void erase(Nid nid);
+  // The first error of the temporary file the entries spilled to, or ok.
+  const Status& status() const { return loaded_.status(); }
+
+  // Iteration in NID order with std::map's guarantees under change: the
+  // parent read is the current one, objects added after the current NID
+  // are visited, erased ones are not.
+  class Iter {
+   public:
+    std::pair<Nid, Nid> operator*() const { return current_; }
+    Iter& operator++() {
+      advance(true);
+      return *this;
+    }
+    bool operator==(const Iter& o) const { return done_ == o.done_; }
+
+   private:
+    friend class ObjectIndex;
+    explicit Iter(const ObjectIndex* index) : index_(index) { advance(false); }
+    Iter() = default;
+    void advance(bool past_current);
+
+    const ObjectIndex* index_ = nullptr;
+    size_t next_loaded_ = 0;
+    std::pair<Nid, Nid> current_{};
+    bool done_ = true;
+  };
+  Iter begin() const { return Iter(this); }
+  Iter end() const { return Iter(); }
+
+ private:
+  struct Loaded {
+    Nid nid = 0;
+    Nid parent = 0;
+    bool erased = false;
+  };
+  // Index of nid's entry in loaded_, or SIZE_MAX.
+  size_t find_loaded(Nid nid) const;
+
+  SpillArray<Loaded> loaded_;  // sorted by nid
+  std::map<Nid, Nid> added_;   // NIDs not in loaded_
+};
 
 // scanpst's name for the folder of items that belong nowhere.
 inline constexpr const char* kLostAndFoundName = "Lost and Found";
@@ -104,7 +168,8 @@ class StoreFixer {
   Status fix_messages(const std::vector<Nid>& kids);
   Status fix_message(Nid nid);
   Status fix_counts(Nid folder, const std::vector<Nid>& kids);
-  Status fix_table(Nid folder, uint8_t type, const std::set<Nid>& expected);
+  // expected: the NIDs the table must list, ascending, each once.
+  Status fix_table(Nid folder, uint8_t type, const std::vector<Nid>& expected);
   Status commit_if_large();
 
   // Changes staged before fix_store commits between folders.
@@ -120,9 +185,9 @@ class StoreFixer {
   std::unique_ptr<ndb::WritableDatabase> template_db_;
   std::vector<ltp::PropTag> hierarchy_columns_, contents_columns_, associated_columns_, attachment_columns_,
       recipient_columns_;
-  // Folders and messages: NID -> nidParent (NBT entries are 24 bytes each;
-  // message contents are read one at a time).
-  std::map<Nid, Nid> objects_;
+  // Folders and messages: NID -> nidParent (message contents are read one
+  // at a time).
+  ObjectIndex objects_;
   // Objects whose properties changed: their table rows are rewritten.
   std::set<Nid> changed_objects_;
   Nid ipm_ = 0;

@@ -1,0 +1,155 @@
+#include "cli/export_journal.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+namespace pstkit::cli {
+namespace {
+
+constexpr const char* kMagic = "pstkit_export_journal";
+
+std::string io_error(const std::string& path) { return path + ": " + std::strerror(errno ? errno : EIO); }
+
+std::vector<JournalFile> files_from(const nlohmann::ordered_json& j) {
+  std::vector<JournalFile> out;
+  if (!j.is_array()) return out;
+  for (const auto& f : j)
+    if (f.is_array() && f.size() == 2 && f[0].is_string() && f[1].is_string())
+      out.emplace_back(f[0].get<std::string>(), f[1].get<std::string>());
+  return out;
+}
+
+nlohmann::ordered_json files_json(const std::vector<JournalFile>& files) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const auto& [path, sha] : files) out.push_back({path, sha});
+  return out;
+}
+
+}  // namespace
+
+ExportJournal::~ExportJournal() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::unique_ptr<ExportJournal> ExportJournal::create(const std::string& dir, const nlohmann::ordered_json& options,
+                                                     std::string* error) {
+  const std::string path = dir + "/" + kExportJournalName;
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return *error = io_error(path), nullptr;
+  std::unique_ptr<ExportJournal> journal(new ExportJournal(path, fd));
+  if (!journal->append({{kMagic, 1}, {"options", options}}, true, error)) return nullptr;
+  return journal;
+}
+
+std::unique_ptr<ExportJournal> ExportJournal::resume(const std::string& dir, const nlohmann::ordered_json& options,
+                                                     std::string* error, bool* options_differ) {
+  *options_differ = false;
+  const std::string path = dir + "/" + kExportJournalName;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return *error = io_error(path), nullptr;
+  const std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Only lines that end in a newline were written whole; a torn last line
+  // is cut off below, so that what is appended starts a line.
+  const size_t whole = content.rfind('\n') == std::string::npos ? 0 : content.rfind('\n') + 1;
+  std::map<std::pair<size_t, Nid>, JournalFolder> recorded;
+  bool first = true;
+  for (size_t pos = 0; pos < whole;) {
+    const size_t end = content.find('\n', pos);
+    const std::string line = content.substr(pos, end - pos);
+    pos = end + 1;
+    nlohmann::ordered_json record = nlohmann::ordered_json::parse(line, nullptr, false);
+    if (record.is_discarded() || !record.is_object()) {
+      *error = path + ": not a journal line: " + line.substr(0, 80);
+      return nullptr;
+    }
+    if (first) {
+      if (!record.contains(kMagic) || record[kMagic] != 1) return *error = path + ": not a pstkit export journal", nullptr;
+      if (!record.contains("options") || record["options"] != options) {
+        *options_differ = true;
+        *error = "the export in " + dir + " was made with other options: " + record["options"].dump();
+        return nullptr;
+      }
+      first = false;
+      continue;
+    }
+    if (!record.contains("s") || !record["s"].is_number_unsigned() || !record.contains("f") ||
+        !record["f"].is_number_unsigned())
+      return *error = path + ": not a journal line: " + line.substr(0, 80), nullptr;
+    JournalFolder& folder = recorded[{record["s"].get<size_t>(), record["f"].get<Nid>()}];
+    if (record.contains("done")) {
+      // Taken into the manifest as it is: only an entry shaped like one.
+      const auto& done = record["done"];
+      if (!done.is_object() || !done.contains("exported") || !done["exported"].is_number_unsigned() ||
+          !done.contains("found") || !done["found"].is_number_unsigned())
+        return *error = path + ": not a journal line: " + line.substr(0, 80), nullptr;
+      folder.done = done;
+      folder.done_files = files_from(record.contains("files") ? record["files"] : nlohmann::ordered_json());
+    } else if (record.contains("n") && record["n"].is_number_unsigned()) {
+      JournalItem item;
+      item.files = files_from(record.contains("files") ? record["files"] : nlohmann::ordered_json());
+      if (record.contains("notes") && record["notes"].is_array())
+        for (const auto& n : record["notes"])
+          if (n.is_string()) item.notes.push_back(n.get<std::string>());
+      folder.items[record["n"].get<Nid>()] = std::move(item);
+    }
+  }
+  if (first) return *error = path + ": the journal is empty (the export was interrupted as it started)", nullptr;
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) return *error = io_error(path), nullptr;
+  if (whole != content.size() && ::ftruncate(fd, off_t(whole)) != 0) {
+    *error = io_error(path);
+    ::close(fd);
+    return nullptr;
+  }
+  std::unique_ptr<ExportJournal> journal(new ExportJournal(path, fd));
+  journal->recorded_ = std::move(recorded);
+  return journal;
+}
+
+const JournalFolder* ExportJournal::folder(size_t source, Nid folder) const {
+  auto it = recorded_.find({source, folder});
+  return it == recorded_.end() ? nullptr : &it->second;
+}
+
+bool ExportJournal::add_item(size_t source, Nid folder, Nid nid, const JournalItem& item, std::string* error) {
+  nlohmann::ordered_json record{{"s", source}, {"f", folder}, {"n", nid}, {"files", files_json(item.files)}};
+  if (!item.notes.empty()) record["notes"] = item.notes;
+  return append(record, false, error);
+}
+
+bool ExportJournal::add_folder(size_t source, Nid folder, const nlohmann::ordered_json& entry,
+                               const std::vector<JournalFile>& files, std::string* error) {
+  return append({{"s", source}, {"f", folder}, {"done", entry}, {"files", files_json(files)}}, false, error);
+}
+
+bool ExportJournal::append(const nlohmann::ordered_json& record, bool sync, std::string* error) {
+  const std::string line = record.dump() + "\n";
+  size_t done = 0;
+  while (done < line.size()) {
+    const ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return *error = io_error(path_), false;
+    done += size_t(n);
+  }
+  // Synced now and then: a killed process loses nothing written(2); after
+  // a crash of the machine the journal may lag behind the files, or name a
+  // file whose data was lost, which --resume finds by its SHA-256.
+  if (sync || ++unsynced_ >= kSyncEvery) {
+    if (::fdatasync(fd_) != 0) return *error = io_error(path_), false;
+    unsynced_ = 0;
+  }
+  return true;
+}
+
+void ExportJournal::remove() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  ::unlink(path_.c_str());
+}
+
+}  // namespace pstkit::cli

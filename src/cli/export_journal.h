@@ -1,0 +1,86 @@
+// The journal of `pstkit export`: DIR/.pstkit-export-journal, what the
+// export has written so far, so that `--resume` continues an interrupted
+// export instead of starting over. JSON lines, appended with write(2) as
+// the export goes (so a killed process loses at most the line being
+// written) and synced every kSyncEvery records (a crash of the machine
+// loses at most those, which --resume then writes again):
+//   {"pstkit_export_journal":1,"options":{...}}          first line
+//   {"s":S,"f":F,"n":N,"files":[[PATH,SHA]...],"notes":[...]}
+//        item N of folder F of source S, exported into its own files
+//   {"s":S,"f":F,"done":ENTRY,"files":[[PATH,SHA]...]}
+//        folder F finished: its manifest entry and the files it wrote
+// A torn last line (the process was killed while writing it) is ignored.
+// The journal is removed when manifest.json has been written.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "pstkit/ndb.h"
+
+namespace pstkit::cli {
+using ndb::Nid;
+}
+
+namespace pstkit::cli {
+
+inline constexpr const char* kExportJournalName = ".pstkit-export-journal";
+
+// A file an export wrote and its SHA-256 (hex), relative to the output directory.
+using JournalFile = std::pair<std::string, std::string>;
+
+struct JournalItem {
+  std::vector<JournalFile> files;
+  std::vector<std::string> notes;  // parts left out (the manifest's "incomplete")
+};
+
+struct JournalFolder {
+  std::optional<nlohmann::ordered_json> done;  // the finished folder's manifest entry
+  std::vector<JournalFile> done_files;
+  std::map<Nid, JournalItem> items;
+};
+
+class ExportJournal {
+ public:
+  ~ExportJournal();
+  ExportJournal(const ExportJournal&) = delete;
+  ExportJournal& operator=(const ExportJournal&) = delete;
+
+  // A new journal in dir (an old one is replaced), first line `options`.
+  static std::unique_ptr<ExportJournal> create(const std::string& dir, const nlohmann::ordered_json& options,
+                                               std::string* error);
+  // The journal an interrupted export left in dir, opened to go on
+  // appending; nullptr with *error when there is none, it cannot be read,
+  // or it was written with other options (*options_differ set then).
+  static std::unique_ptr<ExportJournal> resume(const std::string& dir, const nlohmann::ordered_json& options,
+                                               std::string* error, bool* options_differ);
+
+  // What the interrupted export recorded for folder `folder` of source `source`.
+  const JournalFolder* folder(size_t source, Nid folder) const;
+
+  bool add_item(size_t source, Nid folder, Nid nid, const JournalItem& item, std::string* error);
+  bool add_folder(size_t source, Nid folder, const nlohmann::ordered_json& entry, const std::vector<JournalFile>& files,
+                  std::string* error);
+  // Removes the journal (the export is complete and manifest.json written).
+  void remove();
+
+  static constexpr size_t kSyncEvery = 256;
+
+ private:
+  ExportJournal(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  bool append(const nlohmann::ordered_json& record, bool sync, std::string* error);
+
+  std::string path_;
+  int fd_ = -1;
+  size_t unsynced_ = 0;
+  std::map<std::pair<size_t, Nid>, JournalFolder> recorded_;  // what the interrupted export wrote
+};
+
+}  // namespace pstkit::cli
