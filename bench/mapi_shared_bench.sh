@@ -104,8 +104,9 @@ done
 stats() {  # stats LABEL TIMES...: count, median, 90th percentile, max in ms
   local label=$1; shift
   printf '%s\n' "$@" | sort -n | awk -v l="$label" '{ t[NR] = $1 } END {
+    p = int(NR * 0.9 + 0.5); if (p < 1) p = 1
     printf "  %-44s %5d runs, median %6.1f ms, 90%% %6.1f ms, max %6.1f ms\n", l, NR,
-      1000 * t[int((NR + 1) / 2)], 1000 * t[int(NR * 0.9 + 0.5) > 0 ? int(NR * 0.9 + 0.5) : 1], 1000 * t[NR] }'
+      1000 * t[int((NR + 1) / 2)], 1000 * t[p], 1000 * t[NR] }'
 }
 stats "pstkit ls while the writer writes" "${busy[@]}"
 stats "pstkit ls on the idle store" "${idle[@]}"

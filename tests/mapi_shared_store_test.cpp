@@ -6,7 +6,6 @@
 // through flush_open_stores), reporting a failed deferred commit later.
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -593,11 +593,12 @@ TEST_F(SharedStore, ACallWaitingForABatchOfACrashLockedProcessFailsBusyAtOnce) {
   std::atomic<bool> looked{false};
   std::thread crash([&] {
     std::this_thread::sleep_for(300ms);
-    const int fd = ::open(path_.c_str(), O_RDWR | O_CLOEXEC);
-    if (fd < 0) return;
-    pstkit::filelock::set_crash_lock(fd, true);
+    // stdio, not <fcntl.h>, whose LOCK_WRITE mapinix.h defines again.
+    std::FILE* file = std::fopen(path_.c_str(), "r+");
+    if (file == nullptr) return;
+    pstkit::filelock::set_crash_lock(::fileno(file), true);
     while (!looked.load()) std::this_thread::sleep_for(5ms);
-    ::close(fd);
+    std::fclose(file);
   });
   auto start = steady_clock::now();
   Ptr<IMAPITable> table;
