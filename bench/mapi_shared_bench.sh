@@ -14,6 +14,10 @@
 #   write-behind (defaults: batches of $PSTKIT_MAPI_BATCH, 500, or 200 ms)
 #   one commit per SaveChanges (PSTKIT_MAPI_BATCH=1)
 #   4 processes at once, N/4 each, write-behind
+#   write-behind, 1 process, with `pstkit ls` of the store in a loop: each
+#     ls finds a batch pending (nearly always) and has it committed first
+#     (docs/COMMIT_PROTOCOL.md "Saved changes pending"); prints the ls
+#     times then, and of the same ls on the idle store afterwards
 # then `pstkit check` of each store.
 set -euo pipefail
 
@@ -77,3 +81,32 @@ done
 for p in "${pids[@]}"; do wait "$p"; done
 t1=$(now)
 report "write-behind, 4 processes at once" "$(echo "$t1 - $t0" | bc)" four
+
+# A reader while one writer has batches pending.
+fresh readers
+t0=$(now)
+"$create" mapi "$workdir/readers.pst" "$messages" & writer=$!
+busy=()
+while kill -0 "$writer" 2> /dev/null; do
+  a=$(now)
+  "$build/pstkit" ls "$workdir/readers.pst" > /dev/null 2>&1 || true
+  b=$(now)
+  busy+=("$(echo "$b - $a" | bc)")
+done
+wait "$writer"
+t1=$(now)
+report "write-behind, 1 process, pstkit ls looping" "$(echo "$t1 - $t0" | bc)" readers
+idle=()
+for _ in $(seq 20); do
+  a=$(now); "$build/pstkit" ls "$workdir/readers.pst" > /dev/null; b=$(now)
+  idle+=("$(echo "$b - $a" | bc)")
+done
+stats() {  # stats LABEL TIMES...: count, median, 90th percentile, max in ms
+  local label=$1; shift
+  printf '%s\n' "$@" | sort -n | awk -v l="$label" '{ t[NR] = $1 } END {
+    p = int(NR * 0.9 + 0.5); if (p < 1) p = 1
+    printf "  %-44s %5d runs, median %6.1f ms, 90%% %6.1f ms, max %6.1f ms\n", l, NR,
+      1000 * t[int((NR + 1) / 2)], 1000 * t[p], 1000 * t[NR] }'
+}
+stats "pstkit ls while the writer writes" "${busy[@]}"
+stats "pstkit ls on the idle store" "${idle[@]}"

@@ -566,4 +566,120 @@ TEST_F(SharedNotify, AMoveIsNotifiedOnceToAStoreSinkAndToTheOldFoldersSink) {
   EXPECT_EQ(store->Unadvise(c1), S_OK);
 }
 
+// fnevNewMail across processes (docs/MAPI.md "New mail across
+// processes"): a message another process creates in the receive folder of
+// its class (here the default one, the IPM subtree's Inbox), unread and not
+// a draft, is new mail to this process's fnevNewMail sinks, with the
+// NEWMAIL_NOTIFICATION fields filled (newmail_notification.md); a read
+// message, a draft and a message in another folder are not. Before,
+// fnevNewMail reached only the sinks of the process that called
+// NotifyNewMail.
+struct NewMail {
+  Bytes id, parent;
+  ULONG flags = 0, message_flags = 0;
+  std::string message_class;
+};
+struct NewMailRecorder {
+  std::mutex mutex;
+  std::condition_variable arrived;
+  std::vector<NewMail> mails;
+  ULONG other_events = 0;
+  static LONG STDAPICALLTYPE callback(LPVOID context, ULONG count, LPNOTIFICATION n) {
+    auto* self = static_cast<NewMailRecorder*>(context);
+    std::lock_guard lock(self->mutex);
+    for (ULONG i = 0; i < count; ++i) {
+      if (n[i].ulEventType != fnevNewMail) {
+        ++self->other_events;
+        continue;
+      }
+      const NEWMAIL_NOTIFICATION& m = n[i].info.newmail;
+      NewMail mail{bytes_of(m.lpEntryID, m.cbEntryID), bytes_of(m.lpParentID, m.cbParentID), m.ulFlags,
+                   m.ulMessageFlags, {}};
+      if (m.lpszMessageClass != nullptr && (m.ulFlags & MAPI_UNICODE) == 0)
+        mail.message_class = reinterpret_cast<const char*>(m.lpszMessageClass);
+      self->mails.push_back(std::move(mail));
+    }
+    self->arrived.notify_all();
+    return 0;
+  }
+};
+
+TEST_F(SharedNotify, MailAnotherProcessDeliversToTheReceiveFolderIsNewMailHere) {
+  pstkit::Nid inbox = 0;
+  {
+    auto w = pstkit::StoreWriter::open(path_);
+    ASSERT_TRUE(w) << w.status().message();
+    auto f = (*w)->create_folder((*w)->ipm_subtree(), "Inbox");
+    ASSERT_TRUE(f);
+    inbox = *f;
+    ASSERT_TRUE((*w)->commit().is_ok());
+  }
+  // The delivering process (a StoreWriter, as `pstkit import` writes),
+  // forked before this one starts threads; it sends the delivered NID.
+  int go[2], sent[2];
+  ASSERT_EQ(::pipe(go), 0);
+  ASSERT_EQ(::pipe(sent), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(go[1]);
+    ::close(sent[0]);
+    char start = 0;
+    if (::read(go[0], &start, 1) != 1) ::_exit(4);
+    auto w = pstkit::StoreWriter::open(path_);
+    if (!w) ::_exit(1);
+    auto add = [&](pstkit::Nid folder, const char* subject, uint32_t flags) -> pstkit::Nid {
+      pstkit::NewMessage m;
+      m.properties.push_back({0x0037001F, pstkit::utf8_to_utf16le(subject)});
+      m.properties.push_back({0x001A001F, pstkit::utf8_to_utf16le("IPM.Note")});
+      m.properties.push_back(
+          {0x0E070003, Bytes{uint8_t(flags), uint8_t(flags >> 8), uint8_t(flags >> 16), uint8_t(flags >> 24)}});
+      auto nid = (*w)->create_message(folder, m);
+      if (!nid) ::_exit(2);
+      return *nid;
+    };
+    const pstkit::Nid delivered = add(inbox, "delivered", 0);
+    add(inbox, "already read", MSGFLAG_READ);
+    add(inbox, "a draft", MSGFLAG_UNSENT);
+    add(folder_, "elsewhere", 0);
+    if (!(*w)->commit().is_ok()) ::_exit(3);
+    ::_exit(::write(sent[1], &delivered, sizeof delivered) == sizeof delivered ? 0 : 5);
+  }
+  ::close(go[0]);
+  ::close(sent[1]);
+  Ptr<IMsgStore> store;
+  ASSERT_EQ(open_pst_store(path_, 0, store.out()), S_OK);  // read-only: a listener
+  NewMailRecorder recorder;
+  Ptr<IMAPIAdviseSink> sink;
+  ASSERT_EQ(HrAllocAdviseSink(&NewMailRecorder::callback, &recorder, sink.out()), S_OK);
+  ULONG_PTR connection = 0;
+  ASSERT_EQ(store->Advise(0, nullptr, fnevNewMail, sink.p, &connection), S_OK);
+  const char start = 1;
+  ASSERT_EQ(::write(go[1], &start, 1), 1);
+  pstkit::Nid delivered = 0;
+  ASSERT_EQ(::read(sent[0], &delivered, sizeof delivered), ssize_t(sizeof delivered));
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  for (int fd : {go[1], sent[0]}) ::close(fd);
+  {
+    // Delivered by the change watch, without a call of this process.
+    std::unique_lock lock(recorder.mutex);
+    ASSERT_TRUE(recorder.arrived.wait_for(lock, seconds(5), [&] { return !recorder.mails.empty(); }));
+  }
+  std::this_thread::sleep_for(milliseconds(300));  // nothing more comes
+  std::lock_guard lock(recorder.mutex);
+  ASSERT_EQ(recorder.mails.size(), 1u);
+  EXPECT_EQ(recorder.other_events, 0u);
+  std::array<uint8_t, 16> uid{};
+  ASSERT_EQ(pstkit::mapi::capi::pst_store_record_key(store.p, &uid), S_OK);
+  const NewMail& mail = recorder.mails[0];
+  EXPECT_EQ(mail.id, pstkit::mapi::encode_entry_id(uid, delivered));
+  EXPECT_EQ(mail.parent, pstkit::mapi::encode_entry_id(uid, inbox));
+  EXPECT_EQ(mail.flags, 0u);
+  EXPECT_EQ(mail.message_class, "IPM.Note");
+  EXPECT_EQ(mail.message_flags, 0u);
+  EXPECT_EQ(store->Unadvise(connection), S_OK);
+}
+
 }  // namespace

@@ -10,7 +10,10 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <chrono>
+#include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -392,6 +395,262 @@ TEST_F(SharedStore, ABatchOfSavesGrowsTheFileAboutAsMuchAsOneCommitOfTheSameMess
   fs::remove(twin);
   EXPECT_LE(mapi_growth, writer_growth * 3 / 2 + 2 * 253952)
       << "MAPI batch grew the file by " << mapi_growth << " bytes, one commit of the same by " << writer_growth;
+  auto report = pstkit::check::check_file(path_);
+  ASSERT_TRUE(report) << report.status().message();
+  EXPECT_TRUE(report->clean());
+}
+
+// ---- saved changes pending (docs/COMMIT_PROTOCOL.md "Saved changes
+// pending"): another process's next call sees a batch this one saved but
+// has not committed, at the cost of one commit, well before the delay.
+
+// One byte through a pipe, both ways; false when the other side is gone.
+bool send_byte(int fd, char c = 'x') { return ::write(fd, &c, 1) == 1; }
+bool receive_byte(int fd) {
+  char c = 0;
+  return ::read(fd, &c, 1) == 1;
+}
+
+// The pending writer of the tests below, in a child forked before the
+// parent starts any thread: opens the store for writing, and for each byte
+// read from `go` saves one message (subject "pending N") and sends its
+// entry ID's length and bytes on `saved`; ends when `go` closes.
+// `serve_requests` false: the flusher is stopped first, so that the batch
+// stays pending whatever others ask (a process that cannot commit).
+[[noreturn]] void pending_writer(const std::string& path, pstkit::Nid folder_nid, int go, int saved,
+                                 bool serve_requests) {
+  int code = 0;
+  {
+    if (!serve_requests) pstkit::mapi::capi::stop_background_flush();
+    Ptr<IMsgStore> store;
+    if (open_pst_store(path, MDB_WRITE, store.out()) != S_OK) ::_exit(20);
+    std::array<uint8_t, 16> uid{};
+    if (pstkit::mapi::capi::pst_store_record_key(store.p, &uid) != S_OK) ::_exit(21);
+    const pstkit::Bytes eid = pstkit::mapi::encode_entry_id(uid, folder_nid);
+    Ptr<IMAPIFolder> folder;
+    ULONG type = 0;
+    if (store->OpenEntry(ULONG(eid.size()), reinterpret_cast<LPENTRYID>(const_cast<uint8_t*>(eid.data())),
+                         &IID_IMAPIFolder, MAPI_MODIFY, &type, folder.unknown()) != S_OK)
+      ::_exit(22);
+    for (int n = 1; receive_byte(go); ++n) {
+      Ptr<IMessage> msg;
+      const std::string subject = "pending " + std::to_string(n);
+      SPropValue props[2]{};
+      props[0].ulPropTag = PR_SUBJECT_A;
+      props[0].Value.lpszA = const_cast<char*>(subject.c_str());
+      props[1].ulPropTag = PR_MESSAGE_CLASS_A;
+      props[1].Value.lpszA = const_cast<char*>("IPM.Note");
+      if (folder->CreateMessage(nullptr, 0, msg.out()) != S_OK || msg->SetProps(2, props, nullptr) != S_OK ||
+          msg->SaveChanges(KEEP_OPEN_READONLY) != S_OK) {
+        code = 23;
+        break;
+      }
+      LPSPropValue id = nullptr;
+      if (FAILED(HrGetOneProp(msg.p, PR_ENTRYID, &id))) ::_exit(24);
+      const uint8_t size = uint8_t(id->Value.bin.cb);
+      if (::write(saved, &size, 1) != 1 || ::write(saved, id->Value.bin.lpb, size) != ssize_t(size)) ::_exit(25);
+      MAPIFreeBuffer(id);
+    }
+  }
+  ::_exit(code);
+}
+
+pstkit::Bytes receive_entry_id(int fd) {
+  uint8_t size = 0;
+  if (::read(fd, &size, 1) != 1) return {};
+  pstkit::Bytes id(size);
+  size_t got = 0;
+  while (got < size) {
+    const ssize_t n = ::read(fd, id.data() + got, size - got);
+    if (n <= 0) return {};
+    got += size_t(n);
+  }
+  return id;
+}
+
+// Pipes to and from a forked pending_writer, closed and the child reaped at
+// the end of the test (killed if it is still there).
+struct PendingWriterChild {
+  int go[2] = {-1, -1}, saved[2] = {-1, -1};
+  pid_t pid = -1;
+  bool start(const std::string& path, pstkit::Nid folder, bool serve_requests) {
+    if (::pipe(go) != 0 || ::pipe(saved) != 0) return false;
+    pid = ::fork();
+    if (pid < 0) return false;
+    if (pid == 0) {
+      ::close(go[1]);
+      ::close(saved[0]);
+      pending_writer(path, folder, go[0], saved[1], serve_requests);
+    }
+    ::close(go[0]);
+    ::close(saved[1]);
+    return true;
+  }
+  // Has the child save one more message; its entry ID (empty: it failed).
+  pstkit::Bytes save() { return send_byte(go[1]) ? receive_entry_id(saved[0]) : pstkit::Bytes{}; }
+  // Ends the child (closing `go`), returns its exit status.
+  int finish() {
+    ::close(go[1]);
+    go[1] = -1;
+    int status = 0;
+    if (::waitpid(pid, &status, 0) != pid) return -1;
+    pid = -1;
+    return status;
+  }
+  ~PendingWriterChild() {
+    if (go[1] >= 0) ::close(go[1]);
+    if (saved[0] >= 0) ::close(saved[0]);
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
+};
+
+// With write-behind holding its batches 10 s, another process's next
+// reader open (the ndb path of `pstkit dump` and `ls`), contents table and
+// OpenEntry each see the message saved just before, within a few seconds
+// at most (milliseconds unloaded); the writer's batch commits at once at
+// their request. Before, they saw it 10 s later.
+TEST_F(SharedStore, AnotherProcessesNextCallSeesAMessageSavedInAPendingBatch) {
+  ScopedEnv delay("PSTKIT_MAPI_FLUSH_MS", "10000");
+  ScopedEnv batch("PSTKIT_MAPI_BATCH", "1000");
+  ScopedEnv timeout("PSTKIT_LOCK_TIMEOUT", "20");
+  PendingWriterChild writer;
+  ASSERT_TRUE(writer.start(path_, folder_, true));  // before this process starts threads
+
+  // 1. A pstkit reader (Store::open: open_committed_file).
+  ASSERT_FALSE(writer.save().empty());
+  auto start = steady_clock::now();
+  EXPECT_EQ(messages_in_file(), 1u);
+  EXPECT_LT(steady_clock::now() - start, seconds(5));
+
+  // 2. A MAPI store of this process, open before the next save: its
+  // contents table sees the second message.
+  Ptr<IMsgStore> store;
+  ASSERT_EQ(open_pst_store(path_, MDB_WRITE, store.out()), S_OK);
+  Ptr<IMAPIFolder> folder;
+  ASSERT_EQ(open_folder(store.p, folder.out()), S_OK);
+  ASSERT_FALSE(writer.save().empty());
+  start = steady_clock::now();
+  EXPECT_EQ(contents_rows(folder.p), 2u);
+  EXPECT_LT(steady_clock::now() - start, seconds(5));
+
+  // 3. OpenEntry of the third.
+  const pstkit::Bytes third = writer.save();
+  ASSERT_FALSE(third.empty());
+  start = steady_clock::now();
+  Ptr<IMessage> msg;
+  ULONG type = 0;
+  ASSERT_EQ(store->OpenEntry(ULONG(third.size()), reinterpret_cast<LPENTRYID>(const_cast<uint8_t*>(third.data())),
+                             &IID_IMessage, 0, &type, msg.unknown()),
+            S_OK);
+  EXPECT_LT(steady_clock::now() - start, seconds(5));
+  LPSPropValue subject = nullptr;
+  ASSERT_EQ(HrGetOneProp(msg.p, PR_SUBJECT_A, &subject), S_OK);
+  EXPECT_STREQ(subject->Value.lpszA, "pending 3");
+  MAPIFreeBuffer(subject);
+
+  // 4. A writer (StoreWriter, as `pstkit import`) waits for the writer lock
+  // the batch holds: the wait asks for the batch too.
+  ASSERT_FALSE(writer.save().empty());
+  start = steady_clock::now();
+  {
+    auto w = pstkit::StoreWriter::open(path_);
+    ASSERT_TRUE(w) << w.status().message();
+    EXPECT_LT(steady_clock::now() - start, seconds(5));
+    pstkit::NewMessage m;
+    m.properties.push_back(pstkit::ltp::string_value(pstkit::prop::kSubject, "from a StoreWriter"));
+    ASSERT_TRUE((*w)->create_message(folder_, m));
+    ASSERT_TRUE((*w)->commit().is_ok());
+  }
+  msg.reset();
+  folder.reset();
+  store.reset();
+  const int status = writer.finish();
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(messages_in_file(), 5u);
+}
+
+// A pending batch whose process cannot commit it (its flusher stopped) and
+// then falls under MAPICrashRecovery's lock: a call waiting for the batch
+// fails MAPI_E_BUSY as soon as the lock is taken, not at the timeout (20
+// s); a pstkit reader is refused at once. The file keeps its state.
+TEST_F(SharedStore, ACallWaitingForABatchOfACrashLockedProcessFailsBusyAtOnce) {
+  ScopedEnv delay("PSTKIT_MAPI_FLUSH_MS", "10000");
+  ScopedEnv batch("PSTKIT_MAPI_BATCH", "1000");
+  ScopedEnv timeout("PSTKIT_LOCK_TIMEOUT", "20");
+  PendingWriterChild writer;
+  ASSERT_TRUE(writer.start(path_, folder_, false));
+  Ptr<IMsgStore> store;
+  ASSERT_EQ(open_pst_store(path_, MDB_WRITE, store.out()), S_OK);
+  Ptr<IMAPIFolder> folder;
+  ASSERT_EQ(open_folder(store.p, folder.out()), S_OK);
+  ASSERT_FALSE(writer.save().empty());
+  // The crash lock, as MAPICrashRecovery takes it, 300 ms into the wait,
+  // held until the test looked (closing the descriptor drops it).
+  std::atomic<bool> looked{false};
+  std::thread crash([&] {
+    std::this_thread::sleep_for(300ms);
+    // stdio, not <fcntl.h>, whose LOCK_WRITE mapinix.h defines again.
+    std::FILE* file = std::fopen(path_.c_str(), "r+");
+    if (file == nullptr) return;
+    pstkit::filelock::set_crash_lock(::fileno(file), true);
+    while (!looked.load()) std::this_thread::sleep_for(5ms);
+    std::fclose(file);
+  });
+  auto start = steady_clock::now();
+  Ptr<IMAPITable> table;
+  EXPECT_EQ(folder->GetContentsTable(0, table.out()), MAPI_E_BUSY);
+  EXPECT_LT(steady_clock::now() - start, seconds(3));
+  LPMAPIERROR error = nullptr;
+  ASSERT_EQ(folder->GetLastError(MAPI_E_BUSY, 0, &error), S_OK);
+  ASSERT_NE(error, nullptr);
+  EXPECT_NE(std::string(error->lpszError).find("crash recovery"), std::string::npos) << error->lpszError;
+  MAPIFreeBuffer(error);
+  start = steady_clock::now();
+  auto reader = pstkit::Store::open(path_);
+  ASSERT_FALSE(reader);
+  EXPECT_EQ(reader.status().code(), pstkit::Code::kBusy) << reader.status().message();
+  EXPECT_LT(steady_clock::now() - start, seconds(1));
+  looked = true;
+  crash.join();
+  table.reset();
+  folder.reset();
+  store.reset();
+}
+
+// A pending writer killed (SIGKILL) while another process's call waits for
+// its batch: the kernel drops its locks, the call goes on at once (well
+// before the 20 s timeout) and the batch is lost, as documented; the file
+// checks clean.
+TEST_F(SharedStore, AKilledPendingWriterLetsAWaitingCallGoOnAndItsBatchIsLost) {
+  ScopedEnv delay("PSTKIT_MAPI_FLUSH_MS", "10000");
+  ScopedEnv batch("PSTKIT_MAPI_BATCH", "1000");
+  ScopedEnv timeout("PSTKIT_LOCK_TIMEOUT", "20");
+  PendingWriterChild writer;
+  ASSERT_TRUE(writer.start(path_, folder_, false));
+  Ptr<IMsgStore> store;
+  ASSERT_EQ(open_pst_store(path_, MDB_WRITE, store.out()), S_OK);
+  Ptr<IMAPIFolder> folder;
+  ASSERT_EQ(open_folder(store.p, folder.out()), S_OK);
+  ASSERT_FALSE(writer.save().empty());
+  const pid_t pid = writer.pid;
+  std::thread killer([pid] {
+    std::this_thread::sleep_for(300ms);
+    ::kill(pid, SIGKILL);
+  });
+  const auto start = steady_clock::now();
+  EXPECT_EQ(contents_rows(folder.p), 0u);
+  EXPECT_LT(steady_clock::now() - start, seconds(5));
+  killer.join();
+  const int status = writer.finish();
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+  ASSERT_EQ(save_message(folder.p, "after the kill"), S_OK);
+  folder.reset();
+  store.reset();
+  EXPECT_EQ(messages_in_file(), 1u);
   auto report = pstkit::check::check_file(path_);
   ASSERT_TRUE(report) << report.status().message();
   EXPECT_TRUE(report->clean());

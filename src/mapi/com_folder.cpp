@@ -751,6 +751,8 @@ HRESULT open_entry(const std::shared_ptr<StoreState>& state, ULONG cbEntryID, LP
     return MAPI_E_UNKNOWN_FLAGS;
   if (lpEntryID == nullptr && cbEntryID != 0) return MAPI_E_INVALID_PARAMETER;
   if ((flags & MAPI_MODIFY) && !state->writable) return MAPI_E_NO_ACCESS;
+  // Crash-locked, or another process's pending batch not had (the start of the call).
+  if (HRESULT refused = state->refused(detail); FAILED(refused)) return refused;
   if (HRESULT refused = refuse_if_crash_locked(*state, detail); FAILED(refused)) return refused;
   const bool modify = state->writable && (flags & (MAPI_MODIFY | MAPI_BEST_ACCESS)) != 0;
   Nid nid = ndb::kNidRootFolder;

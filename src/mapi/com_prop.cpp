@@ -10,6 +10,7 @@
 
 #include "mapi/com_table.h"
 #include "mapi/open_stores.h"
+#include "mapi/receive_folders.h"
 #include "pstkit/codepage.h"
 #include "pstkit/utf.h"
 
@@ -91,6 +92,9 @@ HRESULT StoreState::commit(std::string* detail) {
   batch_messages = 0;
   batch_deadline.reset();
   Status s = writer->commit();
+  // Committed or rolled back: nothing pending any more; a process waiting
+  // for the batch goes on.
+  set_batch_pending(false);
   if (!s.is_ok()) {
     // The writer rolled everything back, the batch's saved messages too.
     if (detail) {
@@ -122,9 +126,37 @@ HRESULT StoreState::save_deferred(std::string* detail) {
   if (batch_messages >= write_behind.batch_limit) return commit(detail);
   if (!batch_deadline) {
     batch_deadline = std::chrono::steady_clock::now() + write_behind.flush_delay;
+    // Before SaveChanges returns: a call another process begins after it
+    // finds the batch and asks for it.
+    set_batch_pending(true);
     schedule_background_flush(*batch_deadline);
   }
   return S_OK;
+}
+
+void StoreState::set_batch_pending(bool pending) {
+  std::unique_ptr<filelock::PendingBatch> hold;
+  if (pending) {
+    batch_due_ns.store(int64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   batch_deadline.value_or(std::chrono::steady_clock::now()).time_since_epoch())
+                                   .count()));
+    // Without the lock (an error opening the file) the batch still commits
+    // at its deadline; other processes then see it only then.
+    if (auto h = filelock::PendingBatch::hold(path)) hold = std::move(*h);
+  }
+  std::unique_ptr<filelock::PendingBatch> old;
+  {
+    std::lock_guard lock(pending_mutex);
+    old = std::move(pending_batch);
+    pending_batch = std::move(hold);
+  }
+  batch_pending.store(pending);
+  // `old` is released here, after the commit: a waiting process then reads it.
+}
+
+bool StoreState::batch_requested() {
+  std::lock_guard lock(pending_mutex);
+  return pending_batch && pending_batch->flush_requested();
 }
 
 HRESULT StoreState::take_deferred_error(std::string* detail) {
@@ -145,14 +177,21 @@ void StoreState::abandon_staged(const std::string& why) {
   batch_messages = 0;
   batch_deadline.reset();
   (void)writer->rollback();
+  set_batch_pending(false);
   ++generation;
 }
 
 std::optional<std::chrono::steady_clock::time_point> StoreState::flush_if_due(
     std::chrono::steady_clock::time_point now) {
+  // Without the store's mutex until there is something to do: the flusher
+  // looks every kFlushRequestPoll while a batch is pending.
+  if (!batch_pending.load()) return std::nullopt;
+  const std::chrono::steady_clock::time_point due{std::chrono::nanoseconds(batch_due_ns.load())};
+  const bool requested = batch_requested();
+  if (now < due && !requested) return due;
   std::lock_guard lock(mutex);
   if (!batch_deadline) return std::nullopt;
-  if (now < *batch_deadline) return batch_deadline;
+  if (now < *batch_deadline && !requested) return batch_deadline;
   std::string detail;
   if (HRESULT hr = commit(&detail); FAILED(hr) && !FAILED(deferred_error)) {
     deferred_error = hr;
@@ -161,7 +200,16 @@ std::optional<std::chrono::steady_clock::time_point> StoreState::flush_if_due(
   return std::nullopt;
 }
 
-void StoreState::catch_up() {
+HRESULT StoreState::catch_up(std::string* detail) {
+  // Holding the writer lock, no other process can hold a batch pending.
+  if (!on_background_thread() && !(writer && writer->holds_writer_lock())) {
+    LockWait wait;
+    wait.timeout = filelock::default_timeout();
+    if (Status s = filelock::wait_for_pending_batch(path, wait); !s.is_ok()) {
+      if (detail) *detail = s.message();
+      return MAPI_E_BUSY;
+    }
+  }
   if (writer) {
     // A failed check leaves the state read before; a change then takes the
     // lock again and reloads (or reports the error).
@@ -173,13 +221,14 @@ void StoreState::catch_up() {
   } else if (following != nullptr && reader) {
     // A read-only store follows the file the same way (a failure keeps the
     // state it has; a crash lock is reported by refused()).
-    auto followed = following->follow_commits();
+    auto followed = following->follow_commits(false);  // asked above
     if (followed && *followed) {
       (void)reader->reload();
       ++generation;
       needs_sync = true;
     }
   }
+  return S_OK;
 }
 
 HRESULT StoreState::refused(std::string* detail) const {
@@ -224,7 +273,8 @@ void StoreMutex::begin_call() {
   state_.crash_refusal_detail.clear();
   state_.crash_refusal = refuse_if_crash_locked(state_, &state_.crash_refusal_detail);
   if (FAILED(state_.crash_refusal)) return;
-  state_.catch_up();
+  state_.crash_refusal = state_.catch_up(&state_.crash_refusal_detail);
+  if (FAILED(state_.crash_refusal)) return;
   // What another process committed is delivered before the call goes on.
   if (state_.needs_sync) state_.sync_changes();
 }
@@ -307,7 +357,7 @@ bool StoreState::listening() {
   constexpr ULONG kObjectEvents =
       fnevObjectCreated | fnevObjectDeleted | fnevObjectModified | fnevObjectMoved | fnevObjectCopied;
   for (const auto& [connection, s] : sinks)
-    if (s.mask & kObjectEvents) return true;
+    if (s.mask & (kObjectEvents | fnevNewMail)) return true;
   for (const auto& w : live_table_watchers())
     if (w->advised()) return true;
   return false;
@@ -346,7 +396,48 @@ void StoreState::sync_changes() {
   for (const ObjectChange& c : changes) deliver_object(c, false);
   // The tables re-read their view once for the whole commit.
   for (auto& w : live_table_watchers()) w->on_changes(changes);
+  notify_new_mail(changes);
   syncing = false;
+}
+
+void StoreState::notify_new_mail(std::span<const ObjectChange> changes) {
+  bool wanted = false;
+  for (const auto& [connection, s] : sinks) wanted = wanted || (s.mask & fnevNewMail) != 0;
+  if (!wanted) return;
+  // The receive folder of each class seen, read once per derivation.
+  std::map<std::string, Nid> receive_folder_of;
+  for (const ObjectChange& c : changes) {
+    if (c.event != fnevObjectCreated || c.object_type != MAPI_MESSAGE) continue;
+    if (ndb::nid_type(c.nid) != ndb::kNidTypeNormalMessage) continue;  // not FAI
+    auto message = store().open_message(c.nid);
+    if (!message) continue;  // gone again, or unreadable: no new mail
+    // Delivered mail is unread and was never a draft (a client's
+    // CreateMessage gives MSGFLAG_UNSENT | MSGFLAG_READ).
+    const ULONG flags = ULONG(message->properties().get_i32(prop::kMessageFlags).value_or(0));
+    if (flags & (MSGFLAG_READ | MSGFLAG_UNSENT)) continue;
+    const std::string cls = message->message_class();
+    auto known = receive_folder_of.find(cls);
+    if (known == receive_folder_of.end()) {
+      auto found = find_receive_folder(store(), cls);
+      known = receive_folder_of.emplace(cls, found ? found->folder : Nid{0}).first;
+    }
+    if (known->second == 0 || known->second != c.parent) continue;
+    // newmail_notification.md: the message, its receive folder, the class
+    // (8-bit: ulFlags without MAPI_UNICODE) and PR_MESSAGE_FLAGS.
+    Bytes id = entry_id(c.nid), parent_id = entry_id(c.parent);
+    Bytes class_text = encode_codepage(cls, store().codepage());
+    class_text.push_back(0);
+    NOTIFICATION n{};
+    n.ulEventType = fnevNewMail;
+    n.info.newmail.cbEntryID = ULONG(id.size());
+    n.info.newmail.lpEntryID = reinterpret_cast<LPENTRYID>(id.data());
+    n.info.newmail.cbParentID = ULONG(parent_id.size());
+    n.info.newmail.lpParentID = reinterpret_cast<LPENTRYID>(parent_id.data());
+    n.info.newmail.ulFlags = 0;
+    n.info.newmail.lpszMessageClass = reinterpret_cast<LPTSTR>(class_text.data());
+    n.info.newmail.ulMessageFlags = flags;
+    notify(n, c.nid, c.parent);
+  }
 }
 
 bool StoreState::poll_changes() {

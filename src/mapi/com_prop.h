@@ -36,6 +36,7 @@
 #include "pstkit/mapi_table.h"
 #include "pstkit/messaging.h"
 #include "pstkit/store_writer.h"
+#include "util/file_lock.h"
 
 namespace pstkit::mapi::capi {
 
@@ -88,7 +89,9 @@ struct StoreState {
   // The reader's database, which follows other processes' commits (a
   // read-only store holds no lock between calls; ndb/following_database.h).
   ndb::FollowingDatabase* following = nullptr;
-  // Set at the start of each call: MAPI_E_BUSY while the file is crash-locked.
+  // Set at the start of each call: MAPI_E_BUSY while the file is
+  // crash-locked, or when another process's pending batch could not be had
+  // within $PSTKIT_LOCK_TIMEOUT (catch_up).
   HRESULT crash_refusal = S_OK;
   std::string crash_refusal_detail;
   // S_OK, or the refusal every call returns (its text in *detail).
@@ -100,6 +103,18 @@ struct StoreState {
   // Messages saved since the last commit, and when the batch must commit.
   size_t batch_messages = 0;
   std::optional<std::chrono::steady_clock::time_point> batch_deadline;
+  // While a batch is pending: the file's pending-batch lock, through which
+  // other processes ask for it (docs/COMMIT_PROTOCOL.md "Saved changes
+  // pending"), and the batch's deadline for the flusher, which reads both
+  // without the store's mutex (a call in progress must not hold up a
+  // request). Set and cleared under the mutex, by set_batch_pending.
+  std::mutex pending_mutex;
+  std::unique_ptr<filelock::PendingBatch> pending_batch;  // guarded by pending_mutex
+  std::atomic<bool> batch_pending{false};
+  std::atomic<int64_t> batch_due_ns{0};  // steady_clock
+  void set_batch_pending(bool pending);
+  // Whether another process asks for the pending batch (one fcntl).
+  bool batch_requested();
   // A deferred commit that failed, reported by the next SaveChanges, flush
   // or logoff (then cleared).
   HRESULT deferred_error = S_OK;
@@ -113,12 +128,16 @@ struct StoreState {
   // Drops what the writer staged after a change failed half-way; saved
   // messages of the pending batch go with it, which becomes a deferred error.
   void abandon_staged(const std::string& why);
-  // Commits the batch if its deadline has passed; returns the deadline of
-  // a batch still pending. Takes the store's mutex.
+  // Commits the batch if its deadline has passed or another process asks
+  // for it; returns the deadline of a batch still pending. Takes the store's
+  // mutex only to commit.
   std::optional<std::chrono::steady_clock::time_point> flush_if_due(std::chrono::steady_clock::time_point now);
   // Another process committed since this store was read: reload (writers
-  // without staged changes; readers through `following`).
-  void catch_up();
+  // without staged changes; readers through `following`). First, a batch of
+  // saved messages another process holds pending is asked for and waited
+  // for (not from the flusher or the watch: on_background_thread), so that
+  // the call sees it: MAPI_E_BUSY (*detail says why) when that wait fails.
+  HRESULT catch_up(std::string* detail);
 
   const Store& store() const { return writer ? writer->store() : *reader; }
   // For reading messages and the code page: without store()'s writing of
@@ -193,6 +212,10 @@ struct StoreState {
   // Derives what changed since the baseline and delivers it to the sinks and
   // tables, skipping what this store reported itself. The mutex is held.
   void sync_changes();
+  // fnevNewMail for the messages among `changes` (made elsewhere) that
+  // arrived as delivered mail does: created in the receive folder of their
+  // class, unread and not a draft (docs/MAPI.md "New mail across processes").
+  void notify_new_mail(std::span<const ObjectChange> changes);
   // For the background watch: without waiting, takes the mutex (which
   // catches up and derives, StoreMutex::lock) and says whether the store
   // still has listeners. A store whose mutex is busy counts as listening.

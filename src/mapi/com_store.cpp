@@ -140,24 +140,14 @@ class ComStore final : public IMsgStore, public PropObjectBase {
     *cb = 0;
     *id = nullptr;
     if (explicit_class) *explicit_class = nullptr;
-    std::string cls = lower(class_argument(message_class, flags));
-    std::string matched;
-    std::optional<Nid> folder;
-    auto settings = receive_folders();
-    if (!settings) return fail(scode_of(settings.status()), settings.status().message());
-    for (std::string prefix = cls;; ) {
-      if (auto it = settings->find(prefix); it != settings->end()) {
-        folder = it->second.folder;
-        matched = it->second.message_class;
-        break;
-      }
-      if (prefix.empty()) break;
-      const size_t dot = prefix.rfind('.');
-      prefix = dot == std::string::npos ? std::string() : prefix.substr(0, dot);
+    auto found = find_receive_folder(state_->store(), class_argument(message_class, flags));
+    if (!found) {
+      if (found.status().code() == Code::kNotFound)
+        return fail(MAPI_E_NOT_FOUND, "GetReceiveFolder: the store has no IPM subtree");
+      return fail(scode_of(found.status()), found.status().message());
     }
-    if (!folder) folder = default_receive_folder();
-    if (!folder) return fail(MAPI_E_NOT_FOUND, "GetReceiveFolder: the store has no IPM subtree");
-    const Bytes eid = state_->entry_id(*folder);
+    const std::string& matched = found->message_class;
+    const Bytes eid = state_->entry_id(found->folder);
     void* p = nullptr;
     if (SCODE sc = MAPIAllocateBuffer(ULONG(eid.size()), &p); sc != S_OK) return sc;
     std::memcpy(p, eid.data(), eid.size());
@@ -187,12 +177,12 @@ class ComStore final : public IMsgStore, public PropObjectBase {
     std::lock_guard lock(state_->mutex);
     if (flags & ~(MAPI_UNICODE | MAPI_DEFERRED_ERRORS)) return fail(MAPI_E_UNKNOWN_FLAGS, "GetReceiveFolderTable");
     if (out == nullptr) return fail(MAPI_E_INVALID_PARAMETER, "GetReceiveFolderTable: null pointer");
-    auto settings = receive_folders();
+    auto settings = receive_folder_settings(state_->store());
     if (!settings) return fail(scode_of(settings.status()), settings.status().message());
     std::map<std::string, Nid> all;
     for (const auto& [key, r] : *settings) all[r.message_class] = r.folder;
     if (!settings->count("")) {
-      if (auto d = default_receive_folder()) all[""] = *d;
+      if (auto d = default_receive_folder(state_->store())) all[""] = *d;
     }
     std::vector<InMemoryRowSource::Row> rows;
     RowId n = 0;
@@ -284,7 +274,7 @@ class ComStore final : public IMsgStore, public PropObjectBase {
     if (s.ipm_subtree_nid()) valid |= FOLDER_IPM_SUBTREE_VALID;
     if (s.deleted_items_nid()) valid |= FOLDER_IPM_WASTEBASKET_VALID;
     if (s.search_root_nid()) valid |= FOLDER_FINDER_VALID;
-    if (inbox()) valid |= FOLDER_IPM_INBOX_VALID;
+    if (ipm_inbox(state_->store())) valid |= FOLDER_IPM_INBOX_VALID;
     out.push_back(PropValue::long_(prop_tag(kPrValidFolderMask, kPtLong), int32_t(valid)));
     out.push_back(PropValue::binary(kPrStoreRecordKey, ByteView(state_->uid.data(), state_->uid.size())));
     out.push_back(PropValue::binary(prop_tag(kPrMdbProvider, kPtBinary), ByteView(kMsPstUidProvider, 16)));
@@ -300,45 +290,10 @@ class ComStore final : public IMsgStore, public PropObjectBase {
  private:
   ~ComStore() override = default;
 
-  static std::string lower(std::string s) {
-    for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-  }
   std::string class_argument(LPTSTR text, ULONG flags) const {
     if (text == nullptr) return {};
     if (flags & MAPI_UNICODE) return utf8_from_wide(reinterpret_cast<const wchar_t*>(text));
     return decode_codepage(std::string_view(reinterpret_cast<const char*>(text)), state_->store().codepage());
-  }
-  std::optional<Nid> inbox() const {
-    const Store& s = state_->store();
-    auto subtree = s.ipm_subtree_nid();
-    if (!subtree) return std::nullopt;
-    auto folder = s.open_folder(*subtree);
-    if (!folder) return std::nullopt;
-    auto rows = folder->subfolders();
-    if (!rows) return std::nullopt;
-    for (const auto& r : *rows) {
-      if (lower(r.props.get_string(prop::kDisplayName).value_or("")) == "inbox") return r.nid;
-    }
-    return std::nullopt;
-  }
-  std::optional<Nid> default_receive_folder() const {
-    if (auto i = inbox()) return i;
-    return state_->store().ipm_subtree_nid();
-  }
-  // The store's receive folder table by lower-case class. The row for ""
-  // naming the root folder, which a new store holds (write_empty_store, as
-  // Outlook writes a PST that is not a delivery location), is no setting:
-  // the default receive folder is then the Inbox (default_receive_folder),
-  // where clients such as MFCMAPI's GetInbox expect it.
-  Result<std::map<std::string, ReceiveFolder>> receive_folders() const {
-    PSTKIT_ASSIGN_OR_RETURN(auto rows, read_receive_folders(state_->store()));
-    std::map<std::string, ReceiveFolder> out;
-    for (auto& r : rows) {
-      if (r.message_class.empty() && r.folder == ndb::kNidRootFolder) continue;
-      out[lower(r.message_class)] = std::move(r);
-    }
-    return out;
   }
 };
 

@@ -76,23 +76,30 @@ Flusher& flusher() {
   return *f;
 }
 
+thread_local bool background_thread = false;
+
 void* flusher_main(void*) {
+  background_thread = true;
   Flusher& f = flusher();
   std::unique_lock lock(f.mutex);
   while (!f.stopping) {
+    // While a batch is pending, look for requests every kFlushRequestPoll.
+    const bool polling = f.next.has_value();
     if (!f.next) {
       f.wake.wait(lock);
       continue;
     }
-    const auto due = *f.next;
-    if (std::chrono::steady_clock::now() < due) {
-      f.wake.wait_until(lock, due);
-      continue;
+    auto now = std::chrono::steady_clock::now();
+    if (now < *f.next) {
+      f.wake.wait_until(lock, polling ? std::min(*f.next, now + kFlushRequestPoll) : *f.next);
+      if (f.stopping || !f.next) continue;
+      now = std::chrono::steady_clock::now();
     }
+    // Each store commits when its deadline passed or another process asks
+    // for its batch, and says when it is due otherwise.
     f.next.reset();
     lock.unlock();
     std::optional<std::chrono::steady_clock::time_point> later;
-    const auto now = std::chrono::steady_clock::now();
     for_each_open_store([&](const std::shared_ptr<StoreState>& state) {
       if (auto d = state->flush_if_due(now); d && (!later || *d < *later)) later = d;
     });
@@ -116,6 +123,8 @@ void prepare_fork() { flusher().mutex.lock(); }
 void parent_after_fork() { flusher().mutex.unlock(); }
 
 }  // namespace
+
+bool on_background_thread() { return background_thread; }
 
 void schedule_background_flush(std::chrono::steady_clock::time_point deadline) {
   static std::once_flag atfork;
@@ -189,6 +198,7 @@ std::chrono::milliseconds watch_period_from_environment() {
 }
 
 void* watcher_main(void*) {
+  background_thread = true;
   Watcher& w = watcher();
   std::unique_lock lock(w.mutex);
   while (!w.stopping) {

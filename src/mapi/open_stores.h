@@ -32,7 +32,18 @@ HRESULT flush_open_stores(std::string* detail);
 // One thread per process commits each store's batch of saved messages at
 // the deadline the store asks for (StoreState::flush_if_due). It starts with
 // the first batch.
+// While a store of this process holds a batch pending (and with it the
+// file's pending-batch lock, docs/COMMIT_PROTOCOL.md "Saved changes
+// pending"), the thread also looks every kFlushRequestPoll for another
+// process asking for the batch (StoreState::flush_if_due), one fcntl per
+// such store, and commits it at once.
+inline constexpr std::chrono::milliseconds kFlushRequestPoll{1};
 void schedule_background_flush(std::chrono::steady_clock::time_point deadline);
+// Whether the calling thread is the flusher or the change watch: their
+// calls on stores never ask other processes for their pending batches (the
+// watch would turn every writer's batches into ones of its period; two
+// flushers waiting for each other would wait out the timeout).
+bool on_background_thread();
 // Stops the flusher and waits for it to end: once this returns no
 // background flush runs until allow_background_flush (MAPIInitialize), and
 // pending batches stay pending (flush them with flush_open_stores). Called by
@@ -56,18 +67,5 @@ void watch_for_changes();
 void wake_change_watch();
 void stop_change_watch();
 void allow_change_watch();
-
-// ---- the watch for changes made elsewhere (docs/MAPI.md "Notifications
-// across processes")
-//
-// The same thread, while some store has a listener (an advised sink or
-// table), looks at each open store every $PSTKIT_MAPI_WATCH_MS (50 ms,
-// bounded to 5 ms–1 s): StoreState::poll_changes, one read of the file's
-// header when nothing changed. A store whose listeners all went stops it.
-// Called by Advise (stores, tables).
-void watch_for_changes();
-// Looks at once (a store object of this process committed: the others on
-// the same file need not wait for the next period).
-void wake_change_watch();
 
 }  // namespace pstkit::mapi::capi

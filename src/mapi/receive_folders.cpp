@@ -8,6 +8,7 @@
 #include "pstkit/codepage.h"
 #include "pstkit/ltp_builder.h"
 #include "pstkit/ndb_writer.h"
+#include "pstkit/property.h"
 #include "pstkit/utf.h"
 
 namespace pstkit::mapi::capi {
@@ -129,6 +130,56 @@ Status write_receive_folder(StoreWriter& writer, const std::string& message_clas
   }
   PSTKIT_ASSIGN_OR_RETURN(auto built, tc->build());
   return put_built_node(writer.db(), kNidReceiveFolderTable, 0, built);
+}
+
+namespace {
+
+std::string ascii_lower(std::string s) {
+  for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+std::optional<Nid> ipm_inbox(const Store& store) {
+  auto subtree = store.ipm_subtree_nid();
+  if (!subtree) return std::nullopt;
+  auto folder = store.open_folder(*subtree);
+  if (!folder) return std::nullopt;
+  auto rows = folder->subfolders();
+  if (!rows) return std::nullopt;
+  for (const auto& r : *rows) {
+    if (ascii_lower(r.props.get_string(prop::kDisplayName).value_or("")) == "inbox") return r.nid;
+  }
+  return std::nullopt;
+}
+
+std::optional<Nid> default_receive_folder(const Store& store) {
+  if (auto i = ipm_inbox(store)) return i;
+  return store.ipm_subtree_nid();
+}
+
+Result<std::map<std::string, ReceiveFolder>> receive_folder_settings(const Store& store) {
+  PSTKIT_ASSIGN_OR_RETURN(auto rows, read_receive_folders(store));
+  std::map<std::string, ReceiveFolder> out;
+  for (auto& r : rows) {
+    if (r.message_class.empty() && r.folder == ndb::kNidRootFolder) continue;
+    out[ascii_lower(r.message_class)] = std::move(r);
+  }
+  return out;
+}
+
+Result<ReceiveFolder> find_receive_folder(const Store& store, const std::string& message_class) {
+  PSTKIT_ASSIGN_OR_RETURN(auto settings, receive_folder_settings(store));
+  for (std::string prefix = ascii_lower(message_class);;) {
+    if (auto it = settings.find(prefix); it != settings.end()) return it->second;
+    if (prefix.empty()) break;
+    const size_t dot = prefix.rfind('.');
+    prefix = dot == std::string::npos ? std::string() : prefix.substr(0, dot);
+  }
+  auto folder = default_receive_folder(store);
+  if (!folder) return Status::not_found("the store has no IPM subtree");
+  return ReceiveFolder{std::string(), *folder};
 }
 
 }  // namespace pstkit::mapi::capi

@@ -7,6 +7,8 @@
 // src/mapi.
 #pragma once
 
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,25 @@ struct ReceiveFolder {
 // The table's rows in row order; none when the store has no such table. A
 // row lacking either cell is skipped; a damaged table is a kCorrupt error.
 Result<std::vector<ReceiveFolder>> read_receive_folders(const Store& store);
+
+// The default receive folder: the IPM subtree's "Inbox" (ASCII case
+// ignored), else the IPM subtree; nullopt without one. The Inbox alone is
+// ipm_inbox.
+std::optional<Nid> ipm_inbox(const Store& store);
+std::optional<Nid> default_receive_folder(const Store& store);
+
+// The settings by lower-case class. The row for "" naming the root folder,
+// which a new store holds (write_empty_store, as Outlook writes a PST that
+// is not a delivery location), is no setting: the default receive folder
+// is then the Inbox, where clients such as MFCMAPI's GetInbox expect it.
+Result<std::map<std::string, ReceiveFolder>> receive_folder_settings(const Store& store);
+
+// The receive folder of a message class, as IMsgStore::GetReceiveFolder
+// answers (imsgstore-getreceivefolder.md): the folder set for the longest
+// prefix of the class at dot boundaries (ASCII case ignored), with the class
+// as it was set, else the default receive folder with an empty class.
+// kNotFound when the store has no IPM subtree.
+Result<ReceiveFolder> find_receive_folder(const Store& store, const std::string& message_class);
 
 // Sets (folder != 0) or removes (folder 0) the row of `message_class`
 // (ASCII case ignored, as GetReceiveFolder compares) and writes the table

@@ -344,8 +344,8 @@ class FollowingDatabaseImpl final : public FollowingDatabase {
   FollowingDatabaseImpl(std::string path, const Options& options, Bytes head, std::unique_ptr<DatabaseImpl> db)
       : path_(std::move(path)), options_(options), head_(std::move(head)), db_(std::move(db)) {}
 
-  Result<bool> follow_commits() override {
-    PSTKIT_ASSIGN_OR_RETURN(auto src, open_committed_file(path_, options_.lock_timeout, nullptr, false));
+  Result<bool> follow_commits(bool ask_pending) override {
+    PSTKIT_ASSIGN_OR_RETURN(auto src, open_committed_file(path_, options_.lock_timeout, nullptr, false, ask_pending));
     PSTKIT_ASSIGN_OR_RETURN(Bytes head, head_of(*src));
     if (head == head_ && src->size() == db_->file_size()) return false;
     PSTKIT_ASSIGN_OR_RETURN(Header h, parse_header(head, src->size()));

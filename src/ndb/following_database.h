@@ -21,8 +21,9 @@ class FollowingDatabase : public Database {
   // Nodes opened before read the new state (blocks by BID: one that a
   // commit freed is not found). Errors as Database::open (Code::kBusy for a
   // commit in progress past the wait, or a crash-locked file); the loaded
-  // state is then kept.
-  virtual Result<bool> follow_commits() = 0;
+  // state is then kept. ask_pending: first ask a process holding saved
+  // changes pending to commit them (filelock::wait_for_pending_batch).
+  virtual Result<bool> follow_commits(bool ask_pending) = 0;
 };
 
 Result<std::unique_ptr<FollowingDatabase>> open_following(const std::string& path, const Options& options = {});

@@ -232,9 +232,15 @@ class LockedSource final : public ByteSource {
 
 Result<std::unique_ptr<ByteSource>> open_committed_file(const std::string& path,
                                                         std::chrono::milliseconds lock_timeout,
-                                                        PendingJournal* pending, bool hold_lock) {
+                                                        PendingJournal* pending, bool hold_lock,
+                                                        bool ask_pending) {
   LockWait wait;
   wait.timeout = lock_timeout.count() >= 0 ? lock_timeout : filelock::default_timeout();
+  // Saved changes another process holds pending (a MAPI write-behind batch)
+  // are committed first, at this reader's request, so that it reads them
+  // (docs/COMMIT_PROTOCOL.md "Saved changes pending"). Before the readers
+  // lock, which that commit needs.
+  if (ask_pending) PSTKIT_RETURN_IF_ERROR(filelock::wait_for_pending_batch(path, wait));
   // The lock before the first byte is read: no commit of another process
   // is half-way through its in-place writes while this source lives.
   PSTKIT_ASSIGN_OR_RETURN(auto hold, filelock::hold_shared(path, wait));

@@ -77,11 +77,16 @@ Result<std::unique_ptr<ByteSource>> committed_source(std::unique_ptr<ByteSource>
 
 // How pstkit reads a file by path: under the shared readers lock (held by
 // the returned source; a commit in progress is waited for up to
-// lock_timeout, negative: the default), through committed_source.
+// lock_timeout, negative: the default), through committed_source. Saved
+// changes another process holds pending are committed at its request first
+// (filelock::wait_for_pending_batch, bounded by the same timeout).
 // hold_lock false: the lock is held only while this opens (the header and
 // journal are read), then dropped; see Options::hold_readers_lock.
+// ask_pending false: pending batches are not asked for (a background watch,
+// which would otherwise commit every writer's batches at its own period).
 Result<std::unique_ptr<ByteSource>> open_committed_file(const std::string& path,
                                                         std::chrono::milliseconds lock_timeout,
-                                                        PendingJournal* pending = nullptr, bool hold_lock = true);
+                                                        PendingJournal* pending = nullptr, bool hold_lock = true,
+                                                        bool ask_pending = true);
 
 }  // namespace pstkit::ndb

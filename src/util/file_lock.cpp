@@ -151,7 +151,111 @@ class Hold final : public ReaderHold {
   std::string path_;
 };
 
+// ---- the batches this process holds pending, by file: its own readers do
+// not wait for them (wait_for_pending_batch).
+
+std::mutex pending_mu;
+std::map<std::pair<dev_t, ino_t>, int> pending_here;
+
+bool pending_in_this_process(dev_t dev, ino_t ino) {
+  std::lock_guard<std::mutex> lock(pending_mu);
+  return pending_here.count({dev, ino}) != 0;
+}
+
+// The first 4 KiB of the file (its header, MS-PST 2.2.2.6), which every
+// commit rewrites; empty if unreadable.
+std::string head_bytes(int fd) {
+  std::string head(4096, '\0');
+  const ssize_t n = ::pread(fd, head.data(), head.size(), 0);
+  head.resize(n > 0 ? size_t(n) : 0);
+  return head;
+}
+
 }  // namespace
+
+Result<std::unique_ptr<PendingBatch>> PendingBatch::hold(const std::string& path) {
+  PSTKIT_ASSIGN_OR_RETURN(const int fd, open_regular_file(path, O_RDWR));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int e = errno;
+    ::close(fd);
+    return Status::io_error(path + ": " + std::strerror(e));
+  }
+  // Nobody else can hold the byte: the caller holds the writer lock. Without
+  // OFD locks (ENOLCK, EINVAL) readers simply see the batch at its commit.
+  if (ofd(fd, F_OFD_SETLK, F_WRLCK, kBatchPendingByte) != 0 && errno != ENOLCK && errno != EINVAL &&
+      errno != EOPNOTSUPP) {
+    const int e = errno;
+    ::close(fd);
+    return Status::io_error(path + ": pending-batch lock: " + std::strerror(e));
+  }
+  {
+    std::lock_guard<std::mutex> lock(pending_mu);
+    ++pending_here[{st.st_dev, st.st_ino}];
+  }
+  return std::unique_ptr<PendingBatch>(new PendingBatch(fd, st.st_dev, st.st_ino));
+}
+
+PendingBatch::~PendingBatch() {
+  ::close(fd_);  // drops the lock
+  std::lock_guard<std::mutex> lock(pending_mu);
+  auto it = pending_here.find({dev_, ino_});
+  if (it != pending_here.end() && --it->second <= 0) pending_here.erase(it);
+}
+
+bool PendingBatch::flush_requested() const { return ofd(fd_, F_OFD_GETLK, F_WRLCK, kFlushRequestByte) == 1; }
+
+Status wait_for_pending_batch(const std::string& path, const LockWait& wait) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return Status::ok();  // the caller's own open reports it
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }  // drops the request too
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return Status::ok();
+  // The common case: one fcntl, nobody holds a batch.
+  if (!conflicts(fd, F_RDLCK, kBatchPendingByte)) return Status::ok();
+  if (pending_in_this_process(st.st_dev, st.st_ino)) return Status::ok();
+  {
+    // This process already reads the file under the readers lock (a Store
+    // it keeps open): the holder's commit would wait for that lock, and this
+    // wait for the commit. Read the committed state, as before; no request
+    // either (it would start a commit bound to time out, losing the batch).
+    std::lock_guard<std::mutex> lock(registry_mu);
+    auto it = registry.find({st.st_dev, st.st_ino});
+    if (it != registry.end() && it->second.readers > 0) return Status::ok();
+  }
+  PSTKIT_RETURN_IF_ERROR(check_crash_lock(fd, path));
+  const std::string head = head_bytes(fd);
+  // The request: the holder's flusher sees it within a few ms and commits.
+  if (ofd(fd, F_OFD_SETLK, F_RDLCK, kFlushRequestByte) != 0) return Status::ok();  // no OFD locks here
+  const auto start = Clock::now();
+  const auto deadline = start + wait.timeout;
+  bool told = false;
+  while (true) {
+    // Done when the byte is free (committed, or rolled back) or the header
+    // changed: the holder committed, and what else holds the byte now is a
+    // batch saved after this wait began.
+    if (!conflicts(fd, F_RDLCK, kBatchPendingByte) || head_bytes(fd) != head) return Status::ok();
+    // A process under MAPICrashRecovery never commits again: no wait.
+    PSTKIT_RETURN_IF_ERROR(check_crash_lock(fd, path));
+    const auto now = Clock::now();
+    if (now >= deadline) {
+      return Status::busy(path + ": timed out after " + seconds_text(wait.timeout) +
+                          " waiting for another process to commit its saved changes (" +
+                          describe_holders(fd, kBatchPendingByte, true) + ")");
+    }
+    // A commit takes milliseconds; say whom this waits for only when it
+    // takes long (a stopped or very busy holder).
+    if (!told && wait.notice && now - start >= std::chrono::seconds(1)) {
+      told = true;
+      wait.notice(path + ": waiting up to " + seconds_text(wait.timeout) + " for " +
+                  describe_holders(fd, kBatchPendingByte, true) + " to commit its saved changes");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
 
 int ofd_lock_byte(int fd, int cmd, short type, off_t byte) {
   struct flock fl {};
@@ -213,9 +317,13 @@ Status lock_writer(int fd, const std::string& path, const LockWait& wait, bool l
   Status error;
   if (try_lock(fd, F_WRLCK, kWriterByte, &error)) return Status::ok();
   if (!error.is_ok()) return error;
-  // Say that this writer waits, then wait.
+  // Say that this writer waits, then wait. A holder with a batch of saved
+  // changes pending (kBatchPendingByte) takes the wait as a request for
+  // them too, commits and lets the lock go at once, not at its deadline.
   (void)ofd(fd, F_OFD_SETLK, F_RDLCK, kWriterWaitingByte);
+  (void)ofd(fd, F_OFD_SETLK, F_RDLCK, kFlushRequestByte);
   Status s = wait_for(fd, F_WRLCK, kWriterByte, path, wait, "another writer");
+  (void)ofd(fd, F_OFD_SETLK, F_UNLCK, kFlushRequestByte);
   (void)ofd(fd, F_OFD_SETLK, F_UNLCK, kWriterWaitingByte);
   return s;
 }

@@ -18,7 +18,13 @@
 //   kCrashLockByte      held by a process whose MAPICrashRecovery flushed the
 //                       file (docs/MAPI.md "Crash recovery"): every opener
 //                       checks it first and is refused at once (kBusy), no
-//                       wait, until that process ends or lifts it.
+//                       wait, until that process ends or lifts it;
+//   kBatchPendingByte   held exclusive by a writer that holds saved but
+//                       uncommitted changes it commits when asked (a MAPI
+//                       write-behind batch, docs/COMMIT_PROTOCOL.md
+//                       "Saved changes pending");
+//   kFlushRequestByte   held shared by readers asking that writer to commit
+//                       them now (wait_for_pending_batch).
 //
 // Waits are bounded and, once, say whom they wait for: OFD locks show pid -1
 // in /proc/locks, so the holder is found by its descriptor in
@@ -39,6 +45,8 @@ inline constexpr off_t kReadersByte = kWriterByte + 1;
 inline constexpr off_t kCommitPendingByte = kWriterByte + 2;
 inline constexpr off_t kWriterWaitingByte = kWriterByte + 3;
 inline constexpr off_t kCrashLockByte = kWriterByte + 4;
+inline constexpr off_t kBatchPendingByte = kWriterByte + 5;
+inline constexpr off_t kFlushRequestByte = kWriterByte + 6;
 
 // Status::busy naming the holder ("FILE: locked by crash recovery of pid N
 // (...) (MAPICrashRecovery) until it ends") if another descriptor holds the
@@ -87,6 +95,43 @@ Result<std::unique_ptr<ReaderHold>> hold_shared(const std::string& path, const L
 // let_readers_in undoes it.
 Status keep_readers_out(const std::string& path, const LockWait& wait);
 void let_readers_in(const std::string& path);
+
+// ---- saved changes pending (docs/COMMIT_PROTOCOL.md "Saved changes pending")
+//
+// A writer that keeps saved changes uncommitted for a while (a MAPI
+// write-behind batch) holds kBatchPendingByte through a PendingBatch for as
+// long as it does, and commits at once when flush_requested() says another
+// process asks for it. Destroying the object (after the commit, or a
+// rollback) releases the byte; so does the holder's death.
+class PendingBatch {
+ public:
+  // Takes the byte (the caller holds the writer lock, so nobody else can).
+  static Result<std::unique_ptr<PendingBatch>> hold(const std::string& path);
+  ~PendingBatch();
+  PendingBatch(const PendingBatch&) = delete;
+  PendingBatch& operator=(const PendingBatch&) = delete;
+  // Does another process wait for this batch (a shared lock on
+  // kFlushRequestByte)? One fcntl, no allocation.
+  bool flush_requested() const;
+
+ private:
+  PendingBatch(int fd, dev_t dev, ino_t ino) : fd_(fd), dev_(dev), ino_(ino) {}
+  int fd_;
+  dev_t dev_;
+  ino_t ino_;
+};
+
+// Called by readers before they read a file's state (ndb::open_committed_file,
+// a MAPI store's catch-up at the start of each call): if another process
+// holds saved changes of the file pending, asks it to commit them (a shared
+// lock on kFlushRequestByte) and waits until it has — the byte released, or
+// the file's header rewritten by its commit. Without a pending batch it
+// costs one open and one fcntl. A batch pending in this process is not waited
+// for (its own readers read the committed state, as before; waiting would
+// stall a thread the flusher may need). The wait is bounded by wait.timeout
+// (kBusy, naming the holder), and ends at once, kBusy, when the file is or
+// becomes crash-locked: a process under MAPICrashRecovery never commits again.
+Status wait_for_pending_batch(const std::string& path, const LockWait& wait);
 
 // Who holds a lock of this kind on the file fd refers to: "pid 123
 // (pstkit import a.pst ...)", or "another process".

@@ -15,12 +15,21 @@ no libpff run (which takes no lock) that finished within the 10 s quiet
 time that protects lock-less readers (docs/COMMIT_PROTOCOL.md); a libpff
 run that took longer (a loaded machine) and failed is printed as a NOTE.
 
-Usage: test_shared_store.py --pstkit BIN [--messages N]   (N per writer, default 2500)
+First, a few seconds: saved changes pending (docs/COMMIT_PROTOCOL.md
+"Saved changes pending"). A MAPI client (mapi_notify_client write) with
+write-behind holding batches 10 s saves a message; `pstkit ls` and `pstkit
+dump` run right after see it at once (the client commits at their request),
+then a change of it; a third save is followed by SIGKILL of the client:
+`pstkit ls` goes on at once, without the lost message, and `check` is clean.
+
+Usage: test_shared_store.py --pstkit BIN [--messages N]   (N per writer, default 2500;
+0 runs only the first part)
 Closes with "N passed, M failed".
 """
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -34,6 +43,76 @@ FOLDER = "Bench"  # the folder mapi_create_messages writes to
 KINDS = ["mapi", "import", "mapi", "import"]
 def run(cmd, timeout=600, env=None):
     return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, text=True, env=env)
+
+
+def pending_batches(pstkit, work):
+    """The first part: problems found (empty when it passed) and a summary."""
+    client = os.path.join(os.path.dirname(pstkit), "mapi_notify_client")
+    if not os.access(client, os.X_OK):
+        return ["%s not built" % client], ""
+    pst = os.path.join(work, "pending.pst")
+    for cmd in ([pstkit, "create", pst], [pstkit, "mkdir", pst, "Pending"]):
+        r = run(cmd)
+        if r.returncode != 0:
+            return ["%s: %s" % (" ".join(cmd[:2]), r.stderr.strip())], ""
+    env = dict(os.environ, PSTKIT_MAPI_FLUSH_MS="10000", PSTKIT_MAPI_BATCH="1000", PSTKIT_LOCK_TIMEOUT="20",
+               PSTKIT_PROFILE_DIR=os.path.join(work, "pending-profiles"))
+    proc = subprocess.Popen([client, "write", pst, "Pending"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    problems, took = [], []
+
+    def step():
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        line = proc.stdout.readline().strip()
+        if not line.startswith("step "):
+            problems.append("the client said %r: %s" % (line, proc.stderr.read()[-300:] if proc.poll() is not None else ""))
+            return False
+        return True
+
+    def subjects_now(cmd_name):
+        t0 = time.monotonic()
+        if cmd_name == "ls":
+            r = run([pstkit, "ls", pst], timeout=60)
+        else:
+            r = run([pstkit, "dump", "--json", pst], timeout=60)
+        took.append(time.monotonic() - t0)
+        if r.returncode != 0:
+            problems.append("%s exit %d: %s" % (cmd_name, r.returncode, r.stderr.strip()[-300:]))
+            return None
+        return r.stdout
+
+    try:
+        # 1. "one" saved, pending: ls counts it, at once.
+        if step():
+            out = subjects_now("ls")
+            line = next((l for l in (out or "").splitlines() if "Pending" in l), "")
+            if out is not None and not re.search(r"\]\s+1 item\b", line):
+                problems.append("ls after the first save: %r" % line)
+        # 2. "one" changed, pending: dump shows the new subject.
+        if not problems and step():
+            out = subjects_now("dump")
+            if out is not None and folder_subjects(out.splitlines(), "Pending") != ["one changed"]:
+                problems.append("dump after the change: %s" % folder_subjects(out.splitlines(), "Pending"))
+        # 3. "two" saved, then the client killed: the batch is lost, nobody waits.
+        if not problems and step():
+            proc.kill()
+            proc.wait(timeout=30)
+            out = subjects_now("dump")
+            if out is not None and folder_subjects(out.splitlines(), "Pending") != ["one changed"]:
+                problems.append("dump after the kill: %s" % folder_subjects(out.splitlines(), "Pending"))
+            check = run([pstkit, "check", pst])
+            if check.returncode != 0:
+                problems.append("check exit %d: %s" % (check.returncode, (check.stdout + check.stderr).strip()[-300:]))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)
+    # The client's delay is 10 s: a reader that waited for it took that long.
+    if any(t >= 5.0 for t in took):
+        problems.append("a reader took %s s (the batch's delay is 10 s)" % ", ".join("%.2f" % t for t in took))
+    return problems, ("ls, dump, dump after saves pending 10 s, and after a SIGKILL: %s s"
+                      % ", ".join("%.2f" % t for t in took))
 
 
 def main():
@@ -50,7 +129,20 @@ def main():
         return 1
     work = tempfile.mkdtemp(prefix="pstkit-shared-")
     problems = []
+    passed = 0
     try:
+        pending_problems, summary = pending_batches(pstkit, work)
+        if pending_problems:
+            print("FAIL  saved changes pending: %s" % summary)
+            for p in pending_problems:
+                print("      %s" % p)
+        else:
+            passed += 1
+            print("OK    saved changes pending: %s" % summary)
+        if args.messages == 0:
+            print("%d passed, %d failed" % (passed, 1 - passed))
+            return 0 if passed else 1
+
         pst = os.path.join(work, "shared.pst")
         for cmd in ([pstkit, "create", pst], [pstkit, "mkdir", pst, FOLDER]):
             r = run(cmd)
@@ -129,8 +221,9 @@ def main():
             print("OK    %s" % summary)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print("%d passed, %d failed" % (0 if problems else 1, 1 if problems else 0))
-    return 1 if problems else 0
+    failed = (1 if problems else 0) + (1 - passed)
+    print("%d passed, %d failed" % (passed + (0 if problems else 1), failed))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
