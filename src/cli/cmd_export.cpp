@@ -43,18 +43,6 @@ bool directory_is_empty(const fs::path& dir) {
   return fs::directory_iterator(dir, ec) == fs::directory_iterator();
 }
 
-// Writes a file whole; false (errno kept in *error) when it could not.
-bool write_file(const fs::path& path, const Bytes& data, std::string* error) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (out) out.write(reinterpret_cast<const char*>(data.data()), std::streamsize(data.size()));
-  if (out) out.close();
-  if (!out) {
-    *error = path.string() + ": " + std::strerror(errno ? errno : EIO);
-    return false;
-  }
-  return true;
-}
-
 // Whether a format appends a folder's items to one mailbox file (which is
 // complete only when the folder is) rather than writing a file per item.
 bool appends_to_mailbox(const std::string& format) { return format == "mbox" || format == "thunderbird"; }
@@ -99,10 +87,11 @@ bool files_intact(const fs::path& out, const std::vector<JournalFile>& files) {
 
 class Exporter {
  public:
-  Exporter(const ExportCommandOptions& options, nlohmann::ordered_json& manifest, unsigned type_mask,
-           OrderedWorkers<RenderedItem>& workers, ProgressBar& progress, ExportJournal* journal)
+  Exporter(const ExportCommandOptions& options, nlohmann::ordered_json& manifest, ManifestFiles& files,
+           unsigned type_mask, OrderedWorkers<RenderedItem>& workers, ProgressBar& progress, ExportJournal* journal)
       : options_(options),
         manifest_(manifest),
+        files_(files),
         type_mask_(type_mask),
         workers_(workers),
         progress_(progress),
@@ -197,6 +186,7 @@ class Exporter {
  private:
   const ExportCommandOptions& options_;
   nlohmann::ordered_json& manifest_;
+  ManifestFiles& files_;  // manifest.json's "files", streamed to a temporary file
   const unsigned type_mask_;  // 0: every type
   OrderedWorkers<RenderedItem>& workers_;
   ProgressBar& progress_;
@@ -288,12 +278,22 @@ class Exporter {
     return r;
   }
 
-  // Adds a finished folder's entry and files to the manifest.
-  void record_folder(nlohmann::ordered_json& entry, const std::vector<JournalFile>& files,
+  // Adds a finished folder's entry and files to the manifest. False when
+  // the files could not be entered (the export stops).
+  bool record_folder(nlohmann::ordered_json& entry, const std::vector<JournalFile>& files,
                      nlohmann::ordered_json& source) {
-    for (const auto& [path, sha] : files) manifest_["files"][path] = sha;
+    bool ok = true;
+    std::string error;
+    for (const auto& [path, sha] : files) {
+      if (!files_.add(path, sha, &error)) {
+        manifest_["stopped"] = error;
+        ok = false;
+        break;
+      }
+    }
     if (entry.contains("failed") || entry.contains("incomplete") || entry.contains("error")) partial_ = true;
     source["folders"].push_back(std::move(entry));
+    return ok;
   }
 
   bool export_folder(const Store& store, const FolderPlan& plan, nlohmann::ordered_json& source) {
@@ -315,8 +315,7 @@ class Exporter {
       nlohmann::ordered_json done = *recorded->done;
       exported_ += done.value("exported", size_t{0});
       progress_.advance(done.value("found", plan.content_count));
-      record_folder(done, recorded->done_files, source);
-      return true;
+      return record_folder(done, recorded->done_files, source);
     }
     auto folder = store.open_folder(plan.nid);
     if (!folder) return give_up(folder.status().message());
@@ -355,13 +354,13 @@ class Exporter {
     const bool item_format = options_.format == "ics" || options_.format == "vcf";
     const bool mailbox = appends_to_mailbox(options_.format);
     size_t skipped = 0, filtered = 0;
-    std::vector<JournalFile> folder_files;  // in the order written
-    size_t sink_files = 0;                  // of sink->files(), those already in folder_files
+    // The folder's files in the order written, for its journal record and
+    // the manifest; the sink hands over each item's files as it writes them.
+    std::vector<JournalFile> folder_files;
     auto take_sink_files = [&](std::vector<JournalFile>* item_files) {
-      for (; sink_files < sink->files().size(); ++sink_files) {
-        const ExportedFile& f = sink->files()[sink_files];
-        folder_files.emplace_back(f.path, f.sha256);
+      for (ExportedFile& f : sink->take_files()) {
         if (item_files) item_files->emplace_back(f.path, f.sha256);
+        folder_files.emplace_back(std::move(f.path), std::move(f.sha256));
       }
     };
     const Nid folder_nid = plan.nid;
@@ -406,21 +405,13 @@ class Exporter {
     take_sink_files(nullptr);
     // ics / vcf: a folder whose items were all skipped has no directory.
     if (!item_format || exported > 0) entry["output"] = sink->location();
-    for (JournalFile& f : folder_files) {
-      if (f.second.empty()) {
-        Status s;
-        f.second = sha256_file_hex((fs::path(options_.out_dir) / f.first).string(), &s);
-        if (!s.is_ok()) return stop(s.message());
-      }
-    }
     entry["exported"] = exported;
     if (item_format) entry["skipped"] = skipped;
     if (type_mask_ != 0) entry["skipped_by_filter"] = filtered;
     if (!failed.empty()) entry["failed"] = std::move(failed);
     if (!incomplete.empty()) entry["incomplete"] = std::move(incomplete);
     if (journal_ && !journal_->add_folder(source_index_, folder_nid, entry, folder_files, &error)) return stop(error);
-    record_folder(entry, folder_files, source);
-    return true;
+    return record_folder(entry, folder_files, source);
   }
 
   // Test-only fault injection (tests/scripts/test_export_jobs.py):
@@ -530,9 +521,17 @@ int cmd_export(const ExportCommandOptions& options) {
   if (options.unit) manifest["unit"] = nlohmann::ordered_json::parse(work_unit_json(*options.unit));
   manifest["sources"] = nlohmann::ordered_json::array();
   manifest["files"] = nlohmann::ordered_json::object();
+  // "files" stays empty in `manifest`: its entries are streamed to a
+  // temporary file and spliced in when manifest.json is written (memory
+  // does not grow with the item count).
+  ManifestFiles files;
+  if (!files.open(&error)) {
+    std::cerr << "pstkit: export: " << error << "\n";
+    return kExitBadInput;
+  }
   OrderedWorkers<RenderedItem> workers(resolve_jobs(options.jobs));
   ProgressBar progress(!options.quiet);
-  Exporter exporter(options, manifest, type_mask, workers, progress, journal.get());
+  Exporter exporter(options, manifest, files, type_mask, workers, progress, journal.get());
   bool stopped = false, any_opened = false;
   std::set<std::string> stems;
   for (size_t index = 0; index < options.files.size(); ++index) {
@@ -572,9 +571,8 @@ int cmd_export(const ExportCommandOptions& options) {
   manifest["exported"] = exporter.exported();
   manifest["complete"] = complete;
 
-  std::string text = manifest.dump(2) + "\n";
   const std::string manifest_name = options.unit ? "manifest-" + options.unit->id + ".json" : "manifest.json";
-  if (!write_file(out / manifest_name, Bytes(text.begin(), text.end()), &error)) {
+  if (!files.write(manifest, out / manifest_name, &error)) {
     std::cerr << "pstkit: export: " << error << "\n";
     return kExitBadInput;
   }

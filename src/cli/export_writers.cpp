@@ -1,10 +1,13 @@
 #include "cli/export_writers.h"
 
 #include <fcntl.h>
+#include <nettle/sha2.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -54,11 +57,56 @@ std::string io_error(const fs::path& path) { return path.string() + ": " + std::
 
 std::string relative_to(const fs::path& path, const fs::path& out) { return fs::relative(path, out).string(); }
 
+// SHA-256 of what a sink writes, fed as it writes (nettle, as sha256_hex).
+class Sha256 {
+ public:
+  Sha256() { sha256_init(&ctx_); }
+  void update(std::string_view data) {
+    sha256_update(&ctx_, data.size(), reinterpret_cast<const uint8_t*>(data.data()));
+  }
+  std::string hex() {
+    uint8_t md[SHA256_DIGEST_SIZE];
+    sha256_digest(&ctx_, sizeof md, md);
+    static const char* digits = "0123456789abcdef";
+    std::string out;
+    for (uint8_t b : md) {
+      out += digits[b >> 4];
+      out += digits[b & 15];
+    }
+    return out;
+  }
+
+ private:
+  sha256_ctx ctx_;
+};
+
+// Writes a whole file with POSIX calls (no stream objects per item); false
+// with errno set when that failed.
+bool write_whole_file(const char* path, ByteView data) {
+  const int fd = ::open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) return false;
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int saved = n < 0 ? errno : EIO;
+      ::close(fd);
+      errno = saved;
+      return false;
+    }
+    done += size_t(n);
+  }
+  // No fsync: an export is a copy that can be made again; close reports
+  // the write errors the file system deferred.
+  return ::close(fd) == 0;
+}
+
 // ---- one .eml (or .msg) file per item -----------------------------------
 
 class EmlSink : public FolderSink {
  public:
-  EmlSink(fs::path dir, fs::path out, std::string extension = "eml")
+  EmlSink(fs::path dir, fs::path out, std::string extension)
       : dir_(std::move(dir)), out_(std::move(out)), extension_(std::move(extension)) {
     location_ = relative_to(dir_, out_);
   }
@@ -73,12 +121,10 @@ class EmlSink : public FolderSink {
       if (ec) return *error = dir_.string() + ": " + ec.message(), false;
       created_ = true;
     }
-    fs::path file = dir_ / (std::to_string(message.nid()) + "." + extension);
-    std::ofstream f(file, std::ios::binary | std::ios::trunc);
-    if (f) f.write(reinterpret_cast<const char*>(eml.data()), std::streamsize(eml.size()));
-    if (f) f.close();
-    if (!f) return *error = io_error(file), false;
-    files_.push_back({relative_to(file, out_), sha256_hex(eml)});
+    const std::string name = std::to_string(message.nid()) + "." + extension;
+    const fs::path file = dir_ / name;
+    if (!write_whole_file(file.c_str(), eml)) return *error = io_error(file), false;
+    files_.push_back({in_location(name), sha256_hex(eml)});
     return true;
   }
   bool finish(std::string*) override { return true; }
@@ -93,7 +139,8 @@ class EmlSink : public FolderSink {
 
 class MboxSink : public FolderSink {
  public:
-  MboxSink(fs::path file, fs::path out, bool mozilla) : file_(std::move(file)), out_(std::move(out)), mozilla_(mozilla) {
+  MboxSink(fs::path file, fs::path out, bool mozilla)
+      : file_(std::move(file)), out_(std::move(out)), mozilla_(mozilla) {
     location_ = relative_to(file_, out_);
   }
   bool open(std::string* error) {
@@ -123,13 +170,14 @@ class MboxSink : public FolderSink {
     }
     append_mboxrd(&text, std::string_view(reinterpret_cast<const char*>(eml.data()), eml.size()));
     stream_.write(text.data(), std::streamsize(text.size()));
+    sha256_.update(text);  // hashed as written, not read back
     if (!stream_) return *error = io_error(file_), false;
     return true;
   }
   bool finish(std::string* error) override {
     stream_.close();
     if (!stream_) return *error = io_error(file_), false;
-    files_.push_back({relative_to(file_, out_), ""});
+    files_.push_back({location_, sha256_.hex()});
     return true;
   }
 
@@ -137,6 +185,7 @@ class MboxSink : public FolderSink {
   fs::path file_, out_;
   bool mozilla_;
   std::ofstream stream_;
+  Sha256 sha256_;
 };
 
 // ---- Maildir++ ------------------------------------------------------------
@@ -167,17 +216,12 @@ class MaildirSink : public FolderSink {
     const std::string unique = std::to_string(when) + ".N" + std::to_string(message.nid()) + ".pstkit";
     fs::path tmp = dir_ / "tmp" / unique;
     fs::path final = dir_ / "cur" / (unique + info);
-    {
-      std::ofstream s(tmp, std::ios::binary | std::ios::trunc);
-      if (s) s.write(reinterpret_cast<const char*>(eml.data()), std::streamsize(eml.size()));
-      if (s) s.close();
-      if (!s) return *error = io_error(tmp), false;
-    }
+    if (!write_whole_file(tmp.c_str(), eml)) return *error = io_error(tmp), false;
     // The delivery time as the file time (readers sort and date by it).
     struct timespec times[2] = {{time_t(when), 0}, {time_t(when), 0}};
     ::utimensat(AT_FDCWD, tmp.c_str(), times, 0);
     if (::rename(tmp.c_str(), final.c_str()) != 0) return *error = io_error(final), false;
-    files_.push_back({relative_to(final, out_), sha256_hex(eml)});
+    files_.push_back({in_location("cur/" + unique + info), sha256_hex(eml)});
     return true;
   }
   bool finish(std::string*) override { return true; }
@@ -290,6 +334,87 @@ std::unique_ptr<ExportLayout> ExportLayout::make(const std::string& format, cons
       format != "ics" && format != "vcf")
     return nullptr;
   return std::make_unique<Layout>(format, base, out);
+}
+
+// ---- manifest.json's "files" ----------------------------------------------
+
+ManifestFiles::~ManifestFiles() {
+  if (entries_) std::fclose(entries_);
+}
+
+bool ManifestFiles::open(std::string* error) {
+  entries_ = std::tmpfile();
+  if (!entries_) return *error = std::string("temporary file for the manifest: ") + std::strerror(errno), false;
+  return true;
+}
+
+bool ManifestFiles::insert_hash(uint64_t hash) {
+  if (hash == 0) hash = 1;  // 0 marks a free slot
+  if ((count_ + 1) * 2 > hashes_.size()) {  // at most half full
+    std::vector<uint64_t> old(std::max<size_t>(1024, hashes_.size() * 2), 0);
+    old.swap(hashes_);
+    for (uint64_t h : old)
+      if (h) {
+        size_t i = h & (hashes_.size() - 1);
+        while (hashes_[i]) i = (i + 1) & (hashes_.size() - 1);
+        hashes_[i] = h;
+      }
+  }
+  size_t i = hash & (hashes_.size() - 1);
+  while (hashes_[i]) {
+    if (hashes_[i] == hash) return false;
+    i = (i + 1) & (hashes_.size() - 1);
+  }
+  hashes_[i] = hash;
+  return true;
+}
+
+bool ManifestFiles::add(const std::string& path, const std::string& sha256, std::string* error) {
+  uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a
+  for (unsigned char c : path) hash = (hash ^ c) * 0x100000001b3ULL;
+  if (!insert_hash(hash)) return true;
+  // One line per entry as dump(2) writes a member of a top-level object's
+  // object (a JSON string holds no raw line end).
+  const std::string line = "    " + nlohmann::ordered_json(path).dump() + ": " + nlohmann::ordered_json(sha256).dump() + "\n";
+  if (!entries_ || std::fwrite(line.data(), 1, line.size(), entries_) != line.size())
+    return *error = std::string("temporary file for the manifest: ") + std::strerror(errno ? errno : EIO), false;
+  ++count_;
+  return true;
+}
+
+bool ManifestFiles::write(const nlohmann::ordered_json& manifest, const fs::path& file, std::string* error) {
+  const std::string text = manifest.dump(2) + "\n";
+  // The top-level member is the only place this appears unescaped: strings
+  // inside the manifest hold no raw line end.
+  const std::string_view empty_files = "\n  \"files\": {}";
+  const size_t at = text.find(empty_files);
+  std::FILE* out = std::fopen(file.c_str(), "wb");
+  if (!out) return *error = io_error(file), false;
+  bool ok = true;
+  auto put = [&](std::string_view s) { ok = ok && std::fwrite(s.data(), 1, s.size(), out) == s.size(); };
+  if (at == std::string::npos || count_ == 0) {
+    put(text);
+  } else {
+    put(std::string_view(text).substr(0, at));
+    put("\n  \"files\": {\n");
+    ok = ok && entries_ && std::fflush(entries_) == 0 && std::fseek(entries_, 0, SEEK_SET) == 0;
+    // Lines ",\n"-joined: each but the last loses its "\n" to a ",\n".
+    bool first = true;
+    char* line = nullptr;
+    size_t capacity = 0;
+    ssize_t n;
+    while (ok && (n = ::getline(&line, &capacity, entries_)) > 0) {
+      if (!first) put(",\n");
+      first = false;
+      put(std::string_view(line, size_t(n) - 1));
+    }
+    std::free(line);
+    put("\n  }");
+    put(std::string_view(text).substr(at + empty_files.size()));
+  }
+  if (std::fclose(out) != 0) ok = false;
+  if (!ok) return *error = io_error(file), false;
+  return true;
 }
 
 }  // namespace pstkit::cli

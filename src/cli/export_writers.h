@@ -11,10 +11,14 @@
 // X-Mozilla-Status for Thunderbird), Maildir in its info suffix.
 #pragma once
 
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "pstkit/bytes.h"
 #include "pstkit/messaging.h"
@@ -22,10 +26,39 @@
 namespace pstkit::cli {
 
 // A file an export wrote, relative to the output directory, with its
-// SHA-256 when the sink knows it (else the exporter hashes it at the end).
+// SHA-256 (computed from the bytes as they were written, not read back).
 struct ExportedFile {
   std::string path;
   std::string sha256;
+};
+
+// The "files" member of manifest.json: every file an export wrote, relative
+// to the output directory, with its SHA-256. The entries go to an unnamed
+// temporary file as they come, so an export's memory does not grow with the
+// number of items; write() splices them into the manifest. A path added
+// twice (a contents table that lists an item twice writes its file twice)
+// keeps its first place, as a JSON object's key would: only a 64-bit hash
+// of each path stays in memory for that (16 bytes a file at most).
+class ManifestFiles {
+ public:
+  ManifestFiles() = default;
+  ManifestFiles(const ManifestFiles&) = delete;
+  ManifestFiles& operator=(const ManifestFiles&) = delete;
+  ~ManifestFiles();
+  // False, with *error, when the temporary file could not be made.
+  bool open(std::string* error);
+  // False, with *error, when the entry could not be written.
+  bool add(const std::string& path, const std::string& sha256, std::string* error);
+  size_t size() const { return count_; }
+  // Writes `manifest` as dump(2) would with its (empty) "files" object
+  // holding the entries added, to `file`. False, with *error, when that failed.
+  bool write(const nlohmann::ordered_json& manifest, const std::filesystem::path& file, std::string* error);
+
+ private:
+  bool insert_hash(uint64_t hash);  // false when the hash was there
+  std::FILE* entries_ = nullptr;
+  size_t count_ = 0;
+  std::vector<uint64_t> hashes_;  // open addressing; 0 marks a free slot
 };
 
 // A folder (or source file) name as a directory name: no "/" or NUL, not
@@ -56,13 +89,23 @@ class FolderSink {
   }
   // Closes what the folder wrote. False, with *error, when that failed.
   virtual bool finish(std::string* error) = 0;
-  // Files written so far.
-  const std::vector<ExportedFile>& files() const { return files_; }
+  // The files written since the last call (by add() and add_beside() for
+  // the formats with a file per item, by finish() for a mailbox file), in
+  // the order written, with their SHA-256; the sink keeps none of them, so
+  // the caller takes them after each item (the export journal records an
+  // item's files) and its memory does not grow with the folder's items.
+  std::vector<ExportedFile> take_files() { return std::exchange(files_, {}); }
   // The folder's mailbox (mbox file, Maildir directory) or directory of
   // .eml files, relative to the output directory.
   const std::string& location() const { return location_; }
 
  protected:
+  // A file in the folder's location: its path relative to the output
+  // directory (fs::relative once per folder, when location_ is set, not per
+  // file: it resolves every component).
+  std::string in_location(const std::string& name) const {
+    return location_ == "." ? name : location_ + "/" + name;
+  }
   std::vector<ExportedFile> files_;
   std::string location_;
 };
@@ -82,7 +125,7 @@ class ExportLayout {
   virtual ~ExportLayout() = default;
   // One of "eml", "mbox", "maildir", "thunderbird", "msg", "ics", "vcf" (nullptr otherwise);
   // `base` is the output directory of one source file, `out` the export's
-  // (paths in files() are relative to it).
+  // (paths in the manifest and in FolderSink::take_files() are relative to it).
   static std::unique_ptr<ExportLayout> make(const std::string& format, const std::filesystem::path& base,
                                             const std::filesystem::path& out);
   // Line ends of the items: CRLF in .eml files, LF in mailboxes.
