@@ -503,7 +503,8 @@ int cmd_export(const ExportCommandOptions& options) {
                 << "--overwrite to write into it)\n";
       return kExitUsage;
     }
-  } else if (!fs::create_directories(out, ec)) {
+  } else if (!fs::create_directories(out, ec) && (ec || !fs::is_directory(out, ec))) {
+    // (false without an error: another unit of the same plan made it meanwhile)
     std::cerr << "pstkit: export: cannot create " << options.out_dir << ": " << ec.message() << "\n";
     return kExitBadInput;
   }
