@@ -7,6 +7,7 @@ namespace pstkit::ndb {
 struct BTreeWriter::MemPage {
   uint8_t level = 0;
   Bref disk;           // where the page was read from (ib 0: never written)
+  size_t disk_entries = 0;  // entries it had there (a page whose count changed did change)
   bool dirty = false;
   std::vector<BTreeBranchEntry> branches;
   std::vector<std::unique_ptr<MemPage>> children;  // parallel to branches, loaded lazily
@@ -137,6 +138,7 @@ std::unique_ptr<BTreeWriter::MemPage> from_disk(BTreePage&& p, const Bref& ref) 
   m->children.resize(m->branches.size());
   m->nodes = std::move(p.nodes);
   m->blocks = std::move(p.blocks);
+  m->disk_entries = m->size();
   return m;
 }
 
@@ -440,13 +442,16 @@ Result<Bref> BTreeWriter::write_page(MemPage* p, const PageWriter& write, const 
     }
   }
   Bytes body = serialise_btree_page(h_, type_, p->level, p->branches, p->nodes, p->blocks, Bref{});
-  if (keep && p->disk.ib != 0 && keep(type_, body, p->disk)) {
+  // Only a page with as many entries as on disk can be unchanged: the
+  // others are written without reading their old copy back.
+  if (keep && p->disk.ib != 0 && p->size() == p->disk_entries && keep(type_, body, p->disk)) {
     p->dirty = false;
     return p->disk;
   }
   PSTKIT_ASSIGN_OR_RETURN(Bref ref, write(type_, std::move(body)));
   if (p->disk.ib != 0) release(p->disk);
   p->disk = ref;
+  p->disk_entries = p->size();
   p->dirty = false;
   return ref;
 }
