@@ -155,7 +155,7 @@ struct ExportCommandOptions {
   std::string vcard = "4.0";   // --vcard: 4.0 or 3.0
   std::string folder;  // only this folder (path below the IPM subtree) and below
   std::vector<std::string> types;  // --type: item types to export (item_type.h); empty: all
-  unsigned jobs = 1;               // worker threads; 0: one per core
+  unsigned jobs = 0;               // worker threads; 0: one per core (the default)
   bool resume = false;             // continue the interrupted export in out_dir
   bool overwrite = false;
   bool quiet = false;

@@ -309,9 +309,13 @@ class Exporter {
     };
     if (!plan.readable) return give_up(plan.error);
     const JournalFolder* recorded = resuming_ && journal_ ? journal_->folder(source_index_, plan.nid) : nullptr;
-    // --resume: a folder the interrupted export finished, whose files are
-    // all there and intact, is taken as it was.
-    if (recorded && recorded->done && files_intact(options_.out_dir, recorded->done_files)) {
+    const bool mailbox = appends_to_mailbox(options_.format);
+    // --resume: a mailbox folder the interrupted export finished, whose
+    // files are all there and intact, is taken as it was. The other formats
+    // journal each item's files (a finished folder's record does not repeat
+    // them, so that memory stays flat in folder size): their items are
+    // taken one by one below.
+    if (recorded && recorded->done && mailbox && files_intact(options_.out_dir, recorded->done_files)) {
       nlohmann::ordered_json done = *recorded->done;
       exported_ += done.value("exported", size_t{0});
       progress_.advance(done.value("found", plan.content_count));
@@ -352,16 +356,21 @@ class Exporter {
     std::unique_ptr<FolderSink> sink = layout_->open(plan.place, &error);
     if (!sink) return stop(error);
     const bool item_format = options_.format == "ics" || options_.format == "vcf";
-    const bool mailbox = appends_to_mailbox(options_.format);
     size_t skipped = 0, filtered = 0;
-    // The folder's files in the order written, for its journal record and
-    // the manifest; the sink hands over each item's files as it writes them.
+    // The sink hands over each item's files as it writes them; they enter
+    // the manifest at once, and the journal with their item (item formats)
+    // or with the finished folder (mailboxes, whose few files are complete
+    // only then). Nothing is kept per item.
     std::vector<JournalFile> folder_files;
     auto take_sink_files = [&](std::vector<JournalFile>* item_files) {
       for (ExportedFile& f : sink->take_files()) {
-        if (item_files) item_files->emplace_back(f.path, f.sha256);
-        folder_files.emplace_back(std::move(f.path), std::move(f.sha256));
+        if (!files_.add(f.path, f.sha256, &error)) {
+          manifest_["stopped"] = error;
+          return false;
+        }
+        (item_files && !mailbox ? *item_files : folder_files).emplace_back(std::move(f.path), std::move(f.sha256));
       }
+      return true;
     };
     const Nid folder_nid = plan.nid;
     const bool completed = workers_.run(
@@ -377,7 +386,12 @@ class Exporter {
             case RenderedItem::Outcome::kFiltered: ++filtered; return true;
             case RenderedItem::Outcome::kNoForm: ++skipped; return true;
             case RenderedItem::Outcome::kReused:
-              for (const JournalFile& f : r.reused->files) folder_files.push_back(f);
+              for (const auto& [path, sha] : r.reused->files) {
+                if (!files_.add(path, sha, &error)) {
+                  manifest_["stopped"] = error;
+                  return false;
+                }
+              }
               if (!r.reused->notes.empty()) incomplete.push_back({{"nid", nid}, {"left_out", r.reused->notes}});
               ++exported, ++exported_;
               return true;
@@ -389,7 +403,7 @@ class Exporter {
             failed.push_back({{"nid", nid}, {"reason", error}});
             return false;
           }
-          take_sink_files(&written.files);
+          if (!take_sink_files(&written.files)) return false;
           if (!r.notes.empty()) incomplete.push_back({{"nid", nid}, {"left_out", r.notes}});
           ++exported, ++exported_;
           // A mailbox is complete only with its folder: its items are not
@@ -401,8 +415,7 @@ class Exporter {
           return true;
         });
     if (!completed) return stop(error);
-    if (!sink->finish(&error)) return stop(error);
-    take_sink_files(nullptr);
+    if (!sink->finish(&error) || !take_sink_files(nullptr)) return stop(error);
     // ics / vcf: a folder whose items were all skipped has no directory.
     if (!item_format || exported > 0) entry["output"] = sink->location();
     entry["exported"] = exported;
@@ -411,7 +424,7 @@ class Exporter {
     if (!failed.empty()) entry["failed"] = std::move(failed);
     if (!incomplete.empty()) entry["incomplete"] = std::move(incomplete);
     if (journal_ && !journal_->add_folder(source_index_, folder_nid, entry, folder_files, &error)) return stop(error);
-    return record_folder(entry, folder_files, source);
+    return record_folder(entry, {}, source);  // its files are in the manifest already
   }
 
   // Test-only fault injection (tests/scripts/test_export_jobs.py):

@@ -8,7 +8,9 @@
 //   {"s":S,"f":F,"n":N,"files":[[PATH,SHA]...],"notes":[...]}
 //        item N of folder F of source S, exported into its own files
 //   {"s":S,"f":F,"done":ENTRY,"files":[[PATH,SHA]...]}
-//        folder F finished: its manifest entry and the files it wrote
+//        folder F finished: its manifest entry and the files it wrote that
+//        no item record names (a mailbox's files; none for the formats
+//        with a file per item, whose items records name them all)
 // A torn last line (the process was killed while writing it) is ignored.
 // The journal is removed when manifest.json has been written.
 #pragma once
