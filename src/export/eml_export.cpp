@@ -173,7 +173,12 @@ class EmlBuilder {
   }
 
   GRef<GMimeMultipart> multipart(const char* subtype) {
-    GRef<GMimeMultipart> m(gmime().g_mime_multipart_new_with_subtype(subtype));
+    // Made as g_mime_multipart_new*() make it but without their random
+    // boundary (each draws one by opening and reading /dev/urandom), which
+    // the one derived from the message below would replace.
+    GRef<GMimeMultipart> m(static_cast<GMimeMultipart*>(gmime().g_object_new(gmime().g_mime_multipart_get_type(), nullptr)));
+    GRef<GMimeContentType> type(gmime().g_mime_content_type_new("multipart", subtype));
+    gmime().g_mime_object_set_content_type(GMIME_OBJECT(m.get()), type.get());
     char boundary[48];
     std::snprintf(boundary, sizeof boundary, "=_pstkit_%016llx_%d", static_cast<unsigned long long>(message_key_),
                   next_boundary_++);

@@ -94,7 +94,9 @@ namespace pstkit::mime {
   X(g_mime_message_set_mime_part)                    \
   X(g_mime_message_set_subject)                      \
   X(g_mime_multipart_add)                            \
-  X(g_mime_multipart_new_with_subtype)               \
+  X(g_mime_content_type_new)                         \
+  X(g_mime_object_set_content_type)                  \
+  X(g_object_new)                                    \
   X(g_mime_multipart_set_boundary)                   \
   X(g_mime_object_append_header)                     \
   X(g_mime_object_encode)                            \
