@@ -16,9 +16,14 @@
 #                   $TMPDIR, removed at the end); every tool writes there
 #   --runs N        runs of each command (default 1); the best wall time is shown
 #
-# Each command is timed with /usr/bin/time (wall, CPU, peak RSS); the output
-# directory is emptied before each run. Prints, per file, one line per tool
-# and pstkit's wall time as a multiple of each peer's.
+# Each command is timed with /usr/bin/time (wall, CPU, peak RSS). Every run
+# writes into a new directory, and the outputs are deleted only at the end:
+# ext4 skips the inodes of files deleted in the last 60-300 s when it
+# allocates new ones (recently_deleted() in fs/ext4/ialloc.c), so a run
+# made just after another run's output was deleted pays for that scan in
+# system time (up to several times readpst's whole system time here).
+# Prints, per file, one line per tool and pstkit's wall time as a multiple
+# of each peer's.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -48,16 +53,23 @@ if [[ -z "$workdir" ]]; then
   workdir=$(mktemp -d "${TMPDIR:-/tmp}/pstkit-export-bench.XXXXXX")
   cleanup=$workdir
 fi
-trap '[[ -n "$cleanup" ]] && rm -rf "$cleanup"' EXIT
+outputs=()
+trap 'rm -rf "${outputs[@]}"; [[ -n "$cleanup" ]] && rm -rf "$cleanup"' EXIT
 mkdir -p "$workdir"
 
 best_wall=""
+run_number=0
 timed() {  # timed LABEL OUTDIR CMD... -> prints a line; best wall time in $best_wall
-  local label=$1 out=$2; shift 2
-  local best="" line="" i
+  # OUTDIR in CMD is replaced by a new directory for each run.
+  local label=$1 base=$2; shift 2
+  local best="" line="" i out="" arg
   for ((i = 0; i < runs; i++)); do
-    rm -rf "$out"; mkdir -p "$out"
-    if ! /usr/bin/time -o "$workdir/time.txt" -f '%e %U %S %M' "$@" > /dev/null 2> "$workdir/stderr.txt"; then
+    out="$base.run$((run_number += 1))"
+    outputs+=("$out")
+    mkdir -p "$out"
+    local cmd=()
+    for arg in "$@"; do cmd+=("${arg//"$base"/"$out"}"); done
+    if ! /usr/bin/time -o "$workdir/time.txt" -f '%e %U %S %M' "${cmd[@]}" > /dev/null 2> "$workdir/stderr.txt"; then
       # readpst and pffexport exit non-zero on items they cannot read; their output still counts.
       [[ -s "$workdir/time.txt" ]] || { echo "  $label failed: $(tail -1 "$workdir/stderr.txt")"; best_wall=""; return; }
     fi
