@@ -89,11 +89,11 @@ class SharedStore : public ::testing::Test {
     return rows ? rows->size() : size_t(-1);
   }
 
-  HRESULT open_folder(LPMDB store, LPMAPIFOLDER* out) {
+  HRESULT open_folder(LPMDB store, LPMAPIFOLDER* out, ULONG flags = MAPI_MODIFY) {
     const pstkit::Bytes eid = entry_id_of_folder(store);
     ULONG type = 0;
     return store->OpenEntry(ULONG(eid.size()), reinterpret_cast<LPENTRYID>(const_cast<uint8_t*>(eid.data())),
-                            &IID_IMAPIFolder, MAPI_MODIFY, &type, reinterpret_cast<LPUNKNOWN*>(out));
+                            &IID_IMAPIFolder, flags, &type, reinterpret_cast<LPUNKNOWN*>(out));
   }
   pstkit::Bytes entry_id_of_folder(LPMDB store) {
     std::array<uint8_t, 16> uid{};
@@ -233,6 +233,31 @@ TEST_F(SharedStore, WriteBehindCommitsWithinTheDelay) {
   EXPECT_FALSE(pstkit::filelock::writer_active(path_));
 }
 
+// A lone writer's flusher sleeps until the batch's deadline: nobody opens
+// the file, so nothing wakes it (before, it polled for flush requests every
+// millisecond, some 300 looks here). Then another open of the file by this
+// process (a pstkit reader, which asks nothing) wakes it once and the batch
+// stays pending; it commits at its deadline.
+TEST_F(SharedStore, ALoneWritersFlusherSleepsUntilTheDeadline) {
+  ScopedEnv delay("PSTKIT_MAPI_FLUSH_MS", "600");
+  ScopedEnv batch("PSTKIT_MAPI_BATCH", "1000");
+  Ptr<IMsgStore> store;
+  ASSERT_EQ(open_pst_store(path_, MDB_WRITE, store.out()), S_OK);
+  Ptr<IMAPIFolder> folder;
+  ASSERT_EQ(open_folder(store.p, folder.out()), S_OK);
+  const auto saved = steady_clock::now();
+  ASSERT_EQ(save_message(folder.p, "alone"), S_OK);
+  const uint64_t looks_before = pstkit::mapi::capi::background_flush_looks();
+  std::this_thread::sleep_for(300ms);
+  const uint64_t looks = pstkit::mapi::capi::background_flush_looks() - looks_before;
+  if (steady_clock::now() - saved < milliseconds(550)) {  // a descheduled test may reach the deadline
+    EXPECT_LE(looks, 2u);  // the batch's start, at most
+    EXPECT_EQ(messages_in_file(), 0u);
+  }
+  while (messages_in_file() != 1u && steady_clock::now() - saved < seconds(5)) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(messages_in_file(), 1u);
+}
+
 TEST_F(SharedStore, WriteBehindCommitsAFullBatchAtOnce) {
   ScopedEnv delay("PSTKIT_MAPI_FLUSH_MS", "10000");
   ScopedEnv batch("PSTKIT_MAPI_BATCH", "3");
@@ -274,6 +299,48 @@ TEST_F(SharedStore, WriteBehindFlushesAtStoreLogoffAndAtTheLastRelease) {
     store.reset();  // the last object of the store
     EXPECT_EQ(messages_in_file(), 2u);
   }
+}
+
+// Two store objects of this process on one file (two OpenMsgStore calls,
+// different flags): a message one of them saved, still in its write-behind
+// batch, is seen by the other's next call at once — the call's catch-up
+// commits that batch (the cross-process request leaves this process's
+// batches alone). Before, the other saw it only at the batch's commit, at
+// the delay (10 s here); the writer lock the batch held went with it, so
+// the other writes without waiting either. The stopped flusher shows that
+// the calls themselves commit, not the flusher.
+TEST_F(SharedStore, AnotherStoreObjectOfTheProcessSeesAMessageSavedInAPendingBatchAtItsNextCall) {
+  ScopedEnv delay("PSTKIT_MAPI_FLUSH_MS", "10000");
+  ScopedEnv batch("PSTKIT_MAPI_BATCH", "1000");
+  ScopedEnv timeout("PSTKIT_LOCK_TIMEOUT", "5");  // without the commit, the second's save waits for the lock
+  Ptr<IMsgStore> first, second, reader;
+  ASSERT_EQ(open_pst_store(path_, MDB_WRITE, first.out()), S_OK);
+  ASSERT_EQ(open_pst_store(path_, MDB_WRITE | MDB_NO_MAIL, second.out()), S_OK);
+  ASSERT_EQ(open_pst_store(path_, MDB_NO_MAIL, reader.out()), S_OK);  // read-only
+  Ptr<IMAPIFolder> first_folder, second_folder, reader_folder;
+  ASSERT_EQ(open_folder(first.p, first_folder.out()), S_OK);
+  ASSERT_EQ(open_folder(second.p, second_folder.out()), S_OK);
+  ASSERT_EQ(open_folder(reader.p, reader_folder.out(), 0), S_OK);
+  EXPECT_EQ(contents_rows(second_folder.p), 0u);
+  EXPECT_EQ(contents_rows(reader_folder.p), 0u);
+  pstkit::mapi::capi::stop_background_flush();
+  const auto start = steady_clock::now();
+
+  ASSERT_EQ(save_message(first_folder.p, "one"), S_OK);
+  EXPECT_EQ(messages_in_file(), 0u);  // pending; this process's pstkit readers read the committed state
+  EXPECT_EQ(contents_rows(second_folder.p), 1u);
+  EXPECT_EQ(messages_in_file(), 1u);  // committed by that call
+
+  ASSERT_EQ(save_message(first_folder.p, "two"), S_OK);
+  EXPECT_EQ(contents_rows(reader_folder.p), 2u);
+
+  ASSERT_EQ(save_message(first_folder.p, "three"), S_OK);
+  ASSERT_EQ(save_message(second_folder.p, "from the second"), S_OK);
+  EXPECT_EQ(messages_in_file(), 3u);  // the first's batch; the second's is pending
+  EXPECT_EQ(contents_rows(first_folder.p), 4u);
+  EXPECT_EQ(messages_in_file(), 4u);
+  EXPECT_LT(steady_clock::now() - start, seconds(5));
+  pstkit::mapi::capi::allow_background_flush();
 }
 
 // Fast shutdown and MAPIUninitialize stop the flusher: no deferred commit

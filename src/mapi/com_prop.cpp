@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <thread>
+#include <utility>
 
 #include "mapi/com_table.h"
 #include "mapi/open_stores.h"
@@ -140,17 +142,24 @@ void StoreState::set_batch_pending(bool pending) {
     batch_due_ns.store(int64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                    batch_deadline.value_or(std::chrono::steady_clock::now()).time_since_epoch())
                                    .count()));
-    // Without the lock (an error opening the file) the batch still commits
-    // at its deadline; other processes then see it only then.
-    if (auto h = filelock::PendingBatch::hold(path)) hold = std::move(*h);
+    // Without the lock (an error opening the file, or requests turned off)
+    // the batch still commits at its deadline; other processes then see it
+    // only then.
+    if (write_behind.flush_requests) {
+      if (auto h = filelock::PendingBatch::hold(path)) hold = std::move(*h);
+    }
   }
   std::unique_ptr<filelock::PendingBatch> old;
+  std::optional<int> old_watch;
   {
     std::lock_guard lock(pending_mutex);
     old = std::move(pending_batch);
+    old_watch = std::exchange(pending_watch, std::nullopt);
+    if (pending) pending_watch = watch_pending_file(hold ? hold->descriptor() : -1);
     pending_batch = std::move(hold);
   }
   batch_pending.store(pending);
+  if (old_watch) unwatch_pending_file(*old_watch);
   // `old` is released here, after the commit: a waiting process then reads it.
 }
 
@@ -192,17 +201,60 @@ std::optional<std::chrono::steady_clock::time_point> StoreState::flush_if_due(
   std::lock_guard lock(mutex);
   if (!batch_deadline) return std::nullopt;
   if (now < *batch_deadline && !requested) return batch_deadline;
+  commit_batch_now();
+  return std::nullopt;
+}
+
+void StoreState::commit_batch_now() {
+  if (!batch_deadline) return;
   std::string detail;
   if (HRESULT hr = commit(&detail); FAILED(hr) && !FAILED(deferred_error)) {
     deferred_error = hr;
     deferred_detail = detail;
   }
-  return std::nullopt;
+}
+
+HRESULT StoreState::commit_batches_of_same_file(std::string* detail) {
+  if (!batches_pending_here()) return S_OK;  // the common case: one atomic load
+  std::vector<std::shared_ptr<StoreState>> holders;
+  for_each_open_store([&](const std::shared_ptr<StoreState>& other) {
+    if (other.get() != this && other->batch_pending.load() && other->file_dev == file_dev &&
+        other->file_ino == file_ino)
+      holders.push_back(other);
+  });
+  const auto deadline = std::chrono::steady_clock::now() + filelock::default_timeout();
+  for (const auto& other : holders) {
+    // Its mutex without waiting: a call on it in another thread may wait
+    // for this store's (a sink calling across); that call then commits or
+    // ends soon, or this gives up at the lock timeout — never a deadlock.
+    while (other->batch_pending.load()) {
+      if (other->mutex.try_lock()) {
+        other->commit_batch_now();
+        other->mutex.unlock();
+        break;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        if (detail) {
+          *detail = path + ": timed out waiting for another store object of this process to commit its saved "
+                           "messages (a call on it held its mutex)";
+        }
+        return MAPI_E_BUSY;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  return S_OK;
 }
 
 HRESULT StoreState::catch_up(std::string* detail) {
-  // Holding the writer lock, no other process can hold a batch pending.
+  // Holding the writer lock, nobody else — no other process, no other store
+  // object of this one — can hold a batch pending.
   if (!on_background_thread() && !(writer && writer->holds_writer_lock())) {
+    // Another store object of this process on the file: the wait below
+    // leaves this process's batches alone (a thread it would stall may be
+    // the one to commit them), so this store commits that batch itself
+    // (docs/MAPI.md "Write-behind").
+    if (HRESULT hr = commit_batches_of_same_file(detail); FAILED(hr)) return hr;
     LockWait wait;
     wait.timeout = filelock::default_timeout();
     if (Status s = filelock::wait_for_pending_batch(path, wait); !s.is_ok()) {
@@ -250,6 +302,7 @@ WriteBehindSettings WriteBehindSettings::from_environment() {
   if (auto ms = number("PSTKIT_MAPI_FLUSH_MS"); ms) {
     out.flush_delay = std::chrono::milliseconds(std::clamp<long long>(*ms, 1, 10000));
   }
+  if (auto on = number("PSTKIT_MAPI_FLUSH_REQUESTS"); on && *on == 0) out.flush_requests = false;
   return out;
 }
 

@@ -66,6 +66,11 @@ class StoreMutex final : public TableOuterLock {
 struct WriteBehindSettings {
   size_t batch_limit = 500;                          // $PSTKIT_MAPI_BATCH; 1: a commit per SaveChanges
   std::chrono::milliseconds flush_delay{200};        // $PSTKIT_MAPI_FLUSH_MS, 1 ms to 10 s
+  // $PSTKIT_MAPI_FLUSH_REQUESTS=0: a pending batch takes no batch-pending
+  // lock, so other processes cannot ask for it and see it only at its
+  // commit (for measuring what the requests cost a lone writer, or a store
+  // nobody else reads).
+  bool flush_requests = true;
   static WriteBehindSettings from_environment();
 };
 
@@ -75,6 +80,10 @@ struct WriteBehindSettings {
 struct StoreState {
   StoreMutex mutex{*this};
   std::string path;
+  // The file's identity (stat at open): store objects of this process on the
+  // same file find each other's pending batches by it (catch_up).
+  dev_t file_dev = 0;
+  ino_t file_ino = 0;
   // Crash recovery and the open-by-MAPI record (crash_recovery.h); declared
   // before the writer so that it outlives it (the record is marked closed
   // after the writer's last commit).
@@ -110,6 +119,9 @@ struct StoreState {
   // request). Set and cleared under the mutex, by set_batch_pending.
   std::mutex pending_mutex;
   std::unique_ptr<filelock::PendingBatch> pending_batch;  // guarded by pending_mutex
+  // The flusher's watch on the file while a batch is pending
+  // (watch_pending_file), guarded by pending_mutex.
+  std::optional<int> pending_watch;
   std::atomic<bool> batch_pending{false};
   std::atomic<int64_t> batch_due_ns{0};  // steady_clock
   void set_batch_pending(bool pending);
@@ -132,12 +144,22 @@ struct StoreState {
   // for it; returns the deadline of a batch still pending. Takes the store's
   // mutex only to commit.
   std::optional<std::chrono::steady_clock::time_point> flush_if_due(std::chrono::steady_clock::time_point now);
+  // Commits the pending batch now, if there is one; a failure becomes the
+  // deferred error (its client hears of it at its next call). The mutex is
+  // held.
+  void commit_batch_now();
   // Another process committed since this store was read: reload (writers
   // without staged changes; readers through `following`). First, a batch of
   // saved messages another process holds pending is asked for and waited
-  // for (not from the flusher or the watch: on_background_thread), so that
-  // the call sees it: MAPI_E_BUSY (*detail says why) when that wait fails.
+  // for, and one another store object of this process holds on the same
+  // file is committed (not from the flusher or the watch:
+  // on_background_thread), so that the call sees it: MAPI_E_BUSY (*detail
+  // says why) when that wait fails.
   HRESULT catch_up(std::string* detail);
+  // The second half of that: commits the batch another StoreState of this
+  // process holds pending on this file, waiting (bounded by the lock
+  // timeout) while a call on it in another thread holds its mutex.
+  HRESULT commit_batches_of_same_file(std::string* detail);
 
   const Store& store() const { return writer ? writer->store() : *reader; }
   // For reading messages and the code page: without store()'s writing of

@@ -312,6 +312,8 @@ HRESULT open_pst_store(const std::string& path, ULONG flags, LPMDB* out) {
   try {
     auto state = std::make_shared<StoreState>();
     state->path = path;
+    state->file_dev = st.st_dev;
+    state->file_ino = st.st_ino;
     Status error;
     if (flags & (MDB_WRITE | MAPI_BEST_ACCESS)) {
       // Through store_env(): after DoFastShutdown nothing more is written.

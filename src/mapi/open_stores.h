@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -34,11 +35,30 @@ HRESULT flush_open_stores(std::string* detail);
 // the first batch.
 // While a store of this process holds a batch pending (and with it the
 // file's pending-batch lock, docs/COMMIT_PROTOCOL.md "Saved changes
-// pending"), the thread also looks every kFlushRequestPoll for another
-// process asking for the batch (StoreState::flush_if_due), one fcntl per
-// such store, and commits it at once.
+// pending"), the thread also commits it at once when another process asks
+// for it: it sleeps in inotify for opens of the file (the requester's
+// doorbell, filelock::request_flush) and then checks the request byte with
+// one fcntl per pending store (StoreState::flush_if_due). A file whose
+// opens inotify cannot see (network file systems) is polled every
+// kFlushRequestPoll instead.
 inline constexpr std::chrono::milliseconds kFlushRequestPoll{1};
 void schedule_background_flush(std::chrono::steady_clock::time_point deadline);
+// A batch became pending on the file whose pending-batch lock fd holds
+// (filelock::PendingBatch::descriptor): the flusher watches the file from
+// its next wake (schedule_background_flush). Returns the watch to give back
+// to unwatch_pending_file when the batch ends (-1: polled; kNoRequests: fd
+// was -1, no lock was taken, so there is nothing to look for).
+inline constexpr int kNoRequests = -2;
+int watch_pending_file(int fd);
+void unwatch_pending_file(int watch);
+// Whether any store of this process holds a batch pending (one atomic
+// load): a call's catch-up then looks for another store object's batch on
+// its file (StoreState::catch_up).
+bool batches_pending_here();
+// How many times the flusher has looked at the open stores (woken by a
+// deadline, a new batch, an open of a watched file, or a poll): for tests
+// and diagnostics — a lone writer's flusher looks about once per batch.
+uint64_t background_flush_looks();
 // Whether the calling thread is the flusher or the change watch: their
 // calls on stores never ask other processes for their pending batches (the
 // watch would turn every writer's batches into ones of its period; two

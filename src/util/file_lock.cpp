@@ -205,6 +205,16 @@ PendingBatch::~PendingBatch() {
 
 bool PendingBatch::flush_requested() const { return ofd(fd_, F_OFD_GETLK, F_WRLCK, kFlushRequestByte) == 1; }
 
+bool request_flush(int fd, const std::string& path) {
+  if (ofd(fd, F_OFD_SETLK, F_RDLCK, kFlushRequestByte) != 0) return false;
+  // After the lock, so that the holder's look, which the open's IN_OPEN
+  // event causes, finds it. Closing this second descriptor keeps the OFD
+  // lock, which belongs to fd's open file description.
+  const int bell = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (bell >= 0) ::close(bell);
+  return true;
+}
+
 Status wait_for_pending_batch(const std::string& path, const LockWait& wait) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return Status::ok();  // the caller's own open reports it
@@ -228,8 +238,8 @@ Status wait_for_pending_batch(const std::string& path, const LockWait& wait) {
   }
   PSTKIT_RETURN_IF_ERROR(check_crash_lock(fd, path));
   const std::string head = head_bytes(fd);
-  // The request: the holder's flusher sees it within a few ms and commits.
-  if (ofd(fd, F_OFD_SETLK, F_RDLCK, kFlushRequestByte) != 0) return Status::ok();  // no OFD locks here
+  // The request: the holder's flusher wakes at the doorbell and commits.
+  if (!request_flush(fd, path)) return Status::ok();  // no OFD locks here
   const auto start = Clock::now();
   const auto deadline = start + wait.timeout;
   bool told = false;
@@ -321,7 +331,7 @@ Status lock_writer(int fd, const std::string& path, const LockWait& wait, bool l
   // changes pending (kBatchPendingByte) takes the wait as a request for
   // them too, commits and lets the lock go at once, not at its deadline.
   (void)ofd(fd, F_OFD_SETLK, F_RDLCK, kWriterWaitingByte);
-  (void)ofd(fd, F_OFD_SETLK, F_RDLCK, kFlushRequestByte);
+  (void)request_flush(fd, path);
   Status s = wait_for(fd, F_WRLCK, kWriterByte, path, wait, "another writer");
   (void)ofd(fd, F_OFD_SETLK, F_UNLCK, kFlushRequestByte);
   (void)ofd(fd, F_OFD_SETLK, F_UNLCK, kWriterWaitingByte);

@@ -113,6 +113,9 @@ class PendingBatch {
   // Does another process wait for this batch (a shared lock on
   // kFlushRequestByte)? One fcntl, no allocation.
   bool flush_requested() const;
+  // The descriptor holding the byte, for the holder to watch the file with
+  // inotify (the requester's doorbell, request_flush).
+  int descriptor() const { return fd_; }
 
  private:
   PendingBatch(int fd, dev_t dev, ino_t ino) : fd_(fd), dev_(dev), ino_(ino) {}
@@ -120,6 +123,15 @@ class PendingBatch {
   dev_t dev_;
   ino_t ino_;
 };
+
+// Asks the holder of a pending batch of the file fd refers to for it: takes
+// kFlushRequestByte shared through fd, then opens the file once more — the
+// doorbell: the holder's flusher sleeps in inotify for IN_OPEN on the files
+// it holds batches of, wakes, and finds the request with one fcntl (so a
+// lone holder, whom nobody asks, never wakes for requests). False when the
+// file system has no OFD locks. The request lasts until fd is closed or
+// the byte unlocked.
+bool request_flush(int fd, const std::string& path);
 
 // Called by readers before they read a file's state (ndb::open_committed_file,
 // a MAPI store's catch-up at the start of each call): if another process
