@@ -196,7 +196,11 @@ class Writer final : public WritableDatabase {
     PSTKIT_RETURN_IF_ERROR(file_->read(ref.ib, raw.size(), raw.data()));
     PSTKIT_ASSIGN_OR_RETURN(BTreePage p, parse_btree_page(committed_, raw, ref.ib, type, ref.bid));
     std::lock_guard<std::mutex> lock(mu_);
-    pages_.put(ref.ib, std::make_shared<const BTreePage>(p), 512);
+    // Charged what the parsed page takes in memory, not its 512 bytes on
+    // disk: a BBT leaf's entries alone are more.
+    const size_t charge = sizeof(BTreePage) + 96 + p.branches.size() * sizeof(BTreeBranchEntry) +
+                          p.nodes.size() * sizeof(NodeEntry) + p.blocks.size() * sizeof(BlockEntry);
+    pages_.put(ref.ib, std::make_shared<const BTreePage>(p), charge);
     return p;
   }
 
@@ -670,7 +674,7 @@ class Writer final : public WritableDatabase {
     }
     if (deleting_) deleted_now_.emplace_back(e.offset, block_disk_size(h_, e.stored_size));
     std::lock_guard<std::mutex> lock(mu_);
-    blocks_.put(bid_key(e.bid), nullptr, 0);
+    blocks_.erase(bid_key(e.bid));
     return Status::ok();
   }
 
@@ -765,7 +769,15 @@ class Writer final : public WritableDatabase {
       PSTKIT_RETURN_IF_ERROR(file_->write(ref.ib, page));
       return ref;
     };
-    auto release_page = [this](const Bref& old) { amap_.free_later(old.ib, 512); };
+    // A page the new trees no longer use leaves the page cache too: with
+    // copy-on-write every commit replaces the pages on the paths it changed,
+    // and their old copies, never looked up again, otherwise stayed cached
+    // until the cache was full.
+    auto release_page = [this](const Bref& old) {
+      amap_.free_later(old.ib, 512);
+      std::lock_guard<std::mutex> lock(mu_);
+      pages_.erase(old.ib);
+    };
     // A changed page whose bytes, sealed for its old place, are those already
     // there (byte for byte: a damaged or foreign-formatted page is written
     // anew) stays where it is.
