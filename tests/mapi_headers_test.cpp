@@ -563,6 +563,10 @@ TEST(MapiHeadersVtable, PropertyObjectsInDocumentedOrder) {
   // iattachimapiprop.md, iprofsectimapiprop.md: IMAPIProp's methods only.
   EXPECT_EQ(S(IAttach, GetIDsFromNames), 13);
   EXPECT_EQ(S(IProfSect, GetIDsFromNames), 13);
+  // imapistatusimapiprop.md: IMAPIProp's methods, then its own four.
+  static_assert(std::is_base_of_v<IMAPIProp, IMAPIStatus>);
+  SLOTS(IMAPIStatus, 14, S(IMAPIStatus, ValidateState), S(IMAPIStatus, SettingsDialog),
+        S(IMAPIStatus, ChangePassword), S(IMAPIStatus, FlushQueues));
 }
 
 TEST(MapiHeadersVtable, TablesSessionsAndAdministrationInDocumentedOrder) {

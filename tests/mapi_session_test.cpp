@@ -953,6 +953,248 @@ TEST_F(MapiSessionTest, TheStatusTableHasTheSubsystemAndOneRowPerProvider) {
   s->Release();
 }
 
+// ---- status objects (status-tables.md, status-table-and-status-objects.md,
+// imapistatusimapiprop.md) ----------------------------------------------------
+
+// Each status row's PR_ENTRYID, PR_RESOURCE_TYPE and PR_DISPLAY_NAME, the
+// columns status-table-and-status-objects.md has a client ask for.
+struct StatusEntry {
+  Bytes entry_id;
+  ULONG type = 0;
+  std::string display;
+};
+std::vector<StatusEntry> status_entries(LPMAPISESSION s) {
+  std::vector<StatusEntry> out;
+  LPMAPITABLE table = nullptr;
+  EXPECT_EQ(s->GetStatusTable(0, &table), S_OK);
+  if (table == nullptr) return out;
+  SizedSPropTagArray(3, cols) = {3, {PR_ENTRYID, PR_RESOURCE_TYPE, PR_DISPLAY_NAME_A}};
+  LPSRowSet rows = nullptr;
+  EXPECT_EQ(HrQueryAllRows(table, reinterpret_cast<LPSPropTagArray>(&cols), nullptr, nullptr, 0, &rows), S_OK);
+  table->Release();
+  for (ULONG i = 0; rows != nullptr && i < rows->cRows; ++i) {
+    const SPropValue* p = rows->aRow[i].lpProps;
+    StatusEntry e;
+    EXPECT_EQ(p[0].ulPropTag, ULONG(PR_ENTRYID)) << "row " << i << " has no PR_ENTRYID";
+    if (p[0].ulPropTag == PR_ENTRYID) e.entry_id.assign(p[0].Value.bin.lpb, p[0].Value.bin.lpb + p[0].Value.bin.cb);
+    if (p[1].ulPropTag == PR_RESOURCE_TYPE) e.type = ULONG(p[1].Value.l);
+    if (p[2].ulPropTag == PR_DISPLAY_NAME_A) e.display = p[2].Value.lpszA;
+    out.push_back(e);
+  }
+  FreeProws(rows);
+  return out;
+}
+
+// IMAPISession::OpenEntry of a status row's entry ID, as an IMAPIStatus.
+LPMAPISTATUS open_status(LPMAPISESSION s, Bytes id, ULONG flags = 0) {
+  ULONG type = 0;
+  LPUNKNOWN unk = nullptr;
+  EXPECT_EQ(s->OpenEntry(ULONG(id.size()), reinterpret_cast<LPENTRYID>(id.data()), nullptr, flags, &type, &unk), S_OK);
+  if (unk == nullptr) return nullptr;
+  EXPECT_EQ(type, ULONG(MAPI_STATUS));
+  LPMAPISTATUS status = nullptr;
+  EXPECT_EQ(unk->QueryInterface(IID_IMAPIStatus, reinterpret_cast<void**>(&status)), S_OK);
+  unk->Release();
+  return status;
+}
+
+LONG long_prop(LPMAPIPROP obj, ULONG tag) {
+  LPSPropValue v = nullptr;
+  if (HrGetOneProp(obj, tag, &v) != S_OK) return -1;
+  const LONG out = v->Value.l;
+  MAPIFreeBuffer(v);
+  return out;
+}
+
+std::string string_prop(LPMAPIPROP obj, ULONG tag) {
+  LPSPropValue v = nullptr;
+  if (HrGetOneProp(obj, tag, &v) != S_OK) return "(none)";
+  std::string out = v->Value.lpszA;
+  MAPIFreeBuffer(v);
+  return out;
+}
+
+TEST_F(MapiSessionTest, EveryStatusRowHasAnEntryIdThatOpenEntryOpensAsItsStatusObject) {
+  make_profile("Work", "work.pst");
+  LPMAPISESSION s = nullptr;
+  ASSERT_EQ(logon("Work", kExt | MAPI_NEW_SESSION, &s), S_OK);
+  auto rows = status_entries(s);
+  ASSERT_EQ(rows.size(), 3u);
+  // The entry ID names its row from one GetStatusTable to the next.
+  auto again = status_entries(s);
+  ASSERT_EQ(again.size(), 3u);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    SCOPED_TRACE(rows[i].display);
+    EXPECT_EQ(rows[i].entry_id, again[i].entry_id);
+    for (size_t j = 0; j < i; ++j) EXPECT_NE(rows[i].entry_id, rows[j].entry_id);
+    LPMAPISTATUS status = open_status(s, rows[i].entry_id);
+    ASSERT_NE(status, nullptr);
+    // The row's properties, PR_OBJECT_TYPE MAPI_STATUS among them.
+    EXPECT_EQ(string_prop(status, PR_DISPLAY_NAME_A), rows[i].display);
+    EXPECT_EQ(ULONG(long_prop(status, PR_RESOURCE_TYPE)), rows[i].type);
+    EXPECT_EQ(long_prop(status, PR_OBJECT_TYPE), LONG(MAPI_STATUS));
+    LPSPropValue id = nullptr;
+    ASSERT_EQ(HrGetOneProp(status, PR_ENTRYID, &id), S_OK);
+    EXPECT_EQ(Bytes(id->Value.bin.lpb, id->Value.bin.lpb + id->Value.bin.cb), rows[i].entry_id);
+    MAPIFreeBuffer(id);
+    // imapistatusimapiprop.md: every status object has the required properties.
+    SizedSPropTagArray(7, required) = {7,
+                                       {PR_DISPLAY_NAME_W, PR_PROVIDER_DISPLAY_W, PR_PROVIDER_DLL_NAME_W,
+                                        PR_RESOURCE_FLAGS, PR_RESOURCE_METHODS, PR_RESOURCE_TYPE, PR_STATUS_CODE}};
+    ULONG n = 0;
+    LPSPropValue values = nullptr;
+    ASSERT_EQ(status->GetProps(reinterpret_cast<LPSPropTagArray>(&required), MAPI_UNICODE, &n, &values), S_OK);
+    ASSERT_EQ(n, 7u);
+    for (ULONG k = 0; k < n; ++k) EXPECT_EQ(values[k].ulPropTag, required.aulPropTag[k]);
+    MAPIFreeBuffer(values);
+    // A property the row lacks is MAPI_W_ERRORS_RETURNED with PT_ERROR.
+    SizedSPropTagArray(1, missing) = {1, {PR_SUBJECT_A}};
+    ASSERT_EQ(status->GetProps(reinterpret_cast<LPSPropTagArray>(&missing), 0, &n, &values), MAPI_W_ERRORS_RETURNED);
+    EXPECT_EQ(PROP_TYPE(values[0].ulPropTag), ULONG(PT_ERROR));
+    MAPIFreeBuffer(values);
+    status->Release();
+  }
+  EXPECT_EQ(rows[0].type, ULONG(MAPI_SUBSYSTEM));
+  EXPECT_EQ(rows[1].type, ULONG(MAPI_SPOOLER));
+  s->Release();
+}
+
+TEST_F(MapiSessionTest, TheSubsystemStatusObjectSupportsValidateStateOnly) {
+  make_profile("Work", "work.pst");
+  LPMAPISESSION s = nullptr;
+  ASSERT_EQ(logon("Work", kExt | MAPI_NEW_SESSION, &s), S_OK);
+  auto rows = status_entries(s);
+  ASSERT_GE(rows.size(), 1u);
+  ASSERT_EQ(rows[0].type, ULONG(MAPI_SUBSYSTEM));
+  LPMAPISTATUS status = open_status(s, rows[0].entry_id);
+  ASSERT_NE(status, nullptr);
+  EXPECT_EQ(long_prop(status, PR_RESOURCE_METHODS), LONG(STATUS_VALIDATE_STATE));
+  EXPECT_EQ(status->ValidateState(0, SUPPRESS_UI), S_OK);
+  EXPECT_EQ(status->ValidateState(0, CONFIG_CHANGED | SUPPRESS_UI), S_OK);
+  EXPECT_EQ(status->ValidateState(0, 0x2), MAPI_E_UNKNOWN_FLAGS);
+  // status-table-and-status-objects.md: no SettingsDialog or ChangePassword
+  // on MAPI's status objects; FlushQueues is the spooler's.
+  EXPECT_EQ(status->SettingsDialog(0, 0), MAPI_E_NO_SUPPORT);
+  EXPECT_EQ(status->ChangePassword(const_cast<LPSTR>("old"), const_cast<LPSTR>("new"), 0), MAPI_E_NO_SUPPORT);
+  EXPECT_EQ(status->FlushQueues(0, 0, nullptr, FLUSH_UPLOAD), MAPI_E_NO_SUPPORT);
+  LPMAPIERROR error = nullptr;
+  ASSERT_EQ(status->GetLastError(MAPI_E_NO_SUPPORT, 0, &error), S_OK);
+  ASSERT_NE(error, nullptr);
+  EXPECT_NE(std::string(reinterpret_cast<const char*>(error->lpszError)).find("FlushQueues"), std::string::npos);
+  MAPIFreeBuffer(error);
+  status->Release();
+  s->Release();
+}
+
+TEST_F(MapiSessionTest, TheSpoolerStatusObjectFlushesQueuesAndValidatesState) {
+  make_profile("Work", "work.pst");
+  LPMAPISESSION s = nullptr;
+  ASSERT_EQ(logon("Work", kExt | MAPI_NEW_SESSION, &s), S_OK);
+  auto rows = status_entries(s);
+  ASSERT_GE(rows.size(), 2u);
+  ASSERT_EQ(rows[1].type, ULONG(MAPI_SPOOLER));
+  LPMAPISTATUS spooler = open_status(s, rows[1].entry_id);
+  ASSERT_NE(spooler, nullptr);
+  EXPECT_EQ(long_prop(spooler, PR_RESOURCE_METHODS), LONG(STATUS_VALIDATE_STATE | STATUS_FLUSH_QUEUES));
+  EXPECT_EQ(spooler->ValidateState(0, 0), S_OK);
+  // No transport is started, so both queues are empty: flushed at once.
+  EXPECT_EQ(spooler->FlushQueues(0, 0, nullptr, FLUSH_UPLOAD | FLUSH_DOWNLOAD | FLUSH_FORCE), S_OK);
+  EXPECT_EQ(spooler->FlushQueues(0, 0, nullptr, 0x1), MAPI_E_UNKNOWN_FLAGS);
+  EXPECT_EQ(spooler->FlushQueues(0, 4, nullptr, FLUSH_UPLOAD), MAPI_E_INVALID_PARAMETER);
+  BYTE transport[] = {0, 0, 0, 0, 1, 2, 3, 4};
+  EXPECT_EQ(spooler->FlushQueues(0, sizeof transport, reinterpret_cast<LPENTRYID>(transport), FLUSH_UPLOAD),
+            MAPI_E_NOT_FOUND);
+  EXPECT_EQ(spooler->SettingsDialog(0, UI_READONLY), MAPI_E_NO_SUPPORT);
+  spooler->Release();
+  s->Release();
+
+  // MAPI_NO_MAIL: the spooler is not told of the session; no queues.
+  ASSERT_EQ(logon("Work", kExt | MAPI_NEW_SESSION | MAPI_NO_MAIL, &s), S_OK);
+  rows = status_entries(s);
+  ASSERT_GE(rows.size(), 2u);
+  spooler = open_status(s, rows[1].entry_id);
+  ASSERT_NE(spooler, nullptr);
+  EXPECT_EQ(long_prop(spooler, PR_STATUS_CODE), LONG(kStatusFailure));
+  EXPECT_EQ(long_prop(spooler, PR_RESOURCE_METHODS), LONG(STATUS_VALIDATE_STATE));
+  EXPECT_EQ(spooler->FlushQueues(0, 0, nullptr, FLUSH_UPLOAD), MAPI_E_NO_SUPPORT);
+  spooler->Release();
+  s->Release();
+}
+
+TEST_F(MapiSessionTest, StatusObjectsOfMapiAreReadOnly) {
+  make_profile("Work", "work.pst");
+  LPMAPISESSION s = nullptr;
+  ASSERT_EQ(logon("Work", kExt | MAPI_NEW_SESSION, &s), S_OK);
+  auto rows = status_entries(s);
+  ASSERT_EQ(rows.size(), 3u);
+  // MAPI_MODIFY does not make it writable (imapisession-openentry.md: the
+  // flag "does not guarantee a particular type of access").
+  LPMAPISTATUS status = open_status(s, rows[2].entry_id, MAPI_MODIFY);
+  ASSERT_NE(status, nullptr);
+  SPropValue v;
+  v.ulPropTag = PR_DISPLAY_NAME_A;
+  v.Value.lpszA = const_cast<LPSTR>("Renamed");
+  EXPECT_EQ(status->SetProps(1, &v, nullptr), MAPI_E_NO_ACCESS);
+  SizedSPropTagArray(1, tags) = {1, {PR_DISPLAY_NAME_A}};
+  EXPECT_EQ(status->DeleteProps(reinterpret_cast<LPSPropTagArray>(&tags), nullptr), MAPI_E_NO_ACCESS);
+  EXPECT_EQ(string_prop(status, PR_DISPLAY_NAME_A), "Work mail");
+  EXPECT_EQ(status->SaveChanges(0), S_OK);  // nontransacted: nothing to save
+  // Another interface than IMAPIStatus's is refused.
+  ULONG type = 0;
+  LPUNKNOWN unk = nullptr;
+  EXPECT_EQ(s->OpenEntry(ULONG(rows[2].entry_id.size()), reinterpret_cast<LPENTRYID>(rows[2].entry_id.data()),
+                         &IID_IMAPIFolder, 0, &type, &unk),
+            MAPI_E_INTERFACE_NOT_SUPPORTED);
+  EXPECT_EQ(unk, nullptr);
+  status->Release();
+  s->Release();
+}
+
+TEST_F(MapiSessionTest, AStatusEntryIdOfNoRowIsNotFoundAndComparesByRow) {
+  make_profile("Work", "work.pst");
+  LPMAPISESSION s = nullptr;
+  ASSERT_EQ(logon("Work", kExt | MAPI_NEW_SESSION, &s), S_OK);
+  auto rows = status_entries(s);
+  ASSERT_EQ(rows.size(), 3u);
+  // The provider's row with another provider UID: no such row.
+  Bytes other = rows[2].entry_id;
+  other.back() ^= 0xFF;
+  ULONG type = 0;
+  LPUNKNOWN unk = nullptr;
+  EXPECT_EQ(s->OpenEntry(ULONG(other.size()), reinterpret_cast<LPENTRYID>(other.data()), nullptr, 0, &type, &unk),
+            MAPI_E_NOT_FOUND);
+  // CompareEntryIDs: the same row (short-term flag bits aside) or not.
+  Bytes short_term = rows[2].entry_id;
+  short_term[0] = 0x80;
+  ULONG same = FALSE;
+  EXPECT_EQ(s->CompareEntryIDs(ULONG(rows[2].entry_id.size()), reinterpret_cast<LPENTRYID>(rows[2].entry_id.data()),
+                               ULONG(short_term.size()), reinterpret_cast<LPENTRYID>(short_term.data()), 0, &same),
+            S_OK);
+  EXPECT_EQ(same, ULONG(TRUE));
+  EXPECT_EQ(s->CompareEntryIDs(ULONG(rows[0].entry_id.size()), reinterpret_cast<LPENTRYID>(rows[0].entry_id.data()),
+                               ULONG(rows[1].entry_id.size()), reinterpret_cast<LPENTRYID>(rows[1].entry_id.data()), 0,
+                               &same),
+            S_OK);
+  EXPECT_EQ(same, ULONG(FALSE));
+  s->Release();
+}
+
+TEST_F(MapiSessionTest, AStatusObjectValidatesNoMoreOnceItsSessionHasEnded) {
+  make_profile("Work", "work.pst");
+  LPMAPISESSION s = nullptr;
+  ASSERT_EQ(logon("Work", kExt | MAPI_NEW_SESSION, &s), S_OK);
+  auto rows = status_entries(s);
+  ASSERT_GE(rows.size(), 1u);
+  LPMAPISTATUS status = open_status(s, rows[0].entry_id);
+  ASSERT_NE(status, nullptr);
+  ASSERT_EQ(s->Logoff(0, 0, 0), S_OK);
+  EXPECT_EQ(status->ValidateState(0, 0), MAPI_E_END_OF_SESSION);
+  // Its properties stay readable: the object outlives the session.
+  EXPECT_EQ(string_prop(status, PR_DISPLAY_NAME_A), "MAPI Subsystem");
+  s->Release();
+  status->Release();
+}
+
 // ---- stores: OpenMsgStore, OpenEntry, CompareEntryIDs, Advise --------------
 
 class MapiSessionStoreTest : public MapiSessionTest {

@@ -57,7 +57,9 @@ class StoreProviderTest : public ::testing::Test {
       session_->Release();
     }
     MAPIUninitialize();
-    for (const char* v : {"PSTKIT_PROFILE_DIR", "PSTKIT_MAPISVC_INF", "PSTKIT_TEST_PROVIDER_LOG"}) ::unsetenv(v);
+    for (const char* v : {"PSTKIT_PROFILE_DIR", "PSTKIT_MAPISVC_INF", "PSTKIT_TEST_PROVIDER_LOG",
+                          "PSTKIT_TEST_PROVIDER_STATUS_OBJECT"})
+      ::unsetenv(v);
     std::error_code ec;
     fs::remove_all(dir_, ec);
   }
@@ -517,6 +519,91 @@ TEST_F(StoreProviderTest, TheProvidersStatusRowIsInTheStatusTableWhileItsLogonLa
   EXPECT_EQ(rows[0].display, runtime_display);
   EXPECT_EQ(rows[0].text, "Available");
   EXPECT_TRUE(rows[0].store_record_key.empty());
+}
+
+// The status table's row of the provider's store (PR_RESOURCE_TYPE
+// MAPI_STORE_PROVIDER): its PR_ENTRYID.
+std::vector<BYTE> store_status_entry_id(LPMAPISESSION session) {
+  std::vector<BYTE> out;
+  LPMAPITABLE table = nullptr;
+  EXPECT_EQ(session->GetStatusTable(0, &table), S_OK);
+  if (table == nullptr) return out;
+  SizedSPropTagArray(2, cols) = {2, {PR_ENTRYID, PR_RESOURCE_TYPE}};
+  LPSRowSet rows = nullptr;
+  EXPECT_EQ(HrQueryAllRows(table, reinterpret_cast<LPSPropTagArray>(&cols), nullptr, nullptr, 0, &rows), S_OK);
+  table->Release();
+  for (ULONG i = 0; rows != nullptr && i < rows->cRows; ++i) {
+    const SPropValue* p = rows->aRow[i].lpProps;
+    if (p[0].ulPropTag == PR_ENTRYID && p[1].ulPropTag == PR_RESOURCE_TYPE &&
+        ULONG(p[1].Value.l) == MAPI_STORE_PROVIDER)
+      out = bytes(p[0].Value.bin);
+  }
+  FreeProws(rows);
+  return out;
+}
+
+std::string status_string(LPMAPISTATUS status) {
+  SizedSPropTagArray(1, tags) = {1, {PR_STATUS_STRING_A}};
+  ULONG n = 0;
+  LPSPropValue v = nullptr;
+  std::string out = "(none)";
+  if (SUCCEEDED(status->GetProps(reinterpret_cast<LPSPropTagArray>(&tags), 0, &n, &v)) && n == 1 &&
+      v[0].ulPropTag == PR_STATUS_STRING_A)
+    out = v[0].Value.lpszA;
+  if (v != nullptr) MAPIFreeBuffer(v);
+  return out;
+}
+
+TEST_F(StoreProviderTest, AProvidersStatusRowOpensThroughItsLogonsOpenStatusEntry) {
+  ::setenv("PSTKIT_TEST_PROVIDER_STATUS_OBJECT", "1", 1);
+  log_on("STORE_ok");
+  LPMDB store = open_store();
+  ASSERT_NE(store, nullptr);
+  std::vector<BYTE> id = store_status_entry_id(session_);
+  ASSERT_FALSE(id.empty());
+  ULONG type = 0;
+  LPUNKNOWN unk = nullptr;
+  ASSERT_EQ(session_->OpenEntry(ULONG(id.size()), reinterpret_cast<LPENTRYID>(id.data()), &IID_IMAPIStatus, 0, &type,
+                                &unk),
+            S_OK);
+  ::unsetenv("PSTKIT_TEST_PROVIDER_STATUS_OBJECT");
+  ASSERT_NE(unk, nullptr);
+  EXPECT_EQ(type, ULONG(MAPI_STATUS));
+  auto* status = static_cast<LPMAPISTATUS>(static_cast<IUnknown*>(unk));
+  // The provider's own object, not the runtime's.
+  EXPECT_EQ(status_string(status), "Status object of the test provider");
+  EXPECT_EQ(status->ValidateState(0, SUPPRESS_UI), S_OK);
+  status->Release();
+  const auto lines = log_lines();
+  EXPECT_NE(std::find(lines.begin(), lines.end(), "ok IMSLogon::OpenStatusEntry flags=0"), lines.end());
+  EXPECT_NE(std::find(lines.begin(), lines.end(), "ok IMAPIStatus::ValidateState flags=1"), lines.end());
+  store->Release();
+}
+
+TEST_F(StoreProviderTest, WithoutOpenStatusEntryTheRowOpensAsMapisStatusObjectAndValidateStateRereadsIt) {
+  log_on("STORE_ok");
+  LPMDB store = open_store();
+  ASSERT_NE(store, nullptr);
+  std::vector<BYTE> id = store_status_entry_id(session_);
+  ASSERT_FALSE(id.empty());
+  ULONG type = 0;
+  LPUNKNOWN unk = nullptr;
+  ASSERT_EQ(session_->OpenEntry(ULONG(id.size()), reinterpret_cast<LPENTRYID>(id.data()), nullptr, 0, &type, &unk),
+            S_OK);
+  ASSERT_NE(unk, nullptr);
+  EXPECT_EQ(type, ULONG(MAPI_STATUS));
+  auto* status = static_cast<LPMAPISTATUS>(static_cast<IUnknown*>(unk));
+  // The row the provider gave (ModifyStatusRow), with its methods.
+  EXPECT_EQ(status_string(status), "Connected to the test server");
+  // StoreLogoff updates the row; the object shows it after ValidateState.
+  ULONG flags = LOGOFF_ORDERLY;
+  EXPECT_EQ(store->StoreLogoff(&flags), S_OK);
+  EXPECT_EQ(status_string(status), "Connected to the test server");
+  EXPECT_EQ(status->ValidateState(0, 0), S_OK);
+  EXPECT_EQ(status_string(status), "Logged off");
+  EXPECT_EQ(status->FlushQueues(0, 0, nullptr, FLUSH_UPLOAD), MAPI_E_NO_SUPPORT);
+  status->Release();
+  store->Release();
 }
 
 TEST_F(StoreProviderTest, ALogonFailureReachesTheClientWithTheProvidersMapiError) {

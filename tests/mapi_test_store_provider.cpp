@@ -15,7 +15,9 @@
 // notification through IMAPISupport::Notify to the store's key and to its
 // parent folder's. At logon it puts its row in the status table
 // (ModifyStatusRow); StoreLogoff updates it (STATUSROW_UPDATE) to
-// STATUS_OFFLINE. Everything else is MAPI_E_NO_SUPPORT. The store and its
+// STATUS_OFFLINE. With $PSTKIT_TEST_PROVIDER_STATUS_OBJECT set,
+// IMSLogon::OpenStatusEntry gives a status object of its own (ProviderStatus).
+// Everything else is MAPI_E_NO_SUPPORT. The store and its
 // IMSLogon are created and freed together (imsprovider-logon.md); the
 // store's last Release releases the support object
 // (shutting-down-a-message-store-provider.md). Every call of interest is
@@ -108,6 +110,86 @@ class Store final : public IMsgStore {
   std::atomic<ULONG> refs_{1};
 };
 
+// The provider's own status object (imslogon-openstatusentry.md), when
+// $PSTKIT_TEST_PROVIDER_STATUS_OBJECT is set: PR_OBJECT_TYPE,
+// PR_RESOURCE_METHODS (STATUS_VALIDATE_STATE) and PR_STATUS_STRING; its
+// ValidateState is logged.
+class ProviderStatus final : public IMAPIStatus {
+ public:
+  STDMETHODIMP QueryInterface(REFIID riid, void** ppv) override {
+    if (ppv == nullptr) return E_INVALIDARG;
+    *ppv = nullptr;
+    if (riid != IID_IUnknown && riid != IID_IMAPIProp && riid != IID_IMAPIStatus) return E_NOINTERFACE;
+    AddRef();
+    *ppv = static_cast<IMAPIStatus*>(this);
+    return S_OK;
+  }
+  STDMETHODIMP_(ULONG) AddRef() override { return ++refs_; }
+  STDMETHODIMP_(ULONG) Release() override {
+    const ULONG left = --refs_;
+    if (left == 0) delete this;
+    return left;
+  }
+  STDMETHODIMP GetLastError(HRESULT, ULONG, LPMAPIERROR* e) override {
+    if (e) *e = nullptr;
+    return S_OK;
+  }
+  STDMETHODIMP SaveChanges(ULONG) override { return S_OK; }
+  STDMETHODIMP GetProps(LPSPropTagArray tags, ULONG, ULONG* count, LPSPropValue* props) override {
+    if (count == nullptr || props == nullptr || tags == nullptr) return MAPI_E_INVALID_PARAMETER;
+    LPVOID block = nullptr;
+    if (HRESULT hr = g_allocate(ULONG(sizeof(SPropValue) * tags->cValues), &block); hr != S_OK) return hr;
+    auto* values = static_cast<LPSPropValue>(block);
+    static const char kText[] = "Status object of the test provider";
+    bool errors = false;
+    for (ULONG i = 0; i < tags->cValues; ++i) {
+      SPropValue& v = values[i];
+      std::memset(&v, 0, sizeof v);
+      v.ulPropTag = tags->aulPropTag[i];
+      if (v.ulPropTag == PR_OBJECT_TYPE) {
+        v.Value.l = LONG(MAPI_STATUS);
+      } else if (v.ulPropTag == PR_RESOURCE_METHODS) {
+        v.Value.l = LONG(STATUS_VALIDATE_STATE);
+      } else if (v.ulPropTag == PR_STATUS_STRING_A) {
+        v.Value.lpszA = const_cast<LPSTR>(kText);  // static: the caller frees only the block
+      } else {
+        v.ulPropTag = PROP_TAG(PT_ERROR, PROP_ID(tags->aulPropTag[i]));
+        v.Value.err = MAPI_E_NOT_FOUND;
+        errors = true;
+      }
+    }
+    *count = tags->cValues;
+    *props = values;
+    return errors ? MAPI_W_ERRORS_RETURNED : S_OK;
+  }
+  STDMETHODIMP GetPropList(ULONG, LPSPropTagArray*) override { return MAPI_E_NO_SUPPORT; }
+  STDMETHODIMP OpenProperty(ULONG, LPCIID, ULONG, ULONG, LPUNKNOWN*) override { return MAPI_E_NO_SUPPORT; }
+  STDMETHODIMP SetProps(ULONG, LPSPropValue, LPSPropProblemArray*) override { return MAPI_E_NO_ACCESS; }
+  STDMETHODIMP DeleteProps(LPSPropTagArray, LPSPropProblemArray*) override { return MAPI_E_NO_ACCESS; }
+  STDMETHODIMP CopyTo(ULONG, LPCIID, LPSPropTagArray, ULONG_PTR, LPMAPIPROGRESS, LPCIID, LPVOID, ULONG,
+                      LPSPropProblemArray*) override {
+    return MAPI_E_NO_SUPPORT;
+  }
+  STDMETHODIMP CopyProps(LPSPropTagArray, ULONG_PTR, LPMAPIPROGRESS, LPCIID, LPVOID, ULONG,
+                         LPSPropProblemArray*) override {
+    return MAPI_E_NO_SUPPORT;
+  }
+  STDMETHODIMP GetNamesFromIDs(LPSPropTagArray*, LPGUID, ULONG, ULONG*, LPMAPINAMEID**) override {
+    return MAPI_E_NO_SUPPORT;
+  }
+  STDMETHODIMP GetIDsFromNames(ULONG, LPMAPINAMEID*, ULONG, LPSPropTagArray*) override { return MAPI_E_NO_SUPPORT; }
+  STDMETHODIMP ValidateState(ULONG_PTR, ULONG ulFlags) override {
+    log_call("IMAPIStatus::ValidateState flags=" + std::to_string(ulFlags));
+    return S_OK;
+  }
+  STDMETHODIMP SettingsDialog(ULONG_PTR, ULONG) override { return MAPI_E_NO_SUPPORT; }
+  STDMETHODIMP ChangePassword(LPSTR, LPSTR, ULONG) override { return MAPI_E_NO_SUPPORT; }
+  STDMETHODIMP FlushQueues(ULONG_PTR, ULONG, LPENTRYID, ULONG) override { return MAPI_E_NO_SUPPORT; }
+
+ private:
+  std::atomic<ULONG> refs_{1};
+};
+
 class Logon final : public IMSLogon {
  public:
   explicit Logon(StorePair* pair) : pair_(pair) {}
@@ -135,7 +217,15 @@ class Logon final : public IMSLogon {
   }
   STDMETHODIMP Advise(ULONG, LPENTRYID, ULONG, LPMAPIADVISESINK, ULONG_PTR*) override { return MAPI_E_NO_SUPPORT; }
   STDMETHODIMP Unadvise(ULONG_PTR) override { return MAPI_E_NO_SUPPORT; }
-  STDMETHODIMP OpenStatusEntry(LPCIID, ULONG, ULONG*, LPVOID*) override { return MAPI_E_NO_SUPPORT; }
+  STDMETHODIMP OpenStatusEntry(LPCIID lpInterface, ULONG ulFlags, ULONG* lpulObjType, LPVOID* lppEntry) override {
+    if (std::getenv("PSTKIT_TEST_PROVIDER_STATUS_OBJECT") == nullptr) return MAPI_E_NO_SUPPORT;
+    if (lpulObjType == nullptr || lppEntry == nullptr) return MAPI_E_INVALID_PARAMETER;
+    if (lpInterface != nullptr && *lpInterface != IID_IMAPIStatus) return MAPI_E_INTERFACE_NOT_SUPPORTED;
+    log_call("IMSLogon::OpenStatusEntry flags=" + std::to_string(ulFlags));
+    *lpulObjType = MAPI_STATUS;
+    *lppEntry = static_cast<IMAPIStatus*>(new ProviderStatus);
+    return S_OK;
+  }
 
  private:
   StorePair* pair_;

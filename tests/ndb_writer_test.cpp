@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 
 #include "ndb/data_tree.h"
@@ -434,6 +435,91 @@ TEST_P(NdbWriterTest, AppendDataTreeSharesFullBlocks) {
   auto db = Database::open(path_);
   ASSERT_TRUE(db.is_ok());
   EXPECT_TRUE(*(*(*db)->open_node(nid))->read_all(uint64_t{1} << 30) == want);
+  auto report = check::check_file(path_);
+  ASSERT_TRUE(report.is_ok());
+  for (const char* code : {"REFCOUNT_LOW", "REFCOUNT_HIGH", "BLOCK_ORPHAN", "DATA_TREE", "AMAP_MISMATCH", "AMAP_LEAK"}) {
+    EXPECT_EQ(report->count(code), 0u) << code;
+  }
+}
+
+// rewrite_data_tree keeps the blocks not given (a contents table's row
+// matrix keeps all but its last from one commit to the next): their BIDs
+// and reference counts stay, the new XBLOCKs' lcbTotal comes from the old
+// ones, and a reference the new tree takes on a kept block cancels against
+// the old tree's release.
+TEST_P(NdbWriterTest, RewrittenDataTreeKeepsItsUnchangedBlocksAndTheirSizes) {
+  auto w = create();
+  const size_t per_x = (w->max_data_block() - 8) / w->header().bid_size;
+  const Nid nid = w->allocate_nid(kNidTypeInternal);
+  std::vector<Bytes> blocks;
+  for (size_t i = 0; i < per_x + 3; ++i) blocks.push_back(pattern(60 + i % 50, uint32_t(i)));
+  auto leaves_of = [&](Bid bid) {
+    auto t = load_data_tree(w->header(), bid, [&](Bid b) { return w->read_block(b); });
+    EXPECT_TRUE(t.is_ok());
+    return t.is_ok() ? t->leaves : std::vector<Bid>{};
+  };
+  auto ref_count = [&](Bid bid) {
+    auto e = w->find_block(bid);
+    return e.is_ok() ? int(e->ref_count) : -1;
+  };
+  // The node holds `blocks` (an XXBLOCK: more than one XBLOCK's worth).
+  auto expect_stream = [&](Nid n) {
+    Bytes want;
+    for (const Bytes& b : blocks) want.insert(want.end(), b.begin(), b.end());
+    auto node = w->open_node(n);
+    ASSERT_TRUE(node.is_ok());
+    EXPECT_EQ((*node)->size(), want.size());  // the XXBLOCK's lcbTotal
+    EXPECT_TRUE(*(*node)->read_all(uint64_t{1} << 30) == want);
+  };
+  std::map<size_t, Bytes> all;
+  for (size_t i = 0; i < blocks.size(); ++i) all[i] = blocks[i];
+  auto first = w->rewrite_data_tree(0, blocks.size(), all);
+  ASSERT_TRUE(first.is_ok()) << first.status().message();
+  ASSERT_TRUE(w->put_node({nid, *first, 0, 0}).is_ok());
+  ASSERT_TRUE(w->commit().is_ok());
+  const std::vector<Bid> old_leaves = leaves_of(*first);
+  ASSERT_EQ(old_leaves.size(), per_x + 3);
+
+  // One block changed, the last changed, one appended.
+  std::map<size_t, Bytes> changed = {{1, pattern(70, 1000)}, {per_x + 2, pattern(30, 1001)}, {per_x + 3, pattern(90, 1002)}};
+  for (const auto& [i, b] : changed) {
+    if (i < blocks.size()) blocks[i] = b;
+    else blocks.push_back(b);
+  }
+  auto second = w->rewrite_data_tree(*first, blocks.size(), changed);
+  ASSERT_TRUE(second.is_ok()) << second.status().message();
+  ASSERT_TRUE(w->put_node({nid, *second, 0, 0}).is_ok());  // releases the old tree
+  expect_stream(nid);
+  std::vector<Bid> leaves = leaves_of(*second);
+  ASSERT_EQ(leaves.size(), per_x + 4);
+  for (size_t i : {size_t{0}, size_t{2}, per_x, per_x + 1}) {
+    EXPECT_EQ(leaves[i], old_leaves[i]) << i;
+    EXPECT_EQ(ref_count(leaves[i]), 2) << i;
+  }
+  EXPECT_EQ(ref_count(old_leaves[1]), -1);  // replaced: freed with the old tree
+
+  // A second node keeps the tree while the first drops its last blocks
+  // (down to one XBLOCK): the kept blocks are then shared by two trees.
+  const Nid keeper = w->allocate_nid(kNidTypeInternal);
+  ASSERT_TRUE(w->put_node({keeper, *second, 0, 0}).is_ok());
+  ASSERT_TRUE(w->add_ref(*second).is_ok());
+  const std::vector<Bytes> full = blocks;
+  blocks.resize(per_x - 1);
+  auto third = w->rewrite_data_tree(*second, blocks.size(), {});
+  ASSERT_TRUE(third.is_ok()) << third.status().message();
+  ASSERT_TRUE(w->put_node({nid, *third, 0, 0}).is_ok());
+  expect_stream(nid);
+  EXPECT_EQ(ref_count(leaves[0]), 3);
+  EXPECT_EQ(ref_count(leaves[per_x]), 2);  // only in the keeper's tree
+  ASSERT_TRUE(w->commit().is_ok());
+  EXPECT_EQ(ref_count(leaves[0]), 3);
+  w.reset();
+
+  auto db = Database::open(path_);
+  ASSERT_TRUE(db.is_ok());
+  Bytes want;
+  for (const Bytes& b : full) want.insert(want.end(), b.begin(), b.end());
+  EXPECT_TRUE(*(*(*db)->open_node(keeper))->read_all(uint64_t{1} << 30) == want);
   auto report = check::check_file(path_);
   ASSERT_TRUE(report.is_ok());
   for (const char* code : {"REFCOUNT_LOW", "REFCOUNT_HIGH", "BLOCK_ORPHAN", "DATA_TREE", "AMAP_MISMATCH", "AMAP_LEAK"}) {

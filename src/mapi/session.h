@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "pstkit/mapi/mapispi.h"
 #include "pstkit/mapi/mapix.h"
 #include "pstkit/mapi_session.h"
 #include "pstkit/mapi_table.h"
@@ -35,13 +36,28 @@ class ProviderStatusRows {
   // A new row for `logon` (replacing its old one), or with `update`
   // (STATUSROW_UPDATE) the values merged into its row, by property ID.
   void set(const void* logon, const ProviderUid& provider_uid, std::vector<PropValue> values, bool update);
+  // Forgets the logon's row and its IMSLogon (add_logon).
   void remove(const void* logon);
   // The rows, in the order their logons first set them.
   std::vector<Row> rows() const;
 
+  // The IMSLogon of a store the provider opened (no reference taken: the
+  // caller removes it before releasing it), through which the provider's
+  // row of the status table opens (imslogon-openstatusentry.md).
+  void add_logon(const void* logon, const ProviderUid& provider_uid, LPMSLOGON ms_logon);
+  // The provider's first such IMSLogon with a reference for the caller, or
+  // null.
+  LPMSLOGON logon_of(const ProviderUid& provider_uid) const;
+
  private:
   mutable std::mutex mutex_;
   std::vector<std::pair<const void*, Row>> rows_;
+  struct Logon {
+    const void* key;
+    ProviderUid provider_uid;
+    LPMSLOGON ms_logon;
+  };
+  std::vector<Logon> logons_;
 };
 
 // What IMAPISession::OpenMsgStore (and OpenEntry/Advise for a store) asks

@@ -19,6 +19,7 @@
 #include "mapi/capi_runtime.h"
 #include "mapi/com_admin.h"
 #include "mapi/com_object.h"
+#include "mapi/com_status.h"
 #include "mapi/com_table.h"
 #include "mapi/crash_recovery.h"
 #include "mapi/fast_shutdown.h"
@@ -95,19 +96,6 @@ PropTag string_tag(PropTag unicode_tag, bool wide) {
 PropValue string_value(PropTag unicode_tag, bool wide, const std::string& s) {
   return wide ? PropValue::unicode(unicode_tag, s) : PropValue::string8(string_tag(unicode_tag, false), s);
 }
-// A provider's value in the table's string kind (MAPI_UNICODE or not): the
-// runtime keeps both kinds as UTF-8 (8-bit strings from a provider are
-// taken as UTF-8, as everywhere in this runtime).
-PropValue table_string_kind(const PropValue& v, bool wide) {
-  const uint16_t base = v.type() & ~kMvFlag;
-  if (base != kPtString8 && base != kPtUnicode) return v;
-  const uint16_t want = wide ? kPtUnicode : kPtString8;
-  PropValue out = v;
-  out.tag = change_prop_type(v.tag, uint16_t((v.type() & kMvFlag) | want));
-  for (PropValue& e : out.values) e.tag = change_prop_type(e.tag, want);
-  return out;
-}
-
 constexpr PropTag kPrEntryId = 0x0FFF0102;
 constexpr PropTag kPrRecordKey = 0x0FF90102;
 constexpr PropTag kPrInstanceKey = 0x0FF60102;
@@ -190,6 +178,147 @@ struct SessionState {
     }
   }
 };
+
+// ---- the status table's rows and their entry IDs
+
+// status-tables.md: "MAPI assigns an entry identifier to the status row to
+// enable clients to open the corresponding status object". pstkit's form:
+// abFlags (4 bytes, 0), the MAPIUID below (pstkit's own, naming status
+// objects of this runtime), the row's kind, its ordinal among the rows of
+// the same kind and key, then the key: the provider's UID for a provider's
+// row, the data file's path (UTF-8) for a data file check, nothing for the
+// MAPI subsystem and spooler. It names the same row in every GetStatusTable
+// of the session, whatever the rows before it.
+constexpr uint8_t kStatusEntryUid[16] = {0x4a, 0x5e, 0xfb, 0xa7, 0x92, 0x21, 0x45, 0x87,
+                                         0xaa, 0x7a, 0xc5, 0x36, 0x3d, 0xd5, 0xef, 0xe6};
+constexpr size_t kStatusEntryHead = 4 + 16 + 2;
+enum class StatusKind : uint8_t { kSubsystem = 1, kSpooler = 2, kProvider = 3, kDataFileCheck = 4 };
+
+Bytes status_entry_id(StatusKind kind, uint8_t ordinal, ByteView key) {
+  Bytes id(kStatusEntryHead, 0);
+  std::copy(std::begin(kStatusEntryUid), std::end(kStatusEntryUid), id.begin() + 4);
+  id[20] = uint8_t(kind);
+  id[21] = ordinal;
+  id.insert(id.end(), key.data(), key.data() + key.size());
+  return id;
+}
+
+// abFlags[0] may carry the short-term bits a client sets (entryid.md); the
+// other flag bytes are 0.
+bool is_status_entry_id(ByteView id) {
+  if (id.size() < kStatusEntryHead) return false;
+  if (id.data()[1] != 0 || id.data()[2] != 0 || id.data()[3] != 0) return false;
+  return std::equal(std::begin(kStatusEntryUid), std::end(kStatusEntryUid), id.data() + 4);
+}
+
+bool same_entry_id_but_flags(ByteView a, ByteView b) {
+  return a.size() == b.size() && a.size() >= 4 && std::equal(a.data() + 1, a.data() + a.size(), b.data() + 1);
+}
+
+struct StatusRow {
+  Bytes entry_id;
+  StatusKind kind = StatusKind::kSubsystem;
+  ProviderUid provider_uid{};  // kProvider
+  std::vector<PropValue> values;
+};
+
+bool session_ended(SessionState& state) {
+  if (fast_shutdown_done()) return true;  // after DoFastShutdown no MAPI call succeeds
+  std::lock_guard lock(state.mutex);
+  return !state.session || state.session->ended();
+}
+
+// imapisession-getstatustable.md: one row for the MAPI subsystem, one for
+// the spooler (STATUS_FAILURE under MAPI_NO_MAIL, mapilogonex.md) and one
+// per provider; a disabled provider has STATUS_FAILURE and why. Strings in
+// the kind `wide` asks for. Empty once the session has ended.
+std::vector<StatusRow> build_status_rows(SessionState& state, bool wide) {
+  std::vector<SessionProvider> providers;
+  std::optional<size_t> def;
+  uint32_t flags_at_logon = 0;
+  {
+    std::lock_guard lock(state.mutex);
+    if (!state.session) return {};
+    providers = state.session->providers();
+    def = state.session->default_store();
+    flags_at_logon = state.session->logon_flags();
+  }
+  const bool no_mail = (flags_at_logon & logon_flag::kNoMail) != 0;
+  std::vector<StatusRow> rows;
+  const std::vector<ProviderStatusRows::Row> given = state.status_rows->rows();
+  // `extra`: a provider logon's own values (ModifyStatusRow), each in
+  // place of the runtime's of the same property ID. `methods`: the
+  // IMAPIStatus methods the runtime's status object of the row supports
+  // (imapistatusimapiprop.md: ValidateState in every one, FlushQueues in
+  // the spooler's).
+  auto add = [&](StatusKind kind, ByteView key, const ProviderUid& provider_uid, uint32_t type,
+                 const std::string& display, const std::string& provider_display, const std::string& dll,
+                 uint32_t flags, uint32_t methods, uint32_t code, const std::string& text,
+                 const std::vector<PropValue>& extra = {}) {
+    uint8_t ordinal = 0;
+    for (const StatusRow& r : rows) {
+      const bool same_key = r.entry_id.size() == kStatusEntryHead + key.size() &&
+                            std::equal(key.data(), key.data() + key.size(), r.entry_id.data() + kStatusEntryHead);
+      if (r.kind == kind && same_key) ++ordinal;
+    }
+    StatusRow row;
+    row.kind = kind;
+    row.provider_uid = provider_uid;
+    row.entry_id = status_entry_id(kind, ordinal, key);
+    const int32_t position = int32_t(rows.size() + 1);
+    row.values = {PropValue::binary(kPrEntryId, row.entry_id),
+                  PropValue::long_(kPrRowId, position),
+                  PropValue::binary(kPrInstanceKey, le32(uint32_t(position))),
+                  PropValue::long_(kPrObjectType, MAPI_STATUS),
+                  PropValue::long_(kPrResourceType, int32_t(type)),
+                  string_value(kPrDisplayNameW, wide, display),
+                  string_value(kPrProviderDisplayW, wide, provider_display),
+                  string_value(kPrProviderDllNameW, wide, dll),
+                  PropValue::long_(kPrResourceFlags, int32_t(flags)),
+                  PropValue::long_(kPrResourceMethods, int32_t(methods)),
+                  PropValue::long_(kPrStatusCode, int32_t(code)),
+                  string_value(kPrStatusStringW, wide, text)};
+    for (const PropValue& v : extra) {
+      std::erase_if(row.values, [&](const PropValue& mine) { return prop_id(mine.tag) == prop_id(v.tag); });
+      row.values.push_back(in_string_kind(v, wide));
+    }
+    rows.push_back(std::move(row));
+  };
+  const ProviderUid none{};
+  add(StatusKind::kSubsystem, {}, none, kMapiSubsystem, "MAPI Subsystem", "MAPI Subsystem", "", 0,
+      STATUS_VALIDATE_STATE, kStatusAvailable, "Available");
+  // Without the spooler (MAPI_NO_MAIL) there are no queues to flush.
+  add(StatusKind::kSpooler, {}, none, kMapiSpooler, "MAPI Spooler", "MAPI Spooler", "", 0,
+      no_mail ? STATUS_VALIDATE_STATE : STATUS_VALIDATE_STATE | STATUS_FLUSH_QUEUES,
+      no_mail ? kStatusFailure : kStatusAvailable,
+      no_mail ? "MAPI_NO_MAIL: the spooler is not told of this session" : "Available");
+  for (size_t i = 0; i < providers.size(); ++i) {
+    const auto& p = providers[i];
+    uint32_t flags = p.resource_flags & ~kStatusDefaultStore;
+    if (def && *def == i) flags |= kStatusDefaultStore;
+    uint32_t code = p.disabled ? kStatusFailure : (p.logged_on ? kStatusAvailable : kStatusOffline);
+    std::string text = p.disabled ? "Disabled: " + p.failure : (p.logged_on ? "Available" : "Not started");
+    const ByteView key(p.provider_uid.data(), p.provider_uid.size());
+    bool replaced = false;
+    for (const auto& g : given) {
+      if (g.provider_uid != p.provider_uid) continue;
+      add(StatusKind::kProvider, key, p.provider_uid, p.resource_type, p.service_display, p.provider_display,
+          p.dll_name, flags, STATUS_VALIDATE_STATE, code, text, g.values);
+      replaced = true;
+    }
+    if (!replaced)
+      add(StatusKind::kProvider, key, p.provider_uid, p.resource_type, p.service_display, p.provider_display,
+          p.dll_name, flags, STATUS_VALIDATE_STATE, code, text);
+  }
+  // A data file this process found not closed properly: its check, running
+  // or done (docs/MAPI.md "Did not close properly").
+  for (const auto& r : data_file_reports()) {
+    const ByteView key(reinterpret_cast<const uint8_t*>(r.path.data()), r.path.size());
+    add(StatusKind::kDataFileCheck, key, none, kMapiStoreProvider, r.path, "Data file check", "", 0,
+        STATUS_VALIDATE_STATE, r.status_code, r.text);
+  }
+  return rows;
+}
 
 class ComSession final : public ComObject<ComSession, IMAPISession, IID_IMAPISession> {
  public:
@@ -296,65 +425,23 @@ class ComSession final : public ComObject<ComSession, IMAPISession, IID_IMAPISes
     return record(hook(profile, id, *lpUID, lpInterface, ulFlags, lppProfSect), "OpenProfileSection failed");
   }
 
-  // imapisession-getstatustable.md: one row for the MAPI subsystem, one for
-  // the spooler (STATUS_FAILURE under MAPI_NO_MAIL, mapilogonex.md) and one
-  // per provider; a disabled provider has STATUS_FAILURE and why.
+  // imapisession-getstatustable.md (build_status_rows); each row's
+  // PR_ENTRYID opens its status object through OpenEntry.
   STDMETHODIMP GetStatusTable(ULONG ulFlags, LPMAPITABLE* lppTable) override {
     if (ended()) return MAPI_E_END_OF_SESSION;
     if (ulFlags & ~MAPI_UNICODE) return fail(MAPI_E_UNKNOWN_FLAGS, "GetStatusTable: unknown flags");
     if (lppTable == nullptr) return fail(MAPI_E_INVALID_PARAMETER, "GetStatusTable: lppTable is NULL");
     *lppTable = nullptr;
     const bool wide = (ulFlags & MAPI_UNICODE) != 0;
-    auto [providers, def] = snapshot();
-    const bool no_mail = (logon_flags() & logon_flag::kNoMail) != 0;
     std::vector<InMemoryRowSource::Row> rows;
-    const std::vector<ProviderStatusRows::Row> given = state_->status_rows->rows();
-    // `extra`: a provider logon's own values (ModifyStatusRow), each in
-    // place of the runtime's of the same property ID.
-    auto add = [&](uint32_t type, const std::string& display, const std::string& provider_display,
-                   const std::string& dll, uint32_t flags, uint32_t code, const std::string& text,
-                   const std::vector<PropValue>& extra = {}) {
+    for (StatusRow& r : build_status_rows(*state_, wide)) {
       InMemoryRowSource::Row row;
       row.id = RowId(rows.size() + 1);
-      row.values = {PropValue::long_(kPrRowId, int32_t(rows.size() + 1)),
-                    PropValue::binary(kPrInstanceKey, le32(uint32_t(rows.size() + 1))),
-                    PropValue::long_(kPrObjectType, MAPI_STATUS),
-                    PropValue::long_(kPrResourceType, int32_t(type)),
-                    string_value(kPrDisplayNameW, wide, display),
-                    string_value(kPrProviderDisplayW, wide, provider_display),
-                    string_value(kPrProviderDllNameW, wide, dll),
-                    PropValue::long_(kPrResourceFlags, int32_t(flags)),
-                    PropValue::long_(kPrResourceMethods, 0),
-                    PropValue::long_(kPrStatusCode, int32_t(code)),
-                    string_value(kPrStatusStringW, wide, text)};
-      for (const PropValue& v : extra) {
-        std::erase_if(row.values, [&](const PropValue& mine) { return prop_id(mine.tag) == prop_id(v.tag); });
-        row.values.push_back(table_string_kind(v, wide));
-      }
+      row.values = std::move(r.values);
       rows.push_back(std::move(row));
-    };
-    add(kMapiSubsystem, "MAPI Subsystem", "MAPI Subsystem", "", 0, kStatusAvailable, "Available");
-    add(kMapiSpooler, "MAPI Spooler", "MAPI Spooler", "", 0, no_mail ? kStatusFailure : kStatusAvailable,
-        no_mail ? "MAPI_NO_MAIL: the spooler is not told of this session" : "Available");
-    for (size_t i = 0; i < providers.size(); ++i) {
-      const auto& p = providers[i];
-      uint32_t flags = p.resource_flags & ~kStatusDefaultStore;
-      if (def && *def == i) flags |= kStatusDefaultStore;
-      uint32_t code = p.disabled ? kStatusFailure : (p.logged_on ? kStatusAvailable : kStatusOffline);
-      std::string text = p.disabled ? "Disabled: " + p.failure : (p.logged_on ? "Available" : "Not started");
-      bool replaced = false;
-      for (const auto& g : given) {
-        if (g.provider_uid != p.provider_uid) continue;
-        add(p.resource_type, p.service_display, p.provider_display, p.dll_name, flags, code, text, g.values);
-        replaced = true;
-      }
-      if (!replaced) add(p.resource_type, p.service_display, p.provider_display, p.dll_name, flags, code, text);
     }
-    // A data file this process found not closed properly: its check, running
-    // or done (docs/MAPI.md "Did not close properly").
-    for (const auto& r : data_file_reports())
-      add(kMapiStoreProvider, r.path, "Data file check", "", 0, r.status_code, r.text);
-    std::vector<PropTag> columns = {kPrRowId,
+    std::vector<PropTag> columns = {kPrEntryId,
+                                    kPrRowId,
                                     kPrInstanceKey,
                                     kPrResourceType,
                                     string_tag(kPrDisplayNameW, wide),
@@ -385,6 +472,7 @@ class ComSession final : public ComObject<ComSession, IMAPISession, IID_IMAPISes
       if (HRESULT hr = held_store(providers[*def].store_entry_id, &store); hr != S_OK) return hr;
       return record(store->OpenEntry(0, nullptr, lpInterface, ulFlags, lpulObjType, lppUnk), "OpenEntry failed");
     }
+    if (is_status_entry_id(id)) return open_status(id, lpInterface, ulFlags, lpulObjType, lppUnk);
     if (is_store_entry_id(id)) {
       // A store's entry ID opens the store (OpenMsgStore; MAPI_MODIFY asks for write access).
       ULONG f = MDB_NO_DIALOG;
@@ -414,6 +502,11 @@ class ComSession final : public ComObject<ComSession, IMAPISession, IID_IMAPISes
     *lpulResult = FALSE;
     ByteView a(reinterpret_cast<const uint8_t*>(lpEntryID1), cbEntryID1);
     ByteView b(reinterpret_cast<const uint8_t*>(lpEntryID2), cbEntryID2);
+    if (is_status_entry_id(a) || is_status_entry_id(b)) {
+      // Status rows: the same row is the same bytes (abFlags[0] aside).
+      *lpulResult = same_entry_id_but_flags(a, b) ? TRUE : FALSE;
+      return S_OK;
+    }
     auto known = [&](ByteView id) -> std::optional<SessionProvider> {
       if (is_store_entry_id(id)) return session_find_store(id);
       auto parsed = parse_entry_id(id);
@@ -598,11 +691,64 @@ class ComSession final : public ComObject<ComSession, IMAPISession, IID_IMAPISes
   }
 
  private:
-  bool ended() const {
-    if (fast_shutdown_done()) return true;  // after DoFastShutdown no MAPI call succeeds
-    std::lock_guard lock(state_->mutex);
-    return !state_->session || state_->session->ended();
+  // status-table-and-status-objects.md: OpenEntry of a status row's entry
+  // ID opens its status object. A store provider's row opens through the
+  // IMSLogon of a store the provider has open (imslogon-openstatusentry.md);
+  // a provider without one, or whose OpenStatusEntry is MAPI_E_NO_SUPPORT,
+  // and MAPI's own rows get the runtime's object (com_status.h).
+  HRESULT open_status(ByteView id, LPCIID lpInterface, ULONG ulFlags, ULONG* lpulObjType, LPUNKNOWN* lppUnk) {
+    if (lpInterface != nullptr && *lpInterface != IID_IMAPIStatus && *lpInterface != IID_IMAPIProp &&
+        *lpInterface != IID_IUnknown)
+      return fail(MAPI_E_INTERFACE_NOT_SUPPORTED, "OpenEntry: a status object is an IMAPIStatus");
+    std::vector<StatusRow> rows = build_status_rows(*state_, true);
+    auto row = std::find_if(rows.begin(), rows.end(),
+                            [&](const StatusRow& r) { return same_entry_id_but_flags(r.entry_id, id); });
+    if (row == rows.end()) return fail(MAPI_E_NOT_FOUND, "OpenEntry: no row of the status table has that entry ID");
+    if (row->kind == StatusKind::kProvider) {
+      if (LPMSLOGON logon = state_->status_rows->logon_of(row->provider_uid); logon != nullptr) {
+        ULONG type = 0;
+        LPVOID object = nullptr;
+        HRESULT hr = logon->OpenStatusEntry(lpInterface, ulFlags & MAPI_MODIFY, &type, &object);
+        logon->Release();
+        if (SUCCEEDED(hr) && object != nullptr) {
+          *lpulObjType = type;
+          *lppUnk = static_cast<LPUNKNOWN>(object);
+          return hr;
+        }
+        if (hr != MAPI_E_NO_SUPPORT) return fail(FAILED(hr) ? hr : MAPI_E_CALL_FAILED,
+                                                 "OpenEntry: the provider's OpenStatusEntry failed");
+      }
+    }
+    StatusObjectSource source;
+    source.values = std::move(row->values);
+    std::shared_ptr<SessionState> state = state_;
+    source.reread = [state, entry_id = row->entry_id](std::vector<PropValue>* values) -> HRESULT {
+      if (session_ended(*state)) return MAPI_E_END_OF_SESSION;
+      for (StatusRow& r : build_status_rows(*state, true)) {
+        if (r.entry_id != entry_id) continue;
+        *values = std::move(r.values);
+        return S_OK;
+      }
+      return MAPI_E_NOT_FOUND;
+    };
+    if (row->kind == StatusKind::kSpooler) {
+      // pstkit starts no transport (docs/MAPI.md "MAPILogonEx"): both queues
+      // are empty, so a flush of all is done at once, and no transport has
+      // the entry ID of a targeted one.
+      source.flush = [state](ByteView target, ULONG) -> HRESULT {
+        if (session_ended(*state)) return MAPI_E_END_OF_SESSION;
+        return target.empty() ? S_OK : MAPI_E_NOT_FOUND;
+      };
+    }
+    LPMAPISTATUS status = nullptr;
+    if (HRESULT hr = create_status_object(std::move(source), &status); FAILED(hr))
+      return fail(hr, "OpenEntry: out of memory");
+    *lpulObjType = MAPI_STATUS;
+    *lppUnk = status;
+    return S_OK;
   }
+
+  bool ended() const { return session_ended(*state_); }
   uint32_t logon_flags() const {
     std::lock_guard lock(state_->mutex);
     return state_->session ? state_->session->logon_flags() : 0;
@@ -759,6 +905,23 @@ void ProviderStatusRows::set(const void* logon, const ProviderUid& provider_uid,
 void ProviderStatusRows::remove(const void* logon) {
   std::lock_guard lock(mutex_);
   std::erase_if(rows_, [&](const auto& r) { return r.first == logon; });
+  std::erase_if(logons_, [&](const Logon& l) { return l.key == logon; });
+}
+
+void ProviderStatusRows::add_logon(const void* logon, const ProviderUid& provider_uid, LPMSLOGON ms_logon) {
+  std::lock_guard lock(mutex_);
+  logons_.push_back({logon, provider_uid, ms_logon});
+}
+
+LPMSLOGON ProviderStatusRows::logon_of(const ProviderUid& provider_uid) const {
+  std::lock_guard lock(mutex_);
+  for (const Logon& l : logons_) {
+    if (l.provider_uid != provider_uid) continue;
+    // Under the lock: the logon's owner removes it before its Release.
+    l.ms_logon->AddRef();
+    return l.ms_logon;
+  }
+  return nullptr;
 }
 
 std::vector<ProviderStatusRows::Row> ProviderStatusRows::rows() const {

@@ -50,7 +50,10 @@ class StoreSupport final : public ComObject<StoreSupport, IMAPISupport, IID_IMAP
   }
 
   // After a successful Logon: the logon object, one reference.
-  void set_logon(LPMSLOGON logon) { logon_.store(logon); }
+  void set_logon(LPMSLOGON logon) {
+    logon_.store(logon);
+    if (status_rows_) status_rows_->add_logon(this, session_provider_, logon);
+  }
 
   // IMSLogon::Logoff, then Release of the logon object; once. The logon's
   // status row and notification registrations end with it (also when

@@ -32,14 +32,14 @@ AllocationMap AllocationMap::create(uint64_t regions) {
 
 AllocationMap AllocationMap::from_pages(std::vector<Bytes> bodies) {
   AllocationMap m;
-  m.bits_.resize(bodies.size() * kSlotsPerRegion);
+  for (size_t r = 0; r < bodies.size(); ++r) m.bits_.add_region();
   m.free_in_region_.assign(bodies.size(), 0);
   for (size_t r = 0; r < bodies.size(); ++r) {
     for (uint32_t i = 0; i < kSlotsPerRegion; ++i) {
       // MS-PST 2.2.2.7.2.1: the most significant bit of each byte is the first slot.
       const uint8_t byte = i / 8 < bodies[r].size() ? bodies[r][i / 8] : 0xFF;
       const bool used = (byte >> (7 - i % 8)) & 1;
-      m.bits_[r * kSlotsPerRegion + i] = used;
+      m.bits_.set(r * kSlotsPerRegion + i, used);
       m.free_in_region_[r] += !used;
     }
   }
@@ -49,7 +49,7 @@ AllocationMap AllocationMap::from_pages(std::vector<Bytes> bodies) {
 
 void AllocationMap::add_region() {
   const uint64_t region = region_count();
-  bits_.resize(bits_.size() + kSlotsPerRegion, false);
+  bits_.add_region();
   free_in_region_.push_back(kSlotsPerRegion);
   // The map pages at the start of the region map themselves.
   set_bits(region * kSlotsPerRegion, uint64_t(region_layout(region).map_pages()) * 512 / kSlotSize, true);
@@ -58,7 +58,7 @@ void AllocationMap::add_region() {
 void AllocationMap::set_bits(uint64_t first, uint64_t count, bool value) {
   for (uint64_t i = 0; i < count; ++i) {
     if (bits_[first + i] == value) continue;
-    bits_[first + i] = value;
+    bits_.set(first + i, value);
     uint32_t& free = free_in_region_[(first + i) / kSlotsPerRegion];
     free = value ? free - 1 : free + 1;
   }

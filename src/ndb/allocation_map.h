@@ -7,7 +7,9 @@
 // committed state: frees made during a transaction take effect at commit.
 #pragma once
 
+#include <bitset>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <set>
 #include <vector>
@@ -31,6 +33,20 @@ struct RegionLayout {
 };
 RegionLayout region_layout(uint64_t region);
 inline uint64_t region_offset(uint64_t region) { return kFirstAMapOffset + region * kAMapRegionSize; }
+
+// One bit per 64-byte slot, held a region at a time: the file growing by a
+// region adds 496 bytes, where one vector of bits was reallocated (the old
+// and the new copy alive at once) and kept up to twice the file's map.
+class SlotBits {
+ public:
+  uint64_t size() const { return regions_.size() * kSlotsPerRegion; }
+  bool operator[](uint64_t slot) const { return regions_[slot / kSlotsPerRegion][slot % kSlotsPerRegion]; }
+  void set(uint64_t slot, bool used) { regions_[slot / kSlotsPerRegion][slot % kSlotsPerRegion] = used; }
+  void add_region() { regions_.emplace_back(); }
+
+ private:
+  std::deque<std::bitset<kSlotsPerRegion>> regions_;
+};
 
 class AllocationMap {
  public:
@@ -85,7 +101,7 @@ class AllocationMap {
   // Finds a free run inside one region, or returns false.
   bool allocate_in_region(uint64_t region, uint64_t slots, uint64_t step, uint64_t from, uint64_t* at) const;
 
-  std::vector<bool> bits_;  // one per 64-byte slot from 0x4400
+  SlotBits bits_;  // one per 64-byte slot from 0x4400
   // Slot ranges [first, end) not to be reused yet, sorted and disjoint.
   std::vector<std::pair<uint64_t, uint64_t>> quiet_;
   std::vector<uint32_t> free_in_region_;  // free slots per region: lets a search skip full regions

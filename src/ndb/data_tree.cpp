@@ -34,6 +34,7 @@ Status collect_leaves(const Header& h, Bid bid, int expected_level, const BlockR
     return Status::corrupt("XBLOCK", Status::kNoOffset,
                            "block " + hex(bid) + " lists " + std::to_string(count) + " BIDs but holds fewer");
   }
+  if (level == 1) out.chunks.push_back({out.leaves.size(), count, total});
   for (size_t i = 0; i < count; ++i) {
     const Bid child = read_bid(h, v, 8 + i * h.bid_size);
     if (level == 2) {
@@ -58,6 +59,7 @@ Result<DataTree> load_data_tree(const Header& h, Bid data_bid, const BlockReader
     PSTKIT_ASSIGN_OR_RETURN(SharedBytes b, read(data_bid));
     t.leaves.push_back(data_bid);
     t.total_size = b->size();
+    t.chunks.push_back({0, 1, t.total_size});
     return t;
   }
   uint64_t declared = UINT64_MAX;

@@ -14,6 +14,15 @@ using BlockReader = std::function<Result<SharedBytes>(Bid)>;
 struct DataTree {
   std::vector<Bid> leaves;  // data blocks in stream order
   uint64_t total_size = 0;
+  // The leaves each XBLOCK spans and its lcbTotal (MS-PST 2.2.2.8.3.2.1),
+  // in stream order; a tree of one block is one chunk. They give the size
+  // of a run of leaves without looking each one up in the BBT.
+  struct Chunk {
+    size_t first = 0;
+    size_t count = 0;
+    uint64_t total = 0;
+  };
+  std::vector<Chunk> chunks;
 };
 
 // data_bid 0 is an empty stream; an external BID is a single block.

@@ -41,6 +41,15 @@ class LruCache {
     }
   }
 
+  // Forgets the value of key, if it is held (a page or block that was freed).
+  void erase(uint64_t key) {
+    auto it = map_.find(key);
+    if (it == map_.end()) return;
+    used_ -= it->second->charge;
+    order_.erase(it->second);
+    map_.erase(it);
+  }
+
   size_t used_bytes() const { return used_; }
 
  private:

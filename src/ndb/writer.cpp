@@ -2,7 +2,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <map>
 #include <mutex>
+#include <unordered_map>
 
 #include "ndb/allocation_map.h"
 #include "ndb/btree_writer.h"
@@ -194,7 +196,11 @@ class Writer final : public WritableDatabase {
     PSTKIT_RETURN_IF_ERROR(file_->read(ref.ib, raw.size(), raw.data()));
     PSTKIT_ASSIGN_OR_RETURN(BTreePage p, parse_btree_page(committed_, raw, ref.ib, type, ref.bid));
     std::lock_guard<std::mutex> lock(mu_);
-    pages_.put(ref.ib, std::make_shared<const BTreePage>(p), 512);
+    // Charged what the parsed page takes in memory, not its 512 bytes on
+    // disk: a BBT leaf's entries alone are more.
+    const size_t charge = sizeof(BTreePage) + 96 + p.branches.size() * sizeof(BTreeBranchEntry) +
+                          p.nodes.size() * sizeof(NodeEntry) + p.blocks.size() * sizeof(BlockEntry);
+    pages_.put(ref.ib, std::make_shared<const BTreePage>(p), charge);
     return p;
   }
 
@@ -211,13 +217,19 @@ class Writer final : public WritableDatabase {
   Result<BlockEntry> find_block(Bid bid) const override {
     PSTKIT_ASSIGN_OR_RETURN(auto e, bbt_->find_block(bid));
     if (!e) return Status::not_found("block " + hex(bid) + " is not in the BBT");
+    e->ref_count = uint16_t(e->ref_count + pending_shares(e->bid));
     return *e;
   }
   Status for_each_node(const std::function<bool(const NodeEntry&)>& visit) const override {
     return nbt_->for_each_node(visit);
   }
   Status for_each_block(const std::function<bool(const BlockEntry&)>& visit) const override {
-    return bbt_->for_each_block(visit);
+    if (shared_leaves_.empty()) return bbt_->for_each_block(visit);
+    return bbt_->for_each_block([&](const BlockEntry& e) {
+      BlockEntry counted = e;
+      counted.ref_count = uint16_t(e.ref_count + pending_shares(e.bid));
+      return visit(counted);
+    });
   }
   Result<SharedBytes> read_block(Bid bid) const override {
     const Bid key = bid_key(bid);
@@ -380,8 +392,9 @@ class Writer final : public WritableDatabase {
                                       " past the new count " + std::to_string(block_count));
     }
     if (block_count == 0) return Bid{0};
-    std::vector<Leaf> leaves;
+    std::vector<Bid> leaves;
     leaves.reserve(block_count);
+    std::map<size_t, uint64_t> new_sizes;  // of the blocks written now
     for (size_t i = 0; i < block_count; ++i) {
       auto it = changed.find(i);
       if (it != changed.end()) {
@@ -389,7 +402,8 @@ class Writer final : public WritableDatabase {
           return Status::invalid_argument("data block " + std::to_string(i) + " exceeds a block");
         }
         PSTKIT_ASSIGN_OR_RETURN(Bid b, write_block(it->second, false));
-        leaves.push_back({b, it->second.size()});
+        leaves.push_back(b);
+        new_sizes[i] = it->second.size();
         continue;
       }
       if (i >= old.leaves.size()) {
@@ -397,12 +411,64 @@ class Writer final : public WritableDatabase {
                                         " is neither given nor in the old stream of " +
                                         std::to_string(old.leaves.size()));
       }
-      PSTKIT_ASSIGN_OR_RETURN(BlockEntry e, find_block(old.leaves[i]));
-      PSTKIT_RETURN_IF_ERROR(add_ref(e.bid));  // now shared by the old and new trees
-      leaves.push_back({e.bid, e.inflated_size});
+      share_leaf(old.leaves[i]);  // now referenced by the old and the new tree
+      leaves.push_back(old.leaves[i]);
     }
-    if (leaves.size() == 1) return leaves[0].bid;
-    return write_tree_over(leaves);
+    if (leaves.size() == 1) {
+      // A lone block is the tree: its size is needed nowhere.
+      return leaves[0];
+    }
+    // The size of each XBLOCK's span, from the old XBLOCKs' lcbTotal where
+    // a span starts where an old one did, so that an unchanged block is not
+    // looked up in the BBT: a contents table's row matrix keeps all but its
+    // last block from one commit to the next, and looking each up made
+    // every commit load BBT pages in proportion to the folder's size.
+    const size_t per_x = (max_data_block() - 8) / h_.bid_size;
+    std::vector<uint64_t> spans;
+    for (size_t first = 0; first < leaves.size(); first += per_x) {
+      const size_t end = std::min(leaves.size(), first + per_x);
+      PSTKIT_ASSIGN_OR_RETURN(uint64_t total, span_size(old, first, end, new_sizes, old_data_bid));
+      spans.push_back(total);
+    }
+    return write_tree_over(leaves, spans);
+  }
+
+  // The bytes in leaves [first, end) of a rewritten tree: the new blocks'
+  // sizes (new_sizes), and for the blocks kept from `old`, the lcbTotal of
+  // the old XBLOCK that starts at `first` less its blocks that were replaced
+  // or dropped; without such an XBLOCK, each kept block's BBT entry.
+  Result<uint64_t> span_size(const DataTree& old, size_t first, size_t end, const std::map<size_t, uint64_t>& new_sizes,
+                             Bid old_data_bid) const {
+    uint64_t total = 0;
+    for (auto it = new_sizes.lower_bound(first); it != new_sizes.end() && it->first < end; ++it) total += it->second;
+    auto chunk = std::find_if(old.chunks.begin(), old.chunks.end(),
+                              [&](const DataTree::Chunk& c) { return c.first == first; });
+    if (chunk == old.chunks.end() || chunk->first + chunk->count > old.leaves.size()) {
+      for (size_t i = first; i < end && i < old.leaves.size(); ++i) {
+        if (new_sizes.count(i) != 0) continue;
+        PSTKIT_ASSIGN_OR_RETURN(BlockEntry e, find_block(old.leaves[i]));
+        total += e.inflated_size;
+      }
+      return total;
+    }
+    uint64_t kept = chunk->total;
+    for (size_t i = chunk->first; i < chunk->first + chunk->count; ++i) {
+      if (i < end && new_sizes.count(i) == 0) continue;
+      PSTKIT_ASSIGN_OR_RETURN(BlockEntry e, find_block(old.leaves[i]));
+      if (e.inflated_size > kept) {
+        return Status::corrupt("data tree", Status::kNoOffset,
+                               hex(old_data_bid) + ": an XBLOCK's lcbTotal is less than its blocks hold");
+      }
+      kept -= e.inflated_size;
+    }
+    // Kept blocks past that XBLOCK's span (a tree whose XBLOCKs are not
+    // full): looked up.
+    for (size_t i = chunk->first + chunk->count; i < end && i < old.leaves.size(); ++i) {
+      if (new_sizes.count(i) != 0) continue;
+      PSTKIT_ASSIGN_OR_RETURN(BlockEntry e, find_block(old.leaves[i]));
+      kept += e.inflated_size;
+    }
+    return total + kept;
   }
 
   Result<Bid> append_data_tree(Bid data_bid, ByteView more) override {
@@ -415,7 +481,7 @@ class Writer final : public WritableDatabase {
       PSTKIT_ASSIGN_OR_RETURN(BlockEntry e, find_block(tree.leaves[i]));
       if (e.inflated_size == max) {
         // MS-PST 2.2.2.7.7.3.1: the new tree shares the full leaf.
-        PSTKIT_RETURN_IF_ERROR(add_ref(tree.leaves[i]));
+        share_leaf(tree.leaves[i]);
         leaves.push_back({tree.leaves[i], max});
       } else if (i + 1 == tree.leaves.size()) {
         PSTKIT_ASSIGN_OR_RETURN(SharedBytes b, read_block(e.bid));
@@ -439,36 +505,52 @@ class Writer final : public WritableDatabase {
   // whose references move into the tree.
   Result<Bid> write_tree_over(const std::vector<Leaf>& leaves) {
     const size_t per_x = (max_data_block() - 8) / h_.bid_size;
-    auto write_x = [&](uint8_t level, const std::vector<Leaf>& kids) -> Result<Bid> {
-      uint64_t total = 0;
-      for (const auto& k : kids) total += k.size;
+    std::vector<Bid> bids;
+    std::vector<uint64_t> spans;
+    bids.reserve(leaves.size());
+    for (size_t i = 0; i < leaves.size(); ++i) {
+      if (i % per_x == 0) spans.push_back(0);
+      spans.back() += leaves[i].size;
+      bids.push_back(leaves[i].bid);
+    }
+    return write_tree_over(bids, spans);
+  }
+
+  // The same over leaves whose XBLOCK spans (per_x leaves each, the last
+  // one shorter) hold span_sizes bytes.
+  Result<Bid> write_tree_over(const std::vector<Bid>& leaves, const std::vector<uint64_t>& span_sizes) {
+    const size_t per_x = (max_data_block() - 8) / h_.bid_size;
+    if (span_sizes.size() != (leaves.size() + per_x - 1) / per_x) {
+      return Status::invalid_argument("write_tree_over: " + std::to_string(span_sizes.size()) + " span sizes for " +
+                                      std::to_string(leaves.size()) + " blocks");
+    }
+    auto write_x = [&](uint8_t level, const Bid* kids, size_t count, uint64_t total) -> Result<Bid> {
       if (total > 0xFFFFFFFFull) return Status::unsupported("data stream over 4 GiB");
-      Bytes x(8 + kids.size() * h_.bid_size);
+      Bytes x(8 + count * h_.bid_size);
       // MS-PST 2.2.2.8.3.2 XBLOCK/XXBLOCK: btype, cLevel, cEnt, lcbTotal, rgbid.
       x[0] = kBlockTypeXBlock;
       x[1] = level;
-      store_le16(x.data() + 2, uint16_t(kids.size()));
+      store_le16(x.data() + 2, uint16_t(count));
       store_le32(x.data() + 4, uint32_t(total));
-      for (size_t i = 0; i < kids.size(); ++i) {
+      for (size_t i = 0; i < count; ++i) {
         if (h_.bid_size == 4) {
-          store_le32(x.data() + 8 + 4 * i, uint32_t(kids[i].bid));
+          store_le32(x.data() + 8 + 4 * i, uint32_t(kids[i]));
         } else {
-          store_le64(x.data() + 8 + 8 * i, kids[i].bid);
+          store_le64(x.data() + 8 + 8 * i, kids[i]);
         }
       }
       return write_block(x, true);
     };
-    if (leaves.size() <= per_x) return write_x(1, leaves);
-    std::vector<Leaf> xblocks;
-    for (size_t i = 0; i < leaves.size(); i += per_x) {
-      std::vector<Leaf> chunk(leaves.begin() + long(i), leaves.begin() + long(std::min(leaves.size(), i + per_x)));
-      uint64_t total = 0;
-      for (const auto& k : chunk) total += k.size;
-      PSTKIT_ASSIGN_OR_RETURN(Bid xb, write_x(1, chunk));
-      xblocks.push_back({xb, total});
+    if (leaves.size() <= per_x) return write_x(1, leaves.data(), leaves.size(), span_sizes[0]);
+    std::vector<Bid> xblocks;
+    uint64_t total = 0;
+    for (size_t i = 0, span = 0; i < leaves.size(); i += per_x, ++span) {
+      PSTKIT_ASSIGN_OR_RETURN(Bid xb, write_x(1, leaves.data() + i, std::min(per_x, leaves.size() - i), span_sizes[span]));
+      xblocks.push_back(xb);
+      total += span_sizes[span];
     }
     if (xblocks.size() > per_x) return Status::unsupported("data stream too large for an XXBLOCK");
-    return write_x(2, xblocks);
+    return write_x(2, xblocks.data(), xblocks.size(), total);
   }
 
   Result<Bid> write_subnode_tree(std::vector<SubnodeEntry> entries) override {
@@ -520,6 +602,36 @@ class Writer final : public WritableDatabase {
     return write_block(b, true);
   }
 
+  // A reference a rewritten data tree takes on a block of the tree it
+  // replaces, which is live, so nothing is looked up. It reaches the BBT at
+  // commit, unless (the usual case) the old tree's release in the same
+  // transaction cancels it: then that block's BBT entry and page are not
+  // touched at all. Without this, rewriting a contents table's row matrix
+  // loaded, changed and changed back one BBT page per block of the matrix
+  // at every commit, so memory and time per commit grew with the folder.
+  void share_leaf(Bid bid) {
+    ++shared_leaves_[bid_key(bid)];
+    changed_ = true;
+  }
+  uint32_t pending_shares(Bid bid) const {
+    auto it = shared_leaves_.find(bid_key(bid));
+    return it == shared_leaves_.end() ? 0 : it->second;
+  }
+  // Puts the references share_leaf took and no release cancelled into the BBT.
+  Status apply_shared_leaves() {
+    for (const auto& [key, count] : shared_leaves_) {
+      PSTKIT_ASSIGN_OR_RETURN(auto e, bbt_->find_block(key));
+      if (!e) return Status::not_found("block " + hex(key) + ", shared by a rewritten data tree, is not in the BBT");
+      if (uint32_t(e->ref_count) + count > 0xFFFF) {
+        return Status::unsupported("reference count overflow on block " + hex(key));
+      }
+      e->ref_count = uint16_t(e->ref_count + count);
+      PSTKIT_RETURN_IF_ERROR(bbt_->put_block(*e));
+    }
+    shared_leaves_.clear();
+    return Status::ok();
+  }
+
   Status add_ref(Bid bid) override {
     PSTKIT_ASSIGN_OR_RETURN(BlockEntry e, find_block(bid));
     if (e.ref_count == 0xFFFF) return Status::unsupported("reference count overflow on block " + hex(bid));
@@ -530,6 +642,13 @@ class Writer final : public WritableDatabase {
 
   Status release(Bid bid) override {
     if (bid == 0) return Status::ok();
+    if (auto shared = shared_leaves_.find(bid_key(bid)); shared != shared_leaves_.end()) {
+      // A reference a rewritten tree took in this transaction: the two
+      // cancel out and the BBT entry stays as it is.
+      changed_ = true;
+      if (--shared->second == 0) shared_leaves_.erase(shared);
+      return Status::ok();
+    }
     PSTKIT_ASSIGN_OR_RETURN(BlockEntry e, find_block(bid));
     changed_ = true;
     if (e.ref_count > 2) {
@@ -555,7 +674,7 @@ class Writer final : public WritableDatabase {
     }
     if (deleting_) deleted_now_.emplace_back(e.offset, block_disk_size(h_, e.stored_size));
     std::lock_guard<std::mutex> lock(mu_);
-    blocks_.put(bid_key(e.bid), nullptr, 0);
+    blocks_.erase(bid_key(e.bid));
     return Status::ok();
   }
 
@@ -650,7 +769,15 @@ class Writer final : public WritableDatabase {
       PSTKIT_RETURN_IF_ERROR(file_->write(ref.ib, page));
       return ref;
     };
-    auto release_page = [this](const Bref& old) { amap_.free_later(old.ib, 512); };
+    // A page the new trees no longer use leaves the page cache too: with
+    // copy-on-write every commit replaces the pages on the paths it changed,
+    // and their old copies, never looked up again, otherwise stayed cached
+    // until the cache was full.
+    auto release_page = [this](const Bref& old) {
+      amap_.free_later(old.ib, 512);
+      std::lock_guard<std::mutex> lock(mu_);
+      pages_.erase(old.ib);
+    };
     // A changed page whose bytes, sealed for its old place, are those already
     // there (byte for byte: a damaged or foreign-formatted page is written
     // anew) stays where it is.
@@ -660,6 +787,7 @@ class Writer final : public WritableDatabase {
       Bytes on_disk(sealed.size());
       return file_->read(old.ib, on_disk.size(), on_disk.data()).is_ok() && on_disk == sealed;
     };
+    PSTKIT_RETURN_IF_ERROR(apply_shared_leaves());
     // The BBT goes last: committing the NBT allocates only pages, never blocks.
     PSTKIT_ASSIGN_OR_RETURN(h_.nbt_root, nbt_->commit(write_page, release_page, keep_page));
     PSTKIT_ASSIGN_OR_RETURN(h_.bbt_root, bbt_->commit(write_page, release_page, keep_page));
@@ -929,6 +1057,7 @@ class Writer final : public WritableDatabase {
       pages_ = LruCache<BTreePage>(size_t{2} << 20);
     }
     reset_trees();
+    shared_leaves_.clear();
     std::vector<Bytes> bodies;
     for (uint64_t r = 0; r < committed_regions_; ++r) {
       Bytes page(512);
@@ -962,6 +1091,9 @@ class Writer final : public WritableDatabase {
   RecentFrees recent_frees_{path_, options_.freed_space_quiet_time};
   uint64_t committed_regions_ = 0;
   std::unique_ptr<BTreeWriter> nbt_, bbt_;
+  // References share_leaf took in this transaction, by BID key: not in the
+  // BBT yet (find_block and for_each_block count them).
+  std::unordered_map<uint64_t, uint32_t> shared_leaves_;
   bool changed_ = false;
   bool force_commit_ = false;
   bool has_dlist_ = false;

@@ -839,6 +839,39 @@ struct IProfSect : public IMAPIProp {
     PSTKIT_MAPI_INTERFACE_BODY(IProfSect)
 };
 
+// ---- IMAPIStatus (imapistatusimapiprop.md) ---------------------------------
+// The pages name these flags without their values; the values are those of
+// Microsoft's own MAPI headers (MAPIStubLibrary, MIT), the numbers every
+// MAPI implementation uses.
+// ValidateState flags (imapistatus-validatestate.md).
+#define SUPPRESS_UI ((ULONG)0x00000001)
+#define REFRESH_XP_HEADER_CACHE ((ULONG)0x00010000)
+#define PROCESS_XP_HEADER_CACHE ((ULONG)0x00020000)
+#define FORCE_XP_CONNECT ((ULONG)0x00040000)
+#define FORCE_XP_DISCONNECT ((ULONG)0x00080000)
+#define CONFIG_CHANGED ((ULONG)0x00100000)
+#define ABORT_XP_HEADER_OPERATION ((ULONG)0x00200000)
+#define SHOW_XP_SESSION_UI ((ULONG)0x00400000)
+// SettingsDialog flags (imapistatus-settingsdialog.md).
+#define UI_READONLY ((ULONG)0x00000001)
+// FlushQueues flags (imapistatus-flushqueues.md).
+#define FLUSH_UPLOAD ((ULONG)0x00000002)
+#define FLUSH_DOWNLOAD ((ULONG)0x00000004)
+#define FLUSH_FORCE ((ULONG)0x00000008)
+#define FLUSH_NO_UI ((ULONG)0x00000010)
+#define FLUSH_ASYNC_OK ((ULONG)0x00000020)
+
+struct IMAPIStatus : public IMAPIProp {
+    PSTKIT_MAPI_INTERFACE_BODY(IMAPIStatus)
+    MAPIMETHOD(ValidateState)(ULONG_PTR ulUIParam, ULONG ulFlags) PURE;
+    MAPIMETHOD(SettingsDialog)(ULONG_PTR ulUIParam, ULONG ulFlags) PURE;
+    // imapistatus-changepassword.md: LPSTR as the page shows; with
+    // MAPI_UNICODE the pointers are to wide strings.
+    MAPIMETHOD(ChangePassword)(LPSTR lpOldPass, LPSTR lpNewPass, ULONG ulFlags) PURE;
+    MAPIMETHOD(FlushQueues)(ULONG_PTR ulUIParam, ULONG cbTargetTransport, LPENTRYID lpTargetTransport,
+                            ULONG ulFlags) PURE;
+};
+
 // ---- IMAPIContainer (imapicontainerimapiprop.md) --------------------------
 // GetContentsTable / GetHierarchyTable flags.
 #define CONVENIENT_DEPTH ((ULONG)0x00000001)
