@@ -4,7 +4,8 @@
 # files, all writing to the same file system, in one run.
 #
 # Usage: bench/export_bench.sh [--build DIR] [--workdir DIR] [--runs N]
-#                              [--pstkit-args ARGS]... [--no-peers] FILE...
+#                              [--pstkit-args ARGS]... [--no-peers]
+#                              [--peers LIST] FILE...
 #
 #   --build DIR     build directory with pstkit (default: build under the repo root)
 #   --pstkit-args ARGS  extra arguments of one pstkit run, split on spaces
@@ -12,6 +13,9 @@
 #                   timed on its own line; the first is the one the peers are
 #                   compared with (default: one run with no extra arguments)
 #   --no-peers      time pstkit only (not readpst and pffexport)
+#   --peers LIST    the peers to time, comma-separated: readpst, pffexport
+#                   (default both; pffexport takes about 20x pstkit's time
+#                   on a 1 GB store)
 #   --workdir DIR   where the outputs go (default: a temporary directory under
 #                   $TMPDIR, removed at the end); every tool writes there
 #   --runs N        runs of each command (default 1); the best wall time is shown
@@ -34,6 +38,7 @@ runs=1
 files=()
 pstkit_args=()
 peers=1
+peer_list=",readpst,pffexport,"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
@@ -41,11 +46,12 @@ while [[ $# -gt 0 ]]; do
     --runs) runs=$2; shift 2 ;;
     --pstkit-args) pstkit_args+=("$2"); shift 2 ;;
     --no-peers) peers=0; shift ;;
+    --peers) peer_list=",$2,"; shift 2 ;;
     -*) echo "export_bench.sh: unknown option $1" >&2; exit 2 ;;
     *) files+=("$1"); shift ;;
   esac
 done
-((${#files[@]} > 0)) || { echo "usage: export_bench.sh [--build DIR] [--workdir DIR] [--runs N] [--pstkit-args ARGS]... [--no-peers] FILE..." >&2; exit 2; }
+((${#files[@]} > 0)) || { echo "usage: export_bench.sh [--build DIR] [--workdir DIR] [--runs N] [--pstkit-args ARGS]... [--no-peers] [--peers LIST] FILE..." >&2; exit 2; }
 ((${#pstkit_args[@]} > 0)) || pstkit_args=("")
 [[ -x "$build/pstkit" ]] || { echo "export_bench.sh: $build/pstkit not built" >&2; exit 2; }
 cleanup=""
@@ -97,13 +103,13 @@ for f in "${files[@]}"; do
     [[ -n $ours ]] || ours=$best_wall
   done
   declare -A peer=()
-  if ((peers)) && command -v readpst > /dev/null; then
+  if ((peers)) && [[ $peer_list == *,readpst,* ]] && command -v readpst > /dev/null; then
     timed "readpst -e (default jobs)" "$workdir/readpst" readpst -q -e -o "$workdir/readpst" "$f"
     peer[readpst_e]=$best_wall
     timed "readpst -e -j 0" "$workdir/readpst0" readpst -q -e -j 0 -o "$workdir/readpst0" "$f"
     peer[readpst_e_j0]=$best_wall
   fi
-  if ((peers)) && command -v pffexport > /dev/null; then
+  if ((peers)) && [[ $peer_list == *,pffexport,* ]] && command -v pffexport > /dev/null; then
     timed "pffexport -f all" "$workdir/pffexport" pffexport -q -f all -t "$workdir/pffexport/out" "$f"
     peer[pffexport]=$best_wall
   fi
