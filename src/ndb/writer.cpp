@@ -194,7 +194,7 @@ class Writer final : public WritableDatabase {
     PSTKIT_RETURN_IF_ERROR(file_->read(ref.ib, raw.size(), raw.data()));
     PSTKIT_ASSIGN_OR_RETURN(BTreePage p, parse_btree_page(committed_, raw, ref.ib, type, ref.bid));
     std::lock_guard<std::mutex> lock(mu_);
-    pages_.put(ref.ib, std::make_shared<const BTreePage>(p), 512);
+    pages_.put(ref.ib, std::make_shared<const BTreePage>(p), shared_page_bytes(p));
     return p;
   }
 
@@ -232,7 +232,7 @@ class Writer final : public WritableDatabase {
     PSTKIT_ASSIGN_OR_RETURN(Bytes data, read_block_from(h_, source_, e, !written_here));
     auto shared = std::make_shared<const Bytes>(std::move(data));
     std::lock_guard<std::mutex> lock(mu_);
-    blocks_.put(key, shared, shared->size() + 64);
+    blocks_.put(key, shared, shared_vector_bytes(*shared));
     return SharedBytes(shared);
   }
   Status read_raw(uint64_t offset, size_t len, uint8_t* out) const override { return file_->read(offset, len, out); }
@@ -282,7 +282,7 @@ class Writer final : public WritableDatabase {
     PSTKIT_RETURN_IF_ERROR(place_block(bid, cb, compute_crc(buf.data(), cb)));
     auto shared = std::make_shared<const Bytes>(data.to_bytes());
     std::lock_guard<std::mutex> lock(mu_);
-    blocks_.put(bid_key(bid), shared, shared->size() + 64);
+    blocks_.put(bid_key(bid), shared, shared_vector_bytes(*shared));
     return bid;
   }
 
@@ -555,7 +555,7 @@ class Writer final : public WritableDatabase {
     }
     if (deleting_) deleted_now_.emplace_back(e.offset, block_disk_size(h_, e.stored_size));
     std::lock_guard<std::mutex> lock(mu_);
-    blocks_.put(bid_key(e.bid), nullptr, 0);
+    blocks_.erase(bid_key(e.bid));
     return Status::ok();
   }
 
