@@ -31,7 +31,8 @@ struct MapPage {
   uint8_t type = 0;  // ndb::PageType
 };
 // Calls fn for every AMap, PMap, FMap and FPMap page that maps
-// [first_amap, end), by offset (one a few hundred KB of file: not kept).
+// [first_amap, end), by offset: visited, not listed (there is one for
+// every 248 KB of the file).
 void for_each_map_page(const ndb::Header& h, uint64_t end, const std::function<void(const MapPage&)>& fn);
 
 }  // namespace pstkit::check
