@@ -24,6 +24,7 @@
 #include "pstkit/check.h"
 #include "pstkit/ndb.h"
 #include "pstkit/ndb_writer.h"
+#include "util/spill_array.h"
 
 namespace pstkit::check {
 namespace {
@@ -383,6 +384,38 @@ TEST(CheckDamage, BlockMovedOntoTheNbtRootIsBlockOverlap) {
   EXPECT_TRUE(f->id == e.bid || f->id == nbt_root.bid) << describe(r);
   EXPECT_NE(f->message.find("block " + hex(e.bid)), std::string::npos) << f->message;
   EXPECT_NE(f->message.find("NBT page " + hex(nbt_root.bid)), std::string::npos) << f->message;
+}
+
+// The checker's records (pages, nodes, blocks, the offset order, the
+// extents, the bitmap of pages reached) spill to a temporary file past
+// their budget (util/spill_array.h). With a budget of a few hundred bytes
+// every one of them spills, and the report, whose findings name pages and
+// blocks through those records, must be the same word for word.
+TEST(CheckDamage, SpilledRecordsGiveTheSameReport) {
+  REQUIRE_CORPUS_FILE("pstsdk/sample1.pst");
+  Image img("pstsdk/sample1.pst");
+  REQUIRE_IMAGE(img);
+  // A block moved onto the NBT root (BLOCK_OVERLAP naming both) and its
+  // old place marked free (AMAP findings naming the extents).
+  auto leaf = img.find_leaf_entry(ndb::kPageBbt, [](const ndb::BTreePage& p, size_t i) {
+    return !ndb::bid_is_internal(p.blocks[i].bid) && p.blocks[i].stored_size > 100;
+  });
+  ASSERT_TRUE(leaf);
+  ASSERT_FALSE(img.ansi());
+  store_le64(img.bytes().data() + leaf->at + 8, img.header().nbt_root.ib);
+  img.fix_page_crc(leaf->page);
+  const Report in_memory = img.check();
+  ASSERT_NE(find(in_memory, "BLOCK_OVERLAP"), nullptr) << describe(in_memory);
+  const uint64_t files = spill_files_created();
+  set_spill_budget_bytes(256);
+  const Report spilled = img.check();
+  set_spill_budget_bytes(0);
+  EXPECT_GT(spill_files_created(), files);  // the spilling path was taken
+  EXPECT_EQ(describe(spilled), describe(in_memory));
+  EXPECT_EQ(spilled.errors, in_memory.errors);
+  EXPECT_EQ(spilled.warnings, in_memory.warnings);
+  EXPECT_EQ(spilled.counters.pages, in_memory.counters.pages);
+  EXPECT_EQ(spilled.counters.blocks, in_memory.counters.blocks);
 }
 
 TEST(CheckDamage, HeaderCrcsZeroed) {

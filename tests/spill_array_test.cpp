@@ -104,6 +104,40 @@ TEST(SpillArray, TruncateKeepsTheFirstRecords) {
   for (size_t i = 0; i < 333; ++i) ASSERT_EQ(a.get(i), v[i]);
 }
 
+// resize() grows by pages that are never written: a large sparse array
+// (the checker's bitmap of B-tree pages reached) costs only what is marked,
+// and records cut by truncate read as zeros when it grows over them again.
+TEST(SpillArray, ResizeAddsDefaultRecords) {
+  const uint64_t files = spill_files_created();
+  SpillArray<uint64_t> bits(kTinyBudget);
+  bits.resize(1000000);
+  ASSERT_EQ(bits.size(), 1000000u);
+  EXPECT_FALSE(bits.spilled());  // nothing written: no page left memory
+  EXPECT_EQ(spill_files_created(), files);
+  for (size_t i : {size_t{0}, size_t{31}, size_t{500000}, size_t{999999}}) EXPECT_EQ(bits.get(i), 0u) << i;
+  // Marks far apart, more pages than the budget holds: spilled and read back.
+  std::vector<size_t> marked;
+  for (size_t i = 7; i < 1000000; i += 99991) {
+    bits.update(i, [&](uint64_t& w) { w |= uint64_t{1} << (i % 64); });
+    marked.push_back(i);
+  }
+  EXPECT_TRUE(bits.spilled());
+  for (size_t i : marked) EXPECT_EQ(bits.get(i), uint64_t{1} << (i % 64)) << i;
+  EXPECT_EQ(bits.get(8), 0u);
+
+  SpillArray<Rec> a(kTinyBudget);
+  std::vector<Rec> v = random_records(1000, 1000, 5);
+  for (const Rec& r : v) a.push_back(r);
+  a.truncate(333);  // mid-page: the page keeps the old records beyond 333
+  a.resize(1000);
+  ASSERT_EQ(a.size(), 1000u);
+  for (size_t i = 0; i < 333; ++i) ASSERT_EQ(a.get(i), v[i]) << i;
+  for (size_t i = 333; i < 1000; ++i) ASSERT_EQ(a.get(i), Rec{}) << i;
+  a.resize(10);
+  EXPECT_EQ(a.size(), 10u);
+  EXPECT_TRUE(a.status().is_ok()) << a.status().message();
+}
+
 // Environment variable set for one scope.
 class ScopedEnv {
  public:

@@ -29,7 +29,7 @@ const char* page_name(uint8_t type) {
 uint64_t extent_id(const Context& c, const Extent& e) {
   switch (e.kind()) {
     case Extent::kReserved: return 0;
-    case Extent::kPage: return c.pages[e.ref].bid;
+    case Extent::kPage: return c.pages.get(e.ref).bid;
     case Extent::kMapPage: return e.begin;
     case Extent::kBlock: return c.blocks.get(e.ref).entry.bid;
   }
@@ -40,7 +40,7 @@ std::string describe(const Context& c, const Extent& e) {
   std::string what;
   switch (e.kind()) {
     case Extent::kReserved: what = "the header and reserved area"; break;
-    case Extent::kPage: what = std::string(page_name(c.pages[e.ref].type)) + " " + hex(extent_id(c, e)); break;
+    case Extent::kPage: what = std::string(page_name(c.pages.get(e.ref).type)) + " " + hex(extent_id(c, e)); break;
     case Extent::kMapPage: what = page_name(uint8_t(e.ref)); break;
     case Extent::kBlock: what = "block " + hex(extent_id(c, e)); break;
   }
@@ -82,9 +82,7 @@ class WindowReader {
 }  // namespace
 
 ExtentCursor::ExtentCursor(const Context& c, uint64_t from) : c_(c) {
-  page_ = size_t(std::lower_bound(c.extents.begin(), c.extents.end(), from,
-                                  [](const Extent& e, uint64_t at) { return e.begin < at; }) -
-                 c.extents.begin());
+  page_ = c.extents.lower_bound(from, [](const Extent& e, uint64_t at) { return e.begin < at; });
   block_ = c.blocks_by_offset.lower_bound(from, [](const OffsetRecord& r, uint64_t at) { return r.offset < at; });
   find_block();
   pick();
@@ -119,11 +117,11 @@ void ExtentCursor::find_block() {
 void ExtentCursor::pick() {
   have_page_ = page_ < c_.extents.size();
   if (!have_page_ && !have_block_) return;
-  const Extent* page = have_page_ ? &c_.extents[page_] : nullptr;
-  current_is_block_ = page == nullptr || (have_block_ && (block_extent_.begin != page->begin
-                                                              ? block_extent_.begin < page->begin
-                                                              : block_extent_.end() < page->end()));
-  current_ = current_is_block_ ? block_extent_ : *page;
+  const Extent page = have_page_ ? c_.extents.get(page_) : Extent();
+  current_is_block_ = !have_page_ || (have_block_ && (block_extent_.begin != page.begin
+                                                          ? block_extent_.begin < page.begin
+                                                          : block_extent_.end() < page.end()));
+  current_ = current_is_block_ ? block_extent_ : page;
 }
 
 void check_blocks(Context& c) {
@@ -166,19 +164,19 @@ void check_blocks(Context& c) {
 void check_overlaps(Context& c) {
   const ndb::Header& h = c.header;
   const MapLayout m = map_layout(h);
-  std::vector<Extent>& x = c.extents;
+  SpillArray<Extent>& x = c.extents;
   x.clear();
-  x.reserve(c.pages.size() + 64);
-  x.emplace_back(0, std::min(m.first_amap, c.file_size), Extent::kReserved, 0);
+  x.push_back(Extent(0, std::min(m.first_amap, c.file_size), Extent::kReserved, 0));
   for (size_t i = 0; i < c.pages.size(); ++i) {
-    x.emplace_back(c.pages[i].offset, c.pages[i].offset + h.page_size, Extent::kPage, uint32_t(i));
+    const uint64_t offset = c.pages.get(i).offset;
+    x.push_back(Extent(offset, offset + h.page_size, Extent::kPage, uint32_t(i)));
   }
-  for (const MapPage& p : map_pages(h, std::min(c.file_size, h.file_eof))) {
+  for_each_map_page(h, std::min(c.file_size, h.file_eof), [&](const MapPage& p) {
     if (p.offset + h.page_size <= c.file_size) {
-      x.emplace_back(p.offset, p.offset + h.page_size, Extent::kMapPage, p.type);
+      x.push_back(Extent(p.offset, p.offset + h.page_size, Extent::kMapPage, p.type));
     }
-  }
-  std::stable_sort(x.begin(), x.end(), [](const Extent& a, const Extent& b) {
+  });
+  x.stable_sort([](const Extent& a, const Extent& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end() < b.end();
   });
   // Nothing may live past ibFileEof: the AMaps do not map it.

@@ -2,7 +2,6 @@
 // trailer is checked field by field and its entries are still used when
 // only the trailer is damaged, so one flipped bit does not hide a subtree.
 #include <algorithm>
-#include <unordered_set>
 
 #include "check/context.h"
 #include "ndb/page.h"
@@ -14,11 +13,15 @@ namespace {
 class TreeWalker {
  public:
   TreeWalker(Context& c, uint8_t type)
-      : c_(c), type_(type), name_(type == ndb::kPageNbt ? "NBT page" : "BBT page") {}
+      : c_(c), type_(type), name_(type == ndb::kPageNbt ? "NBT page" : "BBT page"),
+        align_(c.header.format == ndb::FileFormat::kUnicode4k ? c.header.page_size : 512) {
+    seen_.resize(size_t(c.file_size / align_ / 64 + 1));
+  }
 
   // Returns false when part of the tree could not be read.
   bool walk(const ndb::Bref& root) {
     visit(root, -1, nullptr);
+    if (!seen_.status().is_ok() && c_.spill_failed.is_ok()) c_.spill_failed = seen_.status();
     return complete_;
   }
 
@@ -27,10 +30,26 @@ class TreeWalker {
   uint64_t first_key(const ndb::BTreePage& p) const;
   void check_leaf_order(const ndb::BTreePage& p);
 
+  // Marks the page at aligned offset ib as reached; false if it was.
+  bool mark_seen(uint64_t ib) {
+    const uint64_t slot = ib / align_;
+    const uint64_t bit = uint64_t{1} << (slot % 64);
+    bool fresh = false;
+    seen_.update(size_t(slot / 64), [&](uint64_t& word) {
+      fresh = (word & bit) == 0;
+      word |= bit;
+    });
+    return fresh;
+  }
+
   Context& c_;
   uint8_t type_;
   const char* name_;
-  std::unordered_set<uint64_t> seen_;
+  const uint64_t align_;  // pages lie on multiples of it
+  // The pages reached, a bit per place a page can start: 1/4096 of the
+  // file size, in pages that exist only where a page was reached, and
+  // bounded like the records (a hash set cost about 40 bytes a page).
+  SpillArray<uint64_t> seen_;
   bool complete_ = true;
   bool have_last_ = false;
   uint64_t last_key_ = 0;
@@ -61,15 +80,14 @@ void TreeWalker::check_leaf_order(const ndb::BTreePage& p) {
 
 void TreeWalker::visit(const ndb::Bref& ref, int expected_level, const uint64_t* branch_key) {
   const ndb::Header& h = c_.header;
-  const uint64_t align = h.format == ndb::FileFormat::kUnicode4k ? h.page_size : 512;
-  if (ref.ib % align != 0 || ref.ib > c_.file_size || h.page_size > c_.file_size - ref.ib) {
+  if (ref.ib % align_ != 0 || ref.ib > c_.file_size || h.page_size > c_.file_size - ref.ib) {
     c_.add(Issue::kPageOutOfFile, name_, ref.ib, ref.bid,
            "page at " + hex(ref.ib) + " is outside the file (" + std::to_string(c_.file_size) +
-               " bytes) or not " + std::to_string(align) + "-byte aligned");
+               " bytes) or not " + std::to_string(align_) + "-byte aligned");
     complete_ = false;
     return;
   }
-  if (!seen_.insert(ref.ib).second) {
+  if (!mark_seen(ref.ib)) {
     c_.add(Issue::kBtreeCycle, name_, ref.ib, ref.bid, "page is reached twice");
     complete_ = false;
     return;

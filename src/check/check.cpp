@@ -29,12 +29,17 @@ Result<Report> run_check(const ndb::Database& db, const CheckOptions& options) {
   if (spill_ok()) check_overlaps(c);
   if (spill_ok()) check_references(c);
   if (spill_ok()) check_maps(c);
-  // The extents and the offset order are only the maps' input: freed
-  // before the LTP pass, so that its sets do not add to them.
-  std::vector<Extent>().swap(c.extents);
+  // The pages, extents and the offset order are only the maps' input:
+  // freed before the LTP pass, so that its sets do not add to them.
   if (Status s = c.spill_status(); !s.is_ok()) return s;
+  c.extents.clear();
   c.blocks_by_offset.clear();
+  c.pages.clear();
+  // Each pass starts with an empty block cache (see clear_block_cache):
+  // what the previous pass cached is mostly not what this one reads.
+  c.clear_block_cache();
   if (options.check_ltp) check_ltp(c);
+  c.clear_block_cache();
   if (options.check_folders && spill_ok()) check_folders(c);
   if (spill_ok()) check_search_queue(c);
   if (Status s = c.spill_status(); !s.is_ok()) return s;

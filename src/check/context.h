@@ -167,18 +167,24 @@ struct Context {
     sink.add(issue, std::move(structure), offset, id, std::move(message));
   }
 
-  // Filled by check_btrees. One record a node and a block: kept within a
-  // constant budget of memory, the rest in a temporary file (SpillArray).
-  std::vector<PageRecord> pages;    // NBT and BBT pages reached
+  // Filled by check_btrees. One record a page, a node and a block: kept
+  // within a constant budget of memory, the rest in a temporary file
+  // (SpillArray). Arrays that are read in order (pages, extents, the
+  // offset order) get a quarter of the budget: they are alive while the
+  // reference pass fills the block cache, so what they hold adds to the
+  // peak, and in order a few pages in memory are as fast as all.
+  static size_t in_order_budget() { return std::max<size_t>(spill_budget_bytes() / 4, 1); }
+  SpillArray<PageRecord> pages{in_order_budget()};  // NBT and BBT pages reached
   SpillArray<NodeRecord> nodes;     // sorted by NID afterwards
   SpillArray<BlockRecord> blocks;   // sorted by BID afterwards
   bool nbt_complete = true;         // every NBT page was readable
   bool bbt_complete = true;
   // Set by check_blocks: the blocks by offset, then size, then index.
-  SpillArray<OffsetRecord> blocks_by_offset;
+  SpillArray<OffsetRecord> blocks_by_offset{in_order_budget()};
   // Set by check_overlaps: the bytes of every structure but blocks (the
-  // header, B-tree and map pages), sorted by begin, then end.
-  std::vector<Extent> extents;
+  // header, B-tree and map pages), sorted by begin, then end. One a page,
+  // so a SpillArray too.
+  SpillArray<Extent> extents{in_order_budget()};
   // Set by check_references: every data and subnode tree was walked whole.
   bool references_complete = true;
   // A pass's own SpillArray that failed (spill_status reports it).
@@ -203,6 +209,16 @@ struct Context {
   // proportional to the file size, so that trees which name the same
   // blocks over and over cannot make the check run for hours.
   uint64_t decoded_bytes() const { return decoded_bytes_; }
+
+  // Empties the block cache, between passes. A full cache that the next
+  // pass turns over fragments the heap: the reference pass fills it with
+  // small internal blocks, which the LTP pass evicts one by one for larger
+  // data blocks that the small holes between longer-lived allocations
+  // cannot hold (at 1.24 GB, 12 MB of the heap stayed free but unusable,
+  // by glibc's mallinfo2); the folder pass's table row indexes likewise
+  // grew the heap by 1 MB a large folder. Emptied first, the cache's
+  // memory is free in large runs again.
+  void clear_block_cache() { block_cache = ndb::LruCache<Bytes>(options.cache_bytes); }
 
   // Subnode trees already loaded, by BID: nodes that share a tree (copies,
   // or hostile files) load it once.

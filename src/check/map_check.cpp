@@ -98,14 +98,14 @@ void AmapChecker::run() {
                " AMap pages lie past the end of the file");
     all_amaps_usable_ = false;
   }
-  for (const MapPage& p : map_pages(h, end)) {
-    if (p.offset > c_.file_size || h.page_size > c_.file_size - p.offset) continue;  // counted above
+  for_each_map_page(h, end, [&](const MapPage& p) {
+    if (p.offset > c_.file_size || h.page_size > c_.file_size - p.offset) return;  // counted above
     MapPageData page = read_map_page(c_, p);
-    if (p.type != ndb::kPageAMap) continue;
+    if (p.type != ndb::kPageAMap) return;
     const uint64_t index = (p.offset - m_.first_amap) / m_.amap_span;
     if (!page.usable) {
       all_amaps_usable_ = false;
-      continue;
+      return;
     }
     const ByteView bits = ByteView(page.raw).sub(m_.bits_at, m_.bits_bytes);
     // The AMap maps itself (MS-PST 2.2.2.7.2): its own page's slots are set.
@@ -117,7 +117,7 @@ void AmapChecker::run() {
       }
     }
     if (index < free_slots_.size()) free_slots_[index] = int64_t(compare(index, bits));
-  }
+  });
   if (compare_ && all_amaps_usable_) {
     uint64_t free_bytes = 0;
     for (int64_t f : free_slots_) free_bytes += uint64_t(f) * m_.slot;

@@ -39,26 +39,24 @@ uint64_t amap_count(const MapLayout& m, uint64_t end) {
   return (end - m.first_amap + m.amap_span - 1) / m.amap_span;
 }
 
-std::vector<MapPage> map_pages(const ndb::Header& h, uint64_t end) {
+void for_each_map_page(const ndb::Header& h, uint64_t end, const std::function<void(const MapPage&)>& fn) {
   const MapLayout m = map_layout(h);
-  std::vector<MapPage> out;
   const uint64_t n = amap_count(m, end);
   for (uint64_t i = 0; i < n; ++i) {
     const uint64_t at = amap_offset(m, i);
-    out.push_back({at, ndb::kPageAMap});
+    fn(MapPage{at, ndb::kPageAMap});
     if (!m.has_pmaps) continue;
     // MS-PST 2.2.2.7.3: a PMap after every eighth AMap, starting at 0x4600.
-    if (i % 8 == 0) out.push_back({at + 512, ndb::kPagePMap});
+    if (i % 8 == 0) fn(MapPage{at + 512, ndb::kPagePMap});
     // FMaps (one byte per AMap, 496 AMaps each) start after the 128 AMaps
     // the header's rgbFM covers, at 0x4800 + 128 * 253952.
-    if (i >= 128 && (i - 128) % 496 == 0) out.push_back({at + 1024, ndb::kPageFMap});
+    if (i >= 128 && (i - 128) % 496 == 0) fn(MapPage{at + 1024, ndb::kPageFMap});
     // FPMaps (one bit per PMap, 496 * 8 PMaps each; Unicode only) start
     // after the 64 * 128 AMaps rgbFP covers, at 0x4A00 + 8192 * 253952.
     if (h.format == ndb::FileFormat::kUnicode && i >= 8192 && (i - 8192) % (496 * 8 * 8) == 0) {
-      out.push_back({at + 1536, ndb::kPageFPMap});
+      fn(MapPage{at + 1536, ndb::kPageFPMap});
     }
   }
-  return out;
 }
 
 }  // namespace pstkit::check

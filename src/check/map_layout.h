@@ -3,7 +3,7 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
+#include <functional>
 
 #include "pstkit/ndb.h"
 
@@ -30,7 +30,9 @@ struct MapPage {
   uint64_t offset = 0;
   uint8_t type = 0;  // ndb::PageType
 };
-// Every AMap, PMap, FMap and FPMap page that maps [first_amap, end), by offset.
-std::vector<MapPage> map_pages(const ndb::Header& h, uint64_t end);
+// Calls fn for every AMap, PMap, FMap and FPMap page that maps
+// [first_amap, end), by offset: visited, not listed (there is one for
+// every 248 KB of the file).
+void for_each_map_page(const ndb::Header& h, uint64_t end, const std::function<void(const MapPage&)>& fn);
 
 }  // namespace pstkit::check

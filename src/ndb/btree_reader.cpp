@@ -55,7 +55,7 @@ Result<BTreeReader::PagePtr> BTreeReader::read_page(uint8_t type, const Bref& re
   auto shared = std::make_shared<const BTreePage>(std::move(*parsed));
   std::lock_guard<std::mutex> lock(mu_);
   if (fix.corrected) corrected_pages_.emplace(ref.ib, CorrectedPage{type, ref.bid, fix.what});
-  pages_.put(ref.ib, shared, header_.page_size);
+  pages_.put(ref.ib, shared, shared_page_bytes(*shared));
   return PagePtr(shared);
 }
 

@@ -129,7 +129,7 @@ Result<SharedBytes> BlockDatabase::read_block(Bid bid) const {
   PSTKIT_ASSIGN_OR_RETURN(Bytes data, load_block(bid));
   auto shared = std::make_shared<const Bytes>(std::move(data));
   std::lock_guard<std::mutex> lock(mu_);
-  blocks_.put(key, shared, shared->size() + 64);
+  blocks_.put(key, shared, shared_vector_bytes(*shared));
   return SharedBytes(shared);
 }
 
@@ -180,7 +180,7 @@ Result<SharedBytes> BlockDatabase::read_node_block(const Bid* bids, size_t count
   const auto keep = [this](const BlockEntry& e, Bytes data) {
     auto shared = std::make_shared<const Bytes>(std::move(data));
     std::lock_guard<std::mutex> lock(mu_);
-    blocks_.put(bid_key(e.bid), shared, shared->size() + 64);
+    blocks_.put(bid_key(e.bid), shared, shared_vector_bytes(*shared));
     return SharedBytes(shared);
   };
   // Whatever fails here is left to read_block, which reports it (or, for

@@ -4,8 +4,14 @@
 
 #include "ndb/byte_source.h"
 #include "ndb/crc_correct.h"
+#include "ndb/lru_cache.h"
 
 namespace pstkit::ndb {
+
+size_t shared_page_bytes(const BTreePage& p) {
+  return shared_value_bytes<BTreePage>(vector_heap_bytes(p.branches) + vector_heap_bytes(p.nodes) +
+                                       vector_heap_bytes(p.blocks));
+}
 
 PageTrailer read_page_trailer(const Header& h, ByteView page) {
   PageTrailer t;

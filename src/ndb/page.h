@@ -51,6 +51,11 @@ struct BTreePage {
   std::vector<BlockEntry> blocks;          // BBT leaf
 };
 
+// What a page kept by std::make_shared costs in memory, its entries
+// included: what the page caches charge (a leaf's entries are 32 bytes
+// each in memory, 24 on disk).
+size_t shared_page_bytes(const BTreePage& p);
+
 // How strictly a page is checked: the reader needs a usable page, the
 // checker also wants every deviation reported.
 struct PageCheck {

@@ -196,11 +196,7 @@ class Writer final : public WritableDatabase {
     PSTKIT_RETURN_IF_ERROR(file_->read(ref.ib, raw.size(), raw.data()));
     PSTKIT_ASSIGN_OR_RETURN(BTreePage p, parse_btree_page(committed_, raw, ref.ib, type, ref.bid));
     std::lock_guard<std::mutex> lock(mu_);
-    // Charged what the parsed page takes in memory, not its 512 bytes on
-    // disk: a BBT leaf's entries alone are more.
-    const size_t charge = sizeof(BTreePage) + 96 + p.branches.size() * sizeof(BTreeBranchEntry) +
-                          p.nodes.size() * sizeof(NodeEntry) + p.blocks.size() * sizeof(BlockEntry);
-    pages_.put(ref.ib, std::make_shared<const BTreePage>(p), charge);
+    pages_.put(ref.ib, std::make_shared<const BTreePage>(p), shared_page_bytes(p));
     return p;
   }
 
@@ -244,7 +240,7 @@ class Writer final : public WritableDatabase {
     PSTKIT_ASSIGN_OR_RETURN(Bytes data, read_block_from(h_, source_, e, !written_here));
     auto shared = std::make_shared<const Bytes>(std::move(data));
     std::lock_guard<std::mutex> lock(mu_);
-    blocks_.put(key, shared, shared->size() + 64);
+    blocks_.put(key, shared, shared_vector_bytes(*shared));
     return SharedBytes(shared);
   }
   Status read_raw(uint64_t offset, size_t len, uint8_t* out) const override { return file_->read(offset, len, out); }
@@ -294,7 +290,7 @@ class Writer final : public WritableDatabase {
     PSTKIT_RETURN_IF_ERROR(place_block(bid, cb, compute_crc(buf.data(), cb)));
     auto shared = std::make_shared<const Bytes>(data.to_bytes());
     std::lock_guard<std::mutex> lock(mu_);
-    blocks_.put(bid_key(bid), shared, shared->size() + 64);
+    blocks_.put(bid_key(bid), shared, shared_vector_bytes(*shared));
     return bid;
   }
 

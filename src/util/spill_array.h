@@ -195,6 +195,19 @@ class SpillArray {
     }
   }
 
+  // Keeps the first n records, or appends default ones up to n: pages
+  // never written take no memory (a sparse bitmap costs only the pages it
+  // marks).
+  void resize(size_t n) {
+    if (n <= size_) return truncate(n);
+    const size_t old = size_;
+    const size_t old_page_end = ((old + page_mask()) >> shift_) << shift_;
+    size_ = n;
+    where_.resize((n + page_mask()) >> shift_, kAbsent);
+    // What truncate left in the old last page reads as default again.
+    for (size_t i = old; i < std::min(n, old_page_end); ++i) set(i, T{});
+  }
+
   // Keeps the first n records (n <= size()).
   void truncate(size_t n) {
     if (n >= size_) return;
