@@ -26,6 +26,7 @@
 #include "pstkit/ndb.h"
 #include "pstkit/store_writer.h"
 #include "messaging/node_writer.h"
+#include "test_corpus.h"
 
 namespace pstkit::mapi {
 namespace {
@@ -924,6 +925,63 @@ TEST_F(MapiSessionTest, APasswordProtectedPstNeedsItsPassword) {
   EXPECT_TRUE(asked.empty());
   EXPECT_EQ(stores_of(s).size(), 2u);
   s->Release();
+}
+
+// Stores Outlook protected with a password (the pst2john samples of the
+// corpus, whose passwords are known: their PidTagPstPassword is the MS-PST
+// 5.3 CRC of these): the right password opens each, a wrong one disables
+// the service, as for a store pstkit protected.
+TEST_F(MapiSessionTest, AnOutlookPasswordProtectedPstOpensWithItsPasswordOnly) {
+  const std::vector<std::pair<std::string, std::string>> stores = {
+      {"hughbe-pstreader_simiden-pst2john/Outlook_enc.pst", "123456"},
+      {"hughbe-pstreader_simiden-pst2john/password.pst", "password"},
+      {"hughbe-pstreader_simiden-pst2john/2003_no-encryption_quickquick12.pst", "quickquick12"},
+      {"hughbe-pstreader_simiden-pst2john/2003_high-encryption_quickquick.pst", "quickquick"},
+      {"hughbe-pstreader_simiden-pst2john/2007_default_a1sellers.pst", "a1sellers"},
+  };
+  if (!std::filesystem::exists(pstkit::test::kCorpusDir + stores[0].first)) {
+    if (pstkit::test::in_ci()) FAIL() << "corpus missing: " << pstkit::test::kCorpusDir;
+    GTEST_SKIP() << "no corpus at " << pstkit::test::kCorpusDir;
+  }
+  make_profile("Work", "work.pst");
+  std::string answer;
+  set_ui_callback([&](const UiRequest& r) -> std::optional<std::string> {
+    EXPECT_EQ(r.kind, UiRequest::Kind::kServicePassword);
+    return answer;
+  });
+  for (size_t i = 0; i < stores.size(); ++i) {
+    const auto& [file, password] = stores[i];
+    SCOPED_TRACE(file);
+    // A copy: logging on may write the store (Outlook's own files stay as they are).
+    const std::string copy = "outlook" + std::to_string(i) + ".pst";
+    std::filesystem::copy_file(pstkit::test::kCorpusDir + file, path(copy));
+    {
+      auto st = Store::open(path(copy));
+      ASSERT_TRUE(st.is_ok()) << st.status().message();
+      ASSERT_TRUE((*st)->password_crc().has_value());
+    }
+    const std::string display = "Outlook " + std::to_string(i);
+    add_pst("Work", copy, display);
+    auto row_code = [&](LPMAPISESSION s) {
+      for (const auto& r : status_of(s))
+        if (r.display == display) return r.code;
+      return ULONG(~0u);
+    };
+    LPMAPISESSION s = nullptr;
+    answer = password + "x";
+    ASSERT_EQ(logon("Work", kExt | MAPI_NEW_SESSION | MAPI_PASSWORD_UI, &s), S_OK);
+    EXPECT_EQ(row_code(s), kStatusFailure);
+    EXPECT_EQ(stores_of(s).size(), i + 1);  // work.pst and the stores opened before
+    s->Release();
+    answer = password;
+    ASSERT_EQ(logon("Work", kExt | MAPI_NEW_SESSION | MAPI_PASSWORD_UI, &s), S_OK);
+    EXPECT_EQ(row_code(s), kStatusAvailable);
+    EXPECT_EQ(stores_of(s).size(), i + 2);
+    s->Release();
+    // Kept in the profile for the next logons, as Outlook keeps it.
+    auto svc = store().read()->find("Work")->services.back().uid;
+    ASSERT_TRUE(store().set_section_props("Work", svc, {SectionProp::string_value(0x6703001F, password)}).is_ok());
+  }
 }
 
 // ---- the status table --------------------------------------------------------
