@@ -42,6 +42,7 @@ AllocationMap AllocationMap::from_pages(std::vector<Bytes> bodies) {
       m.bits_.set(r * kSlotsPerRegion + i, used);
       m.free_in_region_[r] += !used;
     }
+    if (m.free_in_region_[r] == 0) m.bits_.drop_full(r);
   }
   m.first_new_region_ = bodies.size();
   return m;
@@ -59,8 +60,10 @@ void AllocationMap::set_bits(uint64_t first, uint64_t count, bool value) {
   for (uint64_t i = 0; i < count; ++i) {
     if (bits_[first + i] == value) continue;
     bits_.set(first + i, value);
-    uint32_t& free = free_in_region_[(first + i) / kSlotsPerRegion];
+    const uint64_t region = (first + i) / kSlotsPerRegion;
+    uint32_t& free = free_in_region_[region];
     free = value ? free - 1 : free + 1;
+    if (free == 0) bits_.drop_full(region);
   }
   for (uint64_t r = first / kSlotsPerRegion; r <= (first + count - 1) / kSlotsPerRegion; ++r) dirty_.insert(r);
 }

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <set>
 #include <vector>
 
@@ -37,15 +38,32 @@ inline uint64_t region_offset(uint64_t region) { return kFirstAMapOffset + regio
 // One bit per 64-byte slot, held a region at a time: the file growing by a
 // region adds 496 bytes, where one vector of bits was reallocated (the old
 // and the new copy alive at once) and kept up to twice the file's map.
+// A region whose every slot is used holds no bits (drop_full), so a file
+// written mostly by appending (an import, a MAPI client, repair's and
+// recover's new file) costs a pointer per region, not 496 bytes.
 class SlotBits {
  public:
   uint64_t size() const { return regions_.size() * kSlotsPerRegion; }
-  bool operator[](uint64_t slot) const { return regions_[slot / kSlotsPerRegion][slot % kSlotsPerRegion]; }
-  void set(uint64_t slot, bool used) { regions_[slot / kSlotsPerRegion][slot % kSlotsPerRegion] = used; }
-  void add_region() { regions_.emplace_back(); }
+  bool operator[](uint64_t slot) const {
+    const auto& bits = regions_[slot / kSlotsPerRegion];
+    return bits ? (*bits)[slot % kSlotsPerRegion] : true;
+  }
+  void set(uint64_t slot, bool used) {
+    auto& bits = regions_[slot / kSlotsPerRegion];
+    if (!bits) {
+      if (used) return;
+      bits = std::make_unique<Region>();
+      bits->set();
+    }
+    (*bits)[slot % kSlotsPerRegion] = used;
+  }
+  void add_region() { regions_.push_back(std::make_unique<Region>()); }
+  // Frees the bits of a region the caller knows to be full.
+  void drop_full(uint64_t region) { regions_[region].reset(); }
 
  private:
-  std::deque<std::bitset<kSlotsPerRegion>> regions_;
+  using Region = std::bitset<kSlotsPerRegion>;
+  std::deque<std::unique_ptr<Region>> regions_;  // null: every slot used
 };
 
 class AllocationMap {
