@@ -601,6 +601,35 @@ PropValue convert_string(const PropValue& value, uint16_t to_type, uint32_t code
   return out;
 }
 
+std::vector<PropValue> select_props(const std::vector<PropValue>& all, const SPropTagArray* tags, uint16_t width,
+                                    const std::function<PropValue(const PropValue&, uint16_t)>& as_kind,
+                                    bool* errors) {
+  std::vector<PropValue> out;
+  if (tags == nullptr) {
+    for (const auto& v : all) out.push_back(as_kind(v, width));
+    return out;
+  }
+  std::map<uint16_t, const PropValue*> by_id;
+  for (const auto& v : all) by_id[prop_id(v.tag)] = &v;
+  for (ULONG i = 0; i < tags->cValues; ++i) {
+    const PropTag tag = tags->aulPropTag[i];
+    const uint16_t type = prop_type(tag);
+    auto it = by_id.find(prop_id(tag));
+    const PropValue* v = it == by_id.end() ? nullptr : it->second;
+    if (v && type == PT_UNSPECIFIED) {
+      out.push_back(as_kind(*v, width));
+    } else if (v && type == v->type()) {
+      out.push_back(*v);
+    } else if (v && is_string_type(type) && is_string_type(v->type()) && ((type ^ v->type()) & kMvFlag) == 0) {
+      out.push_back(as_kind(*v, uint16_t(type & ~kMvFlag)));
+    } else {
+      out.push_back(PropValue::error(change_prop_type(tag, kPtError), MAPI_E_NOT_FOUND));
+      *errors = true;
+    }
+  }
+  return out;
+}
+
 // ---- IMAPIProp --------------------------------------------------------------
 
 std::vector<PropValue> PropObjectBase::all_values() const {
@@ -631,38 +660,11 @@ HRESULT PropObjectBase::prop_GetProps(LPSPropTagArray tags, ULONG flags, ULONG* 
   *values = nullptr;
   if (tags != nullptr && tags->cValues == 0) return fail(MAPI_E_INVALID_PARAMETER, "GetProps: empty tag array");
   refresh();
-  const uint16_t width = wanted_string_type(flags);
   const uint32_t cp = codepage();
-  std::vector<PropValue> out;
   bool errors = false;
-  const std::vector<PropValue> all = all_values();
-  if (tags == nullptr) {
-    for (const auto& v : all) out.push_back(convert_string(v, width, cp));
-  } else {
-    std::map<uint16_t, const PropValue*> by_id;
-    for (const auto& v : all) by_id[prop_id(v.tag)] = &v;
-    for (ULONG i = 0; i < tags->cValues; ++i) {
-      const PropTag tag = tags->aulPropTag[i];
-      const uint16_t type = prop_type(tag);
-      auto it = by_id.find(prop_id(tag));
-      if (it == by_id.end()) {
-        out.push_back(PropValue::error(change_prop_type(tag, kPtError), MAPI_E_NOT_FOUND));
-        errors = true;
-        continue;
-      }
-      const PropValue& v = *it->second;
-      if (type == PT_UNSPECIFIED) {
-        out.push_back(convert_string(v, width, cp));
-      } else if (type == v.type()) {
-        out.push_back(v);
-      } else if (is_string_type(type) && is_string_type(v.type()) && ((type ^ v.type()) & kMvFlag) == 0) {
-        out.push_back(convert_string(v, uint16_t(type & ~kMvFlag), cp));
-      } else {
-        out.push_back(PropValue::error(change_prop_type(tag, kPtError), MAPI_E_NOT_FOUND));
-        errors = true;
-      }
-    }
-  }
+  const std::vector<PropValue> out = select_props(
+      all_values(), tags, wanted_string_type(flags),
+      [cp](const PropValue& v, uint16_t kind) { return convert_string(v, kind, cp); }, &errors);
   if (out.empty()) return S_OK;
   Converted c = to_mapi(out, values);
   if (!c.ok()) return fail(c.scode, c.detail);

@@ -262,6 +262,17 @@ std::vector<PropValue> core_values(const PropertyBag& bag);
 // the reverse; other values unchanged.
 PropValue convert_string(const PropValue& value, uint16_t to_type, uint32_t codepage);
 
+// What IMAPIProp::GetProps returns from an object's values
+// (imapiprop-getprops.md): every value (tags null) with strings of kind
+// `width`, else the values asked for, PT_UNSPECIFIED giving the stored type
+// and a string asked for in the other kind coming in that kind. as_kind(v,
+// PT_STRING8 or PT_UNICODE) gives a string in a kind. A property missing,
+// or asked for in a type it does not have, is PT_ERROR / MAPI_E_NOT_FOUND
+// and sets *errors.
+std::vector<PropValue> select_props(const std::vector<PropValue>& all, const SPropTagArray* tags, uint16_t width,
+                                    const std::function<PropValue(const PropValue&, uint16_t)>& as_kind,
+                                    bool* errors);
+
 // The IMAPIProp half of every object. Interface is IMsgStore, IMAPIFolder,
 // IMessage or IAttach; the derived class supplies the hooks.
 class PropObjectBase {

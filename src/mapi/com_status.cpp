@@ -9,6 +9,7 @@
 
 #include "mapi/capi_convert.h"
 #include "mapi/com_object.h"
+#include "mapi/com_prop.h"
 #include "mapi/last_error.h"
 #include "pstkit/mapi/mapiutil.h"
 
@@ -32,11 +33,6 @@ constexpr ULONG kValidateStateFlags = SUPPRESS_UI | REFRESH_XP_HEADER_CACHE | PR
                                       ABORT_XP_HEADER_OPERATION | SHOW_XP_SESSION_UI;
 constexpr ULONG kFlushQueuesFlags = FLUSH_UPLOAD | FLUSH_DOWNLOAD | FLUSH_FORCE | FLUSH_NO_UI | FLUSH_ASYNC_OK;
 constexpr ULONG kCopyFlags = MAPI_MOVE | MAPI_NOREPLACE | MAPI_DIALOG | MAPI_DECLINE_OK;
-
-bool is_string_type(uint16_t type) {
-  const uint16_t base = type & ~kMvFlag;
-  return base == kPtString8 || base == kPtUnicode;
-}
 
 class ComStatus final : public ComObject<ComStatus, IMAPIStatus, IID_IMAPIStatus> {
  public:
@@ -75,34 +71,13 @@ class ComStatus final : public ComObject<ComStatus, IMAPIStatus, IID_IMAPIStatus
     *lppPropArray = nullptr;
     if (lpPropTagArray != nullptr && lpPropTagArray->cValues == 0)
       return fail(MAPI_E_INVALID_PARAMETER, "GetProps: an empty tag array");
-    const bool wide = (ulFlags & MAPI_UNICODE) != 0;
     std::vector<PropValue> out;
     bool errors = false;
     try {
-      const std::vector<PropValue> values = current();
-      if (lpPropTagArray == nullptr) {
-        for (const PropValue& v : values) out.push_back(in_string_kind(v, wide));
-      } else {
-        for (ULONG i = 0; i < lpPropTagArray->cValues; ++i) {
-          const PropTag tag = lpPropTagArray->aulPropTag[i];
-          const uint16_t type = prop_type(tag);
-          auto it = std::find_if(values.begin(), values.end(),
-                                 [&](const PropValue& v) { return prop_id(v.tag) == prop_id(tag); });
-          const bool fits = it != values.end() &&
-                            (type == kPtUnspecified || type == it->type() ||
-                             (is_string_type(type) && is_string_type(it->type()) &&
-                              (type & kMvFlag) == (it->type() & kMvFlag)));
-          if (!fits) {
-            out.push_back(PropValue::error(prop_tag(prop_id(tag), kPtError)));
-            errors = true;
-            continue;
-          }
-          // A string asked for in the other kind comes in that kind (the
-          // runtime keeps both as UTF-8).
-          const bool as_wide = is_string_type(type) ? (type & ~kMvFlag) == kPtUnicode : wide;
-          out.push_back(in_string_kind(*it, as_wide));
-        }
-      }
+      // The runtime keeps both kinds of string as UTF-8: a kind is a tag.
+      out = select_props(current(), lpPropTagArray, (ulFlags & MAPI_UNICODE) ? kPtUnicode : kPtString8,
+                         [](const PropValue& v, uint16_t kind) { return in_string_kind(v, kind == kPtUnicode); },
+                         &errors);
     } catch (const std::bad_alloc&) {
       return fail(MAPI_E_NOT_ENOUGH_MEMORY, "GetProps: out of memory");
     }
