@@ -11,7 +11,9 @@
 // depth (up to max_depth). MIME boundaries are derived from the message, so
 // that converting the same message twice gives the same bytes.
 //
-// Needs GMime 3 (libgmime-3.0.so.0), opened on first use like MIME import.
+// The MIME text is written directly; GMime 3 (libgmime-3.0.so.0, opened on
+// first use like MIME import) is needed only for addresses with 8-bit text
+// (display names in stored address headers, internationalized addresses).
 #pragma once
 
 #include <string>
@@ -52,7 +54,8 @@ struct EmlResult {
 };
 
 // Converts one message. Fails only when nothing sensible can be written
-// (GMime missing); unreadable parts are left out and named in notes.
+// (GMime missing for an 8-bit address); unreadable parts are left out and
+// named in notes.
 Result<EmlResult> message_to_eml(const Message& message, const EmlOptions& options = {});
 
 }  // namespace pstkit

@@ -1,11 +1,14 @@
-// MAPI message → RFC 5322/MIME ([MS-OXCMAIL] 2.1), built with GMime.
+// MAPI message → RFC 5322/MIME ([MS-OXCMAIL] 2.1), written directly
+// (src/export/mime_text.h); GMime only formats addresses with 8-bit text.
 #include "pstkit/eml_export.h"
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <set>
 
+#include "export/mime_text.h"
 #include "import/gmime_handles.h"
 #include "pstkit/codepage.h"
 #include "pstkit/mime_import.h"
@@ -15,7 +18,6 @@
 namespace pstkit {
 namespace {
 
-using mime::GRef;
 using mime::gmime;
 
 // [MS-OXPROPS] ids this conversion reads besides messaging.h's.
@@ -45,12 +47,14 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(b, e - b));
 }
 
-// Text for GMime, which takes UTF-8: invalid sequences are replaced.
-std::string utf8_text(std::string_view s) { return is_valid_utf8(s) ? std::string(s) : sanitize_utf8(s); }
-
-bool is_ascii(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+// Text for headers and text bodies, which are UTF-8: invalid sequences are
+// replaced, and it ends at a NUL, as a MAPI string does (what follows one in
+// a damaged property is not text).
+std::string utf8_text(std::string_view s) {
+  s = s.substr(0, s.find('\0'));
+  return is_valid_utf8(s) ? std::string(s) : sanitize_utf8(s);
 }
+
 
 // An address for a header. SMTP addresses as they are; others (EX distinguished
 // names, X400...) in the IMCEA encapsulation of [MS-OXCMAIL] 2.1.3.1.3, so that
@@ -111,17 +115,6 @@ std::optional<std::pair<std::string, std::string>> split_mime_type(const std::st
   return std::make_pair(type, sub);
 }
 
-GRef<GMimeStream> memory_stream(std::string_view bytes) {
-  // GMime refuses a null buffer, which an empty view may have.
-  return GRef<GMimeStream>(gmime().g_mime_stream_mem_new_with_buffer(bytes.empty() ? "" : bytes.data(), bytes.size()));
-}
-
-void set_content(GMimePart* part, std::string_view bytes) {
-  auto stream = memory_stream(bytes);
-  GRef<GMimeDataWrapper> wrapper(gmime().g_mime_data_wrapper_new_with_stream(stream.get(), GMIME_CONTENT_ENCODING_DEFAULT));
-  gmime().g_mime_part_set_content(part, wrapper.get());
-}
-
 // The charset of a stored HTML body: PidTagInternetCodepage, else UTF-8 when
 // it is valid UTF-8, else the message's code page.
 std::string html_charset(const Message& message, std::string_view html) {
@@ -133,11 +126,105 @@ std::string html_charset(const Message& message, std::string_view html) {
   return "windows-1252";
 }
 
+
+using mime_text::TransferEncoding;
+
+// One MIME entity (RFC 2045 2.4) before it is written: a leaf with its
+// content, a multipart with its parts, or a message/rfc822 with its message.
+struct Entity;
+
+struct BuiltMessage {
+  std::vector<std::pair<std::string, std::string>> headers;  // 7-bit values, unfolded
+  std::unique_ptr<Entity> body;
+};
+
+struct Entity {
+  std::string content_type;  // "type/subtype" and its parameters, rendered
+  std::string disposition;   // Content-Disposition value, or empty
+  std::string content_id;    // without the angle brackets, or empty
+  TransferEncoding encoding = TransferEncoding::k7Bit;
+  // A leaf's content: text (a body, converted) or bytes (attachment data,
+  // moved from the attachment, not copied).
+  std::string text;
+  Bytes data;
+  bool holds_data = false;
+  std::string boundary;  // a multipart's, else empty
+  std::vector<Entity> parts;
+  std::unique_ptr<BuiltMessage> message;  // message/rfc822
+
+  std::string_view content() const {
+    return holds_data ? std::string_view(reinterpret_cast<const char*>(data.data()), data.size())
+                      : std::string_view(text);
+  }
+};
+
+Entity leaf(std::string content_type, std::string text, TransferEncoding encoding) {
+  Entity e;
+  e.content_type = std::move(content_type);
+  e.text = std::move(text);
+  e.encoding = encoding;
+  return e;
+}
+
+void write_message(mime_text::Output& out, const BuiltMessage& message);
+
+void write_entity(mime_text::Output& out, const Entity& entity) {
+  out.header("Content-Type", entity.content_type);
+  if (!entity.disposition.empty()) out.header("Content-Disposition", entity.disposition);
+  if (!entity.content_id.empty()) out.header("Content-Id", "<" + entity.content_id + ">");
+  const bool leaf = entity.boundary.empty() && !entity.message;
+  if (leaf) out.header("Content-Transfer-Encoding", mime_text::encoding_name(entity.encoding));
+  out.newline();
+  if (entity.message) {
+    write_message(out, *entity.message);
+  } else if (!entity.boundary.empty()) {
+    // RFC 2046 5.1.1: the line end before each delimiter is the delimiter's.
+    for (const Entity& part : entity.parts) {
+      out.put("--");
+      out.put(entity.boundary);
+      out.newline();
+      write_entity(out, part);
+      out.newline();
+    }
+    out.put("--");
+    out.put(entity.boundary);
+    out.put("--");
+    out.newline();
+  } else {
+    mime_text::write_encoded(out, entity.content(), entity.encoding);
+  }
+}
+
+void write_message(mime_text::Output& out, const BuiltMessage& message) {
+  for (const auto& [name, value] : message.headers) out.header(name, value);
+  out.header("MIME-Version", "1.0");
+  write_entity(out, *message.body);
+}
+
+// Address headers: a stored one is rewritten by GMime's address parser, which
+// encodes display names with 8-bit text word by word (RFC 2047 5(3)).
+bool is_address_header(const std::string& lower_name) {
+  static const std::set<std::string> names = {
+      "from",          "to",          "cc",          "bcc",           "reply-to",   "sender",
+      "resent-from",   "resent-to",   "resent-cc",   "resent-bcc",    "resent-sender",
+      "resent-reply-to", "mail-followup-to", "mail-reply-to", "disposition-notification-to"};
+  return names.count(lower_name) != 0;
+}
+
+// One line for a header: line ends (GMime may fold) and other control
+// characters as spaces.
+std::string one_line(std::string s) {
+  for (char& c : s)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  return s;
+}
+
 class EmlBuilder {
  public:
   EmlBuilder(const EmlOptions& options, std::vector<std::string>& notes) : options_(options), notes_(notes) {}
 
-  GRef<GMimeMessage> build(const Message& message, int depth, const std::string& where) {
+  // Fails only when an address needs GMime (8-bit) and it cannot be loaded.
+  Result<std::unique_ptr<BuiltMessage>> build(const Message& message, int depth, const std::string& where) {
     const PropertyBag& props = message.properties();
     // Boundaries are derived from the message (its search key, node id and
     // place), never random: exporting it again gives the same bytes.
@@ -147,18 +234,19 @@ class EmlBuilder {
     message_key_ = key;
     next_boundary_ = 0;
 
-    GRef<GMimeMessage> out(gmime().g_mime_message_new(TRUE));
-    GMimeObject* object = GMIME_OBJECT(out.get());
+    auto out = std::make_unique<BuiltMessage>();
     // [MS-OXCMAIL] 2.1.3.1: the headers the message arrived with, where it
     // kept them; what they lack (and the subject, which the user may have
     // changed since) from its properties.
     std::set<std::string> present;
     std::string stored = props.get_string(prop::kTransportMessageHeaders).value_or("");
-    if (!trim(stored).empty()) present = copy_stored_headers(object, stored);
-    build_headers(message, out.get(), present);
+    if (!trim(stored).empty()) {
+      PSTKIT_ASSIGN_OR_RETURN(present, copy_stored_headers(*out, stored));
+    }
+    PSTKIT_RETURN_IF_ERROR(build_headers(message, *out, present));
 
-    GRef<GMimeObject> body = build_body(message, depth, where);
-    gmime().g_mime_message_set_mime_part(out.get(), body.get());
+    PSTKIT_ASSIGN_OR_RETURN(Entity body, build_body(message, depth, where));
+    out->body = std::make_unique<Entity>(std::move(body));
     return out;
   }
 
@@ -172,24 +260,20 @@ class EmlBuilder {
     notes_.push_back(where.empty() ? what : where + ": " + what);
   }
 
-  GRef<GMimeMultipart> multipart(const char* subtype) {
-    // Made as g_mime_multipart_new*() make it but without their random
-    // boundary (each draws one by opening and reading /dev/urandom), which
-    // the one derived from the message below would replace.
-    GRef<GMimeMultipart> m(static_cast<GMimeMultipart*>(gmime().g_object_new(gmime().g_mime_multipart_get_type(), nullptr)));
-    GRef<GMimeContentType> type(gmime().g_mime_content_type_new("multipart", subtype));
-    gmime().g_mime_object_set_content_type(GMIME_OBJECT(m.get()), type.get());
+  Entity multipart(const char* subtype) {
+    Entity m;
     char boundary[48];
     std::snprintf(boundary, sizeof boundary, "=_pstkit_%016llx_%d", static_cast<unsigned long long>(message_key_),
                   next_boundary_++);
-    gmime().g_mime_multipart_set_boundary(m.get(), boundary);
+    m.boundary = boundary;
+    m.content_type = std::string("multipart/") + subtype + mime_text::parameter("boundary", m.boundary);
     return m;
   }
 
   // Copies stored Internet headers but the MIME structure (Content-*,
-  // MIME-Version: the one written here is new). Returns the names copied,
-  // in lower case.
-  std::set<std::string> copy_stored_headers(GMimeObject* object, const std::string& stored) {
+  // MIME-Version: the one written here is new) and the subject (written from
+  // the property). Returns the names copied, in lower case.
+  Result<std::set<std::string>> copy_stored_headers(BuiltMessage& out, const std::string& stored) {
     std::set<std::string> names;
     std::vector<std::pair<std::string, std::string>> headers;
     size_t pos = 0;
@@ -207,110 +291,164 @@ class EmlBuilder {
       auto colon = line.find(':');
       if (colon == std::string::npos || colon == 0) continue;  // not a header: skipped
       std::string name = trim(line.substr(0, colon));
-      if (name.empty() || name.find(' ') != std::string::npos) continue;
+      // RFC 5322 2.2: a field name is printable ASCII but the colon.
+      const bool valid = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return static_cast<unsigned char>(c) > 32 && static_cast<unsigned char>(c) < 127;
+      });
+      if (!valid) continue;
       headers.emplace_back(name, trim(line.substr(colon + 1)));
     }
-    for (const auto& [name, value] : headers) {
+    for (auto& [name, value] : headers) {
       std::string l = lower_ascii(name);
-      if (l.rfind("content-", 0) == 0 || l == "mime-version") continue;
-      // 8-bit values (raw UTF-8 or a legacy charset) become encoded words.
-      gmime().g_mime_object_append_header(object, name.c_str(), utf8_text(value).c_str(), "utf-8");
+      if (l.rfind("content-", 0) == 0 || l == "mime-version" || l == "subject") continue;
+      std::string text;
+      if (is_address_header(l)) {
+        PSTKIT_ASSIGN_OR_RETURN(text, formatted_address_list(value));
+      } else if (mime_text::is_ascii(value)) {
+        text = one_line(value.substr(0, value.find('\0')));  // as it arrived (encoded words stay as they are)
+      } else {
+        // 8-bit values (raw UTF-8 or a legacy charset) become encoded words.
+        text = mime_text::header_text(utf8_text(value));
+      }
+      out.headers.emplace_back(std::move(name), std::move(text));
       names.insert(l);
     }
     return names;
   }
 
+  // A stored address list as GMime parses and writes it: display names with
+  // 8-bit text as encoded words, domains in IDNA, obsolete forms (a "." in
+  // an unquoted name) quoted. Without GMime, 7-bit lists stay as they are.
+  static Result<std::string> formatted_address_list(const std::string& value) {
+    if (Status loaded = mime::load_mime_parser(); !loaded.is_ok()) {
+      if (mime_text::is_ascii(value)) return one_line(value);
+      return loaded;
+    }
+    const std::string utf8 = utf8_text(value);
+    InternetAddressList* list = gmime().internet_address_list_parse(nullptr, utf8.c_str());
+    std::string out;
+    if (list) {
+      if (gmime().internet_address_list_length(list) > 0)
+        out = one_line(mime::take_gstring(gmime().internet_address_list_to_string(list, nullptr, TRUE)));
+      gmime().g_object_unref(list);
+    }
+    // No address GMime can read in it: kept as text.
+    if (trim(out).empty()) return mime_text::header_text(utf8);
+    return out;
+  }
+
+  static Result<std::string> mailbox_text(const Mailbox& m) {
+    if (!mime_text::is_ascii(m.address)) {
+      // An internationalized address: GMime's mailbox writer (IDNA domain).
+      PSTKIT_RETURN_IF_ERROR(mime::load_mime_parser());
+      InternetAddress* address = gmime().internet_address_mailbox_new(m.name.c_str(), m.address.c_str());
+      std::string out = mime::take_gstring(gmime().internet_address_to_string(address, nullptr, TRUE));
+      gmime().g_object_unref(address);
+      return one_line(out);
+    }
+    const std::string address = one_line(m.address);
+    if (m.name.empty()) return address;
+    return mime_text::phrase(m.name) + " <" + address + ">";
+  }
+
   // [MS-OXCMAIL] 2.2.3: headers from the message's properties, but those in
   // `present` (copied from the stored headers); the subject always.
-  void build_headers(const Message& message, GMimeMessage* out, const std::set<std::string>& present) {
+  Status build_headers(const Message& message, BuiltMessage& out, const std::set<std::string>& present) {
     const PropertyBag& props = message.properties();
     auto has = [&](const char* name) { return present.count(name) != 0; };
+    auto add = [&](const char* name, std::string value) { out.headers.emplace_back(name, std::move(value)); };
+    std::optional<uint64_t> when = props.get_time(prop::kClientSubmitTime);
+    if (!when) when = props.get_time(prop::kMessageDeliveryTime);
+    if (!when) when = props.get_time(prop::kCreationTime);
+    if (when && !has("date")) {
+      std::string date = mime_text::rfc5322_date(unix_seconds(*when));
+      if (!date.empty()) add("Date", std::move(date));
+    }
+
     Mailbox from = mailbox_of(props, prop::kSentRepresentingName, prop::kSentRepresentingSmtpAddress,
                               kSentRepresentingAddrType, prop::kSentRepresentingEmailAddress);
     Mailbox sender = mailbox_of(props, prop::kSenderName, prop::kSenderSmtpAddress, kSenderAddrType,
                                 prop::kSenderEmailAddress);
     if (from.empty()) from = sender;
-    if (!from.empty() && !has("from"))
-      gmime().g_mime_message_add_mailbox(out, GMIME_ADDRESS_TYPE_FROM, from.name.c_str(), from.address.c_str());
-    if (!sender.empty() && sender.address != from.address && !has("sender") && !has("from"))
-      gmime().g_mime_message_add_mailbox(out, GMIME_ADDRESS_TYPE_SENDER, sender.name.c_str(), sender.address.c_str());
+    if (!from.empty() && !has("from")) {
+      PSTKIT_ASSIGN_OR_RETURN(std::string text, mailbox_text(from));
+      add("From", std::move(text));
+    }
+    if (!sender.empty() && sender.address != from.address && !has("sender") && !has("from")) {
+      PSTKIT_ASSIGN_OR_RETURN(std::string text, mailbox_text(sender));
+      add("Sender", std::move(text));
+    }
+
+    std::string subject = utf8_text(message.subject());
+    if (!subject.empty()) add("Subject", mime_text::header_text(subject));
 
     if (has("to") || has("cc") || has("bcc")) {
       // The stored headers name the recipients as they were sent.
     } else if (auto recipients = message.recipients()) {
+      std::string lists[3];  // To, Cc, Bcc
       for (const PropertyBag& r : *recipients) {
-        GMimeAddressType type;
+        int list = 0;
         switch (r.get_i32(prop::kRecipientType).value_or(1) & 0xF) {
-          case 2: type = GMIME_ADDRESS_TYPE_CC; break;
-          case 3: type = GMIME_ADDRESS_TYPE_BCC; break;
-          default: type = GMIME_ADDRESS_TYPE_TO; break;
+          case 2: list = 1; break;
+          case 3: list = 2; break;
+          default: break;
         }
         Mailbox m = mailbox_of(r, prop::kDisplayName, prop::kSmtpAddress, prop::kAddressType, prop::kEmailAddress);
-        if (!m.empty()) gmime().g_mime_message_add_mailbox(out, type, m.name.c_str(), m.address.c_str());
+        if (m.empty()) continue;
+        PSTKIT_ASSIGN_OR_RETURN(std::string text, mailbox_text(m));
+        if (!lists[list].empty()) lists[list] += ", ";
+        lists[list] += text;
       }
+      static const char* names[] = {"To", "Cc", "Bcc"};
+      for (int i = 0; i < 3; ++i)
+        if (!lists[i].empty()) add(names[i], std::move(lists[i]));
     } else {
       note("", "recipient table unreadable: " + recipients.status().message());
     }
 
-    std::string subject = utf8_text(message.subject());
-    if (!subject.empty()) gmime().g_mime_message_set_subject(out, subject.c_str(), "utf-8");
-
-    std::optional<uint64_t> when = props.get_time(prop::kClientSubmitTime);
-    if (!when) when = props.get_time(prop::kMessageDeliveryTime);
-    if (!when) when = props.get_time(prop::kCreationTime);
-    if (when && !has("date")) {
-      GDateTime* date = gmime().g_date_time_new_from_unix_utc(unix_seconds(*when));
-      if (date) {
-        gmime().g_mime_message_set_date(out, date);
-        gmime().g_date_time_unref(date);
-      }
-    }
-    auto ascii_header = [&](uint16_t id, const char* name) {
-      std::string v = trim(props.get_string(id).value_or(""));
-      if (!v.empty() && is_ascii(v) && !has(lower_ascii(name).c_str()))
-        gmime().g_mime_object_set_header(GMIME_OBJECT(out), name, v.c_str(), nullptr);
-    };
     std::string id = trim(props.get_string(prop::kInternetMessageId).value_or(""));
-    if (!id.empty() && is_ascii(id) && !has("message-id")) {
+    if (!id.empty() && mime_text::is_ascii(id) && !has("message-id")) {
       if (id.front() == '<' && id.back() == '>') id = id.substr(1, id.size() - 2);
-      gmime().g_mime_message_set_message_id(out, id.c_str());
+      add("Message-Id", "<" + one_line(id) + ">");
     }
+    auto ascii_header = [&](uint16_t prop_id, const char* name) {
+      std::string v = trim(props.get_string(prop_id).value_or(""));
+      if (!v.empty() && mime_text::is_ascii(v) && !has(lower_ascii(name).c_str())) add(name, one_line(v));
+    };
     ascii_header(prop::kInReplyToId, "In-Reply-To");
     ascii_header(prop::kInternetReferences, "References");
-    if (auto importance = props.get_i32(prop::kImportance); importance && *importance != 1 && !has("importance")) {
-      gmime().g_mime_object_set_header(GMIME_OBJECT(out), "Importance", *importance == 2 ? "high" : "low", nullptr);
-    }
+    if (auto importance = props.get_i32(prop::kImportance); importance && *importance != 1 && !has("importance"))
+      add("Importance", *importance == 2 ? "high" : "low");
+    return Status::ok();
   }
 
-  GRef<GMimeObject> text_part(const std::string& text) {
-    GRef<GMimeTextPart> part(gmime().g_mime_text_part_new_with_subtype("plain"));
-    gmime().g_mime_text_part_set_text(part.get(), utf8_text(text).c_str());
-    return GRef<GMimeObject>(GMIME_OBJECT(part.release()));
+  static Entity text_part(const std::string& text) {
+    std::string utf8 = utf8_text(text);
+    const TransferEncoding encoding = mime_text::text_encoding(utf8);
+    const char* charset = mime_text::is_ascii(utf8) ? "us-ascii" : "utf-8";
+    return leaf(std::string("text/plain") + mime_text::parameter("charset", charset), std::move(utf8), encoding);
   }
 
   // `charset` names the bytes' charset when they are not the stored HTML
   // (an RTF body's HTML is UTF-8).
-  GRef<GMimeObject> html_part(const Message& message, const Bytes& html, const std::string& charset = "") {
-    std::string_view bytes(reinterpret_cast<const char*>(html.data()), html.size());
-    GRef<GMimePart> part(gmime().g_mime_part_new_with_type("text", "html"));
-    set_content(part.get(), bytes);
-    gmime().g_mime_object_set_content_type_parameter(
-        GMIME_OBJECT(part.get()), "charset", (charset.empty() ? html_charset(message, bytes) : charset).c_str());
-    return GRef<GMimeObject>(GMIME_OBJECT(part.release()));
+  static Entity html_part(const Message& message, std::string html, const std::string& charset = "") {
+    std::string type = "text/html" + mime_text::parameter("charset", charset.empty() ? html_charset(message, html) : charset);
+    const TransferEncoding encoding = mime_text::text_encoding(html);
+    return leaf(std::move(type), std::move(html), encoding);
   }
 
   struct Prepared {
-    GRef<GMimeObject> part;
+    Entity part;
     bool inline_related = false;  // referred to by the HTML body (cid:)
   };
 
-  std::optional<Prepared> attachment_part(const Message& message, Nid nid, int index, int depth,
-                                          const std::string& where, const std::string& html) {
+  Result<std::optional<Prepared>> attachment_part(const Message& message, Nid nid, int index, int depth,
+                                                  const std::string& where, const std::string& html) {
     std::string here = where + "attachment " + std::to_string(index);
     auto attachment = message.open_attachment(nid);
     if (!attachment) {
       note(here, "cannot open it: " + attachment.status().message());
-      return std::nullopt;
+      return std::optional<Prepared>();
     }
     const PropertyBag& props = attachment->properties();
     std::string filename = utf8_text(attachment->filename());
@@ -318,7 +456,8 @@ class EmlBuilder {
     std::string content_id = trim(props.get_string(prop::kAttachContentId).value_or(""));
     if (content_id.size() >= 2 && content_id.front() == '<' && content_id.back() == '>')
       content_id = content_id.substr(1, content_id.size() - 2);
-    if (!is_ascii(content_id)) content_id.clear();
+    if (!mime_text::is_ascii(content_id)) content_id.clear();
+    content_id = one_line(content_id);
     const bool related = !content_id.empty() && html.find("cid:" + content_id) != std::string::npos;
 
     Prepared out;
@@ -326,46 +465,44 @@ class EmlBuilder {
     if (attachment->is_embedded_message()) {
       if (depth + 1 > options_.max_depth) {
         note(here, "embedded message deeper than " + std::to_string(options_.max_depth) + " levels: left out");
-        return std::nullopt;
+        return std::optional<Prepared>();
       }
       auto inner = attachment->embedded_message();
       if (!inner) {
         note(here, "cannot read the embedded message: " + inner.status().message());
-        return std::nullopt;
+        return std::optional<Prepared>();
       }
       const uint64_t saved_key = message_key_;
       const int saved_next = next_boundary_;
-      GRef<GMimeMessage> built = build(*inner, depth + 1, here + "/");
+      auto built = build(*inner, depth + 1, here + "/");
       message_key_ = saved_key;
       next_boundary_ = saved_next;
-      GRef<GMimeMessagePart> part(gmime().g_mime_message_part_new_with_message("rfc822", built.get()));
-      gmime().g_mime_object_set_disposition(GMIME_OBJECT(part.get()), "attachment");
-      out.part = GRef<GMimeObject>(GMIME_OBJECT(part.release()));
-      return out;
+      if (!built) return built.status();
+      out.part.content_type = "message/rfc822";
+      out.part.disposition = "attachment";
+      out.part.message = std::move(*built);
+      return std::optional<Prepared>(std::move(out));
     }
 
     const int32_t method = attachment->method();
     if (method == kAttachByReference || method == kAttachByRefResolve || method == kAttachByRefOnly) {
       // A file the message points to: an external body naming it (RFC 2046 5.2.3).
       std::string path = props.get_string(kAttachLongPathname).value_or(props.get_string(kAttachPathname).value_or(""));
-      GRef<GMimePart> part(gmime().g_mime_part_new_with_type("message", "external-body"));
-      gmime().g_mime_object_set_content_type_parameter(GMIME_OBJECT(part.get()), "access-type", "local-file");
-      if (!path.empty())
-        gmime().g_mime_object_set_content_type_parameter(GMIME_OBJECT(part.get()), "name", utf8_text(path).c_str());
-      set_content(part.get(), "Content-Type: application/octet-stream\r\n\r\n");
-      out.part = GRef<GMimeObject>(GMIME_OBJECT(part.release()));
-      return out;
+      std::string type = "message/external-body" + mime_text::parameter("access-type", "local-file");
+      if (!path.empty()) type += mime_text::parameter("name", utf8_text(path));
+      out.part = leaf(std::move(type), "Content-Type: application/octet-stream\r\n\r\n", TransferEncoding::k7Bit);
+      return std::optional<Prepared>(std::move(out));
     }
 
     if (options_.omit_file_attachments || !attachment_extension_accepted(filename, options_.attachment_extensions))
-      return std::nullopt;
+      return std::optional<Prepared>();
 
     Bytes data;
     if (attachment->has_data()) {
       auto read = attachment->read_data();
       if (!read) {
         note(here, "cannot read its data: " + read.status().message());
-        return std::nullopt;
+        return std::optional<Prepared>();
       }
       data = std::move(*read);
     }
@@ -374,22 +511,23 @@ class EmlBuilder {
     // RFC 2046 5.2: message/* parts are never base64 or quoted-printable;
     // one that is not 7-bit text is sent as plain octets.
     const bool message_type = type && type->first == "message";
-    const bool seven_bit = is_ascii(bytes) && bytes.find('\0') == std::string_view::npos;
+    const bool seven_bit = mime_text::is_ascii(bytes) && bytes.find('\0') == std::string_view::npos;
     if (!type || (message_type && !seven_bit)) type = std::make_pair(std::string("application"), std::string("octet-stream"));
-    GRef<GMimePart> part(gmime().g_mime_part_new_with_type(type->first.c_str(), type->second.c_str()));
-    set_content(part.get(), bytes);
+    Entity& part = out.part;
+    part.content_type = type->first + "/" + type->second;
+    if (!filename.empty()) part.content_type += mime_text::parameter("name", filename);
     // Base64 keeps the bytes exact: a text attachment sent 7-bit would have
     // its line ends rewritten.
-    gmime().g_mime_part_set_content_encoding(part.get(), type->first == "message" ? GMIME_CONTENT_ENCODING_7BIT
-                                                                                   : GMIME_CONTENT_ENCODING_BASE64);
-    gmime().g_mime_object_set_disposition(GMIME_OBJECT(part.get()), related ? "inline" : "attachment");
-    if (!filename.empty()) gmime().g_mime_part_set_filename(part.get(), filename.c_str());
-    if (!content_id.empty()) gmime().g_mime_part_set_content_id(part.get(), content_id.c_str());
-    out.part = GRef<GMimeObject>(GMIME_OBJECT(part.release()));
-    return out;
+    part.encoding = type->first == "message" ? TransferEncoding::k7Bit : TransferEncoding::kBase64;
+    part.disposition = related ? "inline" : "attachment";
+    if (!filename.empty()) part.disposition += mime_text::parameter("filename", filename);
+    part.content_id = content_id;
+    part.data = std::move(data);
+    part.holds_data = true;
+    return std::optional<Prepared>(std::move(out));
   }
 
-  GRef<GMimeObject> build_body(const Message& message, int depth, const std::string& where) {
+  Result<Entity> build_body(const Message& message, int depth, const std::string& where) {
     std::optional<std::string> text = message.body_text();
     std::optional<Bytes> html = message.body_html();
     // Without an HTML body, the RTF body gives one ([MS-OXRTFEX]: the HTML
@@ -418,25 +556,22 @@ class EmlBuilder {
         }
       }
     }
+    const bool has_html = html.has_value();
     std::string html_text = html ? std::string(reinterpret_cast<const char*>(html->data()), html->size()) : "";
+    html.reset();
 
-    GRef<GMimeObject> body;
-    if (html && (text || rtf_kept)) {
-      auto alternative = multipart("alternative");
-      if (text) {
-        auto t = text_part(*text);
-        gmime().g_mime_multipart_add(alternative.get(), t.get());
-      }
-      auto h = html_part(message, *html, html_charset_name);
-      gmime().g_mime_multipart_add(alternative.get(), h.get());
+    Entity body;
+    if (has_html && (text || rtf_kept)) {
+      body = multipart("alternative");
+      if (text) body.parts.push_back(text_part(*text));
+      // The HTML is kept for the cid: test below; the part has its copy.
+      body.parts.push_back(html_part(message, html_text, html_charset_name));
       if (rtf_kept) {
-        GRef<GMimePart> r(gmime().g_mime_part_new_with_type("text", "rtf"));
-        set_content(r.get(), *rtf_kept);
-        gmime().g_mime_multipart_add(alternative.get(), GMIME_OBJECT(r.get()));
+        const TransferEncoding encoding = mime_text::text_encoding(*rtf_kept);
+        body.parts.push_back(leaf("text/rtf", std::move(*rtf_kept), encoding));
       }
-      body = GRef<GMimeObject>(GMIME_OBJECT(alternative.release()));
-    } else if (html) {
-      body = html_part(message, *html, html_charset_name);
+    } else if (has_html) {
+      body = html_part(message, html_text, html_charset_name);
     } else {
       body = text_part(text.value_or(""));
     }
@@ -453,35 +588,36 @@ class EmlBuilder {
       if (!rtf) {
         note(where + "RTF body", "cannot decompress it: " + rtf.status().message());
       } else if (*rtf) {
-        GRef<GMimePart> part(gmime().g_mime_part_new_with_type("application", "rtf"));
-        set_content(part.get(), std::string_view(reinterpret_cast<const char*>((*rtf)->data()), (*rtf)->size()));
-        gmime().g_mime_part_set_content_encoding(part.get(), GMIME_CONTENT_ENCODING_BASE64);
-        gmime().g_mime_object_set_disposition(GMIME_OBJECT(part.get()), "attachment");
-        gmime().g_mime_part_set_filename(part.get(), "rtf-body.rtf");
-        parts.push_back({GRef<GMimeObject>(GMIME_OBJECT(part.release())), false});
+        Prepared p;
+        p.part.content_type = "application/rtf" + mime_text::parameter("name", "rtf-body.rtf");
+        p.part.disposition = "attachment" + mime_text::parameter("filename", "rtf-body.rtf");
+        p.part.encoding = TransferEncoding::kBase64;
+        p.part.data = std::move(**rtf);
+        p.part.holds_data = true;
+        parts.push_back(std::move(p));
       }
     }
     int index = 0;
     for (Nid nid : *nids) {
-      if (auto p = attachment_part(message, nid, index++, depth, where, html_text)) parts.push_back(std::move(*p));
+      PSTKIT_ASSIGN_OR_RETURN(auto p, attachment_part(message, nid, index++, depth, where, html_text));
+      if (p) parts.push_back(std::move(*p));
     }
     const bool any_related = std::any_of(parts.begin(), parts.end(), [](const Prepared& p) { return p.inline_related; });
     if (any_related) {
-      auto related = multipart("related");
-      gmime().g_mime_object_set_content_type_parameter(GMIME_OBJECT(related.get()), "type",
-                                                       text ? "multipart/alternative" : "text/html");
-      gmime().g_mime_multipart_add(related.get(), body.get());
-      for (const Prepared& p : parts)
-        if (p.inline_related) gmime().g_mime_multipart_add(related.get(), p.part.get());
-      body = GRef<GMimeObject>(GMIME_OBJECT(related.release()));
+      Entity related = multipart("related");
+      related.content_type += mime_text::parameter("type", text ? "multipart/alternative" : "text/html");
+      related.parts.push_back(std::move(body));
+      for (Prepared& p : parts)
+        if (p.inline_related) related.parts.push_back(std::move(p.part));
+      body = std::move(related);
     }
     const bool any_mixed = std::any_of(parts.begin(), parts.end(), [](const Prepared& p) { return !p.inline_related; });
     if (!any_mixed) return body;
-    auto mixed = multipart("mixed");
-    gmime().g_mime_multipart_add(mixed.get(), body.get());
-    for (const Prepared& p : parts)
-      if (!p.inline_related) gmime().g_mime_multipart_add(mixed.get(), p.part.get());
-    return GRef<GMimeObject>(GMIME_OBJECT(mixed.release()));
+    Entity mixed = multipart("mixed");
+    mixed.parts.push_back(std::move(body));
+    for (Prepared& p : parts)
+      if (!p.inline_related) mixed.parts.push_back(std::move(p.part));
+    return mixed;
   }
 };
 
@@ -496,22 +632,12 @@ bool attachment_extension_accepted(const std::string& filename, const std::vecto
 }
 
 Result<EmlResult> message_to_eml(const Message& message, const EmlOptions& options) {
-  PSTKIT_RETURN_IF_ERROR(mime::load_mime_parser());
   EmlResult result;
   EmlBuilder builder(options, result.notes);
-  GRef<GMimeMessage> built = builder.build(message, 0, "");
-  // Every part in 7-bit: quoted-printable or base64 where it needs it.
-  gmime().g_mime_object_encode(GMIME_OBJECT(built.get()), GMIME_ENCODING_CONSTRAINT_7BIT);
-
-  GMimeFormatOptions* format = gmime().g_mime_format_options_new();
-  gmime().g_mime_format_options_set_newline_format(format, options.crlf ? GMIME_NEWLINE_FORMAT_DOS
-                                                                         : GMIME_NEWLINE_FORMAT_UNIX);
-  GRef<GMimeStream> stream(gmime().g_mime_stream_mem_new());
-  const ssize_t written = gmime().g_mime_object_write_to_stream(GMIME_OBJECT(built.get()), format, stream.get());
-  gmime().g_mime_format_options_free(format);
-  if (written < 0) return Status::io_error("writing the MIME message failed");
-  GByteArray* bytes = gmime().g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(stream.get()));
-  if (bytes) result.data.assign(bytes->data, bytes->data + bytes->len);
+  PSTKIT_ASSIGN_OR_RETURN(auto built, builder.build(message, 0, ""));
+  mime_text::Output out(result.data, options.crlf);
+  write_message(out, *built);
+  if (!out.ends_with_newline()) out.newline();
   return result;
 }
 

@@ -82,35 +82,10 @@ namespace pstkit::mime {
   X(internet_address_list_length)                    \
   X(internet_address_mailbox_get_addr)               \
   X(internet_address_mailbox_get_type)               \
-  X(g_mime_data_wrapper_new_with_stream)             \
-  X(g_mime_format_options_free)                      \
-  X(g_mime_format_options_new)                       \
-  X(g_mime_format_options_set_newline_format)        \
-  X(g_mime_message_add_mailbox)                      \
-  X(g_mime_message_new)                              \
-  X(g_mime_message_part_new_with_message)            \
-  X(g_mime_message_set_date)                         \
-  X(g_mime_message_set_message_id)                   \
-  X(g_mime_message_set_mime_part)                    \
-  X(g_mime_message_set_subject)                      \
-  X(g_mime_multipart_add)                            \
-  X(g_mime_content_type_new)                         \
-  X(g_mime_object_set_content_type)                  \
-  X(g_object_new)                                    \
-  X(g_mime_multipart_set_boundary)                   \
-  X(g_mime_object_append_header)                     \
-  X(g_mime_object_encode)                            \
-  X(g_mime_object_set_content_type_parameter)        \
-  X(g_mime_object_set_disposition)                   \
-  X(g_mime_object_set_header)                        \
-  X(g_mime_part_new_with_type)                       \
-  X(g_mime_part_set_content)                         \
-  X(g_mime_part_set_content_encoding)                \
-  X(g_mime_part_set_content_id)                      \
-  X(g_mime_part_set_filename)                        \
-  X(g_mime_text_part_new_with_subtype)               \
-  X(g_mime_text_part_set_text)                       \
-  X(g_date_time_new_from_unix_utc)                   \
+  X(internet_address_list_parse)                     \
+  X(internet_address_list_to_string)                 \
+  X(internet_address_mailbox_new)                    \
+  X(internet_address_to_string)                      \
   X(g_object_unref)                                  \
   X(g_type_check_instance_is_a)                      \
   X(g_base64_decode)                                 \
