@@ -1,7 +1,5 @@
 #include "export/mime_text.h"
 
-#include <nettle/base64.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -17,6 +15,30 @@ constexpr size_t kWordBytes = 39;          // UTF-8 bytes per encoded word: 52 b
 constexpr size_t kParameterSection = 60;   // characters of an RFC 2231 section's value
 constexpr size_t kBase64LineBytes = 57;    // 76 characters a line (RFC 2045 6.8)
 constexpr size_t kQuotedPrintableLine = 75;  // 76 with the soft line break's "=" (RFC 2045 6.7 rule 5)
+
+// Base64 (RFC 4648 4) of `n` bytes into 4 * ceil(n / 3) characters at
+// `dst`. Written here rather than taken from nettle, which only the CLI links
+// (statically): the library would gain a link dependency for 15 lines.
+constexpr size_t base64_length(size_t n) { return (n + 2) / 3 * 4; }
+
+void base64_encode(char* dst, const uint8_t* src, size_t n) {
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t i = 0;
+  for (; i + 3 <= n; i += 3) {
+    const uint32_t v = uint32_t(src[i]) << 16 | uint32_t(src[i + 1]) << 8 | src[i + 2];
+    *dst++ = alphabet[v >> 18];
+    *dst++ = alphabet[(v >> 12) & 63];
+    *dst++ = alphabet[(v >> 6) & 63];
+    *dst++ = alphabet[v & 63];
+  }
+  if (i < n) {
+    const uint32_t v = uint32_t(src[i]) << 16 | (i + 1 < n ? uint32_t(src[i + 1]) << 8 : 0);
+    *dst++ = alphabet[v >> 18];
+    *dst++ = alphabet[(v >> 12) & 63];
+    *dst++ = i + 1 < n ? alphabet[(v >> 6) & 63] : '=';
+    *dst++ = '=';
+  }
+}
 
 bool is_control(unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; }
 
@@ -42,8 +64,8 @@ std::string encoded_words(std::string_view utf8) {
     if (!out.empty()) out += ' ';
     out += "=?utf-8?b?";
     const size_t at = out.size();
-    out.resize(at + BASE64_ENCODE_RAW_LENGTH(n));
-    base64_encode_raw(out.data() + at, n, reinterpret_cast<const uint8_t*>(utf8.data() + pos));
+    out.resize(at + base64_length(n));
+    base64_encode(out.data() + at, reinterpret_cast<const uint8_t*>(utf8.data() + pos), n);
     out += "?=";
     pos = end;
   }
@@ -268,15 +290,15 @@ void write_encoded(Output& out, std::string_view content, TransferEncoding encod
     case TransferEncoding::kBase64: {
       const size_t full = content.size() / kBase64LineBytes, rest = content.size() % kBase64LineBytes;
       const size_t size =
-          full * (76 + newline.size()) + (rest ? BASE64_ENCODE_RAW_LENGTH(rest) + newline.size() : 0);
+          full * (76 + newline.size()) + (rest ? base64_length(rest) + newline.size() : 0);
       size_t at = bytes.size();
       bytes.resize(at + size);
       const auto* src = reinterpret_cast<const uint8_t*>(content.data());
       for (size_t line = 0; line * kBase64LineBytes < content.size(); ++line) {
         const size_t len = std::min(kBase64LineBytes, content.size() - line * kBase64LineBytes);
         char* dst = reinterpret_cast<char*>(bytes.data() + at);
-        base64_encode_raw(dst, len, src + line * kBase64LineBytes);
-        at += BASE64_ENCODE_RAW_LENGTH(len);
+        base64_encode(dst, src + line * kBase64LineBytes, len);
+        at += base64_length(len);
         std::memcpy(bytes.data() + at, newline.data(), newline.size());
         at += newline.size();
       }

@@ -1,0 +1,205 @@
+// The MIME text primitives export writes every .eml with (src/export/mime_text).
+#include "export/mime_text.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace pstkit::mime_text {
+namespace {
+
+std::string text_of(const Bytes& b) { return std::string(b.begin(), b.end()); }
+
+std::string encoded(std::string_view content, TransferEncoding e, bool crlf = true) {
+  Bytes out;
+  Output o(out, crlf);
+  write_encoded(o, content, e);
+  return text_of(out);
+}
+
+// RFC 2045 6.7 decoding, for checking what the encoder wrote.
+std::string decode_quoted_printable(const std::string& in) {
+  std::string out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '=') {
+      out += in[i];
+    } else if (in.compare(i + 1, 2, "\r\n") == 0) {
+      i += 2;  // soft line break
+    } else {
+      out += char(std::stoi(in.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    }
+  }
+  return out;
+}
+
+std::string percent_decode(const std::string& in) {
+  std::string out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%') {
+      out += char(std::stoi(in.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      out += in[i];
+    }
+  }
+  return out;
+}
+
+TEST(MimeTextHeader, ShortValuesStayOnOneLine) {
+  Bytes out;
+  Output o(out, true);
+  o.header("Subject", "Quarterly report");
+  EXPECT_EQ(text_of(out), "Subject: Quarterly report\r\n");
+}
+
+TEST(MimeTextHeader, LongValuesFoldAtWhiteSpaceAndUnfoldToTheValue) {
+  std::string value;
+  for (int i = 0; i < 40; ++i) value += (i ? " " : "") + std::string("word") + std::to_string(i);
+  Bytes out;
+  Output o(out, false);
+  o.header("X-Long", value);
+  const std::string text = text_of(out);
+  size_t start = 0, lines = 0;
+  while (start < text.size()) {
+    const size_t end = text.find('\n', start);
+    ASSERT_NE(end, std::string::npos);
+    EXPECT_LE(end - start, 78u) << text.substr(start, end - start);
+    if (lines > 0) {
+      EXPECT_EQ(text[start], ' ');  // a continuation starts with the folded white space
+    }
+    start = end + 1;
+    ++lines;
+  }
+  EXPECT_GT(lines, 3u);
+  std::string unfolded = text;
+  for (size_t p; (p = unfolded.find('\n')) != std::string::npos;) unfolded.erase(p, 1);
+  EXPECT_EQ(unfolded, "X-Long: " + value);
+}
+
+TEST(MimeTextHeader, AWordLongerThanALineIsNotBroken) {
+  const std::string word(120, 'a');
+  Bytes out;
+  Output o(out, true);
+  o.header("X-Token", word);
+  EXPECT_EQ(text_of(out), "X-Token: " + word + "\r\n");
+}
+
+TEST(MimeTextHeader, EightBitTextBecomesEncodedWords) {
+  EXPECT_EQ(header_text("plain text"), "plain text");
+  EXPECT_EQ(header_text("line\r\nend"), "line  end");
+  // "Größe" in UTF-8 is 47 72 C3 B6 C3 9F 65.
+  EXPECT_EQ(header_text("Größe"), "=?utf-8?b?R3LDtsOfZQ==?=");
+  // Text that would read as an encoded word is encoded too.
+  EXPECT_EQ(header_text("=?x?"), "=?utf-8?b?PT94Pw==?=");
+}
+
+TEST(MimeTextHeader, EncodedWordsAreShortAndSplitBetweenCharacters) {
+  std::string text;
+  for (int i = 0; i < 30; ++i) text += "ü€";  // 2- and 3-byte characters
+  const std::string words = header_text(text);
+  size_t pos = 0, count = 0;
+  while (pos < words.size()) {
+    size_t end = words.find(' ', pos);
+    if (end == std::string::npos) end = words.size();
+    const std::string word = words.substr(pos, end - pos);
+    EXPECT_LE(word.size(), 75u);  // RFC 2047 2
+    EXPECT_EQ(word.rfind("=?utf-8?b?", 0), 0u);
+    // Each word holds whole characters: its payload is a multiple of one
+    // "ü€" pair or starts at one (5 bytes a pair, 39 bytes at most a word).
+    ++count;
+    pos = end + 1;
+  }
+  EXPECT_EQ(count, 4u);  // 150 bytes in words of 39, 39, 39, 33 at most
+}
+
+TEST(MimeTextHeader, PhrasesAreAtomsQuotedOrEncoded) {
+  EXPECT_EQ(phrase("Ann Lee"), "Ann Lee");
+  EXPECT_EQ(phrase("John Q. Public"), "\"John Q. Public\"");
+  EXPECT_EQ(phrase("Lee, Ann"), "\"Lee, Ann\"");
+  EXPECT_EQ(phrase("say \"hi\" \\o/"), "\"say \\\"hi\\\" \\\\o/\"");
+  EXPECT_EQ(phrase("Jörn"), "=?utf-8?b?SsO2cm4=?=");
+}
+
+TEST(MimeTextParameter, TokensQuotedStringsAndRfc2231) {
+  EXPECT_EQ(parameter("charset", "utf-8"), "; charset=utf-8");
+  EXPECT_EQ(parameter("filename", "my file.pdf"), "; filename=\"my file.pdf\"");
+  EXPECT_EQ(parameter("boundary", "=_b_0"), "; boundary=\"=_b_0\"");
+  EXPECT_EQ(parameter("filename", "a\"b.txt"), "; filename=\"a\\\"b.txt\"");
+  EXPECT_EQ(parameter("filename", "Größe.txt"), "; filename*=utf-8''Gr%C3%B6%C3%9Fe.txt");
+}
+
+TEST(MimeTextParameter, LongValuesSplitIntoSectionsBetweenCharacters) {
+  std::string name;
+  for (int i = 0; i < 25; ++i) name += "企业";
+  name += ".doc";
+  const std::string p = parameter("filename", name);
+  // "; filename*0*=utf-8''...; filename*1*=...": each section, decoded by
+  // itself, must be whole UTF-8 (a reader decodes sections separately).
+  std::string joined;
+  size_t pos = 0;
+  int n = 0;
+  while ((pos = p.find("; filename*", pos)) != std::string::npos) {
+    const std::string prefix = "; filename*" + std::to_string(n) + "*=" + (n == 0 ? "utf-8''" : "");
+    ASSERT_EQ(p.compare(pos, prefix.size(), prefix), 0) << p;
+    const size_t start = pos + prefix.size();
+    size_t end = p.find(';', start);
+    if (end == std::string::npos) end = p.size();
+    const std::string section = percent_decode(p.substr(start, end - start));
+    ASSERT_FALSE(section.empty());
+    EXPECT_NE(static_cast<unsigned char>(section[0]) & 0xC0, 0x80u) << "section " << n << " starts inside a character";
+    joined += section;
+    pos = end;
+    ++n;
+  }
+  EXPECT_GT(n, 2);
+  EXPECT_EQ(joined, name);
+}
+
+TEST(MimeTextDate, Rfc5322InUtc) {
+  EXPECT_EQ(rfc5322_date(0), "Thu, 01 Jan 1970 00:00:00 +0000");
+  EXPECT_EQ(rfc5322_date(1655586340), "Sat, 18 Jun 2022 21:05:40 +0000");
+}
+
+TEST(MimeTextEncoding, ChoosesTheLeastEncodingThatIs7Bit) {
+  EXPECT_EQ(text_encoding("hello\r\nworld\r\n"), TransferEncoding::k7Bit);
+  EXPECT_EQ(text_encoding(""), TransferEncoding::k7Bit);
+  EXPECT_EQ(text_encoding(std::string(998, 'a')), TransferEncoding::k7Bit);
+  EXPECT_EQ(text_encoding(std::string(999, 'a')), TransferEncoding::kQuotedPrintable);
+  EXPECT_EQ(text_encoding("mostly ASCII with one é in it"), TransferEncoding::kQuotedPrintable);
+  EXPECT_EQ(text_encoding("lone\rCR"), TransferEncoding::kQuotedPrintable);
+  EXPECT_EQ(text_encoding(std::string("nul\0here", 8)), TransferEncoding::kQuotedPrintable);
+  EXPECT_EQ(text_encoding("Привет, мир"), TransferEncoding::kBase64);
+}
+
+TEST(MimeTextEncoding, SevenBitWritesTheOutputsLineEnds) {
+  EXPECT_EQ(encoded("a\r\nb\nc", TransferEncoding::k7Bit, true), "a\r\nb\r\nc");
+  EXPECT_EQ(encoded("a\r\nb\nc\r\n", TransferEncoding::k7Bit, false), "a\nb\nc\n");
+}
+
+TEST(MimeTextEncoding, QuotedPrintableEscapesAndSoftBreaks) {
+  EXPECT_EQ(encoded("a=b  \r\nc\td\t", TransferEncoding::kQuotedPrintable), "a=3Db =20\r\nc\td=09");
+  EXPECT_EQ(encoded("caf\xC3\xA9\rx", TransferEncoding::kQuotedPrintable), "caf=C3=A9=0Dx");
+  std::string long_line;
+  for (int i = 0; i < 300; ++i) long_line += (i % 7 == 0) ? "\xC3\xA9" : "x";
+  const std::string qp = encoded(long_line + "\r\nend", TransferEncoding::kQuotedPrintable);
+  size_t start = 0;
+  while (start < qp.size()) {
+    size_t end = qp.find("\r\n", start);
+    if (end == std::string::npos) end = qp.size();
+    EXPECT_LE(end - start, 76u);
+    start = end + 2;
+  }
+  EXPECT_EQ(decode_quoted_printable(qp), long_line + "\r\nend");
+}
+
+TEST(MimeTextEncoding, Base64LinesOf76) {
+  EXPECT_EQ(encoded("hello", TransferEncoding::kBase64), "aGVsbG8=\r\n");
+  EXPECT_EQ(encoded("", TransferEncoding::kBase64), "");
+  const std::string b = encoded(std::string(58, 'x'), TransferEncoding::kBase64, false);
+  ASSERT_EQ(b.find('\n'), 76u);
+  EXPECT_EQ(b.substr(77), "eA==\n");
+}
+
+}  // namespace
+}  // namespace pstkit::mime_text
