@@ -168,6 +168,26 @@ Entity leaf(std::string content_type, std::string text, TransferEncoding encodin
 
 void write_message(mime_text::Output& out, const BuiltMessage& message);
 
+// About the size of a written message: its contents as encoded (base64 is
+// 4/3 and its line ends; quoted-printable a little more than the text), its
+// headers and some room for the part headers. Reserved at once, the buffer
+// is not grown (and copied) a few times per message.
+size_t estimated_size(const BuiltMessage& message);
+
+size_t estimated_size(const Entity& entity) {
+  size_t size = 256 + entity.content_type.size() + entity.disposition.size();
+  if (entity.message) return size + estimated_size(*entity.message);
+  for (const Entity& part : entity.parts) size += estimated_size(part) + 2 * entity.boundary.size() + 8;
+  const size_t content = entity.content().size();
+  return size + (entity.encoding == TransferEncoding::kBase64 ? content / 57 * 78 + 80 : content + content / 8);
+}
+
+size_t estimated_size(const BuiltMessage& message) {
+  size_t size = 64;
+  for (const auto& [name, value] : message.headers) size += name.size() + value.size() + value.size() / 64 * 3 + 4;
+  return size + estimated_size(*message.body);
+}
+
 void write_entity(mime_text::Output& out, const Entity& entity) {
   out.header("Content-Type", entity.content_type);
   if (!entity.disposition.empty()) out.header("Content-Disposition", entity.disposition);
@@ -635,6 +655,7 @@ Result<EmlResult> message_to_eml(const Message& message, const EmlOptions& optio
   EmlResult result;
   EmlBuilder builder(options, result.notes);
   PSTKIT_ASSIGN_OR_RETURN(auto built, builder.build(message, 0, ""));
+  result.data.reserve(estimated_size(*built));
   mime_text::Output out(result.data, options.crlf);
   write_message(out, *built);
   if (!out.ends_with_newline()) out.newline();
