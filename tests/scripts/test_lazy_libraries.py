@@ -9,9 +9,12 @@ opened on first use (dlopen) and SHA-256 comes from static nettle, so:
   * `--version`, `info`, `ls`, `check` and `dump --json --full` on corpus
     files load none of them (seen through LD_DEBUG=files);
   * `import` loads GMime and imports;
+  * `export --format eml` writes its MIME text itself: a store whose messages
+    keep no Internet headers exports without loading GMime;
   * with an unusable libgmime-3.0.so.0 first on LD_LIBRARY_PATH (a copy of
     zlib under that name), `import` fails cleanly, naming the library, and
-    leaves no PST behind, while reading commands still work.
+    leaves no PST behind, while reading commands still work, and EML export
+    copies 7-bit stored address headers as they are (enron.pst, exit 0).
 """
 
 from __future__ import annotations
@@ -90,6 +93,16 @@ def main() -> int:
                    f"pstkit {' '.join(os.path.relpath(a, corpus) if a.startswith(corpus) else a for a in argv)}: exit {rc}, {len(names)} libraries"
                    + (f", loads {', '.join(bad)}" if bad else "") + (f" ({err.strip()[:200]})" if rc else ""))
 
+        quick = os.path.join(corpus, FILES[0])
+        if os.path.exists(quick):
+            out = os.path.join(scratch, "eml-out")
+            rc, names, err = loaded_libraries([pstkit, "export", "-q", "-o", out, quick], scratch)
+            emls = sum(n.endswith(".eml") for _, _, ns in os.walk(out) for n in ns)
+            glib = sorted(n for n in names if n.startswith(("libgmime-", "libglib-", "libgobject-")))
+            report(rc == 0 and emls > 0 and not glib,
+                   f"export --format eml of {FILES[0]}: exit {rc}, {emls} .eml files"
+                   + (f", loads {', '.join(glib)}" if glib else ", no GMime") + (f" ({err.strip()[:200]})" if rc else ""))
+
         eml = os.path.join(scratch, "m.eml")
         with open(eml, "wb") as f:
             f.write(EML)
@@ -115,6 +128,14 @@ def main() -> int:
                    f"{'PST not created' if not os.path.exists(pst2) else 'PST CREATED'}: {err.strip()[:300]}")
             rc, _, err = loaded_libraries([pstkit, "dump", "--json", "--full", pst], scratch, env)
             report(rc == 0, f"dump with an unusable libgmime-3.0.so.0: exit {rc} {err.strip()[:200]}")
+            enron = os.path.join(corpus, FILES[1])
+            if os.path.exists(enron):
+                out = os.path.join(scratch, "enron-eml")
+                rc, _, err = loaded_libraries([pstkit, "export", "-q", "-o", out, enron], scratch, env)
+                emls = sum(n.endswith(".eml") for _, _, ns in os.walk(out) for n in ns)
+                report(rc == 0 and emls > 0,
+                       f"export --format eml of enron.pst with an unusable libgmime-3.0.so.0: exit {rc}, "
+                       f"{emls} .eml files {err.strip()[:200]}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
