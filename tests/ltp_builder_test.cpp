@@ -779,6 +779,10 @@ TEST(LtpBuilderTc, EmptyTable) {
     auto tc = TableContext::open(to_node(*built, 0x60D), options_for(format));
     ASSERT_TRUE(tc.is_ok()) << tc.status().message();
     EXPECT_EQ(tc->row_count(), 0u);
+    auto counted = TableContext::open(to_node(*built, 0x60D), options_for(format), RowIndex::kCount);
+    ASSERT_TRUE(counted.is_ok()) << counted.status().message();
+    EXPECT_EQ(counted->row_count(), 0u);
+    EXPECT_EQ(counted->find_row(1), std::nullopt);
     EXPECT_EQ(tc->rows_hnid(), 0u);
     EXPECT_EQ(tc->columns().size(), 13u);
     EXPECT_EQ(tc->heap().user_root(), 0x40u);
@@ -840,6 +844,9 @@ TEST(LtpBuilderTc, OneRowInTheHeap) {
   EXPECT_TRUE(hnid_is_hid(tc->rows_hnid()));
   EXPECT_EQ(tc->rows_hnid(), 0x80u);  // header, TCINFO, row index, matrix
   check_rows(*tc, {8}, "Inbox");
+  auto counted = TableContext::open(to_node(*built, 0x12D), {}, RowIndex::kCount);
+  ASSERT_TRUE(counted.is_ok()) << counted.status().message();
+  check_rows(*counted, {8}, "Inbox");
   // CEB: row id, row version, name, count (iBits 0-3), subfolders (5),
   // entry id (8, as 8 % 4 == 0).
   auto bytes = tc->row_bytes(0);
@@ -877,6 +884,14 @@ TEST(LtpBuilderTc, ManyRowsInASubnodeMatrix) {
     ASSERT_TRUE(tc.is_ok()) << tc.status().message();
     EXPECT_EQ(tc->rows_per_block(), per_block);
     check_rows(*tc, ids, "Folder ");
+    EXPECT_EQ(tc->row_index().size(), 400u);
+    // RowIndex::kCount (a walk of a folder's items): the same rows, cells
+    // and lookups through the BTH, without the index's entries in memory.
+    auto counted = TableContext::open(to_node(*built, 0x12D), options_for(format), RowIndex::kCount);
+    ASSERT_TRUE(counted.is_ok()) << counted.status().message();
+    EXPECT_TRUE(counted->row_index().empty());
+    check_rows(*counted, ids, "Folder ");
+    EXPECT_EQ(counted->find_row(100001), std::nullopt);  // ids are at most 100,000
     auto index = Bth::open(tc->heap(), 0x20);
     ASSERT_TRUE(index.is_ok());
     EXPECT_TRUE(index->validate().is_ok());

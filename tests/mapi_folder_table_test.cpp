@@ -87,6 +87,11 @@ void check_folder(const Store& store, const ProviderUid& uid, const Folder& fold
   ASSERT_TRUE(contents.is_ok()) << contents.status().message();
   auto nids = folder.content_nids();
   ASSERT_TRUE(nids.is_ok());
+  // content_rows(), which export walks, reads the same ids a row at a time.
+  auto content_rows = folder.content_rows();
+  ASSERT_TRUE(content_rows.is_ok()) << content_rows.status().message();
+  ASSERT_EQ(content_rows->size(), nids->size());
+  for (size_t i = 0; i < nids->size(); ++i) EXPECT_EQ(*content_rows->nid(i), (*nids)[i]);
   const std::vector<PropTag> columns{kSubjectW, kPrEntryId, kPrObjectType, kPrInstanceKey};
   const auto messages = scan_all(**contents, columns, status);
   ASSERT_TRUE(status.is_ok()) << status.message();

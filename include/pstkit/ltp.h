@@ -201,6 +201,13 @@ class PropertyContext {
   std::vector<Entry> entries_;
 };
 
+// What TableContext::open keeps of the row index (MS-PST 2.3.4.3).
+enum class RowIndex {
+  kKeep,   // every entry, in row_index() (8 bytes a row)
+  kCount,  // only their number: for walks by row number, whose memory must
+           // not grow with the table (a folder of 100,000 items)
+};
+
 // MS-PST 2.3.4 Table Context.
 class TableContext {
  public:
@@ -221,7 +228,7 @@ class TableContext {
 
   // The node must hold an HN with bClientSig 0x7C.
   static Result<TableContext> open(std::shared_ptr<const ndb::Node> node,
-                                   const Options& options = {});
+                                   const Options& options = {}, RowIndex row_index = RowIndex::kKeep);
 
   ndb::Nid nid() const { return heap_.nid(); }
   const Heap& heap() const { return heap_; }
@@ -233,12 +240,13 @@ class TableContext {
   Hnid rows_hnid() const { return rows_hnid_; }
 
   // Number of rows: the entries of the row index (MS-PST 2.3.4.3).
-  size_t row_count() const { return row_index_.size(); }
+  size_t row_count() const { return row_count_; }
   // Rows physically present in the row matrix (may differ when damaged).
   size_t matrix_row_count() const { return matrix_rows_; }
   // Rows that fit in each row-matrix block (0 when there is no matrix).
   size_t rows_per_block() const { return rows_per_block_; }
-  // Row index entries in key order, for consistency checks.
+  // Row index entries in key order, for consistency checks (empty when
+  // opened with RowIndex::kCount).
   const std::vector<RowIndexEntry>& row_index() const { return row_index_; }
 
   // dwRowID stored in row `row` of the matrix.
@@ -269,6 +277,9 @@ class TableContext {
   std::vector<Column> columns_;
   uint16_t group_ends_[4] = {};
   Hnid rows_hnid_ = 0;
+  Hid row_index_hid_ = 0;
+  size_t row_count_ = 0;        // entries of the row index
+  bool row_index_kept_ = true;  // RowIndex::kKeep: row_index_ holds them
   std::vector<RowIndexEntry> row_index_;
   // Row matrix: a heap allocation or a subnode's blocks.
   std::shared_ptr<const ndb::Node> matrix_node_;

@@ -217,6 +217,22 @@ struct TableRow {
 };
 
 // MS-PST 2.4.4 folder objects.
+// A folder's contents table read a row at a time (Folder::content_rows):
+// the node ids of its items in table order, with no list of them in memory,
+// so that a walk over a folder of any size holds the same few blocks.
+// nid() may be called from several threads at once (the reader's caches
+// are locked; the table is not changed).
+class ContentRows {
+ public:
+  size_t size() const { return table_ ? table_->row_count() : 0; }
+  // The node id in row `row` (< size()).
+  Result<Nid> nid(size_t row) const;
+
+ private:
+  friend class Folder;
+  std::optional<ltp::TableContext> table_;  // none: the folder has no contents table
+};
+
 class Folder {
  public:
   Nid nid() const { return nid_; }
@@ -234,6 +250,9 @@ class Folder {
   // Just the NIDs of the contents table's rows, in table order: what a walk
   // over every message needs, at 4 bytes a row however large the folder.
   Result<std::vector<Nid>> content_nids() const;
+  // The same rows, read when asked for. Fails as content_nids() does: every
+  // row is read once here (a damaged row fails the folder, not its item).
+  Result<ContentRows> content_rows() const;
   Result<std::vector<TableRow>> associated_contents() const;
 
  private:
@@ -308,7 +327,8 @@ class Store {
 
   // Opens a PC from a node (used for messages, attachments, embedded messages).
   Result<std::shared_ptr<const ltp::PropertyContext>> open_pc(std::shared_ptr<const ndb::Node> node) const;
-  Result<ltp::TableContext> open_table(std::shared_ptr<const ndb::Node> node) const;
+  Result<ltp::TableContext> open_table(std::shared_ptr<const ndb::Node> node,
+                                       ltp::RowIndex row_index = ltp::RowIndex::kKeep) const;
   ltp::Options ltp_options() const;
   // The code page an object's 8-bit strings are in (MS-OXCMSG 2.2.1.x):
   // PidTagMessageCodepage, else the Windows ANSI page of the script of

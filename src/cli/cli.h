@@ -102,6 +102,10 @@ std::string work_unit_json(const WorkUnit& unit);
 // path, fewer rows: the file changed since `pstkit plan`).
 bool select_unit_rows(const WorkUnit& unit, const std::string& folder_path, std::vector<Nid>* nids,
                       std::string* error);
+// The same check for a folder of `rows` rows read one at a time: the unit's
+// rows are [*first, *first + *count).
+bool select_unit_range(const WorkUnit& unit, const std::string& folder_path, size_t rows, size_t* first,
+                       size_t* count, std::string* error);
 
 // Commands.
 struct DumpOptions {

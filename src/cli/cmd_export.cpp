@@ -57,6 +57,7 @@ struct RenderedItem {
     kNoForm,    // ics / vcf: an item of another type
   };
   Outcome outcome = Outcome::kFailed;
+  Nid nid = 0;  // the item's, from its contents table row
   std::optional<Message> message;
   std::string failure;
   Bytes data;                    // the item's file (eml, msg, ics, vcf) or mailbox entry
@@ -199,9 +200,15 @@ class Exporter {
   size_t consumed_ = 0;
   uint64_t kill_after_ = 0;
 
-  // What a worker does with item `nid`: everything but writing.
-  RenderedItem render(const Store& store, Nid nid, const JournalFolder* recorded) const {
+  // What a worker does with the item in row `row`: everything but writing.
+  RenderedItem render(const Store& store, const ContentRows& rows, size_t row, const JournalFolder* recorded) const {
     RenderedItem r;
+    auto row_nid = rows.nid(row);  // read once already by content_rows(): fails only on an I/O error
+    if (!row_nid) {
+      r.failure = "contents table: " + row_nid.status().message();
+      return r;
+    }
+    const Nid nid = r.nid = *row_nid;
     // --resume: an item the interrupted export wrote whole is kept.
     if (recorded && !appends_to_mailbox(options_.format)) {
       auto it = recorded->items.find(nid);
@@ -323,17 +330,21 @@ class Exporter {
     }
     auto folder = store.open_folder(plan.nid);
     if (!folder) return give_up(folder.status().message());
-    auto nids = folder->content_nids();
-    if (!nids) return give_up("contents table: " + nids.status().message());
-    entry["found"] = nids->size();
+    // The items are read from the contents table row by row (no list of
+    // them: memory does not grow with the folder).
+    auto rows = folder->content_rows();
+    if (!rows) return give_up("contents table: " + rows.status().message());
+    entry["found"] = rows->size();
+    size_t first = 0, count = rows->size();
     if (options_.unit) {
       std::string why;
-      if (!select_unit_rows(*options_.unit, plan.display_path, &*nids, &why)) return give_up(why);
+      if (!select_unit_range(*options_.unit, plan.display_path, rows->size(), &first, &count, &why))
+        return give_up(why);
       entry["first"] = options_.unit->first;
       entry["count"] = options_.unit->count;
     }
-    if (progress_.enabled() && nids->size() != plan.content_count) {
-      progress_.add_total(nids->size());
+    if (progress_.enabled() && count != plan.content_count) {
+      progress_.add_total(count);
       progress_.advance(plan.content_count);  // the estimate is replaced by the count
     }
     nlohmann::ordered_json failed = nlohmann::ordered_json::array();
@@ -347,7 +358,7 @@ class Exporter {
       source["folders"].push_back(std::move(entry));
       return false;
     };
-    if (nids->empty() && !layout_->keeps_empty(plan.place)) {
+    if (count == 0 && !layout_->keeps_empty(plan.place)) {
       entry["exported"] = 0;
       if (type_mask_ != 0) entry["skipped_by_filter"] = 0;
       source["folders"].push_back(std::move(entry));
@@ -374,9 +385,9 @@ class Exporter {
     };
     const Nid folder_nid = plan.nid;
     const bool completed = workers_.run(
-        nids->size(), [&](size_t i) { return render(store, (*nids)[i], recorded); },
-        [&](size_t i, RenderedItem&& r) {
-          const Nid nid = (*nids)[i];
+        count, [&](size_t i) { return render(store, *rows, first + i, recorded); },
+        [&](size_t, RenderedItem&& r) {
+          const Nid nid = r.nid;
           progress_.advance();
           test_kill_point();
           switch (r.outcome) {

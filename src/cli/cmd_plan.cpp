@@ -244,20 +244,29 @@ bool read_work_unit(const std::string& spec, WorkUnit* unit, std::string* error)
   return true;
 }
 
-bool select_unit_rows(const WorkUnit& unit, const std::string& folder_path, std::vector<Nid>* nids,
-                      std::string* error) {
+bool select_unit_range(const WorkUnit& unit, const std::string& folder_path, size_t rows, size_t* first,
+                       size_t* count, std::string* error) {
   if (folder_path != unit.folder) {
     *error = "unit " + unit.id + ": folder " + hex(unit.folder_nid) + " is \"" + folder_path + "\", not \"" +
              unit.folder + "\" (the file changed since it was planned)";
     return false;
   }
-  if (unit.first + unit.count > nids->size()) {
-    *error = "unit " + unit.id + ": the folder has " + std::to_string(nids->size()) + " items, not " +
+  if (unit.first + unit.count > rows) {
+    *error = "unit " + unit.id + ": the folder has " + std::to_string(rows) + " items, not " +
              std::to_string(unit.first + unit.count) + " or more (the file changed since it was planned)";
     return false;
   }
-  nids->erase(nids->begin() + std::ptrdiff_t(unit.first + unit.count), nids->end());
-  nids->erase(nids->begin(), nids->begin() + std::ptrdiff_t(unit.first));
+  *first = size_t(unit.first);
+  *count = size_t(unit.count);
+  return true;
+}
+
+bool select_unit_rows(const WorkUnit& unit, const std::string& folder_path, std::vector<Nid>* nids,
+                      std::string* error) {
+  size_t first = 0, count = 0;
+  if (!select_unit_range(unit, folder_path, nids->size(), &first, &count, error)) return false;
+  nids->erase(nids->begin() + std::ptrdiff_t(first + count), nids->end());
+  nids->erase(nids->begin(), nids->begin() + std::ptrdiff_t(first));
   return true;
 }
 

@@ -348,36 +348,15 @@ bool ManifestFiles::open(std::string* error) {
   return true;
 }
 
-bool ManifestFiles::insert_hash(uint64_t hash) {
-  if (hash == 0) hash = 1;  // 0 marks a free slot
-  if ((count_ + 1) * 2 > hashes_.size()) {  // at most half full
-    std::vector<uint64_t> old(std::max<size_t>(1024, hashes_.size() * 2), 0);
-    old.swap(hashes_);
-    for (uint64_t h : old)
-      if (h) {
-        size_t i = h & (hashes_.size() - 1);
-        while (hashes_[i]) i = (i + 1) & (hashes_.size() - 1);
-        hashes_[i] = h;
-      }
-  }
-  size_t i = hash & (hashes_.size() - 1);
-  while (hashes_[i]) {
-    if (hashes_[i] == hash) return false;
-    i = (i + 1) & (hashes_.size() - 1);
-  }
-  hashes_[i] = hash;
-  return true;
-}
-
 bool ManifestFiles::add(const std::string& path, const std::string& sha256, std::string* error) {
   uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a
   for (unsigned char c : path) hash = (hash ^ c) * 0x100000001b3ULL;
-  if (!insert_hash(hash)) return true;
   // One line per entry as dump(2) writes a member of a top-level object's
   // object (a JSON string holds no raw line end).
   const std::string line = "    " + nlohmann::ordered_json(path).dump() + ": " + nlohmann::ordered_json(sha256).dump() + "\n";
   if (!entries_ || std::fwrite(line.data(), 1, line.size(), entries_) != line.size())
     return *error = std::string("temporary file for the manifest: ") + std::strerror(errno ? errno : EIO), false;
+  path_hashes_.add(hash);
   ++count_;
   return true;
 }
@@ -388,6 +367,9 @@ bool ManifestFiles::write(const nlohmann::ordered_json& manifest, const fs::path
   // inside the manifest hold no raw line end.
   const std::string_view empty_files = "\n  \"files\": {}";
   const size_t at = text.find(empty_files);
+  SpillArray<uint64_t> repeated(kHashBudget);  // entries whose path an earlier one has
+  if (Status s = path_hashes_.find(&repeated); !s.is_ok())
+    return *error = "temporary file for the manifest: " + s.message(), false;
   std::FILE* out = std::fopen(file.c_str(), "wb");
   if (!out) return *error = io_error(file), false;
   bool ok = true;
@@ -403,7 +385,12 @@ bool ManifestFiles::write(const nlohmann::ordered_json& manifest, const fs::path
     char* line = nullptr;
     size_t capacity = 0;
     ssize_t n;
-    while (ok && (n = ::getline(&line, &capacity, entries_)) > 0) {
+    size_t next_repeated = 0;  // in `repeated`
+    for (uint64_t entry = 0; ok && (n = ::getline(&line, &capacity, entries_)) > 0; ++entry) {
+      if (next_repeated < repeated.size() && repeated.get(next_repeated) == entry) {
+        ++next_repeated;
+        continue;
+      }
       if (!first) put(",\n");
       first = false;
       put(std::string_view(line, size_t(n) - 1));

@@ -11,6 +11,7 @@
 // X-Mozilla-Status for Thunderbird), Maildir in its info suffix.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -22,6 +23,7 @@
 
 #include "pstkit/bytes.h"
 #include "pstkit/messaging.h"
+#include "util/repeated_keys.h"
 
 namespace pstkit::cli {
 
@@ -37,8 +39,10 @@ struct ExportedFile {
 // temporary file as they come, so an export's memory does not grow with the
 // number of items; write() splices them into the manifest. A path added
 // twice (a contents table that lists an item twice writes its file twice)
-// keeps its first place, as a JSON object's key would: only a 64-bit hash
-// of each path stays in memory for that (16 bytes a file at most).
+// keeps its first place, as a JSON object's key would: a 64-bit hash of
+// each path goes to a RepeatedKeys (memory bounded whatever the count; a
+// set of them in memory took 16-32 bytes a file), which write() asks for
+// the entries to leave out.
 class ManifestFiles {
  public:
   ManifestFiles() = default;
@@ -49,16 +53,17 @@ class ManifestFiles {
   bool open(std::string* error);
   // False, with *error, when the entry could not be written.
   bool add(const std::string& path, const std::string& sha256, std::string* error);
-  size_t size() const { return count_; }
   // Writes `manifest` as dump(2) would with its (empty) "files" object
   // holding the entries added, to `file`. False, with *error, when that failed.
   bool write(const nlohmann::ordered_json& manifest, const std::filesystem::path& file, std::string* error);
 
  private:
-  bool insert_hash(uint64_t hash);  // false when the hash was there
+  // Pages of path hashes kept in memory: 256 KiB (16,384 files); beyond
+  // that they spill to a temporary file, and write() merges sorted runs.
+  static constexpr size_t kHashBudget = size_t{256} << 10;
   std::FILE* entries_ = nullptr;
-  size_t count_ = 0;
-  std::vector<uint64_t> hashes_;  // open addressing; 0 marks a free slot
+  size_t count_ = 0;                         // lines in entries_
+  RepeatedKeys path_hashes_{kHashBudget};    // FNV-1a of each line's path
 };
 
 // A folder (or source file) name as a directory name: no "/" or NUL, not

@@ -1,6 +1,7 @@
 // MS-PST 2.3.4 Table Context: TCINFO + TCOLDESCs, a row index BTH and a row
 // matrix of fixed-size rows kept in a heap allocation or in a subnode.
 #include <algorithm>
+#include <set>
 
 #include "pstkit/ltp.h"
 
@@ -17,9 +18,53 @@ bool cell_exists(ByteView row, size_t ceb_offset, uint8_t bit) {
   return (row.u8(ceb_offset + bit / 8) & (1u << (7 - bit % 8))) != 0;
 }
 
+// The leaf records of a BTH (MS-PST 2.3.2), counted with each record array
+// read through a heap of its own, dropped once the array is read: a Heap
+// keeps every block it loads, and the row index of a table of 100,000 rows
+// lies in blocks that also hold its cells (megabytes a walk by row number
+// never reads). Fails where Bth::for_each does: a HID reached twice, an
+// array that is not whole records, more levels than bIdxLevels.
+Result<size_t> count_bth_records(const std::shared_ptr<const ndb::Node>& node, const Options& options,
+                                 const Bth& bth) {
+  struct Pending {
+    Hid hid;
+    int level;
+  };
+  std::vector<Pending> pending;
+  if (bth.root() != 0) pending.push_back({bth.root(), bth.index_levels()});
+  std::set<Hid> seen;
+  size_t count = 0;
+  while (!pending.empty()) {
+    const Pending p = pending.back();
+    pending.pop_back();
+    const auto at = [&] { return "node " + hex(node->id()) + " BTH records " + hex(p.hid); };
+    if (!seen.insert(p.hid).second) return Status::corrupt("BTH", Status::kNoOffset, at() + ": reached twice (cycle)");
+    PSTKIT_ASSIGN_OR_RETURN(Heap heap, Heap::open(node, options));
+    auto records = heap.get(p.hid);
+    if (!records.is_ok()) return records.status().with_context("BTH records");
+    const ByteView r = *records;
+    const size_t record_size = bth.key_size() + (p.level > 0 ? 4 : bth.data_size());
+    if (r.size() % record_size != 0) {
+      return Status::corrupt("BTH", Status::kNoOffset,
+                             at() + ": " + std::to_string(r.size()) + " bytes is not a multiple of " +
+                                 std::to_string(record_size));
+    }
+    if (p.level == 0) {
+      count += r.size() / record_size;
+      continue;
+    }
+    // Children in reverse, so that they are read in stored order.
+    for (size_t off = r.size(); off >= record_size; off -= record_size) {
+      pending.push_back({r.u32(off - record_size + bth.key_size()), p.level - 1});
+    }
+  }
+  return count;
+}
+
 }  // namespace
 
-Result<TableContext> TableContext::open(std::shared_ptr<const ndb::Node> node, const Options& options) {
+Result<TableContext> TableContext::open(std::shared_ptr<const ndb::Node> node, const Options& options,
+                                       RowIndex row_index) {
   PSTKIT_ASSIGN_OR_RETURN(Heap heap, Heap::open(std::move(node), options));
   const auto at = [&] { return "node " + hex(heap.nid()); };
   if (heap.client_signature() != kClientTableContext) {
@@ -45,6 +90,8 @@ Result<TableContext> TableContext::open(std::shared_ptr<const ndb::Node> node, c
   }
   for (int i = 0; i < 4; ++i) tc.group_ends_[i] = info.u16(2 + 2 * i);
   const Hid row_index_hid = info.u32(10);
+  tc.row_index_hid_ = row_index_hid;
+  tc.row_index_kept_ = row_index == RowIndex::kKeep;
   tc.rows_hnid_ = info.u32(14);
   const uint16_t* g = tc.group_ends_;
   if (!(g[kEnd4b] <= g[kEnd2b] && g[kEnd2b] <= g[kEnd1b] && g[kEnd1b] <= g[kEndBitmap])) {
@@ -84,13 +131,20 @@ Result<TableContext> TableContext::open(std::shared_ptr<const ndb::Node> node, c
                                  std::to_string(bth->data_size()));
     }
     const bool wide = bth->data_size() == 4;
-    Status s = bth->for_each([&](ByteView key, ByteView data) {
-      tc.row_index_.push_back({key.u32(0), wide ? data.u32(0) : data.u16(0)});
-      return true;
-    });
-    if (!s.is_ok()) return s.with_context("TC row index");
-    std::stable_sort(tc.row_index_.begin(), tc.row_index_.end(),
-                     [](const RowIndexEntry& a, const RowIndexEntry& b) { return a.row_id < b.row_id; });
+    if (row_index == RowIndex::kKeep) {
+      Status s = bth->for_each([&](ByteView key, ByteView data) {
+        tc.row_index_.push_back({key.u32(0), wide ? data.u32(0) : data.u16(0)});
+        return true;
+      });
+      if (!s.is_ok()) return s.with_context("TC row index");
+      std::stable_sort(tc.row_index_.begin(), tc.row_index_.end(),
+                       [](const RowIndexEntry& a, const RowIndexEntry& b) { return a.row_id < b.row_id; });
+      tc.row_count_ = tc.row_index_.size();
+    } else {
+      auto count = count_bth_records(heap.node_ptr(), heap.options(), *bth);
+      if (!count.is_ok()) return count.status().with_context("TC row index");
+      tc.row_count_ = *count;
+    }
   }
 
   // Row matrix (MS-PST 2.3.4.4).
@@ -145,6 +199,18 @@ std::optional<size_t> TableContext::find_column(PropTag tag) const {
 }
 
 std::optional<size_t> TableContext::find_row(uint32_t row_id) const {
+  if (!row_index_kept_) {
+    // RowIndex::kCount: a search of the BTH (its path's blocks stay in the heap).
+    if (row_index_hid_ == 0) return std::nullopt;
+    auto bth = Bth::open(heap_, row_index_hid_);
+    if (!bth.is_ok()) return std::nullopt;
+    uint8_t key[kRowIdKeySize];
+    for (size_t i = 0; i < kRowIdKeySize; ++i) key[i] = uint8_t(row_id >> (8 * i));
+    auto data = bth->find(ByteView(key, kRowIdKeySize));
+    if (!data.is_ok() || !*data) return std::nullopt;
+    const ByteView d = **data;
+    return d.size() >= 4 ? d.u32(0) : d.u16(0);
+  }
   auto it = std::lower_bound(row_index_.begin(), row_index_.end(), row_id,
                              [](const RowIndexEntry& e, uint32_t id) { return e.row_id < id; });
   if (it == row_index_.end() || it->row_id != row_id) return std::nullopt;

@@ -96,8 +96,8 @@ Result<std::shared_ptr<const ltp::PropertyContext>> Store::open_pc(std::shared_p
   return std::make_shared<const ltp::PropertyContext>(std::move(pc));
 }
 
-Result<ltp::TableContext> Store::open_table(std::shared_ptr<const ndb::Node> node) const {
-  return ltp::TableContext::open(std::move(node), ltp_options());
+Result<ltp::TableContext> Store::open_table(std::shared_ptr<const ndb::Node> node, ltp::RowIndex row_index) const {
+  return ltp::TableContext::open(std::move(node), ltp_options(), row_index);
 }
 
 std::optional<uint32_t> Store::own_codepage(const std::vector<PropValue>& values) {
@@ -255,6 +255,26 @@ Result<std::vector<Nid>> Folder::content_nids() const {
     nids.push_back(row_id);
   }
   return nids;
+}
+
+Result<ContentRows> Folder::content_rows() const {
+  const Nid table_nid = ndb::make_nid(ndb::kNidTypeContentsTable, ndb::nid_index(nid_));
+  ContentRows rows;
+  auto node = store_->db().open_node(table_nid);
+  if (!node) {
+    if (node.status().code() == Code::kNotFound) return rows;
+    return node.status().with_context("folder " + hex(nid_) + " table " + hex(table_nid));
+  }
+  auto tc = store_->open_table(std::shared_ptr<const ndb::Node>(std::move(*node)), ltp::RowIndex::kCount);
+  if (!tc) return tc.status().with_context("folder " + hex(nid_) + " table " + hex(table_nid));
+  for (size_t i = 0; i < tc->row_count(); ++i) PSTKIT_RETURN_IF_ERROR(tc->row_id(i).status());
+  rows.table_.emplace(std::move(*tc));
+  return rows;
+}
+
+Result<Nid> ContentRows::nid(size_t row) const {
+  if (!table_) return Status::invalid_argument("no row " + std::to_string(row) + " in an empty contents table");
+  return table_->row_id(row);
 }
 
 Result<std::vector<TableRow>> Folder::subfolders() const { return read_table(ndb::kNidTypeHierarchyTable); }
