@@ -1,5 +1,6 @@
 // MAPI message → RFC 5322/MIME ([MS-OXCMAIL] 2.1), written directly
-// (src/export/mime_text.h); GMime only formats addresses with 8-bit text.
+// (src/export/mime_text.h); GMime only rewrites stored address headers and
+// formats addresses with 8-bit text.
 #include "pstkit/eml_export.h"
 
 #include <algorithm>
