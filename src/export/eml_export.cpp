@@ -232,13 +232,7 @@ bool is_address_header(const std::string& lower_name) {
   return names.count(lower_name) != 0;
 }
 
-// One line for a header: line ends (GMime may fold) and other control
-// characters as spaces.
-std::string one_line(std::string s) {
-  for (char& c : s)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-  return s;
-}
+using mime_text::one_line;  // GMime may fold what it writes
 
 class EmlBuilder {
  public:

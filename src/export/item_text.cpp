@@ -179,22 +179,28 @@ std::optional<std::string> format_utc(uint64_t ft) {
   return format_date_time(filetime_seconds(ft)) + "Z";
 }
 
-std::string base64(const Bytes& data) {
-  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((data.size() + 2) / 3 * 4);
+void base64_encode(char* dst, const uint8_t* src, size_t n) {
+  static constexpr char k[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   size_t i = 0;
-  for (; i + 2 < data.size(); i += 3) {
-    const uint32_t v = (uint32_t(data[i]) << 16) | (uint32_t(data[i + 1]) << 8) | data[i + 2];
-    out += k[v >> 18], out += k[(v >> 12) & 63], out += k[(v >> 6) & 63], out += k[v & 63];
+  for (; i + 3 <= n; i += 3) {
+    const uint32_t v = uint32_t(src[i]) << 16 | uint32_t(src[i + 1]) << 8 | src[i + 2];
+    *dst++ = k[v >> 18];
+    *dst++ = k[(v >> 12) & 63];
+    *dst++ = k[(v >> 6) & 63];
+    *dst++ = k[v & 63];
   }
-  if (i + 1 == data.size()) {
-    const uint32_t v = uint32_t(data[i]) << 16;
-    out += k[v >> 18], out += k[(v >> 12) & 63], out += "==";
-  } else if (i + 2 == data.size()) {
-    const uint32_t v = (uint32_t(data[i]) << 16) | (uint32_t(data[i + 1]) << 8);
-    out += k[v >> 18], out += k[(v >> 12) & 63], out += k[(v >> 6) & 63], out += '=';
+  if (i < n) {
+    const uint32_t v = uint32_t(src[i]) << 16 | (i + 1 < n ? uint32_t(src[i + 1]) << 8 : 0);
+    *dst++ = k[v >> 18];
+    *dst++ = k[(v >> 12) & 63];
+    *dst++ = i + 1 < n ? k[(v >> 6) & 63] : '=';
+    *dst++ = '=';
   }
+}
+
+std::string base64(const Bytes& data) {
+  std::string out(base64_length(data.size()), '\0');
+  base64_encode(out.data(), data.data(), data.size());
   return out;
 }
 

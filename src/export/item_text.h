@@ -81,6 +81,10 @@ std::optional<std::string> format_utc(uint64_t filetime);
 bool plausible_filetime(uint64_t filetime);
 
 std::string base64(const Bytes& data);
+// Base64 (RFC 4648 4) of n bytes into base64_length(n) characters at dst,
+// padded: the encoder base64() and MIME export's line writer share.
+constexpr size_t base64_length(size_t n) { return (n + 2) / 3 * 4; }
+void base64_encode(char* dst, const uint8_t* src, size_t n);
 std::string hex_upper(const Bytes& data);
 
 }  // namespace pstkit::item_text

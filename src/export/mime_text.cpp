@@ -1,5 +1,7 @@
 #include "export/mime_text.h"
 
+#include "export/item_text.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -16,40 +18,7 @@ constexpr size_t kParameterSection = 60;   // characters of an RFC 2231 section'
 constexpr size_t kBase64LineBytes = 57;    // 76 characters a line (RFC 2045 6.8)
 constexpr size_t kQuotedPrintableLine = 75;  // 76 with the soft line break's "=" (RFC 2045 6.7 rule 5)
 
-// Base64 (RFC 4648 4) of `n` bytes into 4 * ceil(n / 3) characters at
-// `dst`. Written here rather than taken from nettle, which only the CLI links
-// (statically): the library would gain a link dependency for 15 lines.
-constexpr size_t base64_length(size_t n) { return (n + 2) / 3 * 4; }
-
-void base64_encode(char* dst, const uint8_t* src, size_t n) {
-  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  size_t i = 0;
-  for (; i + 3 <= n; i += 3) {
-    const uint32_t v = uint32_t(src[i]) << 16 | uint32_t(src[i + 1]) << 8 | src[i + 2];
-    *dst++ = alphabet[v >> 18];
-    *dst++ = alphabet[(v >> 12) & 63];
-    *dst++ = alphabet[(v >> 6) & 63];
-    *dst++ = alphabet[v & 63];
-  }
-  if (i < n) {
-    const uint32_t v = uint32_t(src[i]) << 16 | (i + 1 < n ? uint32_t(src[i + 1]) << 8 : 0);
-    *dst++ = alphabet[v >> 18];
-    *dst++ = alphabet[(v >> 12) & 63];
-    *dst++ = i + 1 < n ? alphabet[(v >> 6) & 63] : '=';
-    *dst++ = '=';
-  }
-}
-
 bool is_control(unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; }
-
-// Control characters (line ends among them) as spaces: a header value is one
-// logical line.
-std::string without_controls(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (is_control(static_cast<unsigned char>(c))) c = ' ';
-  return out;
-}
 
 // RFC 2047 encoded words, UTF-8 in B encoding, each whole characters,
 // separated by spaces (which a reader drops between encoded words).
@@ -64,8 +33,8 @@ std::string encoded_words(std::string_view utf8) {
     if (!out.empty()) out += ' ';
     out += "=?utf-8?b?";
     const size_t at = out.size();
-    out.resize(at + base64_length(n));
-    base64_encode(out.data() + at, reinterpret_cast<const uint8_t*>(utf8.data() + pos), n);
+    out.resize(at + item_text::base64_length(n));
+    item_text::base64_encode(out.data() + at, reinterpret_cast<const uint8_t*>(utf8.data() + pos), n);
     out += "?=";
     pos = end;
   }
@@ -82,7 +51,24 @@ bool is_token_char(unsigned char c) {
   return c > 0x20 && c < 0x7f && std::strchr("()<>@,;:\\\"/[]?=", c) == nullptr;
 }
 
+// RFC 5322 3.2.4 / RFC 2045 5.1 quoted-string: '"' and '\\' escaped.
+std::string quoted_string(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
 }  // namespace
+
+std::string one_line(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (is_control(static_cast<unsigned char>(c))) c = ' ';
+  return out;
+}
 
 bool is_ascii(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
@@ -115,23 +101,18 @@ void Output::header(std::string_view name, std::string_view value) {
 }
 
 std::string header_text(std::string_view utf8) {
-  std::string clean = without_controls(utf8);
+  std::string clean = one_line(utf8);
   if (is_ascii(clean) && clean.find("=?") == std::string::npos) return clean;
   return encoded_words(clean);
 }
 
 std::string phrase(std::string_view utf8) {
-  std::string clean = without_controls(utf8);
+  std::string clean = one_line(utf8);
   if (!is_ascii(clean) || clean.find("=?") != std::string::npos) return encoded_words(clean);
   const bool atoms = std::all_of(clean.begin(), clean.end(),
                                  [](char c) { return c == ' ' || is_atext(static_cast<unsigned char>(c)); });
   if (atoms && !clean.empty()) return clean;
-  std::string out = "\"";
-  for (char c : clean) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
+  return quoted_string(clean);
 }
 
 std::string parameter(std::string_view name, std::string_view value) {
@@ -148,12 +129,7 @@ std::string parameter(std::string_view name, std::string_view value) {
     });
     out += '=';
     if (token) return out += value;
-    out += '"';
-    for (char c : value) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    return out += '"';
+    return out += quoted_string(value);
   }
   // RFC 2231 3, 4: utf-8''%XX..., in numbered sections when long; a section
   // never splits a %XX.
@@ -290,15 +266,15 @@ void write_encoded(Output& out, std::string_view content, TransferEncoding encod
     case TransferEncoding::kBase64: {
       const size_t full = content.size() / kBase64LineBytes, rest = content.size() % kBase64LineBytes;
       const size_t size =
-          full * (76 + newline.size()) + (rest ? base64_length(rest) + newline.size() : 0);
+          full * (76 + newline.size()) + (rest ? item_text::base64_length(rest) + newline.size() : 0);
       size_t at = bytes.size();
       bytes.resize(at + size);
       const auto* src = reinterpret_cast<const uint8_t*>(content.data());
       for (size_t line = 0; line * kBase64LineBytes < content.size(); ++line) {
         const size_t len = std::min(kBase64LineBytes, content.size() - line * kBase64LineBytes);
         char* dst = reinterpret_cast<char*>(bytes.data() + at);
-        base64_encode(dst, src + line * kBase64LineBytes, len);
-        at += base64_length(len);
+        item_text::base64_encode(dst, src + line * kBase64LineBytes, len);
+        at += item_text::base64_length(len);
         std::memcpy(bytes.data() + at, newline.data(), newline.size());
         at += newline.size();
       }

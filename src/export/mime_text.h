@@ -38,6 +38,10 @@ class Output {
 
 bool is_ascii(std::string_view s);
 
+// A header value as one line: control characters (line ends among them,
+// tab excepted) as spaces.
+std::string one_line(std::string_view s);
+
 // A header value from text that may hold anything: ASCII text as it is
 // (control characters but tab as spaces), other text as RFC 2047 encoded
 // words (UTF-8, B encoding), as is text that would read as encoded words.
