@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "pstkit/eml_export.h"
 #include "pstkit/messaging.h"
 
 namespace pstkit::fuzz {
@@ -55,7 +56,12 @@ inline void walk_store(std::unique_ptr<ndb::Database> db) {
     if (!contents) continue;
     for (const auto& row : *contents) {
       if (++items > kMaxItems) break;
-      if (auto m = (*store)->open_message(row.nid)) read_message(*m, 0);
+      auto m = (*store)->open_message(row.nid);
+      if (!m) continue;
+      read_message(*m, 0);
+      // The EML writer reads everything again through its own paths
+      // (stored headers, RTF rendering, embedded messages, MIME text).
+      (void)message_to_eml(*m);
     }
   }
 }
