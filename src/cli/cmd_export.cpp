@@ -4,9 +4,11 @@
 // format's layout (export_writers.h), which mirrors the folders, and
 // manifest.json saying, per folder, what was found, exported and not, with
 // the SHA-256 of every file written. Items are rendered on --jobs worker
-// threads and written by this thread in item order (ordered_workers.h), so
-// the output does not depend on the number of jobs; what was written is
-// journaled (export_journal.h) for --resume.
+// threads and taken by this thread in item order (ordered_workers.h), so
+// the output does not depend on the number of jobs: the workers also write
+// the formats with a file per item, this thread appends to mailboxes and
+// enters the files in the manifest and the journal (export_journal.h, for
+// --resume) in item order.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -63,6 +65,10 @@ struct RenderedItem {
   Bytes data;                    // the item's file (eml, msg, ics, vcf) or mailbox entry
   std::string beside_extension;  // eml: the .ics or .vcf beside the .eml, if any
   Bytes beside;
+  // Formats with a file per item: the worker wrote them (data and beside
+  // are then empty), or write_error says why it could not.
+  std::vector<ExportedFile> written;
+  std::string write_error;
   std::vector<std::string> notes;  // parts left out
   const JournalItem* reused = nullptr;
 };
@@ -200,8 +206,11 @@ class Exporter {
   size_t consumed_ = 0;
   uint64_t kill_after_ = 0;
 
-  // What a worker does with the item in row `row`: everything but writing.
-  RenderedItem render(const Store& store, const ContentRows& rows, size_t row, const JournalFolder* recorded) const {
+  // What a worker does with the item in row `row`: everything but entering
+  // it in the manifest and journal, and writing it if `writer` is null
+  // (a mailbox, which is appended to in order).
+  RenderedItem render(const Store& store, const ContentRows& rows, size_t row, const JournalFolder* recorded,
+                      FolderSink* writer) const {
     RenderedItem r;
     auto row_nid = rows.nid(row);  // read once already by content_rows(): fails only on an I/O error
     if (!row_nid) {
@@ -281,6 +290,18 @@ class Exporter {
       }
     }
     r.outcome = RenderedItem::Outcome::kRendered;
+    if (writer) {
+      ExportedFile file;
+      if (!writer->write_item(*message, "", r.data, &file, &r.write_error)) return r;
+      r.written.push_back(std::move(file));
+      if (!r.beside_extension.empty()) {
+        if (!writer->write_item(*message, r.beside_extension, r.beside, &file, &r.write_error)) return r;
+        r.written.push_back(std::move(file));
+      }
+      r.data = Bytes();  // written: the memory goes back before the item waits for its turn
+      r.beside = Bytes();
+      return r;
+    }
     r.message = std::move(*message);
     return r;
   }
@@ -384,8 +405,9 @@ class Exporter {
       return true;
     };
     const Nid folder_nid = plan.nid;
+    FolderSink* const writer = sink->writes_items_anywhere() ? sink.get() : nullptr;
     const bool completed = workers_.run(
-        count, [&](size_t i) { return render(store, *rows, first + i, recorded); },
+        count, [&](size_t i) { return render(store, *rows, first + i, recorded, writer); },
         [&](size_t, RenderedItem&& r) {
           const Nid nid = r.nid;
           progress_.advance();
@@ -409,8 +431,16 @@ class Exporter {
             case RenderedItem::Outcome::kRendered: break;
           }
           JournalItem written;
-          if (!sink->add(*r.message, r.data, &error) ||
-              (!r.beside_extension.empty() && !sink->add_beside(*r.message, r.beside_extension, r.beside, &error))) {
+          if (!r.write_error.empty()) {
+            error = r.write_error;
+            failed.push_back({{"nid", nid}, {"reason", error}});
+            return false;
+          }
+          if (writer) {
+            sink->adopt(std::move(r.written));
+          } else if (!sink->add(*r.message, r.data, &error) ||
+                     (!r.beside_extension.empty() &&
+                      !sink->add_beside(*r.message, r.beside_extension, r.beside, &error))) {
             failed.push_back({{"nid", nid}, {"reason", error}});
             return false;
           }

@@ -6,11 +6,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <mutex>
 
 #include "cli/cli.h"
 
@@ -115,16 +117,30 @@ class EmlSink : public FolderSink {
   }
   bool add_beside(const Message& message, const std::string& extension, const Bytes& eml,
                   std::string* error) override {
-    if (!created_) {
-      std::error_code ec;
-      fs::create_directories(dir_, ec);
-      if (ec) return *error = dir_.string() + ": " + ec.message(), false;
-      created_ = true;
+    ExportedFile file;
+    if (!write_item(message, extension, eml, &file, error)) return false;
+    files_.push_back(std::move(file));
+    return true;
+  }
+  bool writes_items_anywhere() const override { return true; }
+  bool write_item(const Message& message, const std::string& extension, ByteView data, ExportedFile* file,
+                  std::string* error) override {
+    // The directory is made with the first file (a folder whose items all
+    // fail has none), once, whichever thread writes it.
+    if (!created_.load(std::memory_order_acquire)) {
+      std::lock_guard<std::mutex> lock(create_mu_);
+      if (!created_.load(std::memory_order_relaxed)) {
+        std::error_code ec;
+        fs::create_directories(dir_, ec);
+        if (ec) return *error = dir_.string() + ": " + ec.message(), false;
+        created_.store(true, std::memory_order_release);
+      }
     }
-    const std::string name = std::to_string(message.nid()) + "." + extension;
-    const fs::path file = dir_ / name;
-    if (!write_whole_file(file.c_str(), eml)) return *error = io_error(file), false;
-    files_.push_back({in_location(name), sha256_hex(eml)});
+    const std::string name = std::to_string(message.nid()) + "." + (extension.empty() ? extension_ : extension);
+    const fs::path path = dir_ / name;
+    if (!write_whole_file(path.c_str(), data)) return *error = io_error(path), false;
+    file->path = in_location(name);
+    file->sha256 = sha256_hex(data);
     return true;
   }
   bool finish(std::string*) override { return true; }
@@ -132,7 +148,8 @@ class EmlSink : public FolderSink {
  private:
   fs::path dir_, out_;
   std::string extension_;
-  bool created_ = false;
+  std::mutex create_mu_;
+  std::atomic<bool> created_{false};
 };
 
 // ---- mboxrd (mbox and Thunderbird) ---------------------------------------

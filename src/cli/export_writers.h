@@ -92,6 +92,24 @@ class FolderSink {
     (void)message, (void)extension, (void)data, (void)error;
     return true;
   }
+  // Whether write_item() may write the items on worker threads: formats
+  // with a file per item named by the item alone (eml, msg, ics, vcf). The
+  // files are then written in parallel and handed back in item order with
+  // adopt(), so what the manifest and journal say does not depend on jobs.
+  virtual bool writes_items_anywhere() const { return false; }
+  // Writes one file of an item, its own (empty `extension`) or one beside
+  // it, and says what was written in *file; callable from any thread,
+  // concurrently with itself. False, with *error, when writing failed.
+  virtual bool write_item(const Message& message, const std::string& extension, ByteView data,
+                          ExportedFile* file, std::string* error) {
+    (void)message, (void)extension, (void)data, (void)file;
+    *error = "this format writes its items in order";
+    return false;
+  }
+  // Takes files write_item() wrote, as if add() had written them now.
+  void adopt(std::vector<ExportedFile>&& files) {
+    for (ExportedFile& f : files) files_.push_back(std::move(f));
+  }
   // Closes what the folder wrote. False, with *error, when that failed.
   virtual bool finish(std::string* error) = 0;
   // The files written since the last call (by add() and add_beside() for
