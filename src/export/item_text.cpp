@@ -1,5 +1,7 @@
 #include "export/item_text.h"
 
+#include <cstring>
+
 #include "pstkit/codepage.h"
 
 namespace pstkit::item_text {
@@ -179,22 +181,38 @@ std::optional<std::string> format_utc(uint64_t ft) {
   return format_date_time(filetime_seconds(ft)) + "Z";
 }
 
+namespace {
+
+constexpr char kBase64Alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+// The two characters of every 12-bit group: a table of 8 KiB (it stays in
+// the L1 cache) turns three bytes into two lookups instead of four.
+struct Base64Pairs {
+  char pair[4096][2];
+  constexpr Base64Pairs() : pair() {
+    for (int i = 0; i < 4096; ++i) {
+      pair[i][0] = kBase64Alphabet[i >> 6];
+      pair[i][1] = kBase64Alphabet[i & 63];
+    }
+  }
+};
+constexpr Base64Pairs kBase64Pairs;
+
+}  // namespace
+
 void base64_encode(char* dst, const uint8_t* src, size_t n) {
-  static constexpr char k[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   size_t i = 0;
-  for (; i + 3 <= n; i += 3) {
+  for (; i + 3 <= n; i += 3, dst += 4) {
     const uint32_t v = uint32_t(src[i]) << 16 | uint32_t(src[i + 1]) << 8 | src[i + 2];
-    *dst++ = k[v >> 18];
-    *dst++ = k[(v >> 12) & 63];
-    *dst++ = k[(v >> 6) & 63];
-    *dst++ = k[v & 63];
+    std::memcpy(dst, kBase64Pairs.pair[v >> 12], 2);
+    std::memcpy(dst + 2, kBase64Pairs.pair[v & 0xFFF], 2);
   }
   if (i < n) {
     const uint32_t v = uint32_t(src[i]) << 16 | (i + 1 < n ? uint32_t(src[i + 1]) << 8 : 0);
-    *dst++ = k[v >> 18];
-    *dst++ = k[(v >> 12) & 63];
-    *dst++ = i + 1 < n ? k[(v >> 6) & 63] : '=';
-    *dst++ = '=';
+    dst[0] = kBase64Alphabet[v >> 18];
+    dst[1] = kBase64Alphabet[(v >> 12) & 63];
+    dst[2] = i + 1 < n ? kBase64Alphabet[(v >> 6) & 63] : '=';
+    dst[3] = '=';
   }
 }
 

@@ -171,7 +171,10 @@ std::string rfc5322_date(int64_t unix_seconds) {
 TransferEncoding text_encoding(std::string_view content) {
   size_t escaped = 0, line = 0, longest = 0;
   bool nul = false, lone_cr = false;
-  for (size_t i = 0; i < content.size(); ++i) {
+  // Past this many bytes to escape the answer is base64 whatever follows:
+  // binary content is decided on its first part, not read to the end.
+  const size_t escape_limit = content.size() / 6;
+  for (size_t i = 0; i < content.size() && escaped <= escape_limit; ++i) {
     const auto c = static_cast<unsigned char>(content[i]);
     if (c == '\n') {
       longest = std::max(longest, line);

@@ -1,0 +1,62 @@
+// MS-PST 5.1 permutative encoding (src/ndb/crypt.cpp): the table lookup
+// runs 32 bytes at a time where the CPU has AVX2 and a byte at a time
+// otherwise and for short runs; every length and offset must give the
+// byte-at-a-time answer, and decoding must undo encoding.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "pstkit/bytes.h"
+#include "pstkit/ndb.h"
+
+namespace pstkit::ndb {
+namespace {
+
+// Each byte encoded alone: calls of one byte never take the wide path.
+Bytes one_byte_at_a_time(Bytes data, void (*code)(uint8_t*, size_t)) {
+  for (auto& b : data) code(&b, 1);
+  return data;
+}
+
+TEST(Permute, KnownAnswersFromTheSpec) {
+  // MS-PST 5.1 mpbbCrypt: the first entries of table R (encoding).
+  Bytes all(256);
+  for (int i = 0; i < 256; ++i) all[i] = uint8_t(i);
+  Bytes encoded = all;
+  encode_permute(encoded.data(), encoded.size());
+  EXPECT_EQ(encoded[0], 65);
+  EXPECT_EQ(encoded[1], 54);
+  EXPECT_EQ(encoded[2], 19);
+  EXPECT_EQ(encoded[3], 98);
+  EXPECT_EQ(encoded[255], one_byte_at_a_time(Bytes{255}, encode_permute)[0]);
+  // R is a permutation, and I its inverse.
+  Bytes sorted = encoded;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(sorted, all);
+  decode_permute(encoded.data(), encoded.size());
+  EXPECT_EQ(encoded, all);
+}
+
+TEST(Permute, EveryLengthAndOffsetMatchesTheByteLoop) {
+  std::mt19937 rng(7);
+  Bytes source(4096 + 64);
+  for (auto& b : source) b = uint8_t(rng());
+  for (size_t offset : {0, 1, 7, 31}) {
+    for (size_t length = 0; length <= 300; ++length) {
+      Bytes data(source.begin() + offset, source.begin() + offset + length);
+      const Bytes want = one_byte_at_a_time(data, decode_permute);
+      decode_permute(data.data(), data.size());
+      ASSERT_EQ(data, want) << "offset " << offset << " length " << length;
+      encode_permute(data.data(), data.size());
+      ASSERT_EQ(data, Bytes(source.begin() + offset, source.begin() + offset + length));
+    }
+  }
+  Bytes block(source.begin(), source.begin() + 4096 + 17);
+  const Bytes want = one_byte_at_a_time(block, encode_permute);
+  encode_permute(block.data(), block.size());
+  EXPECT_EQ(block, want);
+}
+
+}  // namespace
+}  // namespace pstkit::ndb
