@@ -12,6 +12,7 @@
 // and B-tree page caches are locked, scratch buffers are per thread).
 #pragma once
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstddef>
 #include <exception>
@@ -37,8 +38,12 @@ class OrderedWorkers {
   using Consume = std::function<bool(size_t, Rendered&&)>;
 
   // jobs worker threads (1: none, everything on the caller's thread); they
-  // live until destruction and serve every run().
-  explicit OrderedWorkers(unsigned jobs) : jobs_(jobs == 0 ? 1 : jobs), window_(2 * size_t(jobs_)) {
+  // live until destruction and serve every run(). Each may render up to
+  // `ahead_per_job` items ahead of the consumer: a wider window blocks the
+  // workers less often behind a slow item (fewer thread switches), at the
+  // cost of that many rendered items held at once.
+  explicit OrderedWorkers(unsigned jobs, size_t ahead_per_job = 2)
+      : jobs_(jobs == 0 ? 1 : jobs), window_(std::max<size_t>(1, ahead_per_job) * jobs_) {
     if (jobs_ > 1) {
       slots_.resize(window_);
       for (unsigned i = 0; i < jobs_; ++i) threads_.emplace_back([this] { work(); });
@@ -74,20 +79,25 @@ class OrderedWorkers {
       count_ = count;
       next_ = 0;
       consumed_ = 0;
+      ready_ = 0;
     }
     work_cv_.notify_all();
     for (size_t i = 0; i < count; ++i) {
       Slot slot;
+      bool window_was_full = false;
       {
         std::unique_lock<std::mutex> lock(mu_);
         Slot& ready = slots_[i % window_];
-        done_cv_.wait(lock, [&] { return ready.item.has_value() || ready.thrown; });
+        done_cv_.wait(lock, [&] { return ready.filled(); });
         slot.item = std::move(ready.item);
         slot.thrown = std::move(ready.thrown);
         ready.clear();
+        --ready_;
         consumed_ = i + 1;
+        window_was_full = next_ >= i + window_;
       }
-      work_cv_.notify_all();  // a slot is free: the workers may take the next item
+      // A slot is free: workers waiting for one may take the next item.
+      if (window_was_full) work_cv_.notify_all();
       // Neither an exception nor an early stop may leave a worker running
       // `render`, which belongs to the caller.
       bool go_on = false;
@@ -128,7 +138,14 @@ class OrderedWorkers {
       slots_[i % window_].item = std::move(slot.item);
       slots_[i % window_].thrown = std::move(slot.thrown);
       --in_flight_;
-      done_cv_.notify_all();
+      ++ready_;
+      // The consumer is woken when its next item is there and half the
+      // window is ready too (it then takes them without sleeping), or when
+      // nothing more will come soon: the last items, every worker idle
+      // (the window is full), or stopping early. Waking it for each item
+      // cost two thread switches an item.
+      const bool next_ready = slots_[consumed_ % window_].filled();
+      if ((next_ready && (2 * ready_ >= window_ || next_ >= count_)) || in_flight_ == 0) done_cv_.notify_one();
     }
   }
 
@@ -144,6 +161,7 @@ class OrderedWorkers {
   struct Slot {
     std::optional<Rendered> item;
     std::exception_ptr thrown;  // what render threw instead
+    bool filled() const { return item.has_value() || thrown; }
     void clear() {
       item.reset();
       thrown = nullptr;
@@ -160,6 +178,7 @@ class OrderedWorkers {
   std::vector<Slot> slots_;  // item i in slots_[i % window_]
   const Render* render_ = nullptr;              // the current run's, null between runs
   size_t count_ = 0, next_ = 0, consumed_ = 0, in_flight_ = 0;
+  size_t ready_ = 0;  // rendered items the consumer has not taken
   bool shutdown_ = false;
 };
 

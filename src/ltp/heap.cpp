@@ -6,6 +6,7 @@
 // valid as long as the heap. Blocks load lazily because a large table's heap
 // holds mostly cells (strings, binaries) that a walk of its row ids never
 // needs: a contents table of 100,000 rows has about 6.6 MB of them.
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -67,13 +68,22 @@ struct Heap::Impl {
   size_t block_count = 0;
 
   // Block i, read and its page map parsed on the first call (thread-safe).
+  // A flag and a lock, not std::call_once: glibc's pthread_once ends every
+  // first call with a futex system call, one per block of every heap.
   const Block& block(size_t i) const {
-    std::call_once(loaded[i], [&] { load(i); });
+    if (!loaded[i].load(std::memory_order_acquire)) {
+      std::lock_guard<std::mutex> lock(load_mu);
+      if (!loaded[i].load(std::memory_order_relaxed)) {
+        load(i);
+        loaded[i].store(true, std::memory_order_release);
+      }
+    }
     return blocks[i];
   }
 
-  mutable std::vector<Block> blocks;  // each written once, under its loaded flag
-  std::unique_ptr<std::once_flag[]> loaded;
+  mutable std::vector<Block> blocks;  // each written once, before its loaded flag is set
+  std::unique_ptr<std::atomic<bool>[]> loaded;
+  mutable std::mutex load_mu;  // held while a block loads
 
  private:
   void load(size_t i) const;
@@ -159,7 +169,7 @@ Result<Heap> Heap::open(std::shared_ptr<const ndb::Node> node, const Options& op
   }
   impl->block_count = count;
   impl->blocks.resize(count);
-  impl->loaded = std::make_unique<std::once_flag[]>(count);
+  impl->loaded = std::make_unique<std::atomic<bool>[]>(count);
   if (const Impl::Block& b = impl->block(0); !b.status.is_ok()) return b.status;
   // MS-PST 2.3.1.2 HNHDR.
   const ByteView first(*impl->block(0).data);
