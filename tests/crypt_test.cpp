@@ -1,12 +1,18 @@
-// MS-PST 5.1 permutative encoding (src/ndb/crypt.cpp): the table lookup
-// runs 32 bytes at a time where the CPU has AVX2 and a byte at a time
-// otherwise and for short runs; every length and offset must give the
-// byte-at-a-time answer, and decoding must undo encoding.
+// MS-PST 5.1 permutative encoding and 5.3 CRC (src/ndb/crypt.cpp). The
+// table lookup runs 32 bytes at a time where the CPU has AVX2 and a byte at
+// a time otherwise and for short runs; every length and offset must give
+// the byte-at-a-time answer, and decoding must undo encoding. The CRC comes
+// from ISA-L where it is installed, else zlib: it must be zlib's CRC-32
+// without the inversions, and ISA-L's wherever the library loads.
+#include <dlfcn.h>
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <random>
+#include <string>
 
+#include "ndb/crc32.h"
 #include "pstkit/bytes.h"
 #include "pstkit/ndb.h"
 
@@ -56,6 +62,31 @@ TEST(Permute, EveryLengthAndOffsetMatchesTheByteLoop) {
   const Bytes want = one_byte_at_a_time(block, encode_permute);
   encode_permute(block.data(), block.size());
   EXPECT_EQ(block, want);
+}
+
+TEST(Crc, IsZlibsCrc32WithoutTheInversions) {
+  std::mt19937 rng(11);
+  Bytes data(70000);
+  for (auto& b : data) b = uint8_t(rng());
+  for (size_t length : {size_t{0}, size_t{1}, size_t{3}, size_t{15}, size_t{16}, size_t{63}, size_t{64},
+                        size_t{255}, size_t{512}, size_t{8176}, size_t{65536}, size_t{70000}}) {
+    for (size_t offset : {0, 1, 5}) {
+      if (offset + length > data.size()) continue;
+      for (uint32_t seed : {0u, 0xFFFFFFFFu, 0x12345678u}) {
+        const uint32_t want = ~uint32_t(crc32_z(~seed, data.data() + offset, length));
+        ASSERT_EQ(compute_crc(data.data() + offset, length, seed), want)
+            << crc32_function().name << " length " << length << " offset " << offset << " seed " << seed;
+      }
+    }
+  }
+  // MS-PST 5.3: a CRC continued over the second half equals the whole one.
+  EXPECT_EQ(compute_crc(data.data() + 100, 900, compute_crc(data.data(), 100)), compute_crc(data.data(), 1000));
+}
+
+TEST(Crc, IsaLIsUsedWhereItIsInstalled) {
+  void* isal = dlopen("libisal.so.2", RTLD_NOW | RTLD_LOCAL);
+  EXPECT_EQ(std::string(crc32_function().name), isal ? "isa-l" : "zlib");
+  if (isal) dlclose(isal);
 }
 
 }  // namespace
