@@ -75,6 +75,9 @@ timed() {  # timed LABEL OUTDIR CMD... -> prints a line; best wall time in $best
     mkdir -p "$out"
     local cmd=()
     for arg in "$@"; do cmd+=("${arg//"$base"/"$out"}"); done
+    # The last run's files are flushed first: its writeback would compete
+    # with this run for the cores.
+    sync
     if ! /usr/bin/time -o "$workdir/time.txt" -f '%e %U %S %M' "${cmd[@]}" > /dev/null 2> "$workdir/stderr.txt"; then
       # readpst and pffexport exit non-zero on items they cannot read; their output still counts.
       [[ -s "$workdir/time.txt" ]] || { echo "  $label failed: $(tail -1 "$workdir/stderr.txt")"; best_wall=""; return; }
