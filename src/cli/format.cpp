@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/cli.h"
+#include "export/item_text.h"
 #include "pstkit/ndb_salvage.h"
 #include "pstkit/ndb_writer.h"
 #include "pstkit/property_names.h"
@@ -183,25 +184,8 @@ std::string filetime_to_iso(uint64_t ft) {
 }
 
 std::string base64(ByteView d) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((d.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 3 <= d.size(); i += 3) {
-    const uint32_t v = (uint32_t(d.u8(i)) << 16) | (uint32_t(d.u8(i + 1)) << 8) | d.u8(i + 2);
-    out += t[v >> 18];
-    out += t[(v >> 12) & 63];
-    out += t[(v >> 6) & 63];
-    out += t[v & 63];
-  }
-  if (i < d.size()) {
-    uint32_t v = uint32_t(d.u8(i)) << 16;
-    if (i + 1 < d.size()) v |= uint32_t(d.u8(i + 1)) << 8;
-    out += t[v >> 18];
-    out += t[(v >> 12) & 63];
-    out += i + 1 < d.size() ? t[(v >> 6) & 63] : '=';
-    out += '=';
-  }
+  std::string out(item_text::base64_length(d.size()), '\0');
+  item_text::base64_encode(out.data(), d.data(), d.size());
   return out;
 }
 

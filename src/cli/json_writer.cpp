@@ -1,7 +1,10 @@
 #include "cli/json_writer.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+
+#include "export/item_text.h"
 
 namespace pstkit::cli {
 namespace {
@@ -138,32 +141,16 @@ void JsonWriter::string(std::string_view s) {
 
 void JsonWriter::base64_string(ByteView d) {
   separator();
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   put('"');
+  // Through a stack chunk: a multiple of 3 bytes, so that only the last
+  // chunk is padded.
   char chunk[4096];
-  size_t n = 0;
-  size_t i = 0;
-  const uint8_t* p = d.data();  // the loop's bounds are its own: no checked accessor per byte
-  for (; i + 3 <= d.size(); i += 3) {
-    const uint32_t v = (uint32_t(p[i]) << 16) | (uint32_t(p[i + 1]) << 8) | p[i + 2];
-    chunk[n++] = t[v >> 18];
-    chunk[n++] = t[(v >> 12) & 63];
-    chunk[n++] = t[(v >> 6) & 63];
-    chunk[n++] = t[v & 63];
-    if (n == sizeof chunk) {
-      put(std::string_view(chunk, n));
-      n = 0;
-    }
+  constexpr size_t kChunkBytes = sizeof chunk / 4 * 3;
+  for (size_t i = 0; i < d.size(); i += kChunkBytes) {
+    const size_t n = std::min(kChunkBytes, d.size() - i);
+    item_text::base64_encode(chunk, d.data() + i, n);
+    put(std::string_view(chunk, item_text::base64_length(n)));
   }
-  if (i < d.size()) {
-    uint32_t v = uint32_t(d.u8(i)) << 16;
-    if (i + 1 < d.size()) v |= uint32_t(d.u8(i + 1)) << 8;
-    chunk[n++] = t[v >> 18];
-    chunk[n++] = t[(v >> 12) & 63];
-    chunk[n++] = i + 1 < d.size() ? t[(v >> 6) & 63] : '=';
-    chunk[n++] = '=';
-  }
-  put(std::string_view(chunk, n));
   put('"');
 }
 
