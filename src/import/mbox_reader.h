@@ -61,7 +61,6 @@ class MboxReader {
   // A From_ line read ahead while finishing the previous message.
   bool have_separator_ = false;
   uint64_t separator_offset_ = 0;
-  bool first_line_ = true;
 };
 
 // True when line (without its line end) is a From_ line; after_blank says
