@@ -31,6 +31,15 @@ LPTSTR T(const char* s) { return reinterpret_cast<LPTSTR>(const_cast<char*>(s));
 
 std::vector<BYTE> bytes(const SBinary& b) { return std::vector<BYTE>(b.lpb, b.lpb + b.cb); }
 
+// A status row of a data file this process found not closed properly
+// (docs/MAPI.md "Did not close properly"): every session lists those rows,
+// with PR_RESOURCE_TYPE MAPI_STORE_PROVIDER, so a crash recovery test run
+// earlier in the same process leaves one in these tests' tables.
+bool is_data_file_check(const SPropValue& provider_display) {
+  return provider_display.ulPropTag == PR_PROVIDER_DISPLAY_A &&
+         std::string(provider_display.Value.lpszA) == "Data file check";
+}
+
 class StoreProviderTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -130,9 +139,10 @@ class StoreProviderTest : public ::testing::Test {
     LPMAPITABLE table = nullptr;
     EXPECT_EQ(session_->GetStatusTable(0, &table), S_OK);
     if (table == nullptr) return out;
-    SizedSPropTagArray(8, cols) = {8,
+    SizedSPropTagArray(9, cols) = {9,
                                    {PR_RESOURCE_TYPE, PR_DISPLAY_NAME_A, PR_STATUS_CODE, PR_STATUS_STRING_A,
-                                    PR_RESOURCE_METHODS, PR_STORE_RECORD_KEY, PR_PROVIDER_DLL_NAME_A, PR_OBJECT_TYPE}};
+                                    PR_RESOURCE_METHODS, PR_STORE_RECORD_KEY, PR_PROVIDER_DLL_NAME_A, PR_OBJECT_TYPE,
+                                    PR_PROVIDER_DISPLAY_A}};
     LPSRowSet rows = nullptr;
     EXPECT_EQ(HrQueryAllRows(table, reinterpret_cast<LPSPropTagArray>(&cols), nullptr, nullptr, 0, &rows), S_OK);
     table->Release();
@@ -140,6 +150,7 @@ class StoreProviderTest : public ::testing::Test {
     for (ULONG i = 0; i < rows->cRows; ++i) {
       const SPropValue* p = rows->aRow[i].lpProps;
       if (p[0].ulPropTag != PR_RESOURCE_TYPE || ULONG(p[0].Value.l) != MAPI_STORE_PROVIDER) continue;
+      if (is_data_file_check(p[8])) continue;
       StatusRow r;
       if (p[1].ulPropTag == PR_DISPLAY_NAME_A) r.display = p[1].Value.lpszA;
       if (p[2].ulPropTag == PR_STATUS_CODE) r.code = p[2].Value.l;
@@ -528,14 +539,14 @@ std::vector<BYTE> store_status_entry_id(LPMAPISESSION session) {
   LPMAPITABLE table = nullptr;
   EXPECT_EQ(session->GetStatusTable(0, &table), S_OK);
   if (table == nullptr) return out;
-  SizedSPropTagArray(2, cols) = {2, {PR_ENTRYID, PR_RESOURCE_TYPE}};
+  SizedSPropTagArray(3, cols) = {3, {PR_ENTRYID, PR_RESOURCE_TYPE, PR_PROVIDER_DISPLAY_A}};
   LPSRowSet rows = nullptr;
   EXPECT_EQ(HrQueryAllRows(table, reinterpret_cast<LPSPropTagArray>(&cols), nullptr, nullptr, 0, &rows), S_OK);
   table->Release();
   for (ULONG i = 0; rows != nullptr && i < rows->cRows; ++i) {
     const SPropValue* p = rows->aRow[i].lpProps;
     if (p[0].ulPropTag == PR_ENTRYID && p[1].ulPropTag == PR_RESOURCE_TYPE &&
-        ULONG(p[1].Value.l) == MAPI_STORE_PROVIDER)
+        ULONG(p[1].Value.l) == MAPI_STORE_PROVIDER && !is_data_file_check(p[2]))
       out = bytes(p[0].Value.bin);
   }
   FreeProws(rows);
