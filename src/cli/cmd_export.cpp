@@ -584,12 +584,11 @@ int cmd_export(const ExportCommandOptions& options) {
     std::cerr << "pstkit: export: " << error << "\n";
     return kExitBadInput;
   }
-  // Items the workers write themselves (a file per item named by the item:
-  // FolderSink::writes_items_anywhere) wait for their turn as small records,
-  // their files' names and hashes, so a wide window costs little. Mailbox
-  // and Maildir entries wait with their text: fewer are let ahead.
-  const bool written_by_workers = !appends_to_mailbox(options.format) && options.format != "maildir";
-  OrderedWorkers<RenderedItem> workers(resolve_jobs(options.jobs), written_by_workers ? 16 : 2);
+  // Items the workers write themselves (has_file_per_item) wait for their
+  // turn as small records, their files' names and hashes, so a wide window
+  // costs little. Mailbox and Maildir entries wait with their text: fewer
+  // are let ahead.
+  OrderedWorkers<RenderedItem> workers(resolve_jobs(options.jobs), has_file_per_item(options.format) ? 16 : 2);
   ProgressBar progress(!options.quiet);
   Exporter exporter(options, manifest, files, type_mask, workers, progress, journal.get());
   bool stopped = false, any_opened = false;

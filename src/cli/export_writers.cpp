@@ -261,7 +261,7 @@ class Layout : public ExportLayout {
       : format_(std::move(format)), base_(std::move(base)), out_(std::move(out)) {}
   bool crlf() const override { return format_ == "eml"; }
   bool keeps_empty(const FolderPlace& place) const override {
-    if (format_ == "eml" || format_ == "msg" || format_ == "ics" || format_ == "vcf") return false;
+    if (has_file_per_item(format_)) return false;
     // Maildir++'s top folder (cur/, new/, tmp/ in DIR) is the IPM subtree.
     if (format_ == "maildir") return place.below_ipm_subtree;
     return place.below_ipm_subtree && !place.is_ipm_subtree;
@@ -270,8 +270,7 @@ class Layout : public ExportLayout {
   std::unique_ptr<FolderSink> open(const FolderPlace& place, std::string* error) override {
     fs::path dir = base_;
     for (const auto& n : place.names) dir /= n;
-    if (format_ == "eml" || format_ == "msg" || format_ == "ics" || format_ == "vcf")
-      return std::make_unique<EmlSink>(dir, out_, format_);
+    if (has_file_per_item(format_)) return std::make_unique<EmlSink>(dir, out_, format_);
     if (format_ == "mbox") {
       auto sink = std::make_unique<MboxSink>(dir / "mbox", out_, false);
       return sink->open(error) ? std::move(sink) : nullptr;
@@ -300,6 +299,10 @@ class Layout : public ExportLayout {
 };
 
 }  // namespace
+
+bool has_file_per_item(const std::string& format) {
+  return format == "eml" || format == "msg" || format == "ics" || format == "vcf";
+}
 
 std::string directory_name(const std::string& name) {
   std::string out;

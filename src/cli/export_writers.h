@@ -66,6 +66,12 @@ class ManifestFiles {
   RepeatedKeys path_hashes_{kHashBudget};    // FNV-1a of each line's path
 };
 
+// Whether a format writes a file per item named by the item alone (eml,
+// msg, ics, vcf), whose sinks write the items on any thread
+// (FolderSink::writes_items_anywhere); the others append to mailboxes or
+// name Maildir files by their flags, in order.
+bool has_file_per_item(const std::string& format);
+
 // A folder (or source file) name as a directory name: no "/" or NUL, not
 // "." or "..", at most 200 bytes (cut on a UTF-8 boundary).
 std::string directory_name(const std::string& name);

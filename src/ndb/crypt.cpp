@@ -64,10 +64,6 @@ constexpr const uint8_t* kR = kCrypt;
 constexpr const uint8_t* kS = kCrypt + 256;
 constexpr const uint8_t* kI = kCrypt + 512;
 
-}  // namespace
-
-namespace {
-
 void substitute_bytes(const uint8_t* table, uint8_t* data, size_t size) {
   for (size_t i = 0; i < size; ++i) data[i] = table[data[i]];
 }
@@ -114,9 +110,9 @@ uint32_t zlib_crc32(uint32_t crc, const uint8_t* p, uint64_t n) { return uint32_
 
 }  // namespace
 
-// Every block read is checked against its CRC. zlib computes about 2.7 GB/s
-// here; Intel's ISA-L (Debian libisal2), with carry-less multiplication,
-// about 10 GB/s: a gigabyte store's export spends 0.34 s less CPU. It is
+// Every block read is checked against its CRC. On 8 KB blocks zlib
+// computes about 2.7 GB/s here, Intel's ISA-L (Debian libisal2, carry-less
+// multiplication) about 10.7 GB/s: 0.34 s less CPU per 1.23 GB read. It is
 // opened on first use where installed, like the other optional libraries.
 const Crc32Function& crc32_function() {
   static const Crc32Function chosen = [] {
