@@ -5,6 +5,7 @@
 
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "pstkit/utf.h"
 
@@ -194,6 +195,73 @@ TEST(UtfConvert, Utf16Basics) {
   std::string with_nul = utf16le_to_utf8(bv(std::string_view("a\0\0\0", 4)));
   EXPECT_EQ(with_nul, std::string("a\0", 2));
   EXPECT_EQ(trim_nul(with_nul), "a");
+}
+
+// The conversion unit by unit, as the spec states it: the reference for the
+// converter's four-units-at-a-time 7-bit path.
+std::string utf16_reference(const std::vector<char16_t>& units) {
+  std::string out;
+  for (size_t k = 0; k < units.size(); ++k) {
+    char32_t u = units[k];
+    if (u >= 0xD800 && u <= 0xDBFF && k + 1 < units.size() && units[k + 1] >= 0xDC00 && units[k + 1] <= 0xDFFF) {
+      u = 0x10000 + ((u - 0xD800) << 10) + (units[++k] - 0xDC00);
+    } else if (u >= 0xD800 && u <= 0xDFFF) {
+      u = 0xFFFD;
+    }
+    if (u < 0x80) {
+      out += char(u);
+    } else if (u < 0x800) {
+      out += char(0xC0 | (u >> 6)), out += char(0x80 | (u & 0x3F));
+    } else if (u < 0x10000) {
+      out += char(0xE0 | (u >> 12)), out += char(0x80 | ((u >> 6) & 0x3F)), out += char(0x80 | (u & 0x3F));
+    } else {
+      out += char(0xF0 | (u >> 18)), out += char(0x80 | ((u >> 12) & 0x3F));
+      out += char(0x80 | ((u >> 6) & 0x3F)), out += char(0x80 | (u & 0x3F));
+    }
+  }
+  return out;
+}
+
+TEST(UtfConvert, Utf16SevenBitRunsAndEverythingElseAtEveryPosition) {
+  // Text of every length to 40 units, all 7-bit, then with one unit that is
+  // not at each position (one that only fails in its high byte, one only in
+  // its low byte, a surrogate pair, a lone surrogate), in both byte orders.
+  const std::vector<std::vector<char16_t>> others = {{0x0100}, {0x0080}, {0x00E9}, {0x20AC}, {0x017F},
+                                                     {0xD834, 0xDD1E}, {0xDC00}, {0xFF41}};
+  for (size_t n = 0; n <= 40; ++n) {
+    std::vector<std::vector<char16_t>> cases;
+    std::vector<char16_t> ascii(n);
+    for (size_t k = 0; k < n; ++k) ascii[k] = char16_t(k % 3 == 0 ? 0x7F - k % 90 : 'a' + k % 26);
+    cases.push_back(ascii);
+    for (size_t at = 0; at < n; ++at) {
+      for (const auto& other : others) {
+        auto c = ascii;
+        c.erase(c.begin() + long(at));
+        c.insert(c.begin() + long(at), other.begin(), other.end());
+        cases.push_back(c);
+      }
+    }
+    for (const auto& units : cases) {
+      std::string le, be;
+      for (char16_t u : units) {
+        le += char(u & 0xFF), le += char(u >> 8);
+        be += char(u >> 8), be += char(u & 0xFF);
+      }
+      const std::string want = utf16_reference(units);
+      ASSERT_EQ(utf16le_to_utf8(bv(le)), want) << n;
+      ASSERT_EQ(utf16be_to_utf8(bv(be)), want) << n;
+    }
+  }
+}
+
+TEST(UtfConvert, ValidUtf8SkipsSevenBitRunsAtAnyAlignment) {
+  for (size_t pad = 0; pad < 20; ++pad) {
+    const std::string run(pad, 'x');
+    EXPECT_TRUE(is_valid_utf8(run + "caf\xC3\xA9" + run));
+    EXPECT_FALSE(is_valid_utf8(run + "\xC3" + run)) << pad;          // truncated sequence
+    EXPECT_FALSE(is_valid_utf8(run + "\xED\xA0\x80" + run)) << pad;  // a surrogate
+    EXPECT_FALSE(is_valid_utf8(run + run + "\xFF")) << pad;
+  }
 }
 
 TEST(UtfConvert, Utf16SurrogatePairs) {

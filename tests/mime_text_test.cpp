@@ -1,9 +1,13 @@
 // The MIME text primitives export writes every .eml with (src/export/mime_text).
 #include "export/mime_text.h"
 
+#include "export/item_text.h"
+
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
+#include <utility>
 
 namespace pstkit::mime_text {
 namespace {
@@ -199,6 +203,109 @@ TEST(MimeTextEncoding, Base64LinesOf76) {
   const std::string b = encoded(std::string(58, 'x'), TransferEncoding::kBase64, false);
   ASSERT_EQ(b.find('\n'), 76u);
   EXPECT_EQ(b.substr(77), "eA==\n");
+}
+
+// The rule text_encoding implements, byte by byte: the reference for its
+// eight-bytes-at-a-time path.
+TransferEncoding reference_encoding(std::string_view s) {
+  size_t escaped = 0, line = 0, longest = 0;
+  bool special = false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == '\n') {
+      longest = std::max(longest, line);
+      line = 0;
+    } else if (c == '\r') {
+      if (i + 1 >= s.size() || s[i + 1] != '\n') special = true, ++escaped;
+    } else {
+      ++line;
+      if (c >= 0x80) ++escaped;
+      if (c == 0) special = true, ++escaped;
+    }
+  }
+  longest = std::max(longest, line);
+  if (escaped == 0 && !special && longest <= 998) return TransferEncoding::k7Bit;
+  return escaped <= s.size() / 6 ? TransferEncoding::kQuotedPrintable : TransferEncoding::kBase64;
+}
+
+TEST(MimeTextEncoding, EveryByteClassAtEveryPositionAsTheByteRule) {
+  const std::string specials[] = {"\n", "\r\n", "\r", std::string(1, '\0'), "\xC3\xA9", "\x80", "\t"};
+  for (size_t n : {0, 1, 7, 8, 9, 15, 16, 17, 33, 997, 998, 999, 1000, 2000}) {
+    const std::string plain(n, 'q');
+    ASSERT_EQ(text_encoding(plain), reference_encoding(plain)) << n;
+    for (size_t at = 0; at <= std::min<size_t>(n, 40); ++at) {
+      for (const std::string& special : specials) {
+        std::string s = plain;
+        s.insert(at, special);
+        ASSERT_EQ(text_encoding(s), reference_encoding(s)) << n << " " << at;
+        s.insert(s.size() - std::min<size_t>(s.size(), at), special);
+        ASSERT_EQ(text_encoding(s), reference_encoding(s)) << n << " " << at;
+      }
+    }
+  }
+  // Long lines split by line ends at every offset around a word.
+  for (size_t cut = 990; cut < 1010; ++cut) {
+    std::string s(2500, 'z');
+    s[cut] = '\n';
+    ASSERT_EQ(text_encoding(s), reference_encoding(s)) << cut;
+  }
+  // Binary content is decided early, as the rule decides it.
+  std::string binary;
+  for (int i = 0; i < 5000; ++i) binary += char((i * 7919) & 0xFF);
+  EXPECT_EQ(text_encoding(binary), TransferEncoding::kBase64);
+  EXPECT_EQ(text_encoding(binary), reference_encoding(binary));
+}
+
+TEST(MimeTextEncoding, IsAsciiAtEveryPosition) {
+  for (size_t n = 0; n < 40; ++n) {
+    const std::string plain(n, 'a');
+    EXPECT_TRUE(is_ascii(plain));
+    for (size_t at = 0; at < n; ++at) {
+      std::string s = plain;
+      s[at] = '\x80';
+      EXPECT_FALSE(is_ascii(s)) << n << " " << at;
+    }
+  }
+}
+
+// RFC 4648 4, three bytes at a time through the alphabet, for checking the
+// encoder (whose 24-byte steps use AVX2 where the CPU has it).
+std::string reference_base64(const uint8_t* p, size_t n) {
+  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (size_t i = 0; i < n; i += 3) {
+    const uint32_t v = uint32_t(p[i]) << 16 | (i + 1 < n ? uint32_t(p[i + 1]) << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
+    out += alphabet[v >> 18];
+    out += alphabet[(v >> 12) & 63];
+    out += i + 1 < n ? alphabet[(v >> 6) & 63] : '=';
+    out += i + 2 < n ? alphabet[v & 63] : '=';
+  }
+  return out;
+}
+
+TEST(Base64, Rfc4648Vectors) {
+  const std::pair<std::string, std::string> vectors[] = {{"", ""},           {"f", "Zg=="},         {"fo", "Zm8="},
+                                                         {"foo", "Zm9v"},    {"foob", "Zm9vYg=="},  {"fooba", "Zm9vYmE="},
+                                                         {"foobar", "Zm9vYmFy"}};
+  for (const auto& [in, want] : vectors) EXPECT_EQ(item_text::base64(Bytes(in.begin(), in.end())), want);
+}
+
+TEST(Base64, EveryLengthAndOffsetAsTheReference) {
+  // Every byte value in every position of the 24-byte steps, lengths around
+  // each step's 28-byte read, and offsets that misalign the loads.
+  Bytes data(1100);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = uint8_t((i * 151 + (i >> 8) * 7) & 0xFF);
+  for (size_t offset = 0; offset < 4; ++offset) {
+    for (size_t n = 0; n <= 300; ++n) {
+      std::string got(item_text::base64_length(n), '?');
+      item_text::base64_encode(got.data(), data.data() + offset, n);
+      ASSERT_EQ(got, reference_base64(data.data() + offset, n)) << offset << " " << n;
+    }
+    const size_t n = data.size() - offset;
+    std::string got(item_text::base64_length(n), '?');
+    item_text::base64_encode(got.data(), data.data() + offset, n);
+    ASSERT_EQ(got, reference_base64(data.data() + offset, n)) << offset;
+  }
 }
 
 }  // namespace

@@ -2,6 +2,10 @@
 
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include "pstkit/codepage.h"
 
 namespace pstkit::item_text {
@@ -198,9 +202,47 @@ struct Base64Pairs {
 };
 constexpr Base64Pairs kBase64Pairs;
 
-}  // namespace
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define PSTKIT_BASE64_AVX2 1
+// Base64 with AVX2, 24 bytes into 32 characters a step (after Muła and
+// Lemire, "Faster Base64 Encoding and Decoding using AVX2 Instructions",
+// 2018). Each lane's 12 bytes are spread so that every 32-bit word holds one
+// 3-byte group as [b1 b0 b2 b1]; a multiply-high and a multiply-low move its
+// four 6-bit fields into four bytes; a 16-entry lookup then gives the offset
+// from each field to its character. Reads 28 bytes a step (the second lane
+// loads from byte 12), so the caller leaves the last 4 to the scalar loop.
+__attribute__((target("avx2"))) size_t base64_encode_avx2(char* dst, const uint8_t* src, size_t n) {
+  const __m256i spread = _mm256_setr_epi8(1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10,  //
+                                          1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10);
+  // Offsets by class: 0 lower case (26-51), 1-10 digits (52-61), 11 '+',
+  // 12 '/', 13 upper case (0-25).
+  const __m256i offsets = _mm256_setr_epi8('a' - 26, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52,
+                                           '0' - 52, '0' - 52, '0' - 52, '0' - 52, '+' - 62, '/' - 63, 'A', 0, 0,
+                                           'a' - 26, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52,
+                                           '0' - 52, '0' - 52, '0' - 52, '0' - 52, '+' - 62, '/' - 63, 'A', 0, 0);
+  size_t i = 0;
+  for (; i + 28 <= n; i += 24, dst += 32) {
+    const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
+    const __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + 12));
+    const __m256i in = _mm256_shuffle_epi8(_mm256_set_m128i(hi, lo), spread);
+    // Per 16-bit half: the low half (b0 b1) gives fields a (bits 15-10) and
+    // b (9-4), the high half (b1 b2) fields c (11-6) and d (5-0).
+    const __m256i ac = _mm256_mulhi_epu16(_mm256_and_si256(in, _mm256_set1_epi32(0x0FC0FC00)),
+                                          _mm256_set1_epi32(0x04000040));
+    const __m256i bd = _mm256_mullo_epi16(_mm256_and_si256(in, _mm256_set1_epi32(0x003F03F0)),
+                                          _mm256_set1_epi32(0x01000010));
+    const __m256i fields = _mm256_or_si256(ac, bd);
+    __m256i cls = _mm256_subs_epu8(fields, _mm256_set1_epi8(51));
+    const __m256i upper = _mm256_cmpgt_epi8(_mm256_set1_epi8(26), fields);
+    cls = _mm256_or_si256(cls, _mm256_and_si256(upper, _mm256_set1_epi8(13)));
+    const __m256i chars = _mm256_add_epi8(fields, _mm256_shuffle_epi8(offsets, cls));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), chars);
+  }
+  return i;
+}
+#endif
 
-void base64_encode(char* dst, const uint8_t* src, size_t n) {
+void base64_encode_bytes(char* dst, const uint8_t* src, size_t n) {
   size_t i = 0;
   for (; i + 3 <= n; i += 3, dst += 4) {
     const uint32_t v = uint32_t(src[i]) << 16 | uint32_t(src[i + 1]) << 8 | src[i + 2];
@@ -214,6 +256,21 @@ void base64_encode(char* dst, const uint8_t* src, size_t n) {
     dst[2] = i + 1 < n ? kBase64Alphabet[(v >> 6) & 63] : '=';
     dst[3] = '=';
   }
+}
+
+}  // namespace
+
+void base64_encode(char* dst, const uint8_t* src, size_t n) {
+#ifdef PSTKIT_BASE64_AVX2
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2 && n >= 28) {
+    const size_t done = base64_encode_avx2(dst, src, n);
+    dst += done / 3 * 4;
+    src += done;
+    n -= done;
+  }
+#endif
+  base64_encode_bytes(dst, src, n);
 }
 
 std::string base64(const Bytes& data) {

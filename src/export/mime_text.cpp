@@ -1,6 +1,7 @@
 #include "export/mime_text.h"
 
 #include "export/item_text.h"
+#include "util/byte_words.h"
 
 #include <algorithm>
 #include <cctype>
@@ -71,7 +72,14 @@ std::string one_line(std::string_view s) {
 }
 
 bool is_ascii(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  size_t i = 0;
+  for (; s.size() - i >= 8; i += 8) {
+    if (byte_words::has_high_byte(byte_words::load(s.data() + i))) return false;
+  }
+  for (; i < s.size(); ++i) {
+    if (static_cast<unsigned char>(s[i]) >= 0x80) return false;
+  }
+  return true;
 }
 
 void Output::header(std::string_view name, std::string_view value) {
@@ -174,27 +182,39 @@ TransferEncoding text_encoding(std::string_view content) {
   // Past this many bytes to escape the answer is base64 whatever follows:
   // binary content is decided on its first part, not read to the end.
   const size_t escape_limit = content.size() / 6;
-  for (size_t i = 0; i < content.size() && escaped <= escape_limit; ++i) {
-    const auto c = static_cast<unsigned char>(content[i]);
+  const char* p = content.data();
+  const size_t n = content.size();
+  size_t i = 0;
+  while (i < n && escaped <= escape_limit) {
+    // Eight bytes of 7-bit text without NUL, CR or LF only lengthen the line.
+    if (n - i >= 8) {
+      const uint64_t v = byte_words::load(p + i);
+      if (!byte_words::has_high_byte(v) && !byte_words::has_zero_byte(v) && !byte_words::has_byte(v, '\n') &&
+          !byte_words::has_byte(v, '\r')) {
+        line += 8;
+        i += 8;
+        continue;
+      }
+    }
+    const auto c = static_cast<unsigned char>(p[i]);
     if (c == '\n') {
       longest = std::max(longest, line);
       line = 0;
-      continue;
-    }
-    if (c == '\r') {
-      if (i + 1 >= content.size() || content[i + 1] != '\n') {
+    } else if (c == '\r') {
+      if (i + 1 >= n || p[i + 1] != '\n') {
         lone_cr = true;
         ++escaped;
       }
-      continue;
+    } else {
+      ++line;
+      if (c >= 0x80) {
+        ++escaped;
+      } else if (c == 0) {
+        nul = true;
+        ++escaped;
+      }
     }
-    ++line;
-    if (c >= 0x80) {
-      ++escaped;
-    } else if (c == 0) {
-      nul = true;
-      ++escaped;
-    }
+    ++i;
   }
   longest = std::max(longest, line);
   if (escaped == 0 && !nul && !lone_cr && longest <= 998) return TransferEncoding::k7Bit;

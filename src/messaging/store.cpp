@@ -101,7 +101,13 @@ Result<ltp::TableContext> Store::open_table(std::shared_ptr<const ndb::Node> nod
 }
 
 std::optional<uint32_t> Store::own_codepage(const std::vector<PropValue>& values) {
-  PropertyBag probe(values, kCodepageWindows1252);
+  // Only the two code page properties are copied into the probe: the
+  // values are a whole message's, bodies included.
+  std::vector<PropValue> wanted;
+  for (const PropValue& v : values) {
+    if (v.id() == prop::kMessageCodepage || v.id() == prop::kInternetCodepage) wanted.push_back(v);
+  }
+  const PropertyBag probe(std::move(wanted), kCodepageWindows1252);
   // PidTagMessageCodepage names the encoding of the 8-bit strings (pstkit's
   // import writes KOI8-R text under 20866); PidTagInternetCodepage only that
   // of the MIME form, whose script tells the ANSI page the strings are in

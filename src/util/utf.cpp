@@ -1,6 +1,10 @@
 // UTF-8 / UTF-16 conversions; see include/pstkit/utf.h.
 #include "pstkit/utf.h"
 
+#include <bit>
+
+#include "util/byte_words.h"
+
 namespace pstkit {
 namespace {
 
@@ -50,18 +54,49 @@ size_t decode_utf8(std::string_view s, size_t i, char32_t& cp, bool& ok) {
   return need + 1;
 }
 
+// How many units at the start of p are 7-bit (below U+0080): four at a time
+// while they are, in a word of four units those whose high byte is zero and
+// whose low byte is below 0x80; then one by one.
+size_t ascii_units(const uint8_t* p, size_t units, bool big_endian) {
+  // Each unit's 16 bits as the word holds them: in the host's byte order
+  // or swapped.
+  const bool host_order = big_endian == (std::endian::native == std::endian::big);
+  const uint64_t not_ascii = host_order ? 0xFF80FF80FF80FF80ULL : 0x80FF80FF80FF80FFULL;
+  size_t k = 0;
+  while (units - k >= 4 && !(byte_words::load(reinterpret_cast<const char*>(p + 2 * k)) & not_ascii)) k += 4;
+  const size_t high = big_endian ? 0 : 1;
+  while (k < units && p[2 * k + high] == 0 && p[2 * k + (1 - high)] < 0x80) ++k;
+  return k;
+}
+
+// Units [0, n) of p, all 7-bit, as bytes.
+void narrow_ascii(const uint8_t* p, size_t n, bool big_endian, char* o) {
+  const size_t low = big_endian ? 1 : 0;
+  for (size_t k = 0; k < n; ++k) o[k] = char(p[2 * k + low]);
+}
+
 std::string utf16_to_utf8(ByteView in, bool big_endian) {
   const size_t units = in.size() / 2;  // an odd trailing byte is dropped
+  const uint8_t* p = in.data();
+  // Most stored text is 7-bit: then one byte per unit, and no zero fill of
+  // the three bytes per unit that other text may need.
+  const size_t ascii = ascii_units(p, units, big_endian);
+  if (ascii == units) {
+    std::string out(units, '\0');
+    narrow_ascii(p, units, big_endian, out.data());
+    return out;
+  }
   // At most 3 UTF-8 bytes per unit (a surrogate pair: 4 bytes for 2 units),
   // written through a pointer: this is on the hot path of every dump.
   std::string out(units * 3, '\0');
   char* o = out.data();
-  const uint8_t* p = in.data();
+  narrow_ascii(p, ascii, big_endian, o);
+  o += ascii;
   auto unit = [&](size_t k) -> char32_t {
     const uint8_t* q = p + 2 * k;
     return big_endian ? char32_t(q[0] << 8 | q[1]) : char32_t(q[1] << 8 | q[0]);
   };
-  for (size_t k = 0; k < units; ++k) {
+  for (size_t k = ascii; k < units; ++k) {
     char32_t u = unit(k);
     if (u < 0x80) {
       *o++ = char(u);
@@ -139,6 +174,10 @@ Bytes utf8_to_utf16le(std::string_view utf8) {
 
 bool is_valid_utf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
+    if (s.size() - i >= 8 && !byte_words::has_high_byte(byte_words::load(s.data() + i))) {
+      i += 8;  // eight 7-bit bytes
+      continue;
+    }
     if (static_cast<unsigned char>(s[i]) < 0x80) {
       ++i;
       continue;
