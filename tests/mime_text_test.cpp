@@ -179,6 +179,18 @@ TEST(MimeTextEncoding, ChoosesTheLeastEncodingThatIs7Bit) {
 TEST(MimeTextEncoding, SevenBitWritesTheOutputsLineEnds) {
   EXPECT_EQ(encoded("a\r\nb\nc", TransferEncoding::k7Bit, true), "a\r\nb\r\nc");
   EXPECT_EQ(encoded("a\r\nb\nc\r\n", TransferEncoding::k7Bit, false), "a\nb\nc\n");
+  // Runs of either line end, at the start and the end, in both outputs.
+  for (const std::string& s : {std::string("\n\r\n\nx\r\n\r\n"), std::string("\r\n"), std::string("\n"),
+                               std::string("ab\r\ncd\r\n\nef"), std::string("no line end")}) {
+    std::string crlf, lf;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '\r') continue;
+      crlf += s[i] == '\n' ? "\r\n" : std::string(1, s[i]);
+      lf += s[i];
+    }
+    EXPECT_EQ(encoded(s, TransferEncoding::k7Bit, true), crlf);
+    EXPECT_EQ(encoded(s, TransferEncoding::k7Bit, false), lf);
+  }
 }
 
 TEST(MimeTextEncoding, QuotedPrintableEscapesAndSoftBreaks) {
@@ -305,6 +317,25 @@ TEST(Base64, EveryLengthAndOffsetAsTheReference) {
     std::string got(item_text::base64_length(n), '?');
     item_text::base64_encode(got.data(), data.data() + offset, n);
     ASSERT_EQ(got, reference_base64(data.data() + offset, n)) << offset;
+  }
+}
+
+TEST(MimeTextEncoding, Base64LinesAsTheReferenceForEveryLength) {
+  std::string data;
+  for (int i = 0; i < 700; ++i) data += char((i * 97 + 13) & 0xFF);
+  for (bool crlf : {true, false}) {
+    for (size_t n = 0; n <= data.size(); n += (n < 200 ? 1 : 37)) {
+      const std::string whole = reference_base64(reinterpret_cast<const uint8_t*>(data.data()), n);
+      std::string want;
+      for (size_t at = 0; at < whole.size(); at += 76) want += whole.substr(at, 76) + (crlf ? "\r\n" : "\n");
+      ASSERT_EQ(encoded(data.substr(0, n), TransferEncoding::kBase64, crlf), want) << n << " " << crlf;
+      // After other output, as in a message.
+      const std::string before = "before";
+      Bytes out(before.begin(), before.end());
+      Output o(out, crlf);
+      write_encoded(o, data.substr(0, n), TransferEncoding::kBase64);
+      ASSERT_EQ(text_of(out), "before" + want) << n << " " << crlf;
+    }
   }
 }
 

@@ -17,6 +17,7 @@ constexpr size_t kFoldColumn = 78;         // RFC 5322 2.1.1: lines SHOULD be at
 constexpr size_t kWordBytes = 39;          // UTF-8 bytes per encoded word: 52 base64 characters, a 64-character word
 constexpr size_t kParameterSection = 60;   // characters of an RFC 2231 section's value
 constexpr size_t kBase64LineBytes = 57;    // 76 characters a line (RFC 2045 6.8)
+constexpr size_t kBase64LineChars = kBase64LineBytes / 3 * 4;
 constexpr size_t kQuotedPrintableLine = 75;  // 76 with the soft line break's "=" (RFC 2045 6.7 rule 5)
 
 bool is_control(unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; }
@@ -236,19 +237,22 @@ void write_encoded(Output& out, std::string_view content, TransferEncoding encod
   switch (encoding) {
     case TransferEncoding::k7Bit: {
       bytes.reserve(bytes.size() + content.size() + content.size() / 32);
-      size_t pos = 0;
+      // Line ends that already are the output's stay in the span copied
+      // whole; the others end a span and are written as the output's.
+      const bool crlf_out = newline == "\r\n";
+      size_t pos = 0, span = 0;
       while (pos < content.size()) {
         const void* found = std::memchr(content.data() + pos, '\n', content.size() - pos);
-        if (!found) {
-          out.put(content.substr(pos));
-          break;
-        }
-        size_t end = static_cast<const char*>(found) - content.data();
-        size_t text_end = (end > pos && content[end - 1] == '\r') ? end - 1 : end;
-        out.put(content.substr(pos, text_end - pos));
-        out.newline();
+        if (!found) break;
+        const size_t end = static_cast<const char*>(found) - content.data();
+        const bool crlf = end > pos && content[end - 1] == '\r';
         pos = end + 1;
+        if (crlf == crlf_out) continue;
+        out.put(content.substr(span, (crlf ? end - 1 : end) - span));
+        out.newline();
+        span = pos;
       }
+      out.put(content.substr(span));
       return;
     }
     case TransferEncoding::kQuotedPrintable: {
@@ -287,19 +291,24 @@ void write_encoded(Output& out, std::string_view content, TransferEncoding encod
       return;
     }
     case TransferEncoding::kBase64: {
-      const size_t full = content.size() / kBase64LineBytes, rest = content.size() % kBase64LineBytes;
-      const size_t size =
-          full * (76 + newline.size()) + (rest ? item_text::base64_length(rest) + newline.size() : 0);
-      size_t at = bytes.size();
+      const size_t lines = (content.size() + kBase64LineBytes - 1) / kBase64LineBytes;
+      const size_t encoded = item_text::base64_length(content.size());
+      const size_t size = encoded + lines * newline.size();
+      const size_t at = bytes.size();
       bytes.resize(at + size);
-      const auto* src = reinterpret_cast<const uint8_t*>(content.data());
-      for (size_t line = 0; line * kBase64LineBytes < content.size(); ++line) {
-        const size_t len = std::min(kBase64LineBytes, content.size() - line * kBase64LineBytes);
-        char* dst = reinterpret_cast<char*>(bytes.data() + at);
-        item_text::base64_encode(dst, src + line * kBase64LineBytes, len);
-        at += item_text::base64_length(len);
-        std::memcpy(bytes.data() + at, newline.data(), newline.size());
-        at += newline.size();
+      // Encoded in one pass at the end of the space, then each line moved
+      // forward to its place and its line end written: line k moves from
+      // lines * newline + 76k to (76 + newline) * k, so neither its move
+      // nor its line end reaches bytes not yet moved (76 characters a line).
+      char* out_text = reinterpret_cast<char*>(bytes.data() + at);
+      const char* in_text = out_text + lines * newline.size();
+      item_text::base64_encode(out_text + lines * newline.size(), reinterpret_cast<const uint8_t*>(content.data()),
+                               content.size());
+      for (size_t line = 0; line < lines; ++line) {
+        const size_t len = std::min(kBase64LineChars, encoded - kBase64LineChars * line);
+        std::memmove(out_text, in_text + kBase64LineChars * line, len);
+        std::memcpy(out_text + len, newline.data(), newline.size());
+        out_text += len + newline.size();
       }
       return;
     }
