@@ -1,12 +1,12 @@
 #include "cli/export_journal.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 
 namespace pstkit::cli {
 namespace {
@@ -46,22 +46,65 @@ std::unique_ptr<ExportJournal> ExportJournal::create(const std::string& dir, con
   return journal;
 }
 
+namespace {
+
+// One record of an interrupted export's journal, checked and read into
+// `folder` (the one its "s" and "f" name); false, with *why, when the line
+// is not a journal record.
+bool take_record(const nlohmann::ordered_json& record, JournalFolder* folder, std::string* why) {
+  if (record.contains("done")) {
+    // Taken into the manifest as it is: only an entry shaped like one.
+    const auto& done = record["done"];
+    if (!done.is_object() || !done.contains("exported") || !done["exported"].is_number_unsigned() ||
+        !done.contains("found") || !done["found"].is_number_unsigned())
+      return *why = "not a journal line", false;
+    if (folder) {
+      folder->done = done;
+      folder->done_files = files_from(record.contains("files") ? record["files"] : nlohmann::ordered_json());
+    }
+  } else if (record.contains("n") && record["n"].is_number_unsigned()) {
+    if (folder) {
+      JournalItem item;
+      item.files = files_from(record.contains("files") ? record["files"] : nlohmann::ordered_json());
+      if (record.contains("notes") && record["notes"].is_array())
+        for (const auto& n : record["notes"])
+          if (n.is_string()) item.notes.push_back(n.get<std::string>());
+      folder->items[record["n"].get<Nid>()] = std::move(item);
+    }
+  }
+  return true;
+}
+
+bool folder_key(const nlohmann::ordered_json& record, std::pair<size_t, Nid>* key) {
+  if (!record.contains("s") || !record["s"].is_number_unsigned() || !record.contains("f") ||
+      !record["f"].is_number_unsigned())
+    return false;
+  *key = {record["s"].get<size_t>(), record["f"].get<Nid>()};
+  return true;
+}
+
+}  // namespace
+
 std::unique_ptr<ExportJournal> ExportJournal::resume(const std::string& dir, const nlohmann::ordered_json& options,
                                                      std::string* error, bool* options_differ) {
   *options_differ = false;
   const std::string path = dir + "/" + kExportJournalName;
   std::ifstream in(path, std::ios::binary);
   if (!in) return *error = io_error(path), nullptr;
-  const std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  // Only lines that end in a newline were written whole; a torn last line
-  // is cut off below, so that what is appended starts a line.
-  const size_t whole = content.rfind('\n') == std::string::npos ? 0 : content.rfind('\n') + 1;
-  std::map<std::pair<size_t, Nid>, JournalFolder> recorded;
+  // Read line by line and checked whole, but only where each folder's
+  // records lie is kept: folder() reads a folder's records when its turn
+  // comes, so memory does not grow with the export.
+  std::map<std::pair<size_t, Nid>, std::vector<JournalSpan>> spans;
   bool first = true;
-  for (size_t pos = 0; pos < whole;) {
-    const size_t end = content.find('\n', pos);
-    const std::string line = content.substr(pos, end - pos);
-    pos = end + 1;
+  uint64_t offset = 0, whole = 0;
+  std::string line;
+  while (std::getline(in, line)) {
+    // Only lines that end in a newline were written whole; a torn last line
+    // is cut off below, so that what is appended starts a line.
+    if (in.eof()) break;
+    const uint64_t begin = offset;
+    offset += line.size() + 1;
+    whole = offset;
     nlohmann::ordered_json record = nlohmann::ordered_json::parse(line, nullptr, false);
     if (record.is_discarded() || !record.is_object()) {
       *error = path + ": not a journal line: " + line.substr(0, 80);
@@ -77,43 +120,59 @@ std::unique_ptr<ExportJournal> ExportJournal::resume(const std::string& dir, con
       first = false;
       continue;
     }
-    if (!record.contains("s") || !record["s"].is_number_unsigned() || !record.contains("f") ||
-        !record["f"].is_number_unsigned())
+    std::pair<size_t, Nid> key;
+    std::string why;
+    if (!folder_key(record, &key) || !take_record(record, nullptr, &why))
       return *error = path + ": not a journal line: " + line.substr(0, 80), nullptr;
-    JournalFolder& folder = recorded[{record["s"].get<size_t>(), record["f"].get<Nid>()}];
-    if (record.contains("done")) {
-      // Taken into the manifest as it is: only an entry shaped like one.
-      const auto& done = record["done"];
-      if (!done.is_object() || !done.contains("exported") || !done["exported"].is_number_unsigned() ||
-          !done.contains("found") || !done["found"].is_number_unsigned())
-        return *error = path + ": not a journal line: " + line.substr(0, 80), nullptr;
-      folder.done = done;
-      folder.done_files = files_from(record.contains("files") ? record["files"] : nlohmann::ordered_json());
-    } else if (record.contains("n") && record["n"].is_number_unsigned()) {
-      JournalItem item;
-      item.files = files_from(record.contains("files") ? record["files"] : nlohmann::ordered_json());
-      if (record.contains("notes") && record["notes"].is_array())
-        for (const auto& n : record["notes"])
-          if (n.is_string()) item.notes.push_back(n.get<std::string>());
-      folder.items[record["n"].get<Nid>()] = std::move(item);
+    // A folder's records follow each other, except where a resumed export
+    // appended the rest of them later: a span for each run of them.
+    auto& folder_spans = spans[key];
+    if (!folder_spans.empty() && folder_spans.back().end == begin) {
+      folder_spans.back().end = offset;
+    } else {
+      folder_spans.push_back({begin, offset});
     }
   }
+  if (in.bad()) return *error = io_error(path), nullptr;
   if (first) return *error = path + ": the journal is empty (the export was interrupted as it started)", nullptr;
-  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  const int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
   if (fd < 0) return *error = io_error(path), nullptr;
-  if (whole != content.size() && ::ftruncate(fd, off_t(whole)) != 0) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || (uint64_t(st.st_size) != whole && ::ftruncate(fd, off_t(whole)) != 0)) {
     *error = io_error(path);
     ::close(fd);
     return nullptr;
   }
   std::unique_ptr<ExportJournal> journal(new ExportJournal(path, fd));
-  journal->recorded_ = std::move(recorded);
+  journal->spans_ = std::move(spans);
   return journal;
 }
 
-const JournalFolder* ExportJournal::folder(size_t source, Nid folder) const {
-  auto it = recorded_.find({source, folder});
-  return it == recorded_.end() ? nullptr : &it->second;
+const JournalFolder* ExportJournal::folder(size_t source, Nid folder) {
+  auto it = spans_.find({source, folder});
+  if (it == spans_.end()) return nullptr;
+  current_ = JournalFolder();
+  for (const JournalSpan& span : it->second) {
+    std::string text(size_t(span.end - span.begin), '\0');
+    size_t done = 0;
+    while (done < text.size()) {
+      const ssize_t n = ::pread(fd_, text.data() + done, text.size() - done, off_t(span.begin + done));
+      if (n < 0 && errno == EINTR) continue;
+      // Checked when the journal was opened: a read that fails now leaves
+      // the folder to be exported again.
+      if (n <= 0) return nullptr;
+      done += size_t(n);
+    }
+    for (size_t pos = 0; pos < text.size();) {
+      const size_t end = text.find('\n', pos);
+      if (end == std::string::npos) return nullptr;
+      const auto record = nlohmann::ordered_json::parse(text.begin() + long(pos), text.begin() + long(end), nullptr, false);
+      pos = end + 1;
+      std::string why;
+      if (record.is_discarded() || !take_record(record, &current_, &why)) return nullptr;
+    }
+  }
+  return &current_;
 }
 
 bool ExportJournal::add_item(size_t source, Nid folder, Nid nid, const JournalItem& item, std::string* error) {

@@ -49,6 +49,11 @@ struct JournalFolder {
   std::map<Nid, JournalItem> items;
 };
 
+// Bytes [begin, end) of the journal: whole lines, records of one folder.
+struct JournalSpan {
+  uint64_t begin = 0, end = 0;
+};
+
 class ExportJournal {
  public:
   ~ExportJournal();
@@ -64,8 +69,11 @@ class ExportJournal {
   static std::unique_ptr<ExportJournal> resume(const std::string& dir, const nlohmann::ordered_json& options,
                                                std::string* error, bool* options_differ);
 
-  // What the interrupted export recorded for folder `folder` of source `source`.
-  const JournalFolder* folder(size_t source, Nid folder) const;
+  // What the interrupted export recorded for folder `folder` of source
+  // `source`, read from the journal now (one folder's records are in
+  // memory at a time); valid until the next call. Null when it recorded
+  // nothing for the folder.
+  const JournalFolder* folder(size_t source, Nid folder);
 
   bool add_item(size_t source, Nid folder, Nid nid, const JournalItem& item, std::string* error);
   bool add_folder(size_t source, Nid folder, const nlohmann::ordered_json& entry, const std::vector<JournalFile>& files,
@@ -82,7 +90,10 @@ class ExportJournal {
   std::string path_;
   int fd_ = -1;
   size_t unsynced_ = 0;
-  std::map<std::pair<size_t, Nid>, JournalFolder> recorded_;  // what the interrupted export wrote
+  // Where the interrupted export's records of each folder lie in the
+  // journal, and the folder last read from there.
+  std::map<std::pair<size_t, Nid>, std::vector<JournalSpan>> spans_;
+  JournalFolder current_;
 };
 
 }  // namespace pstkit::cli
