@@ -12,7 +12,8 @@
     --overwrite and --resume with other options; --resume then finishes it
     into the same tree and manifest as an export never interrupted, for eml
     (killed with 3 jobs, resumed with 1, a file damaged in between, which is
-    written again), mbox and maildir; --resume of a finished export changes
+    written again; and killed, resumed, killed again and resumed), mbox and
+    maildir; --resume of a finished export changes
     nothing, --resume where there was no export is a usage error, and a
     damaged journal is an error that says so;
   * --type appointment exports just the appointments and meeting items
@@ -109,7 +110,8 @@ def check_readpst_jobs(pstkit, pst, name, layout, work, summary):
         summary.ok(label, f"{len(t0)} files and stdout identical to -j 0")
 
 
-def check_resume(pstkit, pst, name, fmt, work, summary, kill_jobs, resume_jobs, damage=False, refusals=False):
+def check_resume(pstkit, pst, name, fmt, work, summary, kill_jobs, resume_jobs, damage=False, refusals=False,
+                 twice=False):
     label = f"{name} {fmt} --resume"
     clean, broken = os.path.join(work, "clean"), os.path.join(work, "broken")
     try:
@@ -143,6 +145,17 @@ def check_resume(pstkit, pst, name, fmt, work, summary, kill_jobs, resume_jobs, 
             damaged = named[0]
             with open(os.path.join(broken, damaged), "r+b") as f:
                 f.write(b"XXXX")
+        interrupted_twice = False
+        if twice:
+            # Resumed and killed again further on: the folder it was in has
+            # its records in two parts of the journal, which the last
+            # --resume reads as one.
+            env = dict(os.environ, PSTKIT_TEST_EXPORT_KILL_AFTER=str(max(2, found * 3 // 4)))
+            rk = export(pstkit, pst, broken, "--format", fmt, "--resume", "--jobs", kill_jobs, env=env)
+            if rk.returncode != -9 or manifest_of(broken) is not None:
+                summary.error(label, f"the resumed export killed again: exit {rk.returncode}")
+                return
+            interrupted_twice = True
         r = export(pstkit, pst, broken, "--format", fmt, "--resume", "--jobs", resume_jobs)
         diff = tree_diff(tree(clean), tree(broken))
         if r.returncode != rc.returncode or diff:
@@ -154,7 +167,8 @@ def check_resume(pstkit, pst, name, fmt, work, summary, kill_jobs, resume_jobs, 
         if r2.returncode != rc.returncode or tree_diff(before, tree(broken)):
             summary.error(label, f"--resume of a finished export: exit {r2.returncode}")
             return
-        summary.ok(label, f"killed after {found // 2} of {found} items (jobs {kill_jobs}), resumed (jobs "
+        again = f", resumed and killed again after {found * 3 // 4}" if interrupted_twice else ""
+        summary.ok(label, f"killed after {found // 2} of {found} items (jobs {kill_jobs}){again}, resumed (jobs "
                    f"{resume_jobs}{', one file damaged' if damaged else ''}): tree and manifest identical")
     finally:
         shutil.rmtree(clean, ignore_errors=True)
@@ -270,6 +284,7 @@ def main():
                      refusals=True)
         check_resume(pstkit, pst, name, "mbox", work, summary, kill_jobs="1", resume_jobs="2")
         check_resume(pstkit, pst, name, "maildir", work, summary, kill_jobs="2", resume_jobs="2")
+        check_resume(pstkit, pst, name, "eml", work, summary, kill_jobs="2", resume_jobs="2", twice=True)
         r = export(pstkit, sample, os.path.join(work, "nothing"), "--resume")
         summary.result("--resume without an export", r.returncode == 2 and b"no interrupted export" in r.stderr,
                        f"exit {r.returncode}: {common.one_line(r.stderr)}")
