@@ -48,16 +48,16 @@ std::unique_ptr<ExportJournal> ExportJournal::create(const std::string& dir, con
 
 namespace {
 
-// One record of an interrupted export's journal, checked and read into
-// `folder` (the one its "s" and "f" name); false, with *why, when the line
-// is not a journal record.
-bool take_record(const nlohmann::ordered_json& record, JournalFolder* folder, std::string* why) {
+// One record of an interrupted export's journal, checked and, given the
+// folder its "s" and "f" name, read into it; false when it is not a record
+// the journal writes.
+bool take_record(const nlohmann::ordered_json& record, JournalFolder* folder) {
   if (record.contains("done")) {
     // Taken into the manifest as it is: only an entry shaped like one.
     const auto& done = record["done"];
     if (!done.is_object() || !done.contains("exported") || !done["exported"].is_number_unsigned() ||
         !done.contains("found") || !done["found"].is_number_unsigned())
-      return *why = "not a journal line", false;
+      return false;
     if (folder) {
       folder->done = done;
       folder->done_files = files_from(record.contains("files") ? record["files"] : nlohmann::ordered_json());
@@ -121,8 +121,7 @@ std::unique_ptr<ExportJournal> ExportJournal::resume(const std::string& dir, con
       continue;
     }
     std::pair<size_t, Nid> key;
-    std::string why;
-    if (!folder_key(record, &key) || !take_record(record, nullptr, &why))
+    if (!folder_key(record, &key) || !take_record(record, nullptr))
       return *error = path + ": not a journal line: " + line.substr(0, 80), nullptr;
     // A folder's records follow each other, except where a resumed export
     // appended the rest of them later: a span for each run of them.
@@ -168,8 +167,7 @@ const JournalFolder* ExportJournal::folder(size_t source, Nid folder) {
       if (end == std::string::npos) return nullptr;
       const auto record = nlohmann::ordered_json::parse(text.begin() + long(pos), text.begin() + long(end), nullptr, false);
       pos = end + 1;
-      std::string why;
-      if (record.is_discarded() || !take_record(record, &current_, &why)) return nullptr;
+      if (record.is_discarded() || !take_record(record, &current_)) return nullptr;
     }
   }
   return &current_;
