@@ -72,16 +72,7 @@ std::string one_line(std::string_view s) {
   return out;
 }
 
-bool is_ascii(std::string_view s) {
-  size_t i = 0;
-  for (; s.size() - i >= 8; i += 8) {
-    if (byte_words::has_high_byte(byte_words::load(s.data() + i))) return false;
-  }
-  for (; i < s.size(); ++i) {
-    if (static_cast<unsigned char>(s[i]) >= 0x80) return false;
-  }
-  return true;
-}
+bool is_ascii(std::string_view s) { return byte_words::all_seven_bit(s.data(), s.size()); }
 
 void Output::header(std::string_view name, std::string_view value) {
   put(name);

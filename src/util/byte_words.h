@@ -2,6 +2,7 @@
 // runs word by word instead of byte by byte (bodies are mostly such runs).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -25,5 +26,17 @@ inline bool has_zero_byte(uint64_t v) { return ((v - kOnes) & ~v & kHighBits) !=
 
 // One of the eight bytes equals c.
 inline bool has_byte(uint64_t v, unsigned char c) { return has_zero_byte(v ^ (kOnes * c)); }
+
+// None of the n bytes at p has its high bit set.
+inline bool all_seven_bit(const char* p, size_t n) {
+  size_t i = 0;
+  for (; n - i >= 8; i += 8) {
+    if (has_high_byte(load(p + i))) return false;
+  }
+  for (; i < n; ++i) {
+    if (static_cast<unsigned char>(p[i]) >= 0x80) return false;
+  }
+  return true;
+}
 
 }  // namespace pstkit::byte_words

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "pstkit/utf.h"
+#include "util/byte_words.h"
 #include "util/shared_library.h"
 
 namespace pstkit {
@@ -190,12 +191,7 @@ constexpr char16_t kWindows1252High[32] = {
     0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178,
 };
 
-bool is_ascii(ByteView in) {
-  const uint8_t* p = in.data();
-  for (size_t i = 0; i < in.size(); ++i)
-    if (p[i] & 0x80) return false;
-  return true;
-}
+bool is_ascii(ByteView in) { return byte_words::all_seven_bit(reinterpret_cast<const char*>(in.data()), in.size()); }
 
 std::string as_string(ByteView in) { return std::string(reinterpret_cast<const char*>(in.data()), in.size()); }
 
