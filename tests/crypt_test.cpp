@@ -12,6 +12,7 @@
 #include <random>
 #include <string>
 
+#include "ndb/byte_substitution.h"
 #include "ndb/crc32.h"
 #include "pstkit/bytes.h"
 #include "pstkit/ndb.h"
@@ -62,6 +63,31 @@ TEST(Permute, EveryLengthAndOffsetMatchesTheByteLoop) {
   const Bytes want = one_byte_at_a_time(block, encode_permute);
   encode_permute(block.data(), block.size());
   EXPECT_EQ(block, want);
+}
+
+// Each SIMD version this CPU has, not only the one chosen, against the byte
+// loop: every length through two vectors and a tail, at several alignments.
+TEST(Permute, EverySubstitutionKernelMatchesTheByteLoop) {
+  const auto& kernels = byte_substitutions();
+  ASSERT_FALSE(kernels.empty());
+  EXPECT_STREQ(kernels.back().name, "bytes");
+  std::mt19937 rng(19);
+  Bytes table(256);
+  for (size_t i = 0; i < 256; ++i) table[i] = uint8_t(i);
+  std::shuffle(table.begin(), table.end(), rng);
+  Bytes source(1024 + 64);
+  for (auto& b : source) b = uint8_t(rng());
+  for (const ByteSubstitution& kernel : kernels) {
+    for (size_t offset : {0, 1, 13, 63}) {
+      for (size_t length = 0; length <= 520; ++length) {
+        Bytes data(source.begin() + offset, source.begin() + offset + length);
+        Bytes want = data;
+        for (auto& b : want) b = table[b];
+        kernel.run(table.data(), data.data(), data.size());
+        ASSERT_EQ(data, want) << kernel.name << " offset " << offset << " length " << length;
+      }
+    }
+  }
 }
 
 TEST(Crc, IsZlibsCrc32WithoutTheInversions) {

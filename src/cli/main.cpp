@@ -1,5 +1,6 @@
 // pstkit: read, verify and write Outlook PST/OST files.
 #include <CLI/CLI.hpp>
+#include <malloc.h>
 
 #include <iostream>
 
@@ -358,9 +359,21 @@ int run(int argc, char** argv) {
   return kExitUsage;
 }
 
+// glibc hands a thread arena's free top back to the kernel once it passes
+// 128 KiB, so an export that builds and frees a few buffers per item gave
+// back and faulted in the same pages 50,000-90,000 times on a 1.2 GB store:
+// 9 % of its CPU on a VM (docs/BENCHMARKS.md, "Allocator"). Keeping up to
+// 8 MiB free per arena, and serving blocks below 8 MiB from the arenas,
+// costs at most that much resident memory after a large item.
+void keep_freed_memory() {
+  mallopt(M_TRIM_THRESHOLD, 8 << 20);
+  mallopt(M_MMAP_THRESHOLD, 8 << 20);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  keep_freed_memory();
   CheckedStdout out;
   return out.finish(run(argc, argv));
 }

@@ -8,6 +8,7 @@
 #include <immintrin.h>
 #endif
 
+#include "ndb/byte_substitution.h"
 #include "ndb/crc32.h"
 #include "pstkit/ndb.h"
 #include "util/shared_library.h"
@@ -98,17 +99,59 @@ __attribute__((target("avx2"))) void substitute_bytes_avx2(const uint8_t* table,
 }
 #endif
 
-void substitute(const uint8_t* table, uint8_t* data, size_t size) {
-#ifdef PSTKIT_SUBSTITUTE_AVX2
-  static const bool avx2 = __builtin_cpu_supports("avx2");
-  if (avx2 && size >= 64) return substitute_bytes_avx2(table, data, size);
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+// The same lookup 64 bytes at a time with AVX-512 VBMI: VPERMI2B picks from
+// 128 table bytes by an index's low seven bits, once from each half of the
+// table, and the index's high bit chooses between the two. Five
+// instructions where the AVX2 loop needs fifty for half as many bytes.
+__attribute__((target("avx512f,avx512bw,avx512vbmi,bmi2"))) void substitute_bytes_vbmi(const uint8_t* table,
+                                                                                  uint8_t* data, size_t size) {
+  const __m512i t0 = _mm512_loadu_si512(table);
+  const __m512i t1 = _mm512_loadu_si512(table + 64);
+  const __m512i t2 = _mm512_loadu_si512(table + 128);
+  const __m512i t3 = _mm512_loadu_si512(table + 192);
+  size_t i = 0;
+  for (; i + 64 <= size; i += 64) {
+    const __m512i x = _mm512_loadu_si512(data + i);
+    const __m512i low = _mm512_permutex2var_epi8(t0, x, t1);
+    const __m512i high = _mm512_permutex2var_epi8(t2, x, t3);
+    _mm512_storeu_si512(data + i, _mm512_mask_blend_epi8(_mm512_movepi8_mask(x), low, high));
+  }
+  if (i < size) {  // the tail, with masked loads and stores
+    const __mmask64 tail = _bzhi_u64(~uint64_t{0}, unsigned(size - i));
+    const __m512i x = _mm512_maskz_loadu_epi8(tail, data + i);
+    const __m512i low = _mm512_permutex2var_epi8(t0, x, t1);
+    const __m512i high = _mm512_permutex2var_epi8(t2, x, t3);
+    _mm512_mask_storeu_epi8(data + i, tail, _mm512_mask_blend_epi8(_mm512_movepi8_mask(x), low, high));
+  }
+}
 #endif
-  substitute_bytes(table, data, size);
+
+void substitute(const uint8_t* table, uint8_t* data, size_t size) {
+  static const ByteSubstitution::Run chosen = byte_substitutions().front().run;
+  // Short runs stay in the byte loop: the SIMD set-up costs more than it saves.
+  if (size < 64) return substitute_bytes(table, data, size);
+  chosen(table, data, size);
 }
 
 uint32_t zlib_crc32(uint32_t crc, const uint8_t* p, uint64_t n) { return uint32_t(crc32_z(crc, p, size_t(n))); }
 
 }  // namespace
+
+const std::vector<ByteSubstitution>& byte_substitutions() {
+  static const std::vector<ByteSubstitution> available = [] {
+    std::vector<ByteSubstitution> kernels;
+#ifdef PSTKIT_SUBSTITUTE_AVX2
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("bmi2"))
+      kernels.push_back({substitute_bytes_vbmi, "avx512vbmi"});
+    if (__builtin_cpu_supports("avx2")) kernels.push_back({substitute_bytes_avx2, "avx2"});
+#endif
+    kernels.push_back({substitute_bytes, "bytes"});
+    return kernels;
+  }();
+  return available;
+}
 
 // Every block read is checked against its CRC. On 8 KB blocks zlib
 // computes about 2.7 GB/s here, Intel's ISA-L (Debian libisal2, carry-less
