@@ -84,5 +84,56 @@ TEST(LruCache, EraseForgetsAValue) {
   EXPECT_EQ(cache.used_bytes(), 0u);
 }
 
+// Eviction follows use, not insertion: a value read since goes last.
+TEST(LruCache, EvictsTheLeastRecentlyUsed) {
+  const size_t charge = 100 + LruCache<Bytes>::kEntryBytes;
+  LruCache<Bytes> cache(3 * charge);
+  for (uint64_t k = 1; k <= 3; ++k) cache.put(k, std::make_shared<const Bytes>(1, uint8_t(k)), 100);
+  ASSERT_NE(cache.get(1), nullptr);  // 1 becomes the most recent: 2 is the oldest
+  cache.put(4, std::make_shared<const Bytes>(1, 4), 100);
+  EXPECT_EQ(cache.get(2), nullptr);
+  EXPECT_NE(cache.get(3), nullptr);  // newest first: 3, 4, 1
+  EXPECT_NE(cache.get(4), nullptr);
+  cache.put(5, std::make_shared<const Bytes>(1, 5), 100);  // evicts 1, the least recently read
+  EXPECT_EQ(cache.get(1), nullptr);
+  EXPECT_EQ(cache.size(), 3u);
+  // Replacing a key's value keeps one entry for it.
+  cache.put(5, std::make_shared<const Bytes>(1, 6), 100);
+  EXPECT_EQ(cache.size(), 3u);
+  EXPECT_EQ(*cache.get(5), Bytes(1, 6));
+  EXPECT_EQ(cache.used_bytes(), 3 * charge);
+  // Erasing the newest, the oldest and the only entry keeps the list whole.
+  cache.erase(5);
+  cache.erase(3);
+  EXPECT_EQ(cache.size(), 1u);
+  cache.erase(4);
+  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_EQ(cache.used_bytes(), 0u);
+  cache.put(7, std::make_shared<const Bytes>(1, 7), 100);
+  EXPECT_NE(cache.get(7), nullptr);
+}
+
+// The writer replaces its caches by assignment: the moved cache keeps its
+// values and its order, and the one it came from is left empty.
+TEST(LruCache, AMovedCacheKeepsItsOrder) {
+  const size_t charge = 100 + LruCache<Bytes>::kEntryBytes;
+  LruCache<Bytes> first(2 * charge);
+  first.put(1, std::make_shared<const Bytes>(1, 1), 100);
+  first.put(2, std::make_shared<const Bytes>(1, 2), 100);
+  LruCache<Bytes> second(std::move(first));
+  EXPECT_EQ(first.size(), 0u);
+  EXPECT_EQ(first.used_bytes(), 0u);
+  second.put(3, std::make_shared<const Bytes>(1, 3), 100);  // evicts 1
+  EXPECT_EQ(second.get(1), nullptr);
+  EXPECT_NE(second.get(2), nullptr);
+  LruCache<Bytes> third(charge);
+  third = std::move(second);
+  EXPECT_EQ(third.size(), 2u);
+  third.put(4, std::make_shared<const Bytes>(1, 4), 100);  // evicts 3: 2 was read since
+  EXPECT_EQ(third.get(3), nullptr);
+  EXPECT_NE(third.get(2), nullptr);
+  EXPECT_NE(third.get(4), nullptr);
+}
+
 }  // namespace
 }  // namespace pstkit::ndb

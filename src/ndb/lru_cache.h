@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <list>
 #include <memory>
 #include <unordered_map>
 #include <utility>
@@ -39,32 +38,52 @@ size_t shared_vector_bytes(const std::vector<T>& v) {
 
 template <typename V>
 class LruCache {
+  // One hash node per value: the recency list runs through the entries
+  // themselves (unordered_map nodes never move), so a put costs one
+  // allocation for the bookkeeping rather than a list node and a hash node.
   struct Entry {
-    uint64_t key;
     std::shared_ptr<const V> value;
-    size_t charge;
+    size_t charge = 0;
+    uint64_t key = 0;
+    Entry* newer = nullptr;  // towards the most recently used
+    Entry* older = nullptr;  // towards the least recently used
   };
-  using Order = std::list<Entry>;
-  using Index = std::unordered_map<uint64_t, typename Order::iterator>;
+  using Index = std::unordered_map<uint64_t, Entry>;
 
  public:
   // What each entry costs the cache itself, charged with its value: the
-  // list node (entry and two links), the hash node (next link, key,
-  // iterator; libstdc++ keeps no hash for integer keys) and its share of
-  // the bucket array (which doubles as it grows: up to two buckets an
-  // entry). Without it a cache of many small values held several times
-  // its budget (issue 8: 72,000 blocks at 1.24 GB, 8 MB over 16 MB).
-  static constexpr size_t kEntryBytes = heap_bytes(sizeof(Entry) + 2 * sizeof(void*)) +
-                                        heap_bytes(sizeof(void*) + sizeof(uint64_t) + sizeof(void*)) +
-                                        2 * sizeof(void*);
+  // hash node (next link, key, entry; libstdc++ keeps no hash for integer
+  // keys) and its share of the bucket array (which doubles as it grows: up
+  // to two buckets an entry). Without it a cache of many small values held
+  // several times its budget (issue 8: 72,000 blocks at 1.24 GB, 8 MB over
+  // 16 MB).
+  static constexpr size_t kEntryBytes =
+      heap_bytes(sizeof(void*) + sizeof(std::pair<const uint64_t, Entry>)) + 2 * sizeof(void*);
 
   explicit LruCache(size_t capacity_bytes) : capacity_(capacity_bytes) {}
+  // The list links point into map_'s nodes, which a move keeps in place.
+  LruCache(LruCache&& other) noexcept { *this = std::move(other); }
+  LruCache& operator=(LruCache&& other) noexcept {
+    capacity_ = other.capacity_;
+    used_ = std::exchange(other.used_, 0);
+    map_ = std::move(other.map_);
+    other.map_.clear();
+    newest_ = std::exchange(other.newest_, nullptr);
+    oldest_ = std::exchange(other.oldest_, nullptr);
+    return *this;
+  }
+  LruCache(const LruCache&) = delete;
+  LruCache& operator=(const LruCache&) = delete;
 
   std::shared_ptr<const V> get(uint64_t key) {
     auto it = map_.find(key);
     if (it == map_.end()) return nullptr;
-    order_.splice(order_.begin(), order_, it->second);
-    return it->second->value;
+    Entry& e = it->second;
+    if (newest_ != &e) {
+      unlink(e);
+      push_newest(e);
+    }
+    return e.value;
   }
 
   // value_bytes: what the value costs in memory (shared_value_bytes); the
@@ -73,34 +92,47 @@ class LruCache {
     erase(key);
     const size_t charge = value_bytes + kEntryBytes;
     if (charge > capacity_) return;  // too big to keep; the caller holds it
-    order_.push_front({key, std::move(value), charge});
-    map_[key] = order_.begin();
+    Entry& e = map_.try_emplace(key).first->second;
+    e.value = std::move(value);
+    e.charge = charge;
+    e.key = key;
+    push_newest(e);
     used_ += charge;
-    while (used_ > capacity_ && !order_.empty()) {
-      auto& last = order_.back();
-      used_ -= last.charge;
-      map_.erase(last.key);
-      order_.pop_back();
-    }
+    while (used_ > capacity_ && oldest_) erase_entry(*oldest_);
   }
 
   // Forgets key's value, if it is held (it changed or was freed).
   void erase(uint64_t key) {
     auto it = map_.find(key);
-    if (it == map_.end()) return;
-    used_ -= it->second->charge;
-    order_.erase(it->second);
-    map_.erase(it);
+    if (it != map_.end()) erase_entry(it->second);
   }
 
   size_t used_bytes() const { return used_; }
   size_t size() const { return map_.size(); }
 
  private:
-  size_t capacity_;
+  void unlink(Entry& e) {
+    (e.newer ? e.newer->older : newest_) = e.older;
+    (e.older ? e.older->newer : oldest_) = e.newer;
+    e.newer = e.older = nullptr;
+  }
+  void push_newest(Entry& e) {
+    e.older = newest_;
+    e.newer = nullptr;
+    (newest_ ? newest_->newer : oldest_) = &e;
+    newest_ = &e;
+  }
+  void erase_entry(Entry& e) {
+    used_ -= e.charge;
+    unlink(e);
+    map_.erase(e.key);  // destroys e
+  }
+
+  size_t capacity_ = 0;
   size_t used_ = 0;
-  Order order_;
   Index map_;
+  Entry* newest_ = nullptr;
+  Entry* oldest_ = nullptr;
 };
 
 }  // namespace pstkit::ndb
