@@ -1,6 +1,7 @@
 #include "ndb/btree_reader.h"
 
 #include <algorithm>
+#include <atomic>
 #include <unordered_set>
 
 namespace pstkit::ndb {
@@ -17,10 +18,30 @@ Status level_mismatch(uint8_t type, uint64_t ib, int level, int expected) {
                          "level " + std::to_string(level) + ", expected " + std::to_string(expected));
 }
 
+uint64_t next_reader_id() {
+  static std::atomic<uint64_t> last{0};
+  return ++last;
+}
+
+// The last leaf each tree's descent reached on this thread, with the keys
+// that descent routes to it: [lo, hi) narrowed at every level by the
+// branch taken and the next one. A key in that range takes the same
+// branches through the same (immutable) pages, so the leaf is the answer
+// without the descent, in a damaged tree as in a sound one. Lookups come in
+// runs (a node's blocks, a folder's messages): most land in the last leaf,
+// and skip a lock and a cache lookup per level.
+struct LastLeaf {
+  uint64_t reader = 0;  // BTreeReader::id_; 0: none
+  Bref root;
+  KeyRange range;
+  std::shared_ptr<const BTreePage> page;
+};
+thread_local LastLeaf last_leaf[2];  // [0] NBT, [1] BBT
+
 }  // namespace
 
 BTreeReader::BTreeReader(const ByteSource& src, const Header& h, bool correct_bit_errors)
-    : src_(src), header_(h), pages_(kPageCacheBytes), correct_bit_errors_(correct_bit_errors) {}
+    : src_(src), header_(h), pages_(kPageCacheBytes), correct_bit_errors_(correct_bit_errors), id_(next_reader_id()) {}
 
 std::map<uint64_t, BTreeReader::CorrectedPage> BTreeReader::corrected_pages() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -61,14 +82,23 @@ Result<BTreeReader::PagePtr> BTreeReader::read_page(uint8_t type, const Bref& re
 
 // Descends to the leaf that would hold key (MS-PST 2.2.2.7.7: a branch
 // entry's key is the smallest key of its subtree).
-Result<BTreeReader::PagePtr> BTreeReader::find_leaf(uint8_t type, Bref ref, uint64_t key) const {
+Result<const BTreePage*> BTreeReader::find_leaf(uint8_t type, Bref ref, uint64_t key) const {
+  LastLeaf& last = last_leaf[type == kPageNbt ? 0 : 1];
+  if (last.reader == id_ && last.root.ib == ref.ib && last.root.bid == ref.bid && last.range.contains(key)) {
+    return last.page.get();
+  }
+  const Bref root = ref;
+  KeyRange range;
   int expected_level = -1;
   for (int depth = 0; depth < kMaxDepth; ++depth) {
     PSTKIT_ASSIGN_OR_RETURN(PagePtr p, read_page(type, ref));
     if (expected_level >= 0 && p->level != expected_level) {
       return level_mismatch(type, ref.ib, p->level, expected_level);
     }
-    if (p->level == 0) return p;
+    if (p->level == 0) {
+      last = LastLeaf{id_, root, range, std::move(p)};
+      return last.page.get();
+    }
     const auto& b = p->branches;
     auto it = std::upper_bound(b.begin(), b.end(), key,
                                [](uint64_t k, const BTreeBranchEntry& e) { return k < e.key; });
@@ -76,6 +106,9 @@ Result<BTreeReader::PagePtr> BTreeReader::find_leaf(uint8_t type, Bref ref, uint
       return Status::not_found(std::string(type == kPageNbt ? "node " : "block ") + hex(key) + " is not in the " +
                                tree_name(type));
     }
+    // Keys from this branch's key up to the next branch's come this way.
+    range.lo = std::max(range.lo, std::prev(it)->key);
+    if (it != b.end()) range.hi = std::min(range.hi, it->key);
     ref = std::prev(it)->child;
     expected_level = p->level - 1;
   }

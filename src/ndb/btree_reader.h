@@ -51,13 +51,18 @@ class BTreeReader {
  private:
   using PagePtr = std::shared_ptr<const BTreePage>;
   Result<PagePtr> read_page(uint8_t type, const Bref& ref) const;
-  Result<PagePtr> find_leaf(uint8_t type, Bref ref, uint64_t key) const;
+  // The leaf that holds key if any page does: the one a descent from ref
+  // reaches. Valid until this thread's next find_leaf.
+  Result<const BTreePage*> find_leaf(uint8_t type, Bref ref, uint64_t key) const;
 
   const ByteSource& src_;
   const Header& header_;
   mutable std::mutex mu_;
   mutable LruCache<BTreePage> pages_;
   const bool correct_bit_errors_;
+  // Tells this reader's leaves apart in the per-thread memo of the last
+  // leaf found (btree_reader.cpp), from any reader made before or after it.
+  const uint64_t id_;
   mutable std::map<uint64_t, CorrectedPage> corrected_pages_;  // guarded by mu_
 };
 
