@@ -361,7 +361,7 @@ int run(int argc, char** argv) {
 
 // glibc hands a thread arena's free top back to the kernel once it passes
 // 128 KiB, so an export that builds and frees a few buffers per item gave
-// back and faulted in the same pages 50,000-90,000 times on a 1.2 GB store:
+// back and faulted in the same pages 35,000-95,000 times on a 1.2 GB store:
 // 9 % of its CPU on a VM (docs/BENCHMARKS.md, "Allocator"). Keeping up to
 // 8 MiB free per arena, and serving blocks below 8 MiB from the arenas,
 // costs at most that much resident memory after a large item.

@@ -64,6 +64,7 @@ class LruCache {
   // The list links point into map_'s nodes, which a move keeps in place.
   LruCache(LruCache&& other) noexcept { *this = std::move(other); }
   LruCache& operator=(LruCache&& other) noexcept {
+    if (this == &other) return *this;
     capacity_ = other.capacity_;
     used_ = std::exchange(other.used_, 0);
     map_ = std::move(other.map_);
