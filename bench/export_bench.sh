@@ -5,7 +5,7 @@
 #
 # Usage: bench/export_bench.sh [--build DIR] [--workdir DIR] [--runs N]
 #                              [--pstkit-args ARGS]... [--no-peers]
-#                              [--peers LIST] FILE...
+#                              [--peers LIST] [--settle] FILE...
 #
 #   --build DIR     build directory with pstkit (default: build under the repo root)
 #   --pstkit-args ARGS  extra arguments of one pstkit run, split on spaces
@@ -19,6 +19,16 @@
 #   --workdir DIR   where the outputs go (default: a temporary directory under
 #                   $TMPDIR, removed at the end); every tool writes there
 #   --runs N        runs of each command (default 1); the best wall time is shown
+#   --settle        before each run, drop the page cache and read the store,
+#                   the tool and its libraries back into it (root only:
+#                   /proc/sys/vm/drop_caches), so
+#                   that every run starts from the same memory state; with
+#                   earlier runs' output still cached, the kernel reclaims
+#                   memory during later runs and system time can double
+#                   (docs/BENCHMARKS.md, session 16). For long series on
+#                   large stores: every run then also reads the output file
+#                   system's metadata from disk again, which on small
+#                   stores costs every tool more than the drift it avoids.
 #
 # Each command is timed with /usr/bin/time (wall, CPU, peak RSS). Every run
 # writes into a new directory, and the outputs are deleted only at the end:
@@ -39,6 +49,8 @@ files=()
 pstkit_args=()
 peers=1
 peer_list=",readpst,pffexport,"
+settle=0
+current_file=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
@@ -47,11 +59,16 @@ while [[ $# -gt 0 ]]; do
     --pstkit-args) pstkit_args+=("$2"); shift 2 ;;
     --no-peers) peers=0; shift ;;
     --peers) peer_list=",$2,"; shift 2 ;;
+    --settle) settle=1; shift ;;
     -*) echo "export_bench.sh: unknown option $1" >&2; exit 2 ;;
     *) files+=("$1"); shift ;;
   esac
 done
-((${#files[@]} > 0)) || { echo "usage: export_bench.sh [--build DIR] [--workdir DIR] [--runs N] [--pstkit-args ARGS]... [--no-peers] [--peers LIST] FILE..." >&2; exit 2; }
+((${#files[@]} > 0)) || { echo "usage: export_bench.sh [--build DIR] [--workdir DIR] [--runs N] [--pstkit-args ARGS]... [--no-peers] [--peers LIST] [--settle] FILE..." >&2; exit 2; }
+if ((settle)) && [[ ! -w /proc/sys/vm/drop_caches ]]; then
+  echo "export_bench.sh: --settle needs to write /proc/sys/vm/drop_caches (run as root)" >&2
+  exit 2
+fi
 ((${#pstkit_args[@]} > 0)) || pstkit_args=("")
 [[ -x "$build/pstkit" ]] || { echo "export_bench.sh: $build/pstkit not built" >&2; exit 2; }
 cleanup=""
@@ -78,6 +95,14 @@ timed() {  # timed LABEL OUTDIR CMD... -> prints a line; best wall time in $best
     # The last run's files are flushed first: its writeback would compete
     # with this run for the cores.
     sync
+    if ((settle)); then
+      # Then the store, the tool and its libraries are read back: a run
+      # should not pay for loading its program from disk.
+      echo 1 > /proc/sys/vm/drop_caches
+      local program
+      program=$(command -v "${cmd[0]}")
+      cat "$current_file" "$program" $(ldd "$program" 2> /dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 }') > /dev/null
+    fi
     if ! /usr/bin/time -o "$workdir/time.txt" -f '%e %U %S %M' "${cmd[@]}" > /dev/null 2> "$workdir/stderr.txt"; then
       # readpst and pffexport exit non-zero on items they cannot read; their output still counts.
       [[ -s "$workdir/time.txt" ]] || { echo "  $label failed: $(tail -1 "$workdir/stderr.txt")"; best_wall=""; return; }
@@ -95,9 +120,10 @@ timed() {  # timed LABEL OUTDIR CMD... -> prints a line; best wall time in $best
   best_wall=$best
 }
 
-echo "## export; load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; best of $runs"
+echo "## export; load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; best of $runs$( ((settle)) && echo "; page cache settled before each run")"
 for f in "${files[@]}"; do
   echo "### $(basename "$f") ($(du -h "$f" | cut -f1))"
+  current_file=$f
   ours=""
   for extra in "${pstkit_args[@]}"; do
     read -r -a words <<< "$extra"
