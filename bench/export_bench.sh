@@ -21,14 +21,14 @@
 #   --runs N        runs of each command (default 1); the best wall time is shown
 #   --settle        before each run, drop the page cache and read the store,
 #                   the tool and its libraries back into it (root only:
-#                   /proc/sys/vm/drop_caches), so
-#                   that every run starts from the same memory state; with
-#                   earlier runs' output still cached, the kernel reclaims
-#                   memory during later runs and system time can double
-#                   (docs/BENCHMARKS.md, session 16). For long series on
-#                   large stores: every run then also reads the output file
-#                   system's metadata from disk again, which on small
-#                   stores costs every tool more than the drift it avoids.
+#                   /proc/sys/vm/drop_caches), so that every run starts from
+#                   the same memory state; with earlier runs' output still
+#                   cached, the kernel reclaims memory during later runs and
+#                   system time can double (docs/BENCHMARKS.md, session 16).
+#                   For long series on large stores: every run then also
+#                   reads the output file system's metadata from disk again,
+#                   which on small stores costs every tool more than the
+#                   drift it avoids.
 #
 # Each command is timed with /usr/bin/time (wall, CPU, peak RSS). Every run
 # writes into a new directory, and the outputs are deleted only at the end:
