@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -31,6 +32,7 @@
 #include "cli/item_type.h"
 #include "cli/ordered_workers.h"
 #include "cli/progress.h"
+#include "cli/sha256.h"
 #include "pstkit/eml_export.h"
 #include "pstkit/ical_export.h"
 #include "pstkit/msg_export.h"
@@ -69,6 +71,7 @@ struct RenderedItem {
   // are then empty), or write_error says why it could not.
   std::vector<ExportedFile> written;
   std::string write_error;
+  bool write_pending = false;  // rendered, to be written by Exporter::write_rendered
   std::vector<std::string> notes;  // parts left out
   const JournalItem* reused = nullptr;
 };
@@ -290,20 +293,49 @@ class Exporter {
       }
     }
     r.outcome = RenderedItem::Outcome::kRendered;
-    if (writer) {
+    r.message = std::move(*message);
+    r.write_pending = writer != nullptr;  // by write_rendered, with the items rendered with it
+    return r;
+  }
+
+  // Writes the files of items a worker rendered together (formats with a
+  // file per item): their digests are computed two files at a time, which
+  // is faster than one by one (sha256_two), then each item's files are
+  // written and its rendered data let go before it waits for its turn.
+  static void write_rendered(FolderSink& writer, RenderedItem* const* items, size_t n) {
+    std::array<ByteView, 2 * OrderedWorkers<RenderedItem>::kMaxBatch> data;
+    std::array<Sha256Digest, 2 * OrderedWorkers<RenderedItem>::kMaxBatch> digests;
+    size_t files = 0;
+    for (size_t k = 0; k < n; ++k) {
+      if (!items[k]->write_pending) continue;
+      data[files++] = items[k]->data;
+      if (!items[k]->beside_extension.empty()) data[files++] = items[k]->beside;
+    }
+    for (size_t f = 0; f < files; f += 2) {
+      Sha256Digest unused;
+      sha256_two(data[f], f + 1 < files ? data[f + 1] : ByteView(), &digests[f],
+                 f + 1 < files ? &digests[f + 1] : &unused);
+    }
+    size_t f = 0;
+    for (size_t k = 0; k < n; ++k) {
+      RenderedItem& r = *items[k];
+      if (!r.write_pending) continue;
+      r.write_pending = false;
       ExportedFile file;
-      if (!writer->write_item(*message, "", r.data, &file, &r.write_error)) return r;
-      r.written.push_back(std::move(file));
-      if (!r.beside_extension.empty()) {
-        if (!writer->write_item(*message, r.beside_extension, r.beside, &file, &r.write_error)) return r;
+      const size_t own = f++;
+      const size_t beside = r.beside_extension.empty() ? own : f++;
+      if (writer.write_item(*r.message, "", r.data, sha256_digest_hex(digests[own]), &file, &r.write_error)) {
         r.written.push_back(std::move(file));
+        if (!r.beside_extension.empty() &&
+            writer.write_item(*r.message, r.beside_extension, r.beside, sha256_digest_hex(digests[beside]), &file,
+                              &r.write_error)) {
+          r.written.push_back(std::move(file));
+        }
       }
       r.data = Bytes();  // written: the memory goes back before the item waits for its turn
       r.beside = Bytes();
-      return r;
+      r.message.reset();
     }
-    r.message = std::move(*message);
-    return r;
   }
 
   // Adds a finished folder's entry and files to the manifest. False when
@@ -406,6 +438,11 @@ class Exporter {
     };
     const Nid folder_nid = plan.nid;
     FolderSink* const writer = sink->writes_items_anywhere() ? sink.get() : nullptr;
+    // Formats with a file per item: workers take two items at a time and
+    // hash their files together.
+    const OrderedWorkers<RenderedItem>::Finish write_files = [writer](RenderedItem* const* items, size_t n) {
+      write_rendered(*writer, items, n);
+    };
     const bool completed = workers_.run(
         count, [&](size_t i) { return render(store, *rows, first + i, recorded, writer); },
         [&](size_t, RenderedItem&& r) {
@@ -454,7 +491,8 @@ class Exporter {
             if (!journal_->add_item(source_index_, folder_nid, nid, written, &error)) return false;
           }
           return true;
-        });
+        },
+        2, writer ? write_files : OrderedWorkers<RenderedItem>::Finish());
     if (!completed) return stop(error);
     if (!sink->finish(&error) || !take_sink_files(nullptr)) return stop(error);
     // ics / vcf: a folder whose items were all skipped has no directory.

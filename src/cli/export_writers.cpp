@@ -118,13 +118,13 @@ class EmlSink : public FolderSink {
   bool add_beside(const Message& message, const std::string& extension, const Bytes& eml,
                   std::string* error) override {
     ExportedFile file;
-    if (!write_item(message, extension, eml, &file, error)) return false;
+    if (!write_item(message, extension, eml, "", &file, error)) return false;
     files_.push_back(std::move(file));
     return true;
   }
   bool writes_items_anywhere() const override { return true; }
-  bool write_item(const Message& message, const std::string& extension, ByteView data, ExportedFile* file,
-                  std::string* error) override {
+  bool write_item(const Message& message, const std::string& extension, ByteView data, std::string sha256,
+                  ExportedFile* file, std::string* error) override {
     // The directory is made with the first file (a folder whose items all
     // fail has none), once, whichever thread writes it.
     if (!created_.load(std::memory_order_acquire)) {
@@ -140,7 +140,7 @@ class EmlSink : public FolderSink {
     const fs::path path = dir_ / name;
     if (!write_whole_file(path.c_str(), data)) return *error = io_error(path), false;
     file->path = in_location(name);
-    file->sha256 = sha256_hex(data);
+    file->sha256 = sha256.empty() ? sha256_hex(data) : std::move(sha256);
     return true;
   }
   bool finish(std::string*) override { return true; }

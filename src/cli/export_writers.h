@@ -104,11 +104,12 @@ class FolderSink {
   // adopt(), so what the manifest and journal say does not depend on jobs.
   virtual bool writes_items_anywhere() const { return false; }
   // Writes one file of an item, its own (empty `extension`) or one beside
-  // it, and says what was written in *file; callable from any thread,
+  // it, and says what was written in *file (with `sha256`, the data's
+  // digest in hex, computed here when empty); callable from any thread,
   // concurrently with itself. False, with *error, when writing failed.
   virtual bool write_item(const Message& message, const std::string& extension, ByteView data,
-                          ExportedFile* file, std::string* error) {
-    (void)message, (void)extension, (void)data, (void)file;
+                          std::string sha256, ExportedFile* file, std::string* error) {
+    (void)message, (void)extension, (void)data, (void)sha256, (void)file;
     *error = "this format writes its items in order";
     return false;
   }

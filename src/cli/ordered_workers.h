@@ -10,9 +10,14 @@
 // render runs concurrently with itself and with consume: it may only read
 // what is shared (pstkit's reader is safe for concurrent reads: the block
 // and B-tree page caches are locked, scratch buffers are per thread).
+//
+// A run may hand a worker up to `batch` consecutive items at a time, and
+// call finish on those it rendered before any is consumed: work that is
+// cheaper on two items at once (export hashes two files together).
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <cstddef>
 #include <exception>
@@ -36,6 +41,9 @@ class OrderedWorkers {
  public:
   using Render = std::function<Rendered(size_t)>;
   using Consume = std::function<bool(size_t, Rendered&&)>;
+  // The items of one batch that rendered (in item order), and their number.
+  using Finish = std::function<void(Rendered* const*, size_t)>;
+  static constexpr size_t kMaxBatch = 4;
 
   // jobs worker threads (1: none, everything on the caller's thread); they
   // live until destruction and serve every run(). Each may render up to
@@ -67,15 +75,29 @@ class OrderedWorkers {
   // finished and dropped) and returns false then; true when every item was
   // consumed. An exception from render or consume reaches the caller, in
   // item order, once no worker is rendering any more.
-  bool run(size_t count, const Render& render, const Consume& consume) {
+  // With `finish`, a worker takes up to `batch` (at most kMaxBatch) items
+  // at a time, renders them and calls finish on them, on its thread.
+  bool run(size_t count, const Render& render, const Consume& consume, size_t batch = 1,
+           const Finish& finish = nullptr) {
+    batch = finish ? std::clamp<size_t>(batch, 1, kMaxBatch) : 1;
     if (jobs_ == 1) {
-      for (size_t i = 0; i < count; ++i)
-        if (!consume(i, render(i))) return false;
+      std::array<Slot, kMaxBatch> slots;
+      for (size_t i = 0; i < count; i += batch) {
+        const size_t n = std::min(batch, count - i);
+        render_batch(render, finish ? &finish : nullptr, i, n, slots.data());
+        for (size_t k = 0; k < n; ++k) {
+          Slot& slot = slots[k];
+          if (slot.thrown) std::rethrow_exception(slot.thrown);
+          if (!consume(i + k, std::move(*slot.item))) return false;
+        }
+      }
       return true;
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
       render_ = &render;
+      finish_ = finish ? &finish : nullptr;
+      batch_ = batch;
       count_ = count;
       next_ = 0;
       consumed_ = 0;
@@ -115,6 +137,7 @@ class OrderedWorkers {
     }
     std::lock_guard<std::mutex> lock(mu_);
     render_ = nullptr;
+    finish_ = nullptr;
     return true;
   }
 
@@ -124,21 +147,22 @@ class OrderedWorkers {
     for (;;) {
       work_cv_.wait(lock, [&] { return shutdown_ || (render_ && next_ < count_ && next_ < consumed_ + window_); });
       if (shutdown_) return;
-      const size_t i = next_++;
+      const size_t first = next_;
+      const size_t n = std::min({batch_, count_ - next_, consumed_ + window_ - next_});
+      next_ += n;
       const Render* render = render_;
-      ++in_flight_;
+      const Finish* finish = finish_;
+      in_flight_ += n;
       lock.unlock();
-      Slot slot;
-      try {
-        slot.item.emplace((*render)(i));
-      } catch (...) {  // handed to the consumer, which rethrows it in its turn
-        slot.thrown = std::current_exception();
-      }
+      std::array<Slot, kMaxBatch> batch;
+      render_batch(*render, finish, first, n, batch.data());
       lock.lock();
-      slots_[i % window_].item = std::move(slot.item);
-      slots_[i % window_].thrown = std::move(slot.thrown);
-      --in_flight_;
-      ++ready_;
+      for (size_t k = 0; k < n; ++k) {
+        slots_[(first + k) % window_].item = std::move(batch[k].item);
+        slots_[(first + k) % window_].thrown = std::move(batch[k].thrown);
+      }
+      in_flight_ -= n;
+      ready_ += n;
       // The consumer is woken when its next item is there and half the
       // window is ready too (it then takes them without sleeping), or when
       // nothing more will come soon: the last items, every worker idle
@@ -156,6 +180,7 @@ class OrderedWorkers {
     done_cv_.wait(lock, [&] { return in_flight_ == 0; });
     for (auto& slot : slots_) slot.clear();
     render_ = nullptr;
+    finish_ = nullptr;
   }
 
   struct Slot {
@@ -168,6 +193,35 @@ class OrderedWorkers {
     }
   };
 
+  // Renders items first..first+n-1 into slots, then finishes those that
+  // rendered. What render or finish throws is kept in the item's slot, for
+  // the consumer to rethrow in its turn.
+  static void render_batch(const Render& render, const Finish* finish, size_t first, size_t n, Slot* slots) {
+    std::array<Rendered*, kMaxBatch> rendered;
+    size_t count = 0;
+    for (size_t k = 0; k < n; ++k) {
+      slots[k].clear();
+      try {
+        rendered[count] = &slots[k].item.emplace(render(first + k));
+        ++count;
+      } catch (...) {
+        slots[k].thrown = std::current_exception();
+      }
+    }
+    if (!finish || count == 0) return;
+    try {
+      (*finish)(rendered.data(), count);
+    } catch (...) {
+      const std::exception_ptr thrown = std::current_exception();
+      for (size_t k = 0; k < n; ++k) {
+        if (!slots[k].thrown) {
+          slots[k].item.reset();
+          slots[k].thrown = thrown;
+        }
+      }
+    }
+  }
+
   const unsigned jobs_;
   const size_t window_;  // items rendered ahead of the consumer, at most
   std::vector<std::thread> threads_;
@@ -177,6 +231,8 @@ class OrderedWorkers {
   // Guarded by mu_:
   std::vector<Slot> slots_;  // item i in slots_[i % window_]
   const Render* render_ = nullptr;              // the current run's, null between runs
+  const Finish* finish_ = nullptr;              // the current run's, or null
+  size_t batch_ = 1;                            // items a worker takes at a time
   size_t count_ = 0, next_ = 0, consumed_ = 0, in_flight_ = 0;
   size_t ready_ = 0;  // rendered items the consumer has not taken
   bool shutdown_ = false;

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "ndb/byte_source.h"
 #include "ndb/lru_cache.h"
@@ -34,10 +35,23 @@ class BlockDatabase : public Database {
   Result<SharedBytes> read_node_block(const Bid* bids, size_t count) const;
   static constexpr size_t kMaxExtentBytes = size_t{64} << 10;
 
+  // Appends the decoded blocks bids[0..count) of node nid to out (at most
+  // max_bytes in all), read a run of adjacent blocks at a time and decoded
+  // straight into out, bypassing the cache: a stream read whole is rarely
+  // read again, and caching it would only evict the blocks that are. A
+  // block that fails here goes through read_block, which reports it (or,
+  // for salvage, finds another copy).
+  Status read_node_stream(Nid nid, const Bid* bids, size_t count, uint64_t max_bytes, Bytes* out) const;
+
  protected:
   // Reads and decodes one block (cached by read_block). Salvage overrides it
   // to fall back on another intact copy of a damaged block.
   virtual Result<Bytes> load_block(Bid bid) const;
+
+  // The blocks bids[0..) that lie back to back in the file from bids[0],
+  // up to kMaxExtentBytes, into run (stopping at a cached one when
+  // stop_at_cached); returns the file offset where the last one ends.
+  uint64_t adjacent_blocks(const Bid* bids, size_t count, bool stop_at_cached, std::vector<BlockEntry>& run) const;
 
   std::unique_ptr<ByteSource> src_;
   Header header_;

@@ -35,6 +35,9 @@ class FileNode final : public Node {
   Result<std::unique_ptr<Node>> subnode(Nid nid) const override;
   Result<std::vector<SubnodeEntry>> subnodes() const override;
 
+ protected:
+  Status read_stream(uint64_t max_bytes, Bytes* out) const override;
+
  private:
   Status load_subnodes() const;
 
@@ -95,6 +98,11 @@ Result<SharedBytes> FileNode::block(size_t i) const {
   return r;
 }
 
+Status FileNode::read_stream(uint64_t max_bytes, Bytes* out) const {
+  if (!block_db_) return Node::read_stream(max_bytes, out);
+  return block_db_->read_node_stream(nid_, tree_.leaves.data(), tree_.leaves.size(), max_bytes, out);
+}
+
 Status FileNode::load_subnodes() const {
   if (subnodes_loaded_) return Status::ok();
   PSTKIT_ASSIGN_OR_RETURN(subnodes_, load_subnode_tree(db_->header(), subnode_bid_,
@@ -116,6 +124,97 @@ Result<std::unique_ptr<Node>> FileNode::subnode(Nid nid) const {
 Result<std::vector<SubnodeEntry>> FileNode::subnodes() const {
   PSTKIT_RETURN_IF_ERROR(load_subnodes());
   return subnodes_;
+}
+
+}  // namespace
+
+namespace {
+
+// Per-thread scratch buffers, reused from block to block: no allocation and
+// no zero fill per block. Each grows to the largest block it held (at most
+// max_block_size, 64 KiB; kExtent at most kMaxExtentBytes) and stays there.
+// Slot kRawBlock holds a block's on-disk form (data, padding, trailer),
+// which is only checked and decoded, never kept; slot kCompressedPlain a
+// compressed block decrypted before it is inflated (the raw block may lie
+// in a caller's buffer, not ours to change); slot kExtent blocks lying back
+// to back in the file, read together.
+enum ScratchSlot { kRawBlock, kCompressedPlain, kExtent };
+template <ScratchSlot>
+uint8_t* scratch_buffer(size_t n) {
+  thread_local Bytes buffer;
+  if (buffer.size() < n) buffer.resize(n);
+  return buffer.data();
+}
+
+bool is_compressed(const Header& h, const BlockEntry& e) {
+  return h.format == FileFormat::kUnicode4k && e.inflated_size != e.stored_size;
+}
+
+// The size of block e decoded: inflated if compressed, else as stored.
+size_t decoded_block_size(const Header& h, const BlockEntry& e) {
+  return is_compressed(h, e) ? e.inflated_size : e.stored_size;
+}
+
+// A block's on-disk form against its BBT entry: size, trailer, CRC.
+Status check_block(const Header& header_, const BlockEntry& e, ByteView disk_block, bool verify_crc) {
+  const uint32_t max_data = header_.max_block_size - header_.block_trailer_size;
+  const uint64_t disk = block_disk_size(header_, e.stored_size);
+  if (e.stored_size > max_data || disk_block.size() != disk) {
+    return Status::corrupt("block", e.offset,
+                           "block " + hex(e.bid) + " of " + std::to_string(e.stored_size) + " bytes does not fit " +
+                               std::to_string(disk_block.size()) + " bytes on disk");
+  }
+  const BlockTrailer t = read_block_trailer(header_, disk_block);
+  if (t.cb != e.stored_size) {
+    return Status::corrupt("block trailer", e.offset + disk - header_.block_trailer_size,
+                           "block " + hex(e.bid) + " trailer size " + std::to_string(t.cb) + ", BBT says " +
+                               std::to_string(e.stored_size));
+  }
+  if (bid_key(t.bid) != bid_key(e.bid)) {
+    return Status::corrupt("block trailer", e.offset + disk - header_.block_trailer_size,
+                           "trailer BID " + hex(t.bid) + ", BBT says " + hex(e.bid));
+  }
+  if (verify_crc) {
+    const uint32_t crc = compute_crc(disk_block.data(), e.stored_size);
+    if (crc != t.crc) {
+      return Status::corrupt("block", e.offset,
+                             "block " + hex(e.bid) + " CRC " + hex(crc) + " does not match trailer " + hex(t.crc));
+    }
+  }
+  if (is_compressed(header_, e) && e.inflated_size > max_data) {
+    return Status::corrupt("block", e.offset, "inflated size " + std::to_string(e.inflated_size) + " too large");
+  }
+  return Status::ok();
+}
+
+// The checked block's data (e.stored_size bytes at raw) decoded into out
+// (decoded_block_size bytes): decrypted if external, inflated if
+// compressed. An uncompressed block may be decoded in place (raw == out).
+Status transform_block(const Header& header_, const BlockEntry& e, const uint8_t* raw, uint8_t* out) {
+  const bool compressed = is_compressed(header_, e);
+  // A compressed block is decrypted in a per-thread buffer first, then
+  // inflated into out.
+  uint8_t* plain = compressed ? scratch_buffer<kCompressedPlain>(e.stored_size) : out;
+  if (plain != raw) std::memcpy(plain, raw, e.stored_size);
+  // MS-PST 5: only external (data) blocks are encoded.
+  if (!bid_is_internal(e.bid)) {
+    if (header_.crypt == CryptMethod::kPermute) {
+      decode_permute(plain, e.stored_size);
+    } else if (header_.crypt == CryptMethod::kCyclic) {
+      code_cyclic(plain, e.stored_size, uint32_t(e.bid));
+    }
+  }
+  if (compressed) {
+    // 4K-page OST blocks may be zlib-compressed (libpff PFF format).
+    uLongf out_len = e.inflated_size;
+    const int rc = uncompress(out, &out_len, plain, e.stored_size);
+    if (rc != Z_OK || out_len != e.inflated_size) {
+      return Status::corrupt("compressed block", e.offset,
+                             "block " + hex(e.bid) + " does not inflate to " + std::to_string(e.inflated_size) +
+                                 " bytes (zlib " + std::to_string(rc) + ")");
+    }
+  }
+  return Status::ok();
 }
 
 }  // namespace
@@ -162,21 +261,7 @@ Result<SharedBytes> BlockDatabase::read_node_block(const Bid* bids, size_t count
   // they lie back to back in the file: one read instead of one per block.
   // (Per thread and reused: no allocation per block.)
   thread_local std::vector<BlockEntry> run;
-  run.clear();
-  uint64_t end = 0;
-  for (size_t i = 0; i < count; ++i) {
-    if (i > 0) {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (blocks_.get(bid_key(bids[i]))) break;
-    }
-    auto e = find_block(bids[i]);
-    if (!e) break;
-    const uint64_t disk = block_disk_size(header_, e->stored_size);
-    if (i > 0 && (e->offset != end || end - run.front().offset + disk > kMaxExtentBytes)) break;
-    if (e->offset > src_->size() || disk > src_->size() - e->offset) break;
-    end = e->offset + disk;
-    run.push_back(*e);
-  }
+  const uint64_t end = adjacent_blocks(bids, count, /*stop_at_cached=*/true, run);
   const auto keep = [this](const BlockEntry& e, Bytes data) {
     auto shared = std::make_shared<const Bytes>(std::move(data));
     std::lock_guard<std::mutex> lock(mu_);
@@ -191,14 +276,13 @@ Result<SharedBytes> BlockDatabase::read_node_block(const Bid* bids, size_t count
     if (!data) return read_block(first);
     return keep(run[0], std::move(*data));
   }
-  thread_local Bytes extent;
   const uint64_t base = run.front().offset;
   const size_t len = size_t(end - base);
-  if (extent.size() < len) extent.resize(len);  // at most kMaxExtentBytes, reused
-  if (!src_->read(base, len, extent.data()).is_ok()) return read_block(first);
+  uint8_t* extent = scratch_buffer<kExtent>(len);
+  if (!src_->read(base, len, extent).is_ok()) return read_block(first);
   SharedBytes result;
   for (const BlockEntry& e : run) {
-    const ByteView disk(extent.data() + (e.offset - base), size_t(block_disk_size(header_, e.stored_size)));
+    const ByteView disk(extent + (e.offset - base), size_t(block_disk_size(header_, e.stored_size)));
     auto data = decode_block(header_, e, disk, options_.verify_block_crc);
     if (!data) {
       if (!result) return read_block(first);
@@ -210,23 +294,72 @@ Result<SharedBytes> BlockDatabase::read_node_block(const Bid* bids, size_t count
   return result;
 }
 
-namespace {
-
-// Per-thread scratch buffers, reused from block to block: no allocation and
-// no zero fill per block. Each grows to the largest block it held (at most
-// max_block_size, 64 KiB) and stays there. Slot kRawBlock holds a block's
-// on-disk form (data, padding, trailer), which is only checked and decoded,
-// never kept; slot kCompressedPlain a compressed block decrypted before it is
-// inflated (the raw block may lie in a caller's buffer, not ours to change).
-enum ScratchSlot { kRawBlock, kCompressedPlain };
-template <ScratchSlot>
-uint8_t* scratch_buffer(size_t n) {
-  thread_local Bytes buffer;
-  if (buffer.size() < n) buffer.resize(n);
-  return buffer.data();
+uint64_t BlockDatabase::adjacent_blocks(const Bid* bids, size_t count, bool stop_at_cached,
+                                        std::vector<BlockEntry>& run) const {
+  run.clear();
+  uint64_t end = 0;
+  for (size_t i = 0; i < count; ++i) {
+    if (i > 0 && stop_at_cached) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (blocks_.get(bid_key(bids[i]))) break;
+    }
+    auto e = find_block(bids[i]);
+    if (!e) break;
+    const uint64_t disk = block_disk_size(header_, e->stored_size);
+    if (i > 0 && (e->offset != end || end - run.front().offset + disk > kMaxExtentBytes)) break;
+    if (e->offset > src_->size() || disk > src_->size() - e->offset) break;
+    end = e->offset + disk;
+    run.push_back(*e);
+  }
+  return end;
 }
 
-}  // namespace
+Status BlockDatabase::read_node_stream(Nid nid, const Bid* bids, size_t count, uint64_t max_bytes,
+                                       Bytes* out) const {
+  const auto exceeds = [&] {
+    return Status::corrupt("data tree", Status::kNoOffset,
+                           "node " + hex(nid) + " blocks exceed the declared size");
+  };
+  thread_local std::vector<BlockEntry> run;
+  size_t i = 0;
+  while (i < count) {
+    // Blocks back to back in the file are read together and decoded
+    // straight into out.
+    const uint64_t end = adjacent_blocks(bids + i, count - i, /*stop_at_cached=*/false, run);
+    size_t decoded = 0;
+    if (!run.empty()) {
+      const uint64_t base = run.front().offset;
+      const size_t len = size_t(end - base);
+      uint8_t* extent = scratch_buffer<kExtent>(len);
+      if (src_->read(base, len, extent).is_ok()) {
+        for (const BlockEntry& e : run) {
+          const ByteView disk(extent + (e.offset - base), size_t(block_disk_size(header_, e.stored_size)));
+          // Checked first: the decoded size is bounded by the block size then.
+          if (!check_block(header_, e, disk, options_.verify_block_crc).is_ok()) break;
+          const size_t n = decoded_block_size(header_, e);
+          if (out->size() + n > max_bytes) return exceeds();
+          const size_t at = out->size();
+          out->resize(at + n);
+          if (!transform_block(header_, e, disk.data(), out->data() + at).is_ok()) {
+            out->resize(at);
+            break;
+          }
+          ++decoded;
+        }
+      }
+    }
+    i += decoded;
+    if (decoded == run.size() && !run.empty()) continue;
+    // A block that could not be found, read or decoded here goes through
+    // read_block, which reports it (or, for salvage, finds another copy).
+    auto b = read_block(bids[i]);
+    if (!b.is_ok()) return b.status().with_context("node " + hex(nid));  // as Node::block says it
+    if (out->size() + (*b)->size() > max_bytes) return exceeds();
+    out->insert(out->end(), (*b)->begin(), (*b)->end());
+    ++i;
+  }
+  return Status::ok();
+}
 
 Result<Bytes> read_block_from(const Header& header_, const ByteSource& src, const BlockEntry& e, bool verify_crc) {
   const uint32_t max_data = header_.max_block_size - header_.block_trailer_size;
@@ -245,66 +378,17 @@ Result<Bytes> read_block_from(const Header& header_, const ByteSource& src, cons
 }
 
 Result<Bytes> decode_block(const Header& header_, const BlockEntry& e, ByteView disk_block, bool verify_crc) {
-  const uint32_t max_data = header_.max_block_size - header_.block_trailer_size;
-  const uint64_t disk = block_disk_size(header_, e.stored_size);
-  if (e.stored_size > max_data || disk_block.size() != disk) {
-    return Status::corrupt("block", e.offset,
-                           "block " + hex(e.bid) + " of " + std::to_string(e.stored_size) + " bytes does not fit " +
-                               std::to_string(disk_block.size()) + " bytes on disk");
-  }
-  const uint8_t* raw = disk_block.data();
-  const BlockTrailer t = read_block_trailer(header_, disk_block);
-  if (t.cb != e.stored_size) {
-    return Status::corrupt("block trailer", e.offset + disk - header_.block_trailer_size,
-                           "block " + hex(e.bid) + " trailer size " + std::to_string(t.cb) + ", BBT says " +
-                               std::to_string(e.stored_size));
-  }
-  if (bid_key(t.bid) != bid_key(e.bid)) {
-    return Status::corrupt("block trailer", e.offset + disk - header_.block_trailer_size,
-                           "trailer BID " + hex(t.bid) + ", BBT says " + hex(e.bid));
-  }
-  if (verify_crc) {
-    const uint32_t crc = compute_crc(raw, e.stored_size);
-    if (crc != t.crc) {
-      return Status::corrupt("block", e.offset,
-                             "block " + hex(e.bid) + " CRC " + hex(crc) + " does not match trailer " + hex(t.crc));
-    }
-  }
-  const bool compressed = header_.format == FileFormat::kUnicode4k && e.inflated_size != e.stored_size;
-  // The kept block is allocated once at its exact size, from the data
-  // (a copy, not a zero fill), and decoded in place. A compressed block is
-  // decoded in a per-thread buffer first and inflated into the kept one.
+  PSTKIT_RETURN_IF_ERROR(check_block(header_, e, disk_block, verify_crc));
+  // The kept block is allocated once at its exact size: from the data (a
+  // copy, not a zero fill) and decoded in place, or inflated into.
   Bytes data;
-  uint8_t* plain;
-  if (compressed) {
-    plain = scratch_buffer<kCompressedPlain>(e.stored_size);
-    std::memcpy(plain, raw, e.stored_size);
-  } else {
-    data.assign(raw, raw + e.stored_size);
-    plain = data.data();
-  }
-  // MS-PST 5: only external (data) blocks are encoded.
-  if (!bid_is_internal(e.bid)) {
-    if (header_.crypt == CryptMethod::kPermute) {
-      decode_permute(plain, e.stored_size);
-    } else if (header_.crypt == CryptMethod::kCyclic) {
-      code_cyclic(plain, e.stored_size, uint32_t(e.bid));
-    }
-  }
-  if (compressed) {
-    // 4K-page OST blocks may be zlib-compressed (libpff PFF format).
-    if (e.inflated_size > max_data) {
-      return Status::corrupt("block", e.offset, "inflated size " + std::to_string(e.inflated_size) + " too large");
-    }
+  if (is_compressed(header_, e)) {
     data.resize(e.inflated_size);
-    uLongf out_len = data.size();
-    const int rc = uncompress(data.data(), &out_len, plain, e.stored_size);
-    if (rc != Z_OK || out_len != data.size()) {
-      return Status::corrupt("compressed block", e.offset,
-                             "block " + hex(e.bid) + " does not inflate to " + std::to_string(e.inflated_size) +
-                                 " bytes (zlib " + std::to_string(rc) + ")");
-    }
+  } else {
+    data.assign(disk_block.data(), disk_block.data() + e.stored_size);
   }
+  const uint8_t* raw = is_compressed(header_, e) ? disk_block.data() : data.data();
+  PSTKIT_RETURN_IF_ERROR(transform_block(header_, e, raw, data.data()));
   return data;
 }
 

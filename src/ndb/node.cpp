@@ -14,15 +14,20 @@ Result<Bytes> Node::read_all(uint64_t max_bytes) const {
   }
   Bytes out;
   out.reserve(size_t(total));
+  PSTKIT_RETURN_IF_ERROR(read_stream(max_bytes, &out));
+  return out;
+}
+
+Status Node::read_stream(uint64_t max_bytes, Bytes* out) const {
   for (size_t i = 0; i < block_count(); ++i) {
     PSTKIT_ASSIGN_OR_RETURN(SharedBytes b, block(i));
-    if (out.size() + b->size() > max_bytes) {
+    if (out->size() + b->size() > max_bytes) {
       return Status::corrupt("data tree", Status::kNoOffset,
                              "node " + hex(id()) + " blocks exceed the declared size");
     }
-    out.insert(out.end(), b->begin(), b->end());
+    out->insert(out->end(), b->begin(), b->end());
   }
-  return out;
+  return Status::ok();
 }
 
 Status Node::read(uint64_t offset, size_t len, uint8_t* out) const {
