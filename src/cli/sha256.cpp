@@ -6,6 +6,7 @@
 #include <cstring>
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define PSTKIT_SHA_NI 1
 #endif
@@ -132,9 +133,13 @@ void finish(uint32_t* h, ByteView data, size_t done, Sha256Digest* digest) {
 }
 
 bool has_sha_ni() {
+  // CPUID directly: clang's __builtin_cpu_supports has no "sha".
   static const bool yes = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1") && __builtin_cpu_supports("ssse3");
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+    const bool sse41 = c & (1u << 19), ssse3 = c & (1u << 9);
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    return sse41 && ssse3 && (b & (1u << 29)) != 0;  // leaf 7 EBX bit 29: SHA extensions
   }();
   return yes;
 }
