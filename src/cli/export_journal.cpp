@@ -174,9 +174,19 @@ const JournalFolder* ExportJournal::folder(size_t source, Nid folder) {
 }
 
 bool ExportJournal::add_item(size_t source, Nid folder, Nid nid, const JournalItem& item, std::string* error) {
-  nlohmann::ordered_json record{{"s", source}, {"f", folder}, {"n", nid}, {"files", files_json(item.files)}};
-  if (!item.notes.empty()) record["notes"] = item.notes;
-  return append(record, false, error);
+  // The line dump() writes for {"s","f","n","files"[,"notes"]}, put
+  // together directly: one record per item, and building the JSON object
+  // first cost the consumer thread more than writing it.
+  const auto quoted = [](const std::string& text) { return nlohmann::ordered_json(text).dump(); };
+  std::string line = "{\"s\":" + std::to_string(source) + ",\"f\":" + std::to_string(folder) +
+                     ",\"n\":" + std::to_string(nid) + ",\"files\":[";
+  for (size_t i = 0; i < item.files.size(); ++i) {
+    line += (i ? ",[" : "[") + quoted(item.files[i].first) + "," + quoted(item.files[i].second) + "]";
+  }
+  line += "]";
+  if (!item.notes.empty()) line += ",\"notes\":" + nlohmann::ordered_json(item.notes).dump();
+  line += "}\n";
+  return append_line(line, false, error);
 }
 
 bool ExportJournal::add_folder(size_t source, Nid folder, const nlohmann::ordered_json& entry,
@@ -185,7 +195,10 @@ bool ExportJournal::add_folder(size_t source, Nid folder, const nlohmann::ordere
 }
 
 bool ExportJournal::append(const nlohmann::ordered_json& record, bool sync, std::string* error) {
-  const std::string line = record.dump() + "\n";
+  return append_line(record.dump() + "\n", sync, error);
+}
+
+bool ExportJournal::append_line(const std::string& line, bool sync, std::string* error) {
   size_t done = 0;
   while (done < line.size()) {
     const ssize_t n = ::write(fd_, line.data() + done, line.size() - done);

@@ -86,6 +86,7 @@ class ExportJournal {
  private:
   ExportJournal(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
   bool append(const nlohmann::ordered_json& record, bool sync, std::string* error);
+  bool append_line(const std::string& line, bool sync, std::string* error);  // line: one record and "\n"
 
   std::string path_;
   int fd_ = -1;

@@ -82,10 +82,11 @@ class Sha256 {
   sha256_ctx ctx_;
 };
 
-// Writes a whole file with POSIX calls (no stream objects per item); false
-// with errno set when that failed.
-bool write_whole_file(const char* path, ByteView data) {
-  const int fd = ::open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+// Writes a whole file with POSIX calls (no stream objects per item), path
+// relative to the directory dir_fd (or AT_FDCWD); false with errno set when
+// that failed.
+bool write_whole_file(int dir_fd, const char* path, ByteView data) {
+  const int fd = ::openat(dir_fd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
   if (fd < 0) return false;
   size_t done = 0;
   while (done < data.size()) {
@@ -133,23 +134,29 @@ class EmlSink : public FolderSink {
         std::error_code ec;
         fs::create_directories(dir_, ec);
         if (ec) return *error = dir_.string() + ": " + ec.message(), false;
+        // Files are created relative to it: no walk of the whole path per file.
+        dir_fd_ = ::open(dir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd_ < 0) return *error = io_error(dir_), false;
         created_.store(true, std::memory_order_release);
       }
     }
     const std::string name = std::to_string(message.nid()) + "." + (extension.empty() ? extension_ : extension);
-    const fs::path path = dir_ / name;
-    if (!write_whole_file(path.c_str(), data)) return *error = io_error(path), false;
+    if (!write_whole_file(dir_fd_, name.c_str(), data)) return *error = io_error(dir_ / name), false;
     file->path = in_location(name);
     file->sha256 = sha256.empty() ? sha256_hex(data) : std::move(sha256);
     return true;
   }
   bool finish(std::string*) override { return true; }
+  ~EmlSink() override {
+    if (dir_fd_ >= 0) ::close(dir_fd_);
+  }
 
  private:
   fs::path dir_, out_;
   std::string extension_;
   std::mutex create_mu_;
   std::atomic<bool> created_{false};
+  int dir_fd_ = -1;  // dir_, once created (written before created_ is set)
 };
 
 // ---- mboxrd (mbox and Thunderbird) ---------------------------------------
@@ -233,7 +240,7 @@ class MaildirSink : public FolderSink {
     const std::string unique = std::to_string(when) + ".N" + std::to_string(message.nid()) + ".pstkit";
     fs::path tmp = dir_ / "tmp" / unique;
     fs::path final = dir_ / "cur" / (unique + info);
-    if (!write_whole_file(tmp.c_str(), eml)) return *error = io_error(tmp), false;
+    if (!write_whole_file(AT_FDCWD, tmp.c_str(), eml)) return *error = io_error(tmp), false;
     // The delivery time as the file time (readers sort and date by it).
     struct timespec times[2] = {{time_t(when), 0}, {time_t(when), 0}};
     ::utimensat(AT_FDCWD, tmp.c_str(), times, 0);
