@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ndb/byte_source.h"
+#include "ndb/cache_mutex.h"
 #include "ndb/lru_cache.h"
 #include "pstkit/ndb.h"
 
@@ -56,7 +57,7 @@ class BlockDatabase : public Database {
   std::unique_ptr<ByteSource> src_;
   Header header_;
   Options options_;
-  mutable std::mutex mu_;
+  mutable CacheMutex mu_;
 
  private:
   mutable LruCache<Bytes> blocks_;

@@ -44,13 +44,13 @@ BTreeReader::BTreeReader(const ByteSource& src, const Header& h, bool correct_bi
     : src_(src), header_(h), pages_(kPageCacheBytes), correct_bit_errors_(correct_bit_errors), id_(next_reader_id()) {}
 
 std::map<uint64_t, BTreeReader::CorrectedPage> BTreeReader::corrected_pages() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   return corrected_pages_;
 }
 
 Result<BTreeReader::PagePtr> BTreeReader::read_page(uint8_t type, const Bref& ref) const {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard lock(mu_);
     if (auto hit = pages_.get(ref.ib)) {
       if (hit->trailer.ptype == type && bid_key(hit->trailer.bid) == bid_key(ref.bid)) return hit;
     }
@@ -74,7 +74,7 @@ Result<BTreeReader::PagePtr> BTreeReader::read_page(uint8_t type, const Bref& re
   }
   if (!parsed) return parsed.status();
   auto shared = std::make_shared<const BTreePage>(std::move(*parsed));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   if (fix.corrected) corrected_pages_.emplace(ref.ib, CorrectedPage{type, ref.bid, fix.what});
   pages_.put(ref.ib, shared, shared_page_bytes(*shared));
   return PagePtr(shared);

@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "ndb/byte_source.h"
+#include "ndb/cache_mutex.h"
 #include "ndb/lru_cache.h"
 #include "ndb/page.h"
 
@@ -57,7 +58,7 @@ class BTreeReader {
 
   const ByteSource& src_;
   const Header& header_;
-  mutable std::mutex mu_;
+  mutable CacheMutex mu_;
   mutable LruCache<BTreePage> pages_;
   const bool correct_bit_errors_;
   // Tells this reader's leaves apart in the per-thread memo of the last

@@ -222,12 +222,12 @@ Status transform_block(const Header& header_, const BlockEntry& e, const uint8_t
 Result<SharedBytes> BlockDatabase::read_block(Bid bid) const {
   const Bid key = bid_key(bid);
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard lock(mu_);
     if (auto hit = blocks_.get(key)) return hit;
   }
   PSTKIT_ASSIGN_OR_RETURN(Bytes data, load_block(bid));
   auto shared = std::make_shared<const Bytes>(std::move(data));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard lock(mu_);
   blocks_.put(key, shared, shared_vector_bytes(*shared));
   return SharedBytes(shared);
 }
@@ -254,7 +254,7 @@ std::unique_ptr<Node> make_file_node(const Database* db, Nid nid, DataTree tree,
 Result<SharedBytes> BlockDatabase::read_node_block(const Bid* bids, size_t count) const {
   const Bid first = bids[0];
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard lock(mu_);
     if (auto hit = blocks_.get(bid_key(first))) return hit;
   }
   // The first block and those after it that are not cached, in order, while
@@ -264,7 +264,7 @@ Result<SharedBytes> BlockDatabase::read_node_block(const Bid* bids, size_t count
   const uint64_t end = adjacent_blocks(bids, count, /*stop_at_cached=*/true, run);
   const auto keep = [this](const BlockEntry& e, Bytes data) {
     auto shared = std::make_shared<const Bytes>(std::move(data));
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard lock(mu_);
     blocks_.put(bid_key(e.bid), shared, shared_vector_bytes(*shared));
     return SharedBytes(shared);
   };
@@ -300,7 +300,7 @@ uint64_t BlockDatabase::adjacent_blocks(const Bid* bids, size_t count, bool stop
   uint64_t end = 0;
   for (size_t i = 0; i < count; ++i) {
     if (i > 0 && stop_at_cached) {
-      std::lock_guard<std::mutex> lock(mu_);
+      std::lock_guard lock(mu_);
       if (blocks_.get(bid_key(bids[i]))) break;
     }
     auto e = find_block(bids[i]);
