@@ -339,8 +339,16 @@ Status BlockDatabase::read_node_stream(Nid nid, const Bid* bids, size_t count, u
           const size_t n = decoded_block_size(header_, e);
           if (out->size() + n > max_bytes) return exceeds();
           const size_t at = out->size();
-          out->resize(at + n);
-          if (!transform_block(header_, e, disk.data(), out->data() + at).is_ok()) {
+          // Copied, then decoded in place (no zero fill first), unless it
+          // is inflated into out.
+          const bool compressed = is_compressed(header_, e);
+          if (compressed) {
+            out->resize(at + n);
+          } else {
+            out->insert(out->end(), disk.data(), disk.data() + n);
+          }
+          const uint8_t* raw = compressed ? disk.data() : out->data() + at;
+          if (!transform_block(header_, e, raw, out->data() + at).is_ok()) {
             out->resize(at);
             break;
           }
