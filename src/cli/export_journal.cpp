@@ -32,6 +32,18 @@ nlohmann::ordered_json files_json(const std::vector<JournalFile>& files) {
 
 }  // namespace
 
+std::string json_quoted(const std::string& s) {
+  for (const unsigned char c : s) {
+    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') return nlohmann::ordered_json(s).dump();
+  }
+  std::string out;
+  out.reserve(s.size() + 2);
+  out += '"';
+  out += s;
+  out += '"';
+  return out;
+}
+
 ExportJournal::~ExportJournal() {
   if (fd_ >= 0) ::close(fd_);
 }
@@ -177,11 +189,10 @@ bool ExportJournal::add_item(size_t source, Nid folder, Nid nid, const JournalIt
   // The line dump() writes for {"s","f","n","files"[,"notes"]}, put
   // together directly: one record per item, and building the JSON object
   // first cost the consumer thread more than writing it.
-  const auto quoted = [](const std::string& text) { return nlohmann::ordered_json(text).dump(); };
   std::string line = "{\"s\":" + std::to_string(source) + ",\"f\":" + std::to_string(folder) +
                      ",\"n\":" + std::to_string(nid) + ",\"files\":[";
   for (size_t i = 0; i < item.files.size(); ++i) {
-    line += (i ? ",[" : "[") + quoted(item.files[i].first) + "," + quoted(item.files[i].second) + "]";
+    line += (i ? ",[" : "[") + json_quoted(item.files[i].first) + "," + json_quoted(item.files[i].second) + "]";
   }
   line += "]";
   if (!item.notes.empty()) line += ",\"notes\":" + nlohmann::ordered_json(item.notes).dump();

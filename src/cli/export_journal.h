@@ -35,6 +35,11 @@ namespace pstkit::cli {
 
 inline constexpr const char* kExportJournalName = ".pstkit-export-journal";
 
+// s as a JSON string, exactly as nlohmann::json(s).dump() writes it (the
+// form of the journal's records and manifest.json's entries), without
+// building a json value for the usual printable ASCII.
+std::string json_quoted(const std::string& s);
+
 // A file an export wrote and its SHA-256 (hex), relative to the output directory.
 using JournalFile = std::pair<std::string, std::string>;
 

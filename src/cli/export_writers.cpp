@@ -15,6 +15,7 @@
 #include <mutex>
 
 #include "cli/cli.h"
+#include "cli/export_journal.h"
 
 namespace pstkit::cli {
 namespace {
@@ -380,7 +381,7 @@ bool ManifestFiles::add(const std::string& path, const std::string& sha256, std:
   for (unsigned char c : path) hash = (hash ^ c) * 0x100000001b3ULL;
   // One line per entry as dump(2) writes a member of a top-level object's
   // object (a JSON string holds no raw line end).
-  const std::string line = "    " + nlohmann::ordered_json(path).dump() + ": " + nlohmann::ordered_json(sha256).dump() + "\n";
+  const std::string line = "    " + json_quoted(path) + ": " + json_quoted(sha256) + "\n";
   if (!entries_ || std::fwrite(line.data(), 1, line.size(), entries_) != line.size())
     return *error = std::string("temporary file for the manifest: ") + std::strerror(errno ? errno : EIO), false;
   path_hashes_.add(hash);
