@@ -13,22 +13,15 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <sstream>
 
 #include "pstkit/ndb.h"
 #include "pstkit/ndb_writer.h"
+#include "test_corpus.h"
 
 namespace pstkit::ndb {
 namespace {
 
 namespace fs = std::filesystem;
-
-const std::string kCorpus = PSTKIT_SOURCE_DIR "/../shared/corpus/";
-
-bool in_ci() {
-  const char* ci = std::getenv("CI");
-  return ci != nullptr && std::string(ci) == "true";
-}
 
 // The node's data block by block: what read_all must equal.
 Result<Bytes> block_by_block(const Node& node) {
@@ -169,27 +162,21 @@ TEST(NodeStream, ADamagedBlockFailsAsReadingItAloneDoes) {
 }
 
 TEST(NodeStream, ReadAllMatchesBlockByBlockOnEveryCorpusNode) {
-  std::ifstream manifest(kCorpus + "MANIFEST.tsv");
-  if (!manifest) {
-    if (in_ci()) FAIL() << "no corpus at " << kCorpus;
-    GTEST_SKIP() << "no corpus at " << kCorpus;
+  const std::vector<std::string> stores = test::whole_corpus_stores();
+  if (stores.empty()) {
+    if (test::in_ci()) FAIL() << "no corpus at " << test::kCorpusDir;
+    GTEST_SKIP() << "no corpus at " << test::kCorpusDir;
   }
-  std::string line;
   size_t files = 0, nodes = 0;
-  std::getline(manifest, line);  // the column names
-  while (std::getline(manifest, line)) {
-    std::vector<std::string> cols;
-    std::stringstream ss(line);
-    for (std::string c; std::getline(ss, c, '\t');) cols.push_back(c);
-    if (cols.size() < 7 || (cols[6].rfind("ANSI", 0) != 0 && cols[6].rfind("Unicode", 0) != 0)) continue;
-    auto db = Database::open(kCorpus + cols[0]);
+  for (const std::string& rel : stores) {
+    auto db = Database::open(test::kCorpusDir + rel);
     if (!db.is_ok()) continue;  // damaged beyond opening: other tests cover those
     ++files;
     std::vector<Nid> all;
     (void)(*db)->for_each_node([&](const NodeEntry& e) { return all.push_back(e.nid), true; });
     for (Nid nid : all) {
       auto node = (*db)->open_node(nid);
-      if (node.is_ok()) nodes += expect_same_stream(**db, **node, cols[0]);
+      if (node.is_ok()) nodes += expect_same_stream(**db, **node, rel);
     }
   }
   std::printf("%zu files, %zu nodes and subnodes compared\n", files, nodes);

@@ -84,7 +84,7 @@ Result<Bytes> read_verified_block(const Context& c, const ndb::BlockEntry& e, Fi
   if (!problems.empty()) return report(sink, e, problems);
 
   raw.resize(e.stored_size);
-  const bool compressed = h.format == ndb::FileFormat::kUnicode4k && e.inflated_size != e.stored_size;
+  const bool compressed = ndb::block_is_compressed(h, e);
   // Verification alone needs no decoding, unless the block must inflate.
   if (!decode && !compressed) return raw;
   // MS-PST 5: only external (data) blocks are encoded.

@@ -146,13 +146,9 @@ uint8_t* scratch_buffer(size_t n) {
   return buffer.data();
 }
 
-bool is_compressed(const Header& h, const BlockEntry& e) {
-  return h.format == FileFormat::kUnicode4k && e.inflated_size != e.stored_size;
-}
-
 // The size of block e decoded: inflated if compressed, else as stored.
 size_t decoded_block_size(const Header& h, const BlockEntry& e) {
-  return is_compressed(h, e) ? e.inflated_size : e.stored_size;
+  return block_is_compressed(h, e) ? e.inflated_size : e.stored_size;
 }
 
 // A block's on-disk form against its BBT entry: size, trailer, CRC.
@@ -181,7 +177,7 @@ Status check_block(const Header& header_, const BlockEntry& e, ByteView disk_blo
                              "block " + hex(e.bid) + " CRC " + hex(crc) + " does not match trailer " + hex(t.crc));
     }
   }
-  if (is_compressed(header_, e) && e.inflated_size > max_data) {
+  if (block_is_compressed(header_, e) && e.inflated_size > max_data) {
     return Status::corrupt("block", e.offset, "inflated size " + std::to_string(e.inflated_size) + " too large");
   }
   return Status::ok();
@@ -191,7 +187,7 @@ Status check_block(const Header& header_, const BlockEntry& e, ByteView disk_blo
 // (decoded_block_size bytes): decrypted if external, inflated if
 // compressed. An uncompressed block may be decoded in place (raw == out).
 Status transform_block(const Header& header_, const BlockEntry& e, const uint8_t* raw, uint8_t* out) {
-  const bool compressed = is_compressed(header_, e);
+  const bool compressed = block_is_compressed(header_, e);
   // A compressed block is decrypted in a per-thread buffer first, then
   // inflated into out.
   uint8_t* plain = compressed ? scratch_buffer<kCompressedPlain>(e.stored_size) : out;
@@ -215,6 +211,22 @@ Status transform_block(const Header& header_, const BlockEntry& e, const uint8_t
     }
   }
   return Status::ok();
+}
+
+// The checked block decoded at the end of out: its data copied and decoded
+// in place (no zero fill first), or inflated into out. On failure out is
+// as it was.
+Status append_decoded(const Header& h, const BlockEntry& e, ByteView disk_block, Bytes* out) {
+  const size_t at = out->size();
+  const bool compressed = block_is_compressed(h, e);
+  if (compressed) {
+    out->resize(at + e.inflated_size);
+  } else {
+    out->insert(out->end(), disk_block.data(), disk_block.data() + e.stored_size);
+  }
+  Status s = transform_block(h, e, compressed ? disk_block.data() : out->data() + at, out->data() + at);
+  if (!s.is_ok()) out->resize(at);
+  return s;
 }
 
 }  // namespace
@@ -338,20 +350,7 @@ Status BlockDatabase::read_node_stream(Nid nid, const Bid* bids, size_t count, u
           if (!check_block(header_, e, disk, options_.verify_block_crc).is_ok()) break;
           const size_t n = decoded_block_size(header_, e);
           if (out->size() + n > max_bytes) return exceeds();
-          const size_t at = out->size();
-          // Copied, then decoded in place (no zero fill first), unless it
-          // is inflated into out.
-          const bool compressed = is_compressed(header_, e);
-          if (compressed) {
-            out->resize(at + n);
-          } else {
-            out->insert(out->end(), disk.data(), disk.data() + n);
-          }
-          const uint8_t* raw = compressed ? disk.data() : out->data() + at;
-          if (!transform_block(header_, e, raw, out->data() + at).is_ok()) {
-            out->resize(at);
-            break;
-          }
+          if (!append_decoded(header_, e, disk, out).is_ok()) break;
           ++decoded;
         }
       }
@@ -390,13 +389,7 @@ Result<Bytes> decode_block(const Header& header_, const BlockEntry& e, ByteView 
   // The kept block is allocated once at its exact size: from the data (a
   // copy, not a zero fill) and decoded in place, or inflated into.
   Bytes data;
-  if (is_compressed(header_, e)) {
-    data.resize(e.inflated_size);
-  } else {
-    data.assign(disk_block.data(), disk_block.data() + e.stored_size);
-  }
-  const uint8_t* raw = is_compressed(header_, e) ? disk_block.data() : data.data();
-  PSTKIT_RETURN_IF_ERROR(transform_block(header_, e, raw, data.data()));
+  PSTKIT_RETURN_IF_ERROR(append_decoded(header_, e, disk_block, &data));
   return data;
 }
 

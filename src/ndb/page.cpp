@@ -276,7 +276,7 @@ BitFix correct_block_bits(const Header& h, const BlockEntry& e, uint8_t* disk, s
   // bytes) carries a second check, zlib's Adler-32: a longer one may be
   // corrected when the result inflates (decode_block), which no two-flip
   // miscorrection does but with odds of 2^-32.
-  const bool compressed = h.format == FileFormat::kUnicode4k && e.inflated_size != e.stored_size;
+  const bool compressed = block_is_compressed(h, e);
   const CrcCorrection c = correct_single_bit(disk, e.stored_size, load_le32(disk + crc_at),
                                              compressed ? e.stored_size : kMaxCorrectableBytes);
   if (c.kind == CrcCorrection::kUncorrectable) return BitFix{};

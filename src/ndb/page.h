@@ -78,6 +78,11 @@ struct BlockTrailer {
 
 // Bytes a block with cb data bytes occupies on disk, trailer and padding included.
 uint64_t block_disk_size(const Header& h, uint32_t cb);
+// Whether block e is stored zlib-compressed: 4K-page OST blocks whose
+// inflated size differs from their stored size (libpff's PFF format).
+inline bool block_is_compressed(const Header& h, const BlockEntry& e) {
+  return h.format == FileFormat::kUnicode4k && e.inflated_size != e.stored_size;
+}
 BlockTrailer read_block_trailer(const Header& h, ByteView disk_block);
 
 }  // namespace pstkit::ndb
