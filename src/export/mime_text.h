@@ -19,7 +19,11 @@ class Output {
  public:
   Output(Bytes& out, bool crlf) : out_(out), newline_(crlf ? "\r\n" : "\n") {}
 
-  void put(std::string_view s) { out_.insert(out_.end(), s.begin(), s.end()); }
+  // As bytes: inserting chars into a vector of uint8_t copies one by one.
+  void put(std::string_view s) {
+    const auto* p = reinterpret_cast<const uint8_t*>(s.data());
+    out_.insert(out_.end(), p, p + s.size());
+  }
   void put(char c) { out_.push_back(static_cast<uint8_t>(c)); }
   void newline() { put(newline_); }
   std::string_view newline_text() const { return newline_; }
