@@ -17,6 +17,46 @@ std::string str(const Bytes& b) { return std::string(b.begin(), b.end()); }
 
 const std::string kFffd = "\xEF\xBF\xBD";
 
+// The 7-bit runs are scanned and narrowed 8 and 16 units at a time: every
+// length around those steps, with one other unit at every place (or none),
+// against a unit-by-unit encoder, in both byte orders. 0x0080 has its high
+// byte zero and 0x0100 its low byte 7-bit: neither is ASCII.
+TEST(Utf16ToUtf8, AsciiRunsOfEveryLengthAroundTheVectorSteps) {
+  auto utf8_of = [](const std::u16string& s) {
+    std::string out;
+    for (const char16_t u : s) {
+      if (u < 0x80) {
+        out += char(u);
+      } else if (u < 0x800) {
+        out += char(0xC0 | (u >> 6));
+        out += char(0x80 | (u & 0x3F));
+      } else {
+        out += char(0xE0 | (u >> 12));
+        out += char(0x80 | ((u >> 6) & 0x3F));
+        out += char(0x80 | (u & 0x3F));
+      }
+    }
+    return out;
+  };
+  auto bytes = [](const std::u16string& s, bool big_endian) {
+    Bytes b;
+    for (const char16_t u : s)
+      b.insert(b.end(), big_endian ? std::initializer_list<uint8_t>{uint8_t(u >> 8), uint8_t(u)}
+                                   : std::initializer_list<uint8_t>{uint8_t(u), uint8_t(u >> 8)});
+    return b;
+  };
+  for (const char16_t other : {u'\u0080', u'\u0100', u'\u00e9', u'\u20ac', u'\u7f00'}) {
+    for (size_t n = 0; n <= 70; ++n) {
+      for (size_t at = 0; at <= n; ++at) {  // at == n: all 7-bit
+        std::u16string s;
+        for (size_t i = 0; i < n; ++i) s += char16_t(i == at ? other : u'a' + char16_t((i * 7) % 26));
+        ASSERT_EQ(utf16le_to_utf8(bytes(s, false)), utf8_of(s)) << "length " << n << " other at " << at;
+        ASSERT_EQ(utf16be_to_utf8(bytes(s, true)), utf8_of(s)) << "length " << n << " other at " << at;
+      }
+    }
+  }
+}
+
 TEST(CodepageDecode, AsciiPassesThrough) {
   EXPECT_EQ(decode_codepage(bv("Hello, world"), 1252), "Hello, world");
   EXPECT_EQ(decode_codepage(bv("Hello"), 932), "Hello");

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <ctime>
+#include <random>
 #include <string>
 #include <utility>
 
@@ -163,6 +165,20 @@ TEST(MimeTextParameter, LongValuesSplitIntoSectionsBetweenCharacters) {
 TEST(MimeTextDate, Rfc5322InUtc) {
   EXPECT_EQ(rfc5322_date(0), "Thu, 01 Jan 1970 00:00:00 +0000");
   EXPECT_EQ(rfc5322_date(1655586340), "Sat, 18 Jun 2022 21:05:40 +0000");
+  // Against strftime in the C locale, from 1601 (FILETIME's epoch) to 9999,
+  // and past it (snprintf writes the wider year).
+  std::mt19937_64 rng(5);
+  const int64_t first = -11644473600, last = 253402300799;  // 1601-01-01, 9999-12-31 23:59:59
+  for (int i = 0; i < 20000; ++i) {
+    const int64_t t = i == 0 ? first : i == 1 ? last : first + int64_t(rng() % uint64_t(last - first + 1));
+    const time_t tt = time_t(t);
+    struct tm tm {};
+    ASSERT_NE(gmtime_r(&tt, &tm), nullptr);
+    char expected[64];
+    std::strftime(expected, sizeof expected, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+    ASSERT_EQ(rfc5322_date(t), expected) << t;
+  }
+  EXPECT_EQ(rfc5322_date(last + 1), "Sat, 01 Jan 10000 00:00:00 +0000");
 }
 
 TEST(MimeTextEncoding, ChoosesTheLeastEncodingThatIs7Bit) {

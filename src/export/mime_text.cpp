@@ -162,10 +162,28 @@ std::string rfc5322_date(int64_t unix_seconds) {
   const time_t t = static_cast<time_t>(unix_seconds);
   struct tm tm {};
   if (!gmtime_r(&t, &tm)) return {};
+  const int year = tm.tm_year + 1900;
   char text[64];
-  std::snprintf(text, sizeof text, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday % 7], tm.tm_mday,
-                months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return text;
+  if (year < 0 || year > 9999) {
+    std::snprintf(text, sizeof text, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday % 7], tm.tm_mday,
+                  months[tm.tm_mon % 12], year, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return text;
+  }
+  // Written digit by digit: snprintf was a tenth of the headers' time.
+  std::string out = "Ddd, 00 Mmm 0000 00:00:00 +0000";
+  auto two = [&](size_t at, int v) {
+    out[at] = char('0' + v / 10 % 10);
+    out[at + 1] = char('0' + v % 10);
+  };
+  out.replace(0, 3, days[tm.tm_wday % 7]);
+  two(5, tm.tm_mday);
+  out.replace(8, 3, months[tm.tm_mon % 12]);
+  two(12, year / 100);
+  two(14, year % 100);
+  two(17, tm.tm_hour);
+  two(20, tm.tm_min);
+  two(23, tm.tm_sec);
+  return out;
 }
 
 TransferEncoding text_encoding(std::string_view content) {
