@@ -163,8 +163,8 @@ std::string rfc5322_date(int64_t unix_seconds) {
   struct tm tm {};
   if (!gmtime_r(&t, &tm)) return {};
   const int year = tm.tm_year + 1900;
-  char text[64];
   if (year < 0 || year > 9999) {
+    char text[64];
     std::snprintf(text, sizeof text, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday % 7], tm.tm_mday,
                   months[tm.tm_mon % 12], year, tm.tm_hour, tm.tm_min, tm.tm_sec);
     return text;
