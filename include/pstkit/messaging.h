@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -108,11 +109,31 @@ class NameMap {
   static Result<NameMap> load(const ndb::Database& db);
   // Mapping of property id (>= 0x8000), if known.
   const NamedProperty* find(uint16_t prop_id) const;
+  // The id a property set and LID, or set and string name, was given; the
+  // lowest one when a damaged map gives it several.
+  std::optional<uint16_t> id_of(const Guid& set, uint32_t lid) const;
+  std::optional<uint16_t> id_of(const Guid& set, std::string_view name) const;
   size_t size() const { return by_id_.size(); }
   const std::map<uint16_t, NamedProperty>& entries() const { return by_id_; }
 
  private:
+  // Builds the reverse indexes once, after by_id_ is complete: exporters
+  // look names up for every item, and an OST maps thousands of names.
+  void index();
+
+  struct ByLid {
+    Guid set;
+    uint32_t lid;
+    uint16_t id;
+  };
+  struct ByName {
+    Guid set;
+    std::string name;
+    uint16_t id;
+  };
   std::map<uint16_t, NamedProperty> by_id_;
+  std::vector<ByLid> by_lid_;    // sorted by (set, lid, id)
+  std::vector<ByName> by_name_;  // sorted by (set, name, id)
 };
 
 class Store;

@@ -1,9 +1,10 @@
 // Reading one block the way the checker trusts it: every field of the
 // BLOCKTRAILER checked against the BBT entry (MS-PST 2.2.2.8.1), then
 // decoded (MS-PST 5.1/5.2) and, in 4K-page OST files, inflated.
-#include <zlib.h>
+#include <string>
 
 #include "check/context.h"
+#include "ndb/inflate.h"
 #include "ndb/page.h"
 
 namespace pstkit::check {
@@ -104,12 +105,9 @@ Result<Bytes> read_verified_block(const Context& c, const ndb::BlockEntry& e, Fi
       return report(sink, e, problems);
     }
     Bytes out(e.inflated_size);
-    uLongf out_len = out.size();
-    const int rc = uncompress(out.data(), &out_len, raw.data(), raw.size());
-    if (rc != Z_OK || out_len != out.size()) {
+    if (std::string why; !ndb::inflate_stream(raw.data(), raw.size(), out.data(), out.size(), &why)) {
       problems.push_back({Issue::kBlockInflate, e.offset,
-                          name + ": does not inflate to " + std::to_string(e.inflated_size) + " bytes (zlib " +
-                              std::to_string(rc) + ", " + std::to_string(out_len) + " bytes)"});
+                          name + ": does not inflate to " + std::to_string(e.inflated_size) + " bytes (" + why + ")"});
       return report(sink, e, problems);
     }
     return out;

@@ -10,25 +10,6 @@
 
 namespace pstkit::item_text {
 
-NamedIds::NamedIds(const NameMap& names) {
-  for (const auto& [id, np] : names.entries()) {
-    if (np.is_string) by_name_.emplace(std::make_pair(np.guid, np.name), id);
-    else by_lid_.emplace(std::make_pair(np.guid, np.lid), id);
-  }
-}
-
-std::optional<uint16_t> NamedIds::lid(const Guid& set, uint32_t lid) const {
-  auto it = by_lid_.find({set, lid});
-  if (it == by_lid_.end()) return std::nullopt;
-  return it->second;
-}
-
-std::optional<uint16_t> NamedIds::name(const Guid& set, const std::string& name) const {
-  auto it = by_name_.find({set, name});
-  if (it == by_name_.end()) return std::nullopt;
-  return it->second;
-}
-
 std::optional<std::string> Props::str(uint16_t tag_id) const {
   auto s = bag_.get_string(tag_id);
   if (!s || s->empty()) return std::nullopt;

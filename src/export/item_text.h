@@ -16,16 +16,16 @@
 namespace pstkit::item_text {
 
 // The ids (>= 0x8000) a store gave to named properties: (set, LID) and
-// (set, name) to id, from its name-to-id map.
+// (set, name) to id, through the store's name-to-id map (which indexes
+// them once, when the store is opened).
 class NamedIds {
  public:
-  explicit NamedIds(const NameMap& names);
-  std::optional<uint16_t> lid(const Guid& set, uint32_t lid) const;
-  std::optional<uint16_t> name(const Guid& set, const std::string& name) const;
+  explicit NamedIds(const NameMap& names) : names_(names) {}
+  std::optional<uint16_t> lid(const Guid& set, uint32_t lid) const { return names_.id_of(set, lid); }
+  std::optional<uint16_t> name(const Guid& set, const std::string& name) const { return names_.id_of(set, name); }
 
  private:
-  std::map<std::pair<Guid, uint32_t>, uint16_t> by_lid_;
-  std::map<std::pair<Guid, std::string>, uint16_t> by_name_;
+  const NameMap& names_;
 };
 
 // A property bag read through the named ids.

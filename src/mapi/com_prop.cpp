@@ -1046,14 +1046,9 @@ HRESULT PropObjectBase::prop_GetIDsFromNames(ULONG count, LPMAPINAMEID* names, U
     } else {
       wanted.lid = uint32_t(n->Kind.lID);
     }
-    std::optional<uint16_t> found;
-    for (const auto& [id, name] : state_->store().names().entries()) {
-      if (name.guid == wanted.guid && name.is_string == wanted.is_string &&
-          (wanted.is_string ? name.name == wanted.name : name.lid == wanted.lid)) {
-        found = id;
-        break;
-      }
-    }
+    const NameMap& map = state_->store().names();
+    std::optional<uint16_t> found =
+        wanted.is_string ? map.id_of(wanted.guid, wanted.name) : map.id_of(wanted.guid, wanted.lid);
     if (!found && (flags & MAPI_CREATE)) {
       auto id = state_->writer->named_property_id(wanted);
       if (!id) return fail(scode_of(id.status()), id.status().message());

@@ -1,5 +1,7 @@
 // MS-PST 2.4.7 Named Property Lookup Map (node 0x61).
+#include <algorithm>
 #include <cstring>
+#include <tuple>
 
 #include "messaging/name_map_format.h"
 #include "pstkit/messaging.h"
@@ -70,7 +72,40 @@ Result<NameMap> NameMap::load(const ndb::Database& db) {
     if (id > 0xFFFF) continue;
     map.by_id_[uint16_t(id)] = std::move(*name);
   }
+  map.index();
   return map;
+}
+
+void NameMap::index() {
+  by_lid_.clear();
+  by_name_.clear();
+  for (const auto& [id, np] : by_id_) {
+    if (np.is_string) by_name_.push_back({np.guid, np.name, id});
+    else by_lid_.push_back({np.guid, np.lid, id});
+  }
+  std::sort(by_lid_.begin(), by_lid_.end(), [](const ByLid& a, const ByLid& b) {
+    return std::tie(a.set, a.lid, a.id) < std::tie(b.set, b.lid, b.id);
+  });
+  std::sort(by_name_.begin(), by_name_.end(), [](const ByName& a, const ByName& b) {
+    return std::tie(a.set, a.name, a.id) < std::tie(b.set, b.name, b.id);
+  });
+}
+
+std::optional<uint16_t> NameMap::id_of(const Guid& set, uint32_t lid) const {
+  auto it = std::lower_bound(by_lid_.begin(), by_lid_.end(), std::tie(set, lid), [](const ByLid& e, const auto& key) {
+    return std::tie(e.set, e.lid) < key;
+  });
+  if (it == by_lid_.end() || it->set != set || it->lid != lid) return std::nullopt;
+  return it->id;
+}
+
+std::optional<uint16_t> NameMap::id_of(const Guid& set, std::string_view name) const {
+  auto it = std::lower_bound(by_name_.begin(), by_name_.end(), std::make_pair(set, name),
+                             [](const ByName& e, const std::pair<Guid, std::string_view>& key) {
+                               return std::tie(e.set, e.name) < std::tie(key.first, key.second);
+                             });
+  if (it == by_name_.end() || it->set != set || it->name != name) return std::nullopt;
+  return it->id;
 }
 
 const NamedProperty* NameMap::find(uint16_t prop_id) const {

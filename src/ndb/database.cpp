@@ -1,5 +1,4 @@
 // The file-backed node database: B-tree lookups, block decoding, nodes.
-#include <zlib.h>
 
 #include <algorithm>
 #include <cstring>
@@ -11,6 +10,7 @@
 #include "ndb/byte_source.h"
 #include "ndb/data_tree.h"
 #include "ndb/following_database.h"
+#include "ndb/inflate.h"
 #include "ndb/journal.h"
 #include "ndb/lru_cache.h"
 #include "ndb/page.h"
@@ -202,12 +202,10 @@ Status transform_block(const Header& header_, const BlockEntry& e, const uint8_t
   }
   if (compressed) {
     // 4K-page OST blocks may be zlib-compressed (libpff PFF format).
-    uLongf out_len = e.inflated_size;
-    const int rc = uncompress(out, &out_len, plain, e.stored_size);
-    if (rc != Z_OK || out_len != e.inflated_size) {
+    if (std::string why; !inflate_stream(plain, e.stored_size, out, e.inflated_size, &why)) {
       return Status::corrupt("compressed block", e.offset,
                              "block " + hex(e.bid) + " does not inflate to " + std::to_string(e.inflated_size) +
-                                 " bytes (zlib " + std::to_string(rc) + ")");
+                                 " bytes (" + why + ")");
     }
   }
   return Status::ok();
