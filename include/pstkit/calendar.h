@@ -130,8 +130,5 @@ int32_t tz_utc_offset_at(const TzRule& rule, int64_t utc_minutes);
 // "Europe/Berlin"), through ICU's CLDR table (libicui18n, opened on first
 // use); nullopt when ICU or the name is unknown.
 std::optional<std::string> iana_zone_for_windows(const std::string& windows_name);
-// Opens that table (ICU) now rather than on first use: for a caller that
-// will likely need it and has a core to spare. False when ICU is missing.
-bool load_time_zone_table();
 
 }  // namespace pstkit

@@ -405,8 +405,6 @@ WindowsZoneFn windows_zone_function() {
 
 }  // namespace
 
-bool load_time_zone_table() { return windows_zone_function() != nullptr; }
-
 std::optional<std::string> iana_zone_for_windows(const std::string& windows_name) {
   if (windows_name.empty() || windows_name.size() > 256) return std::nullopt;
   WindowsZoneFn fn = windows_zone_function();
