@@ -67,6 +67,8 @@ struct RenderedItem {
   std::optional<Message> message;
   std::string failure;
   Bytes data;                    // the item's file (eml, msg, ics, vcf) or mailbox entry
+  std::string prepared;          // mbox, Thunderbird: the mailbox text (FolderSink::prepare)
+  bool is_prepared = false;
   std::string beside_extension;  // eml: the .ics or .vcf beside the .eml, if any
   Bytes beside;
   // Formats with a file per item: the worker wrote them (data and beside
@@ -215,7 +217,7 @@ class Exporter {
   // it in the manifest and journal, and writing it if `writer` is null
   // (a mailbox, which is appended to in order).
   RenderedItem render(const Store& store, const ContentRows& rows, size_t row, const JournalFolder* recorded,
-                      FolderSink* writer) const {
+                      FolderSink* writer, const FolderSink* preparer) const {
     RenderedItem r;
     auto row_nid = rows.nid(row);  // read once already by content_rows(): fails only on an I/O error
     if (!row_nid) {
@@ -295,6 +297,13 @@ class Exporter {
       }
     }
     r.outcome = RenderedItem::Outcome::kRendered;
+    if (preparer) {
+      // The mailbox text is made here, on the worker: the thread that
+      // appends in order only writes and hashes it.
+      preparer->prepare(*message, r.data, &r.prepared);
+      r.is_prepared = true;
+      r.data = Bytes();
+    }
     r.message = std::move(*message);
     r.write_pending = writer != nullptr;  // by write_rendered, with the items rendered with it
     return r;
@@ -440,13 +449,14 @@ class Exporter {
     };
     const Nid folder_nid = plan.nid;
     FolderSink* const writer = sink->writes_items_anywhere() ? sink.get() : nullptr;
+    const FolderSink* const preparer = sink->prepares_items() ? sink.get() : nullptr;
     // Formats with a file per item: workers take two items at a time and
     // hash their files together.
     const OrderedWorkers<RenderedItem>::Finish write_files = [writer](RenderedItem* const* items, size_t n) {
       write_rendered(*writer, items, n);
     };
     const bool completed = workers_.run(
-        count, [&](size_t i) { return render(store, *rows, first + i, recorded, writer); },
+        count, [&](size_t i) { return render(store, *rows, first + i, recorded, writer, preparer); },
         [&](size_t, RenderedItem&& r) {
           const Nid nid = r.nid;
           progress_.advance();
@@ -477,6 +487,11 @@ class Exporter {
           }
           if (writer) {
             sink->adopt(std::move(r.written));
+          } else if (r.is_prepared) {
+            if (!sink->add_prepared(r.prepared, &error)) {
+              failed.push_back({{"nid", nid}, {"reason", error}});
+              return false;
+            }
           } else if (!sink->add(*r.message, r.data, &error) ||
                      (!r.beside_extension.empty() &&
                       !sink->add_beside(*r.message, r.beside_extension, r.beside, &error))) {

@@ -177,23 +177,31 @@ class MboxSink : public FolderSink {
     return true;
   }
   bool add(const Message& message, const Bytes& eml, std::string* error) override {
+    std::string text;
+    prepare(message, eml, &text);
+    return add_prepared(text, error);
+  }
+  bool prepares_items() const override { return true; }
+  void prepare(const Message& message, const Bytes& eml, std::string* text) const override {
     const MailFlags f = flags_of(message);
-    std::string text = mbox_from_line(message);
+    *text = mbox_from_line(message);
     // mbox flags (Status, X-Status), which mail readers and Python's mailbox read.
-    text += std::string("Status: ") + (f.read ? "RO" : "O") + "\n";
+    *text += std::string("Status: ") + (f.read ? "RO" : "O") + "\n";
     std::string x;
     if (f.answered) x += 'A';
     if (f.flagged) x += 'F';
     if (f.draft) x += 'T';
-    if (!x.empty()) text += "X-Status: " + x + "\n";
+    if (!x.empty()) *text += "X-Status: " + x + "\n";
     if (mozilla_) {
       // Thunderbird's own flags: read 0x1, replied 0x2, marked 0x4, forwarded 0x1000.
       unsigned m = (f.read ? 0x1 : 0) | (f.answered ? 0x2 : 0) | (f.flagged ? 0x4 : 0) | (f.forwarded ? 0x1000 : 0);
       char line[64];
       std::snprintf(line, sizeof line, "X-Mozilla-Status: %04x\nX-Mozilla-Status2: 00000000\n", m);
-      text += line;
+      *text += line;
     }
-    append_mboxrd(&text, std::string_view(reinterpret_cast<const char*>(eml.data()), eml.size()));
+    append_mboxrd(text, std::string_view(reinterpret_cast<const char*>(eml.data()), eml.size()));
+  }
+  bool add_prepared(std::string_view text, std::string* error) override {
     stream_.write(text.data(), std::streamsize(text.size()));
     sha256_.update(text);  // hashed as written, not read back
     if (!stream_) return *error = io_error(file_), false;
@@ -339,22 +347,6 @@ std::string mbox_from_line(const Message& message) {
   char when[32];
   std::strftime(when, sizeof when, "%a %b %e %H:%M:%S %Y", &tm);
   return "From " + sender + " " + when + "\n";
-}
-
-void append_mboxrd(std::string* text, std::string_view body) {
-  size_t pos = 0;
-  while (pos < body.size()) {
-    size_t end = body.find('\n', pos);
-    std::string_view line = body.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
-    size_t q = 0;
-    while (q < line.size() && line[q] == '>') ++q;
-    if (line.substr(q, 5) == "From ") *text += '>';
-    *text += line;
-    *text += '\n';
-    if (end == std::string_view::npos) break;
-    pos = end + 1;
-  }
-  *text += '\n';  // the blank line that ends a message
 }
 
 std::unique_ptr<ExportLayout> ExportLayout::make(const std::string& format, const fs::path& base, const fs::path& out) {

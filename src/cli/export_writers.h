@@ -16,11 +16,13 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "cli/mboxrd.h"
 #include "pstkit/bytes.h"
 #include "pstkit/messaging.h"
 #include "util/repeated_keys.h"
@@ -80,9 +82,6 @@ std::string directory_name(const std::string& name);
 // an mbox file (the sender's SMTP address, else MAILER-DAEMON; the
 // delivery time in UTC).
 std::string mbox_from_line(const Message& message);
-// Appends a message to mbox text with mboxrd quoting (a line that reads
-// ">*From " gains one more ">") and the blank line that ends it.
-void append_mboxrd(std::string* text, std::string_view message);
 
 class FolderSink {
  public:
@@ -97,6 +96,21 @@ class FolderSink {
                           std::string* error) {
     (void)message, (void)extension, (void)data, (void)error;
     return true;
+  }
+  // Mailbox formats (mbox, Thunderbird) whose add() first turns the item
+  // into mailbox text: prepare() does that on a worker thread (it is const
+  // and may run concurrently with anything but the sink's destruction),
+  // and add_prepared() appends the text in item order, so that only the
+  // write and the file's running SHA-256 are left to the one thread that
+  // must do them in order.
+  virtual bool prepares_items() const { return false; }
+  virtual void prepare(const Message& message, const Bytes& eml, std::string* text) const {
+    (void)message, (void)eml, (void)text;
+  }
+  virtual bool add_prepared(std::string_view text, std::string* error) {
+    (void)text;
+    *error = "this format adds items whole";
+    return false;
   }
   // Whether write_item() may write the items on worker threads: formats
   // with a file per item named by the item alone (eml, msg, ics, vcf). The
