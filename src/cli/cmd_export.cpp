@@ -6,9 +6,9 @@
 // the SHA-256 of every file written. Items are rendered on --jobs worker
 // threads and taken by this thread in item order (ordered_workers.h), so
 // the output does not depend on the number of jobs: the workers also write
-// the formats with a file per item, this thread appends to mailboxes and
-// enters the files in the manifest and the journal (export_journal.h, for
-// --resume) in item order.
+// the formats with a file per item (and Maildir's) and make mailbox text,
+// this thread appends to mailboxes and enters the files in the manifest
+// and the journal (export_journal.h, for --resume) in item order.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -650,11 +650,10 @@ int cmd_export(const ExportCommandOptions& options) {
     std::cerr << "pstkit: export: " << error << "\n";
     return kExitBadInput;
   }
-  // Items the workers write themselves (has_file_per_item) wait for their
+  // Items the workers write themselves (workers_write_items) wait for their
   // turn as small records, their files' names and hashes, so a wide window
-  // costs little. Mailbox and Maildir entries wait with their text: fewer
-  // are let ahead.
-  OrderedWorkers<RenderedItem> workers(resolve_jobs(options.jobs), has_file_per_item(options.format) ? 16 : 2);
+  // costs little. Mailbox entries wait with their text: fewer are let ahead.
+  OrderedWorkers<RenderedItem> workers(resolve_jobs(options.jobs), workers_write_items(options.format) ? 16 : 2);
   ProgressBar progress(!options.quiet);
   Exporter exporter(options, manifest, files, type_mask, workers, progress, journal.get());
   bool stopped = false, any_opened = false;

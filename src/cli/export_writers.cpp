@@ -236,6 +236,17 @@ class MaildirSink : public FolderSink {
     return true;
   }
   bool add(const Message& message, const Bytes& eml, std::string* error) override {
+    ExportedFile file;
+    if (!write_item(message, "", eml, "", &file, error)) return false;
+    files_.push_back(std::move(file));
+    return true;
+  }
+  // Each file's name comes from its item alone (and cur/, new/, tmp/ exist
+  // from open()): the workers write them, in parallel.
+  bool writes_items_anywhere() const override { return true; }
+  bool write_item(const Message& message, const std::string& extension, ByteView data, std::string sha256,
+                  ExportedFile* file, std::string* error) override {
+    if (!extension.empty()) return *error = "a Maildir keeps no files beside its messages", false;
     const MailFlags f = flags_of(message);
     const int64_t when = delivery_time(message);
     // Info flags in ASCII order (maildir(5)): Draft, Flagged, Passed, Replied, Seen.
@@ -249,12 +260,13 @@ class MaildirSink : public FolderSink {
     const std::string unique = std::to_string(when) + ".N" + std::to_string(message.nid()) + ".pstkit";
     fs::path tmp = dir_ / "tmp" / unique;
     fs::path final = dir_ / "cur" / (unique + info);
-    if (!write_whole_file(AT_FDCWD, tmp.c_str(), eml)) return *error = io_error(tmp), false;
+    if (!write_whole_file(AT_FDCWD, tmp.c_str(), data)) return *error = io_error(tmp), false;
     // The delivery time as the file time (readers sort and date by it).
     struct timespec times[2] = {{time_t(when), 0}, {time_t(when), 0}};
     ::utimensat(AT_FDCWD, tmp.c_str(), times, 0);
     if (::rename(tmp.c_str(), final.c_str()) != 0) return *error = io_error(final), false;
-    files_.push_back({in_location("cur/" + unique + info), sha256_hex(eml)});
+    file->path = in_location("cur/" + unique + info);
+    file->sha256 = sha256.empty() ? sha256_hex(data) : std::move(sha256);
     return true;
   }
   bool finish(std::string*) override { return true; }
@@ -319,6 +331,8 @@ class Layout : public ExportLayout {
 bool has_file_per_item(const std::string& format) {
   return format == "eml" || format == "msg" || format == "ics" || format == "vcf";
 }
+
+bool workers_write_items(const std::string& format) { return has_file_per_item(format) || format == "maildir"; }
 
 std::string directory_name(const std::string& name) {
   std::string out;

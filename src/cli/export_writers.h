@@ -69,10 +69,14 @@ class ManifestFiles {
 };
 
 // Whether a format writes a file per item named by the item alone (eml,
-// msg, ics, vcf), whose sinks write the items on any thread
-// (FolderSink::writes_items_anywhere); the others append to mailboxes or
-// name Maildir files by their flags, in order.
+// msg, ics, vcf) in a directory per folder; the others keep a folder in a
+// mailbox file or a Maildir.
 bool has_file_per_item(const std::string& format);
+// Whether a format's sinks write the items on any thread
+// (FolderSink::writes_items_anywhere): those with a file per item, and
+// Maildir, whose file names come from their items too; mailbox files are
+// appended to in order.
+bool workers_write_items(const std::string& format);
 
 // A folder (or source file) name as a directory name: no "/" or NUL, not
 // "." or "..", at most 200 bytes (cut on a UTF-8 boundary).
