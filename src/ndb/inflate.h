@@ -23,8 +23,12 @@ const InflateEngine& inflate_engine();
 // zlib's, whatever inflate_engine() chose (for tests that compare them).
 const InflateEngine& zlib_inflate_engine();
 
-// inflate_engine().inflate.
+// inflate_engine().inflate, for blocks (both engines count in 32 bits).
 inline bool inflate_stream(const uint8_t* in, size_t in_size, uint8_t* out, size_t out_size, std::string* why) {
+  if (in_size > UINT32_MAX || out_size > UINT32_MAX) {
+    *why = "larger than 4 GiB";
+    return false;
+  }
   return inflate_engine().inflate(in, in_size, out, out_size, why);
 }
 
