@@ -299,10 +299,12 @@ class Exporter {
     r.outcome = RenderedItem::Outcome::kRendered;
     if (preparer) {
       // The mailbox text is made here, on the worker: the thread that
-      // appends in order only writes and hashes it.
+      // appends in order only writes and hashes it, and neither the eml
+      // nor the message (its bodies among its properties) waits with it.
       preparer->prepare(*message, r.data, &r.prepared);
       r.is_prepared = true;
       r.data = Bytes();
+      return r;
     }
     r.message = std::move(*message);
     r.write_pending = writer != nullptr;  // by write_rendered, with the items rendered with it
