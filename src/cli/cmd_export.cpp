@@ -24,7 +24,6 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <thread>
 
 #include "cli/cli.h"
 #include "cli/export_journal.h"
@@ -36,7 +35,6 @@
 #include "cli/sha256.h"
 #include "pstkit/eml_export.h"
 #include "pstkit/ical_export.h"
-#include "pstkit/mime_import.h"
 #include "pstkit/msg_export.h"
 
 namespace pstkit::cli {
@@ -578,17 +576,6 @@ int cmd_export(const ExportCommandOptions& options) {
   if (options.unit && options.resume) {
     std::cerr << "pstkit: export: --resume continues a whole export; run an interrupted unit again instead\n";
     return kExitUsage;
-  }
-  // GMime (stored address headers, which received mail has) is opened on
-  // first use, 2-3 ms: a worker that needs it mid-export stalls that long.
-  // Opened here on another thread, it loads while this one opens the store
-  // and plans, before the workers start. Joined when the command returns.
-  // ICU (time zones, code pages) stays opened on first use: stores without
-  // calendars never need it, and it would add 2 MB to their peak RSS.
-  std::jthread preload;
-  if (resolve_jobs(options.jobs) > 1 && (options.format == "eml" || options.format == "mbox" ||
-                                          options.format == "maildir" || options.format == "thunderbird")) {
-    preload = std::jthread([] { (void)mime::load_mime_parser(); });
   }
   const fs::path out = options.out_dir;
   const fs::path journal_path = out / kExportJournalName;
