@@ -16,6 +16,8 @@
 // (display names in stored address headers, internationalized addresses).
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,6 +42,14 @@ struct EmlOptions {
   // Also attach the RTF body, decompressed, as "rtf-body.rtf"
   // (application/rtf), as readpst does unless -b.
   bool rtf_body_attachment = false;
+  // Attachment data larger than this many bytes, or that would bring the
+  // attachments read whole past four times as much, is not read whole: it
+  // is read block by block as the message is written, when the message
+  // goes to a `write` function (message_to_eml's second form), so that
+  // memory stays bounded whatever the attachments' sizes. Its blocks are
+  // read once first, to check them: an attachment that cannot be read is
+  // left out (and named in notes) as when it is read whole.
+  uint64_t stream_attachments_above = UINT64_MAX;
 };
 
 // Whether a file attachment named `filename` passes `extensions` (see
@@ -57,5 +67,14 @@ struct EmlResult {
 // (GMime missing for an 8-bit address); unreadable parts are left out and
 // named in notes.
 Result<EmlResult> message_to_eml(const Message& message, const EmlOptions& options = {});
+
+// The same message. When an attachment is larger than
+// options.stream_attachments_above, the message is handed to `write` in
+// pieces as it is written, EmlResult::data is empty and *streamed is set;
+// otherwise `write` is not called and the message is in EmlResult::data.
+// A `write` that returns false stops the conversion, which then fails.
+using EmlWrite = std::function<bool(ByteView)>;
+Result<EmlResult> message_to_eml(const Message& message, const EmlOptions& options, const EmlWrite& write,
+                                 bool* streamed);
 
 }  // namespace pstkit

@@ -110,6 +110,8 @@ class Exporter {
         journal_(journal),
         resuming_(options.resume) {
     if (const char* stop = std::getenv("PSTKIT_TEST_EXPORT_KILL_AFTER")) kill_after_ = std::strtoull(stop, nullptr, 10);
+    // Test-only: a lower threshold, so that the corpus's attachments stream.
+    if (const char* above = std::getenv("PSTKIT_TEST_STREAM_ABOVE")) stream_above_ = std::strtoull(above, nullptr, 10);
   }
 
   // The folders of a store to export, in the order they are written: the
@@ -210,6 +212,11 @@ class Exporter {
   size_t exported_ = 0;
   size_t consumed_ = 0;
   uint64_t kill_after_ = 0;
+  // Attachments larger than this (or past four times this in a message) are
+  // streamed into the .eml or Maildir file, which the worker then writes
+  // as it converts (EmlOptions::stream_attachments_above): memory stays
+  // bounded by the message's other parts, whatever its attachments' sizes.
+  uint64_t stream_above_ = uint64_t{8} << 20;
 
   // What a worker does with the item in row `row`: everything but entering
   // it in the manifest and journal, and writing it if `writer` is null
@@ -245,6 +252,7 @@ class Exporter {
     }
     VcardOptions vcard_options;
     vcard_options.version3 = options_.vcard == "3.0";
+    bool own_written = false;  // the item's own file was written as it was converted
     if (options_.format == "ics" || options_.format == "vcf") {
       // ics / vcf: items of other types are counted, not exported.
       const bool ics = options_.format == "ics";
@@ -271,10 +279,40 @@ class Exporter {
     } else {
       EmlOptions eml_options;
       eml_options.crlf = layout_->crlf();
-      auto eml = message_to_eml(*message, eml_options);
+      // Where the workers write the files, a message with large attachments
+      // is written as it is converted (its file then is written here, not
+      // in write_rendered).
+      std::unique_ptr<ItemFile> streamed_file;
+      std::string open_error;
+      const EmlWrite write_piece = [&](ByteView piece) {
+        if (!streamed_file) streamed_file = writer->open_item_file(*message, "", &open_error);
+        return streamed_file && streamed_file->write(piece);
+      };
+      bool streamed = false;
+      if (writer) eml_options.stream_attachments_above = stream_above_;
+      auto eml = writer ? message_to_eml(*message, eml_options, write_piece, &streamed)
+                        : message_to_eml(*message, eml_options);
+      if (!open_error.empty() || (streamed_file && !streamed_file->error().empty())) {
+        // Writing failed (a full disk): the export stops, as in write_rendered.
+        if (streamed_file) streamed_file->abandon();
+        r.outcome = RenderedItem::Outcome::kRendered;
+        r.write_error = !open_error.empty() ? open_error : streamed_file->error();
+        return r;
+      }
       if (!eml) {
+        if (streamed_file) streamed_file->abandon();
         r.failure = eml.status().message();
         return r;
+      }
+      if (streamed) {
+        ExportedFile file;
+        if (!streamed_file->finish(&file, &r.write_error)) {
+          streamed_file->abandon();
+          r.outcome = RenderedItem::Outcome::kRendered;
+          return r;
+        }
+        r.written.push_back(std::move(file));
+        own_written = true;
       }
       r.data = std::move(eml->data);
       r.notes = std::move(eml->notes);
@@ -302,6 +340,16 @@ class Exporter {
       preparer->prepare(*message, r.data, &r.prepared);
       r.is_prepared = true;
       r.data = Bytes();
+      return r;
+    }
+    if (own_written) {
+      // The file beside it is written now too, after it (write_rendered's order).
+      if (!r.beside_extension.empty()) {
+        ExportedFile file;
+        if (writer->write_item(*message, r.beside_extension, r.beside, "", &file, &r.write_error))
+          r.written.push_back(std::move(file));
+        r.beside = Bytes();
+      }
       return r;
     }
     r.message = std::move(*message);

@@ -13,6 +13,7 @@
 #include <ctime>
 #include <fstream>
 #include <mutex>
+#include <optional>
 
 #include "cli/cli.h"
 #include "cli/export_journal.h"
@@ -106,6 +107,59 @@ bool write_whole_file(int dir_fd, const char* path, ByteView data) {
   return ::close(fd) == 0;
 }
 
+// An ItemFile on a POSIX file: created at `path` (relative to dir_fd),
+// renamed to `final_path` when finished if that differs (Maildir's tmp/ to
+// cur/), with the delivery time as its file time if `when` is set.
+class PosixItemFile : public ItemFile {
+ public:
+  PosixItemFile(int dir_fd, std::string path, std::string final_path, std::string manifest_path,
+                std::optional<int64_t> when, int fd)
+      : dir_fd_(dir_fd), path_(std::move(path)), final_path_(std::move(final_path)),
+        manifest_path_(std::move(manifest_path)), when_(when), fd_(fd) {}
+  ~PosixItemFile() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool write(ByteView piece) override {
+    size_t done = 0;
+    while (done < piece.size()) {
+      const ssize_t n = ::write(fd_, piece.data() + done, piece.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        if (n == 0) errno = EIO;
+        error_ = io_error(path_);
+        return false;
+      }
+      done += size_t(n);
+    }
+    sha256_.update(std::string_view(reinterpret_cast<const char*>(piece.data()), piece.size()));
+    return true;
+  }
+  bool finish(ExportedFile* file, std::string* error) override {
+    const int fd = std::exchange(fd_, -1);
+    if (::close(fd) != 0) return *error = io_error(path_), false;
+    if (when_) {
+      struct timespec times[2] = {{time_t(*when_), 0}, {time_t(*when_), 0}};
+      ::utimensat(dir_fd_, path_.c_str(), times, 0);
+    }
+    if (final_path_ != path_ && ::renameat(dir_fd_, path_.c_str(), dir_fd_, final_path_.c_str()) != 0)
+      return *error = io_error(final_path_), false;
+    file->path = manifest_path_;
+    file->sha256 = sha256_.hex();
+    return true;
+  }
+  void abandon() override {
+    if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+    ::unlinkat(dir_fd_, path_.c_str(), 0);
+  }
+
+ private:
+  int dir_fd_;
+  std::string path_, final_path_, manifest_path_;
+  std::optional<int64_t> when_;
+  int fd_;
+  Sha256 sha256_;
+};
+
 // ---- one .eml (or .msg) file per item -----------------------------------
 
 class EmlSink : public FolderSink {
@@ -127,25 +181,20 @@ class EmlSink : public FolderSink {
   bool writes_items_anywhere() const override { return true; }
   bool write_item(const Message& message, const std::string& extension, ByteView data, std::string sha256,
                   ExportedFile* file, std::string* error) override {
-    // The directory is made with the first file (a folder whose items all
-    // fail has none), once, whichever thread writes it.
-    if (!created_.load(std::memory_order_acquire)) {
-      std::lock_guard<std::mutex> lock(create_mu_);
-      if (!created_.load(std::memory_order_relaxed)) {
-        std::error_code ec;
-        fs::create_directories(dir_, ec);
-        if (ec) return *error = dir_.string() + ": " + ec.message(), false;
-        // Files are created relative to it: no walk of the whole path per file.
-        dir_fd_ = ::open(dir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (dir_fd_ < 0) return *error = io_error(dir_), false;
-        created_.store(true, std::memory_order_release);
-      }
-    }
-    const std::string name = std::to_string(message.nid()) + "." + (extension.empty() ? extension_ : extension);
+    if (!make_directory(error)) return false;
+    const std::string name = file_name(message, extension);
     if (!write_whole_file(dir_fd_, name.c_str(), data)) return *error = io_error(dir_ / name), false;
     file->path = in_location(name);
     file->sha256 = sha256.empty() ? sha256_hex(data) : std::move(sha256);
     return true;
+  }
+  std::unique_ptr<ItemFile> open_item_file(const Message& message, const std::string& extension,
+                                           std::string* error) override {
+    if (!make_directory(error)) return nullptr;
+    const std::string name = file_name(message, extension);
+    const int fd = ::openat(dir_fd_, name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) return *error = io_error(dir_ / name), nullptr;
+    return std::make_unique<PosixItemFile>(dir_fd_, name, name, in_location(name), std::nullopt, fd);
   }
   bool finish(std::string*) override { return true; }
   ~EmlSink() override {
@@ -153,6 +202,25 @@ class EmlSink : public FolderSink {
   }
 
  private:
+  std::string file_name(const Message& message, const std::string& extension) const {
+    return std::to_string(message.nid()) + "." + (extension.empty() ? extension_ : extension);
+  }
+  // The directory is made with the first file (a folder whose items all
+  // fail has none), once, whichever thread writes it.
+  bool make_directory(std::string* error) {
+    if (created_.load(std::memory_order_acquire)) return true;
+    std::lock_guard<std::mutex> lock(create_mu_);
+    if (created_.load(std::memory_order_relaxed)) return true;
+    std::error_code ec;
+    fs::create_directories(dir_, ec);
+    if (ec) return *error = dir_.string() + ": " + ec.message(), false;
+    // Files are created relative to it: no walk of the whole path per file.
+    dir_fd_ = ::open(dir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd_ < 0) return *error = io_error(dir_), false;
+    created_.store(true, std::memory_order_release);
+    return true;
+  }
+
   fs::path dir_, out_;
   std::string extension_;
   std::mutex create_mu_;
@@ -247,8 +315,39 @@ class MaildirSink : public FolderSink {
   bool write_item(const Message& message, const std::string& extension, ByteView data, std::string sha256,
                   ExportedFile* file, std::string* error) override {
     if (!extension.empty()) return *error = "a Maildir keeps no files beside its messages", false;
+    const Names n = names(message);
+    fs::path tmp = dir_ / n.tmp;
+    fs::path final = dir_ / n.cur;
+    if (!write_whole_file(AT_FDCWD, tmp.c_str(), data)) return *error = io_error(tmp), false;
+    // The delivery time as the file time (readers sort and date by it).
+    struct timespec times[2] = {{time_t(n.when), 0}, {time_t(n.when), 0}};
+    ::utimensat(AT_FDCWD, tmp.c_str(), times, 0);
+    if (::rename(tmp.c_str(), final.c_str()) != 0) return *error = io_error(final), false;
+    file->path = in_location(n.cur);
+    file->sha256 = sha256.empty() ? sha256_hex(data) : std::move(sha256);
+    return true;
+  }
+  std::unique_ptr<ItemFile> open_item_file(const Message& message, const std::string& extension,
+                                           std::string* error) override {
+    if (!extension.empty()) return *error = "a Maildir keeps no files beside its messages", nullptr;
+    const Names n = names(message);
+    const std::string tmp = (dir_ / n.tmp).string();
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) return *error = io_error(tmp), nullptr;
+    return std::make_unique<PosixItemFile>(AT_FDCWD, tmp, (dir_ / n.cur).string(), in_location(n.cur), n.when, fd);
+  }
+  bool finish(std::string*) override { return true; }
+
+ private:
+  struct Names {
+    int64_t when;     // the delivery time, the file's time
+    std::string tmp;  // tmp/<unique>
+    std::string cur;  // cur/<unique>:2,<flags>
+  };
+  static Names names(const Message& message) {
     const MailFlags f = flags_of(message);
-    const int64_t when = delivery_time(message);
+    Names n;
+    n.when = delivery_time(message);
     // Info flags in ASCII order (maildir(5)): Draft, Flagged, Passed, Replied, Seen.
     std::string info = ":2,";
     if (f.draft) info += 'D';
@@ -257,21 +356,11 @@ class MaildirSink : public FolderSink {
     if (f.answered) info += 'R';
     if (f.read) info += 'S';
     // A unique name derived from the item, so a second export names it alike.
-    const std::string unique = std::to_string(when) + ".N" + std::to_string(message.nid()) + ".pstkit";
-    fs::path tmp = dir_ / "tmp" / unique;
-    fs::path final = dir_ / "cur" / (unique + info);
-    if (!write_whole_file(AT_FDCWD, tmp.c_str(), data)) return *error = io_error(tmp), false;
-    // The delivery time as the file time (readers sort and date by it).
-    struct timespec times[2] = {{time_t(when), 0}, {time_t(when), 0}};
-    ::utimensat(AT_FDCWD, tmp.c_str(), times, 0);
-    if (::rename(tmp.c_str(), final.c_str()) != 0) return *error = io_error(final), false;
-    file->path = in_location("cur/" + unique + info);
-    file->sha256 = sha256.empty() ? sha256_hex(data) : std::move(sha256);
-    return true;
+    const std::string unique = std::to_string(n.when) + ".N" + std::to_string(message.nid()) + ".pstkit";
+    n.tmp = "tmp/" + unique;
+    n.cur = "cur/" + unique + info;
+    return n;
   }
-  bool finish(std::string*) override { return true; }
-
- private:
   fs::path dir_, out_;
 };
 

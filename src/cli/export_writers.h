@@ -87,6 +87,24 @@ std::string directory_name(const std::string& name);
 // delivery time in UTC).
 std::string mbox_from_line(const Message& message);
 
+// One file of an item written in pieces (a message whose large attachments
+// are streamed), with its SHA-256 computed as it is written.
+class ItemFile {
+ public:
+  virtual ~ItemFile() = default;
+  // False, with error(), when writing failed.
+  virtual bool write(ByteView piece) = 0;
+  // Closes the file (and puts it in its place); says what was written in
+  // *file. False, with *error, when that failed.
+  virtual bool finish(ExportedFile* file, std::string* error) = 0;
+  // Removes what was written (the conversion failed part way).
+  virtual void abandon() = 0;
+  const std::string& error() const { return error_; }
+
+ protected:
+  std::string error_;
+};
+
 class FolderSink {
  public:
   virtual ~FolderSink() = default;
@@ -130,6 +148,15 @@ class FolderSink {
     (void)message, (void)extension, (void)data, (void)sha256, (void)file;
     *error = "this format writes its items in order";
     return false;
+  }
+  // An item's file to write in pieces, for the sinks that write items on
+  // any thread (the same name and place as write_item's); callable
+  // concurrently. Null, with *error, when it cannot be created.
+  virtual std::unique_ptr<ItemFile> open_item_file(const Message& message, const std::string& extension,
+                                                   std::string* error) {
+    (void)message, (void)extension;
+    *error = "this format writes its items in order";
+    return nullptr;
   }
   // Takes files write_item() wrote, as if add() had written them now.
   void adopt(std::vector<ExportedFile>&& files) {

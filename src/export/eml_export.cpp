@@ -152,6 +152,10 @@ struct Entity {
   std::string boundary;  // a multipart's, else empty
   std::vector<Entity> parts;
   std::unique_ptr<BuiltMessage> message;  // message/rfc822
+  // Attachment data read block by block as it is written (base64), instead
+  // of `data` (EmlOptions::stream_attachments_above).
+  std::shared_ptr<const ndb::Node> stream;
+  uint64_t stream_size = 0;
 
   std::string_view content() const {
     return holds_data ? std::string_view(reinterpret_cast<const char*>(data.data()), data.size())
@@ -167,7 +171,7 @@ Entity leaf(std::string content_type, std::string text, TransferEncoding encodin
   return e;
 }
 
-void write_message(mime_text::Output& out, const BuiltMessage& message);
+Status write_message(mime_text::Output& out, const BuiltMessage& message);
 
 // About the size of a written message: its contents as encoded (base64 is
 // 4/3 and its line ends; quoted-printable a little more than the text), its
@@ -179,7 +183,7 @@ size_t estimated_size(const Entity& entity) {
   size_t size = 256 + entity.content_type.size() + entity.disposition.size();
   if (entity.message) return size + estimated_size(*entity.message);
   for (const Entity& part : entity.parts) size += estimated_size(part) + 2 * entity.boundary.size() + 8;
-  const size_t content = entity.content().size();
+  const size_t content = entity.stream ? size_t(entity.stream_size) : entity.content().size();
   return size + (entity.encoding == TransferEncoding::kBase64 ? content / 57 * 78 + 80 : content + content / 8);
 }
 
@@ -189,7 +193,32 @@ size_t estimated_size(const BuiltMessage& message) {
   return size + estimated_size(*message.body);
 }
 
-void write_entity(mime_text::Output& out, const Entity& entity) {
+// Base64 of a streamed attachment: its blocks gathered into whole lines
+// (57 bytes each) of about 64 KiB, each encoded and flushed to the sink in
+// turn, so that neither the data nor its encoding is ever whole in memory.
+// The blocks were read once when the message was built; one that fails now
+// (an I/O error) fails the message.
+constexpr size_t kStreamChunk = 57 * 1150;
+constexpr size_t kFlushAt = size_t{256} << 10;
+Status write_streamed(mime_text::Output& out, const Entity& entity) {
+  Bytes pending;
+  pending.reserve(kStreamChunk + 8192);
+  for (size_t i = 0; i < entity.stream->block_count(); ++i) {
+    PSTKIT_ASSIGN_OR_RETURN(SharedBytes block, entity.stream->block(i));
+    pending.insert(pending.end(), block->begin(), block->end());
+    if (pending.size() < kStreamChunk) continue;
+    const size_t whole_lines = pending.size() / 57 * 57;
+    mime_text::write_encoded(out, std::string_view(reinterpret_cast<const char*>(pending.data()), whole_lines),
+                             mime_text::TransferEncoding::kBase64);
+    pending.erase(pending.begin(), pending.begin() + long(whole_lines));
+    if (!out.flush(kFlushAt)) return Status::io_error("writing the message failed");
+  }
+  mime_text::write_encoded(out, std::string_view(reinterpret_cast<const char*>(pending.data()), pending.size()),
+                           mime_text::TransferEncoding::kBase64);
+  return Status::ok();
+}
+
+Status write_entity(mime_text::Output& out, const Entity& entity) {
   out.header("Content-Type", entity.content_type);
   if (!entity.disposition.empty()) out.header("Content-Disposition", entity.disposition);
   if (!entity.content_id.empty()) out.header("Content-Id", "<" + entity.content_id + ">");
@@ -197,29 +226,32 @@ void write_entity(mime_text::Output& out, const Entity& entity) {
   if (leaf) out.header("Content-Transfer-Encoding", mime_text::encoding_name(entity.encoding));
   out.newline();
   if (entity.message) {
-    write_message(out, *entity.message);
+    return write_message(out, *entity.message);
   } else if (!entity.boundary.empty()) {
     // RFC 2046 5.1.1: the line end before each delimiter is the delimiter's.
     for (const Entity& part : entity.parts) {
       out.put("--");
       out.put(entity.boundary);
       out.newline();
-      write_entity(out, part);
+      PSTKIT_RETURN_IF_ERROR(write_entity(out, part));
       out.newline();
     }
     out.put("--");
     out.put(entity.boundary);
     out.put("--");
     out.newline();
+  } else if (entity.stream) {
+    return write_streamed(out, entity);
   } else {
     mime_text::write_encoded(out, entity.content(), entity.encoding);
   }
+  return Status::ok();
 }
 
-void write_message(mime_text::Output& out, const BuiltMessage& message) {
+Status write_message(mime_text::Output& out, const BuiltMessage& message) {
   for (const auto& [name, value] : message.headers) out.header(name, value);
   out.header("MIME-Version", "1.0");
-  write_entity(out, *message.body);
+  return write_entity(out, *message.body);
 }
 
 // Address headers: a stored one is rewritten by GMime's address parser, which
@@ -236,7 +268,10 @@ using mime_text::one_line;  // GMime may fold what it writes
 
 class EmlBuilder {
  public:
-  EmlBuilder(const EmlOptions& options, std::vector<std::string>& notes) : options_(options), notes_(notes) {}
+  EmlBuilder(const EmlOptions& options, std::vector<std::string>& notes, bool may_stream = false)
+      : options_(options), notes_(notes), may_stream_(may_stream) {}
+  // Whether an attachment of the message built is streamed.
+  bool streamed() const { return streamed_; }
 
   // Fails only when an address needs GMime (8-bit) and it cannot be loaded.
   Result<std::unique_ptr<BuiltMessage>> build(const Message& message, int depth, const std::string& where) {
@@ -268,6 +303,9 @@ class EmlBuilder {
  private:
   const EmlOptions& options_;
   std::vector<std::string>& notes_;
+  const bool may_stream_;
+  bool streamed_ = false;
+  uint64_t held_ = 0;  // bytes of attachment data read whole, in the whole message
   uint64_t message_key_ = 0;
   int next_boundary_ = 0;
 
@@ -512,16 +550,41 @@ class EmlBuilder {
     if (options_.omit_file_attachments || !attachment_extension_accepted(filename, options_.attachment_extensions))
       return std::optional<Prepared>();
 
+    auto type = split_mime_type(props.get_string(prop::kAttachMimeTag).value_or(""));
     Bytes data;
+    std::shared_ptr<const ndb::Node> stream;
     if (attachment->has_data()) {
-      auto read = attachment->read_data();
-      if (!read) {
-        note(here, "cannot read its data: " + read.status().message());
+      auto node = attachment->open_data();
+      if (!node) {
+        note(here, "cannot read its data: " + node.status().message());
         return std::optional<Prepared>();
       }
-      data = std::move(*read);
+      // A large attachment is read block by block as the message is written
+      // (not message/*, whose 7-bit check needs its bytes first); its blocks
+      // are read once here, so that one that cannot be read leaves it out as
+      // reading it whole would. Also once the attachments read whole add up
+      // to four times the limit: the message holds them all until written.
+      const uint64_t size = (*node)->size();
+      const uint64_t limit = options_.stream_attachments_above;
+      const bool large = size > limit || held_ + size > (limit > UINT64_MAX / 4 ? UINT64_MAX : 4 * limit);
+      if (may_stream_ && large && !(type && type->first == "message")) {
+        Status readable;
+        for (size_t i = 0; readable.is_ok() && i < (*node)->block_count(); ++i) readable = (*node)->block(i).status();
+        if (!readable.is_ok()) {
+          note(here, "cannot read its data: " + readable.message());
+          return std::optional<Prepared>();
+        }
+        stream = std::move(*node);
+      } else {
+        auto read = (*node)->read_all();
+        if (!read) {
+          note(here, "cannot read its data: " + read.status().message());
+          return std::optional<Prepared>();
+        }
+        data = std::move(*read);
+        held_ += data.size();
+      }
     }
-    auto type = split_mime_type(props.get_string(prop::kAttachMimeTag).value_or(""));
     std::string_view bytes(reinterpret_cast<const char*>(data.data()), data.size());
     // RFC 2046 5.2: message/* parts are never base64 or quoted-printable;
     // one that is not 7-bit text is sent as plain octets.
@@ -537,8 +600,14 @@ class EmlBuilder {
     part.disposition = related ? "inline" : "attachment";
     if (!filename.empty()) part.disposition += mime_text::parameter("filename", filename);
     part.content_id = content_id;
-    part.data = std::move(data);
-    part.holds_data = true;
+    if (stream) {
+      part.stream_size = stream->size();
+      part.stream = std::move(stream);
+      streamed_ = true;
+    } else {
+      part.data = std::move(data);
+      part.holds_data = true;
+    }
     return std::optional<Prepared>(std::move(out));
   }
 
@@ -652,8 +721,30 @@ Result<EmlResult> message_to_eml(const Message& message, const EmlOptions& optio
   PSTKIT_ASSIGN_OR_RETURN(auto built, builder.build(message, 0, ""));
   result.data.reserve(estimated_size(*built));
   mime_text::Output out(result.data, options.crlf);
-  write_message(out, *built);
+  PSTKIT_RETURN_IF_ERROR(write_message(out, *built));
   if (!out.ends_with_newline()) out.newline();
+  return result;
+}
+
+Result<EmlResult> message_to_eml(const Message& message, const EmlOptions& options, const EmlWrite& write,
+                                 bool* streamed) {
+  EmlResult result;
+  EmlBuilder builder(options, result.notes, true);
+  PSTKIT_ASSIGN_OR_RETURN(auto built, builder.build(message, 0, ""));
+  *streamed = builder.streamed();
+  if (!*streamed) {
+    result.data.reserve(estimated_size(*built));
+    mime_text::Output out(result.data, options.crlf);
+    PSTKIT_RETURN_IF_ERROR(write_message(out, *built));
+    if (!out.ends_with_newline()) out.newline();
+    return result;
+  }
+  Bytes buffer;
+  buffer.reserve(kFlushAt + 2 * kStreamChunk);
+  mime_text::Output out(buffer, options.crlf, &write);
+  PSTKIT_RETURN_IF_ERROR(write_message(out, *built));
+  if (!out.ends_with_newline()) out.newline();
+  if (!out.flush()) return Status::io_error("writing the message failed");
   return result;
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -17,7 +18,21 @@ namespace pstkit::mime_text {
 // every line, headers and text bodies alike.
 class Output {
  public:
+  using Sink = std::function<bool(ByteView)>;
   Output(Bytes& out, bool crlf) : out_(out), newline_(crlf ? "\r\n" : "\n") {}
+  // With a sink, flush() hands it what was written since the last flush
+  // and empties the buffer: a message written in pieces.
+  Output(Bytes& out, bool crlf, const Sink* sink) : out_(out), newline_(crlf ? "\r\n" : "\n"), sink_(sink) {}
+  // Flushes once the buffer holds at least `at_least` bytes (always with 0).
+  // False once the sink has refused a piece (nothing more is handed to it).
+  bool flush(size_t at_least = 0) {
+    if (!sink_ || failed_ || out_.size() < at_least || out_.empty()) return !failed_;
+    last_was_newline_ = out_.back() == '\n';
+    failed_ = !(*sink_)(ByteView(out_.data(), out_.size()));
+    out_.clear();
+    return !failed_;
+  }
+  bool failed() const { return failed_; }
 
   // As bytes: inserting chars into a vector of uint8_t copies one by one.
   void put(std::string_view s) {
@@ -27,7 +42,7 @@ class Output {
   void put(char c) { out_.push_back(static_cast<uint8_t>(c)); }
   void newline() { put(newline_); }
   std::string_view newline_text() const { return newline_; }
-  bool ends_with_newline() const { return !out_.empty() && out_.back() == '\n'; }
+  bool ends_with_newline() const { return out_.empty() ? last_was_newline_ : out_.back() == '\n'; }
   Bytes& bytes() { return out_; }
 
   // "Name: value", folded at its white space into lines of at most 78
@@ -38,6 +53,9 @@ class Output {
  private:
   Bytes& out_;
   std::string_view newline_;
+  const Sink* sink_ = nullptr;
+  bool failed_ = false;
+  bool last_was_newline_ = false;  // of what was flushed
 };
 
 bool is_ascii(std::string_view s);
