@@ -102,7 +102,8 @@ std::optional<uint16_t> NameMap::id_of(const Guid& set, uint32_t lid) const {
 std::optional<uint16_t> NameMap::id_of(const Guid& set, std::string_view name) const {
   auto it = std::lower_bound(by_name_.begin(), by_name_.end(), std::make_pair(set, name),
                              [](const ByName& e, const std::pair<Guid, std::string_view>& key) {
-                               return std::tie(e.set, e.name) < std::tie(key.first, key.second);
+                               if (e.set != key.first) return e.set < key.first;
+                               return std::string_view(e.name) < key.second;
                              });
   if (it == by_name_.end() || it->set != set || it->name != name) return std::nullopt;
   return it->id;
