@@ -105,9 +105,10 @@ TEST(Inflate, DamagedStreamsAreRefused) {
   }
 }
 
-// Every single-bit flip of a stream: the engines agree on which ones still
-// inflate to the block's bytes (none should: the Adler-32 catches them) and
-// neither reads or writes out of bounds (ASan).
+// Every single-bit flip of a stream: neither engine turns it into other
+// bytes (a flip fails the header check, the inflation or the Adler-32, or
+// lies in bits the stream does not use), and neither reads or writes out
+// of bounds (ASan; ISA-L itself is not instrumented).
 TEST(Inflate, EveryBitFlipIsRefusedByBothEngines) {
   const Bytes plain = compressible(3000, 21);
   const Bytes z = deflate_zlib(plain, 9);
