@@ -19,6 +19,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli/cli.h"
@@ -204,7 +205,7 @@ struct RenderedItem {
 class Readpst {
  public:
   Readpst(const ReadpstOptions& options, const Store& store, OrderedWorkers<RenderedItem>& workers)
-      : options_(options), store_(store), named_ids_(store.names()), workers_(workers) {
+      : options_(options), store_(store), workers_(workers) {
     eml_options_.crlf = false;  // readpst writes LF line ends in every layout
     eml_options_.omit_file_attachments = options.mode == Mode::kSeparate && !options.mh;
     eml_options_.attachment_extensions = options.attachment_extensions;
@@ -244,7 +245,6 @@ class Readpst {
 
   const ReadpstOptions& options_;
   const Store& store_;
-  const item_text::NamedIds named_ids_;
   OrderedWorkers<RenderedItem>& workers_;
   EmlOptions eml_options_;
   std::string error_;
@@ -441,7 +441,7 @@ class Readpst {
   // "name <address>" line.
   Result<std::string> item_text(const Message& message, Kind kind) const {
     if (kind == Kind::kContact && options_.contact_list) {
-      const item_text::Props p(message.properties(), named_ids_);
+      const item_text::Props p(message.properties(), store_.names());
       const std::string name = p.str(prop::kDisplayName).value_or("");
       const std::string address = p.str(property_sets::kPsetidAddress, kLidEmail1Address).value_or("");
       return name + " <" + address + ">\n";

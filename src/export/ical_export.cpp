@@ -2,6 +2,7 @@
 // entries, following Outlook's own mapping ([MS-OXCICAL] 2.1.3.1).
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "export/item_text.h"
@@ -405,7 +406,7 @@ struct ExceptionDetail {
 
 // The exception attachments (MS-OXOCAL 2.2.10.1.1): embedded messages of
 // the series' modified instances, found by their original start.
-std::map<int64_t, ExceptionDetail> exception_details(const Message& m, const NamedIds& ids, const Zone* zone,
+std::map<int64_t, ExceptionDetail> exception_details(const Message& m, const NameMap& names, const Zone* zone,
                                                      std::vector<std::string>& notes) {
   std::map<int64_t, ExceptionDetail> out;
   auto nids = m.attachment_nids();
@@ -419,7 +420,7 @@ std::map<int64_t, ExceptionDetail> exception_details(const Message& m, const Nam
       if (flagged) notes.push_back("exception attachment " + std::to_string(nid) + ": " + e.status().message());
       continue;
     }
-    Props ep(e->properties(), ids);
+    Props ep(e->properties(), names);
     auto replace = ep.time(ps::kPsetidAppointment, kLidExceptionReplaceTime);
     if (!replace || !plausible_filetime(*replace)) continue;
     int64_t minutes = filetime_minutes(*replace);
@@ -451,7 +452,7 @@ std::string method_of(const std::string& cls) {
   return "PUBLISH";
 }
 
-void write_event(Lines& body, std::vector<Zone>& zones, const Message& m, const Props& p, const NamedIds& ids,
+void write_event(Lines& body, std::vector<Zone>& zones, const Message& m, const Props& p, const NameMap& names,
                  const std::string& method, std::vector<std::string>& notes) {
   const std::string uid = uid_of(m, p);
   const bool all_day = p.boolean(ps::kPsetidAppointment, kLidAppointmentSubType).value_or(false);
@@ -520,7 +521,7 @@ void write_event(Lines& body, std::vector<Zone>& zones, const Message& m, const 
   if (!rec || rrule.empty()) return;
   // Modified instances: one VEVENT each, with the series' UID
   // ([MS-OXCICAL] 2.1.3.1.1.20.21 RECURRENCE-ID).
-  const auto details = exception_details(m, ids, z, notes);
+  const auto details = exception_details(m, names, z, notes);
   const std::string subject = m.subject();
   const auto location = p.str(ps::kPsetidAppointment, kLidLocation);
   std::set<uint32_t> seen;
@@ -604,13 +605,12 @@ Result<ItemExport> message_to_icalendar(const Message& message, const NameMap& n
   const std::string cls = message.message_class();
   const Kind kind = kind_of(cls);
   if (kind == Kind::kNone) return Status::invalid_argument("class " + cls + " has no iCalendar form");
-  const NamedIds ids(names);
-  const Props p(message.properties(), ids);
+  const Props p(message.properties(), names);
   ItemExport out;
   Lines body;
   std::vector<Zone> zones;
   const std::string method = kind == Kind::kEvent ? method_of(cls) : "PUBLISH";
-  if (kind == Kind::kEvent) write_event(body, zones, message, p, ids, method, out.notes);
+  if (kind == Kind::kEvent) write_event(body, zones, message, p, names, method, out.notes);
   else if (kind == Kind::kTodo) write_todo(body, message, p);
   else write_journal(body, message, p);
 

@@ -17,27 +17,27 @@ std::optional<std::string> Props::str(uint16_t tag_id) const {
 }
 
 const PropValue* Props::value(const Guid& set, uint32_t lid) const {
-  auto id = ids_.lid(set, lid);
+  auto id = names_.id_of(set, lid);
   return id ? bag_.find(*id) : nullptr;
 }
 
 std::optional<std::string> Props::str(const Guid& set, uint32_t lid) const {
-  auto id = ids_.lid(set, lid);
+  auto id = names_.id_of(set, lid);
   return id ? str(*id) : std::nullopt;
 }
 
 std::optional<int32_t> Props::i32(const Guid& set, uint32_t lid) const {
-  auto id = ids_.lid(set, lid);
+  auto id = names_.id_of(set, lid);
   return id ? bag_.get_i32(*id) : std::nullopt;
 }
 
 std::optional<bool> Props::boolean(const Guid& set, uint32_t lid) const {
-  auto id = ids_.lid(set, lid);
+  auto id = names_.id_of(set, lid);
   return id ? bag_.get_bool(*id) : std::nullopt;
 }
 
 std::optional<uint64_t> Props::time(const Guid& set, uint32_t lid) const {
-  auto id = ids_.lid(set, lid);
+  auto id = names_.id_of(set, lid);
   return id ? bag_.get_time(*id) : std::nullopt;
 }
 
@@ -50,13 +50,13 @@ std::optional<double> Props::f64(const Guid& set, uint32_t lid) const {
 }
 
 const Bytes* Props::binary(const Guid& set, uint32_t lid) const {
-  auto id = ids_.lid(set, lid);
+  auto id = names_.id_of(set, lid);
   return id ? bag_.get_binary(*id) : nullptr;
 }
 
 std::vector<std::string> Props::strings(const Guid& set, const std::string& name) const {
   std::vector<std::string> out;
-  auto id = ids_.name(set, name);
+  auto id = names_.id_of(set, name);
   const PropValue* v = id ? bag_.find(*id) : nullptr;
   if (!v) return out;
   if (v->type() == ltp::kPtypMultipleFlag + ltp::kPtypString) {

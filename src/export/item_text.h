@@ -4,10 +4,8 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "pstkit/guid.h"
@@ -15,23 +13,12 @@
 
 namespace pstkit::item_text {
 
-// The ids (>= 0x8000) a store gave to named properties: (set, LID) and
-// (set, name) to id, through the store's name-to-id map (which indexes
-// them once, when the store is opened).
-class NamedIds {
- public:
-  explicit NamedIds(const NameMap& names) : names_(names) {}
-  std::optional<uint16_t> lid(const Guid& set, uint32_t lid) const { return names_.id_of(set, lid); }
-  std::optional<uint16_t> name(const Guid& set, const std::string& name) const { return names_.id_of(set, name); }
-
- private:
-  const NameMap& names_;
-};
-
-// A property bag read through the named ids.
+// A property bag whose named properties are read by set and LID or name,
+// through the store's name-to-id map (NameMap::id_of, indexed when the
+// store is opened).
 class Props {
  public:
-  Props(const PropertyBag& bag, const NamedIds& ids) : bag_(bag), ids_(ids) {}
+  Props(const PropertyBag& bag, const NameMap& names) : bag_(bag), names_(names) {}
   const PropertyBag& bag() const { return bag_; }
   std::optional<std::string> str(uint16_t tag_id) const;  // empty strings read as absent
   std::optional<std::string> str(const Guid& set, uint32_t lid) const;
@@ -46,7 +33,7 @@ class Props {
 
  private:
   const PropertyBag& bag_;
-  const NamedIds& ids_;
+  const NameMap& names_;
 };
 
 // RFC 5545 3.3.11 / RFC 6350 3.4 TEXT escaping: \ ; , and newlines.

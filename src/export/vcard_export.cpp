@@ -275,8 +275,7 @@ Result<ItemExport> message_to_vcard(const Message& message, const NameMap& names
   if (!has_vcard_form(cls)) return Status::invalid_argument("class " + cls + " has no vCard form");
   const bool v3 = options.version3;
   const bool group = starts_with_class(cls, "IPM.DistList");
-  const NamedIds ids(names);
-  const Props p(message.properties(), ids);
+  const Props p(message.properties(), names);
   ItemExport result;
   Lines out;
   out.add("BEGIN", "VCARD");
