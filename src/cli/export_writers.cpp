@@ -87,20 +87,29 @@ class Sha256 {
 // Writes a whole file with POSIX calls (no stream objects per item), path
 // relative to the directory dir_fd (or AT_FDCWD); false with errno set when
 // that failed.
-bool write_whole_file(int dir_fd, const char* path, ByteView data) {
-  const int fd = ::openat(dir_fd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-  if (fd < 0) return false;
+// Writes all of data to fd; false with errno set when that failed.
+bool write_all(int fd, ByteView data) {
   size_t done = 0;
   while (done < data.size()) {
     const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      const int saved = n < 0 ? errno : EIO;
-      ::close(fd);
-      errno = saved;
+      if (n == 0) errno = EIO;
       return false;
     }
     done += size_t(n);
+  }
+  return true;
+}
+
+bool write_whole_file(int dir_fd, const char* path, ByteView data) {
+  const int fd = ::openat(dir_fd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) return false;
+  if (!write_all(fd, data)) {
+    const int saved = errno;
+    ::close(fd);
+    errno = saved;
+    return false;
   }
   // No fsync: an export is a copy that can be made again; close reports
   // the write errors the file system deferred.
@@ -120,16 +129,9 @@ class PosixItemFile : public ItemFile {
     if (fd_ >= 0) ::close(fd_);
   }
   bool write(ByteView piece) override {
-    size_t done = 0;
-    while (done < piece.size()) {
-      const ssize_t n = ::write(fd_, piece.data() + done, piece.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        if (n == 0) errno = EIO;
-        error_ = io_error(path_);
-        return false;
-      }
-      done += size_t(n);
+    if (!write_all(fd_, piece)) {
+      error_ = io_error(path_);
+      return false;
     }
     sha256_.update(std::string_view(reinterpret_cast<const char*>(piece.data()), piece.size()));
     return true;
@@ -173,10 +175,7 @@ class EmlSink : public FolderSink {
   }
   bool add_beside(const Message& message, const std::string& extension, const Bytes& eml,
                   std::string* error) override {
-    ExportedFile file;
-    if (!write_item(message, extension, eml, "", &file, error)) return false;
-    files_.push_back(std::move(file));
-    return true;
+    return add_written(message, extension, eml, error);
   }
   bool writes_items_anywhere() const override { return true; }
   bool write_item(const Message& message, const std::string& extension, ByteView data, std::string sha256,
@@ -304,10 +303,7 @@ class MaildirSink : public FolderSink {
     return true;
   }
   bool add(const Message& message, const Bytes& eml, std::string* error) override {
-    ExportedFile file;
-    if (!write_item(message, "", eml, "", &file, error)) return false;
-    files_.push_back(std::move(file));
-    return true;
+    return add_written(message, "", eml, error);
   }
   // Each file's name comes from its item alone (and cur/, new/, tmp/ exist
   // from open()): the workers write them, in parallel.

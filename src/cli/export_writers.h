@@ -175,6 +175,14 @@ class FolderSink {
   const std::string& location() const { return location_; }
 
  protected:
+  // add() for the sinks that write items anywhere: write_item() now, its
+  // file kept for take_files().
+  bool add_written(const Message& message, const std::string& extension, ByteView data, std::string* error) {
+    ExportedFile file;
+    if (!write_item(message, extension, data, "", &file, error)) return false;
+    files_.push_back(std::move(file));
+    return true;
+  }
   // A file in the folder's location: its path relative to the output
   // directory (fs::relative once per folder, when location_ is set, not per
   // file: it resolves every component).

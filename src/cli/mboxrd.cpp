@@ -14,7 +14,7 @@ void append_mboxrd(std::string* text, std::string_view body) {
   while (pos < body.size()) {
     size_t q = pos;
     while (q < body.size() && body[q] == '>') ++q;
-    if (body.compare(q, 5, "From ") == 0 && body.size() - q >= 5) {
+    if (body.compare(q, 5, "From ") == 0) {
       text->append(body.substr(span, pos - span));
       *text += '>';
       span = pos;
