@@ -1,14 +1,22 @@
 // message_to_eml with its attachments streamed (EmlOptions::
-// stream_attachments_above) writes the same bytes as without, and a write
-// function that refuses a piece fails the conversion.
+// stream_attachments_above), their blocks checked first or not, writes the
+// same bytes as without; a write function that refuses a piece fails the
+// conversion; an attachment with a damaged block is left out with a note
+// when checked first, and fails the conversion when not.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include "pstkit/eml_export.h"
 #include "pstkit/messaging.h"
+#include "pstkit/store_writer.h"
 #include "test_corpus.h"
 
 namespace pstkit {
@@ -47,29 +55,33 @@ TEST(EmlStream, StreamedAttachmentsWriteTheSameBytesOnEveryCorpusStore) {
         options.crlf = crlf;
         auto whole = message_to_eml(*message, options);
         options.stream_attachments_above = 0;  // every attachment with data
-        Bytes pieces;
-        size_t calls = 0;
-        bool streamed = false;
-        auto in_pieces = message_to_eml(
-            *message, options,
-            [&](ByteView piece) {
-              ++calls;
-              pieces.insert(pieces.end(), piece.data(), piece.data() + piece.size());
-              return true;
-            },
-            &streamed);
-        ASSERT_EQ(whole.is_ok(), in_pieces.is_ok()) << rel << " " << nid;
-        if (!whole.is_ok()) continue;
-        if (streamed) {
-          ++streamed_messages;
-          EXPECT_TRUE(in_pieces->data.empty());
-          EXPECT_GE(calls, 1u);
-          ASSERT_EQ(pieces, whole->data) << rel << " " << nid << (crlf ? " crlf" : " lf");
-        } else {
-          EXPECT_EQ(calls, 0u);
-          ASSERT_EQ(in_pieces->data, whole->data) << rel << " " << nid;
+        // Blocks checked before they are written, and not (read once).
+        for (bool check : {true, false}) {
+          options.check_streamed_attachments = check;
+          Bytes pieces;
+          size_t calls = 0;
+          bool streamed = false;
+          auto in_pieces = message_to_eml(
+              *message, options,
+              [&](ByteView piece) {
+                ++calls;
+                pieces.insert(pieces.end(), piece.data(), piece.data() + piece.size());
+                return true;
+              },
+              &streamed);
+          ASSERT_EQ(whole.is_ok(), in_pieces.is_ok()) << rel << " " << nid << " check " << check;
+          if (!whole.is_ok()) continue;
+          if (streamed) {
+            if (check) ++streamed_messages;
+            EXPECT_TRUE(in_pieces->data.empty());
+            EXPECT_GE(calls, 1u);
+            ASSERT_EQ(pieces, whole->data) << rel << " " << nid << (crlf ? " crlf" : " lf") << " check " << check;
+          } else {
+            EXPECT_EQ(calls, 0u);
+            ASSERT_EQ(in_pieces->data, whole->data) << rel << " " << nid;
+          }
+          EXPECT_EQ(in_pieces->notes, whole->notes) << rel << " " << nid;
         }
-        EXPECT_EQ(in_pieces->notes, whole->notes) << rel << " " << nid;
       }
     }
   }
@@ -106,6 +118,79 @@ TEST(EmlStream, AWriteThatFailsFailsTheConversion) {
     ++failed;
   }
   EXPECT_GT(failed, 0u);
+}
+
+TEST(EmlStream, ADamagedStreamedAttachmentIsLeftOutWhenCheckedAndFailsTheConversionWhenNot) {
+  // A store without block encoding, so that the attachment's bytes are in
+  // the file as they are, with one byte of them flipped: its block's CRC fails.
+  const std::filesystem::path path =
+      std::filesystem::temp_directory_path() / ("pstkit-eml-stream-" + std::to_string(::getpid()) + ".pst");
+  Bytes data(300 << 10);
+  uint64_t x = 0x9E3779B97F4A7C15ull;
+  for (uint8_t& b : data) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    b = uint8_t(x >> 56);
+  }
+  Nid nid = 0;
+  {
+    NewStoreOptions o;
+    o.crypt = ndb::CryptMethod::kNone;
+    auto w = StoreWriter::create(path.string(), o);
+    ASSERT_TRUE(w.is_ok()) << w.status().message();
+    NewMessage m;
+    m.properties = {ltp::string_value(prop::kMessageClass, "IPM.Note"), ltp::string_value(prop::kSubject, "damaged"),
+                    ltp::string_value(prop::kBody, "The body stays.")};
+    NewAttachment a;
+    a.properties = {ltp::string_value(prop::kAttachLongFilename, "data.bin")};
+    a.data = data;
+    m.attachments.push_back(std::move(a));
+    auto created = (*w)->create_message((*w)->ipm_subtree(), m);
+    ASSERT_TRUE(created.is_ok()) << created.status().message();
+    nid = *created;
+    ASSERT_TRUE((*w)->commit().is_ok());
+  }
+  std::ifstream in(path, std::ios::binary);
+  Bytes image((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  in.close();
+  std::filesystem::remove(path);
+  const auto at = std::search(image.begin(), image.end(), data.begin() + 290000, data.begin() + 290032);
+  ASSERT_NE(at, image.end()) << "the attachment's bytes are not in the file";
+  at[3] ^= 0xFF;
+  auto db = ndb::Database::open_memory(std::move(image));
+  ASSERT_TRUE(db.is_ok());
+  auto store = Store::open(std::move(*db));
+  ASSERT_TRUE(store.is_ok()) << store.status().message();
+  auto message = (*store)->open_message(nid);
+  ASSERT_TRUE(message.is_ok()) << message.status().message();
+
+  auto whole = message_to_eml(*message);
+  ASSERT_TRUE(whole.is_ok());
+  ASSERT_EQ(whole->notes.size(), 1u);
+  EXPECT_NE(whole->notes[0].find("cannot read its data"), std::string::npos) << whole->notes[0];
+  const std::string text(whole->data.begin(), whole->data.end());
+  EXPECT_NE(text.find("The body stays."), std::string::npos);
+  EXPECT_EQ(text.find("data.bin"), std::string::npos);
+
+  EmlOptions options;
+  options.stream_attachments_above = 0;
+  Bytes pieces;
+  bool streamed = true;
+  const auto collect = [&](ByteView piece) {
+    pieces.insert(pieces.end(), piece.data(), piece.data() + piece.size());
+    return true;
+  };
+  auto checked = message_to_eml(*message, options, collect, &streamed);
+  ASSERT_TRUE(checked.is_ok());
+  EXPECT_FALSE(streamed) << "the attachment left out, nothing is streamed";
+  EXPECT_EQ(checked->data, whole->data);
+  EXPECT_EQ(checked->notes, whole->notes);
+
+  options.check_streamed_attachments = false;
+  auto unchecked = message_to_eml(*message, options, collect, &streamed);
+  EXPECT_TRUE(streamed);
+  ASSERT_FALSE(unchecked.is_ok());
+  EXPECT_NE(unchecked.status().message().find("CRC"), std::string::npos) << unchecked.status().message();
+  EXPECT_FALSE(pieces.empty()) << "the part before the damaged block was written";
 }
 
 }  // namespace

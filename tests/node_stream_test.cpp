@@ -1,4 +1,4 @@
-// Node::read_all on file nodes decodes the data blocks straight from the
+// Node::read_all (and append_blocks, a range of blocks) on file nodes decodes the data blocks straight from the
 // file into one buffer, a run of adjacent blocks per read, bypassing the
 // block cache (BlockDatabase::read_node_stream). It must give what reading
 // the node block by block gives: the same bytes, and the same error for a
@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -44,6 +45,17 @@ size_t expect_same_stream(const Database& db, const Node& node, const std::strin
   if (whole.is_ok() && blocks.is_ok()) {
     EXPECT_TRUE(*whole == *blocks) << where << " node " << hex(node.id());
   }
+  // append_blocks, three blocks at a time, after what the buffer held.
+  if (blocks.is_ok()) {
+    Bytes pieces = {0xAB};
+    Status appended;
+    for (size_t i = 0; appended.is_ok() && i < node.block_count(); i += 3)
+      appended = node.append_blocks(i, std::min<size_t>(3, node.block_count() - i), &pieces);
+    EXPECT_TRUE(appended.is_ok()) << where << " node " << hex(node.id()) << ": " << appended.message();
+    EXPECT_TRUE(Bytes(pieces.begin() + 1, pieces.end()) == *blocks) << where << " node " << hex(node.id());
+  }
+  Bytes past;
+  EXPECT_FALSE(node.append_blocks(node.block_count(), 1, &past).is_ok()) << where << " node " << hex(node.id());
   size_t compared = 1;
   if (depth > 4) return compared;
   auto subs = node.subnodes();

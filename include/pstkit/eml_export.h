@@ -50,6 +50,13 @@ struct EmlOptions {
   // read once first, to check them: an attachment that cannot be read is
   // left out (and named in notes) as when it is read whole.
   uint64_t stream_attachments_above = UINT64_MAX;
+  // False: a streamed attachment's blocks are not read first, only as they
+  // are written. One that cannot be read then fails the conversion after
+  // part of the message went to `write`; the caller discards that and
+  // converts the message again with this true, which leaves the attachment
+  // out as above. Damage is rare, so this reads each block once instead of
+  // twice.
+  bool check_streamed_attachments = true;
 };
 
 // Whether a file attachment named `filename` passes `extensions` (see

@@ -175,12 +175,17 @@ class Node {
   Result<Bytes> read_all(uint64_t max_bytes = uint64_t{1} << 31) const;
   // Copies [offset, offset+len) of the stream into out.
   Status read(uint64_t offset, size_t len, uint8_t* out) const;
+  // Appends data blocks [first, first + count) to out, decoded: for reading
+  // a large stream piece by piece into a buffer that is reused. Unlike
+  // block(i), it does not go through (or fill) the block cache. On failure
+  // out may hold some of the blocks.
+  Status append_blocks(size_t first, size_t count, Bytes* out) const;
 
  protected:
-  // Appends the data blocks to out (read_all has reserved size() bytes),
-  // failing rather than go past max_bytes. Block by block here; file nodes
-  // decode from the file straight into out, without the block cache.
-  virtual Status read_stream(uint64_t max_bytes, Bytes* out) const;
+  // Appends data blocks [first, first + count) to out, failing rather than
+  // let out grow past max_bytes. Block by block here; file nodes decode
+  // from the file straight into out, without the block cache.
+  virtual Status read_blocks(size_t first, size_t count, uint64_t max_bytes, Bytes* out) const;
 };
 
 // A node built from in-memory blocks, for tests and fuzzers.

@@ -216,7 +216,11 @@ class Exporter {
   // streamed into the .eml or Maildir file, which the worker then writes
   // as it converts (EmlOptions::stream_attachments_above): memory stays
   // bounded by the message's other parts, whatever its attachments' sizes.
-  uint64_t stream_above_ = uint64_t{8} << 20;
+  // 256 KiB rather than more: a buffer of megabytes per message is memory
+  // the kernel must fault in and zero, which cost enron.pst's export a
+  // quarter of its CPU; below this, streaming costs more than it saves
+  // (docs/BENCHMARKS.md, session 20).
+  uint64_t stream_above_ = uint64_t{256} << 10;
 
   // What a worker does with the item in row `row`: everything but entering
   // it in the manifest and journal, and writing it if `writer` is null
@@ -289,9 +293,21 @@ class Exporter {
         return streamed_file && streamed_file->write(piece);
       };
       bool streamed = false;
-      if (writer) eml_options.stream_attachments_above = stream_above_;
+      if (writer) {
+        eml_options.stream_attachments_above = stream_above_;
+        eml_options.check_streamed_attachments = false;
+      }
       auto eml = writer ? message_to_eml(*message, eml_options, write_piece, &streamed)
                         : message_to_eml(*message, eml_options);
+      if (writer && streamed && !eml && open_error.empty() && (!streamed_file || streamed_file->error().empty())) {
+        // A streamed attachment could not be read as it was written: what
+        // was written goes, and the message is converted again with its
+        // attachments checked first, which leaves that one out with a note.
+        if (streamed_file) streamed_file->abandon();
+        streamed_file.reset();
+        eml_options.check_streamed_attachments = true;
+        eml = message_to_eml(*message, eml_options, write_piece, &streamed);
+      }
       if (!open_error.empty() || (streamed_file && !streamed_file->error().empty())) {
         // Writing failed (a full disk): the export stops, as in write_rendered.
         if (streamed_file) streamed_file->abandon();

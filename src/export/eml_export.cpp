@@ -193,21 +193,23 @@ size_t estimated_size(const BuiltMessage& message) {
   return size + estimated_size(*message.body);
 }
 
-// Base64 of a streamed attachment: its blocks gathered into whole lines
-// (57 bytes each) of about 64 KiB, each encoded and flushed to the sink in
-// turn, so that neither the data nor its encoding is ever whole in memory.
-// The blocks were read once when the message was built; one that fails now
-// (an I/O error) fails the message.
-constexpr size_t kStreamChunk = 57 * 1150;
+// Base64 of a streamed attachment: its blocks read a group at a time into
+// a buffer that is reused (not through the block cache), each group's whole
+// lines (57 bytes each) encoded and flushed to the sink, the rest carried to
+// the next group; neither the data nor its encoding is ever whole in memory.
+// A block that fails now fails the message: an I/O error after the blocks
+// were checked, or, when they were not (EmlOptions::check_streamed_attachments),
+// a damaged one.
+constexpr size_t kStreamBlocks = 16;  // about 128 KiB of PST blocks (up to 1 MiB of 64 KiB OST blocks)
 constexpr size_t kFlushAt = size_t{256} << 10;
+constexpr size_t kBase64Line = 57;
 Status write_streamed(mime_text::Output& out, const Entity& entity) {
+  const ndb::Node& node = *entity.stream;
   Bytes pending;
-  pending.reserve(kStreamChunk + 8192);
-  for (size_t i = 0; i < entity.stream->block_count(); ++i) {
-    PSTKIT_ASSIGN_OR_RETURN(SharedBytes block, entity.stream->block(i));
-    pending.insert(pending.end(), block->begin(), block->end());
-    if (pending.size() < kStreamChunk) continue;
-    const size_t whole_lines = pending.size() / 57 * 57;
+  pending.reserve(kStreamBlocks * 8192 + kBase64Line);
+  for (size_t i = 0; i < node.block_count(); i += kStreamBlocks) {
+    PSTKIT_RETURN_IF_ERROR(node.append_blocks(i, std::min(kStreamBlocks, node.block_count() - i), &pending));
+    const size_t whole_lines = pending.size() / kBase64Line * kBase64Line;
     mime_text::write_encoded(out, std::string_view(reinterpret_cast<const char*>(pending.data()), whole_lines),
                              mime_text::TransferEncoding::kBase64);
     pending.erase(pending.begin(), pending.begin() + long(whole_lines));
@@ -215,6 +217,18 @@ Status write_streamed(mime_text::Output& out, const Entity& entity) {
   }
   mime_text::write_encoded(out, std::string_view(reinterpret_cast<const char*>(pending.data()), pending.size()),
                            mime_text::TransferEncoding::kBase64);
+  return Status::ok();
+}
+
+// Whether every data block of node can be read, read a group at a time into
+// one buffer (the first failure's status otherwise).
+Status check_blocks(const ndb::Node& node) {
+  Bytes group;
+  group.reserve(kStreamBlocks * 8192);
+  for (size_t i = 0; i < node.block_count(); i += kStreamBlocks) {
+    group.clear();
+    PSTKIT_RETURN_IF_ERROR(node.append_blocks(i, std::min(kStreamBlocks, node.block_count() - i), &group));
+  }
   return Status::ok();
 }
 
@@ -568,8 +582,7 @@ class EmlBuilder {
       const uint64_t limit = options_.stream_attachments_above;
       const bool large = size > limit || held_ + size > (limit > UINT64_MAX / 4 ? UINT64_MAX : 4 * limit);
       if (may_stream_ && large && !(type && type->first == "message")) {
-        Status readable;
-        for (size_t i = 0; readable.is_ok() && i < (*node)->block_count(); ++i) readable = (*node)->block(i).status();
+        const Status readable = options_.check_streamed_attachments ? check_blocks(**node) : Status::ok();
         if (!readable.is_ok()) {
           note(here, "cannot read its data: " + readable.message());
           return std::optional<Prepared>();
@@ -740,7 +753,7 @@ Result<EmlResult> message_to_eml(const Message& message, const EmlOptions& optio
     return result;
   }
   Bytes buffer;
-  buffer.reserve(kFlushAt + 2 * kStreamChunk);
+  buffer.reserve(kFlushAt + kFlushAt / 2);
   mime_text::Output out(buffer, options.crlf, &write);
   PSTKIT_RETURN_IF_ERROR(write_message(out, *built));
   if (!out.ends_with_newline()) out.newline();

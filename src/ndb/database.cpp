@@ -36,7 +36,7 @@ class FileNode final : public Node {
   Result<std::vector<SubnodeEntry>> subnodes() const override;
 
  protected:
-  Status read_stream(uint64_t max_bytes, Bytes* out) const override;
+  Status read_blocks(size_t first, size_t count, uint64_t max_bytes, Bytes* out) const override;
 
  private:
   Status load_subnodes() const;
@@ -98,9 +98,9 @@ Result<SharedBytes> FileNode::block(size_t i) const {
   return r;
 }
 
-Status FileNode::read_stream(uint64_t max_bytes, Bytes* out) const {
-  if (!block_db_) return Node::read_stream(max_bytes, out);
-  return block_db_->read_node_stream(nid_, tree_.leaves.data(), tree_.leaves.size(), max_bytes, out);
+Status FileNode::read_blocks(size_t first, size_t count, uint64_t max_bytes, Bytes* out) const {
+  if (!block_db_) return Node::read_blocks(first, count, max_bytes, out);
+  return block_db_->read_node_stream(nid_, tree_.leaves.data() + first, count, max_bytes, out);
 }
 
 Status FileNode::load_subnodes() const {

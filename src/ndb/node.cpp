@@ -14,12 +14,19 @@ Result<Bytes> Node::read_all(uint64_t max_bytes) const {
   }
   Bytes out;
   out.reserve(size_t(total));
-  PSTKIT_RETURN_IF_ERROR(read_stream(max_bytes, &out));
+  PSTKIT_RETURN_IF_ERROR(read_blocks(0, block_count(), max_bytes, &out));
   return out;
 }
 
-Status Node::read_stream(uint64_t max_bytes, Bytes* out) const {
-  for (size_t i = 0; i < block_count(); ++i) {
+Status Node::append_blocks(size_t first, size_t count, Bytes* out) const {
+  if (first > block_count() || count > block_count() - first)
+    return Status::not_found("blocks " + std::to_string(first) + "+" + std::to_string(count) + " of node " +
+                             hex(id()) + ", which has " + std::to_string(block_count()));
+  return read_blocks(first, count, UINT64_MAX, out);
+}
+
+Status Node::read_blocks(size_t first, size_t count, uint64_t max_bytes, Bytes* out) const {
+  for (size_t i = first; i < first + count; ++i) {
     PSTKIT_ASSIGN_OR_RETURN(SharedBytes b, block(i));
     if (out->size() + b->size() > max_bytes) {
       return Status::corrupt("data tree", Status::kNoOffset,

@@ -14,6 +14,13 @@ Usage: test_export_stream.py --pstkit BIN [--corpus DIR]
   * Corpus files exported with every attachment streamed
     (PSTKIT_TEST_STREAM_ABOVE=0), eml and maildir, 2 jobs: identical to the
     default export, manifest included.
+  * A streamed attachment with a damaged block (a store without block
+    encoding, one byte of the attachment's data flipped, so that the
+    block's CRC fails): the export reads it block by block without checking
+    first, fails on the damaged one and converts the message again. The
+    message is exported without the attachment, with a note naming it, and
+    the export (manifest included) is identical to one that reads the
+    attachment whole (streaming off).
 The memory check is skipped in sanitizer builds (their allocators keep
 freed memory on purpose); the rest runs there too.
 """
@@ -41,14 +48,14 @@ CORPUS_FILES = ["pst-extractor-npm/enron.pst", "pst-extractor-npm/pstextractorte
                 "aspose-net/SampleOstFile.ost"]
 
 
-def attachment_bytes() -> bytes:
+def attachment_bytes(size: int = ATTACHMENT_MB << 20) -> bytes:
     """Deterministic bytes that do not compress: SHA-256 in counter mode."""
     out = bytearray()
     counter = 0
-    while len(out) < ATTACHMENT_MB << 20:
+    while len(out) < size:
         out += hashlib.sha256(counter.to_bytes(8, "little")).digest() * 64  # 2 KiB per digest
         counter += 1
-    return bytes(out[: ATTACHMENT_MB << 20])
+    return bytes(out[:size])
 
 
 def write_eml(path: str, data: bytes) -> None:
@@ -155,6 +162,60 @@ def check_large(pstkit: str, summary: common.Summary, work: str) -> None:
             summary.ok(name, note)
 
 
+def check_damaged(pstkit: str, summary: common.Summary, work: str) -> None:
+    # Unique bytes: SHA-256 of a counter, not repeated as attachment_bytes() does.
+    data = b"".join(hashlib.sha256(b"damaged %d" % i).digest() for i in range((2 << 20) // 32))
+    eml = os.path.join(work, "damaged.eml")
+    write_eml(eml, data)
+    pst = os.path.join(work, "damaged.pst")
+    for cmd in ([pstkit, "create", "--encoding", "none", pst], [pstkit, "import", pst, eml]):
+        r = common.run(cmd, timeout=600)
+        if r.returncode != 0:
+            summary.error("damaged store", f"{' '.join(cmd[1:2])} exited {r.returncode}: {common.one_line(r.stderr)}")
+            return
+    with open(pst, "r+b") as f:
+        raw = bytearray(f.read())
+        marker = data[1 << 20 : (1 << 20) + 32]  # stored as is: no block encoding
+        at = raw.find(marker)
+        if at < 0 or raw.find(marker, at + 1) >= 0:
+            summary.error("damaged store", f"the attachment's bytes found {0 if at < 0 else 'twice'} in the file")
+            return
+        raw[at + 5] ^= 0xFF
+        f.seek(0)
+        f.write(raw)
+    for fmt in ("eml", "maildir"):
+        name = f"damaged streamed attachment, --format {fmt}"
+        out, whole = os.path.join(work, "damaged-" + fmt), os.path.join(work, "damaged-whole-" + fmt)
+        r = export(pstkit, fmt, pst, out)
+        rw = export(pstkit, fmt, pst, whole, stream_above=str(1 << 62))
+        problems = []
+        if r.returncode != rw.returncode:
+            problems.append(f"exit {r.returncode} streamed, {rw.returncode} read whole")
+        else:
+            problems += [f"differs from the export that reads it whole: {d}" for d in trees_identical(out, whole)]
+        manifest_path = os.path.join(out, "manifest.json")
+        text = open(manifest_path, encoding="utf-8").read() if os.path.exists(manifest_path) else ""
+        if "cannot read its data" not in text:
+            problems.append("the manifest does not note the attachment left out")
+        files = json.loads(text)["files"] if text else {}
+        messages = [p for p in files if p.endswith(".eml") or "/cur/" in p]
+        if len(messages) != 1:
+            problems.append(f"{len(messages)} message files in the manifest")
+        else:
+            with open(os.path.join(out, messages[0]), "rb") as f:
+                parsed = email.message_from_bytes(f.read(), policy=email.policy.default)
+            if parsed.defects:
+                problems.append(f"defects {parsed.defects}")
+            if any(p.get_filename() == "large.bin" for p in parsed.iter_attachments()):
+                problems.append("the damaged attachment is in the message")
+            if "attachment is large" not in parsed.get_body(("plain",)).get_content():
+                problems.append("the body is missing")
+        if problems:
+            summary.diff(name, problems)
+        else:
+            summary.ok(name, f"exit {r.returncode}, attachment left out with a note")
+
+
 def check_corpus(pstkit: str, corpus: str, summary: common.Summary, work: str) -> None:
     for rel in CORPUS_FILES:
         path = os.path.join(corpus, rel)
@@ -186,6 +247,8 @@ def main() -> int:
     summary = common.Summary()
     with tempfile.TemporaryDirectory(prefix="pstkit-export-stream-") as work:
         check_large(args.pstkit, summary, work)
+    with tempfile.TemporaryDirectory(prefix="pstkit-export-stream-") as work:
+        check_damaged(args.pstkit, summary, work)
     corpus = common.find_corpus(args.corpus)
     if corpus is None:
         if common.in_ci():
