@@ -54,7 +54,7 @@ std::unique_ptr<ExportJournal> ExportJournal::create(const std::string& dir, con
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return *error = io_error(path), nullptr;
   std::unique_ptr<ExportJournal> journal(new ExportJournal(path, fd));
-  if (!journal->append({{kMagic, 1}, {"options", options}}, true, error)) return nullptr;
+  if (!journal->append({{kMagic, 1}, {"options", options}}, error)) return nullptr;
   return journal;
 }
 
@@ -197,19 +197,19 @@ bool ExportJournal::add_item(size_t source, Nid folder, Nid nid, const JournalIt
   line += "]";
   if (!item.notes.empty()) line += ",\"notes\":" + nlohmann::ordered_json(item.notes).dump();
   line += "}\n";
-  return append_line(line, false, error);
+  return append_line(line, error);
 }
 
 bool ExportJournal::add_folder(size_t source, Nid folder, const nlohmann::ordered_json& entry,
                                const std::vector<JournalFile>& files, std::string* error) {
-  return append({{"s", source}, {"f", folder}, {"done", entry}, {"files", files_json(files)}}, false, error);
+  return append({{"s", source}, {"f", folder}, {"done", entry}, {"files", files_json(files)}}, error);
 }
 
-bool ExportJournal::append(const nlohmann::ordered_json& record, bool sync, std::string* error) {
-  return append_line(record.dump() + "\n", sync, error);
+bool ExportJournal::append(const nlohmann::ordered_json& record, std::string* error) {
+  return append_line(record.dump() + "\n", error);
 }
 
-bool ExportJournal::append_line(const std::string& line, bool sync, std::string* error) {
+bool ExportJournal::append_line(const std::string& line, std::string* error) {
   size_t done = 0;
   while (done < line.size()) {
     const ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
@@ -219,10 +219,13 @@ bool ExportJournal::append_line(const std::string& line, bool sync, std::string*
   }
   // Synced now and then: a killed process loses nothing written(2); after
   // a crash of the machine the journal may lag behind the files, or name a
-  // file whose data was lost, which --resume finds by its SHA-256.
-  if (sync || ++unsynced_ >= kSyncEvery) {
+  // file whose data was lost, which --resume finds by its SHA-256. By time,
+  // not by count: every 256 records was a sync every 24 ms exporting a store
+  // of small messages, and 12 % of the export's wall time (docs/BENCHMARKS.md, session 20).
+  const auto now = std::chrono::steady_clock::now();
+  if (now - synced_ >= kSyncInterval) {
     if (::fdatasync(fd_) != 0) return *error = io_error(path_), false;
-    unsynced_ = 0;
+    synced_ = now;
   }
   return true;
 }

@@ -2,8 +2,10 @@
 // export has written so far, so that `--resume` continues an interrupted
 // export instead of starting over. JSON lines, appended with write(2) as
 // the export goes (so a killed process loses at most the line being
-// written) and synced every kSyncEvery records (a crash of the machine
-// loses at most those, which --resume then writes again):
+// written) and synced when kSyncInterval has passed since the last sync (a
+// crash of the machine loses at most the records of that time, which
+// --resume then writes again; they are not synced every few records, as
+// each fdatasync stalls the thread that takes the items in order):
 //   {"pstkit_export_journal":1,"options":{...}}          first line
 //   {"s":S,"f":F,"n":N,"files":[[PATH,SHA]...],"notes":[...]}
 //        item N of folder F of source S, exported into its own files
@@ -15,6 +17,7 @@
 // The journal is removed when manifest.json has been written.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -86,16 +89,16 @@ class ExportJournal {
   // Removes the journal (the export is complete and manifest.json written).
   void remove();
 
-  static constexpr size_t kSyncEvery = 256;
+  static constexpr std::chrono::milliseconds kSyncInterval{1000};
 
  private:
   ExportJournal(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
-  bool append(const nlohmann::ordered_json& record, bool sync, std::string* error);
-  bool append_line(const std::string& line, bool sync, std::string* error);  // line: one record and "\n"
+  bool append(const nlohmann::ordered_json& record, std::string* error);
+  bool append_line(const std::string& line, std::string* error);  // line: one record and "\n"
 
   std::string path_;
   int fd_ = -1;
-  size_t unsynced_ = 0;
+  std::chrono::steady_clock::time_point synced_ = std::chrono::steady_clock::now();
   // Where the interrupted export's records of each folder lie in the
   // journal, and the folder last read from there.
   std::map<std::pair<size_t, Nid>, std::vector<JournalSpan>> spans_;
