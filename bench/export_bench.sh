@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Exporting mail: `pstkit export --format eml` side by side with `readpst -e`
+# Exporting mail: `pstkit export --format eml` side by side with `readpst -D -e`
 # (its default parallel jobs and -j 0) and `pffexport -f all`, on the same
 # files, all writing to the same file system, in one run.
 #
@@ -133,9 +133,11 @@ for f in "${files[@]}"; do
   done
   declare -A peer=()
   if ((peers)) && [[ $peer_list == *,readpst,* ]] && command -v readpst > /dev/null; then
-    timed "readpst -e (default jobs)" "$workdir/readpst" readpst -q -e -o "$workdir/readpst" "$f"
+    # -D: readpst leaves Deleted Items out without it, pstkit exports them
+    # (the same work; "2003_high-encryption" keeps all its items there).
+    timed "readpst -D -e (default jobs)" "$workdir/readpst" readpst -q -D -e -o "$workdir/readpst" "$f"
     peer[readpst_e]=$best_wall
-    timed "readpst -e -j 0" "$workdir/readpst0" readpst -q -e -j 0 -o "$workdir/readpst0" "$f"
+    timed "readpst -D -e -j 0" "$workdir/readpst0" readpst -q -D -e -j 0 -o "$workdir/readpst0" "$f"
     peer[readpst_e_j0]=$best_wall
   fi
   if ((peers)) && [[ $peer_list == *,pffexport,* ]] && command -v pffexport > /dev/null; then
