@@ -123,21 +123,22 @@ bool write_whole_file(int dir_fd, const char* path, ByteView data) {
   return ::close(fd) == 0;
 }
 
-// An ItemFile on a POSIX file: created at `path` (relative to dir_fd),
-// renamed to `final_path` when finished if that differs (Maildir's tmp/ to
-// cur/), with the delivery time as its file time if `when` is set.
+// An ItemFile on a POSIX file: created at `path` (relative to dir_fd, the
+// directory `dir`, which errors name), renamed to `final_path` when finished
+// if that differs (Maildir's tmp/ to cur/), with the delivery time as its
+// file time if `when` is set.
 class PosixItemFile : public ItemFile {
  public:
-  PosixItemFile(int dir_fd, std::string path, std::string final_path, std::string manifest_path,
+  PosixItemFile(int dir_fd, fs::path dir, std::string path, std::string final_path, std::string manifest_path,
                 std::optional<int64_t> when, int fd)
-      : dir_fd_(dir_fd), path_(std::move(path)), final_path_(std::move(final_path)),
+      : dir_fd_(dir_fd), dir_(std::move(dir)), path_(std::move(path)), final_path_(std::move(final_path)),
         manifest_path_(std::move(manifest_path)), when_(when), fd_(fd) {}
   ~PosixItemFile() override {
     if (fd_ >= 0) ::close(fd_);
   }
   bool write(ByteView piece) override {
     if (!write_all(fd_, piece)) {
-      error_ = io_error(path_);
+      error_ = io_error(dir_ / path_);
       return false;
     }
     sha256_.update(std::string_view(reinterpret_cast<const char*>(piece.data()), piece.size()));
@@ -145,13 +146,13 @@ class PosixItemFile : public ItemFile {
   }
   bool finish(ExportedFile* file, std::string* error) override {
     const int fd = std::exchange(fd_, -1);
-    if (::close(fd) != 0) return *error = io_error(path_), false;
+    if (::close(fd) != 0) return *error = io_error(dir_ / path_), false;
     if (when_) {
       struct timespec times[2] = {{time_t(*when_), 0}, {time_t(*when_), 0}};
       ::utimensat(dir_fd_, path_.c_str(), times, 0);
     }
     if (final_path_ != path_ && ::renameat(dir_fd_, path_.c_str(), dir_fd_, final_path_.c_str()) != 0)
-      return *error = io_error(final_path_), false;
+      return *error = io_error(dir_ / final_path_), false;
     file->path = manifest_path_;
     file->sha256 = sha256_.hex();
     return true;
@@ -163,6 +164,7 @@ class PosixItemFile : public ItemFile {
 
  private:
   int dir_fd_;
+  fs::path dir_;
   std::string path_, final_path_, manifest_path_;
   std::optional<int64_t> when_;
   int fd_;
@@ -200,7 +202,7 @@ class EmlSink : public FolderSink {
     const std::string name = file_name(message, extension);
     const int fd = ::openat(dir_fd_, name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0) return *error = io_error(dir_ / name), nullptr;
-    return std::make_unique<PosixItemFile>(dir_fd_, name, name, in_location(name), std::nullopt, fd);
+    return std::make_unique<PosixItemFile>(dir_fd_, dir_, name, name, in_location(name), std::nullopt, fd);
   }
   bool finish(std::string*) override { return true; }
   ~EmlSink() override {
@@ -337,7 +339,8 @@ class MaildirSink : public FolderSink {
     const std::string tmp = (dir_ / n.tmp).string();
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0) return *error = io_error(tmp), nullptr;
-    return std::make_unique<PosixItemFile>(AT_FDCWD, tmp, (dir_ / n.cur).string(), in_location(n.cur), n.when, fd);
+    return std::make_unique<PosixItemFile>(AT_FDCWD, fs::path(), tmp, (dir_ / n.cur).string(), in_location(n.cur),
+                                           n.when, fd);
   }
   bool finish(std::string*) override { return true; }
 

@@ -21,6 +21,12 @@ Usage: test_export_stream.py --pstkit BIN [--corpus DIR]
     message is exported without the attachment, with a note naming it, and
     the export (manifest included) is identical to one that reads the
     attachment whole (streaming off).
+  * A write that fails, as on a full disk (RLIMIT_FSIZE: no file may grow
+    past 200 kB; enron.pst, eml and maildir, its large messages written
+    whole and streamed):
+    exit 1, manifest.json says where the export stopped, naming the file
+    by its whole path; `--resume` without the limit then finishes it
+    (exit 0), identical to an uninterrupted export, manifest included.
 The memory check is skipped in sanitizer builds (their allocators keep
 freed memory on purpose); the rest runs there too.
 """
@@ -34,6 +40,8 @@ import filecmp
 import hashlib
 import json
 import os
+import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -216,6 +224,51 @@ def check_damaged(pstkit: str, summary: common.Summary, work: str) -> None:
             summary.ok(name, f"exit {r.returncode}, attachment left out with a note")
 
 
+def check_write_failure(pstkit: str, corpus: str, summary: common.Summary, work: str) -> None:
+    src = os.path.join(corpus, "pst-extractor-npm/enron.pst")
+    if not os.path.exists(src):
+        summary.skip("failed write", "enron.pst not in the corpus")
+        return
+
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+
+    # The file that fails is written whole by default, streamed with every
+    # attachment streamed (PSTKIT_TEST_STREAM_ABOVE=0).
+    for fmt, stream_above in (("eml", None), ("eml", "0"), ("maildir", None)):
+        name = f"failed write, --format {fmt}{', every attachment streamed' if stream_above else ''}, then --resume"
+        out, whole = os.path.join(work, "stopped-" + fmt), os.path.join(work, "uninterrupted-" + fmt)
+        env = dict(os.environ)
+        env.pop("PSTKIT_TEST_STREAM_ABOVE", None)
+        if stream_above is not None:
+            env["PSTKIT_TEST_STREAM_ABOVE"] = stream_above
+        r = subprocess.run([pstkit, "export", "-q", "--format", fmt, "-o", out, src], preexec_fn=small_files,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600, env=env)
+        problems = []
+        manifest_path = os.path.join(out, "manifest.json")
+        stopped = ""
+        if os.path.exists(manifest_path):
+            with open(manifest_path, encoding="utf-8") as f:
+                stopped = json.load(f).get("stopped", "")
+        if r.returncode != 1:
+            problems.append(f"exit {r.returncode} with the limit, not 1: {common.one_line(r.stderr)}")
+        if not stopped.startswith(out + "/") or "too large" not in stopped:
+            problems.append(f"manifest's \"stopped\" is {stopped!r}, not the file's whole path and the error")
+        rr = common.run([pstkit, "export", "-q", "--resume", "--format", fmt, "-o", out, src], timeout=600)
+        rw = export(pstkit, fmt, src, whole, jobs="0")
+        if rr.returncode != 0 or rw.returncode != 0:
+            problems.append(f"--resume exited {rr.returncode}, the uninterrupted export {rw.returncode}")
+        else:
+            problems += [f"resumed export differs: {d}" for d in trees_identical(out, whole)]
+        if problems:
+            summary.diff(name, problems)
+        else:
+            summary.ok(name, f"stopped at {os.path.relpath(stopped.split(': ')[0], out)}")
+        for d in (out, whole):
+            subprocess.run(["rm", "-rf", d], check=False)
+
+
 def check_corpus(pstkit: str, corpus: str, summary: common.Summary, work: str) -> None:
     for rel in CORPUS_FILES:
         path = os.path.join(corpus, rel)
@@ -258,6 +311,8 @@ def main() -> int:
     else:
         with tempfile.TemporaryDirectory(prefix="pstkit-export-stream-") as work:
             check_corpus(args.pstkit, corpus, summary, work)
+        with tempfile.TemporaryDirectory(prefix="pstkit-export-stream-") as work:
+            check_write_failure(args.pstkit, corpus, summary, work)
     return summary.close()
 
 
