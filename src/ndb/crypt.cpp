@@ -127,6 +127,79 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi,bmi2"))) void substitute_byte
 }
 #endif
 
+// MS-PST 5.2 by the byte, from key word w: each byte goes through R, S and
+// I with the low and high bytes of w added and taken away, w + 1 for the
+// next byte.
+void cyclic_from(uint8_t* data, size_t size, uint16_t w) {
+  for (size_t i = 0; i < size; ++i) {
+    uint8_t b = data[i];
+    b = uint8_t(b + uint8_t(w));
+    b = kR[b];
+    b = uint8_t(b + uint8_t(w >> 8));
+    b = kS[b];
+    b = uint8_t(b - uint8_t(w >> 8));
+    b = kI[b];
+    b = uint8_t(b - uint8_t(w));
+    data[i] = b;
+    w = uint16_t(w + 1);
+  }
+}
+
+uint16_t cyclic_word(uint32_t key) { return uint16_t(key ^ (key >> 16)); }
+
+void cyclic_bytes(uint8_t* data, size_t size, uint32_t key) { cyclic_from(data, size, cyclic_word(key)); }
+
+#ifdef PSTKIT_SUBSTITUTE_AVX2
+__attribute__((target("avx2"))) inline void load_rows_avx2(const uint8_t* table, __m256i* rows) {
+  for (int k = 0; k < 16; ++k)
+    rows[k] = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(table + 16 * k)));
+}
+
+// substitute_bytes_avx2's lookup on one vector, the table's rows loaded.
+__attribute__((target("avx2"))) inline __m256i lookup_avx2(const __m256i* rows, __m256i x) {
+  const __m256i sixteen = _mm256_set1_epi8(16);
+  const __m256i bias = _mm256_set1_epi8(0x70);
+  __m256i out = _mm256_setzero_si256();
+  // Unrolled: as a loop over rows in memory it ran at two thirds the speed.
+#pragma GCC unroll 16
+  for (int k = 0; k < 16; ++k) {
+    out = _mm256_or_si256(out, _mm256_shuffle_epi8(rows[k], _mm256_adds_epu8(x, bias)));
+    x = _mm256_sub_epi8(x, sixteen);
+  }
+  return out;
+}
+
+// Cyclic encoding 32 bytes at a time (every block of a store with "high
+// encryption" goes through it). Byte j of a vector uses key word w + j:
+// its low byte is low(w) + j modulo 256, its high byte high(w), plus one
+// where that sum wrapped (the low byte came out below low(w)).
+__attribute__((target("avx2"))) void cyclic_avx2(uint8_t* data, size_t size, uint32_t key) {
+  __m256i r[16], s[16], inverse[16];
+  load_rows_avx2(kR, r);
+  load_rows_avx2(kS, s);
+  load_rows_avx2(kI, inverse);
+  const __m256i lane = _mm256_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+                                        21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
+  uint16_t w = cyclic_word(key);
+  size_t i = 0;
+  for (; i + 32 <= size; i += 32, w = uint16_t(w + 32)) {
+    const __m256i first_low = _mm256_set1_epi8(char(uint8_t(w)));
+    const __m256i low = _mm256_add_epi8(first_low, lane);
+    // All ones where low < first_low (wrapped), else zero.
+    const __m256i wrapped =
+        _mm256_xor_si256(_mm256_cmpeq_epi8(_mm256_max_epu8(low, first_low), low), _mm256_set1_epi8(-1));
+    const __m256i high = _mm256_sub_epi8(_mm256_set1_epi8(char(uint8_t(w >> 8))), wrapped);
+    __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + i));
+    b = lookup_avx2(r, _mm256_add_epi8(b, low));
+    b = lookup_avx2(s, _mm256_add_epi8(b, high));
+    b = lookup_avx2(inverse, _mm256_sub_epi8(b, high));
+    b = _mm256_sub_epi8(b, low);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(data + i), b);
+  }
+  cyclic_from(data + i, size - i, w);
+}
+#endif
+
 void substitute(const uint8_t* table, uint8_t* data, size_t size) {
   static const ByteSubstitution::Run chosen = byte_substitutions().front().run;
   // Short runs stay in the byte loop: the SIMD set-up costs more than it saves.
@@ -148,6 +221,18 @@ const std::vector<ByteSubstitution>& byte_substitutions() {
     if (__builtin_cpu_supports("avx2")) kernels.push_back({substitute_bytes_avx2, "avx2"});
 #endif
     kernels.push_back({substitute_bytes, "bytes"});
+    return kernels;
+  }();
+  return available;
+}
+
+const std::vector<CyclicCoding>& cyclic_codings() {
+  static const std::vector<CyclicCoding> available = [] {
+    std::vector<CyclicCoding> kernels;
+#ifdef PSTKIT_SUBSTITUTE_AVX2
+    if (__builtin_cpu_supports("avx2")) kernels.push_back({cyclic_avx2, "avx2"});
+#endif
+    kernels.push_back({cyclic_bytes, "bytes"});
     return kernels;
   }();
   return available;
@@ -175,19 +260,10 @@ void decode_permute(uint8_t* data, size_t size) { substitute(kI, data, size); }
 void encode_permute(uint8_t* data, size_t size) { substitute(kR, data, size); }
 
 void code_cyclic(uint8_t* data, size_t size, uint32_t key) {
-  uint16_t w = uint16_t(key ^ (key >> 16));
-  for (size_t i = 0; i < size; ++i) {
-    uint8_t b = data[i];
-    b = uint8_t(b + uint8_t(w));
-    b = kR[b];
-    b = uint8_t(b + uint8_t(w >> 8));
-    b = kS[b];
-    b = uint8_t(b - uint8_t(w >> 8));
-    b = kI[b];
-    b = uint8_t(b - uint8_t(w));
-    data[i] = b;
-    w = uint16_t(w + 1);
-  }
+  static const CyclicCoding::Run chosen = cyclic_codings().front().run;
+  // Short runs stay in the byte loop: the SIMD set-up costs more than it saves.
+  if (size < 64) return cyclic_bytes(data, size, key);
+  chosen(data, size, key);
 }
 
 // MS-PST 5.3 is CRC-32 (reflected polynomial 0xEDB88320) with the seed
