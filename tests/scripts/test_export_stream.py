@@ -98,26 +98,47 @@ def trees_identical(a: str, b: str) -> list[str]:
     return out
 
 
-def export(pstkit: str, fmt: str, src: str, out: str, stream_above: str | None = None, jobs: str = "2") -> common.RunResult:
+def stream_env(stream_above: str | None) -> dict:
+    """The environment with PSTKIT_TEST_STREAM_ABOVE set to stream_above (None: unset)."""
     env = dict(os.environ)
     env.pop("PSTKIT_TEST_STREAM_ABOVE", None)
     if stream_above is not None:
         env["PSTKIT_TEST_STREAM_ABOVE"] = stream_above
-    return common.run([pstkit, "export", "-q", "--jobs", jobs, "--format", fmt, "-o", out, src], timeout=600, env=env)
+    return env
+
+
+def export(pstkit: str, fmt: str, src: str, out: str, stream_above: str | None = None, jobs: str = "2") -> common.RunResult:
+    return common.run([pstkit, "export", "-q", "--jobs", jobs, "--format", fmt, "-o", out, src], timeout=600,
+                      env=stream_env(stream_above))
+
+
+def make_store(pstkit: str, summary: common.Summary, work: str, name: str, data: bytes,
+               create_options: tuple[str, ...] = ()) -> str | None:
+    """WORK/NAME.pst holding one message with `data` as its attachment large.bin (imported from an .eml)."""
+    eml, pst = os.path.join(work, name + ".eml"), os.path.join(work, name + ".pst")
+    write_eml(eml, data)
+    for cmd in ([pstkit, "create", *create_options, pst], [pstkit, "import", pst, eml]):
+        r = common.run(cmd, timeout=600)
+        if r.returncode != 0:
+            summary.error(name + " store", f"{cmd[1]} exited {r.returncode}: {common.one_line(r.stderr)}")
+            return None
+    os.remove(eml)
+    return pst
+
+
+def report(summary: common.Summary, name: str, problems: list[str], note: str) -> None:
+    if problems:
+        summary.diff(name, problems)
+    else:
+        summary.ok(name, note)
 
 
 def check_large(pstkit: str, summary: common.Summary, work: str) -> None:
     data = attachment_bytes()
     digest = hashlib.sha256(data).hexdigest()
-    eml = os.path.join(work, "large.eml")
-    write_eml(eml, data)
-    pst = os.path.join(work, "large.pst")
-    for cmd in ([pstkit, "create", pst], [pstkit, "import", pst, eml]):
-        r = common.run(cmd, timeout=600)
-        if r.returncode != 0:
-            summary.error("large store", f"{' '.join(cmd[1:2])} exited {r.returncode}: {common.one_line(r.stderr)}")
-            return
-    os.remove(eml)
+    pst = make_store(pstkit, summary, work, "large", data)
+    if pst is None:
+        return
     check_memory = os.access("/usr/bin/time", os.X_OK) and not sanitized(pstkit)
     _, base = peak_rss_kb([pstkit, "--version"]) if check_memory else (0, 0)
     for fmt in ("eml", "maildir"):
@@ -164,23 +185,15 @@ def check_large(pstkit: str, summary: common.Summary, work: str) -> None:
             problems.append(f"export without streaming exited {r.returncode}")
         else:
             problems += [f"differs without streaming: {d}" for d in trees_identical(out, whole)]
-        if problems:
-            summary.diff(name, problems)
-        else:
-            summary.ok(name, note)
+        report(summary, name, problems, note)
 
 
 def check_damaged(pstkit: str, summary: common.Summary, work: str) -> None:
     # Unique bytes: SHA-256 of a counter, not repeated as attachment_bytes() does.
     data = b"".join(hashlib.sha256(b"damaged %d" % i).digest() for i in range((2 << 20) // 32))
-    eml = os.path.join(work, "damaged.eml")
-    write_eml(eml, data)
-    pst = os.path.join(work, "damaged.pst")
-    for cmd in ([pstkit, "create", "--encoding", "none", pst], [pstkit, "import", pst, eml]):
-        r = common.run(cmd, timeout=600)
-        if r.returncode != 0:
-            summary.error("damaged store", f"{' '.join(cmd[1:2])} exited {r.returncode}: {common.one_line(r.stderr)}")
-            return
+    pst = make_store(pstkit, summary, work, "damaged", data, ("--encoding", "none"))
+    if pst is None:
+        return
     with open(pst, "r+b") as f:
         raw = bytearray(f.read())
         marker = data[1 << 20 : (1 << 20) + 32]  # stored as is: no block encoding
@@ -218,10 +231,7 @@ def check_damaged(pstkit: str, summary: common.Summary, work: str) -> None:
                 problems.append("the damaged attachment is in the message")
             if "attachment is large" not in parsed.get_body(("plain",)).get_content():
                 problems.append("the body is missing")
-        if problems:
-            summary.diff(name, problems)
-        else:
-            summary.ok(name, f"exit {r.returncode}, attachment left out with a note")
+        report(summary, name, problems, f"exit {r.returncode}, attachment left out with a note")
 
 
 def check_write_failure(pstkit: str, corpus: str, summary: common.Summary, work: str) -> None:
@@ -239,12 +249,9 @@ def check_write_failure(pstkit: str, corpus: str, summary: common.Summary, work:
     for fmt, stream_above in (("eml", None), ("eml", "0"), ("maildir", None)):
         name = f"failed write, --format {fmt}{', every attachment streamed' if stream_above else ''}, then --resume"
         out, whole = os.path.join(work, "stopped-" + fmt), os.path.join(work, "uninterrupted-" + fmt)
-        env = dict(os.environ)
-        env.pop("PSTKIT_TEST_STREAM_ABOVE", None)
-        if stream_above is not None:
-            env["PSTKIT_TEST_STREAM_ABOVE"] = stream_above
         r = subprocess.run([pstkit, "export", "-q", "--format", fmt, "-o", out, src], preexec_fn=small_files,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600, env=env)
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600,
+                           env=stream_env(stream_above))
         problems = []
         manifest_path = os.path.join(out, "manifest.json")
         stopped = ""
@@ -261,10 +268,7 @@ def check_write_failure(pstkit: str, corpus: str, summary: common.Summary, work:
             problems.append(f"--resume exited {rr.returncode}, the uninterrupted export {rw.returncode}")
         else:
             problems += [f"resumed export differs: {d}" for d in trees_identical(out, whole)]
-        if problems:
-            summary.diff(name, problems)
-        else:
-            summary.ok(name, f"stopped at {os.path.relpath(stopped.split(': ')[0], out)}")
+        report(summary, name, problems, f"stopped at {os.path.relpath(stopped.split(': ')[0], out)}")
         for d in (out, whole):
             subprocess.run(["rm", "-rf", d], check=False)
 
